@@ -1,0 +1,46 @@
+from auditlog.signals import accessed
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from . import selectors
+from .exports import people_xlsx
+from .filters import PersonFilter
+from .models import Person
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@permission_required("beneficiaries.view_person", raise_exception=True)
+def person_list(request):
+    f = PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town__code", "name", "id"))
+    page = Paginator(f.qs, 50).get_page(request.GET.get("page"))
+    return render(request, "beneficiaries/person_list.html", {"filter": f, "page": page})
+
+
+@login_required
+@permission_required("beneficiaries.view_person", raise_exception=True)
+def person_export(request):
+    f = PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town__code", "name", "id"))
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    resp = HttpResponse(people_xlsx(f.qs), content_type=XLSX)
+    resp["Content-Disposition"] = f'attachment; filename="people-{stamp}.xlsx"'
+    return resp
+
+
+@login_required
+@permission_required("beneficiaries.view_person", raise_exception=True)
+def person_detail(request, pk):
+    person = selectors.person_for(request.user, pk)
+    show_full = request.GET.get("show") == "id"
+    if show_full:
+        # viewing a full ID number is recorded in the audit trail
+        accessed.send(sender=Person, instance=person)
+    return render(
+        request,
+        "beneficiaries/person_detail.html",
+        {"person": person, "identities": selectors.identities_of(person), "show_full_id": show_full},
+    )

@@ -1,0 +1,1 @@
+# Claims models arrive with issue 5.

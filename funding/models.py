@@ -1,0 +1,1 @@
+# Funding models arrive with issue 6.

@@ -1,0 +1,171 @@
+"""Shared fixtures: staff of every role, people in two towns, and the browser harness.
+
+Browser tests drive Debian's Chromium (/usr/bin/chromium) through Playwright against
+pytest-django's live_server; Playwright cannot download its own browser here.
+"""
+
+import os
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group
+
+from yfbz.core.roles import Role
+
+PASSWORD = "test-pass-2025"
+CHROMIUM = os.environ.get("YFBZ_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def towns(db):
+    from beneficiaries.models import Town
+
+    return {t.code: t for t in Town.objects.all()}
+
+
+@pytest.fixture
+def departments(db):
+    from beneficiaries.models import Department
+
+    return {d.code: d for d in Department.objects.all()}
+
+
+@pytest.fixture
+def make_user(db, towns, departments):
+    from yfbz.core.models import User
+
+    def make(username, role: Role | None, town=None, department=None, **extra):
+        user = User.objects.create_user(
+            username=username,
+            password=PASSWORD,
+            town=towns[town] if town else None,
+            department=departments[department] if department else None,
+            is_staff=extra.pop("is_staff", role not in (None, Role.TOWN_CLERK, Role.DEPT_OFFICER)),
+            **extra,
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role.value))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def staff(make_user):
+    """One user per role; two town clerks (双龙湖 SLH, 回兴 HX) to try crossing between towns."""
+    return {
+        "slh_clerk": make_user("slh_clerk", Role.TOWN_CLERK, town="SLH"),
+        "hx_clerk": make_user("hx_clerk", Role.TOWN_CLERK, town="HX"),
+        "townless_clerk": make_user("townless_clerk", Role.TOWN_CLERK),
+        "civil_officer": make_user("civil_officer", Role.DEPT_OFFICER, department="CIVIL"),
+        "veterans_officer": make_user("veterans_officer", Role.DEPT_OFFICER, department="VETERANS"),
+        "district_clerk": make_user("district_clerk", Role.DISTRICT_CLERK),
+        "reviewer": make_user("reviewer", Role.DISTRICT_REVIEWER),
+        "finance": make_user("finance", Role.FINANCE),
+        "auditor": make_user("auditor", Role.AUDITOR),
+        "sysadmin": make_user("sysadmin", Role.SYSADMIN),
+        "nobody": make_user("nobody", None),
+    }
+
+
+def valid_id(birth: date, seq: int, region: str = "500112") -> str:
+    from yfbz.rules.idcard import check_character
+
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + check_character(first17)
+
+
+@pytest.fixture
+def make_person(db, towns):
+    from beneficiaries.models import Category, Identity, Person
+
+    counter = iter(range(100, 999))
+
+    def make(name, town="SLH", categories=("DIBAO",), birth=date(1960, 5, 1), valid_from=date(2024, 1, 1), **extra):
+        seq = next(counter)
+        person = Person.objects.create(
+            id_number=valid_id(birth, seq),
+            name=name,
+            birth_date=birth,
+            sex="M" if seq % 2 else "F",
+            town=towns[town] if town else None,
+            **extra,
+        )
+        for code in categories:
+            Identity.objects.create(person=person, category=Category.objects.get(code=code), valid_from=valid_from)
+        return person
+
+    return make
+
+
+@pytest.fixture
+def people(make_person):
+    """张双龙 in 双龙湖 (DIBAO, civil), 李回兴 in 回兴 (BINGGU_YISHU, veterans), 王无镇 with no town."""
+    return {
+        "slh": make_person("张双龙", town="SLH", categories=("DIBAO",)),
+        "hx": make_person("李回兴", town="HX", categories=("BINGGU_YISHU",)),
+        "none": make_person("王无镇", town=None, categories=("DIBAO",)),
+    }
+
+
+@pytest.fixture
+def login(client):
+    def do(user):
+        client.force_login(user)
+        return client
+
+    return do
+
+
+# --- browser harness ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _playwright():
+    pytest.importorskip("playwright")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (./dev test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    b = _playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"],
+    )
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def page(browser, live_server, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still synchronous, so allow them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def browser_login(page):
+    def do(username, password=PASSWORD):
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    return do
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

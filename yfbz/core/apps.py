@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "yfbz.core"
+    label = "core"
+    verbose_name = "系统与权限"
+
+    def ready(self):
+        from .roles import sync_role_groups
+
+        # Role permissions are defined in yfbz/core/roles.py; every migrate re-applies them so a
+        # new model's permissions reach the roles without a new data migration.
+        post_migrate.connect(_sync_roles_once, sender=self, dispatch_uid="yfbz-sync-roles")
+        self._sync = sync_role_groups
+
+
+def _sync_roles_once(sender, **kwargs):
+    sender._sync()

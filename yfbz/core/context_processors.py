@@ -1,0 +1,31 @@
+from importlib import import_module
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
+# Each app may add menu entries with a module `<app>/nav.py` holding
+# ITEMS = [("名称", "url-name", "app_label.perm_codename" or None), ...]
+NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy")
+
+
+def _nav_items(user):
+    items = []
+    for app in NAV_APPS:
+        try:
+            module = import_module(f"{app}.nav")
+        except ModuleNotFoundError:
+            continue
+        for label, url_name, perm in getattr(module, "ITEMS", []):
+            if perm and not user.has_perm(perm):
+                continue
+            try:
+                items.append({"label": label, "url": reverse(url_name)})
+            except NoReverseMatch:
+                continue
+    return items
+
+
+def site(request):
+    user = getattr(request, "user", None)
+    extra = _nav_items(user) if user is not None and user.is_authenticated else []
+    return {"SITE_TITLE": settings.YFBZ_SITE_TITLE, "BUREAU_NAME": settings.YFBZ_BUREAU_NAME, "EXTRA_NAV": extra}

@@ -1,0 +1,102 @@
+"""The staff roles. Each is a Django group (created by migration core.0002) with permissions.
+
+The group names are what staff see; the codes are what code uses. docs/roles.md says what
+each role may see and do; `yfbz.core.scoping` decides which rows each role reaches.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    TOWN_CLERK = "镇街经办员"
+    DEPT_OFFICER = "部门数据员"
+    DISTRICT_CLERK = "区医保经办"
+    DISTRICT_REVIEWER = "区医保审核"
+    FINANCE = "财务"
+    AUDITOR = "审计"
+    SYSADMIN = "系统管理员"
+
+
+# Roles that see every town's and every department's records.
+DISTRICT_WIDE = frozenset({Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR, Role.SYSADMIN})
+
+# Which model permissions each role holds, as (app_label, model, actions). "*" = every model of
+# the app. Later apps add their models here; migration core.0002 and the post_migrate hook in
+# yfbz/core/apps.py apply it, so new models get their permissions without a new data migration.
+ALL = ("view", "add", "change", "delete")
+VIEW = ("view",)
+ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
+    Role.TOWN_CLERK: [
+        ("beneficiaries", "person", ("view", "change")),
+        ("beneficiaries", "identity", VIEW),
+        ("beneficiaries", "town", VIEW),
+        ("beneficiaries", "category", VIEW),
+        ("beneficiaries", "department", VIEW),
+    ],
+    Role.DEPT_OFFICER: [
+        ("beneficiaries", "person", VIEW),
+        ("beneficiaries", "identity", VIEW),
+        ("beneficiaries", "town", VIEW),
+        ("beneficiaries", "category", VIEW),
+        ("beneficiaries", "categoryalias", VIEW),
+        ("beneficiaries", "department", VIEW),
+    ],
+    Role.DISTRICT_CLERK: [
+        ("beneficiaries", "*", ALL),
+        ("claims", "*", ALL),
+        ("policy", "*", VIEW),
+        ("funding", "*", VIEW),
+    ],
+    Role.DISTRICT_REVIEWER: [
+        ("beneficiaries", "*", ("view", "change")),
+        ("claims", "*", ("view", "change")),
+        ("policy", "*", VIEW),
+        ("funding", "*", VIEW),
+    ],
+    Role.FINANCE: [
+        ("funding", "*", ALL),
+        ("claims", "*", VIEW),
+        ("beneficiaries", "person", VIEW),
+        ("beneficiaries", "town", VIEW),
+        ("policy", "*", VIEW),
+    ],
+    Role.AUDITOR: [
+        ("beneficiaries", "*", VIEW),
+        ("claims", "*", VIEW),
+        ("funding", "*", VIEW),
+        ("policy", "*", VIEW),
+        ("auditlog", "*", VIEW),
+        ("core", "user", VIEW),
+    ],
+    Role.SYSADMIN: [
+        ("beneficiaries", "*", ALL),
+        ("claims", "*", ALL),
+        ("funding", "*", VIEW),
+        ("policy", "*", ALL),
+        ("auditlog", "*", VIEW),
+        ("core", "user", ALL),
+        ("auth", "group", VIEW),
+    ],
+}
+
+
+def sync_role_groups(apps=None, **kwargs):
+    """Create the role groups and give them exactly the permissions of ROLE_PERMISSIONS."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=global_apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        perms = []
+        for app_label, model, actions in grants:
+            qs = Permission.objects.filter(content_type__app_label=app_label)
+            if model != "*":
+                qs = qs.filter(content_type__model=model)
+            for action in actions:
+                perms.extend(qs.filter(codename__startswith=f"{action}_"))
+        group.permissions.set(perms)

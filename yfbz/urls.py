@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from yfbz.core import views as core_views
+
+admin.site.site_header = settings.YFBZ_SITE_TITLE
+admin.site.site_title = settings.YFBZ_SITE_TITLE
+admin.site.index_title = "管理后台"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", core_views.audit_log, name="audit-log"),
+    path("people/", include("beneficiaries.urls")),
+    path("admin/", admin.site.urls),
+]
+
+# Apps that grow their own pages add them here when they have a urls module.
+for app in ("claims", "funding", "yfbz.policy"):
+    try:
+        __import__(f"{app}.urls")
+    except ModuleNotFoundError:
+        continue
+    prefix = app.rsplit(".", 1)[-1]
+    urlpatterns.append(path(f"{prefix}/", include(f"{app}.urls")))
