@@ -5,3 +5,22 @@ class PolicyConfig(AppConfig):
     name = "yfbz.policy"
     label = "policy"
     verbose_name = "政策参数"
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import RECORD_MODELS
+
+        for model in RECORD_MODELS:
+            post_save.connect(_changed, sender=model, dispatch_uid=f"policy-changed-save-{model.__name__}")
+            post_delete.connect(
+                _changed, sender=model, dispatch_uid=f"policy-changed-delete-{model.__name__}"
+            )
+
+
+def _changed(sender, **kwargs):
+    if kwargs.get("raw"):
+        return
+    from .services import bump_revision
+
+    bump_revision()

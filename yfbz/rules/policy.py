@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -200,27 +201,33 @@ def select_in_force(records: Mapping[str, Iterable[Mapping[str, Any]]], on: date
     return out
 
 
-def _canonical(records: Mapping[str, list[dict]]) -> str:
-    def norm(v: Any) -> Any:
-        if isinstance(v, date):
-            return v.isoformat()
-        if isinstance(v, Decimal):
-            return str(v.normalize()) if v == v.to_integral_value() else str(v)
-        return v
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+_NOT_CONTENT = ("id", "note", "_comment", "created_at", "updated_at")
 
-    data = {
-        s: sorted(
-            (
-                json.dumps(
-                    {k: norm(v) for k, v in r.items() if k not in ("id", "note", "_comment")},
-                    sort_keys=True,
-                    ensure_ascii=False,
-                )
-            )
-            for r in records.get(s, [])
-        )
-        for s in SECTIONS
-    }
+
+def _norm(v: Any) -> Any:
+    """Canonical form of a record value, so that the same figures give the same version string
+    whether they come from defaults.json or from database rows."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | Decimal) or (isinstance(v, str) and _NUMERIC.match(v)):
+        return format(Decimal(str(v)).normalize(), "f")
+    return str(v)
+
+
+def _canonical(records: Mapping[str, list[dict]]) -> str:
+    data = {}
+    for s in SECTIONS:
+        rows = []
+        for r in records.get(s, []):
+            row = {k: _norm(v) for k, v in r.items() if k not in _NOT_CONTENT}
+            row["active"] = bool(r.get("active", True))
+            rows.append(json.dumps(row, sort_keys=True, ensure_ascii=False))
+        data[s] = sorted(rows)
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 

@@ -1,0 +1,497 @@
+"""Policy as data: every rate, cap, threshold, group membership, the disease catalogue and the
+yearly contribution standards are rows with an effective-from date, a source document and a
+status (confirmed / provisional).
+
+The policy in force on a date takes, per natural key, the latest row effective on or before
+that date (an inactive row ends the key from its date). Rows already in effect are never
+edited: a correction is a new row with a later date, so decisions made earlier keep the figures
+they were made with (and they store the policy version). See ``yfbz/rules/policy.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from yfbz.rules.codes import YOUFU, Enrolment, Scheme, group_scheme
+from yfbz.rules.defaults import default_records
+from yfbz.rules.policy import PARAMETER_KEYS
+
+GROUP_RE = re.compile(r"^(OUT|IN|MAJ|LRG|SUB)_[A-Z0-9_]+$")
+
+
+def category_choices() -> list[tuple[str, str]]:
+    return [(c["code"], f"{c['code']} {c['name']}") for c in default_records()["categories"]]
+
+
+def known_categories() -> set[str]:
+    return {c["code"] for c in default_records()["categories"]}
+
+
+def _check_category(value: str | None, field: str, errors: dict, *, required: bool = False) -> None:
+    if not value:
+        if required:
+            errors[field] = "请填写身份类别。"
+        return
+    if value not in known_categories():
+        errors[field] = f"未知的身份类别编码：{value}。"
+
+
+def _check_ratio(value, field: str, errors: dict) -> None:
+    if value is not None and not (Decimal("0") <= value <= Decimal("1")):
+        errors[field] = "比例应在0到1之间（例如75%填0.75）。"
+
+
+def _check_nonneg(value, field: str, errors: dict, what: str = "金额") -> None:
+    if value is not None and value < 0:
+        errors[field] = f"{what}不能为负数。"
+
+
+class Status(models.TextChoices):
+    CONFIRMED = "confirmed", "已确认"
+    PROVISIONAL = "provisional", "暂行（待确认）"
+
+
+class PolicyRevision(models.Model):
+    """A counter bumped on every change to a policy row, so every process knows its cache is stale."""
+
+    counter = models.BigIntegerField("修订号", default=0)
+
+    class Meta:
+        verbose_name = "政策修订号"
+        verbose_name_plural = "政策修订号"
+
+    def __str__(self) -> str:
+        return f"政策修订号 {self.counter}"
+
+
+class PolicyRecord(models.Model):
+    SECTION = ""
+    #: fields that form the natural key together with effective_from
+    KEY_FIELDS: tuple[str, ...] = ()
+
+    effective_from = models.DateField("生效日期", help_text="自该日起适用；此前的结算仍按原规则。")
+    source = models.CharField("依据文件", max_length=300, help_text="如：渝北府办发〔2025〕2号 二(四)")
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.CONFIRMED)
+    active = models.BooleanField(
+        "有效", default=True, help_text="取消勾选：自生效日期起停用此项（如目录删除某病种）。"
+    )
+    note = models.TextField("备注", blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("-effective_from",)
+
+    # --- conversion to the engine's plain records
+    def record_fields(self) -> dict:
+        raise NotImplementedError
+
+    def to_record(self) -> dict:
+        rec = self.record_fields()
+        rec.update(
+            effective_from=self.effective_from,
+            source=self.source,
+            status=self.status,
+            active=self.active,
+        )
+        return rec
+
+    @property
+    def is_provisional(self) -> bool:
+        return self.status == Status.PROVISIONAL
+
+    # --- validation
+    def validate_fields(self, errors: dict) -> None:
+        """Per-model checks; put Chinese messages into ``errors`` by field name."""
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if not (self.source or "").strip():
+            errors["source"] = "请填写依据文件（文号及条款）。"
+        self.validate_fields(errors)
+        if self.pk:
+            old = type(self).objects.filter(pk=self.pk).first()
+            if old is not None and old.effective_from <= timezone.localdate():
+                changed = [
+                    f.name
+                    for f in self._meta.concrete_fields
+                    if f.name not in ("id", "note", "created_at", "updated_at")
+                    and getattr(old, f.attname) != getattr(self, f.attname)
+                ]
+                if changed:
+                    errors["__all__"] = (
+                        f"该记录已于{old.effective_from}生效，不能修改（以免改变已作出的决定）。"
+                        "如需更正或确认，请新增一条生效日期更晚的记录。"
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PolicyParameter(PolicyRecord):
+    SECTION = "parameters"
+    KEY_FIELDS = ("key",)
+    key = models.CharField("参数", max_length=40, choices=sorted(PARAMETER_KEYS.items()))
+    value = models.CharField("数值", max_length=40)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "政策参数"
+        verbose_name_plural = "政策参数"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "effective_from"], name="policy_parameter_key_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()} = {self.value}（{self.effective_from}起）"
+
+    def record_fields(self) -> dict:
+        return {"key": self.key, "value": self.value}
+
+    def validate_fields(self, errors: dict) -> None:
+        try:
+            v = Decimal(self.value)
+        except Exception:
+            errors["value"] = "数值格式错误。"
+            return
+        if self.key == "LARGE_EXPENSE_MIN_COST" and v < 0:
+            errors["value"] = "起点金额不能为负数。"
+        if self.key in ("LARGE_EXPENSE_MIN_LEVEL", "UNGRADED_LEVEL") and v not in (1, 2, 3):
+            errors["value"] = "医疗机构等级应为1、2或3。"
+
+
+class GroupMembership(PolicyRecord):
+    SECTION = "memberships"
+    KEY_FIELDS = ("category", "group")
+    category = models.CharField("身份类别", max_length=40, choices=category_choices)
+    group = models.CharField("待遇组", max_length=40, help_text="如 OUT_700、IN_80_75、MAJ_37、SUB_T1、YOUFU")
+    min_age = models.PositiveSmallIntegerField("条件：年满（周岁）", null=True, blank=True)
+    also_holds = models.CharField("条件：同时持有身份", max_length=40, blank=True, choices=category_choices)
+    attribute = models.CharField(
+        "条件：人员属性",
+        max_length=60,
+        blank=True,
+        help_text="如 needs_maintenance_treatment（需院外维持治疗的重病患者）",
+    )
+    otherwise = models.BooleanField(
+        "其余情形",
+        default=False,
+        help_text="仅当同类别在同一救助项目下没有其他待遇组适用时才适用（如低保对象的OUT_400）。",
+    )
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "身份类别与待遇组"
+        verbose_name_plural = "身份类别与待遇组"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "group", "effective_from"], name="policy_membership_key_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.group}"
+
+    def condition_zh(self) -> str:
+        parts = []
+        if self.min_age is not None:
+            parts.append(f"年满{self.min_age}周岁")
+        if self.also_holds:
+            parts.append(f"同时为{self.also_holds}")
+        if self.attribute:
+            parts.append(f"属性{self.attribute}")
+        text = "或".join(parts)
+        if self.otherwise:
+            text = (text + "；" if text else "") + "其余情形"
+        return text or "无条件"
+
+    def record_fields(self) -> dict:
+        return {
+            "category": self.category,
+            "group": self.group,
+            "min_age": self.min_age,
+            "also_holds": self.also_holds or None,
+            "attribute": self.attribute or None,
+            "otherwise": self.otherwise,
+        }
+
+    def validate_fields(self, errors: dict) -> None:
+        _check_category(self.category, "category", errors, required=True)
+        if self.also_holds:
+            _check_category(self.also_holds, "also_holds", errors)
+        if self.group != YOUFU and not GROUP_RE.match(self.group or ""):
+            errors["group"] = "待遇组编码无效：应为 OUT_/IN_/MAJ_/LRG_/SUB_ 开头的大写编码，或 YOUFU。"
+        if self.min_age is not None and self.min_age > 120:
+            errors["min_age"] = "年龄条件不合理。"
+        if self.otherwise and (self.min_age is not None or self.also_holds or self.attribute):
+            errors["otherwise"] = "“其余情形”不能同时设置其他条件。"
+
+
+class SchemeRule(PolicyRecord):
+    SECTION = "scheme_rules"
+    KEY_FIELDS = ("scheme", "group", "category")
+    scheme = models.CharField("救助项目", max_length=20, choices=[(s.value, s.zh) for s in Scheme])
+    group = models.CharField("待遇组", max_length=40)
+    category = models.CharField(
+        "限于身份类别",
+        max_length=40,
+        blank=True,
+        choices=category_choices,
+        help_text="留空：适用于该组所有类别。",
+    )
+    ratio_level1 = models.DecimalField("一级（含未定级）比例", max_digits=5, decimal_places=4)
+    ratio_level2 = models.DecimalField("二级比例", max_digits=5, decimal_places=4)
+    ratio_level3 = models.DecimalField("三级比例", max_digits=5, decimal_places=4)
+    annual_cap = models.DecimalField("年度限额（元）", max_digits=14, decimal_places=2)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "救助比例与年度限额"
+        verbose_name_plural = "救助比例与年度限额"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "group", "category", "effective_from"], name="policy_schemerule_key_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.group}{' ' + self.category if self.category else ''}"
+
+    def record_fields(self) -> dict:
+        return {
+            "scheme": self.scheme,
+            "group": self.group,
+            "category": self.category or None,
+            "ratio_level1": self.ratio_level1,
+            "ratio_level2": self.ratio_level2,
+            "ratio_level3": self.ratio_level3,
+            "annual_cap": self.annual_cap,
+        }
+
+    def validate_fields(self, errors: dict) -> None:
+        if not GROUP_RE.match(self.group or "") or group_scheme(self.group) is None:
+            errors["group"] = "待遇组编码无效：应为 OUT_/IN_/MAJ_/LRG_ 开头的大写编码。"
+        elif self.scheme and group_scheme(self.group) != self.scheme:
+            errors["group"] = f"待遇组{self.group}不属于所选救助项目（{Scheme(self.scheme).zh}）。"
+        _check_category(self.category, "category", errors)
+        for f in ("ratio_level1", "ratio_level2", "ratio_level3"):
+            _check_ratio(getattr(self, f), f, errors)
+        _check_nonneg(self.annual_cap, "annual_cap", errors, "年度限额")
+
+
+class CatalogueDisease(PolicyRecord):
+    SECTION = "catalogue"
+    KEY_FIELDS = ("name",)
+    name = models.CharField("病种名称", max_length=100)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "重特大疾病目录病种"
+        verbose_name_plural = "重特大疾病目录"
+        constraints = [
+            models.UniqueConstraint(fields=["name", "effective_from"], name="policy_disease_key_date")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def record_fields(self) -> dict:
+        return {"name": self.name}
+
+    def validate_fields(self, errors: dict) -> None:
+        if not (self.name or "").strip():
+            errors["name"] = "请填写病种名称。"
+
+
+class ContributionStandard(PolicyRecord):
+    SECTION = "contribution_standards"
+    KEY_FIELDS = ("year", "category")
+    year = models.PositiveSmallIntegerField("年度")
+    category = models.CharField(
+        "限于身份类别",
+        max_length=40,
+        blank=True,
+        choices=category_choices,
+        help_text="留空：通用标准；可为大学生等单设标准。",
+    )
+    t1 = models.DecimalField("一档个人缴费标准T1（元）", max_digits=14, decimal_places=2)
+    t2 = models.DecimalField("二档个人缴费标准T2（元）", max_digits=14, decimal_places=2)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "城乡居民医保个人缴费标准"
+        verbose_name_plural = "城乡居民医保个人缴费标准"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "category", "effective_from"], name="policy_standard_key_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}年 T1={self.t1} T2={self.t2}{' ' + self.category if self.category else ''}"
+
+    def record_fields(self) -> dict:
+        return {"year": self.year, "category": self.category or None, "t1": self.t1, "t2": self.t2}
+
+    def validate_fields(self, errors: dict) -> None:
+        if self.year is not None and not 2000 <= self.year <= 2100:
+            errors["year"] = "年度不合理。"
+        _check_category(self.category, "category", errors)
+        _check_nonneg(self.t1, "t1", errors, "缴费标准")
+        _check_nonneg(self.t2, "t2", errors, "缴费标准")
+
+
+class SubsidyRule(PolicyRecord):
+    SECTION = "subsidy_rules"
+    KEY_FIELDS = ("group", "enrolment")
+    group = models.CharField("资助组", max_length=40, help_text="SUB_ 开头，如 SUB_T1")
+    enrolment = models.CharField(
+        "参保方式",
+        max_length=24,
+        choices=[(e.value, e.value) for e in Enrolment if e != Enrolment.EMPLOYEE_EMPLOYER],
+    )
+    standard = models.CharField("按标准", max_length=2, choices=[("T1", "一档T1"), ("T2", "二档T2")])
+    share = models.DecimalField("资助比例", max_digits=5, decimal_places=4)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "资助参保规则"
+        verbose_name_plural = "资助参保规则"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "enrolment", "effective_from"], name="policy_subsidyrule_key_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.enrolment}: {self.share} × {self.standard}"
+
+    def record_fields(self) -> dict:
+        return {
+            "group": self.group,
+            "enrolment": self.enrolment,
+            "standard": self.standard,
+            "share": self.share,
+        }
+
+    def validate_fields(self, errors: dict) -> None:
+        if not (self.group or "").startswith("SUB_") or not GROUP_RE.match(self.group or ""):
+            errors["group"] = "资助组编码无效：应为 SUB_ 开头的大写编码。"
+        _check_ratio(self.share, "share", errors)
+
+
+class YoufuRule(PolicyRecord):
+    SECTION = "youfu_rules"
+    KEY_FIELDS = ("category",)
+    category = models.CharField(
+        "限于身份类别",
+        max_length=40,
+        blank=True,
+        choices=category_choices,
+        help_text="留空：适用于所有优抚对象。",
+    )
+    ratio = models.DecimalField("补助比例", max_digits=5, decimal_places=4)
+    threshold = models.DecimalField("起付额（元）", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    annual_cap = models.DecimalField(
+        "年度补助限额（元）",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="区级数据，无默认值；未填写则优抚对象医疗补助不启用。",
+    )
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "优抚对象医疗补助规则"
+        verbose_name_plural = "优抚对象医疗补助规则"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "effective_from"], name="policy_youfu_key_date")
+        ]
+
+    def __str__(self) -> str:
+        cap = "未设定（不启用）" if self.annual_cap is None else self.annual_cap
+        return f"优抚补助 {self.category or '全部'}：{self.ratio}，限额{cap}"
+
+    def record_fields(self) -> dict:
+        return {
+            "category": self.category or None,
+            "ratio": self.ratio,
+            "threshold": self.threshold,
+            "annual_cap": self.annual_cap,
+        }
+
+    def validate_fields(self, errors: dict) -> None:
+        _check_category(self.category, "category", errors)
+        _check_ratio(self.ratio, "ratio", errors)
+        _check_nonneg(self.threshold, "threshold", errors, "起付额")
+        _check_nonneg(self.annual_cap, "annual_cap", errors, "年度限额")
+
+
+class EmployeePoolingRule(PolicyRecord):
+    SECTION = "employee_pooling"
+    KEY_FIELDS = ("employment",)
+    employment = models.CharField(
+        "人员类别", max_length=12, choices=[("IN_SERVICE", "在职"), ("RETIRED", "退休")]
+    )
+    deductible = models.DecimalField("年度起付标准（元）", max_digits=14, decimal_places=2)
+    ratio_level1 = models.DecimalField("一级比例", max_digits=5, decimal_places=4)
+    ratio_level2 = models.DecimalField("二级比例", max_digits=5, decimal_places=4)
+    ratio_level3 = models.DecimalField("三级比例", max_digits=5, decimal_places=4)
+    limit_tier2 = models.DecimalField("年度限额：随单位或个人二档（元）", max_digits=14, decimal_places=2)
+    limit_tier1 = models.DecimalField("年度限额：个人一档（元）", max_digits=14, decimal_places=2)
+    account_base_share = models.DecimalField(
+        "个人账户：缴费基数比例", max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    account_monthly = models.DecimalField(
+        "个人账户：每月定额（元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    account_monthly_elder = models.DecimalField(
+        "个人账户：高龄每月定额（元）", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    elder_age = models.PositiveSmallIntegerField("高龄起始年龄（含）", null=True, blank=True)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "职工医保普通门诊统筹规则"
+        verbose_name_plural = "职工医保普通门诊统筹规则"
+        constraints = [
+            models.UniqueConstraint(fields=["employment", "effective_from"], name="policy_pooling_key_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"门诊统筹 {self.get_employment_display()}"
+
+    def record_fields(self) -> dict:
+        return {
+            f: getattr(self, f)
+            for f in (
+                "employment",
+                "deductible",
+                "ratio_level1",
+                "ratio_level2",
+                "ratio_level3",
+                "limit_tier2",
+                "limit_tier1",
+                "account_base_share",
+                "account_monthly",
+                "account_monthly_elder",
+                "elder_age",
+            )
+        }
+
+    def validate_fields(self, errors: dict) -> None:
+        for f in ("ratio_level1", "ratio_level2", "ratio_level3", "account_base_share"):
+            _check_ratio(getattr(self, f), f, errors)
+        for f in ("deductible", "limit_tier2", "limit_tier1", "account_monthly", "account_monthly_elder"):
+            _check_nonneg(getattr(self, f), f, errors)
+
+
+RECORD_MODELS: tuple[type[PolicyRecord], ...] = (
+    PolicyParameter,
+    GroupMembership,
+    SchemeRule,
+    CatalogueDisease,
+    ContributionStandard,
+    SubsidyRule,
+    YoufuRule,
+    EmployeePoolingRule,
+)

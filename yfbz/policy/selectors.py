@@ -1,0 +1,56 @@
+"""Reading the policy in force: ``policy_in_force(on)`` builds the engine's Policy from the rows.
+
+Cheap for bulk use: all rows are read once per policy revision (one small query checks the
+revision), and the built Policy is cached per interval between effective dates. For a bulk run
+take the book once and call ``book.in_force(day)``: no query at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+from yfbz.rules.defaults import default_records
+from yfbz.rules.policy import Policy, PolicyBook
+
+from .models import RECORD_MODELS, PolicyRevision
+
+_lock = threading.Lock()
+_cache: dict[str, object] = {}
+
+
+def current_revision() -> int:
+    row = PolicyRevision.objects.filter(pk=1).values_list("counter", flat=True).first()
+    return row or 0
+
+
+def policy_records() -> dict[str, list[dict]]:
+    """Every policy row (all versions) as the engine's plain records."""
+    records: dict[str, list[dict]] = {"categories": list(default_records()["categories"])}
+    for model in RECORD_MODELS:
+        records[model.SECTION] = [
+            row.to_record() for row in model.objects.all().order_by("effective_from", "pk")
+        ]
+    return records
+
+
+def policy_book(*, check: bool = True) -> PolicyBook:
+    """The book of all policy versions, rebuilt only when the revision changed."""
+    rev = current_revision() if check or "book" not in _cache else _cache.get("rev")
+    with _lock:
+        book = _cache.get("book")
+        if book is None or _cache.get("rev") != rev:
+            book = PolicyBook(policy_records())
+            _cache["book"] = book
+            _cache["rev"] = rev
+    return book  # type: ignore[return-value]
+
+
+def policy_in_force(on: date) -> Policy:
+    """The engine's Policy built from the rows in force on ``on``."""
+    return policy_book().in_force(on)
+
+
+def invalidate_cache() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,48 @@
+"""Changing policy data: loading the shipped defaults, bumping the revision on every change."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from yfbz.rules.defaults import default_records
+
+
+def bump_revision() -> None:
+    """Tell every process that policy rows changed (their cached books are rebuilt on next read)."""
+    from .models import PolicyRevision
+    from .selectors import invalidate_cache
+
+    updated = PolicyRevision.objects.filter(pk=1).update(counter=F("counter") + 1)
+    if not updated:
+        PolicyRevision.objects.get_or_create(pk=1, defaults={"counter": 1})
+    invalidate_cache()
+    transaction.on_commit(invalidate_cache)
+
+
+def load_default_policy(apps=None) -> int:
+    """Create the shipped default rows of ``yfbz/rules/defaults.json`` that are not there yet
+    (same key and effective date). Idempotent; used by the data migration. Returns rows created."""
+    from . import models as live
+
+    created = 0
+    for live_model in live.RECORD_MODELS:
+        model = apps.get_model("policy", live_model.__name__) if apps is not None else live_model
+        field_names = {f.name for f in model._meta.concrete_fields}
+        for rec in default_records().get(live_model.SECTION, []):
+            values = {
+                k: ("" if v is None and k in ("category", "also_holds", "attribute") else v)
+                for k, v in rec.items()
+            }
+            values = {k: v for k, v in values.items() if k in field_names}
+            lookup = {k: values.get(k, "") for k in live_model.KEY_FIELDS}
+            lookup["effective_from"] = values["effective_from"]
+            if model.objects.filter(**lookup).exists():
+                continue
+            model.objects.create(**values)
+            created += 1
+    Revision = apps.get_model("policy", "PolicyRevision") if apps is not None else live.PolicyRevision
+    Revision.objects.update_or_create(pk=1, defaults={"counter": 1})
+    if apps is None:
+        bump_revision()
+    return created
