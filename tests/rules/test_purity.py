@@ -31,6 +31,8 @@ def test_engine_runs_with_django_blocked():
         "assert 'django' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]\n"
         "print(p.version)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=RULES.parents[1], check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=RULES.parents[1], check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()

@@ -6,7 +6,7 @@ import pytest
 
 from yfbz.rules import Enrolment, Reason, Scheme, contribution_subsidy
 
-from .helpers import DAY, D, bill, decide, person, policy
+from .helpers import D, bill, decide, person, policy
 
 # ---------------------------------------------------------------- §2 categories -> groups
 POLICY_TABLE_2 = {
@@ -81,7 +81,9 @@ SUB_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("group,category,enrolment,amount", SUB_TABLE, ids=[f"{g}-{e}" for g, _, e, _ in SUB_TABLE])
+@pytest.mark.parametrize(
+    "group,category,enrolment,amount", SUB_TABLE, ids=[f"{g}-{e}" for g, _, e, _ in SUB_TABLE]
+)
 def test_contribution_subsidy_table_of_section_4(group, category, enrolment, amount):
     s = contribution_subsidy(policy(date(2025, 12, 31)), person(category), 2025, enrolment)
     assert s.group == group
@@ -100,8 +102,14 @@ def test_several_subsidy_groups_give_the_largest_amount():
 
 
 def test_a_standard_can_be_set_per_category_for_students():
-    pol = policy(date(2025, 12, 31), {"contribution_standards": [
-        {"year": 2025, "category": "KUNNAN_DAXUESHENG", "t1": "380.00", "t2": "700.00"}]})
+    pol = policy(
+        date(2025, 12, 31),
+        {
+            "contribution_standards": [
+                {"year": 2025, "category": "KUNNAN_DAXUESHENG", "t1": "380.00", "t2": "700.00"}
+            ]
+        },
+    )
     s = contribution_subsidy(pol, person("KUNNAN_DAXUESHENG"), 2025, "RESIDENT_T1")
     assert s.amount == D("380.00")
     assert contribution_subsidy(pol, person("TEKUN"), 2025, "RESIDENT_T1").amount == D("400.00")
@@ -119,8 +127,12 @@ def test_no_standard_for_the_year_gives_no_subsidy_and_says_so():
 
 def test_KUNNAN_DAXUESHENG_gets_only_the_contribution_subsidy():
     p = person("KUNNAN_DAXUESHENG")
-    for b in (bill("OUTPATIENT"), bill("INPATIENT"), bill("INPATIENT", disease="肺癌"),
-              bill("INPATIENT", in_policy="50000.00", basic="20000.00")):
+    for b in (
+        bill("OUTPATIENT"),
+        bill("INPATIENT"),
+        bill("INPATIENT", disease="肺癌"),
+        bill("INPATIENT", in_policy="50000.00", basic="20000.00"),
+    ):
         assert decide(p, b).scheme is None
 
 
@@ -131,7 +143,13 @@ def out_bill(base="1000.00", **kw):
 
 def test_OUT_700_TEKUN_is_100_percent_up_to_700():
     d = decide(person("TEKUN"), out_bill("500.00"))
-    assert (d.scheme, d.group, d.ratio, d.amount, d.cap_left_after) == (Scheme.OUTPATIENT, "OUT_700", D("1.00"), D("500.00"), D("200.00"))
+    assert (d.scheme, d.group, d.ratio, d.amount, d.cap_left_after) == (
+        Scheme.OUTPATIENT,
+        "OUT_700",
+        D("1.00"),
+        D("500.00"),
+        D("200.00"),
+    )
     assert decide(person("TEKUN"), out_bill("900.00")).amount == D("700.00")
 
 
@@ -157,16 +175,42 @@ def test_OUT_400_other_DIBAO_is_70_percent_up_to_400():
     assert decide(person("DIBAO"), out_bill("1000.00")).amount == D("400.00")
 
 
-@pytest.mark.parametrize("category", ["SANJU_GUER", "WUREN_FUYANG", "HIV_CHILD", "LIESHI_YISHU", "YINGONG_YISHU",
-                                      "BINGGU_YISHU", "ZAIXIANG_FUYUAN", "CANZHAN", "CANSHI", "DAIBING_HUIXIANG",
-                                      "NONGCUN_60", "CANJI_7_10"])
+@pytest.mark.parametrize(
+    "category",
+    [
+        "SANJU_GUER",
+        "WUREN_FUYANG",
+        "HIV_CHILD",
+        "LIESHI_YISHU",
+        "YINGONG_YISHU",
+        "BINGGU_YISHU",
+        "ZAIXIANG_FUYUAN",
+        "CANZHAN",
+        "CANSHI",
+        "DAIBING_HUIXIANG",
+        "NONGCUN_60",
+        "CANJI_7_10",
+    ],
+)
 def test_OUT_400_categories_are_70_percent_up_to_400(category):
     d = decide(person(category), out_bill("200.00"))
     assert (d.scheme, d.group, d.amount) == (Scheme.OUTPATIENT, "OUT_400", D("140.00"))
 
 
-@pytest.mark.parametrize("category", ["DIBAO_BIANYUAN", "FANPIN_ZHIPIN", "TUOPIN_BUWENDING", "BIANYUAN_YIZHIPIN",
-                                      "TUFA_KUNNAN", "BUDUI_8023_ZINV", "CANJI_1_6", "YINBING_ZHIPIN", "ZHONGDU_CANJI"])
+@pytest.mark.parametrize(
+    "category",
+    [
+        "DIBAO_BIANYUAN",
+        "FANPIN_ZHIPIN",
+        "TUOPIN_BUWENDING",
+        "BIANYUAN_YIZHIPIN",
+        "TUFA_KUNNAN",
+        "BUDUI_8023_ZINV",
+        "CANJI_1_6",
+        "YINBING_ZHIPIN",
+        "ZHONGDU_CANJI",
+    ],
+)
 def test_no_ordinary_outpatient_assistance_for_categories_the_notice_leaves_out(category):
     d = decide(person(category), out_bill("200.00"))
     assert d.scheme is None and Reason.NO_SCHEME_FOR_IDENTITY in d.reasons
@@ -176,21 +220,33 @@ def test_outpatient_limit_is_per_calendar_year_and_does_not_carry_over():
     p = person("DIBAO")
     from .helpers import run
 
-    d1, d2, d3 = run(p, out_bill("400.00", on=date(2025, 3, 1)), out_bill("400.00", on=date(2025, 9, 1)),
-                     out_bill("400.00", on=date(2026, 1, 2)))
+    d1, d2, d3 = run(
+        p,
+        out_bill("400.00", on=date(2025, 3, 1)),
+        out_bill("400.00", on=date(2025, 9, 1)),
+        out_bill("400.00", on=date(2026, 1, 2)),
+    )
     assert (d1.amount, d2.amount) == (D("280.00"), D("120.00"))
     assert d3.amount == D("280.00") and d3.cap_left_before == D("400.00")
 
 
 # ---------------------------------------------------------------- §6 ordinary inpatient
 IN_TABLE = [
-    ("IN_80_75", "TEKUN", 1, "0.80"), ("IN_80_75", "TEKUN", 2, "0.80"), ("IN_80_75", "TEKUN", 3, "0.75"),
-    ("IN_75", "CANZHAN", 1, "0.75"), ("IN_75", "CANZHAN", 2, "0.75"), ("IN_75", "CANZHAN", 3, "0.75"),
-    ("IN_70", "ZHONGDU_CANJI", 1, "0.70"), ("IN_70", "ZHONGDU_CANJI", 2, "0.70"), ("IN_70", "ZHONGDU_CANJI", 3, "0.70"),
+    ("IN_80_75", "TEKUN", 1, "0.80"),
+    ("IN_80_75", "TEKUN", 2, "0.80"),
+    ("IN_80_75", "TEKUN", 3, "0.75"),
+    ("IN_75", "CANZHAN", 1, "0.75"),
+    ("IN_75", "CANZHAN", 2, "0.75"),
+    ("IN_75", "CANZHAN", 3, "0.75"),
+    ("IN_70", "ZHONGDU_CANJI", 1, "0.70"),
+    ("IN_70", "ZHONGDU_CANJI", 2, "0.70"),
+    ("IN_70", "ZHONGDU_CANJI", 3, "0.70"),
 ]
 
 
-@pytest.mark.parametrize("group,category,level,ratio", IN_TABLE, ids=[f"{g}_level{lv}_is_{r}" for g, _, lv, r in IN_TABLE])
+@pytest.mark.parametrize(
+    "group,category,level,ratio", IN_TABLE, ids=[f"{g}_level{lv}_is_{r}" for g, _, lv, r in IN_TABLE]
+)
 def test_inpatient_ratio_by_group_and_level(group, category, level, ratio):
     d = decide(person(category), bill(level=level, in_policy="10000.00", basic="6000.00"))
     assert (d.scheme, d.group, d.ratio) == (Scheme.INPATIENT, group, D(ratio))
@@ -205,12 +261,28 @@ def test_IN_80_75_level3_is_75_percent():
 def test_inpatient_annual_cap_is_10000_per_person():
     d = decide(person("TEKUN"), bill(in_policy="40000.00", basic="20000.00", level=1))
     # 20000 x 80% = 16000, held to 10000 (large-expense does not apply at level 1)
-    assert (d.scheme, d.amount, d.cap, d.cap_left_after) == (Scheme.INPATIENT, D("10000.00"), D("10000.00"), D("0.00"))
+    assert (d.scheme, d.amount, d.cap, d.cap_left_after) == (
+        Scheme.INPATIENT,
+        D("10000.00"),
+        D("10000.00"),
+        D("0.00"),
+    )
     assert Reason.CAP_LIMITED in d.reasons
 
 
-@pytest.mark.parametrize("category", ["DIBAO_BIANYUAN", "FANPIN_ZHIPIN", "TUOPIN_BUWENDING", "BIANYUAN_YIZHIPIN",
-                                      "TUFA_KUNNAN", "BUDUI_8023_ZINV", "KUNNAN_DAXUESHENG", "CANJI_1_6"])
+@pytest.mark.parametrize(
+    "category",
+    [
+        "DIBAO_BIANYUAN",
+        "FANPIN_ZHIPIN",
+        "TUOPIN_BUWENDING",
+        "BIANYUAN_YIZHIPIN",
+        "TUFA_KUNNAN",
+        "BUDUI_8023_ZINV",
+        "KUNNAN_DAXUESHENG",
+        "CANJI_1_6",
+    ],
+)
 def test_no_ordinary_inpatient_assistance_for_categories_the_notice_leaves_out(category):
     d = decide(person(category), bill(level=2, in_policy="10000.00", basic="6000.00"))
     assert d.scheme is None
@@ -218,11 +290,20 @@ def test_no_ordinary_inpatient_assistance_for_categories_the_notice_leaves_out(c
 
 # ---------------------------------------------------------------- §7 major disease
 MAJ_TABLE = [
-    ("MAJ_75", "SANJU_GUER", "0.75"), ("MAJ_75", "CANZHAN", "0.75"), ("MAJ_75", "CANJI_7_10", "0.75"),
-    ("MAJ_70", "ZHONGDU_CANJI", "0.70"), ("MAJ_70", "JINGJIAN_60", "0.70"), ("MAJ_70", "BUDUI_8023_ZINV", "0.70"),
-    ("MAJ_37", "TEKUN", "0.75"), ("MAJ_37", "DIBAO", "0.75"), ("MAJ_37", "FANPIN_ZHIPIN", "0.75"),
-    ("MAJ_37", "DIBAO_BIANYUAN", "0.70"), ("MAJ_37", "TUOPIN_BUWENDING", "0.70"), ("MAJ_37", "BIANYUAN_YIZHIPIN", "0.70"),
-    ("MAJ_37", "TUFA_KUNNAN", "0.70"), ("MAJ_37", "YINBING_ZHIPIN", "0.70"),
+    ("MAJ_75", "SANJU_GUER", "0.75"),
+    ("MAJ_75", "CANZHAN", "0.75"),
+    ("MAJ_75", "CANJI_7_10", "0.75"),
+    ("MAJ_70", "ZHONGDU_CANJI", "0.70"),
+    ("MAJ_70", "JINGJIAN_60", "0.70"),
+    ("MAJ_70", "BUDUI_8023_ZINV", "0.70"),
+    ("MAJ_37", "TEKUN", "0.75"),
+    ("MAJ_37", "DIBAO", "0.75"),
+    ("MAJ_37", "FANPIN_ZHIPIN", "0.75"),
+    ("MAJ_37", "DIBAO_BIANYUAN", "0.70"),
+    ("MAJ_37", "TUOPIN_BUWENDING", "0.70"),
+    ("MAJ_37", "BIANYUAN_YIZHIPIN", "0.70"),
+    ("MAJ_37", "TUFA_KUNNAN", "0.70"),
+    ("MAJ_37", "YINBING_ZHIPIN", "0.70"),
 ]
 
 
@@ -234,24 +315,37 @@ def test_major_disease_ratio_by_group(group, category, ratio):
 
 
 def test_major_disease_applies_to_outpatient_treatment_too():
-    d = decide(person("BUDUI_8023_ZINV"), bill("OUTPATIENT", in_policy="3000.00", basic="1000.00", disease="白血病"))
+    d = decide(
+        person("BUDUI_8023_ZINV"), bill("OUTPATIENT", in_policy="3000.00", basic="1000.00", disease="白血病")
+    )
     assert (d.scheme, d.amount) == (Scheme.MAJOR_DISEASE, D("1400.00"))
 
 
 def test_major_disease_cap_of_120000_covers_inpatient_and_outpatient_together():
-    d = decide(person("CANZHAN"), bill("OUTPATIENT", in_policy="3000.00", basic="1000.00", disease="白血病"),
-               {"MAJOR_DISEASE": D("119500.00")})
+    d = decide(
+        person("CANZHAN"),
+        bill("OUTPATIENT", in_policy="3000.00", basic="1000.00", disease="白血病"),
+        {"MAJOR_DISEASE": D("119500.00")},
+    )
     assert (d.amount, d.cap_left_after) == (D("500.00"), D("0.00"))
 
 
 def test_the_catalogue_has_the_26_diseases_of_2_hao():
     cat = policy().catalogue
     assert len(cat) == 26
-    assert {"肺癌", "严重多器官衰竭（心、肝、肺、脑、肾）", "终末期肾病（尿毒症）", "重症甲型H1N1", "焦虑症"} <= cat
+    assert {
+        "肺癌",
+        "严重多器官衰竭（心、肝、肺、脑、肾）",
+        "终末期肾病（尿毒症）",
+        "重症甲型H1N1",
+        "焦虑症",
+    } <= cat
 
 
 def test_MAJ_37_is_provisional_and_the_decision_says_so_with_its_source():
-    d = decide(person("DIBAO_BIANYUAN"), bill(level=3, in_policy="20000.00", basic="10000.00", disease="肺癌"))
+    d = decide(
+        person("DIBAO_BIANYUAN"), bill(level=3, in_policy="20000.00", basic="10000.00", disease="肺癌")
+    )
     assert d.scheme == Scheme.MAJOR_DISEASE and d.uses_provisional_rule
     assert "37号" in d.provisional[0].source and Reason.PROVISIONAL_RULE in d.reasons
     assert "暂行规则" in d.explain_zh()
@@ -259,9 +353,15 @@ def test_MAJ_37_is_provisional_and_the_decision_says_so_with_its_source():
 
 # ---------------------------------------------------------------- §7a large expense
 LRG_TABLE = [
-    ("LRG_75", "WUREN_FUYANG", "0.75"), ("LRG_75", "NONGCUN_60", "0.75"), ("LRG_70", "XIANGYU_MINGONG", "0.70"),
-    ("LRG_70", "LIESHI_97", "0.70"), ("LRG_37", "TEKUN", "0.75"), ("LRG_37", "FANPIN_ZHIPIN", "0.75"),
-    ("LRG_37", "DIBAO_BIANYUAN", "0.70"), ("LRG_37", "TUFA_KUNNAN", "0.70"), ("LRG_37", "YINBING_ZHIPIN", "0.70"),
+    ("LRG_75", "WUREN_FUYANG", "0.75"),
+    ("LRG_75", "NONGCUN_60", "0.75"),
+    ("LRG_70", "XIANGYU_MINGONG", "0.70"),
+    ("LRG_70", "LIESHI_97", "0.70"),
+    ("LRG_37", "TEKUN", "0.75"),
+    ("LRG_37", "FANPIN_ZHIPIN", "0.75"),
+    ("LRG_37", "DIBAO_BIANYUAN", "0.70"),
+    ("LRG_37", "TUFA_KUNNAN", "0.70"),
+    ("LRG_37", "YINBING_ZHIPIN", "0.70"),
 ]
 
 
@@ -288,7 +388,10 @@ def test_large_expense_needs_a_level_2_or_3_institution():
     for level in (0, 1):
         d = decide(person("DIBAO_BIANYUAN"), bill(level=level, in_policy="40000.00", basic="20000.00"))
         assert d.scheme is None
-        assert Reason.LARGE_LEVEL_TOO_LOW in next(c for c in d.considered if c.scheme == Scheme.LARGE_EXPENSE).reasons
+        assert (
+            Reason.LARGE_LEVEL_TOO_LOW
+            in next(c for c in d.considered if c.scheme == Scheme.LARGE_EXPENSE).reasons
+        )
 
 
 def test_large_expense_is_for_diseases_not_in_the_catalogue():
@@ -332,13 +435,28 @@ def test_youfu_subsidy_is_50_percent_of_what_remains_after_every_earlier_layer()
     d = decide(person("BINGGU_YISHU"), bill(level=2, in_policy="10000.00", basic="6000.00"), pol=pol)
     # 4000 x 75% = 3000 assistance, 1000 remains, 50% = 500
     assert (d.amount, d.youfu.base, d.youfu.amount, d.youfu.cap_left_after) == (
-        D("3000.00"), D("1000.00"), D("500.00"), D("1500.00"))
+        D("3000.00"),
+        D("1000.00"),
+        D("500.00"),
+        D("1500.00"),
+    )
     assert d.remaining_self_pay == D("500.00")
 
 
 def test_youfu_threshold_and_cap_are_data():
-    pol = policy(overrides={"youfu_rules": [{"category": None, "ratio": "0.50", "threshold": "200.00", "annual_cap": "300.00"}]})
-    d = decide(person("CANSHI"), bill(level=2, in_policy="10000.00", basic="6000.00"), {"YOUFU": D("100.00")}, pol=pol)
+    pol = policy(
+        overrides={
+            "youfu_rules": [
+                {"category": None, "ratio": "0.50", "threshold": "200.00", "annual_cap": "300.00"}
+            ]
+        }
+    )
+    d = decide(
+        person("CANSHI"),
+        bill(level=2, in_policy="10000.00", basic="6000.00"),
+        {"YOUFU": D("100.00")},
+        pol=pol,
+    )
     # (1000 - 200) x 50% = 400, held to 300 - 100 = 200
     assert (d.youfu.amount, d.youfu.cap_left_after) == (D("200.00"), D("0.00"))
     assert Reason.YOUFU_CAP_LIMITED in d.reasons
@@ -351,8 +469,16 @@ def test_youfu_is_only_for_the_youfu_categories_of_52_hao():
     for cat in ("CANJI_7_10", "LIESHI_97", "TEKUN"):
         assert not decide(person(cat), bill(), pol=pol).youfu.eligible
     youfu = {m.category for m in pol.memberships if m.group == "YOUFU"}
-    assert youfu == {"LIESHI_YISHU", "YINGONG_YISHU", "BINGGU_YISHU", "ZAIXIANG_FUYUAN", "CANZHAN", "CANSHI",
-                     "DAIBING_HUIXIANG", "NONGCUN_60"}
+    assert youfu == {
+        "LIESHI_YISHU",
+        "YINGONG_YISHU",
+        "BINGGU_YISHU",
+        "ZAIXIANG_FUYUAN",
+        "CANZHAN",
+        "CANSHI",
+        "DAIBING_HUIXIANG",
+        "NONGCUN_60",
+    }
 
 
 # ---------------------------------------------------------------- §11 order of payment
@@ -360,7 +486,11 @@ def test_layers_are_basic_critical_assistance_youfu_each_on_what_the_earlier_lef
     from .helpers import YOUFU_CAP_2000
 
     pol = policy(overrides=YOUFU_CAP_2000)
-    d = decide(person("ZAIXIANG_FUYUAN"), bill(level=2, in_policy="20000.00", basic="12000.00", critical="2000.00"), pol=pol)
+    d = decide(
+        person("ZAIXIANG_FUYUAN"),
+        bill(level=2, in_policy="20000.00", basic="12000.00", critical="2000.00"),
+        pol=pol,
+    )
     layers = d.layers()
     assert [lay.code for lay in layers] == ["BASIC", "CRITICAL", "ASSISTANCE", "YOUFU"]
     assert [lay.amount for lay in layers] == [D("12000.00"), D("2000.00"), D("4500.00"), D("750.00")]

@@ -428,11 +428,20 @@ def merge_overrides(
             raise PolicyError(f"policy section {section!r} must be a list of records")
         for rec in value:
             rec = dict(rec)
-            rec.setdefault("effective_from", "1900-01-01")
+            dated = "effective_from" in rec
+            rec.setdefault("effective_from", default_from.isoformat())
             rec.setdefault("source", "模拟情景")
             rec.setdefault("status", "confirmed")
             k = record_key(section, rec)
-            out[section] = [r for r in out[section] if record_key(section, r) != k] + [rec]
+            eff = _date(rec["effective_from"])
+            # undated: replaces every version of the key ("as if it had always been so");
+            # dated: a new version from that date (replacing only one of the same date)
+            out[section] = [
+                r
+                for r in out[section]
+                if record_key(section, r) != k
+                or (dated and _date(r.get("effective_from", "1900-01-01")) != eff)
+            ] + [rec]
     return out
 
 
