@@ -16,7 +16,7 @@ CATEGORIES = sorted(POL.categories)
 DISEASES = [None, None, None, "肺癌", "白血病", "感冒"]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-cents = st.integers(min_value=0, max_value=8_000_000).map(lambda c: Decimal(c) / 100)
+cents = st.integers(min_value=0, max_value=8_000_000).map(lambda c: Decimal(c).scaleb(-2))
 days = st.integers(min_value=0, max_value=364).map(lambda n: date(2025, 1, 1) + timedelta(days=n))
 
 
@@ -41,8 +41,8 @@ def people(draw):
 @st.composite
 def bills(draw):
     in_policy = draw(cents)
-    basic = draw(st.integers(0, int(in_policy * 100))) / Decimal(100)
-    critical = draw(st.integers(0, int((in_policy - basic) * 100))) / Decimal(100)
+    basic = Decimal(draw(st.integers(0, int(in_policy * 100)))).scaleb(-2)
+    critical = Decimal(draw(st.integers(0, int((in_policy - basic) * 100)))).scaleb(-2)
     return Bill(
         BillKind(draw(st.sampled_from(["INPATIENT", "OUTPATIENT"]))),
         draw(days),
