@@ -125,6 +125,9 @@ def _playwright():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (./dev test does)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls tests make
+    # between browser steps are still synchronous, so Django must allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         yield pw
 
@@ -142,10 +145,7 @@ def browser(_playwright):
 
 
 @pytest.fixture
-def page(browser, live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still synchronous, so allow them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="zh-CN")
     pg = context.new_page()
     pg.set_default_timeout(15_000)
@@ -169,3 +169,53 @@ def browser_login(page):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def celery_worker_real(transactional_db):
+    """A real Celery worker (in a thread of this process) consuming from Redis.
+
+    Tasks sent while it runs leave this process through the broker, exactly as in production.
+    Needs REDIS_URL (./dev test sets it); skipped without it."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set: the real-worker tests need Redis")
+    from celery.contrib.testing.worker import start_worker
+
+    from yfbz.celery import app
+
+    old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
+    app.conf.update(task_always_eager=False, broker_url=os.environ["REDIS_URL"], result_backend=os.environ["REDIS_URL"])
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        app.conf.update(**old)
+
+
+def restore_migration_data():
+    """Put back what the data migrations load (reference data, role groups, policy defaults).
+
+    A transactional test (browser, real worker, races) ends with a flush that empties every
+    table; the next test would otherwise start without towns or policy."""
+    from django.apps import apps
+
+    from beneficiaries.models import Town
+    from beneficiaries.reference import load_reference
+    from yfbz.core.roles import sync_role_groups
+    from yfbz.policy.services import load_default_policy
+
+    if Town.objects.exists():
+        return
+    load_reference(apps)
+    sync_role_groups()
+    load_default_policy()
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if marker or "db" in names or "transactional_db" in names:
+        transactional = "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction"))
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        restore_migration_data()

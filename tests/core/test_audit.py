@@ -1,0 +1,70 @@
+"""The audit trail: who, when, before and after; full-ID views recorded; append-only."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from beneficiaries.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_changing_a_person_records_who_and_the_values_before_and_after(staff, people, login):
+    client = login(staff["sysadmin"])
+    person = people["slh"]
+    # a change made through the admin: the middleware attributes it to the logged-in user
+    resp = client.post(
+        reverse("admin:beneficiaries_person_change", args=[person.pk]),
+        {
+            "id_number": person.id_number, "name": "张双龙", "birth_date": "1960-05-01", "sex": person.sex,
+            "town": person.town_id, "village": "新村社区", "phone": "13800000000",
+            "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0",
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    entry = LogEntry.objects.get_for_object(Person.objects.get(pk=person.pk)).filter(action=LogEntry.Action.UPDATE).latest("timestamp")
+    assert entry.actor == staff["sysadmin"]
+    assert entry.changes_dict["village"] == ["", "新村社区"]
+    assert entry.changes_dict["phone"] == ["", "13800000000"]
+
+
+def test_viewing_a_full_id_number_is_recorded_and_the_masked_page_is_not(staff, people, login):
+    client = login(staff["district_clerk"])
+    person = people["slh"]
+    masked = client.get(reverse("beneficiaries:person-detail", args=[person.pk]))
+    assert person.id_number not in masked.content.decode()
+    assert not LogEntry.objects.filter(action=LogEntry.Action.ACCESS, object_pk=str(person.pk)).exists()
+
+    full = client.get(reverse("beneficiaries:person-detail", args=[person.pk]), {"show": "id"})
+    assert person.id_number in full.content.decode()
+    access = LogEntry.objects.get(action=LogEntry.Action.ACCESS, object_pk=str(person.pk))
+    assert access.actor == staff["district_clerk"]
+
+
+def test_auditors_read_the_trail_and_town_clerks_cannot(staff, people, login):
+    login(staff["district_clerk"]).get(reverse("beneficiaries:person-detail", args=[people["slh"].pk]), {"show": "id"})
+    resp = login(staff["auditor"]).get(reverse("audit-log"))
+    assert resp.status_code == 200
+    assert "张双龙" in resp.content.decode()
+    assert login(staff["slh_clerk"]).get(reverse("audit-log")).status_code == 403
+
+
+def test_the_audit_admin_offers_no_way_to_edit_or_delete(staff, people, login):
+    entry = LogEntry.objects.first()
+    client = login(staff["sysadmin"])
+    page = client.get(reverse("admin:auditlog_logentry_change", args=[entry.pk]))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(reverse("admin:auditlog_logentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's")
+def test_the_database_refuses_to_rewrite_or_delete_audit_entries(people):
+    entry = LogEntry.objects.first()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).update(object_repr="改写")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).delete()
+    assert LogEntry.objects.get(pk=entry.pk).object_repr == entry.object_repr

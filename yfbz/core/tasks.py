@@ -1,0 +1,13 @@
+from celery import shared_task
+
+
+@shared_task(name="core.ping_database")
+def ping_database() -> dict:
+    """A round trip through the broker, a worker and the database: used by tests and by
+    operators (`celery -A yfbz call core.ping_database`) to check a new worker host."""
+    from beneficiaries.models import Town
+
+    from .health import check_database
+
+    ok, detail = check_database()
+    return {"database": ok, "vendor": detail, "towns": Town.objects.count()}
