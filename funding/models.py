@@ -1,1 +1,563 @@
-# Funding models arrive with issue 6.
+"""Contribution subsidies (POLICY.md §4), the special funds' double-entry ledger, monthly fund
+requests, payment batches and receivables (POLICY.md §12; 渝北府办发〔2025〕2号 四).
+
+Money rules (docs/funding.md):
+- journal entries and their lines are append-only (model guard here, a trigger on PostgreSQL,
+  migration 0002); a mistake is corrected by a reversing entry;
+- balances are the sum of lines; an own account never goes below zero (services lock the
+  account rows before checking);
+- no entry touches both the assistance fund's accounts and the veterans' fund's account.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from yfbz.core.scoping import ScopedManager
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+USER = settings.AUTH_USER_MODEL
+
+
+class Fund(models.TextChoices):
+    ASSISTANCE = "ASSISTANCE", "医疗救助资金"
+    YOUFU = "YOUFU", "优抚对象医疗补助资金"
+
+
+class EnrolmentKind(models.TextChoices):
+    RESIDENT_T1 = "RESIDENT_T1", "城乡居民医保一档"
+    RESIDENT_T2 = "RESIDENT_T2", "城乡居民医保二档"
+    EMPLOYEE_INDIVIDUAL = "EMPLOYEE_INDIVIDUAL", "以个人身份参加职工医保"
+    EMPLOYEE_EMPLOYER = "EMPLOYEE_EMPLOYER", "随单位参加职工医保"
+    NOT_ENROLLED = "NOT_ENROLLED", "未参保"
+
+
+# --- contribution subsidies ---------------------------------------------------------------------
+class Enrolment(models.Model):
+    """How a person is insured in a year (from the insurance system's export, or entered by hand)."""
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="enrolments")
+    year = models.PositiveSmallIntegerField("年度")
+    kind = models.CharField("参保类型", max_length=20, choices=EnrolmentKind.choices)
+    self_paid = models.BooleanField("个人已自行缴费", default=False, help_text="2号 二(二)：已自行缴费的，由镇街7月31日前上报，区医保局核实后资助到个人账户")
+    source = models.CharField("来源", max_length=60, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_by = models.ForeignKey(USER, verbose_name="更新人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "参保登记"
+        verbose_name_plural = "参保登记"
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="enrolment_person_year")]
+        indexes = [models.Index(fields=["year", "kind"])]
+
+    def __str__(self):
+        return f"{self.year} {self.get_kind_display()}"
+
+
+class SubsidyYear(models.Model):
+    """Per-year settings of the subsidy: the deadline for self-paid lists is data (2号 三(二): 7月31日前)."""
+
+    year = models.PositiveSmallIntegerField("年度", unique=True)
+    self_paid_deadline = models.DateField("自行缴费名单上报截止日", help_text="渝北府办发〔2025〕2号 三(二)：每年7月31日前报区医保局")
+
+    class Meta:
+        verbose_name = "资助参保年度设置"
+        verbose_name_plural = "资助参保年度设置"
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"{self.year}年（自缴名单截止 {self.self_paid_deadline}）"
+
+
+class SubsidyRun(models.Model):
+    """One calculation of a year's subsidies for everybody: a Celery job with progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "计算中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    year = models.PositiveSmallIntegerField("年度")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey(USER, verbose_name="发起人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("发起时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    last_person_id = models.BigIntegerField("已处理至人员ID", default=0)
+    progress_done = models.PositiveIntegerField("已处理人数", default=0)
+    progress_total = models.PositiveIntegerField("总人数", default=0)
+    count_eligible = models.PositiveIntegerField("可资助人数", default=0)
+    count_new = models.PositiveIntegerField("新增", default=0)
+    count_changed = models.PositiveIntegerField("变更", default=0)
+    count_removed = models.PositiveIntegerField("不再资助", default=0)
+    total_amount = models.DecimalField("资助总额", default=Decimal("0"), **MONEY)
+    policy_version = models.CharField("政策版本", max_length=80, blank=True)
+    error = models.TextField("错误", blank=True)
+
+    class Meta:
+        verbose_name = "资助参保计算"
+        verbose_name_plural = "资助参保计算"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.year}年资助参保计算 #{self.pk}（{self.get_status_display()}）"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else (100 if self.status == "done" else 0)
+
+
+class SubsidyResult(models.Model):
+    """The current subsidy of one person for one year (kept up to date by every run)."""
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="subsidies")
+    year = models.PositiveSmallIntegerField("年度")
+    enrolment = models.CharField("参保类型", max_length=20, choices=EnrolmentKind.choices, blank=True)
+    category = models.CharField("资助身份", max_length=30, blank=True)
+    group = models.CharField("资助档次", max_length=20, blank=True)
+    standard_amount = models.DecimalField("个人缴费标准", null=True, blank=True, **MONEY)
+    amount = models.DecimalField("资助金额", **MONEY)
+    reasons = models.CharField("原因代码", max_length=60, blank=True)
+    provisional = models.BooleanField("使用暂行标准", default=False)
+    policy_version = models.CharField("政策版本", max_length=80, blank=True)
+    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "资助参保结果"
+        verbose_name_plural = "资助参保结果"
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="subsidy_person_year")]
+        indexes = [models.Index(fields=["year", "amount"])]
+
+    def __str__(self):
+        return f"{self.year} {self.category} {self.amount}"
+
+    @property
+    def personal_part(self) -> Decimal | None:
+        if self.standard_amount is None:
+            return None
+        return max(self.standard_amount - self.amount, Decimal("0.00"))
+
+
+class SubsidyChange(models.Model):
+    """What a re-run changed for one person (the list staff check after roster changes)."""
+
+    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.CASCADE, related_name="changes")
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    old_category = models.CharField("原资助身份", max_length=30, blank=True)
+    new_category = models.CharField("新资助身份", max_length=30, blank=True)
+    old_amount = models.DecimalField("原金额", null=True, blank=True, **MONEY)
+    new_amount = models.DecimalField("新金额", null=True, blank=True, **MONEY)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "资助变化"
+        verbose_name_plural = "资助变化"
+        ordering = ["run", "id"]
+
+
+class LateReportPermission(models.Model):
+    """The district's permission for a town to add to a year's self-paid list after the deadline."""
+
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="镇街", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    until = models.DateField("准许补报至")
+    reason = models.CharField("理由", max_length=200)
+    granted_by = models.ForeignKey(USER, verbose_name="批准人", on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField("批准时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "逾期补报许可"
+        verbose_name_plural = "逾期补报许可"
+
+
+class SelfPaidReport(models.Model):
+    """Route (b): a person who paid their own contribution, reported by their town with a bank account;
+    the district verifies and approves, then the subsidy is paid from the expenditure account."""
+
+    class Status(models.TextChoices):
+        REPORTED = "reported", "镇街已上报"
+        APPROVED = "approved", "区医保已审核"
+        REJECTED = "rejected", "已退回"
+        PAID = "paid", "已支付"
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="上报镇街", on_delete=models.PROTECT, related_name="+")
+    enrolment = models.CharField("参保类型", max_length=20, choices=EnrolmentKind.choices)
+    paid_amount = models.DecimalField("个人已缴金额", **MONEY)
+    bank_name = models.CharField("开户银行", max_length=60)
+    bank_account = models.CharField("银行账号", max_length=40)
+    account_holder = models.CharField("户名", max_length=50)
+    amount = models.DecimalField("核定资助金额", null=True, blank=True, **MONEY)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.REPORTED)
+    reported_by = models.ForeignKey(USER, verbose_name="上报人", on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField("上报时间", auto_now_add=True)
+    late_permission = models.ForeignKey(LateReportPermission, verbose_name="逾期补报许可", null=True, blank=True, on_delete=models.PROTECT)
+    decided_by = models.ForeignKey(USER, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_on = models.DateField("审核日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "自行缴费资助申报"
+        verbose_name_plural = "自行缴费资助申报"
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year"], condition=~Q(status="rejected"), name="selfpaid_once_per_year")
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.person.name} {self.get_status_display()}"
+
+    @property
+    def source_key(self) -> str:
+        return f"subsidy-b:{self.pk}"
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+class Account(models.Model):
+    """A ledger account: the bureau's own accounts (never below zero) and counterparts (external)."""
+
+    class Kind(models.TextChoices):
+        OWN = "own", "本单位账户"
+        EXTERNAL = "external", "往来对方"
+
+    code = models.CharField("代码", max_length=20, unique=True)
+    name = models.CharField("名称", max_length=60)
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    fund = models.CharField("所属资金", max_length=12, choices=Fund.choices, blank=True, help_text="往来对方不属于任何一项资金")
+
+    class Meta:
+        verbose_name = "资金账户"
+        verbose_name_plural = "资金账户"
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class EntryKind(models.TextChoices):
+    INCOME_CENTRAL = "INCOME_CENTRAL", "中央财政下拨"
+    INCOME_CITY = "INCOME_CITY", "市级财政下拨"
+    INCOME_DISTRICT = "INCOME_DISTRICT", "区本级安排"
+    INTEREST = "INTEREST", "利息收入"
+    AUDIT_REFUND = "AUDIT_REFUND", "整改退款"
+    DONATION = "DONATION", "社会捐赠"
+    TRANSFER = "TRANSFER", "专户划拨至支出户"
+    PAY_SUBSIDY = "PAY_SUBSIDY", "资助参保支出"
+    PAY_PERSON = "PAY_PERSON", "个人救助待遇支出"
+    PAY_INSTITUTION = "PAY_INSTITUTION", "定点医疗机构垫付结算"
+    PAY_YOUFU = "PAY_YOUFU", "优抚对象医疗补助支出"
+    RECOVERY = "RECOVERY", "追回资金"
+    REVERSAL = "REVERSAL", "冲销"
+
+
+class Period(models.Model):
+    """A month of the ledger; a closed month takes no more entries."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    month = models.PositiveSmallIntegerField("月份")
+    closed_at = models.DateTimeField("结账时间", null=True, blank=True)
+    closed_by = models.ForeignKey(USER, verbose_name="结账人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry_seq = models.PositiveIntegerField("本月凭证序号", default=0)
+
+    class Meta:
+        verbose_name = "会计期间"
+        verbose_name_plural = "会计期间"
+        constraints = [models.UniqueConstraint(fields=["year", "month"], name="period_year_month")]
+        ordering = ["-year", "-month"]
+
+    def __str__(self):
+        return f"{self.year}年{self.month}月{'（已结账）' if self.closed_at else ''}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("记账凭证只能新增，不能修改；请用冲销凭证更正。")
+
+    def delete(self):
+        raise PermissionError("记账凭证只能新增，不能删除；请用冲销凭证更正。")
+
+
+class AppendOnly(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("记账凭证只能新增，不能修改；请用冲销凭证更正。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("记账凭证只能新增，不能删除；请用冲销凭证更正。")
+
+
+class JournalEntry(AppendOnly):
+    """One movement of money: lines summing to zero, a counterpart, a source document, maker and checker."""
+
+    number = models.CharField("凭证号", max_length=20, unique=True)
+    date = models.DateField("记账日期")
+    kind = models.CharField("类别", max_length=20, choices=EntryKind.choices)
+    fund = models.CharField("资金", max_length=12, choices=Fund.choices)
+    counterpart = models.ForeignKey(Account, verbose_name="对方单位", on_delete=models.PROTECT, related_name="+")
+    source_document = models.CharField("原始凭据", max_length=120)
+    description = models.CharField("摘要", max_length=200)
+    entered_by = models.ForeignKey(USER, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(USER, verbose_name="审核人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    reverses = models.OneToOneField(
+        "self", verbose_name="冲销的凭证", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    fund_request = models.ForeignKey("FundRequest", verbose_name="资金申请", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    payment_batch = models.ForeignKey("PaymentBatch", verbose_name="支付批次", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    receivable = models.ForeignKey("Receivable", verbose_name="应收款", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+
+    class Meta:
+        verbose_name = "记账凭证"
+        verbose_name_plural = "记账凭证"
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["date"])]
+
+    def __str__(self):
+        return f"{self.number} {self.get_kind_display()} {self.description}"
+
+
+class JournalLine(AppendOnly):
+    """Positive = money into the account, negative = out of it. Lines of an entry sum to zero."""
+
+    entry = models.ForeignKey(JournalEntry, verbose_name="凭证", on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, verbose_name="账户", on_delete=models.PROTECT, related_name="lines")
+    amount = models.DecimalField("金额", **MONEY)
+
+    class Meta:
+        verbose_name = "凭证分录"
+        verbose_name_plural = "凭证分录"
+        indexes = [models.Index(fields=["account", "entry"])]
+
+    def __str__(self):
+        return f"{self.account} {self.amount}"
+
+
+# --- monthly fund requests and payments -----------------------------------------------------------
+class FundRequest(models.Model):
+    """资金申请: what was approved for a month, requested from the finance bureau (2号 四(三))."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "已审核报送"
+        FUNDED = "funded", "财政已划拨"
+        CANCELLED = "cancelled", "已作废"
+
+    ALLOWED = {
+        Status.DRAFT: {Status.SUBMITTED, Status.CANCELLED},
+        Status.SUBMITTED: {Status.FUNDED},
+        Status.FUNDED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    year = models.PositiveSmallIntegerField("年度")
+    month = models.PositiveSmallIntegerField("月份")
+    number = models.CharField("申请编号", max_length=20, unique=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(USER, verbose_name="编制人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("编制时间", auto_now_add=True)
+    approved_by = models.ForeignKey(USER, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    total_assistance = models.DecimalField("医疗救助资金合计", default=Decimal("0"), **MONEY)
+    total_youfu = models.DecimalField("优抚对象医疗补助合计", default=Decimal("0"), **MONEY)
+    line_count = models.PositiveIntegerField("明细笔数", default=0)
+
+    class Meta:
+        verbose_name = "资金申请"
+        verbose_name_plural = "资金申请"
+        ordering = ["-year", "-month", "-id"]
+
+    def __str__(self):
+        return f"{self.number} {self.year}年{self.month}月资金申请（{self.get_status_display()}）"
+
+
+class FundRequestStatusChange(models.Model):
+    request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField("原状态", max_length=10, blank=True)
+    to_status = models.CharField("新状态", max_length=10)
+    by = models.ForeignKey(USER, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "资金申请状态记录"
+        verbose_name_plural = "资金申请状态记录"
+        ordering = ["id"]
+
+
+class Spending(models.TextChoices):
+    SUBSIDY = "SUBSIDY", "资助参保"
+    BENEFIT_PERSON = "BENEFIT_PERSON", "个人救助待遇"
+    INSTITUTION = "INSTITUTION", "定点医疗机构一站式结算"
+
+
+class PayableLine(models.Model):
+    """One payable in a fund request: a person's benefit or subsidy, or an institution's agreed total.
+    A source key is requested once (unique), so nothing is requested or paid twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待支付"
+        IN_BATCH = "in_batch", "支付中"
+        PAID = "paid", "已支付"
+
+    request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="lines")
+    provider = models.CharField("来源模块", max_length=20)
+    source_key = models.CharField("来源编号", max_length=80, unique=True)
+    payee_kind = models.CharField("收款方类型", max_length=12, choices=[("PERSON", "个人"), ("INSTITUTION", "医疗机构")])
+    payee_name = models.CharField("收款方", max_length=100)
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    fund = models.CharField("资金", max_length=12, choices=Fund.choices)
+    spending = models.CharField("支出类别", max_length=20, choices=Spending.choices)
+    scheme = models.CharField("救助项目", max_length=30, blank=True)
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField("金额", **MONEY)
+    status = models.CharField("支付状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    paid_on = models.DateField("支付日期", null=True, blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "申请明细"
+        verbose_name_plural = "申请明细"
+        indexes = [models.Index(fields=["request", "fund", "status"])]
+
+    def __str__(self):
+        return f"{self.payee_name} {self.amount}"
+
+
+class PaymentBatch(models.Model):
+    class Status(models.TextChoices):
+        EXPORTED = "exported", "已生成支付文件"
+        CONFIRMED = "confirmed", "银行已回单"
+
+    request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="batches")
+    number = models.CharField("批次号", max_length=24, unique=True)
+    fund = models.CharField("资金", max_length=12, choices=Fund.choices)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.EXPORTED)
+    created_by = models.ForeignKey(USER, verbose_name="制单人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("制单时间", auto_now_add=True)
+    confirmed_by = models.ForeignKey(USER, verbose_name="回单确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    paid_on = models.DateField("银行支付日期", null=True, blank=True)
+    total = models.DecimalField("金额合计", default=Decimal("0"), **MONEY)
+
+    class Meta:
+        verbose_name = "支付批次"
+        verbose_name_plural = "支付批次"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.number}（{self.get_status_display()}）"
+
+
+class Payment(models.Model):
+    """One attempt to pay a line. A line has at most one attempt that is not failed (constraint)."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "已发送银行"
+        PAID = "paid", "已支付"
+        FAILED = "failed", "支付失败"
+
+    batch = models.ForeignKey(PaymentBatch, verbose_name="支付批次", on_delete=models.PROTECT, related_name="payments")
+    line = models.ForeignKey(PayableLine, verbose_name="申请明细", on_delete=models.PROTECT, related_name="payments")
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    amount = models.DecimalField("金额", **MONEY)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.SENT)
+    failure_reason = models.CharField("失败原因", max_length=200, blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "line__town"
+
+    class Meta:
+        verbose_name = "支付明细"
+        verbose_name_plural = "支付明细"
+        constraints = [
+            models.UniqueConstraint(fields=["line"], condition=~Q(status="failed"), name="payment_one_live_attempt_per_line")
+        ]
+
+
+# --- recoveries -------------------------------------------------------------------------------------
+class Receivable(models.Model):
+    """应收款: money paid wrongly (a decision made again, an institution at fault, 2号 五(四))."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待追回"
+        PARTLY = "partly", "部分追回"
+        SETTLED = "settled", "已追回"
+
+    source_key = models.CharField("来源编号", max_length=80, unique=True)
+    debtor_name = models.CharField("欠款方", max_length=100)
+    fund = models.CharField("资金", max_length=12, choices=Fund.choices)
+    amount = models.DecimalField("应收金额", **MONEY)
+    recovered = models.DecimalField("已追回", default=Decimal("0"), **MONEY)
+    reason = models.CharField("原因", max_length=300)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(USER, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "应收款"
+        verbose_name_plural = "应收款"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.debtor_name} {self.amount}（{self.get_status_display()}）"
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.recovered
+
+
+class YoufuBudget(models.Model):
+    """The year's budget of the veterans' fund, compared with what was spent."""
+
+    year = models.PositiveSmallIntegerField("年度", unique=True)
+    amount = models.DecimalField("年度预算", **MONEY)
+
+    class Meta:
+        verbose_name = "优抚对象医疗补助年度预算"
+        verbose_name_plural = "优抚对象医疗补助年度预算"
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"{self.year}年预算 {self.amount}"

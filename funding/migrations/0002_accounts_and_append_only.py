@@ -1,0 +1,62 @@
+"""The ledger's accounts, and a PostgreSQL trigger that refuses UPDATE and DELETE of journal entries
+and lines (the model guard refuses them in Django; the trigger also stops raw SQL)."""
+
+from django.db import migrations
+
+ACCOUNTS = [
+    # code, name, kind, fund
+    ("SPECIAL", "医疗救助资金 财政专户", "own", "ASSISTANCE"),
+    ("EXPENDITURE", "医疗救助资金 医保部门支出户", "own", "ASSISTANCE"),
+    ("YOUFU", "优抚对象医疗补助资金", "own", "YOUFU"),
+    ("CENTRAL", "中央财政", "external", ""),
+    ("CITY", "市级财政", "external", ""),
+    ("DISTRICT", "区财政局", "external", ""),
+    ("BANK", "开户银行（利息）", "external", ""),
+    ("AUDIT_REFUND", "整改退款单位", "external", ""),
+    ("DONOR", "社会捐赠人", "external", ""),
+    ("PAYEE_PERSON", "个人收款人", "external", ""),
+    ("PAYEE_INSTITUTION", "定点医疗机构", "external", ""),
+    ("DEBTOR", "追回款缴款人", "external", ""),
+]
+
+TRIGGER_SQL = """
+CREATE OR REPLACE FUNCTION funding_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = '记账凭证只能新增，不能修改或删除；请用冲销凭证更正（表 ' || TG_TABLE_NAME || '）';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER funding_journalentry_append_only BEFORE UPDATE OR DELETE ON funding_journalentry
+    FOR EACH ROW EXECUTE FUNCTION funding_append_only();
+CREATE TRIGGER funding_journalline_append_only BEFORE UPDATE OR DELETE ON funding_journalline
+    FOR EACH ROW EXECUTE FUNCTION funding_append_only();
+"""
+DROP_SQL = """
+DROP TRIGGER IF EXISTS funding_journalentry_append_only ON funding_journalentry;
+DROP TRIGGER IF EXISTS funding_journalline_append_only ON funding_journalline;
+DROP FUNCTION IF EXISTS funding_append_only();
+"""
+
+
+def add_accounts(apps, schema_editor):
+    Account = apps.get_model("funding", "Account")
+    for code, name, kind, fund in ACCOUNTS:
+        Account.objects.update_or_create(code=code, defaults={"name": name, "kind": kind, "fund": fund})
+
+
+def add_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(TRIGGER_SQL)
+
+
+def drop_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_SQL)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("funding", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(add_accounts, migrations.RunPython.noop),
+        migrations.RunPython(add_trigger, drop_trigger),
+    ]

@@ -1,0 +1,199 @@
+"""The double-entry ledger (POLICY.md §12; 渝北府办发〔2025〕2号 四).
+
+Every movement is one JournalEntry whose lines sum to zero. Locks, always in this order:
+the Period row of the entry's month (so a month cannot be closed while an entry is being
+written into it, and entry numbers are sequential), then the bureau's own accounts by id. The
+balance check happens after the account locks, so two payments racing for the last money are
+serialised: the second sees the first's lines and is refused.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from yfbz.rules.money import money
+
+from ..models import Account, EntryKind, Fund, JournalEntry, JournalLine, Period
+from .errors import FundingError
+
+ZERO = Decimal("0.00")
+
+# What each own account may receive from outside (POLICY.md §12 "money in"). Shapes, not figures.
+INCOME_KINDS: dict[str, set[str]] = {
+    "SPECIAL": {EntryKind.INCOME_CENTRAL, EntryKind.INCOME_CITY, EntryKind.INCOME_DISTRICT, EntryKind.INTEREST},
+    "EXPENDITURE": {EntryKind.INTEREST, EntryKind.AUDIT_REFUND, EntryKind.RECOVERY},
+    "YOUFU": {EntryKind.INCOME_DISTRICT, EntryKind.INCOME_CITY, EntryKind.DONATION, EntryKind.RECOVERY},
+}
+
+
+def _account(code: str) -> Account:
+    try:
+        return Account.objects.get(code=code)
+    except Account.DoesNotExist:
+        raise FundingError(f"账户代码「{code}」不存在") from None
+
+
+def _period_locked(on: date) -> Period:
+    Period.objects.get_or_create(year=on.year, month=on.month)
+    return Period.objects.select_for_update().get(year=on.year, month=on.month)
+
+
+def entry_post(
+    *,
+    on: date,
+    kind: str,
+    lines: list[tuple[str, Decimal]],
+    counterpart: str,
+    source_document: str,
+    description: str,
+    entered_by,
+    approved_by,
+    fund_request=None,
+    payment_batch=None,
+    receivable=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Write one journal entry. Refused (nothing written) when: a line is not money or is zero, the
+    lines do not sum to zero, the same person entered and approved it, it touches both funds, the
+    month is closed, or an own account would go below zero."""
+    if not source_document or not source_document.strip():
+        raise FundingError("请填写原始凭据（如拨款文件号、银行回单号）")
+    if entered_by is None or approved_by is None:
+        raise FundingError("凭证须有录入人和审核人")
+    if entered_by.pk == approved_by.pk:
+        raise FundingError("录入人与审核人不能是同一人")
+    amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for i, (code, amount) in enumerate(lines, start=1):
+        if isinstance(amount, float):
+            raise FundingError(f"第{i}行金额不能是浮点数")
+        try:
+            amt = money(amount)
+        except (TypeError, ValueError):
+            raise FundingError(f"第{i}行金额「{amount}」不是有效金额") from None
+        if amt == ZERO:
+            raise FundingError(f"第{i}行金额为零")
+        amounts[code] += amt
+    if sum(amounts.values(), ZERO) != ZERO:
+        raise FundingError(f"借贷不平：分录合计 {sum(amounts.values(), ZERO)} 元，应为零")
+    accounts = {code: _account(code) for code in amounts}
+    own = [a for a in accounts.values() if a.kind == Account.Kind.OWN]
+    if not own:
+        raise FundingError("凭证至少应涉及本单位的一个资金账户")
+    funds = {a.fund for a in own}
+    if len(funds) > 1:
+        raise FundingError(
+            "医疗救助资金与优抚对象医疗补助资金单独列账、专款专用，资金不得在两项资金之间划转"
+            "（渝退役军人局〔2022〕52号 第八条）"
+        )
+    cp = _account(counterpart)
+    with transaction.atomic():
+        period = _period_locked(on)
+        if period.closed_at:
+            raise FundingError(f"{on.year}年{on.month}月已结账，不能再记账；请记入当前未结账月份")
+        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=[a.pk for a in own]).order_by("pk")}
+        for acc in locked.values():
+            delta = amounts[acc.code]
+            if delta < ZERO:
+                balance = account_balance(acc)
+                if balance + delta < ZERO:
+                    raise FundingError(
+                        f"「{acc.name}」余额不足：当前余额 {balance} 元，本次支出 {-delta} 元，不能透支"
+                    )
+        period.entry_seq += 1
+        period.save(update_fields=["entry_seq"])
+        entry = JournalEntry.objects.create(
+            number=f"JZ{on:%Y%m}-{period.entry_seq:05d}",
+            date=on,
+            kind=kind,
+            fund=funds.pop(),
+            counterpart=cp,
+            source_document=source_document.strip(),
+            description=description,
+            entered_by=entered_by,
+            approved_by=approved_by,
+            fund_request=fund_request,
+            payment_batch=payment_batch,
+            receivable=receivable,
+            reverses=reverses,
+        )
+        JournalLine.objects.bulk_create(
+            [JournalLine(entry=entry, account=accounts[code], amount=amt) for code, amt in amounts.items()]
+        )
+    return entry
+
+
+def money_in(*, account: str, kind: str, amount: Decimal, on: date, counterpart: str, source_document: str,
+             description: str, entered_by, approved_by) -> JournalEntry:
+    """Money received into an own account from outside (上级下拨, 区本级安排, 利息, 整改退款, 捐赠 …)."""
+    allowed = INCOME_KINDS.get(account, set())
+    if kind not in allowed:
+        label = dict(EntryKind.choices).get(kind, kind)
+        raise FundingError(f"「{_account(account).name}」不接收「{label}」")
+    amt = money(amount)
+    if amt <= ZERO:
+        raise FundingError("收入金额应大于零")
+    return entry_post(on=on, kind=kind, lines=[(account, amt), (counterpart, -amt)], counterpart=counterpart,
+                      source_document=source_document, description=description, entered_by=entered_by,
+                      approved_by=approved_by)
+
+
+def money_transfer(*, from_account: str, to_account: str, amount: Decimal, on: date, source_document: str,
+                   description: str, entered_by, approved_by, fund_request=None) -> JournalEntry:
+    """Money between own accounts (the finance bureau's transfer 财政专户 → 支出户). Never between funds."""
+    amt = money(amount)
+    if amt <= ZERO:
+        raise FundingError("划拨金额应大于零")
+    return entry_post(on=on, kind=EntryKind.TRANSFER, lines=[(from_account, -amt), (to_account, amt)],
+                      counterpart="DISTRICT", source_document=source_document, description=description,
+                      entered_by=entered_by, approved_by=approved_by, fund_request=fund_request)
+
+
+def entry_reverse(*, entry_id: int, on: date, reason: str, entered_by, approved_by) -> JournalEntry:
+    """Correct a mistake: a new entry with every line negated. An entry is reversed at most once."""
+    if not reason.strip():
+        raise FundingError("请填写冲销原因")
+    original = JournalEntry.objects.get(pk=entry_id)
+    if original.kind == EntryKind.REVERSAL:
+        raise FundingError("冲销凭证不能再冲销；如需更正请重新登记")
+    if JournalEntry.objects.filter(reverses=original).exists():
+        raise FundingError(f"凭证 {original.number} 已冲销过")
+    lines = [(ln.account.code, -ln.amount) for ln in original.lines.select_related("account")]
+    try:
+        with transaction.atomic():
+            return entry_post(on=on, kind=EntryKind.REVERSAL, lines=lines, counterpart=original.counterpart.code,
+                              source_document=f"冲销{original.number}", description=f"冲销 {original.number}：{reason}",
+                              entered_by=entered_by, approved_by=approved_by, reverses=original,
+                              fund_request=original.fund_request, payment_batch=original.payment_batch,
+                              receivable=original.receivable)
+    except IntegrityError:
+        raise FundingError(f"凭证 {original.number} 已冲销过") from None
+
+
+def account_balance(account: Account, *, until: date | None = None) -> Decimal:
+    """The balance: the sum of the account's lines (up to and including ``until``)."""
+    qs = JournalLine.objects.filter(account=account)
+    if until is not None:
+        qs = qs.filter(entry__date__lte=until)
+    return qs.aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def period_close(*, year: int, month: int, user) -> Period:
+    """Month-end close: after it the month takes no more entries (refused in entry_post under the same lock)."""
+    with transaction.atomic():
+        period = _period_locked(date(year, month, 1))
+        if period.closed_at:
+            raise FundingError(f"{year}年{month}月已结账")
+        period.closed_at = timezone.now()
+        period.closed_by = user
+        period.save(update_fields=["closed_at", "closed_by"])
+    return period
+
+
+__all__ = ["Fund", "INCOME_KINDS", "account_balance", "entry_post", "entry_reverse", "money_in", "money_transfer",
+           "period_close"]
