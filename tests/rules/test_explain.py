@@ -55,3 +55,19 @@ def test_layers_carry_scheme_identity_ratio_and_cap_left():
         D("6000.00"),
     )
     assert d.policy_version == policy().version
+
+
+def test_a_decision_serialises_to_json_for_storage():
+    import json
+
+    d = decide(
+        person("DIBAO_BIANYUAN"), bill(level=3, in_policy="20000.00", basic="10000.00", disease="肺癌")
+    )
+    data = json.loads(json.dumps(d.to_dict(), ensure_ascii=False))
+    assert (
+        data["scheme"] == "MAJOR_DISEASE"
+        and data["amount"] == "7000.00"
+        and data["policy_version"] == d.policy_version
+    )
+    assert data["provisional"][0]["status"] == "provisional" and 113 in data["reasons"]
+    assert "重特大疾病医疗救助7000.00元" in data["explanation"]

@@ -70,7 +70,10 @@ class Bill:
         return b if b > ZERO else ZERO
 
 
-@dataclass(frozen=True, slots=True)
+# Results (Considered, YoufuResult, Decision) are slotted but not frozen: a frozen dataclass's
+# __init__ pays one object.__setattr__ per field, which is a third of the engine's time in bulk
+# runs (bench/engine.py). Treat them as read-only once returned.
+@dataclass(slots=True)
 class Considered:
     """One scheme looked at for a bill, with the best identity for it and why it was or was not chosen."""
 
@@ -92,7 +95,7 @@ class Considered:
     identities_compared: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class YoufuResult:
     eligible: bool
     category: str | None = None
@@ -125,7 +128,7 @@ class Layer:
 NO_YOUFU = YoufuResult(eligible=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     bill_ref: str
     settled_on: date
@@ -216,6 +219,77 @@ class Decision:
 
     def explain_zh(self) -> str:
         return explain_zh(self)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready snapshot (amounts as two-decimal strings) to store with the claim."""
+
+        def ref(r: RuleRef | None) -> dict | None:
+            if r is None:
+                return None
+            return {
+                "section": r.section,
+                "key": r.key,
+                "source": r.source,
+                "status": r.status,
+                "effective_from": r.effective_from.isoformat(),
+            }
+
+        def num(x: Decimal | None) -> str | None:
+            return None if x is None else str(x)
+
+        y = self.youfu
+        return {
+            "bill_ref": self.bill_ref,
+            "settled_on": self.settled_on.isoformat(),
+            "year": self.year,
+            "policy_version": self.policy_version,
+            "kind": self.kind,
+            "level": self.level,
+            "level_used": self.level_used,
+            "base": fmt(self.base),
+            "scheme": str(self.scheme) if self.scheme else None,
+            "category": self.category,
+            "group": self.group,
+            "ratio": num(self.ratio),
+            "amount": fmt(self.amount),
+            "cap": fmt(self.cap),
+            "cap_left_before": fmt(self.cap_left_before),
+            "cap_left_after": fmt(self.cap_left_after),
+            "reasons": [int(r) for r in self.reasons],
+            "closest_scheme": str(self.closest_scheme) if self.closest_scheme else None,
+            "considered": [
+                {
+                    "scheme": str(c.scheme),
+                    "applicable": c.applicable,
+                    "category": c.category,
+                    "group": c.group,
+                    "ratio": num(c.ratio),
+                    "amount": fmt(c.amount),
+                    "cap": fmt(c.cap),
+                    "cap_left_before": fmt(c.cap_left_before),
+                    "cap_left_after": fmt(c.cap_left_after),
+                    "chosen": c.chosen,
+                    "reasons": [int(r) for r in c.reasons],
+                    "rule": ref(c.rule),
+                }
+                for c in self.considered
+            ],
+            "youfu": {
+                "eligible": y.eligible,
+                "category": y.category,
+                "ratio": num(y.ratio),
+                "threshold": fmt(y.threshold),
+                "base": fmt(y.base),
+                "amount": fmt(y.amount),
+                "cap": fmt(y.cap),
+                "cap_left_after": fmt(y.cap_left_after),
+                "reasons": [int(r) for r in y.reasons],
+                "rule": ref(y.rule),
+            },
+            "provisional": [ref(r) for r in self.provisional],
+            "rule": ref(self.rule),
+            "explanation": self.explain_zh(),
+        }
 
 
 def _name(d: Decision, code: str | None) -> str:
@@ -355,20 +429,22 @@ def adjudicate(
         considered.append(_best_option(scheme, options, base, level_used, used.get(scheme, ZERO)))
 
     # D2: the scheme that pays most; ties -> major > large-expense > ordinary.
-    payable = [c for c in considered if c.applicable and c.amount > ZERO]
     chosen: Considered | None = None
-    if payable:
-        chosen = max(payable, key=lambda c: (c.amount, c.scheme.specificity))
-    reasons: list[Reason] = []
-    final: list[Considered] = []
     for c in considered:
-        if chosen is not None and c is chosen:
-            final.append(_replace(c, chosen=True))
-        elif chosen is not None and c.applicable and c.category is not None:
-            why = Reason.TIE_MORE_SPECIFIC if c.amount == chosen.amount else Reason.OTHER_SCHEME_PAYS_MORE
-            final.append(_replace(c, reasons=c.reasons + (why,)))
-        else:
-            final.append(c)
+        if c.amount > ZERO and (
+            chosen is None
+            or c.amount > chosen.amount
+            or (c.amount == chosen.amount and c.scheme.specificity > chosen.scheme.specificity)
+        ):
+            chosen = c
+    reasons: list[Reason] = []
+    final = considered
+    if chosen is not None:
+        chosen.chosen = True
+        for c in considered:
+            if c is not chosen and c.applicable and c.category is not None:
+                why = Reason.TIE_MORE_SPECIFIC if c.amount == chosen.amount else Reason.OTHER_SCHEME_PAYS_MORE
+                c.reasons = c.reasons + (why,)
     closest: Scheme | None = None
     if chosen is not None:
         reasons.append(Reason.PAID)
@@ -443,12 +519,6 @@ def adjudicate(
         held=cats,
         category_names=policy.categories,
     )
-
-
-def _replace(c: Considered, **kw) -> Considered:
-    vals = {f: getattr(c, f) for f in Considered.__slots__}
-    vals.update(kw)
-    return Considered(**vals)
 
 
 def _best_option(
