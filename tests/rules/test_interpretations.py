@@ -201,3 +201,8 @@ def test_a_policy_change_takes_effect_from_its_date_and_keeps_earlier_versions()
     assert before.version != after.version
     p, b = person("CANZHAN"), bill(level=2)
     assert decide(p, b, pol=before).ratio == D("0.75") and decide(p, b, pol=after).ratio == D("0.85")
+
+
+def test_a_bill_settled_before_any_rule_is_in_force_says_so():
+    d = decide(person("TEKUN", since=date(2020, 1, 1)), bill(on=date(2024, 6, 1)))
+    assert d.scheme is None and Reason.NO_RULE_IN_FORCE in d.reasons

@@ -309,17 +309,14 @@ def explain_zh(d: Decision) -> str:
         f"政策范围内个人自付{fmt(d.base)}元。"
     ]
     if d.scheme is not None:
-        level_zh = LEVEL_ZH.get(d.level, f"{d.level}级")
-        if d.level == 0:
+        level_zh = LEVEL_ZH.get(d.level, f"{d.level}级") + "医疗机构"
+        if d.level != d.level_used:
             level_zh += f"（按{LEVEL_ZH.get(d.level_used, d.level_used)}计）"
-        src = f"依据{d.rule.source}" if d.rule and d.rule.source else ""
-        line = (
-            f"按“{_name(d, d.category)}”身份给予{d.scheme.zh}{fmt(d.amount)}元"
-            f"（{level_zh}医疗机构，救助比例{percent(d.ratio)}"
-        )
+        src = f"，依据{d.rule.source}" if d.rule and d.rule.source else ""
+        line = f"按“{_name(d, d.category)}”身份给予{d.scheme.zh}{fmt(d.amount)}元（{level_zh}，救助比例{percent(d.ratio)}"
         if Reason.CAP_LIMITED in d.reasons:
             line += f"，按比例应为{fmt(quantize(d.base * d.ratio))}元，受年度限额所限"
-        line += f"{'，' + src if src else ''}）。"
+        line += f"{src}）。"
         lines.append(line)
         if d.cap is not None:
             lines.append(f"本年度{d.scheme.zh}限额{fmt(d.cap)}元，本次后剩余{fmt(d.cap_left_after)}元。")
@@ -359,7 +356,10 @@ def explain_zh(d: Decision) -> str:
             lines.append(f"{YOUFU_ZH}：{'；'.join(r.zh for r in y.reasons) or '无'}。")
     lines.append(f"本次结算后个人仍需自付政策范围内费用{fmt(d.remaining_self_pay)}元。")
     for ref in d.provisional:
-        lines.append(f"注意：所用规则（{ref.source}）为暂行规则，数额待确认。")
+        if ref is d.rule:
+            lines.append("注意：上述救助按暂行规则计算，其比例和限额待确认。")
+        else:
+            lines.append(f"注意：所用规则（{ref.source}）为暂行规则，数额待确认。")
     return "\n".join(lines)
 
 
@@ -422,7 +422,13 @@ def adjudicate(
                     scheme,
                     True,
                     base=base,
-                    reasons=(Reason.NO_IDENTITY_ON_DATE if not cats else Reason.NO_SCHEME_FOR_IDENTITY,),
+                    reasons=(
+                        Reason.NO_IDENTITY_ON_DATE
+                        if not cats
+                        else Reason.NO_SCHEME_FOR_IDENTITY
+                        if policy.scheme_rules
+                        else Reason.NO_RULE_IN_FORCE,
+                    ),
                 )
             )
             continue
