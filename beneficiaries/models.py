@@ -1,5 +1,9 @@
-"""Reference data (towns, departments, identity categories and their wordings), people and identities."""
+"""Reference data (towns, departments, identity categories and their wordings), people, identities,
+and the monthly roster uploads that start and end identities (docs/rosters.md)."""
 
+import re
+
+from django.conf import settings
 from django.db import models
 
 from yfbz.core.scoping import ScopedManager
@@ -60,6 +64,12 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def min_age(self) -> int | None:
+        """An age written into the category itself (60周岁以上农村籍退役人员 → 60): rosters warn below it."""
+        m = re.search(r"(\d+)周岁以上", self.name)
+        return int(m.group(1)) if m else None
 
 
 class CategoryAlias(models.Model):
@@ -126,6 +136,12 @@ class Identity(models.Model):
     valid_from = models.DateField("起始日期")
     valid_to = models.DateField("终止日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_by = models.ForeignKey(
+        "RosterUpload", verbose_name="起始名单", null=True, blank=True, on_delete=models.PROTECT, related_name="started_identities"
+    )
+    ended_by = models.ForeignKey(
+        "RosterUpload", verbose_name="终止名单", null=True, blank=True, on_delete=models.PROTECT, related_name="ended_identities"
+    )
 
     objects = ScopedManager()
 
@@ -150,3 +166,225 @@ class Identity(models.Model):
 
     def is_valid_on(self, day) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+# --- monthly rosters ------------------------------------------------------------------------------
+class RosterUpload(models.Model):
+    """One monthly roster file from a certifying department, kept in the database (any host or worker
+    reads it), moving uploaded → validated → town review → confirmed through `services.roster_set_status`."""
+
+    class Mode(models.TextChoices):
+        SNAPSHOT = "snapshot", "全量名单"
+        DELTA = "delta", "增减名单"
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "已上传，待校验"
+        VALIDATED = "validated", "已校验"
+        TOWN_REVIEW = "town_review", "镇街审核中"
+        CONFIRMING = "confirming", "确认中"
+        CONFIRMED = "confirmed", "已确认"
+        REJECTED = "rejected", "已退回"
+        UNREADABLE = "unreadable", "无法读取"
+
+    department = models.ForeignKey(Department, verbose_name="认定部门", on_delete=models.PROTECT, related_name="rosters")
+    month = models.DateField("名单月份", help_text="该月第一天")
+    mode = models.CharField("名单类型", max_length=10, choices=Mode.choices, default=Mode.SNAPSHOT)
+    file_name = models.CharField("文件名", max_length=200)
+    file_bytes = models.BinaryField("文件内容", editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交镇街审核时间", null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
+    endings_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="终止人数二次确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.TextField("说明", blank=True)
+    # the summary of validation and comparison (ROSTERS.md)
+    rows_total = models.PositiveIntegerField("行数", default=0)
+    rows_valid = models.PositiveIntegerField("有效行", default=0)
+    rows_invalid = models.PositiveIntegerField("无效行", default=0)
+    count_new = models.PositiveIntegerField("新增", default=0)
+    count_continuing = models.PositiveIntegerField("持续", default=0)
+    count_changed = models.PositiveIntegerField("变更", default=0)
+    count_ended = models.PositiveIntegerField("终止", default=0)
+    previous_open = models.PositiveIntegerField("上月在册身份数", default=0)
+    needs_endings_confirmation = models.BooleanField("终止人数超限，需二次确认", default=False)
+    # the background job (Celery): the latest claimant's token wins; progress is committed as it goes
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_phase = models.CharField("任务阶段", max_length=40, blank=True)
+    progress_done = models.PositiveIntegerField("已处理行数", default=0)
+    progress_total = models.PositiveIntegerField("总行数", default=0)
+    job_error = models.TextField("任务错误", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        # town clerks reach an upload through the rows of their town (selectors.uploads_for)
+        department = "department"
+
+    class Meta:
+        verbose_name = "身份名单"
+        verbose_name_plural = "身份名单"
+        ordering = ["-month", "-id"]
+        indexes = [models.Index(fields=["department", "month", "status"])]
+
+    def __str__(self):
+        return f"{self.department.name} {self.month:%Y年%m月} {self.get_mode_display()}（{self.get_status_display()}）"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+    def summary(self) -> dict:
+        return {
+            "rows": self.rows_total, "valid": self.rows_valid, "invalid": self.rows_invalid,
+            "new": self.count_new, "continuing": self.count_continuing, "changed": self.count_changed,
+            "ended": self.count_ended,
+        }
+
+
+class RosterStatusChange(models.Model):
+    """Append-only: every move of a roster upload, who made it, when and why."""
+
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField("原状态", max_length=12, blank=True)
+    to_status = models.CharField("新状态", max_length=12)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.TextField("说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        department = "upload__department"
+
+    class Meta:
+        verbose_name = "名单状态记录"
+        verbose_name_plural = "名单状态记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class RosterRow(models.Model):
+    """One line of a roster (or one identity the roster ends), as read, normalised, checked and compared."""
+
+    class Outcome(models.TextChoices):
+        NEW = "new", "新增"
+        CONTINUING = "continuing", "持续"
+        CHANGED = "changed", "变更"
+        ENDED = "ended", "终止"
+        INVALID = "invalid", "无效"
+
+    class Review(models.TextChoices):
+        PENDING = "pending", "待审核"
+        ACCEPTED = "accepted", "已接受"
+        SENT_BACK = "sent_back", "已退回"
+
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField("行号", null=True, blank=True, help_text="表格中的行号（表头为第1行）；名单未列出而终止的身份为空")
+    cells = models.JSONField("原始内容", default=dict)
+    id_number = models.CharField("公民身份号码", max_length=40, blank=True)
+    name = models.CharField("姓名", max_length=50, blank=True)
+    category = models.ForeignKey(Category, verbose_name="身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    town = models.ForeignKey(Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    village = models.CharField("村（社区）", max_length=60, blank=True)
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+    certified_on = models.DateField("认定日期", null=True, blank=True)
+    exits_on = models.DateField("退出日期", null=True, blank=True)
+    errors = models.JSONField("错误", default=list, blank=True)
+    warnings = models.JSONField("提示", default=list, blank=True)
+    outcome = models.CharField("比对结果", max_length=10, choices=Outcome.choices)
+    person = models.ForeignKey(Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    identity = models.ForeignKey(Identity, verbose_name="对应身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review = models.CharField("镇街审核", max_length=10, choices=Review.choices, default=Review.PENDING)
+    review_reason = models.TextField("退回原因", blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "upload__department"
+
+    class Meta:
+        verbose_name = "名单行"
+        verbose_name_plural = "名单行"
+        ordering = ["upload_id", "row_number", "id"]
+        indexes = [
+            models.Index(fields=["upload", "outcome"]),
+            models.Index(fields=["upload", "town", "review"]),
+        ]
+
+    def __str__(self):
+        return f"第{self.row_number}行 {self.name}" if self.row_number else f"终止 {self.name}"
+
+    @property
+    def messages_text(self) -> str:
+        return "；".join(f"{m['field']}：{m['message']}" for m in (self.errors or []) + (self.warnings or []))
+
+
+class RetroactiveChange(models.Model):
+    """A confirmed roster changed a person's identity for a period already past: assistance decided in
+    that period may need another look (claims.selectors lists the decisions; staff mark it reviewed)."""
+
+    class Kind(models.TextChoices):
+        ENDED_EARLIER = "ENDED_EARLIER", "身份提前终止"
+        STARTED_EARLIER = "STARTED_EARLIER", "身份追溯起始"
+        CORRECTED = "CORRECTED", "身份期间更正"
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="retroactive_changes")
+    category = models.ForeignKey(Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="+")
+    identity = models.ForeignKey(Identity, verbose_name="身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField("影响期间起")
+    period_end = models.DateField("影响期间止")
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    roster_upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.PROTECT, related_name="retroactive_changes")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="复核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.TextField("复核说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+        department = "category__department"
+
+    class Meta:
+        verbose_name = "追溯身份变化"
+        verbose_name_plural = "追溯身份变化"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["person", "period_start"])]
+
+    def __str__(self):
+        return f"{self.person.name} {self.category.name} {self.get_kind_display()} {self.period_start}～{self.period_end}"
+
+
+class BenchImportRow(models.Model):
+    """For bench/rosters.py only: the bare model the django-import-export baseline imports into.
+    Holds no real data (the benchmark empties it); no screen shows it."""
+
+    id_number = models.CharField(max_length=18)
+    name = models.CharField(max_length=50)
+    category = models.CharField(max_length=80)
+    town = models.CharField(max_length=30)
+    certified_on = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "性能测试用表"
+        verbose_name_plural = "性能测试用表"
+
+    def __str__(self):
+        return self.id_number

@@ -1,0 +1,328 @@
+"""Checking a roster: each row validated and normalised, then compared with the identities the
+department has open (the state its last confirmed roster left), as tests/samples/ROSTERS.md defines.
+
+Streams: rows are checked in chunks (one person lookup per chunk), so a 1,000,000-row file never
+sits in memory as objects; only the keys needed to find endings are kept.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
+
+from ..models import Category, CategoryAlias, Identity, Person, RosterRow, RosterUpload, Town
+from .reading import LABEL, Sheet, cell_text, normalise_text
+
+Outcome = RosterRow.Outcome
+CHUNK = 5000
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+DATE_FORMATS_ZH = "2025-03-01、2025/3/1、20250301、2025年3月1日或Excel日期"
+
+
+def parse_date(value) -> date | None:
+    """A roster date: a date cell, or text in one of the formats of ROSTERS.md. None when empty;
+    ValueError when it cannot be read."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = normalise_text(cell_text(value)).replace(" ", "")
+    if not text:
+        return None
+    text = re.sub(r"\s*00:00:00$", "", text)
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    raise ValueError(text)
+
+
+def month_end(month: date) -> date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+@dataclass(slots=True)
+class Checked:
+    row_number: int | None
+    cells: dict
+    id_number: str = ""
+    name: str = ""
+    category_id: int | None = None
+    town_id: int | None = None
+    village: str = ""
+    phone: str = ""
+    certified_on: date | None = None
+    exits_on: date | None = None
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    outcome: str = Outcome.INVALID
+    person_id: int | None = None
+    identity_id: int | None = None
+    birth_date: date | None = None
+
+    def error(self, f: str, message: str) -> None:
+        self.errors.append({"row": self.row_number, "field": LABEL.get(f, f), "message": message})
+
+    def warn(self, f: str, message: str) -> None:
+        self.warnings.append({"row": self.row_number, "field": LABEL.get(f, f), "message": message})
+
+
+@dataclass(slots=True)
+class Previous:
+    """An identity the department has open before this roster."""
+
+    identity_id: int
+    person_id: int
+    name: str
+    town_id: int | None
+
+
+class Context:
+    """The reference data one upload is checked against, read once."""
+
+    def __init__(self, upload: RosterUpload):
+        self.upload = upload
+        self.department = upload.department
+        self.month = upload.month
+        self.age_day = month_end(upload.month)
+        self.categories = {c.pk: c for c in Category.objects.select_related("department")}
+        self.own_aliases: dict[str, int] = {}
+        self.other_aliases: dict[str, Category] = {}
+        for wording, dept_id, cat_id in CategoryAlias.objects.values_list("wording", "department_id", "category_id"):
+            key = _wording_key(wording)
+            if dept_id == self.department.pk:
+                self.own_aliases[key] = cat_id
+            else:
+                self.other_aliases.setdefault(key, self.categories[cat_id])
+        for cat in self.categories.values():  # the official name always works for its own department
+            key = _wording_key(cat.name)
+            if cat.department_id == self.department.pk:
+                self.own_aliases.setdefault(key, cat.pk)
+            else:
+                self.other_aliases.setdefault(key, cat)
+        self.towns: dict[str, int] = {}
+        for town in Town.objects.filter(active=True):
+            self.towns[town.name] = town.pk
+            self.towns.setdefault(town.short_name, town.pk)
+        self.min_age = {pk: c.min_age for pk, c in self.categories.items() if c.min_age}
+        self.previous: dict[tuple[str, int], Previous] = {}
+        # a snapshot's endings and a delta's exit rows are both found among the open identities
+        rows = (
+            Identity.objects.filter(category__department=self.department, valid_to__isnull=True)
+            .values_list("person__id_number", "category_id", "id", "person_id", "person__name", "person__town_id")
+            .iterator(chunk_size=10_000)
+        )
+        for idn, cat_id, ident_id, person_id, name, town_id in rows:
+            self.previous[(idn, cat_id)] = Previous(ident_id, person_id, name, town_id)
+
+
+def _wording_key(text: str) -> str:
+    return "".join(normalise_text(text).split())
+
+
+def _check_id(row: Checked, raw) -> None:
+    if isinstance(raw, float):
+        row.error("id_number", "身份证号被Excel存成了数字，后几位已丢失；请将该列设为文本格式后重新导出")
+        return
+    text = "".join(normalise_text(cell_text(raw)).split()).upper()
+    if not text:
+        row.error("id_number", "身份证号为空")
+        return
+    row.id_number = text
+    if len(text) == 15 and text.isdigit():
+        try:
+            converted = convert_15_to_18(text)
+        except IdNumberError as exc:
+            row.error("id_number", str(exc))
+            return
+        row.warn("id_number", f"15位旧号码{text}已转换为18位：{converted}")
+        text = converted
+    try:
+        parsed = parse_id_number(text, allow_15=False)
+    except IdNumberError as exc:
+        row.error("id_number", str(exc))
+        return
+    row.id_number = parsed.number
+    row.birth_date = parsed.birth_date
+
+
+def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
+    """Validate and normalise one row (no database access: lookups come from the context)."""
+    cols = sheet.columns
+
+    def get(f):
+        i = cols.get(f)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    original = {h: cell_text(cells[i]) if i < len(cells) else "" for i, h in enumerate(sheet.headers) if h}
+    row = Checked(number, original)
+    _check_id(row, get("id_number"))
+    row.name = normalise_text(cell_text(get("name")))
+    if not row.name:
+        row.error("name", "姓名为空")
+    wording = _wording_key(cell_text(get("category")))
+    if not wording:
+        row.error("category", "身份类别为空")
+    elif wording in ctx.own_aliases:
+        row.category_id = ctx.own_aliases[wording]
+    elif wording in ctx.other_aliases:
+        other = ctx.other_aliases[wording]
+        row.error(
+            "category",
+            f"「{wording}」是{other.department.name}认定的类别（{other.name}），不属于本部门（{ctx.department.name}）",
+        )
+    else:
+        row.error("category", f"未知的身份类别写法：「{wording}」，请管理员在“类别写法”中添加后重新校验")
+    town = "".join(normalise_text(cell_text(get("town"))).split())
+    if not town:
+        row.error("town", "所属镇街为空")
+    elif town in ctx.towns:
+        row.town_id = ctx.towns[town]
+    else:
+        row.error("town", f"未知的镇街：「{town}」")
+    row.village = normalise_text(cell_text(get("village")))[:60]
+    row.phone = "".join(normalise_text(cell_text(get("phone"))).split())[:30]
+    for f in ("certified_on", "exits_on"):
+        try:
+            setattr(row, f, parse_date(get(f)))
+        except ValueError as exc:
+            row.error(f, f"无法识别的日期：「{exc}」（可写作{DATE_FORMATS_ZH}）")
+    if row.certified_on and row.exits_on and row.exits_on < row.certified_on:
+        row.error("exits_on", f"退出日期{row.exits_on}早于认定日期{row.certified_on}")
+    min_age = ctx.min_age.get(row.category_id)
+    if min_age and row.birth_date:
+        age = age_on(row.birth_date, ctx.age_day)
+        if age < min_age:
+            name = ctx.categories[row.category_id].name
+            row.warn("category", f"按身份证号计算，{ctx.age_day}时{age}周岁，不满{min_age}周岁（{name}）")
+    return row
+
+
+@dataclass(slots=True)
+class Summary:
+    rows: int = 0
+    valid: int = 0
+    invalid: int = 0
+    new: int = 0
+    continuing: int = 0
+    changed: int = 0
+    ended: int = 0
+    previous_open: int = 0
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def as_json(self, *, limit: int | None = None) -> dict:
+        out = {k: getattr(self, k) for k in ("rows", "valid", "invalid", "new", "continuing", "changed", "ended")}
+        out["errors"] = self.errors[:limit] if limit else self.errors
+        out["warnings"] = self.warnings[:limit] if limit else self.warnings
+        return out
+
+
+def _compare(ctx: Context, row: Checked, person) -> None:
+    """Outcome of a valid row against the open identities (person: (id, name, town_id, village, phone) or None)."""
+    if person is not None:
+        row.person_id = person[0]
+        if person[1] != row.name:
+            row.warn("name", f"与已登记姓名不一致：{person[1]}")
+    prev = ctx.previous.get((row.id_number, row.category_id))
+    if row.exits_on is not None:
+        if prev is None:
+            row.error("exits_on", "本部门没有该人员此类别的在册身份，无法办理退出")
+            return
+        row.outcome, row.identity_id = Outcome.ENDED, prev.identity_id
+        return
+    if prev is None:
+        row.outcome = Outcome.NEW
+        return
+    row.identity_id = prev.identity_id
+    differs = person is not None and (
+        person[2] != row.town_id or (row.village and row.village != person[3]) or (row.phone and row.phone != person[4])
+    )
+    row.outcome = Outcome.CHANGED if differs else Outcome.CONTINUING
+
+
+def check_roster(
+    ctx: Context, sheet: Sheet, *, progress: Callable[[int], None] | None = None
+) -> Iterator[list[Checked]]:
+    """Yield checked rows chunk by chunk, then the snapshot's endings; fills `ctx.summary`."""
+    summary = ctx.summary = Summary(previous_open=len(ctx.previous))
+    first_seen: dict[tuple, int] = {}
+    seen_keys: set[tuple[str, int]] = set()
+    invalid_ids: set[str] = set()
+    chunk: list[Checked] = []
+
+    def finish(chunk: list[Checked]) -> list[Checked]:
+        ids = {r.id_number for r in chunk if not r.errors}
+        people = {
+            p[0]: p[1:]
+            for p in Person.objects.filter(id_number__in=ids).values_list("id_number", "id", "name", "town_id", "village", "phone")
+        } if ids else {}
+        for r in chunk:
+            if not r.errors:
+                _compare(ctx, r, people.get(r.id_number))
+            if r.errors:
+                r.outcome = Outcome.INVALID
+                summary.invalid += 1
+                summary.errors.extend(r.errors)
+                if r.id_number:  # a wrong check character still names the person by the first 17 characters
+                    invalid_ids.add(r.id_number[:17])
+            else:
+                summary.valid += 1
+                setattr(summary, str(r.outcome), getattr(summary, str(r.outcome)) + 1)
+                seen_keys.add((r.id_number, r.category_id))
+            summary.warnings.extend(r.warnings)
+        summary.rows += len(chunk)
+        if progress:
+            progress(summary.rows)
+        return chunk
+
+    for number, cells in sheet.rows:
+        row = check_row(ctx, number, cells, sheet)
+        key = (row.id_number, row.category_id)
+        if not row.errors:
+            if key in first_seen:
+                row.error("id_number", f"与第{first_seen[key]}行重复（同一身份证号、同一类别）")
+            else:
+                first_seen[key] = number
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            yield finish(chunk)
+            chunk = []
+    if chunk:
+        yield finish(chunk)
+    del first_seen
+    if ctx.upload.mode == RosterUpload.Mode.SNAPSHOT:
+        yield from _endings(ctx, seen_keys, invalid_ids, summary)
+
+
+def _endings(ctx: Context, seen_keys, invalid_ids, summary: Summary) -> Iterator[list[Checked]]:
+    """D6: an open identity absent from a snapshot ends; a person whose row is invalid is never ended for it."""
+    end = ctx.month - timedelta(days=1)
+    chunk: list[Checked] = []
+    for (idn, cat_id), prev in ctx.previous.items():
+        if (idn, cat_id) in seen_keys or idn[:17] in invalid_ids:
+            continue
+        row = Checked(None, {}, id_number=idn, name=prev.name, category_id=cat_id, town_id=prev.town_id)
+        row.outcome, row.exits_on = Outcome.ENDED, end
+        row.person_id, row.identity_id = prev.person_id, prev.identity_id
+        summary.ended += 1
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,540 @@
+"""State changes of people, identities and roster uploads. Views, admin, tasks and commands call these.
+
+The roster workflow (docs/rosters.md):
+
+    roster_upload_create  → UPLOADED  → roster_check (Celery)  → VALIDATED (or UNREADABLE)
+    roster_submit         → TOWN_REVIEW; towns call roster_rows_review (accept / send back)
+    roster_confirm        → CONFIRMING → roster_apply (Celery) → CONFIRMED: identities start and end (D6)
+    roster_revalidate     → UPLOADED again (after an administrator added a category wording)
+    roster_reject         → REJECTED
+
+Locks are always taken in the order Department → RosterUpload: one department's rosters are checked
+and applied one at a time, so a check never compares against identities an apply is changing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from yfbz.core.roles import Role
+from yfbz.rules.idcard import parse_id_number
+
+from .models import (
+    Department,
+    Identity,
+    Person,
+    RetroactiveChange,
+    RosterRow,
+    RosterStatusChange,
+    RosterUpload,
+)
+from .rosters import bulk
+from .rosters.checking import Checked, Context, Summary, check_roster
+from .rosters.reading import RosterUnreadable, open_roster
+
+S = RosterUpload.Status
+Outcome = RosterRow.Outcome
+Review = RosterRow.Review
+
+ALLOWED_MOVES: dict[str, set[str]] = {
+    S.UPLOADED: {S.VALIDATED, S.UNREADABLE, S.REJECTED},
+    S.VALIDATED: {S.TOWN_REVIEW, S.CONFIRMING, S.UPLOADED, S.REJECTED},
+    S.TOWN_REVIEW: {S.CONFIRMING, S.UPLOADED, S.REJECTED},
+    S.CONFIRMING: {S.CONFIRMED},
+    S.CONFIRMED: set(),
+    S.REJECTED: set(),
+    S.UNREADABLE: set(),
+}
+PENDING_STATUSES = (S.UPLOADED, S.VALIDATED, S.TOWN_REVIEW)
+ROW_FIELDS = (
+    "upload_id", "row_number", "cells", "id_number", "name", "category_id", "town_id", "village", "phone",
+    "certified_on", "exits_on", "errors", "warnings", "outcome", "person_id", "identity_id", "review", "review_reason",
+)
+
+
+def max_ending_share() -> Decimal:
+    """Share of last month's identities a snapshot may end without a second confirmation (default 10%)."""
+    return Decimal(str(getattr(settings, "YFBZ_ROSTER_MAX_ENDING_SHARE", "0.10")))
+
+
+# --- the one door for status changes ------------------------------------------------------------
+def roster_set_status(*, upload: RosterUpload, to: str, by=None, note: str = "") -> RosterUpload:
+    """Move an upload (locked by the caller) to `to`, refusing moves the workflow does not allow, and
+    append who/when/from/to/why to its history."""
+    if to not in ALLOWED_MOVES[upload.status]:
+        raise ValidationError(
+            f"名单状态不能从“{S(upload.status).label}”变为“{S(to).label}”"
+        )
+    RosterStatusChange.objects.create(upload=upload, from_status=upload.status, to_status=to, by=by, note=note)
+    upload.status = to
+    upload.save(update_fields=["status"])
+    return upload
+
+
+def _locked(upload_id: int) -> RosterUpload:
+    """Lock department then upload (the fixed order)."""
+    dept_id = RosterUpload.objects.values_list("department_id", flat=True).get(pk=upload_id)
+    Department.objects.select_for_update().get(pk=dept_id)
+    return RosterUpload.objects.select_for_update().select_related("department").get(pk=upload_id)
+
+
+# --- who may do what ---------------------------------------------------------------------------
+def can_upload(user, department: Department) -> bool:
+    if user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.SYSADMIN):
+        return True
+    return user.has_role(Role.DEPT_OFFICER) and user.department_id == department.pk
+
+
+def can_confirm(user, upload: RosterUpload) -> bool:
+    """Maker–checker: a district clerk or reviewer who did not upload the file."""
+    district = user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.SYSADMIN)
+    return district and user.pk != upload.uploaded_by_id
+
+
+def can_review(user) -> bool:
+    return user.has_role(Role.TOWN_CLERK) and user.town_id is not None
+
+
+# --- upload ------------------------------------------------------------------------------------
+@dataclass
+class UploadResult:
+    upload: RosterUpload
+    created: bool
+    message: str
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def roster_upload_create(*, user, department: Department, month: date, mode: str, file_name: str, data: bytes) -> UploadResult:
+    """Store the file in the database and queue its check. A file already confirmed for that month
+    changes nothing and says so; a different file for a month still pending replaces the pending one."""
+    if not can_upload(user, department):
+        raise PermissionDenied("只有本部门数据员或区医保经办可以上传该部门的名单")
+    if mode not in RosterUpload.Mode.values:
+        raise ValidationError(f"名单类型只能是全量或增减，收到：{mode}")
+    if not data:
+        raise ValidationError("文件为空")
+    month = first_of_month(month)
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        Department.objects.select_for_update().get(pk=department.pk)
+        same = RosterUpload.objects.filter(department=department, month=month, sha256=digest, mode=mode)
+        done = same.filter(status=S.CONFIRMED).order_by("-confirmed_at").first()
+        if done:
+            when = timezone.localtime(done.confirmed_at).strftime("%Y-%m-%d %H:%M") if done.confirmed_at else ""
+            return UploadResult(done, False, f"该文件与{when}已确认的名单完全相同，未作任何变更")
+        pending = same.filter(status__in=(*PENDING_STATUSES, S.CONFIRMING)).first()
+        if pending:
+            return UploadResult(pending, False, "该文件已上传，正在处理中，未重复上传")
+        upload = RosterUpload.objects.create(
+            department=department, month=month, mode=mode, file_name=file_name[:200], file_bytes=data,
+            sha256=digest, uploaded_by=user, progress_total=0,
+        )
+        RosterStatusChange.objects.create(upload=upload, to_status=S.UPLOADED, by=user, note=f"上传文件 {file_name}")
+        for old in RosterUpload.objects.select_for_update().filter(
+            department=department, month=month, status__in=PENDING_STATUSES
+        ).exclude(pk=upload.pk):
+            roster_set_status(upload=old, to=S.REJECTED, by=user, note=f"已被新上传的名单（编号{upload.pk}）替代")
+        _queue_check(upload.pk)
+    return UploadResult(upload, True, "名单已上传，正在校验")
+
+
+def _queue_check(upload_id: int) -> None:
+    from .tasks import roster_check_task
+
+    transaction.on_commit(lambda: roster_check_task.delay(upload_id))
+
+
+def _progress_key(upload_id: int) -> str:
+    return f"roster-progress:{upload_id}"
+
+
+def roster_progress(upload: RosterUpload) -> dict:
+    """What the page shows while a job runs: the live figure from the cache, else the committed one."""
+    live = cache.get(_progress_key(upload.pk)) or {}
+    return {
+        "status": upload.status,
+        "status_label": upload.get_status_display(),
+        "phase": live.get("phase", upload.job_phase),
+        "done": live.get("done", upload.progress_done),
+        "total": live.get("total", upload.progress_total),
+        "finished": upload.status not in (S.UPLOADED, S.CONFIRMING),
+    }
+
+
+def _report(upload_id: int, phase: str, done: int, total: int) -> None:
+    cache.set(_progress_key(upload_id), {"phase": phase, "done": done, "total": total}, 3600)
+
+
+# --- the check job ----------------------------------------------------------------------------
+def roster_check(*, upload_id: int) -> bool:
+    """Read, validate and compare an uploaded roster; store its rows and summary. Safe to run twice
+    and after a worker died: the work is claimed with a conditional UPDATE (the latest claimant wins),
+    and everything is written in one transaction that commits only for the current claimant."""
+    token = uuid.uuid4().hex
+    claimed = RosterUpload.objects.filter(pk=upload_id, status=S.UPLOADED).update(
+        job_token=token, job_phase="读取文件", job_error="", progress_done=0
+    )
+    if claimed != 1:
+        return False
+    data = bytes(RosterUpload.objects.values_list("file_bytes", flat=True).get(pk=upload_id))
+    with transaction.atomic():
+        upload = _locked(upload_id)
+        if upload.status != S.UPLOADED or upload.job_token != token:
+            return False
+        try:
+            sheet = open_roster(data)
+        except RosterUnreadable as exc:
+            upload.message = str(exc)
+            upload.job_phase = ""
+            upload.save(update_fields=["message", "job_phase"])
+            roster_set_status(upload=upload, to=S.UNREADABLE, note=str(exc))
+            return True
+        total = sheet.total or 0
+        RosterRow.objects.filter(upload=upload).delete()
+        ctx = Context(upload)
+        _report(upload_id, "校验比对", 0, total)
+        for chunk in check_roster(ctx, sheet, progress=lambda n: _report(upload_id, "校验比对", n, total)):
+            bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))
+        summary: Summary = ctx.summary
+        _store_summary(upload, summary)
+        roster_set_status(upload=upload, to=S.VALIDATED, note=_summary_note(summary))
+    cache.delete(_progress_key(upload_id))
+    return True
+
+
+def _row_values(upload_id: int, r: Checked) -> tuple:
+    return (
+        upload_id, r.row_number, r.cells, r.id_number[:40], r.name[:50], r.category_id, r.town_id, r.village, r.phone,
+        r.certified_on, r.exits_on, r.errors, r.warnings, str(r.outcome), r.person_id, r.identity_id, Review.PENDING, "",
+    )
+
+
+def _store_summary(upload: RosterUpload, s: Summary) -> None:
+    upload.rows_total, upload.rows_valid, upload.rows_invalid = s.rows, s.valid, s.invalid
+    upload.count_new, upload.count_continuing, upload.count_changed, upload.count_ended = s.new, s.continuing, s.changed, s.ended
+    upload.previous_open = s.previous_open
+    upload.needs_endings_confirmation = endings_exceed(s.ended, s.previous_open)
+    upload.progress_done = upload.progress_total = s.rows
+    upload.job_phase = ""
+    upload.message = ""
+    upload.save()
+
+
+def endings_exceed(ended: int, previous: int) -> bool:
+    return previous > 0 and Decimal(ended) / Decimal(previous) > max_ending_share()
+
+
+def _summary_note(s: Summary) -> str:
+    return (
+        f"共{s.rows}行：有效{s.valid}，无效{s.invalid}；新增{s.new}，持续{s.continuing}，"
+        f"变更{s.changed}，终止{s.ended}"
+    )
+
+
+# --- workflow steps ---------------------------------------------------------------------------
+def roster_submit(*, upload: RosterUpload, user) -> RosterUpload:
+    """The department (or district clerk) sends a validated roster to the towns for review."""
+    if not can_upload(user, upload.department):
+        raise PermissionDenied("只有本部门数据员或区医保经办可以提交名单")
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        if upload.rows_valid == 0 and upload.count_ended == 0:
+            raise ValidationError("名单没有有效行，不能提交审核；请修改文件后重新上传")
+        upload.submitted_at = timezone.now()
+        upload.save(update_fields=["submitted_at"])
+        return roster_set_status(upload=upload, to=S.TOWN_REVIEW, by=user, note="提交镇街审核")
+
+
+def roster_revalidate(*, upload: RosterUpload, user) -> RosterUpload:
+    """Check the stored file again (after a category wording or town was added); town reviews restart."""
+    if not (can_upload(user, upload.department) or can_confirm(user, upload)):
+        raise PermissionDenied("无权重新校验该名单")
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        roster_set_status(upload=upload, to=S.UPLOADED, by=user, note="重新校验（未重新上传文件）")
+        _queue_check(upload.pk)
+    return upload
+
+
+def roster_rerun(*, upload: RosterUpload, user) -> None:
+    """Queue the pending job again (after a worker was lost): the job itself decides whether work is left."""
+    if not (can_upload(user, upload.department) or can_confirm(user, upload) or user.is_superuser):
+        raise PermissionDenied("无权重新运行该任务")
+    if upload.status == S.UPLOADED:
+        _queue_check(upload.pk)
+    elif upload.status == S.CONFIRMING:
+        _queue_apply(upload.pk)
+
+
+def roster_reject(*, upload: RosterUpload, user, reason: str) -> RosterUpload:
+    if not (can_upload(user, upload.department) or can_confirm(user, upload)):
+        raise PermissionDenied("无权退回该名单")
+    if not reason.strip():
+        raise ValidationError("请填写退回原因")
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        return roster_set_status(upload=upload, to=S.REJECTED, by=user, note=reason.strip())
+
+
+def reviewable_rows(upload: RosterUpload):
+    """Rows a town reviews: every valid row and every ending (invalid rows go back to the department)."""
+    return RosterRow.objects.filter(upload=upload).exclude(outcome=Outcome.INVALID)
+
+
+def roster_rows_review(*, upload: RosterUpload, user, row_ids=None, accept: bool, reason: str = "") -> int:
+    """A town clerk accepts or sends back rows of their own town (all their pending rows when row_ids is None)."""
+    if not can_review(user):
+        raise PermissionDenied("只有镇街经办员可以审核本镇街人员")
+    if not accept and not reason.strip():
+        raise ValidationError("退回时请填写原因")
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        if upload.status != S.TOWN_REVIEW:
+            raise ValidationError(f"名单当前状态为“{upload.get_status_display()}”，不在镇街审核阶段")
+        rows = reviewable_rows(upload).filter(town_id=user.town_id)
+        if row_ids is None:
+            rows = rows.filter(review=Review.PENDING)
+        else:
+            rows = rows.filter(pk__in=list(row_ids))
+        ids = list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
+        n = RosterRow.objects.filter(pk__in=ids).update(
+            review=Review.ACCEPTED if accept else Review.SENT_BACK,
+            review_reason="" if accept else reason.strip(),
+            reviewed_by=user,
+            reviewed_at=timezone.now(),
+        )
+        if n:
+            bulk.log_bulk(
+                actor=user, obj=upload, action="镇街审核",
+                changes={"town": str(user.town), "result": "接受" if accept else "退回", "rows": n, "reason": reason.strip()},
+            )
+    return n
+
+
+def pending_review_count(upload: RosterUpload) -> int:
+    return reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False).count()
+
+
+def roster_confirm(*, upload: RosterUpload, user, confirm_endings: bool = False) -> RosterUpload:
+    """The district confirms a reviewed roster; applying it runs as a job (roster_apply)."""
+    if not can_confirm(user, upload):
+        raise PermissionDenied("名单须由区医保经办或审核人员确认，且不能由上传人本人确认")
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        if upload.status != S.TOWN_REVIEW:
+            raise ValidationError(f"名单当前状态为“{upload.get_status_display()}”，不能确认")
+        pending = pending_review_count(upload)
+        if pending:
+            raise ValidationError(f"尚有{pending}行待镇街审核，审核完毕后才能确认")
+        _guard_endings(upload, user, confirm_endings)
+        upload.confirmed_by = user
+        upload.save(update_fields=["confirmed_by", "endings_confirmed_by"])
+        roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="区医保确认，开始生效")
+        _queue_apply(upload.pk)
+    return upload
+
+
+def _guard_endings(upload: RosterUpload, user, confirm_endings: bool) -> None:
+    """A truncated snapshot must not silently end hundreds of people."""
+    if not upload.needs_endings_confirmation:
+        return
+    if not confirm_endings:
+        share = Decimal(upload.count_ended) / Decimal(upload.previous_open) * 100
+        raise ValidationError(
+            f"本名单将终止{upload.count_ended}个身份，占上月在册{upload.previous_open}个的{share:.1f}%，"
+            f"超过{max_ending_share() * 100:.0f}%。请核对文件是否完整，确认无误后勾选“确认终止”再提交"
+        )
+    upload.endings_confirmed_by = user
+
+
+def _queue_apply(upload_id: int) -> None:
+    from .tasks import roster_apply_task
+
+    transaction.on_commit(lambda: roster_apply_task.delay(upload_id))
+
+
+# --- apply (D6) --------------------------------------------------------------------------------
+def roster_apply(*, upload_id: int) -> bool:
+    """Start and end identities per the confirmed roster, in one transaction: a worker killed mid-way
+    leaves nothing half-applied, and running it again after success does nothing."""
+    with transaction.atomic():
+        upload = _locked(upload_id)
+        if upload.status != S.CONFIRMING:
+            return False
+        counts = _apply(upload)
+        upload.confirmed_at = timezone.now()
+        upload.job_phase = ""
+        upload.save(update_fields=["confirmed_at", "job_phase"])
+        roster_set_status(upload=upload, to=S.CONFIRMED, by=upload.confirmed_by, note=_apply_note(counts))
+        bulk.log_bulk(actor=upload.confirmed_by, obj=upload, action="名单生效", changes=counts)
+    return True
+
+
+def _apply_note(c: dict) -> str:
+    return (
+        f"新建人员{c['people_created']}，更新人员信息{c['people_updated']}，新增身份{c['identities_started']}，"
+        f"终止身份{c['identities_ended']}，追溯变化{c['retroactive']}"
+    )
+
+
+def _chunks(seq, n=10_000):
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _apply(upload: RosterUpload) -> dict:
+    now = timezone.now()
+    today = timezone.localdate()
+    default_end = upload.month - timedelta(days=1)
+    rows = list(
+        RosterRow.objects.filter(upload=upload, outcome__in=[Outcome.NEW, Outcome.CHANGED, Outcome.ENDED])
+        .exclude(review=Review.SENT_BACK)
+        .values_list("outcome", "id_number", "name", "category_id", "town_id", "village", "phone",
+                     "certified_on", "exits_on", "person_id", "identity_id")
+        .iterator(chunk_size=10_000)
+    )
+    # 1. people: create the new ones, then look every id number up
+    new_people: dict[str, tuple] = {}
+    for out, idn, name, _c, town, village, phone, *_ in rows:
+        if out == Outcome.NEW and idn not in new_people:
+            parsed = parse_id_number(idn, allow_15=False)
+            new_people[idn] = (idn, name, parsed.birth_date, parsed.sex, town, village, phone, False, now, now)
+    created = bulk.insert_ignoring_conflicts(
+        Person,
+        ("id_number", "name", "birth_date", "sex", "town_id", "village", "phone", "needs_maintenance_treatment",
+         "created_at", "updated_at"),
+        list(new_people.values()),
+        conflict="id_number",
+    )
+    person_ids: dict[str, int] = {}
+    current: dict[int, tuple] = {}  # person -> (town, village, phone) before this roster
+    existing_before = set()
+    ids_needed = sorted({r[1] for r in rows})
+    for part in _chunks(ids_needed):
+        for idn, pk, town, village, phone in Person.objects.filter(id_number__in=part).values_list(
+            "id_number", "id", "town_id", "village", "phone"
+        ):
+            person_ids[idn] = pk
+            if idn not in new_people:
+                existing_before.add(pk)
+            current[pk] = (town, village, phone)
+    # 2. details of people already registered (town, village, phone) as the roster gives them
+    updates: dict[int, tuple] = {}
+    for out, idn, _n, _c, town, village, phone, *_ in rows:
+        pk = person_ids[idn]
+        if out == Outcome.ENDED or pk not in existing_before:
+            continue
+        cur_town, cur_village, cur_phone = current[pk]
+        want = (town, village or cur_village, phone or cur_phone)
+        if want != (cur_town, cur_village, cur_phone):
+            updates[pk] = (pk, *want, now)
+    updated = bulk.update_rows(Person, ("town_id", "village", "phone", "updated_at"), list(updates.values()))
+    # 3. identities: new ones start (D6), ended ones end
+    starts, ends, retro = [], [], []
+    for out, idn, _n, cat, _t, _v, _p, certified, exits, _person_id, identity_id in rows:
+        pk = person_ids[idn]
+        if out == Outcome.NEW:
+            start = certified or upload.month
+            starts.append((pk, cat, start, exits, now, upload.pk))
+            if pk in existing_before and start < upload.month:
+                retro.append((pk, cat, None, start, min(default_end, today), RetroactiveChange.Kind.STARTED_EARLIER, upload.pk, now, ""))
+        elif out == Outcome.ENDED:
+            ends.append((identity_id, pk, cat, exits or default_end))
+    bulk.insert_rows(Identity, ("person_id", "category_id", "valid_from", "valid_to", "created_at", "started_by_id"), starts)
+    valid_from = {}
+    for part in _chunks([e[0] for e in ends]):
+        valid_from.update(Identity.objects.filter(pk__in=part, valid_to__isnull=True).values_list("id", "valid_from"))
+    end_rows = []
+    for identity_id, pk, cat, end in ends:
+        if identity_id not in valid_from:  # already ended by someone else meanwhile: leave it
+            continue
+        end = max(end, valid_from[identity_id])
+        end_rows.append((identity_id, end, upload.pk))
+        if end < today:
+            retro.append((pk, cat, identity_id, end + timedelta(days=1), today, RetroactiveChange.Kind.ENDED_EARLIER, upload.pk, now, ""))
+    bulk.update_rows(Identity, ("valid_to", "ended_by_id"), end_rows)
+    bulk.insert_rows(
+        RetroactiveChange,
+        ("person_id", "category_id", "identity_id", "period_start", "period_end", "kind", "roster_upload_id", "created_at",
+         "review_note"),
+        retro,
+    )
+    return {
+        "people_created": created, "people_updated": updated, "identities_started": len(starts),
+        "identities_ended": len(end_rows), "retroactive": len(retro),
+    }
+
+
+# --- the command line route (administrators) ---------------------------------------------------
+def roster_import(
+    *, user, department: Department, month: date, mode: str, file_name: str, data: bytes, apply: bool,
+    confirm_endings: bool = False,
+) -> tuple[Summary, RosterUpload | None, str]:
+    """`manage.py import_roster`. Without apply: check and compare in memory and change nothing.
+    With apply: store the upload, check it, and confirm it at once (the administrator confirms).
+    Raises RosterUnreadable when the file cannot be read."""
+    month = first_of_month(month)
+    if not apply:
+        sheet = open_roster(data)
+        probe = RosterUpload(department=department, month=month, mode=mode)
+        ctx = Context(probe)
+        for _chunk in check_roster(ctx, sheet):
+            pass
+        return ctx.summary, None, ""
+    open_roster(data)  # refuse an unreadable file before storing anything
+    result = roster_upload_create(user=user, department=department, month=month, mode=mode, file_name=file_name, data=data)
+    upload = result.upload
+    if not result.created:
+        return summary_from_rows(upload), upload, result.message
+    roster_check(upload_id=upload.pk)  # inline: the command waits for its result
+    upload.refresh_from_db()
+    summary = summary_from_rows(upload)
+    with transaction.atomic():
+        upload = _locked(upload.pk)
+        try:
+            _guard_endings(upload, user, confirm_endings)
+        except ValidationError as exc:
+            return summary, upload, exc.messages[0]
+        upload.confirmed_by = user
+        upload.save(update_fields=["confirmed_by", "endings_confirmed_by"])
+        roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="命令行导入，管理员直接确认")
+    roster_apply(upload_id=upload.pk)
+    upload.refresh_from_db()
+    return summary, upload, "已生效"
+
+
+def summary_from_rows(upload: RosterUpload) -> Summary:
+    s = Summary(
+        rows=upload.rows_total, valid=upload.rows_valid, invalid=upload.rows_invalid, new=upload.count_new,
+        continuing=upload.count_continuing, changed=upload.count_changed, ended=upload.count_ended,
+        previous_open=upload.previous_open,
+    )
+    for errors, warnings in RosterRow.objects.filter(upload=upload).exclude(errors=[], warnings=[]).values_list("errors", "warnings"):
+        s.errors.extend(errors)
+        s.warnings.extend(warnings)
+    return s
+
+
+# --- retroactive changes -----------------------------------------------------------------------
+def retroactive_change_mark_reviewed(*, change: RetroactiveChange, user, note: str = "") -> RetroactiveChange:
+    with transaction.atomic():
+        change = RetroactiveChange.objects.select_for_update().get(pk=change.pk)
+        if change.reviewed_at is None:
+            change.reviewed_at = timezone.now()
+            change.reviewed_by = user
+            change.review_note = note
+            change.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+    return change
