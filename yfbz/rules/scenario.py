@@ -209,6 +209,11 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
         refs.add(ref)
         raw_id = b["id_number"]
         pid = raw_id.strip().upper() if isinstance(raw_id, str) else raw_id
+        if isinstance(pid, str) and len(pid) == 15:
+            try:
+                pid = parse_id_number(pid).number  # a legacy number names the same person
+            except IdNumberError:
+                pass
         if pid not in persons:
             raise ScenarioError(f"{path}.id_number", f"persons中没有此人：{raw_id!r}")
         inst = b["institution"]
