@@ -174,6 +174,9 @@ class SubsidyChange(models.Model):
         verbose_name_plural = "资助变化"
         ordering = ["run", "id"]
 
+    def __str__(self):
+        return f"{self.person_id} {self.old_amount}→{self.new_amount}"
+
 
 class LateReportPermission(models.Model):
     """The district's permission for a town to add to a year's self-paid list after the deadline."""
@@ -193,6 +196,9 @@ class LateReportPermission(models.Model):
     class Meta:
         verbose_name = "逾期补报许可"
         verbose_name_plural = "逾期补报许可"
+
+    def __str__(self):
+        return f"{self.town} {self.year}年补报至{self.until}"
 
 
 class SelfPaidReport(models.Model):
@@ -418,6 +424,9 @@ class FundRequestStatusChange(models.Model):
         verbose_name_plural = "资金申请状态记录"
         ordering = ["id"]
 
+    def __str__(self):
+        return f"{self.from_status}→{self.to_status}"
+
 
 class Spending(models.TextChoices):
     SUBSIDY = "SUBSIDY", "资助参保"
@@ -514,6 +523,9 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["line"], condition=~Q(status="failed"), name="payment_one_live_attempt_per_line")
         ]
+
+    def __str__(self):
+        return f"{self.bank_account} {self.amount}（{self.get_status_display()}）"
 
 
 # --- recoveries -------------------------------------------------------------------------------------

@@ -8,6 +8,17 @@ Public API for other apps::
 from .errors import FundingError
 from .ledger import account_balance, entry_post, entry_reverse, money_in, money_transfer, period_close
 from .receivables import receivable_open, receivable_recover
+from .requests import (
+                       fund_request_cancel,
+                       fund_request_create,
+                       fund_request_record_transfer,
+                       fund_request_set_status,
+                       fund_request_submit,
+                       payable_correct_bank,
+                       payment_batch_confirm,
+                       payment_batch_create,
+)
+from .subsidies import enrolment_set, selfpaid_decide, selfpaid_report, subsidy_run_execute, subsidy_run_start
 
 __all__ = [
     "FundingError",
@@ -19,4 +30,17 @@ __all__ = [
     "period_close",
     "receivable_open",
     "receivable_recover",
+    "fund_request_cancel",
+    "fund_request_create",
+    "fund_request_record_transfer",
+    "fund_request_set_status",
+    "fund_request_submit",
+    "payable_correct_bank",
+    "payment_batch_confirm",
+    "payment_batch_create",
+    "enrolment_set",
+    "selfpaid_decide",
+    "selfpaid_report",
+    "subsidy_run_execute",
+    "subsidy_run_start",
 ]

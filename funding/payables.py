@@ -1,0 +1,81 @@
+"""Where a fund request's payables come from: a small registry of providers.
+
+Each provider has a name, a function ``payables(year=, month=)`` returning objects with the
+fields of ``Payable`` (the contract of ``claims.selectors.payables``), and a function
+``mark_paid(source_keys=, paid_on=, user=)`` called when the bank confirms. The funding app's
+own provider is route (b) of the contribution subsidy; the claims app's is used when importable.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Payable:
+    source_key: str
+    payee_kind: str  # "PERSON" | "INSTITUTION"
+    payee_name: str
+    bank_name: str
+    bank_account: str
+    fund: str  # "ASSISTANCE" | "YOUFU"
+    spending: str  # "SUBSIDY" | "BENEFIT_PERSON" | "INSTITUTION"
+    scheme: str
+    town_id: int | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    payables: Callable[..., Iterable]
+    mark_paid: Callable[..., object]
+
+
+def _subsidy_payables(*, year: int, month: int) -> Iterable[Payable]:
+    """Route (b) subsidies approved by the end of the month and not paid yet."""
+    from .models import SelfPaidReport
+
+    month_end = date(year, month, calendar.monthrange(year, month)[1])
+    rows = (
+        SelfPaidReport.objects.filter(status=SelfPaidReport.Status.APPROVED, decided_on__lte=month_end)
+        .order_by("pk")
+        .values_list("pk", "account_holder", "bank_name", "bank_account", "town_id", "amount")
+    )
+    for pk, holder, bank, account, town_id, amount in rows.iterator(chunk_size=5000):
+        yield Payable(f"subsidy-b:{pk}", "PERSON", holder, bank, account, "ASSISTANCE", "SUBSIDY", "资助参保", town_id, amount)
+
+
+def _subsidy_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
+    from .models import SelfPaidReport
+
+    ids = [int(k.split(":", 1)[1]) for k in source_keys]
+    return SelfPaidReport.objects.filter(pk__in=ids, status=SelfPaidReport.Status.APPROVED).update(status=SelfPaidReport.Status.PAID)
+
+
+def _claims_payables(*, year: int, month: int) -> Iterable:
+    try:
+        from claims.selectors import payables
+    except ImportError:
+        return []
+    return payables(year=year, month=month)
+
+
+def _claims_mark_paid(*, source_keys: list[str], paid_on: date, user):
+    from claims.services import payables_mark_paid
+
+    return payables_mark_paid(source_keys=source_keys, paid_on=paid_on, user=user)
+
+
+PROVIDERS: dict[str, Provider] = {
+    "subsidy": Provider("subsidy", _subsidy_payables, _subsidy_mark_paid),
+    "claims": Provider("claims", _claims_payables, _claims_mark_paid),
+}
+
+
+def register_provider(provider: Provider) -> None:
+    PROVIDERS[provider.name] = provider

@@ -1,0 +1,229 @@
+"""The monthly cycle (POLICY.md §12; 2号 四(三)): the fund request totals what was approved for the
+month, the finance bureau's transfer 财政专户 → 支出户 is entered against it, payments go out in
+batches (bank file xlsx), are marked paid on the bank's confirmation, and a failed payment comes
+back to be paid again — never twice (one live attempt per line, a database constraint).
+
+Locks, in this order: the FundRequest row, then the PaymentBatch row, then (in entry_post) the
+Period and the accounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from yfbz.rules.money import money
+
+from ..models import (
+    EntryKind,
+    Fund,
+    FundRequest,
+    FundRequestStatusChange,
+    PayableLine,
+    Payment,
+    PaymentBatch,
+    Spending,
+)
+from ..payables import PROVIDERS
+from .errors import FundingError
+from .ledger import entry_post, money_transfer
+from .subsidies import log_bulk
+
+FUND_ACCOUNT = {Fund.ASSISTANCE: "EXPENDITURE", Fund.YOUFU: "YOUFU"}
+PAY_KIND = {
+    (Fund.ASSISTANCE, Spending.SUBSIDY): EntryKind.PAY_SUBSIDY,
+    (Fund.ASSISTANCE, Spending.BENEFIT_PERSON): EntryKind.PAY_PERSON,
+    (Fund.ASSISTANCE, Spending.INSTITUTION): EntryKind.PAY_INSTITUTION,
+}
+PAYEE_ACCOUNT = {"PERSON": "PAYEE_PERSON", "INSTITUTION": "PAYEE_INSTITUTION"}
+
+
+def fund_request_set_status(*, request: FundRequest, to: str, user, note: str = "") -> FundRequest:
+    """The one door for a fund request's status: allowed moves only, one append-only row each."""
+    allowed = FundRequest.ALLOWED.get(FundRequest.Status(request.status), set())
+    if to not in allowed:
+        raise FundingError(
+            f"资金申请 {request.number} 当前为「{request.get_status_display()}」，不能改为「{FundRequest.Status(to).label}」"
+        )
+    FundRequestStatusChange.objects.create(request=request, from_status=request.status, to_status=to, by=user, note=note)
+    request.status = to
+    request.save(update_fields=["status", "approved_by"])
+    return request
+
+
+def _check_payable(i: int, p) -> tuple[str, Decimal]:
+    where = f"第{i}笔（{getattr(p, 'source_key', '?')}）"
+    if getattr(p, "fund", None) not in Fund.values:
+        raise FundingError(f"{where}资金类型「{getattr(p, 'fund', '')}」无效")
+    if p.spending not in Spending.values:
+        raise FundingError(f"{where}支出类别「{p.spending}」无效")
+    if p.fund == Fund.YOUFU and p.spending == Spending.SUBSIDY:
+        raise FundingError(f"{where}资助参保不能从优抚对象医疗补助资金支付")
+    try:
+        amount = money(p.amount)
+    except (TypeError, ValueError):
+        raise FundingError(f"{where}金额「{p.amount}」无效") from None
+    if amount <= 0:
+        raise FundingError(f"{where}金额应大于零")
+    return p.source_key, amount
+
+
+def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) -> FundRequest:
+    """Gather every provider's payables approved for the month and not requested before."""
+    with transaction.atomic():
+        seq = FundRequest.objects.filter(year=year, month=month).count() + 1
+        req = FundRequest.objects.create(year=year, month=month, number=f"ZJ{year}{month:02d}-{seq:02d}", created_by=user)
+        existing = set(PayableLine.objects.values_list("source_key", flat=True).iterator(chunk_size=20000))
+        lines, seen = [], set()
+        totals = defaultdict(lambda: Decimal("0.00"))
+        i = 0
+        for name, provider in PROVIDERS.items():
+            for p in provider.payables(year=year, month=month):
+                i += 1
+                key, amount = _check_payable(i, p)
+                if key in existing or key in seen:
+                    continue
+                seen.add(key)
+                totals[p.fund] += amount
+                lines.append(PayableLine(
+                    request=req, provider=name, source_key=key, payee_kind=p.payee_kind, payee_name=p.payee_name[:100],
+                    bank_name=(p.bank_name or "")[:60], bank_account=(p.bank_account or "")[:40], fund=p.fund,
+                    spending=p.spending, scheme=(p.scheme or "")[:30], town_id=p.town_id, amount=amount,
+                ))
+        if not lines:
+            raise FundingError(f"{year}年{month}月没有尚未申请的已审批待支付款项")
+        PayableLine.objects.bulk_create(lines, batch_size=batch_size)
+        req.total_assistance = totals[Fund.ASSISTANCE]
+        req.total_youfu = totals[Fund.YOUFU]
+        req.line_count = len(lines)
+        req.save(update_fields=["total_assistance", "total_youfu", "line_count"])
+        FundRequestStatusChange.objects.create(request=req, from_status="", to_status=req.status, by=user, note="编制")
+        log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number}",
+                 summary={"明细笔数": len(lines), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
+    return req
+
+
+def fund_request_submit(*, request_id: int, user) -> FundRequest:
+    """A second person checks the request and sends it to the finance bureau (maker–checker)."""
+    with transaction.atomic():
+        req = FundRequest.objects.select_for_update().get(pk=request_id)
+        if req.created_by_id == user.pk:
+            raise FundingError("编制人不能审核自己编制的资金申请")
+        req.approved_by = user
+        return fund_request_set_status(request=req, to=FundRequest.Status.SUBMITTED, user=user, note="审核报送财政")
+
+
+def fund_request_cancel(*, request_id: int, user, reason: str) -> FundRequest:
+    """A draft found wrong is cancelled; its payables are freed to be requested again."""
+    with transaction.atomic():
+        req = FundRequest.objects.select_for_update().get(pk=request_id)
+        fund_request_set_status(request=req, to=FundRequest.Status.CANCELLED, user=user, note=reason)
+        n = req.lines.count()
+        req.lines.all().delete()
+        log_bulk(PayableLine, user=user, object_repr=f"作废资金申请 {req.number}", summary={"释放明细笔数": n, "原因": reason})
+    return req
+
+
+def fund_request_record_transfer(*, request_id: int, on: date, source_document: str, entered_by, approved_by) -> FundRequest:
+    """The finance bureau's transfer 财政专户 → 支出户 of the request's assistance total."""
+    with transaction.atomic():
+        req = FundRequest.objects.select_for_update().get(pk=request_id)
+        if req.status != FundRequest.Status.SUBMITTED:
+            raise FundingError(f"资金申请 {req.number} 当前为「{req.get_status_display()}」，不能登记财政划拨")
+        if req.total_assistance > 0:
+            money_transfer(from_account="SPECIAL", to_account="EXPENDITURE", amount=req.total_assistance, on=on,
+                           source_document=source_document, description=f"{req.year}年{req.month}月医疗救助资金（{req.number}）",
+                           entered_by=entered_by, approved_by=approved_by, fund_request=req)
+        return fund_request_set_status(request=req, to=FundRequest.Status.FUNDED, user=approved_by, note=source_document)
+
+
+def payment_batch_create(*, request_id: int, fund: str, user) -> PaymentBatch:
+    """Put every pending line of one fund (with a bank account) into a new batch for the bank file."""
+    with transaction.atomic():
+        req = FundRequest.objects.select_for_update().get(pk=request_id)
+        ready = {Fund.ASSISTANCE: {FundRequest.Status.FUNDED}, Fund.YOUFU: {FundRequest.Status.SUBMITTED, FundRequest.Status.FUNDED}}
+        if req.status not in ready[Fund(fund)]:
+            need = "财政划拨到账后" if fund == Fund.ASSISTANCE else "审核报送后"
+            raise FundingError(f"资金申请 {req.number} 须{need}才能支付（当前「{req.get_status_display()}」）")
+        lines = list(req.lines.filter(fund=fund, status=PayableLine.Status.PENDING).exclude(bank_account="").order_by("pk"))
+        if not lines:
+            raise FundingError("没有待支付且有银行账号的明细")
+        seq = PaymentBatch.objects.filter(request=req).count() + 1
+        batch = PaymentBatch.objects.create(request=req, number=f"ZF{req.number[2:]}-{seq:02d}", fund=fund, created_by=user,
+                                            total=sum((ln.amount for ln in lines), Decimal("0.00")))
+        Payment.objects.bulk_create(
+            [Payment(batch=batch, line=ln, bank_name=ln.bank_name, bank_account=ln.bank_account, amount=ln.amount) for ln in lines],
+            batch_size=5000,
+        )
+        PayableLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(status=PayableLine.Status.IN_BATCH)
+        log_bulk(Payment, user=user, object_repr=f"支付批次 {batch.number}", summary={"笔数": len(lines), "金额": batch.total})
+    return batch
+
+
+def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, str], user) -> PaymentBatch:
+    """The bank's confirmation: failed payments (payment id → reason) go back to be paid again; the rest
+    are paid, booked out of the fund's account and reported paid to their provider. A second
+    confirmation of the same batch (double click) is refused."""
+    with transaction.atomic():
+        batch = PaymentBatch.objects.select_for_update().select_related("request").get(pk=batch_id)
+        if batch.status != PaymentBatch.Status.EXPORTED:
+            raise FundingError(f"支付批次 {batch.number} 已确认过银行回单")
+        if batch.created_by_id == user.pk:
+            raise FundingError("制单人不能确认自己制作的支付批次")
+        payments = {p.pk: p for p in batch.payments.select_related("line")}
+        unknown = set(failures) - set(payments)
+        if unknown:
+            raise FundingError(f"支付明细 {sorted(unknown)} 不属于批次 {batch.number}")
+        failed_ids = list(failures)
+        for pid, reason in failures.items():
+            if not (reason or "").strip():
+                raise FundingError(f"支付明细 {pid} 请填写失败原因")
+            Payment.objects.filter(pk=pid).update(status=Payment.Status.FAILED, failure_reason=reason.strip()[:200])
+        PayableLine.objects.filter(payments__pk__in=failed_ids).update(status=PayableLine.Status.PENDING)
+        paid = [p for pid, p in payments.items() if pid not in failures]
+        Payment.objects.filter(batch=batch).exclude(pk__in=failed_ids).update(status=Payment.Status.PAID)
+        PayableLine.objects.filter(pk__in=[p.line_id for p in paid]).update(status=PayableLine.Status.PAID, paid_on=paid_on)
+        sums = defaultdict(lambda: Decimal("0.00"))
+        for p in paid:
+            sums[(p.line.spending, p.line.payee_kind)] += p.amount
+        account = FUND_ACCOUNT[Fund(batch.fund)]
+        for (spending, payee_kind), total in sorted(sums.items()):
+            kind = EntryKind.PAY_YOUFU if batch.fund == Fund.YOUFU else PAY_KIND[(Fund.ASSISTANCE, spending)]
+            payee = PAYEE_ACCOUNT[payee_kind]
+            entry_post(on=paid_on, kind=kind, lines=[(account, -total), (payee, total)], counterpart=payee,
+                       source_document=f"银行回单 {batch.number}", description=f"{batch.number} {Spending(spending).label}",
+                       entered_by=batch.created_by, approved_by=user, fund_request=batch.request, payment_batch=batch)
+        by_provider = defaultdict(list)
+        for p in paid:
+            by_provider[p.line.provider].append(p.line.source_key)
+        for name, keys in by_provider.items():
+            PROVIDERS[name].mark_paid(source_keys=keys, paid_on=paid_on, user=user)
+        batch.status, batch.confirmed_by, batch.paid_on = PaymentBatch.Status.CONFIRMED, user, paid_on
+        batch.save(update_fields=["status", "confirmed_by", "paid_on"])
+        log_bulk(Payment, user=user, object_repr=f"银行回单 {batch.number}",
+                 summary={"成功笔数": len(paid), "失败笔数": len(failures), "成功金额": sum(sums.values(), Decimal("0.00"))})
+    return batch
+
+
+def payable_correct_bank(*, line_id: int, bank_name: str, bank_account: str, user) -> PayableLine:
+    """After a failed payment (wrong account) the account is corrected before the line is paid again."""
+    with transaction.atomic():
+        line = PayableLine.objects.select_for_update().get(pk=line_id)
+        if line.status != PayableLine.Status.PENDING:
+            raise FundingError(f"该明细当前为「{line.get_status_display()}」，不能修改银行账号")
+        if not bank_account.strip():
+            raise FundingError("请填写银行账号")
+        line.bank_name, line.bank_account = bank_name.strip(), bank_account.strip()
+        line.save(update_fields=["bank_name", "bank_account"])
+    return line
+
+
+def fund_request_totals(req: FundRequest) -> list[dict]:
+    """Totals by fund, spending and scheme, for the page and the PDF."""
+    return list(
+        req.lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme")
+    )

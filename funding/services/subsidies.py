@@ -1,0 +1,273 @@
+"""Contribution subsidies (资助参保, POLICY.md §4, D8; 渝北府办发〔2025〕2号 二(一)(二), 三(二)).
+
+The year's run is a Celery job (funding.tasks.subsidy_run_execute) that goes through people in
+batches ordered by id. The run row is claimed with a conditional update carrying a fresh token:
+the latest claimant wins and an older worker stops at its next batch, so running the task twice
+is harmless; each batch commits its results together with the progress, so a restart resumes
+where the last committed batch ended.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from beneficiaries.models import Identity, Person
+from yfbz.policy.selectors import policy_book
+from yfbz.rules import Identity as RIdentity
+from yfbz.rules import Person as RPerson
+from yfbz.rules import Reason, contribution_subsidy
+
+from ..models import Enrolment as EnrolmentRow
+from ..models import (
+    EnrolmentKind,
+    LateReportPermission,
+    SelfPaidReport,
+    SubsidyChange,
+    SubsidyResult,
+    SubsidyRun,
+    SubsidyYear,
+)
+from .errors import FundingError
+
+BATCH_SIZE = 5000
+NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY}
+ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)  # Person booleans the policy can refer to
+
+
+def log_bulk(model, *, user, summary: dict, object_repr: str) -> None:
+    """One audit row per bulk write (bulk_create/update bypass django-auditlog's signals)."""
+    LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(model),
+        object_pk="bulk",
+        object_repr=object_repr[:200],
+        action=LogEntry.Action.UPDATE,
+        changes={k: [None, str(v)] for k, v in summary.items()},
+        actor=user,
+    )
+
+
+def subsidy_year(year: int) -> SubsidyYear:
+    """The year's settings; created on first use with the deadline of 2号 三(二) (31 July), editable in the admin."""
+    row, _ = SubsidyYear.objects.get_or_create(year=year, defaults={"self_paid_deadline": date(year, 7, 31)})
+    return row
+
+
+# --- enrolment ---------------------------------------------------------------------------------------
+def enrolment_set(*, person: Person, year: int, kind: str, user, self_paid: bool = False, source: str = "手工录入") -> EnrolmentRow:
+    if kind not in EnrolmentKind.values:
+        raise FundingError(f"参保类型「{kind}」无效")
+    if not Person.objects.visible_to(user).filter(pk=person.pk).exists():
+        raise FundingError("无权修改该人员的参保登记")
+    row, _ = EnrolmentRow.objects.update_or_create(
+        person=person, year=year, defaults={"kind": kind, "self_paid": self_paid, "source": source, "updated_by": user}
+    )
+    return row
+
+
+# --- the year's run ----------------------------------------------------------------------------------
+def subsidy_run_start(*, year: int, user) -> SubsidyRun:
+    """Queue a run for ``year`` (one at a time per year); the task starts after commit."""
+    from ..tasks import subsidy_run_execute
+
+    with transaction.atomic():
+        busy = SubsidyRun.objects.select_for_update().filter(year=year, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).first()
+        if busy:
+            raise FundingError(f"{year}年资助参保计算 #{busy.pk} 正在进行中（{busy.progress_done}/{busy.progress_total}），请等待完成")
+        run = SubsidyRun.objects.create(year=year, started_by=user, progress_total=Person.objects.count())
+        transaction.on_commit(lambda: subsidy_run_execute.delay(run.pk))
+    return run
+
+
+def _claim(run_id: int) -> str | None:
+    token = uuid.uuid4().hex
+    n = SubsidyRun.objects.filter(pk=run_id, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).update(
+        status=SubsidyRun.Status.RUNNING, job_token=token, started_at=timezone.now()
+    )
+    return token if n == 1 else None
+
+
+def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> SubsidyRun:
+    """Compute everybody's subsidy for the run's year, batch by batch. Safe to call twice."""
+    token = _claim(run_id)
+    run = SubsidyRun.objects.get(pk=run_id)
+    if token is None:
+        return run  # done, failed, or unknown: nothing to do
+    policy = policy_book().in_force(date(run.year, 12, 31))
+    # the first run of a year lists no changes (everybody would be "new"); later runs list each one
+    record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exists()
+    try:
+        while True:
+            with transaction.atomic():
+                current = SubsidyRun.objects.select_for_update().get(pk=run_id)
+                if current.job_token != token:
+                    return current  # another worker took over
+                ids = list(
+                    Person.objects.filter(pk__gt=current.last_person_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+                )
+                if not ids:
+                    break
+                counts = _run_batch(current, ids, policy, record_changes)
+                SubsidyRun.objects.filter(pk=run_id).update(
+                    last_person_id=ids[-1],
+                    progress_done=current.progress_done + len(ids),
+                    count_new=current.count_new + counts["new"],
+                    count_changed=current.count_changed + counts["changed"],
+                    count_removed=current.count_removed + counts["removed"],
+                )
+    except Exception as exc:
+        SubsidyRun.objects.filter(pk=run_id, job_token=token).update(status=SubsidyRun.Status.FAILED, error=str(exc)[:2000])
+        raise
+    with transaction.atomic():
+        agg = SubsidyResult.objects.filter(year=run.year).aggregate(n=Count("pk", filter=Q(amount__gt=0)), total=Sum("amount"))
+        SubsidyRun.objects.filter(pk=run_id, job_token=token).update(
+            status=SubsidyRun.Status.DONE, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
+            total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
+            progress_total=SubsidyRun.objects.get(pk=run_id).progress_done,
+        )
+        run.refresh_from_db()
+        log_bulk(SubsidyResult, user=run.started_by, object_repr=f"{run.year}年资助参保计算 #{run.pk}",
+                 summary={"新增": run.count_new, "变更": run.count_changed, "不再资助": run.count_removed,
+                          "可资助人数": run.count_eligible, "资助总额": run.total_amount})
+    return run
+
+
+def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) -> dict:
+    year = run.year
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    idents: dict[int, list[RIdentity]] = defaultdict(list)
+    for pid, cat, vf, vt in (
+        Identity.objects.filter(person_id__in=ids, valid_from__lte=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+        .values_list("person_id", "category__code", "valid_from", "valid_to")
+    ):
+        idents[pid].append(RIdentity(cat, vf, vt))
+    enrol = dict(EnrolmentRow.objects.filter(person_id__in=ids, year=year).values_list("person_id", "kind"))
+    old = {
+        pid: (cat, amt)
+        for pid, cat, amt in SubsidyResult.objects.filter(person_id__in=ids, year=year).values_list("person_id", "category", "amount")
+    }
+    people = Person.objects.filter(pk__in=list(set(idents) | set(old))).values_list("pk", "id_number", "birth_date", *ATTRIBUTE_FIELDS)
+    results, changes, removed = [], [], []
+    counts = {"new": 0, "changed": 0, "removed": 0}
+    for pk, id_number, birth, *flags in people:
+        attrs = frozenset(f for f, on in zip(ATTRIBUTE_FIELDS, flags, strict=True) if on)
+        kind = enrol.get(pk)
+        enr = None if kind in (None, EnrolmentKind.NOT_ENROLLED) else kind
+        d = contribution_subsidy(policy, RPerson(id_number, birth, tuple(idents.get(pk, ())), attrs), year, enr)
+        if set(d.reasons) & NO_GROUP or not idents.get(pk):
+            if pk in old:
+                removed.append(pk)
+                counts["removed"] += 1
+                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][0], old_amount=old[pk][1]))
+            continue
+        category = d.category or _best_category(idents[pk])
+        std = policy.standard_for(year, category)
+        due = None
+        if std is not None and kind == EnrolmentKind.RESIDENT_T1:
+            due = std.t1
+        elif std is not None and kind == EnrolmentKind.RESIDENT_T2:
+            due = std.t2
+        results.append(SubsidyResult(
+            person_id=pk, year=year, enrolment=kind or "", category=category, group=d.group or "",
+            standard_amount=due, amount=d.amount, reasons=",".join(str(int(r)) for r in d.reasons),
+            provisional=d.uses_provisional_rule, policy_version=d.policy_version[:80], run=run,
+        ))
+        before = old.get(pk)
+        if before is None:
+            counts["new"] += 1
+            changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount))
+        elif before != (category, d.amount):
+            counts["changed"] += 1
+            changes.append(SubsidyChange(run=run, person_id=pk, old_category=before[0], old_amount=before[1],
+                                         new_category=category, new_amount=d.amount))
+    if removed:
+        SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
+    SubsidyResult.objects.bulk_create(
+        results, batch_size=2000, update_conflicts=True, unique_fields=["person", "year"],
+        update_fields=["enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional",
+                       "policy_version", "run"],
+    )
+    if record_changes:
+        SubsidyChange.objects.bulk_create(changes, batch_size=2000)
+    return counts
+
+
+def _best_category(identities: list[RIdentity]) -> str:
+    """When nothing is payable (not enrolled …) the list still names the identity held latest in the year."""
+    return max(identities, key=lambda i: (i.valid_to or date.max, i.valid_from)).category
+
+
+# --- route (b): people who paid themselves ---------------------------------------------------------
+def selfpaid_report(*, person: Person, year: int, enrolment: str, paid_amount: Decimal, bank_name: str,
+                    bank_account: str, account_holder: str, user, today: date | None = None) -> SelfPaidReport:
+    """A town reports a person who paid their own contribution. After the year's deadline only with the
+    district's permission (LateReportPermission)."""
+    today = today or timezone.localdate()
+    town = user.town
+    if town is None or not Person.objects.visible_to(user).filter(pk=person.pk, town=town).exists():
+        raise FundingError("只能上报本镇街的人员")
+    if enrolment not in (EnrolmentKind.RESIDENT_T1, EnrolmentKind.RESIDENT_T2, EnrolmentKind.EMPLOYEE_INDIVIDUAL):
+        raise FundingError("参保类型应为城乡居民一档、二档或以个人身份参加职工医保")
+    if not bank_account.strip() or not bank_name.strip() or not account_holder.strip():
+        raise FundingError("请填写开户银行、银行账号和户名")
+    if paid_amount is None or paid_amount <= 0:
+        raise FundingError("个人已缴金额应大于零")
+    deadline = subsidy_year(year).self_paid_deadline
+    permission = None
+    if today > deadline:
+        permission = LateReportPermission.objects.filter(town=town, year=year, until__gte=today).order_by("-until").first()
+        if permission is None:
+            raise FundingError(f"{year}年自行缴费名单已于{deadline:%Y年%m月%d日}截止上报，须经区医保局准许后方可补报")
+    with transaction.atomic():
+        if SelfPaidReport.objects.filter(person=person, year=year).exclude(status=SelfPaidReport.Status.REJECTED).exists():
+            raise FundingError(f"{person.name} 的{year}年自行缴费资助已上报过")
+        return SelfPaidReport.objects.create(
+            person=person, year=year, town=town, enrolment=enrolment, paid_amount=paid_amount, bank_name=bank_name.strip(),
+            bank_account=bank_account.strip(), account_holder=account_holder.strip(), reported_by=user,
+            late_permission=permission,
+        )
+
+
+def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: date | None = None) -> SelfPaidReport:
+    """The district verifies a report: the subsidy is computed by the engine for the enrolment reported,
+    at most what the person paid."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        report = SelfPaidReport.objects.select_for_update().select_related("person").get(pk=report_id)
+        if report.status != SelfPaidReport.Status.REPORTED:
+            raise FundingError(f"该申报当前为「{report.get_status_display()}」，不能再审核")
+        if report.reported_by_id == user.pk:
+            raise FundingError("上报人不能审核自己上报的名单")
+        if not approve:
+            report.status, report.note = SelfPaidReport.Status.REJECTED, note
+        else:
+            d = subsidy_for(report.person, report.year, report.enrolment)
+            if d.amount <= 0:
+                raise FundingError(f"{report.person.name} {report.year}年无可资助金额（原因代码 {','.join(str(int(r)) for r in d.reasons)}）")
+            report.amount = min(d.amount, report.paid_amount)
+            report.status, report.note = SelfPaidReport.Status.APPROVED, note
+            EnrolmentRow.objects.update_or_create(
+                person=report.person, year=report.year,
+                defaults={"kind": report.enrolment, "self_paid": True, "source": "自行缴费申报", "updated_by": user},
+            )
+        report.decided_by, report.decided_on = user, on
+        report.save()
+    return report
+
+
+def subsidy_for(person: Person, year: int, enrolment: str | None):
+    """The engine's subsidy decision for one person (the policy in force at the end of the year)."""
+    rows = Identity.objects.filter(person=person).values_list("category__code", "valid_from", "valid_to")
+    attrs = frozenset(f for f in ATTRIBUTE_FIELDS if getattr(person, f))
+    rp = RPerson(person.id_number, person.birth_date, tuple(RIdentity(c, vf, vt) for c, vf, vt in rows), attrs)
+    policy = policy_book().in_force(date(year, 12, 31))
+    return contribution_subsidy(policy, rp, year, enrolment if enrolment != EnrolmentKind.NOT_ENROLLED else None)
