@@ -9,9 +9,12 @@ class PolicyConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from beneficiaries.models import Category
+
         from .models import RECORD_MODELS
 
-        for model in RECORD_MODELS:
+        # category names come from the editable Category table (yfbz.policy.models.category_records)
+        for model in (*RECORD_MODELS, Category):
             post_save.connect(_changed, sender=model, dispatch_uid=f"policy-changed-save-{model.__name__}")
             post_delete.connect(
                 _changed, sender=model, dispatch_uid=f"policy-changed-delete-{model.__name__}"

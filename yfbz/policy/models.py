@@ -24,12 +24,34 @@ from yfbz.rules.policy import PARAMETER_KEYS
 GROUP_RE = re.compile(r"^(OUT|IN|MAJ|LRG|SUB)_[A-Z0-9_]+$")
 
 
+def category_records() -> list[dict]:
+    """The identity categories: the editable beneficiaries.Category table (so a category an
+    administrator adds is known to the policy), or the shipped list before it exists."""
+    from django.apps import apps
+    from django.db import DatabaseError
+
+    try:
+        Category = apps.get_model("beneficiaries", "Category")
+        rows = list(Category.objects.order_by("id").values("code", "name", "department__code"))
+    except (LookupError, DatabaseError):
+        rows = []
+    shipped = {c["code"]: c for c in default_records()["categories"]}
+    if not rows:
+        return list(shipped.values())
+    # shipped categories keep their record metadata (so an unedited database gives exactly the
+    # shipped policy version); names edited and categories added by an administrator come from the table
+    return [
+        {**shipped.get(r["code"], {}), "code": r["code"], "name": r["name"], "department": r["department__code"]}
+        for r in rows
+    ]
+
+
 def category_choices() -> list[tuple[str, str]]:
-    return [(c["code"], f"{c['code']} {c['name']}") for c in default_records()["categories"]]
+    return [(c["code"], f"{c['code']} {c['name']}") for c in category_records()]
 
 
 def known_categories() -> set[str]:
-    return {c["code"] for c in default_records()["categories"]}
+    return {c["code"] for c in category_records()}
 
 
 def _check_category(value: str | None, field: str, errors: dict, *, required: bool = False) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from yfbz.rules.defaults import default_records
 from yfbz.rules.policy import Policy, PolicyBook
 
-from .models import RECORD_MODELS, PolicyRevision
+from .models import RECORD_MODELS, PolicyRevision, category_records
 
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
@@ -26,7 +25,7 @@ def current_revision() -> int:
 
 def policy_records() -> dict[str, list[dict]]:
     """Every policy row (all versions) as the engine's plain records."""
-    records: dict[str, list[dict]] = {"categories": list(default_records()["categories"])}
+    records: dict[str, list[dict]] = {"categories": category_records()}
     for model in RECORD_MODELS:
         records[model.SECTION] = [
             row.to_record() for row in model.objects.all().order_by("effective_from", "pk")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
-from django.db.models import F
 
 from yfbz.rules.defaults import default_records
 
@@ -13,9 +14,12 @@ def bump_revision() -> None:
     from .models import PolicyRevision
     from .selectors import invalidate_cache
 
-    updated = PolicyRevision.objects.filter(pk=1).update(counter=F("counter") + 1)
+    # A random revision, not counter + 1: a transaction that bumped the revision, cached a book
+    # and then rolled back must never see its revision number reused by a later, different change.
+    revision = secrets.randbits(62)
+    updated = PolicyRevision.objects.filter(pk=1).update(counter=revision)
     if not updated:
-        PolicyRevision.objects.get_or_create(pk=1, defaults={"counter": 1})
+        PolicyRevision.objects.get_or_create(pk=1, defaults={"counter": revision})
     invalidate_cache()
     transaction.on_commit(invalidate_cache)
 
