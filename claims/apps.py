@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class ClaimsConfig(AppConfig):
     name = "claims"
     verbose_name = "医疗救助核定"
+
+    def ready(self):
+        # The audit trail records every change, but not the bytes of uploaded files and generated
+        # PDFs (a 20 MB settlement file would otherwise be copied into the log as text).
+        from auditlog.registry import auditlog
+
+        from .models import BillAttachment, NoticeBatch, SettlementFile
+
+        for model, fields in ((BillAttachment, ["data"]), (SettlementFile, ["data"]), (NoticeBatch, ["pdf"])):
+            if auditlog.contains(model):
+                auditlog.unregister(model)
+            auditlog.register(model, exclude_fields=fields)

@@ -1,1 +1,620 @@
-# Claims models arrive with issue 5.
+"""Claims: designated institutions, hand-settled bills, decisions and the year's use of each cap,
+one-stop settlement files and their lines, decision notices (docs/claims.md).
+
+State changes go through ``claims.services``; queries through ``claims.selectors``. Money is
+``DecimalField(max_digits=14, decimal_places=2)``; every model that reaches a person is scoped
+(``objects = ScopedManager()`` with a ``Scoping`` path to the person's town).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from yfbz.core.scoping import ScopedManager
+from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
+
+ZERO = Decimal("0.00")
+
+
+def money_field(verbose_name: str, **kw) -> models.DecimalField:
+    kw.setdefault("default", ZERO)
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kw)
+
+
+class Scheme(models.TextChoices):
+    """The four assistance schemes of POLICY.md §5–§7a (codes shared with yfbz.rules)."""
+
+    OUTPATIENT = "OUTPATIENT", SCHEME_ZH["OUTPATIENT"]
+    INPATIENT = "INPATIENT", SCHEME_ZH["INPATIENT"]
+    MAJOR_DISEASE = "MAJOR_DISEASE", SCHEME_ZH["MAJOR_DISEASE"]
+    LARGE_EXPENSE = "LARGE_EXPENSE", SCHEME_ZH["LARGE_EXPENSE"]
+
+
+class CapKey(models.TextChoices):
+    """What a CapUsage row counts: each assistance scheme's cap (D3), the veterans' subsidy cap,
+    and the two running totals of employees' outpatient pooling (渝医保发〔2023〕32号 第四、六条)."""
+
+    OUTPATIENT = "OUTPATIENT", SCHEME_ZH["OUTPATIENT"]
+    INPATIENT = "INPATIENT", SCHEME_ZH["INPATIENT"]
+    MAJOR_DISEASE = "MAJOR_DISEASE", SCHEME_ZH["MAJOR_DISEASE"]
+    LARGE_EXPENSE = "LARGE_EXPENSE", SCHEME_ZH["LARGE_EXPENSE"]
+    YOUFU = YOUFU, YOUFU_ZH
+    POOLING = "POOLING", "职工普通门诊统筹支付"
+    POOLING_DEDUCTIBLE = "POOLING_DEDUCTIBLE", "职工普通门诊起付标准已计"
+
+
+#: the fixed order in which a person's cap rows are locked (services.cap_rows_locked)
+CAP_KEYS = tuple(sorted(CapKey.values))
+
+
+# --- institutions -------------------------------------------------------------------------------
+class Institution(models.Model):
+    """定点医药机构. Level 0 = 未定级 (treated as level 1, D5)."""
+
+    LEVELS = [(0, "未定级"), (1, "一级"), (2, "二级"), (3, "三级")]
+
+    code = models.CharField("机构编码", max_length=30, unique=True)
+    name = models.CharField("机构名称", max_length=120)
+    level = models.PositiveSmallIntegerField("医院等级", choices=LEVELS, default=0)
+    in_city = models.BooleanField("市内", default=True)
+    networked = models.BooleanField("联网一站式结算", default=True)
+    bank_name = models.CharField("开户银行", max_length=80, blank=True)
+    bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "定点医药机构"
+        verbose_name_plural = "定点医药机构"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name}（{self.code}）"
+
+
+# --- bills ----------------------------------------------------------------------------------------
+class Bill(models.Model):
+    """A hand-settled bill (手工报销, 2号 三(三)) moving ENTERED → DECIDED → APPROVED | REFUSED → PAID
+    through ``services.bill_set_status`` only."""
+
+    class Kind(models.TextChoices):
+        INPATIENT = "INPATIENT", "住院"
+        OUTPATIENT = "OUTPATIENT", "门诊"
+
+    class Status(models.TextChoices):
+        ENTERED = "ENTERED", "已录入"
+        DECIDED = "DECIDED", "已核定待审批"
+        APPROVED = "APPROVED", "已审批"
+        REFUSED = "REFUSED", "不予救助"
+        PAID = "PAID", "已支付"
+
+    class Employment(models.TextChoices):
+        IN_SERVICE = "IN_SERVICE", "在职"
+        RETIRED = "RETIRED", "退休"
+
+    class Tier(models.TextChoices):
+        EMPLOYER = "EMPLOYER", "随单位参保"
+        INDIVIDUAL_T2 = "INDIVIDUAL_T2", "以个人身份参保（二档）"
+        INDIVIDUAL_T1 = "INDIVIDUAL_T1", "以个人身份参保（一档）"
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="bills")
+    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="bills")
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    disease = models.CharField("疾病（重特大疾病目录名称）", max_length=60, blank=True)
+    admitted_on = models.DateField("入院日期", null=True, blank=True)
+    settled_on = models.DateField("结算日期", help_text="出院日期（住院）或就诊日期（门诊）；决定资格与限额年度（D1）")
+    total_cost = money_field("医疗总费用")
+    in_policy_cost = money_field("政策范围内费用")
+    basic_paid = money_field("基本医保支付")
+    critical_paid = money_field("大病保险支付")
+    # employees' ordinary outpatient pooling settled by the bureau (渝医保发〔2023〕32号, POLICY.md §10)
+    employee_pooling = models.BooleanField("职工普通门诊（由本局计算统筹支付）", default=False)
+    employment = models.CharField("在职/退休", max_length=12, choices=Employment.choices, blank=True)
+    tier = models.CharField("参保档次", max_length=16, choices=Tier.choices, blank=True)
+    fixed_items_paid = money_field("已按定额报销的项目", help_text="诊察费、一般诊疗费、两病、门特、国谈药（第六条）")
+    pharmacy = models.BooleanField("药店外配处方", default=False)
+    prescribing_level = models.PositiveSmallIntegerField(
+        "开具处方机构等级", null=True, blank=True, choices=Institution.LEVELS
+    )
+    # payment
+    account_holder = models.CharField("收款人", max_length=50, blank=True)
+    bank_name = models.CharField("开户银行", max_length=80, blank=True)
+    bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ENTERED)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField("录入时间", auto_now_add=True)
+    note = models.TextField("备注", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "手工报销票据"
+        verbose_name_plural = "手工报销票据"
+        ordering = ["-settled_on", "-id"]
+        indexes = [models.Index(fields=["status", "settled_on"]), models.Index(fields=["person", "settled_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(in_policy_cost__lte=models.F("total_cost")), name="bill_in_policy_le_total"),
+            models.CheckConstraint(condition=Q(total_cost__gte=0) & Q(basic_paid__gte=0) & Q(critical_paid__gte=0),
+                                   name="bill_amounts_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"票据{self.pk} {self.person.name} {self.settled_on}"
+
+    @property
+    def current_decision(self) -> Decision | None:
+        return self.decisions.filter(is_current=True).first()
+
+
+class BillAttachment(models.Model):
+    """A scanned paper of a bill, kept in the database so every web process and worker reads it."""
+
+    bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="attachments")
+    file_name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=100)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    data = models.BinaryField("内容", editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "bill__person__town"
+
+    class Meta:
+        verbose_name = "票据扫描件"
+        verbose_name_plural = "票据扫描件"
+        ordering = ["bill_id", "id"]
+
+    def __str__(self):
+        return self.file_name
+
+
+class BillStatusChange(models.Model):
+    """Append-only: every move of a bill — who, when, from, to, why."""
+
+    bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField("原状态", max_length=10, blank=True)
+    to_status = models.CharField("新状态", max_length=10)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.TextField("说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "bill__person__town"
+
+    class Meta:
+        verbose_name = "票据状态记录"
+        verbose_name_plural = "票据状态记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def from_label(self) -> str:
+        return Bill.Status(self.from_status).label if self.from_status else "—"
+
+    @property
+    def to_label(self) -> str:
+        return Bill.Status(self.to_status).label
+
+
+# --- decisions and caps ---------------------------------------------------------------------------
+class Decision(models.Model):
+    """The engine's result for one bill, as it was when decided (policy version kept). A re-decision
+    creates a new row that supersedes this one and records the difference."""
+
+    bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="decisions")
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("限额年度")
+    settled_on = models.DateField("结算日期")
+    policy_version = models.CharField("政策版本", max_length=80)
+    scheme = models.CharField("救助方案", max_length=16, choices=Scheme.choices, blank=True)
+    category = models.CharField("适用身份", max_length=30, blank=True)
+    category_name = models.CharField("适用身份名称", max_length=80, blank=True)
+    group = models.CharField("待遇组", max_length=30, blank=True)
+    ratio = models.DecimalField("救助比例", max_digits=6, decimal_places=4, null=True, blank=True)
+    base = money_field("救助基数（政策范围内自付）")
+    pooling_paid = money_field("职工门诊统筹支付（本局计算）")
+    pooling_deductible = money_field("职工门诊本次计入起付标准")
+    assistance = money_field("医疗救助金额")
+    cap = models.DecimalField("年度限额", max_digits=14, decimal_places=2, null=True, blank=True)
+    cap_left_before = models.DecimalField("本次前剩余限额", max_digits=14, decimal_places=2, null=True, blank=True)
+    cap_left_after = models.DecimalField("本次后剩余限额", max_digits=14, decimal_places=2, null=True, blank=True)
+    youfu_category = models.CharField("优抚补助身份", max_length=30, blank=True)
+    youfu_ratio = models.DecimalField("优抚补助比例", max_digits=6, decimal_places=4, null=True, blank=True)
+    youfu_subsidy = money_field("优抚对象医疗补助")
+    youfu_cap_left_after = models.DecimalField(
+        "优抚补助本次后剩余限额", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    reasons = models.JSONField("原因代码", default=list)
+    explanation = models.TextField("核定说明")
+    layers = models.JSONField("各层计算", default=list)
+    considered = models.JSONField("比较过的方案", default=list)
+    provisional = models.BooleanField("使用暂行规则", default=False)
+    provisional_sources = models.JSONField("暂行规则依据", default=list)
+    # re-decision
+    is_current = models.BooleanField("现行", default=True)
+    supersedes = models.OneToOneField(
+        "self", verbose_name="取代的核定", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    redecision_reason = models.TextField("重新核定原因", blank=True)
+    prior_paid_assistance = money_field("此前已支付救助")
+    prior_paid_youfu = money_field("此前已支付优抚补助")
+    assistance_difference = money_field("救助差额（较前次）")
+    youfu_difference = money_field("优抚补助差额（较前次）")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="核定人", on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("核定时间", auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审批人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField("审批时间", null=True, blank=True)
+    provisional_confirmed = models.BooleanField("审核人已确认暂行规则", default=False)
+    refusal_reason = models.TextField("不予救助理由（审核人）", blank=True)
+    assistance_paid_on = models.DateField("救助支付日期", null=True, blank=True)
+    assistance_paid_amount = money_field("救助已支付金额")
+    youfu_paid_on = models.DateField("优抚补助支付日期", null=True, blank=True)
+    youfu_paid_amount = money_field("优抚补助已支付金额")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "核定结果"
+        verbose_name_plural = "核定结果"
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["is_current", "reviewed_at"]), models.Index(fields=["person", "year"])]
+        constraints = [
+            models.UniqueConstraint(fields=["bill"], condition=Q(is_current=True), name="one_current_decision_per_bill"),
+            models.CheckConstraint(condition=Q(assistance__gte=0) & Q(youfu_subsidy__gte=0), name="decision_amounts_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"核定{self.pk}（票据{self.bill_id}）"
+
+    @property
+    def scheme_label(self) -> str:
+        return Scheme(self.scheme).label if self.scheme else "不予救助"
+
+    @property
+    def total(self) -> Decimal:
+        return self.assistance + self.youfu_subsidy
+
+    @property
+    def assistance_payable(self) -> Decimal:
+        """What is still to be paid of the assistance (a top-up after a re-decision pays only the difference)."""
+        d = self.assistance - self.prior_paid_assistance
+        return d if d > ZERO else ZERO
+
+    @property
+    def youfu_payable(self) -> Decimal:
+        d = self.youfu_subsidy - self.prior_paid_youfu
+        return d if d > ZERO else ZERO
+
+
+class CapUsage(models.Model):
+    """What a person's annual cap of one scheme has used in one calendar year, kept exactly:
+    changed only inside ``services`` with the row locked (select_for_update, fixed order)."""
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="cap_usages")
+    year = models.PositiveSmallIntegerField("年度")
+    scheme = models.CharField("方案", max_length=20, choices=CapKey.choices)
+    used = money_field("已使用")
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "年度限额使用"
+        verbose_name_plural = "年度限额使用"
+        ordering = ["person_id", "year", "scheme"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year", "scheme"], name="cap_usage_unique"),
+            models.CheckConstraint(condition=Q(used__gte=0), name="cap_usage_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.person_id} {self.year} {self.scheme} {self.used}"
+
+
+class Adjustment(models.Model):
+    """The money difference when a paid decision is replaced: an overpayment to recover or an
+    underpayment to top up. Kept here always; a recovery is also opened as a receivable in funding
+    when that app provides ``funding.services.receivable_open`` (``receivable_ref`` says so)."""
+
+    class Kind(models.TextChoices):
+        RECOVERY = "RECOVERY", "多付追回"
+        TOP_UP = "TOP_UP", "少付补发"
+
+    decision = models.ForeignKey(Decision, verbose_name="新核定", on_delete=models.PROTECT, related_name="adjustments")
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    fund = models.CharField("资金", max_length=12, choices=[("ASSISTANCE", "医疗救助资金"), ("YOUFU", "优抚对象医疗补助资金")])
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    amount = money_field("金额")
+    source_key = models.CharField("来源标识", max_length=60, unique=True)
+    reason = models.TextField("原因")
+    receivable_ref = models.CharField("应收款登记", max_length=60, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "重新核定差额"
+        verbose_name_plural = "重新核定差额"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+# --- notices --------------------------------------------------------------------------------------
+class DocumentCounter(models.Model):
+    """The year's last document number per prefix; locked with select_for_update when a number is taken."""
+
+    prefix = models.CharField("文号前缀", max_length=40)
+    year = models.PositiveSmallIntegerField("年度")
+    last = models.PositiveIntegerField("已用到", default=0)
+
+    class Meta:
+        verbose_name = "文号计数"
+        verbose_name_plural = "文号计数"
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="doc_counter_unique")]
+
+    def __str__(self):
+        return f"{self.prefix}〔{self.year}〕{self.last:04d}"
+
+
+class Notice(models.Model):
+    """A decision notice with its document number (taken at first print, kept on reprints)."""
+
+    class Kind(models.TextChoices):
+        APPROVAL = "APPROVAL", "医疗救助待遇核定通知书"
+        REFUSAL = "REFUSAL", "不予救助决定书"
+
+    decision = models.OneToOneField(Decision, verbose_name="核定", on_delete=models.PROTECT, related_name="notice")
+    kind = models.CharField("文书", max_length=10, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField("年度")
+    number = models.PositiveIntegerField("序号")
+    doc_number = models.CharField("文号", max_length=60, unique=True)
+    issued_on = models.DateField("落款日期")
+    created_at = models.DateTimeField("编号时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "decision__person__town"
+
+    class Meta:
+        verbose_name = "决定文书"
+        verbose_name_plural = "决定文书"
+        ordering = ["-year", "-number"]
+
+    def __str__(self):
+        return self.doc_number
+
+
+class NoticeBatch(models.Model):
+    """Many notices printed into one PDF by a Celery task; progress is committed as it goes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "排队中"
+        RUNNING = "RUNNING", "生成中"
+        DONE = "DONE", "已完成"
+        FAILED = "FAILED", "失败"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    decision_ids = models.JSONField("核定", default=list)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress_done = models.PositiveIntegerField("已完成", default=0)
+    progress_total = models.PositiveIntegerField("总数", default=0)
+    pdf = models.BinaryField("PDF", null=True, editable=False)
+    error = models.TextField("错误", blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "批量打印"
+        verbose_name_plural = "批量打印"
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self):
+        return f"批量打印{self.pk}（{self.progress_done}/{self.progress_total}）"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+class NoticePrint(models.Model):
+    """Append-only: every print and reprint of a notice."""
+
+    notice = models.ForeignKey(Notice, verbose_name="文书", on_delete=models.PROTECT, related_name="prints")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="打印人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("打印时间", auto_now_add=True)
+    reprint = models.BooleanField("重印", default=False)
+    batch = models.ForeignKey(NoticeBatch, verbose_name="批量打印", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "notice__decision__person__town"
+
+    class Meta:
+        verbose_name = "打印记录"
+        verbose_name_plural = "打印记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.notice} {'重印' if self.reprint else '首印'}"
+
+
+# --- one-stop settlement audit --------------------------------------------------------------------
+class SettlementMonth(models.Model):
+    """One institution's one-stop settlements of one month: OPEN while files come in and disputes are
+    settled, CONFIRMED by a reviewer (the agreed total is then fixed and payable), PAID by funding."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "审核中"
+        CONFIRMED = "CONFIRMED", "已确认待支付"
+        PAID = "PAID", "已支付"
+
+    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="settlement_months")
+    month = models.DateField("结算月份", help_text="该月第一天")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    agreed_total = money_field("确认支付总额")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
+    paid_on = models.DateField("支付日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "一站式结算月度"
+        verbose_name_plural = "一站式结算月度"
+        ordering = ["-month", "institution_id"]
+        constraints = [models.UniqueConstraint(fields=["institution", "month"], name="settlement_month_unique")]
+
+    def __str__(self):
+        return f"{self.institution.name} {self.month:%Y年%m月}"
+
+    @property
+    def source_key(self) -> str:
+        return f"settlement:{self.institution.code}:{self.month:%Y-%m}"
+
+
+class SettlementFile(models.Model):
+    """An institution's monthly settlement file, kept in the database. The same bytes are never
+    imported twice (sha256 unique)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "排队中"
+        RUNNING = "RUNNING", "导入中"
+        DONE = "DONE", "已导入"
+        FAILED = "FAILED", "导入失败"
+
+    settlement_month = models.ForeignKey(SettlementMonth, verbose_name="结算月度", on_delete=models.PROTECT, related_name="files")
+    file_name = models.CharField("文件名", max_length=200)
+    data = models.BinaryField("文件内容", editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="导入人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField("错误", blank=True)
+    lines_total = models.PositiveIntegerField("行数", default=0)
+    lines_agreed = models.PositiveIntegerField("无异议", default=0)
+    lines_disputed = models.PositiveIntegerField("有异议", default=0)
+    advanced_total = money_field("机构垫付合计")
+    agreed_total = money_field("无异议合计")
+
+    class Meta:
+        verbose_name = "一站式结算文件"
+        verbose_name_plural = "一站式结算文件"
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return self.file_name
+
+
+class SettlementLine(models.Model):
+    """One settlement of the file, decided again by the engine and sorted agreed / disputed."""
+
+    class Outcome(models.TextChoices):
+        AGREED = "AGREED", "无异议"
+        DISPUTED = "DISPUTED", "有异议"
+
+    class Dispute(models.TextChoices):
+        NOT_ELIGIBLE = "NOT_ELIGIBLE", "结算日不符合救助条件"
+        WRONG_RATIO = "WRONG_RATIO", "救助比例或金额不符"
+        CAP_EXCEEDED = "CAP_EXCEEDED", "超过年度救助限额"
+        UNKNOWN_PERSON = "UNKNOWN_PERSON", "查无此人"
+        DUPLICATE = "DUPLICATE", "重复结算"
+
+    class Resolution(models.TextChoices):
+        PENDING = "", "待处理"
+        ENGINE = "ENGINE", "按核定金额支付"
+        ADVANCED = "ADVANCED", "按机构垫付金额支付"
+        NONE = "NONE", "不予支付"
+
+    file = models.ForeignKey(SettlementFile, verbose_name="文件", on_delete=models.PROTECT, related_name="lines")
+    settlement_month = models.ForeignKey(SettlementMonth, verbose_name="结算月度", on_delete=models.PROTECT, related_name="lines")
+    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="+")
+    line_no = models.PositiveIntegerField("行号")
+    settlement_no = models.CharField("结算编号", max_length=60)
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    id_number = models.CharField("公民身份号码", max_length=40)
+    name = models.CharField("姓名", max_length=50)
+    kind = models.CharField("类型", max_length=10, choices=Bill.Kind.choices)
+    disease = models.CharField("疾病", max_length=60, blank=True)
+    admitted_on = models.DateField("入院日期", null=True, blank=True)
+    settled_on = models.DateField("结算日期")
+    total_cost = money_field("医疗总费用")
+    in_policy_cost = money_field("政策范围内费用")
+    basic_paid = money_field("基本医保支付")
+    critical_paid = money_field("大病保险支付")
+    advanced = money_field("机构垫付救助")
+    scheme = models.CharField("核定方案", max_length=16, choices=Scheme.choices, blank=True)
+    category = models.CharField("适用身份", max_length=30, blank=True)
+    ratio = models.DecimalField("核定比例", max_digits=6, decimal_places=4, null=True, blank=True)
+    decided = money_field("核定救助")
+    difference = money_field("差额（垫付−核定）")
+    reasons = models.JSONField("原因代码", default=list)
+    policy_version = models.CharField("政策版本", max_length=80, blank=True)
+    outcome = models.CharField("审核结果", max_length=10, choices=Outcome.choices)
+    dispute = models.CharField("异议原因", max_length=16, choices=Dispute.choices, blank=True)
+    dispute_text = models.TextField("异议说明", blank=True)
+    duplicate = models.BooleanField("重复行", default=False)
+    resolution = models.CharField("处理结果", max_length=10, choices=Resolution.choices, blank=True, default="")
+    resolution_note = models.TextField("处理说明", blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
+    payable = money_field("应付机构")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "一站式结算明细"
+        verbose_name_plural = "一站式结算明细"
+        ordering = ["file_id", "line_no"]
+        indexes = [
+            models.Index(fields=["settlement_month", "outcome"]),
+            models.Index(fields=["person", "settled_on"]),
+        ]
+        constraints = [
+            # a settlement is paid once: one non-duplicate line per institution and settlement number
+            models.UniqueConstraint(
+                fields=["institution", "settlement_no"], condition=Q(duplicate=False), name="settlement_line_once"
+            ),
+            models.UniqueConstraint(fields=["file", "line_no"], name="settlement_line_no_unique"),
+        ]
+
+    def __str__(self):
+        return f"第{self.line_no}行 {self.name} {self.settlement_no}"
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome == self.Outcome.DISPUTED and not self.resolution

@@ -1,0 +1,562 @@
+"""State changes of claims: entering bills, deciding them with the engine, approval (maker–checker),
+re-decisions with their money difference, and marking payables paid (called by funding).
+
+Locks are always taken in this order: Bill rows (by id) → Decision rows → CapUsage rows (by person,
+year, scheme). Every status move of a bill goes through ``bill_set_status``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from yfbz.core.roles import Role
+from yfbz.policy.selectors import policy_in_force
+from yfbz.rules import Decision as EngineDecision
+from yfbz.rules import adjudicate, outpatient_pooling
+from yfbz.rules.scenario import ratio_str
+
+from .inputs import bill_for_engine, person_for_engine
+from .models import (
+    CAP_KEYS,
+    ZERO,
+    Adjustment,
+    Bill,
+    BillAttachment,
+    BillStatusChange,
+    CapKey,
+    CapUsage,
+    Decision,
+    SettlementMonth,
+)
+
+S = Bill.Status
+
+
+class ClaimsError(Exception):
+    """A refused action, with a message staff can read (Chinese)."""
+
+
+# --- the one door for status changes -------------------------------------------------------------
+ALLOWED: dict[str, set[str]] = {
+    "": {S.ENTERED},
+    S.ENTERED: {S.DECIDED},
+    S.DECIDED: {S.DECIDED, S.ENTERED, S.APPROVED, S.REFUSED},
+    S.APPROVED: {S.PAID, S.DECIDED},
+    S.REFUSED: {S.DECIDED},
+    S.PAID: {S.DECIDED},
+}
+#: statuses in which a bill's current decision counts against the person's caps
+COUNTING = {S.DECIDED, S.APPROVED, S.PAID}
+
+
+def bill_set_status(*, bill: Bill, to: str, user, note: str = "") -> BillStatusChange:
+    """Move a (locked) bill to ``to`` if the move is allowed, writing the append-only status row."""
+    frm = bill.status if bill.pk and BillStatusChange.objects.filter(bill=bill).exists() else ""
+    if to not in ALLOWED.get(frm, set()):
+        raise ClaimsError(
+            f"票据{bill.pk}不能从“{S(frm).label if frm else '新建'}”改为“{S(to).label}”。"
+        )
+    if bill.status != to:
+        bill.status = to
+        bill.save(update_fields=["status"])
+    return BillStatusChange.objects.create(bill=bill, from_status=frm, to_status=to, by=user, note=note)
+
+
+# --- entering bills ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Upload:
+    file_name: str
+    content_type: str
+    data: bytes
+
+
+MAX_ATTACHMENT = 20 * 1024 * 1024
+
+
+def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
+    """Create a bill (already validated by the form) with its scanned papers, status ENTERED."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise ClaimsError("只有区医保经办人员可以录入手工报销票据。")
+    for up in attachments:
+        if len(up.data) > MAX_ATTACHMENT:
+            raise ClaimsError(f"扫描件“{up.file_name}”超过20MB，请压缩后再上传。")
+    with transaction.atomic():
+        bill = Bill(entered_by=user, status=S.ENTERED, **fields)
+        bill.full_clean()
+        bill.save()
+        for up in attachments:
+            bill_attach(bill=bill, upload=up, user=user)
+        bill_set_status(bill=bill, to=S.ENTERED, user=user, note="录入")
+    return bill
+
+
+def bill_attach(*, bill: Bill, upload: Upload, user) -> BillAttachment:
+    return BillAttachment.objects.create(
+        bill=bill,
+        file_name=upload.file_name[:200],
+        content_type=upload.content_type or "application/octet-stream",
+        size=len(upload.data),
+        sha256=hashlib.sha256(upload.data).hexdigest(),
+        data=upload.data,
+        uploaded_by=user,
+    )
+
+
+# --- caps ----------------------------------------------------------------------------------------
+def cap_rows_locked(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], CapUsage]:
+    """The CapUsage rows of these (person, year) pairs, created when missing, then locked with
+    SELECT ... FOR UPDATE in one fixed order (person, year, scheme).
+
+    The lock is what keeps two decisions for the same person made at the same moment (two clerks,
+    two workers, a settlement import) from both reading the same "cap left" and together paying
+    more than the cap: the second waits until the first commits, then reads the new figure.
+    """
+    from django.db.models import Q
+
+    if not keys:
+        return {}
+    q = Q()
+    for pid, year in sorted(keys):
+        q |= Q(person_id=pid, year=year)
+    have = set(CapUsage.objects.filter(q).values_list("person_id", "year", "scheme"))
+    for pid, year in sorted(keys):
+        for scheme in CAP_KEYS:
+            if (pid, year, scheme) not in have:
+                CapUsage.objects.get_or_create(person_id=pid, year=year, scheme=scheme)
+    rows = CapUsage.objects.select_for_update().filter(q).order_by("person_id", "year", "scheme")
+    return {(r.person_id, r.year, r.scheme): r for r in rows}
+
+
+def _cap_add(caps, pid: int, year: int, scheme: str, amount: Decimal) -> None:
+    if not amount:
+        return
+    row = caps[(pid, year, scheme)]
+    row.used = row.used + amount
+    if row.used < ZERO:
+        raise ClaimsError(f"年度限额使用额将为负数（{pid} {year} {scheme}），请联系系统管理员核查。")
+    row.save(update_fields=["used", "updated_at"])
+
+
+def _decision_usage(d: Decision) -> dict[str, Decimal]:
+    out = {
+        CapKey.POOLING: d.pooling_paid,
+        CapKey.POOLING_DEDUCTIBLE: d.pooling_deductible,
+        CapKey.YOUFU: d.youfu_subsidy,
+    }
+    if d.scheme:
+        out[d.scheme] = d.assistance
+    return out
+
+
+def _apply_usage(caps, d: Decision, sign: int) -> None:
+    for scheme, amount in _decision_usage(d).items():
+        _cap_add(caps, d.person_id, d.year, scheme, amount * sign)
+
+
+# --- deciding ------------------------------------------------------------------------------------
+def _layers_json(d: EngineDecision) -> list[dict]:
+    return [
+        {
+            "code": lay.code,
+            "name": lay.name_zh,
+            "amount": str(lay.amount),
+            "scheme": lay.scheme,
+            "category": lay.category,
+            "ratio": ratio_str(lay.ratio),
+            "base": None if lay.base is None else str(lay.base),
+            "cap_left": None if lay.cap_left is None else str(lay.cap_left),
+            "source": lay.source,
+        }
+        for lay in d.layers()
+    ]
+
+
+def _considered_json(d: EngineDecision) -> list[dict]:
+    return [
+        {
+            "scheme": str(c.scheme),
+            "applicable": c.applicable,
+            "category": c.category,
+            "ratio": ratio_str(c.ratio),
+            "amount": str(c.amount),
+            "cap_left_before": None if c.cap_left_before is None else str(c.cap_left_before),
+            "chosen": c.chosen,
+            "reasons": [int(r) for r in c.reasons],
+        }
+        for c in d.considered
+    ]
+
+
+def _paid_so_far(bill: Bill) -> tuple[Decimal, Decimal]:
+    """What has gone out for this bill, net of recoveries opened: (assistance, youfu)."""
+    a = y = ZERO
+    for d in bill.decisions.all():
+        a += d.assistance_paid_amount
+        y += d.youfu_paid_amount
+    for adj in Adjustment.objects.filter(decision__bill=bill, kind=Adjustment.Kind.RECOVERY):
+        if adj.fund == "ASSISTANCE":
+            a -= adj.amount
+        else:
+            y -= adj.amount
+    return a, y
+
+
+def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
+    old = bill.decisions.select_for_update().filter(is_current=True).first()
+    old_counts = old is not None and bill.status in COUNTING
+    keys = {(bill.person_id, bill.settled_on.year)}
+    if old_counts:
+        keys.add((old.person_id, old.year))
+    caps = cap_rows_locked(keys)
+    if old_counts:
+        _apply_usage(caps, old, -1)
+    pid, year = bill.person_id, bill.settled_on.year
+    used = {scheme: caps[(pid, year, scheme)].used for scheme in CAP_KEYS}
+    try:
+        policy = policy_in_force(bill.settled_on)
+    except Exception as exc:  # noqa: BLE001 - the policy data is broken: say so, decide nothing
+        raise ClaimsError(f"结算日{bill.settled_on}没有可用的政策数据：{exc}") from exc
+    pooling = None
+    basic = None
+    if bill.employee_pooling:
+        if not bill.employment or not bill.tier:
+            raise ClaimsError("职工普通门诊票据需填写在职/退休和参保档次。")
+        try:
+            pooling = outpatient_pooling(
+                policy,
+                employment=bill.employment,
+                tier=bill.tier,
+                institution_level=bill.institution.level,
+                in_policy_cost=bill.in_policy_cost,
+                fixed_items_paid=bill.fixed_items_paid,
+                deductible_used=used[CapKey.POOLING_DEDUCTIBLE],
+                paid_this_year=used[CapKey.POOLING],
+                pharmacy=bill.pharmacy,
+                prescribing_level=bill.prescribing_level,
+            )
+        except ValueError as exc:
+            raise ClaimsError(f"职工门诊统筹无法计算：{exc}") from exc
+        basic = pooling.amount
+        if bill.basic_paid != basic:
+            bill.basic_paid = basic
+            bill.save(update_fields=["basic_paid"])
+    ed = adjudicate(policy, person_for_engine(bill.person), bill_for_engine(bill, basic_paid=basic), used)
+    if old is not None:
+        old.is_current = False
+        old.save(update_fields=["is_current"])
+    paid_a, paid_y = _paid_so_far(bill)
+    explanation = ed.explain_zh()
+    if pooling is not None:
+        explanation = (
+            f"职工普通门诊统筹（渝医保发〔2023〕32号）：计入起付标准{pooling.deductible_applied}元，"
+            f"按{ratio_str(pooling.ratio)}支付{pooling.amount}元，年度限额剩余{pooling.limit_left_after}元。\n"
+            + explanation
+        )
+    new = Decision.objects.create(
+        bill=bill,
+        person_id=pid,
+        year=ed.year,
+        settled_on=ed.settled_on,
+        policy_version=ed.policy_version,
+        scheme=str(ed.scheme) if ed.scheme else "",
+        category=ed.category or "",
+        category_name=policy.category_name(ed.category) if ed.category else "",
+        group=ed.group or "",
+        ratio=ed.ratio,
+        base=ed.base,
+        pooling_paid=pooling.amount if pooling else ZERO,
+        pooling_deductible=pooling.deductible_applied if pooling else ZERO,
+        assistance=ed.amount,
+        cap=ed.cap,
+        cap_left_before=ed.cap_left_before,
+        cap_left_after=ed.cap_left_after,
+        youfu_category=ed.youfu.category or "",
+        youfu_ratio=ed.youfu.ratio,
+        youfu_subsidy=ed.youfu.amount,
+        youfu_cap_left_after=ed.youfu.cap_left_after,
+        reasons=[int(r) for r in ed.reasons],
+        explanation=explanation,
+        layers=_layers_json(ed),
+        considered=_considered_json(ed),
+        provisional=ed.uses_provisional_rule,
+        provisional_sources=[r.source for r in ed.provisional],
+        supersedes=old,
+        redecision_reason=reason if old else "",
+        prior_paid_assistance=paid_a,
+        prior_paid_youfu=paid_y,
+        assistance_difference=ed.amount - old.assistance if old else ZERO,
+        youfu_difference=ed.youfu.amount - old.youfu_subsidy if old else ZERO,
+        decided_by=user,
+    )
+    _apply_usage(caps, new, +1)
+    note = "核定" if old is None else f"重新核定：{reason}" if reason else "重新核定"
+    bill_set_status(bill=bill, to=S.DECIDED, user=user, note=note)
+    return new
+
+
+def _lock_bill(bill_id: int) -> Bill:
+    try:
+        return Bill.objects.select_for_update(of=("self",)).select_related("person", "institution").get(pk=bill_id)
+    except Bill.DoesNotExist:
+        raise ClaimsError(f"票据{bill_id}不存在。") from None
+
+
+def bill_decide(*, bill_id: int, user, reason: str = "") -> Decision:
+    """Decide (or decide again) a bill with the engine against the database. A bill already
+    decided, approved, refused or paid gets a new decision that supersedes the old one; the old
+    one's amounts leave the caps and the new ones enter them, under the same lock."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER)):
+        raise ClaimsError("只有区医保经办或审核人员可以核定。")
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        if bill.status != S.ENTERED and not reason.strip():
+            raise ClaimsError("重新核定须说明原因（如身份追溯更正、录入错误）。")
+        return _decide_locked(bill=bill, user=user, reason=reason.strip())
+
+
+def _check_checker(bill: Bill, decision: Decision, user) -> None:
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER)):
+        raise ClaimsError("只有区医保审核人员可以审批。")
+    if user.pk in (bill.entered_by_id, decision.decided_by_id):
+        raise ClaimsError("录入或核定该票据的人员不能审批（经办与审核分离）。")
+
+
+def decision_approve(*, bill_id: int, user, confirm_provisional: bool = False, note: str = "") -> Decision:
+    """The reviewer approves the current decision. Nothing payable → REFUSED (不予救助决定书);
+    otherwise APPROVED and payable. A decision under a provisional rule needs ``confirm_provisional``.
+    After a re-decision the difference to what was already paid is recorded (recovery / top-up)."""
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        d = bill.decisions.select_for_update().filter(is_current=True).first()
+        if bill.status != S.DECIDED or d is None:
+            raise ClaimsError(f"票据{bill.pk}当前为“{bill.get_status_display()}”，没有待审批的核定。")
+        _check_checker(bill, d, user)
+        if d.provisional and not confirm_provisional:
+            raise ClaimsError(
+                "该核定使用了暂行规则（" + "；".join(d.provisional_sources) + "），请核对后勾选“已核对暂行规则”再审批。"
+            )
+        d.reviewed_by = user
+        d.reviewed_at = timezone.now()
+        d.provisional_confirmed = d.provisional and confirm_provisional
+        d.save(update_fields=["reviewed_by", "reviewed_at", "provisional_confirmed"])
+        _record_differences(d, user)
+        if d.assistance_payable or d.youfu_payable:
+            bill_set_status(bill=bill, to=S.APPROVED, user=user, note=note or "审批同意")
+        elif d.total == ZERO:
+            # nothing granted (or, after a re-decision, nothing due any more: the recovery is recorded)
+            bill_set_status(bill=bill, to=S.REFUSED, user=user, note=note or "审批：不予救助")
+        else:
+            # a re-decision that grants no more than was already paid
+            bill_set_status(bill=bill, to=S.APPROVED, user=user, note=note or "审批同意")
+            bill_set_status(bill=bill, to=S.PAID, user=user, note="此前已足额支付，无需补发")
+        return d
+
+
+def decision_refuse(*, bill_id: int, user, reason: str) -> Decision:
+    """The reviewer refuses assistance on the bill (e.g. papers not genuine): the caps are released."""
+    if not reason.strip():
+        raise ClaimsError("不予救助须写明理由。")
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        d = bill.decisions.select_for_update().filter(is_current=True).first()
+        if bill.status != S.DECIDED or d is None:
+            raise ClaimsError(f"票据{bill.pk}当前为“{bill.get_status_display()}”，不能作不予救助决定。")
+        _check_checker(bill, d, user)
+        caps = cap_rows_locked({(d.person_id, d.year)})
+        _apply_usage(caps, d, -1)
+        d.reviewed_by = user
+        d.reviewed_at = timezone.now()
+        d.refusal_reason = reason.strip()
+        d.save(update_fields=["reviewed_by", "reviewed_at", "refusal_reason"])
+        bill_set_status(bill=bill, to=S.REFUSED, user=user, note=reason.strip())
+        return d
+
+
+def bill_return(*, bill_id: int, user, reason: str) -> Bill:
+    """The reviewer sends a decided bill back for correction: its decision stops counting in the caps."""
+    if not reason.strip():
+        raise ClaimsError("退回须写明原因。")
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        d = bill.decisions.select_for_update().filter(is_current=True).first()
+        if bill.status != S.DECIDED or d is None:
+            raise ClaimsError("只有待审批的票据可以退回。")
+        _check_checker(bill, d, user)
+        caps = cap_rows_locked({(d.person_id, d.year)})
+        _apply_usage(caps, d, -1)
+        d.is_current = False
+        d.save(update_fields=["is_current"])
+        bill_set_status(bill=bill, to=S.ENTERED, user=user, note=f"退回修改：{reason.strip()}")
+        return bill
+
+
+def bill_update(*, bill_id: int, user, **fields) -> Bill:
+    """Correct an entered (or returned) bill before it is decided."""
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        if bill.status != S.ENTERED:
+            raise ClaimsError("只有未核定（或已退回）的票据可以修改；已核定的请走重新核定。")
+        for k, v in fields.items():
+            setattr(bill, k, v)
+        bill.full_clean()
+        bill.save()
+        return bill
+
+
+def _record_differences(d: Decision, user) -> None:
+    """After a re-decision: an overpayment becomes a recovery (receivable), an underpayment a top-up."""
+    if d.supersedes_id is None:
+        return
+    for fund, now, paid in (
+        ("ASSISTANCE", d.assistance, d.prior_paid_assistance),
+        ("YOUFU", d.youfu_subsidy, d.prior_paid_youfu),
+    ):
+        diff = now - paid
+        if not diff:
+            continue
+        kind = Adjustment.Kind.TOP_UP if diff > 0 else Adjustment.Kind.RECOVERY
+        key = f"decision:{d.pk}:{fund}:{'topup' if diff > 0 else 'recovery'}"
+        if Adjustment.objects.filter(source_key=key).exists():
+            continue
+        why = d.redecision_reason or "重新核定"
+        adj = Adjustment.objects.create(
+            decision=d,
+            person_id=d.person_id,
+            fund=fund,
+            kind=kind,
+            amount=abs(diff),
+            source_key=key,
+            reason=f"票据{d.bill_id}重新核定（{why}）：已付{paid}元，应付{now}元。",
+            created_by=user,
+        )
+        if kind == Adjustment.Kind.RECOVERY:
+            ref = _open_receivable(adj, d, user)
+            if ref:
+                adj.receivable_ref = ref
+                adj.save(update_fields=["receivable_ref"])
+
+
+def _open_receivable(adj: Adjustment, d: Decision, user) -> str:
+    """Open the recovery in funding when that app offers it; the Adjustment row keeps it regardless."""
+    try:
+        from funding.services import receivable_open  # type: ignore[attr-defined]
+    except ImportError:
+        return ""
+    rec = receivable_open(
+        source_key=adj.source_key,
+        debtor_name=d.person.name,
+        fund=adj.fund,
+        amount=adj.amount,
+        reason=adj.reason,
+        user=user,
+    )
+    return str(getattr(rec, "pk", rec) or "")[:60]
+
+
+# --- payables (the funding app marks them paid) ---------------------------------------------------
+def _parse_key(key: str) -> tuple[str, object, str | None]:
+    parts = key.split(":")
+    if parts[0] == "decision" and len(parts) in (2, 3) and parts[1].isdigit():
+        part = parts[2] if len(parts) == 3 else None
+        if part not in (None, "ASSISTANCE", "YOUFU"):
+            raise ClaimsError(f"无法识别的应付款标识：{key}")
+        return "decision", int(parts[1]), part
+    if parts[0] == "settlement" and len(parts) == 3:
+        try:
+            y, m = (int(x) for x in parts[2].split("-"))
+            return "settlement", (parts[1], date(y, m, 1)), None
+        except ValueError:
+            pass
+    raise ClaimsError(f"无法识别的应付款标识：{key}")
+
+
+def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
+    """Mark payables paid. Idempotent: a key already paid is skipped. Returns how many parts changed.
+    ``decision:<id>:ASSISTANCE`` / ``decision:<id>:YOUFU`` (or ``decision:<id>`` for both) and
+    ``settlement:<institution code>:<YYYY-MM>``. An unknown key refuses the whole call."""
+    parsed = [(k, *_parse_key(k)) for k in source_keys]
+    changed = 0
+    with transaction.atomic():
+        dec_ids = sorted({p[2] for p in parsed if p[1] == "decision"})
+        decisions = {
+            d.pk: d for d in Decision.objects.select_related("bill").filter(pk__in=dec_ids)
+        }
+        bills = {
+            b.pk: b
+            for b in Bill.objects.select_for_update().filter(pk__in=sorted({d.bill_id for d in decisions.values()})).order_by("pk")
+        }
+        decisions = {
+            d.pk: d for d in Decision.objects.select_for_update().filter(pk__in=dec_ids).order_by("pk")
+        }
+        for key, kind, ident, part in parsed:
+            if kind == "decision":
+                d = decisions.get(ident)
+                if d is None:
+                    raise ClaimsError(f"应付款{key}：核定不存在。")
+                bill = bills[d.bill_id]
+                if bill.status not in (S.APPROVED, S.PAID) or not d.is_current:
+                    if bill.status == S.PAID or d.assistance_paid_on or d.youfu_paid_on:
+                        continue  # already paid, or superseded after payment: nothing to do twice
+                    raise ClaimsError(f"应付款{key}：票据{bill.pk}当前为“{bill.get_status_display()}”，不能标记支付。")
+                changed += _mark_decision_paid(d, part, paid_on)
+                if not _decision_owes(d) and bill.status == S.APPROVED:
+                    bill_set_status(bill=bill, to=S.PAID, user=user, note=f"支付日期{paid_on}")
+            else:
+                code, month = ident
+                sm = (
+                    SettlementMonth.objects.select_for_update()
+                    .filter(institution__code=code, month=month)
+                    .first()
+                )
+                if sm is None:
+                    raise ClaimsError(f"应付款{key}：没有该机构该月的一站式结算。")
+                if sm.status == SettlementMonth.Status.PAID:
+                    continue
+                if sm.status != SettlementMonth.Status.CONFIRMED:
+                    raise ClaimsError(f"应付款{key}：该月结算尚未确认，不能标记支付。")
+                sm.status = SettlementMonth.Status.PAID
+                sm.paid_on = paid_on
+                sm.save(update_fields=["status", "paid_on"])
+                changed += 1
+    return changed
+
+
+def _decision_owes(d: Decision) -> bool:
+    return (d.assistance_payable > 0 and not d.assistance_paid_on) or (d.youfu_payable > 0 and not d.youfu_paid_on)
+
+
+def _mark_decision_paid(d: Decision, part: str | None, paid_on: date) -> int:
+    n = 0
+    fields = []
+    if part in (None, "ASSISTANCE") and d.assistance_payable > 0 and not d.assistance_paid_on:
+        d.assistance_paid_on, d.assistance_paid_amount = paid_on, d.assistance_payable
+        fields += ["assistance_paid_on", "assistance_paid_amount"]
+        n += 1
+    if part in (None, "YOUFU") and d.youfu_payable > 0 and not d.youfu_paid_on:
+        d.youfu_paid_on, d.youfu_paid_amount = paid_on, d.youfu_payable
+        fields += ["youfu_paid_on", "youfu_paid_amount"]
+        n += 1
+    if fields:
+        d.save(update_fields=fields)
+    return n
+
+
+__all__ = [
+    "ClaimsError",
+    "Upload",
+    "bill_enter",
+    "bill_update",
+    "bill_decide",
+    "bill_return",
+    "bill_set_status",
+    "decision_approve",
+    "decision_refuse",
+    "payables_mark_paid",
+    "cap_rows_locked",
+]

@@ -1,0 +1,93 @@
+"""Two decisions for the same person at the same moment (two clerks, two workers) never together
+exceed a cap: deciding locks the person's CapUsage rows (PostgreSQL, two real connections)."""
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from claims.models import CapUsage, Decision
+from claims.services import bill_decide
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks)")
+
+
+@pytest.fixture(autouse=True)
+def slow_engine(monkeypatch):
+    """Widen the race: the engine takes 0.3 s, so both deciders are inside it at once unless the
+    cap rows are locked (without the lock this test fails: both pay 8,000)."""
+    import time
+
+    from claims import services
+
+    real = services.adjudicate
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "adjudicate", slow)
+
+
+def with_cap_rows(person):
+    """The person already has this year's cap rows (an earlier decision made them): the only thing
+    between two deciders is then the row lock, not the first insert."""
+    from claims.models import CAP_KEYS
+
+    for scheme in CAP_KEYS:
+        CapUsage.objects.get_or_create(person=person, year=2025, scheme=scheme)
+    return person
+
+
+def decide_at_once(bill_ids, user):
+    barrier = threading.Barrier(len(bill_ids))
+    errors = []
+
+    def run(bill_id):
+        try:
+            barrier.wait(timeout=10)
+            bill_decide(bill_id=bill_id, user=user)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in bill_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_concurrent_decisions_for_one_person_never_exceed_the_inpatient_cap(round_, make_person, enter_bill, staff):
+    person = with_cap_rows(make_person(f"并发{round_}", categories=("DIBAO",)))
+    # each stay alone would get 80% of 10,000 = 8,000; the annual cap is 10,000
+    bills = [
+        enter_bill(person, in_policy="19000.00", basic="9000.00", settled_on=date(2025, 6, 10 + i)) for i in range(2)
+    ]
+    decide_at_once([b.pk for b in bills], staff["district_clerk"])
+    amounts = sorted(Decision.objects.filter(person=person, is_current=True).values_list("assistance", flat=True))
+    assert amounts == [Decimal("2000.00"), Decimal("8000.00")]
+    assert CapUsage.objects.get(person=person, year=2025, scheme="INPATIENT").used == Decimal("10000.00")
+
+
+def test_four_concurrent_outpatient_decisions_share_the_400_limit_exactly(make_person, enter_bill, staff):
+    person = with_cap_rows(make_person("门诊并发", categories=("BINGGU_YISHU",)))  # OUT_400, 70%
+    bills = [
+        enter_bill(person, kind="OUTPATIENT", in_policy="500.00", basic="300.00", settled_on=date(2025, 3, 1 + i))
+        for i in range(4)
+    ]  # each: 200 × 70% = 140; four would be 560 > 400
+    decide_at_once([b.pk for b in bills], staff["district_clerk"])
+    total = sum(Decision.objects.filter(person=person, is_current=True).values_list("assistance", flat=True))
+    assert total == Decimal("400.00")
+    assert CapUsage.objects.get(person=person, year=2025, scheme="OUTPATIENT").used == Decimal("400.00")
