@@ -128,6 +128,10 @@ class PolicyRecord(models.Model):
     def is_provisional(self) -> bool:
         return self.status == Status.PROVISIONAL
 
+    def describe_zh(self) -> str:
+        """One line for staff on the policy page."""
+        return str(self)
+
     # --- validation
     def validate_fields(self, errors: dict) -> None:
         """Per-model checks; put Chinese messages into ``errors`` by field name."""
@@ -217,6 +221,10 @@ class GroupMembership(PolicyRecord):
 
     def __str__(self) -> str:
         return f"{self.category} → {self.group}"
+
+    def describe_zh(self) -> str:
+        names = {c["code"]: c["name"] for c in category_records()}
+        return f"{names.get(self.category, self.category)}（{self.category}）→ {self.group}；条件：{self.condition_zh()}"
 
     def condition_zh(self) -> str:
         parts = []

@@ -1,0 +1,1 @@
+ITEMS = [("政策参数", "policy:in-force", None)]
