@@ -32,6 +32,10 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "town", VIEW),
         ("beneficiaries", "category", VIEW),
         ("beneficiaries", "department", VIEW),
+        # funding: their town's subsidy lists and the self-paid (route b) reports (docs/funding.md)
+        ("funding", "subsidyresult", VIEW),
+        ("funding", "enrolment", ("view", "change")),
+        ("funding", "selfpaidreport", ("view", "add")),
     ],
     Role.DEPT_OFFICER: [
         ("beneficiaries", "person", VIEW),
@@ -46,12 +50,25 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("claims", "*", ALL),
         ("policy", "*", VIEW),
         ("funding", "*", VIEW),
+        # funding: the bureau runs subsidies, verifies self-paid lists, compiles fund requests
+        ("funding", "subsidyrun", ("add",)),
+        ("funding", "enrolment", ("add", "change")),
+        ("funding", "selfpaidreport", ("change",)),
+        ("funding", "latereportpermission", ("add",)),
+        ("funding", "fundrequest", ("add", "change")),
+        ("funding", "receivable", ("add",)),
     ],
     Role.DISTRICT_REVIEWER: [
         ("beneficiaries", "*", ("view", "change")),
         ("claims", "*", ("view", "change")),
         ("policy", "*", VIEW),
         ("funding", "*", VIEW),
+        # funding: checks (approves) fund requests, self-paid reports, ledger entries, bank confirmations
+        ("funding", "fundrequest", ("change",)),
+        ("funding", "selfpaidreport", ("change",)),
+        ("funding", "journalentry", ("change",)),
+        ("funding", "paymentbatch", ("change",)),
+        ("funding", "receivable", ("add",)),
     ],
     Role.FINANCE: [
         ("funding", "*", ALL),

@@ -1,0 +1,142 @@
+"""Thin admin: lists for checking, the year settings and budgets; money moves only through services."""
+
+from django.contrib import admin
+
+from yfbz.core.scoping import ScopedAdminMixin
+
+from . import models
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("code", "name", "kind", "fund")
+
+
+class JournalLineInline(admin.TabularInline):
+    model = models.JournalLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ("account", "amount")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ("number", "date", "kind", "fund", "counterpart", "source_document", "entered_by", "approved_by")
+    list_filter = ("kind", "fund")
+    search_fields = ("number", "source_document", "description")
+    list_select_related = ("counterpart", "entered_by", "approved_by")
+    inlines = [JournalLineInline]
+    show_full_result_count = False
+
+
+@admin.register(models.Period)
+class PeriodAdmin(ReadOnlyAdmin):
+    list_display = ("year", "month", "closed_at", "closed_by")
+
+
+@admin.register(models.SubsidyYear)
+class SubsidyYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "self_paid_deadline")
+
+
+@admin.register(models.YoufuBudget)
+class YoufuBudgetAdmin(admin.ModelAdmin):
+    list_display = ("year", "amount")
+
+
+@admin.register(models.SubsidyRun)
+class SubsidyRunAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "year", "status", "progress_done", "progress_total", "count_eligible", "total_amount", "started_by")
+
+
+@admin.register(models.Enrolment)
+class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("person", "year", "kind", "self_paid", "source")
+    list_filter = ("year", "kind", "self_paid")
+    search_fields = ("person__name", "person__id_number")
+    raw_id_fields = ("person",)
+    readonly_fields = ("updated_by",)
+    list_select_related = ("person",)
+    show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.SubsidyResult)
+class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("person", "year", "enrolment", "category", "group", "amount", "provisional")
+    list_filter = ("year", "enrolment", "category")
+    search_fields = ("person__name", "person__id_number")
+    list_select_related = ("person",)
+    show_full_result_count = False
+
+
+@admin.register(models.SubsidyChange)
+class SubsidyChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("run", "person", "old_category", "old_amount", "new_category", "new_amount")
+    list_select_related = ("person", "run")
+
+
+@admin.register(models.LateReportPermission)
+class LateReportPermissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("town", "year", "until", "reason", "granted_by", "granted_at")
+    readonly_fields = ("granted_by",)
+
+    def save_model(self, request, obj, form, change):
+        obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.SelfPaidReport)
+class SelfPaidReportAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("person", "year", "town", "enrolment", "amount", "status", "reported_by", "decided_by")
+    list_filter = ("year", "status", "town")
+    list_select_related = ("person", "town", "reported_by", "decided_by")
+
+
+@admin.register(models.FundRequest)
+class FundRequestAdmin(ReadOnlyAdmin):
+    list_display = ("number", "year", "month", "status", "total_assistance", "total_youfu", "line_count", "created_by", "approved_by")
+
+
+@admin.register(models.PayableLine)
+class PayableLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("source_key", "payee_name", "fund", "spending", "scheme", "town", "amount", "status")
+    list_filter = ("fund", "spending", "status")
+    search_fields = ("source_key", "payee_name")
+    list_select_related = ("town",)
+    show_full_result_count = False
+
+
+@admin.register(models.PaymentBatch)
+class PaymentBatchAdmin(ReadOnlyAdmin):
+    list_display = ("number", "fund", "status", "total", "created_by", "confirmed_by", "paid_on")
+
+
+@admin.register(models.Payment)
+class PaymentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("pk", "batch", "line", "amount", "status", "failure_reason")
+    list_select_related = ("batch", "line")
+    show_full_result_count = False
+
+
+@admin.register(models.Receivable)
+class ReceivableAdmin(ReadOnlyAdmin):
+    list_display = ("source_key", "debtor_name", "fund", "amount", "recovered", "status", "opened_by")
+    list_filter = ("fund", "status")

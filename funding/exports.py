@@ -1,0 +1,86 @@
+"""xlsx files: the tax system's list (route a), the gap list, the bank payment file, the month report.
+Callers pass rows already scoped with visible_to(user)."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+
+from yfbz.rules.codes import ENROLMENT_ZH
+
+
+def _save(wb) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _category_names():
+    from beneficiaries.models import Category
+
+    return dict(Category.objects.values_list("code", "name"))
+
+
+def tax_list_xlsx(results) -> bytes:
+    names = _category_names()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("资助参保名单")
+    ws.append(["公民身份号码", "姓名", "镇街", "参保类型", "资助身份", "资助金额", "个人缴纳部分"])
+    for r in results.iterator(chunk_size=5000):
+        ws.append([r.person.id_number, r.person.name, r.person.town.name if r.person.town else "",
+                   ENROLMENT_ZH.get(r.enrolment, r.enrolment), names.get(r.category, r.category), r.amount, r.personal_part])
+    return _save(wb)
+
+
+def gap_list_xlsx(rows) -> bytes:
+    names = _category_names()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("漏保断保名单")
+    ws.append(["公民身份号码", "姓名", "镇街", "村（社区）", "联系电话", "身份类别", "情况", "参保类型"])
+    for r, gap in rows:
+        p = r.person
+        ws.append([p.id_number, p.name, p.town.name if p.town else "", p.village, p.phone, names.get(r.category, r.category),
+                   gap, ENROLMENT_ZH.get(r.enrolment, "未参保")])
+    return _save(wb)
+
+
+def bank_file_xlsx(batch) -> bytes:
+    """The bank payment file: one row per payment; 明细号 comes back on the bank's return file."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("代发明细")
+    ws.append(["明细号", "收款人", "开户银行", "银行账号", "金额", "用途"])
+    for p in batch.payments.select_related("line").order_by("pk").iterator(chunk_size=5000):
+        ws.append([p.pk, p.line.payee_name, p.bank_name, p.bank_account, p.amount,
+                   f"{p.line.get_spending_display()} {p.line.scheme}".strip()])
+    ws2 = wb.create_sheet("汇总")
+    ws2.append(["批次号", batch.number])
+    ws2.append(["资金", batch.get_fund_display()])
+    ws2.append(["笔数", batch.payments.count()])
+    ws2.append(["金额合计", batch.total])
+    return _save(wb)
+
+
+def month_report_xlsx(report: dict) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("账户收支")
+    ws.append(["账户", "期初余额", "本月收入", "本月支出", "期末余额"])
+    for a in report["accounts"]:
+        ws.append([a["account"].name, a["opening"], a["inflow"], a["outflow"], a["closing"]])
+    ws = wb.create_sheet("收支类别")
+    ws.append(["账户", "类别", "金额"])
+    for r in report["by_kind"]:
+        ws.append([r["account"], r["kind"], r["amount"]])
+    ws = wb.create_sheet("救助项目")
+    ws.append(["资金", "项目", "笔数", "金额"])
+    for r in report["by_scheme"]:
+        ws.append([r["fund"], r["scheme"], r["n"], r["amount"]])
+    ws = wb.create_sheet("镇街")
+    ws.append(["镇街", "笔数", "金额"])
+    for r in report["by_town"]:
+        ws.append([r["town"], r["n"], r["amount"]])
+    ws = wb.create_sheet("优抚资金预算执行")
+    y = report["youfu"]
+    ws.append(["年度预算", "本年已支出", "预算结余"])
+    ws.append([y["budget"], y["spent"], y["left"]])
+    return _save(wb)

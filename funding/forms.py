@@ -1,0 +1,56 @@
+from datetime import date
+
+from django import forms
+
+from .models import EnrolmentKind
+
+SELF_PAID_KINDS = [(k, v) for k, v in EnrolmentKind.choices if k in ("RESIDENT_T1", "RESIDENT_T2", "EMPLOYEE_INDIVIDUAL")]
+
+
+class MonthForm(forms.Form):
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    month = forms.IntegerField(label="月份", min_value=1, max_value=12)
+
+
+class YearForm(forms.Form):
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+
+
+class TransferForm(forms.Form):
+    on = forms.DateField(label="到账日期", initial=date.today)
+    source_document = forms.CharField(label="拨款文件号/银行回单号", max_length=120)
+
+
+class ConfirmForm(forms.Form):
+    paid_on = forms.DateField(label="银行支付日期", initial=date.today)
+    failures = forms.CharField(
+        label="支付失败的明细（每行：明细号 原因）", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="例如：1203 账号有误。留空表示全部支付成功。",
+    )
+
+    def clean_failures(self):
+        out = {}
+        for n, line in enumerate(self.cleaned_data["failures"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            pid, _, reason = line.partition(" ")
+            if not pid.isdigit() or not reason.strip():
+                raise forms.ValidationError(f"第{n}行「{line}」格式应为：明细号 原因")
+            out[int(pid)] = reason.strip()
+        return out
+
+
+class SelfPaidForm(forms.Form):
+    id_number = forms.CharField(label="公民身份号码", max_length=18)
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    enrolment = forms.ChoiceField(label="参保类型", choices=SELF_PAID_KINDS)
+    paid_amount = forms.DecimalField(label="个人已缴金额", max_digits=14, decimal_places=2, min_value=0)
+    bank_name = forms.CharField(label="开户银行", max_length=60)
+    bank_account = forms.CharField(label="银行账号", max_length=40)
+    account_holder = forms.CharField(label="户名", max_length=50)
+
+
+class ImportForm(forms.Form):
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    file = forms.FileField(label="参保数据（xlsx）")

@@ -1,0 +1,120 @@
+"""Queries of the funding app. Lists of people's data start from visible_to(user)."""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from .models import (
+    Account,
+    Enrolment,
+    EnrolmentKind,
+    EntryKind,
+    Fund,
+    JournalLine,
+    Payment,
+    SubsidyResult,
+    YoufuBudget,
+)
+
+ZERO = Decimal("0.00")
+ROUTE_A = (EnrolmentKind.RESIDENT_T1, EnrolmentKind.RESIDENT_T2)
+
+
+def own_accounts():
+    return Account.objects.filter(kind=Account.Kind.OWN).order_by("pk")
+
+
+def balances() -> list[dict]:
+    sums = dict(JournalLine.objects.values("account").annotate(s=Sum("amount")).values_list("account", "s"))
+    return [{"account": a, "balance": sums.get(a.pk) or ZERO} for a in own_accounts()]
+
+
+def tax_list(user, *, year: int, town_id: int | None = None):
+    """Route (a): people of the town enrolled as residents with a subsidy, not self-paid (they go by route b)."""
+    qs = SubsidyResult.objects.visible_to(user).filter(year=year, amount__gt=0, enrolment__in=ROUTE_A)
+    self_paid = Enrolment.objects.filter(year=year, self_paid=True).values("person_id")
+    qs = qs.exclude(person_id__in=self_paid)
+    if town_id:
+        qs = qs.filter(person__town_id=town_id)
+    return qs.select_related("person", "person__town").order_by("person__town__code", "person__name", "person_id")
+
+
+def gap_list(user, *, year: int, town_id: int | None = None):
+    """漏保、断保: people with a qualifying identity this year but no enrolment or no subsidy.
+    断保 when they were enrolled the year before, 漏保 otherwise."""
+    qs = SubsidyResult.objects.visible_to(user).filter(year=year, amount=0).exclude(enrolment=EnrolmentKind.EMPLOYEE_EMPLOYER)
+    if town_id:
+        qs = qs.filter(person__town_id=town_id)
+    before = set(
+        Enrolment.objects.filter(year=year - 1).exclude(kind=EnrolmentKind.NOT_ENROLLED).values_list("person_id", flat=True)
+    )
+    rows = qs.select_related("person", "person__town").order_by("person__town__code", "person__name", "person_id")
+    return [(r, "断保" if r.person_id in before else "漏保") for r in rows]
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def month_report(year: int, month: int) -> dict:
+    """Money in and out per account and per category of spending, per scheme, per town, and the
+    veterans' fund's budget against what was spent this year. Closing balances are sums of lines."""
+    first, last = month_bounds(year, month)
+    accounts = []
+    for acc in own_accounts():
+        lines = JournalLine.objects.filter(account=acc)
+        opening = lines.filter(entry__date__lt=first).aggregate(s=Sum("amount"))["s"] or ZERO
+        m = lines.filter(entry__date__range=(first, last)).aggregate(
+            inflow=Sum("amount", filter=Q(amount__gt=0)), outflow=Sum("amount", filter=Q(amount__lt=0))
+        )
+        inflow, outflow = m["inflow"] or ZERO, -(m["outflow"] or ZERO)
+        accounts.append({"account": acc, "opening": opening, "inflow": inflow, "outflow": outflow,
+                         "closing": opening + inflow - outflow})
+    kinds = dict(EntryKind.choices)
+    by_kind = [
+        {"account": r["account__name"], "kind": kinds.get(r["entry__kind"], r["entry__kind"]), "amount": r["s"]}
+        for r in JournalLine.objects.filter(account__kind=Account.Kind.OWN, entry__date__range=(first, last))
+        .values("account__name", "account_id", "entry__kind").annotate(s=Sum("amount")).order_by("account_id", "entry__kind")
+    ]
+    paid = Payment.objects.filter(status=Payment.Status.PAID, batch__paid_on__range=(first, last))
+    funds = dict(Fund.choices)
+    by_scheme = [
+        {"fund": funds[r["line__fund"]], "scheme": r["line__scheme"] or "—", "n": r["n"], "amount": r["s"]}
+        for r in paid.values("line__fund", "line__scheme").annotate(n=Count("pk"), s=Sum("amount")).order_by("line__fund", "line__scheme")
+    ]
+    by_town = [
+        {"town": r["line__town__name"] or "（医疗机构及无镇街）", "n": r["n"], "amount": r["s"]}
+        for r in paid.values("line__town__code", "line__town__name").annotate(n=Count("pk"), s=Sum("amount")).order_by("line__town__code")
+    ]
+    budget = YoufuBudget.objects.filter(year=year).first()
+    spent = -(
+        JournalLine.objects.filter(account__code="YOUFU", entry__date__range=(date(year, 1, 1), last))
+        .filter(Q(entry__kind=EntryKind.PAY_YOUFU) | Q(entry__kind=EntryKind.REVERSAL, amount__gt=0, entry__reverses__kind=EntryKind.PAY_YOUFU))
+        .aggregate(s=Sum("amount"))["s"] or ZERO
+    )
+    return {
+        "year": year, "month": month, "first": first, "last": last, "accounts": accounts, "by_kind": by_kind,
+        "by_scheme": by_scheme, "by_town": by_town,
+        "youfu": {"budget": budget.amount if budget else None, "spent": spent,
+                  "left": (budget.amount - spent) if budget else None},
+    }
+
+
+def request_summary(req) -> dict:
+    """A fund request's totals: by fund/spending/scheme, per institution, per town."""
+    lines = req.lines.all()
+    groups = defaultdict(list)
+    for r in lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme"):
+        groups[r["fund"]].append(r)
+    institutions = list(
+        lines.filter(payee_kind="INSTITUTION").values("payee_name", "fund").annotate(n=Count("pk"), total=Sum("amount")).order_by("payee_name")
+    )
+    towns = list(
+        lines.filter(payee_kind="PERSON").values("town__name", "town__code").annotate(n=Count("pk"), total=Sum("amount")).order_by("town__code")
+    )
+    return {"groups": dict(groups), "institutions": institutions, "towns": towns}

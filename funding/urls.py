@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+app_name = "funding"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("requests/new/", views.request_create, name="request-create"),
+    path("requests/<int:pk>/", views.request_detail, name="request-detail"),
+    path("requests/<int:pk>/pdf/", views.request_pdf, name="request-pdf"),
+    path("requests/<int:pk>/<str:action>/", views.request_action, name="request-action"),
+    path("batches/<int:pk>/xlsx/", views.batch_xlsx, name="batch-xlsx"),
+    path("batches/<int:pk>/confirm/", views.batch_confirm, name="batch-confirm"),
+    path("report/", views.report, name="report"),
+    path("report/close/", views.period_close, name="period-close"),
+    path("subsidy/", views.subsidy, name="subsidy"),
+    path("subsidy/run/", views.subsidy_run_start, name="subsidy-run"),
+    path("subsidy/run/<int:pk>/progress/", views.subsidy_run_progress, name="subsidy-progress"),
+    path("subsidy/<int:year>/tax-list.xlsx", views.tax_list, name="tax-list"),
+    path("subsidy/<int:year>/gaps.xlsx", views.gap_list, name="gap-list"),
+    path("subsidy/enrolment/import/", views.enrolment_upload, name="enrolment-import"),
+    path("selfpaid/", views.selfpaid, name="selfpaid"),
+    path("selfpaid/<int:pk>/decide/", views.selfpaid_decide, name="selfpaid-decide"),
+]

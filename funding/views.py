@@ -1,0 +1,297 @@
+"""Pages of the funding app. Views call services; lists of people's data start from visible_to(user)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from beneficiaries.models import Person, Town
+from yfbz.core.roles import Role
+
+from . import exports, notices, selectors, services
+from .forms import ConfirmForm, ImportForm, MonthForm, SelfPaidForm, TransferForm, YearForm
+from .models import FundRequest, PaymentBatch, Period, SelfPaidReport, SubsidyChange, SubsidyRun
+from .services import FundingError
+from .services.imports import enrolment_import
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(content: bytes, name: str, content_type: str = XLSX) -> HttpResponse:
+    resp = HttpResponse(content, content_type=content_type)
+    resp["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+def _refused(request, exc: FundingError):
+    messages.error(request, str(exc))
+
+
+# --- fund requests ------------------------------------------------------------------------------
+@login_required
+@permission_required("funding.view_fundrequest", raise_exception=True)
+def home(request):
+    today = timezone.localdate()
+    return render(request, "funding/home.html", {
+        "balances": selectors.balances(),
+        "requests": FundRequest.objects.select_related("created_by")[:24],
+        "form": MonthForm(initial={"year": today.year, "month": today.month}),
+    })
+
+
+@login_required
+@permission_required("funding.add_fundrequest", raise_exception=True)
+@require_POST
+def request_create(request):
+    form = MonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写正确的年度和月份")
+        return redirect("funding:home")
+    try:
+        req = services.fund_request_create(year=form.cleaned_data["year"], month=form.cleaned_data["month"], user=request.user)
+    except FundingError as exc:
+        _refused(request, exc)
+        return redirect("funding:home")
+    messages.success(request, f"已编制资金申请 {req.number}：{req.line_count} 笔")
+    return redirect("funding:request-detail", pk=req.pk)
+
+
+@login_required
+@permission_required("funding.view_fundrequest", raise_exception=True)
+def request_detail(request, pk):
+    req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
+    return render(request, "funding/request_detail.html", {
+        "req": req, "summary": selectors.request_summary(req),
+        "changes": req.status_changes.select_related("by"),
+        "batches": req.batches.select_related("created_by", "confirmed_by"),
+        "transfer_form": TransferForm(), "confirm_form": ConfirmForm(),
+        "pending": req.lines.filter(status="pending").count(),
+        "failed": req.lines.filter(status="pending", payments__status="failed").distinct()[:200],
+    })
+
+
+@login_required
+@permission_required("funding.view_fundrequest", raise_exception=True)
+def request_pdf(request, pk):
+    req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
+    return _file(notices.fund_request_pdf(req, selectors.request_summary(req)), f"{req.number}.pdf", "application/pdf")
+
+
+@login_required
+@require_POST
+def request_action(request, pk, action):
+    req = get_object_or_404(FundRequest, pk=pk)
+    needs = {"submit": "funding.change_fundrequest", "cancel": "funding.change_fundrequest",
+             "transfer": "funding.add_journalentry", "batch": "funding.add_paymentbatch"}
+    if action not in needs or not request.user.has_perm(needs[action]):
+        raise PermissionDenied
+    try:
+        if action == "submit":
+            services.fund_request_submit(request_id=req.pk, user=request.user)
+            messages.success(request, "已审核并报送财政")
+        elif action == "cancel":
+            services.fund_request_cancel(request_id=req.pk, user=request.user, reason=request.POST.get("reason", "作废"))
+            messages.success(request, "已作废，明细可重新申请")
+        elif action == "transfer":
+            form = TransferForm(request.POST)
+            if not form.is_valid():
+                raise FundingError("请填写到账日期和拨款文件号")
+            # maker: the finance officer entering it; checker: the reviewer who approved the request
+            services.fund_request_record_transfer(request_id=req.pk, on=form.cleaned_data["on"],
+                                                  source_document=form.cleaned_data["source_document"],
+                                                  entered_by=request.user, approved_by=req.approved_by)
+            messages.success(request, "已登记财政划拨")
+        elif action == "batch":
+            batch = services.payment_batch_create(request_id=req.pk, fund=request.POST.get("fund", ""), user=request.user)
+            messages.success(request, f"已生成支付批次 {batch.number}：{batch.payments.count()} 笔，{batch.total} 元")
+    except FundingError as exc:
+        _refused(request, exc)
+    except ValueError:
+        messages.error(request, "资金类型无效")
+    return redirect("funding:request-detail", pk=req.pk)
+
+
+@login_required
+@permission_required("funding.view_paymentbatch", raise_exception=True)
+def batch_xlsx(request, pk):
+    batch = get_object_or_404(PaymentBatch, pk=pk)
+    return _file(exports.bank_file_xlsx(batch), f"{batch.number}.xlsx")
+
+
+@login_required
+@permission_required("funding.change_paymentbatch", raise_exception=True)
+@require_POST
+def batch_confirm(request, pk):
+    batch = get_object_or_404(PaymentBatch, pk=pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        return redirect("funding:request-detail", pk=batch.request_id)
+    try:
+        services.payment_batch_confirm(batch_id=batch.pk, paid_on=form.cleaned_data["paid_on"],
+                                       failures=form.cleaned_data["failures"], user=request.user)
+        messages.success(request, f"批次 {batch.number} 已按银行回单确认")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect("funding:request-detail", pk=batch.request_id)
+
+
+# --- month report and close -----------------------------------------------------------------------
+@login_required
+@permission_required("funding.view_journalentry", raise_exception=True)
+def report(request):
+    today = timezone.localdate()
+    form = MonthForm(request.GET or {"year": today.year, "month": today.month})
+    if not form.is_valid():
+        return render(request, "funding/report.html", {"form": form})
+    y, m = form.cleaned_data["year"], form.cleaned_data["month"]
+    r = selectors.month_report(y, m)
+    fmt = request.GET.get("format")
+    if fmt == "xlsx":
+        return _file(exports.month_report_xlsx(r), f"report-{y}-{m:02d}.xlsx")
+    if fmt == "pdf":
+        return _file(notices.month_report_pdf(r), f"report-{y}-{m:02d}.pdf", "application/pdf")
+    period = Period.objects.filter(year=y, month=m).first()
+    return render(request, "funding/report.html", {"form": form, "r": r, "period": period})
+
+
+@login_required
+@permission_required("funding.change_period", raise_exception=True)
+@require_POST
+def period_close(request):
+    form = MonthForm(request.POST)
+    if form.is_valid():
+        try:
+            services.period_close(year=form.cleaned_data["year"], month=form.cleaned_data["month"], user=request.user)
+            messages.success(request, "已结账")
+        except FundingError as exc:
+            _refused(request, exc)
+    return redirect(f"{reverse('funding:report')}?year={request.POST.get('year', '')}&month={request.POST.get('month', '')}")
+
+
+# --- subsidies ---------------------------------------------------------------------------------------
+def _town_for(request) -> int | None:
+    """A town clerk always gets their own town; district roles may choose one (or all)."""
+    if request.user.sees_everything or request.user.is_superuser:
+        t = request.GET.get("town")
+        return int(t) if t and t.isdigit() else None
+    if request.user.has_role(Role.TOWN_CLERK) and request.user.town_id:
+        return request.user.town_id
+    raise PermissionDenied
+
+
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def subsidy(request):
+    today = timezone.localdate()
+    form = YearForm(request.GET or {"year": today.year})
+    year = form.cleaned_data["year"] if form.is_valid() else today.year
+    runs = SubsidyRun.objects.filter(year=year).select_related("started_by")[:10]
+    latest = runs[0] if runs else None
+    changes = SubsidyChange.objects.visible_to(request.user).filter(run=latest).select_related("person")[:500] if latest else []
+    towns = Town.objects.all() if (request.user.sees_everything or request.user.is_superuser) else Town.objects.filter(pk=request.user.town_id)
+    return render(request, "funding/subsidy.html", {"year": year, "runs": runs, "latest": latest, "changes": changes,
+                                                     "towns": towns, "import_form": ImportForm(initial={"year": year})})
+
+
+@login_required
+@permission_required("funding.view_subsidyrun", raise_exception=True)
+def subsidy_run_progress(request, pk):
+    run = get_object_or_404(SubsidyRun, pk=pk)
+    return JsonResponse({"status": run.status, "status_zh": run.get_status_display(), "done": run.progress_done,
+                         "total": run.progress_total, "percent": run.progress_percent})
+
+
+@login_required
+@permission_required("funding.add_subsidyrun", raise_exception=True)
+@require_POST
+def subsidy_run_start(request):
+    form = YearForm(request.POST)
+    if form.is_valid():
+        try:
+            run = services.subsidy_run_start(year=form.cleaned_data["year"], user=request.user)
+            messages.success(request, f"已开始 {run.year}年资助参保计算 #{run.pk}")
+        except FundingError as exc:
+            _refused(request, exc)
+    return redirect(f"{reverse('funding:subsidy')}?year={request.POST.get('year', '')}")
+
+
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def tax_list(request, year):
+    town_id = _town_for(request)
+    rows = selectors.tax_list(request.user, year=year, town_id=town_id)
+    return _file(exports.tax_list_xlsx(rows), f"tax-list-{year}-{town_id or 'all'}.xlsx")
+
+
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def gap_list(request, year):
+    town_id = _town_for(request)
+    return _file(exports.gap_list_xlsx(selectors.gap_list(request.user, year=year, town_id=town_id)), f"gaps-{year}-{town_id or 'all'}.xlsx")
+
+
+@login_required
+@permission_required("funding.add_enrolment", raise_exception=True)
+@require_POST
+def enrolment_upload(request):
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择年度和xlsx文件")
+    else:
+        try:
+            n = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
+                                 source=form.cleaned_data["file"].name)
+            messages.success(request, f"已导入 {n} 条参保数据")
+        except FundingError as exc:
+            _refused(request, exc)
+    return redirect("funding:subsidy")
+
+
+# --- route (b) ---------------------------------------------------------------------------------------
+@login_required
+@permission_required("funding.view_selfpaidreport", raise_exception=True)
+def selfpaid(request):
+    form = SelfPaidForm(initial={"year": timezone.localdate().year})
+    if request.method == "POST":
+        if not request.user.has_perm("funding.add_selfpaidreport"):
+            raise PermissionDenied
+        form = SelfPaidForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            person = Person.objects.visible_to(request.user).filter(id_number=d["id_number"].strip().upper()).first()
+            if person is None:
+                form.add_error("id_number", "本镇街无此人员")
+            else:
+                try:
+                    services.selfpaid_report(person=person, year=d["year"], enrolment=d["enrolment"], paid_amount=d["paid_amount"],
+                                             bank_name=d["bank_name"], bank_account=d["bank_account"],
+                                             account_holder=d["account_holder"], user=request.user)
+                    messages.success(request, f"已上报 {person.name}")
+                    return redirect("funding:selfpaid")
+                except FundingError as exc:
+                    form.add_error(None, str(exc))
+    qs = SelfPaidReport.objects.visible_to(request.user).select_related("person", "town").order_by("-id")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "funding/selfpaid.html", {"form": form, "page": page})
+
+
+@login_required
+@permission_required("funding.change_selfpaidreport", raise_exception=True)
+@require_POST
+def selfpaid_decide(request, pk):
+    report_ = get_object_or_404(SelfPaidReport.objects.visible_to(request.user), pk=pk)
+    try:
+        services.selfpaid_decide(report_id=report_.pk, approve=request.POST.get("approve") == "1", user=request.user,
+                                 note=request.POST.get("note", ""))
+        messages.success(request, "已审核")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect("funding:selfpaid")
