@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class FundingConfig(AppConfig):
     name = "funding"
     verbose_name = "资助参保与资金"
+
+    def ready(self):
+        from .accounts import ensure_accounts
+
+        def _ensure(sender, **kwargs):
+            from django.db import DatabaseError
+
+            try:
+                ensure_accounts()
+            except DatabaseError:  # the table does not exist yet (migrating backwards)
+                pass
+
+        post_migrate.connect(_ensure, sender=self, dispatch_uid="funding_ensure_accounts")

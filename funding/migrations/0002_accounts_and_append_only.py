@@ -3,21 +3,8 @@ and lines (the model guard refuses them in Django; the trigger also stops raw SQ
 
 from django.db import migrations
 
-ACCOUNTS = [
-    # code, name, kind, fund
-    ("SPECIAL", "医疗救助资金 财政专户", "own", "ASSISTANCE"),
-    ("EXPENDITURE", "医疗救助资金 医保部门支出户", "own", "ASSISTANCE"),
-    ("YOUFU", "优抚对象医疗补助资金", "own", "YOUFU"),
-    ("CENTRAL", "中央财政", "external", ""),
-    ("CITY", "市级财政", "external", ""),
-    ("DISTRICT", "区财政局", "external", ""),
-    ("BANK", "开户银行（利息）", "external", ""),
-    ("AUDIT_REFUND", "整改退款单位", "external", ""),
-    ("DONOR", "社会捐赠人", "external", ""),
-    ("PAYEE_PERSON", "个人收款人", "external", ""),
-    ("PAYEE_INSTITUTION", "定点医疗机构", "external", ""),
-    ("DEBTOR", "追回款缴款人", "external", ""),
-]
+from funding.accounts import ensure_accounts
+
 
 TRIGGER_SQL = """
 CREATE OR REPLACE FUNCTION funding_append_only() RETURNS trigger AS $$
@@ -38,9 +25,7 @@ DROP FUNCTION IF EXISTS funding_append_only();
 
 
 def add_accounts(apps, schema_editor):
-    Account = apps.get_model("funding", "Account")
-    for code, name, kind, fund in ACCOUNTS:
-        Account.objects.update_or_create(code=code, defaults={"name": name, "kind": kind, "fund": fund})
+    ensure_accounts(apps)
 
 
 def add_trigger(apps, schema_editor):
