@@ -1,0 +1,495 @@
+"""One-stop settlement audit (一站式结算, 2号 三(三)): an institution's monthly file of settlements in
+which it advanced the assistance is imported, every line decided again by the engine against the
+database (identities on that date, caps used), and sorted into agreed and disputed lines.
+
+- The same bytes are never imported twice (``SettlementFile.sha256`` unique); a line already
+  imported for the institution (same 结算编号) is a DUPLICATE line and pays nothing
+  (``settlement_line_once`` unique constraint on the non-duplicate lines).
+- A file with a malformed line is refused whole, with every error naming the row and the field;
+  nothing is half-imported (one transaction).
+- Bulk path: people, identities, earlier lines and cap rows are read once per file (chunks of
+  5,000); the engine runs in memory; lines are written with bulk_create and the cap rows with
+  bulk_update, with one audit entry per bulk operation.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from beneficiaries.models import Person
+from yfbz.core.roles import Role
+from yfbz.policy.selectors import policy_book
+from yfbz.rules import Bill as EngineBill
+from yfbz.rules import BillKind, Reason, adjudicate
+from yfbz.rules.idcard import IdNumberError, parse_id_number
+
+from .inputs import engine_person, identities_by_person
+from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
+from .services import ClaimsError
+
+L = SettlementLine
+CHUNK = 5000
+
+#: column → accepted headers (the first is the one our template writes)
+HEADERS: dict[str, tuple[str, ...]] = {
+    "settlement_no": ("结算编号", "结算流水号", "结算单号"),
+    "id_number": ("公民身份号码", "身份证号码", "身份证号"),
+    "name": ("姓名",),
+    "kind": ("类型", "就诊类型", "结算类型"),
+    "disease": ("疾病", "病种", "疾病名称"),
+    "admitted_on": ("入院日期",),
+    "settled_on": ("结算日期", "出院日期"),
+    "total_cost": ("医疗总费用", "总费用"),
+    "in_policy_cost": ("政策范围内费用", "政策内费用"),
+    "basic_paid": ("基本医保支付", "统筹支付"),
+    "critical_paid": ("大病保险支付",),
+    "advanced": ("医疗救助垫付", "医疗救助支付", "救助金额"),
+}
+REQUIRED = ("settlement_no", "id_number", "name", "kind", "settled_on", "in_policy_cost", "basic_paid", "advanced")
+LABEL = {k: v[0] for k, v in HEADERS.items()}
+KINDS = {"住院": "INPATIENT", "门诊": "OUTPATIENT", "INPATIENT": "INPATIENT", "OUTPATIENT": "OUTPATIENT"}
+MAX_ERRORS = 50
+
+
+class SettlementFileError(ClaimsError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        more = f"（另有{len(errors) - 10}处错误未列出）" if len(errors) > 10 else ""
+        super().__init__("文件未导入：" + "；".join(errors[:10]) + more)
+
+
+@dataclass(slots=True)
+class Row:
+    line_no: int
+    settlement_no: str
+    id_number: str
+    name: str
+    kind: str
+    disease: str
+    admitted_on: date | None
+    settled_on: date
+    total_cost: Decimal
+    in_policy_cost: Decimal
+    basic_paid: Decimal
+    critical_paid: Decimal
+    advanced: Decimal
+
+
+# --- reading -------------------------------------------------------------------------------------
+def _rows_of(data: bytes, file_name: str) -> list[list]:
+    name = file_name.lower()
+    if name.endswith((".xlsx", ".xls", ".ods")) or data[:2] == b"PK":
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
+            raise SettlementFileError([f"无法读取Excel文件：{exc}"]) from None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SettlementFileError(["无法识别文件编码（应为UTF-8或GBK的CSV，或xlsx）"])
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _date(v, where: str, errors: list[str], required: bool) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    s = _text(v)
+    if not s:
+        if required:
+            errors.append(f"{where}：缺少日期")
+        return None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
+        try:
+            return datetime.strptime(s[:10] if "-" in s or "/" in s else s, fmt).date()
+        except ValueError:
+            continue
+    errors.append(f"{where}：日期格式错误“{s}”（应为YYYY-MM-DD）")
+    return None
+
+
+def _amount(v, where: str, errors: list[str], required: bool) -> Decimal:
+    if isinstance(v, float):
+        v = repr(v)  # calamine gives numbers as floats: take their shortest decimal text, never the binary value
+    s = _text(v).replace(",", "")
+    if not s:
+        if required:
+            errors.append(f"{where}：缺少金额")
+        return ZERO
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        errors.append(f"{where}：金额格式错误“{s}”")
+        return ZERO
+    if not d.is_finite() or d < 0:
+        errors.append(f"{where}：金额不能为负数或非数字“{s}”")
+        return ZERO
+    if d != d.quantize(Decimal("0.01")):
+        errors.append(f"{where}：金额最多两位小数“{s}”")
+        return ZERO
+    return d.quantize(Decimal("0.01"))
+
+
+def read_settlement_file(data: bytes, file_name: str, month: date) -> list[Row]:
+    """Parse and check every line. Raises SettlementFileError listing each bad row and field."""
+    table = _rows_of(data, file_name)
+    if not table:
+        raise SettlementFileError(["文件为空"])
+    header = [_text(h) for h in table[0]]
+    col: dict[str, int] = {}
+    for key, names in HEADERS.items():
+        for i, h in enumerate(header):
+            if h in names:
+                col[key] = i
+                break
+    missing = [LABEL[k] for k in REQUIRED if k not in col]
+    if missing:
+        raise SettlementFileError([f"第1行（表头）：缺少列“{m}”" for m in missing])
+    errors: list[str] = []
+    rows: list[Row] = []
+    for n, raw in enumerate(table[1:], start=2):
+        if not any(_text(c) for c in raw):
+            continue
+
+        def cell(key, raw=raw):
+            i = col.get(key)
+            return raw[i] if i is not None and i < len(raw) else None
+
+        def where(key, n=n):
+            return f"第{n}行“{LABEL[key]}”"
+
+        kind_raw = _text(cell("kind"))
+        kind = KINDS.get(kind_raw)
+        if kind is None:
+            errors.append(f"{where('kind')}：应为“住院”或“门诊”，不是“{kind_raw}”")
+        settled = _date(cell("settled_on"), where("settled_on"), errors, True)
+        if settled and (settled.year, settled.month) != (month.year, month.month):
+            errors.append(f"{where('settled_on')}：{settled}不在{month:%Y年%m月}")
+        admitted = _date(cell("admitted_on"), where("admitted_on"), errors, False)
+        if admitted and settled and admitted > settled:
+            errors.append(f"{where('admitted_on')}：入院日期晚于结算日期")
+        inpol = _amount(cell("in_policy_cost"), where("in_policy_cost"), errors, True)
+        total = _amount(cell("total_cost"), where("total_cost"), errors, False) or inpol
+        basic = _amount(cell("basic_paid"), where("basic_paid"), errors, True)
+        crit = _amount(cell("critical_paid"), where("critical_paid"), errors, False)
+        adv = _amount(cell("advanced"), where("advanced"), errors, True)
+        if inpol > total:
+            errors.append(f"{where('in_policy_cost')}：{inpol}大于医疗总费用{total}")
+        if basic + crit > inpol:
+            errors.append(f"{where('basic_paid')}：基本医保与大病保险之和{basic + crit}大于政策范围内费用{inpol}")
+        sno = _text(cell("settlement_no"))
+        if not sno:
+            errors.append(f"{where('settlement_no')}：缺少结算编号")
+        idn = _text(cell("id_number")).upper()
+        if not idn:
+            errors.append(f"{where('id_number')}：缺少公民身份号码")
+        if len(errors) >= MAX_ERRORS:
+            break
+        if settled is not None and kind is not None:
+            rows.append(
+                Row(n, sno[:60], idn[:40], _text(cell("name"))[:50], kind, _text(cell("disease"))[:60], admitted,
+                    settled, total, inpol, basic, crit, adv)
+            )
+    if errors:
+        raise SettlementFileError(errors)
+    if not rows:
+        raise SettlementFileError(["文件中没有结算数据"])
+    return rows
+
+
+# --- uploading and importing ---------------------------------------------------------------------
+def settlement_file_upload(*, institution: Institution, month: date, file_name: str, data: bytes, user) -> SettlementFile:
+    """Store the file (once: the same bytes twice are refused) in its institution-month, QUEUED for
+    ``settlement_file_import`` (tasks.settlement_import queues it after commit)."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise ClaimsError("只有区医保经办人员可以导入一站式结算文件。")
+    month = month.replace(day=1)
+    sha = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        earlier = SettlementFile.objects.filter(sha256=sha).select_related("settlement_month__institution").first()
+        if earlier is not None:
+            raise ClaimsError(
+                f"该文件已于{timezone.localtime(earlier.uploaded_at):%Y-%m-%d %H:%M}导入"
+                f"（{earlier.settlement_month}，文件{earlier.pk}），不会重复导入和支付。"
+            )
+        sm, _ = SettlementMonth.objects.get_or_create(institution=institution, month=month)
+        sm = SettlementMonth.objects.select_for_update().get(pk=sm.pk)
+        if sm.status != SettlementMonth.Status.OPEN:
+            raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
+        return SettlementFile.objects.create(settlement_month=sm, file_name=file_name[:200], data=data, sha256=sha, uploaded_by=user)
+
+
+def _dispute(d, advanced: Decimal) -> tuple[str, str]:
+    reasons = set(d.reasons)
+    if d.scheme is None and reasons & {Reason.NO_IDENTITY_ON_DATE, Reason.NO_SCHEME_FOR_IDENTITY}:
+        return L.Dispute.NOT_ELIGIBLE, "；".join(Reason(r).zh for r in d.reasons if r < 120)
+    if reasons & {Reason.CAP_USED_UP, Reason.CAP_LIMITED} and advanced > d.amount:
+        return L.Dispute.CAP_EXCEEDED, f"年度限额剩余{d.cap_left_before}元，核定{d.amount}元，垫付{advanced}元"
+    ratio = f"{d.ratio:.2%}" if d.ratio is not None else "—"
+    return L.Dispute.WRONG_RATIO, f"核定比例{ratio}，核定{d.amount}元，垫付{advanced}元"
+
+
+def _people(id_numbers: set[str]) -> dict[str, tuple]:
+    out = {}
+    ids = sorted(id_numbers)
+    for i in range(0, len(ids), CHUNK):
+        for row in Person.objects.filter(id_number__in=ids[i : i + CHUNK]).values_list(
+            "id_number", "pk", "birth_date", "needs_maintenance_treatment", "name"
+        ):
+            out[row[0]] = row[1:]
+    return out
+
+
+def _already_imported(institution_id: int, numbers: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i in range(0, len(numbers), CHUNK):
+        seen.update(
+            L.objects.filter(institution_id=institution_id, duplicate=False, settlement_no__in=numbers[i : i + CHUNK])
+            .values_list("settlement_no", flat=True)
+        )
+    return seen
+
+
+def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], CapUsage]:
+    """Create the missing cap rows (ON CONFLICT DO NOTHING) and lock them all in (person, year,
+    scheme) order, the same order as ``services.cap_rows_locked``."""
+    keys_sorted = sorted(keys)
+    CapUsage.objects.bulk_create(
+        [CapUsage(person_id=p, year=y, scheme=s) for p, y in keys_sorted for s in CAP_KEYS],
+        ignore_conflicts=True,
+        batch_size=CHUNK,
+    )
+    by_person: dict[int, set[int]] = defaultdict(set)
+    for p, y in keys_sorted:
+        by_person[p].add(y)
+    out = {}
+    pids = sorted(by_person)
+    years = sorted({y for _, y in keys_sorted})
+    for i in range(0, len(pids), CHUNK):
+        rows = (
+            CapUsage.objects.select_for_update()
+            .filter(person_id__in=pids[i : i + CHUNK], year__in=years)
+            .order_by("person_id", "year", "scheme")
+        )
+        for r in rows:
+            out[(r.person_id, r.year, r.scheme)] = r
+    return out
+
+
+def _claim(file_id: int) -> bool:
+    """Take the job: QUEUED → RUNNING by a conditional update (a second worker gets nothing)."""
+    return bool(
+        SettlementFile.objects.filter(pk=file_id, status=SettlementFile.Status.QUEUED).update(
+            status=SettlementFile.Status.RUNNING
+        )
+    )
+
+
+def settlement_file_import(*, file_id: int, user) -> SettlementFile | None:
+    """Import a QUEUED file: decide every line again and sort it. Safe to call twice (the second
+    call finds the file taken and returns None). On a bad file: FAILED with the errors, no lines."""
+    if not _claim(file_id):
+        return None
+    f = SettlementFile.objects.select_related("settlement_month", "settlement_month__institution").get(pk=file_id)
+    try:
+        rows = read_settlement_file(bytes(f.data), f.file_name, f.settlement_month.month)
+        with transaction.atomic():
+            _import_rows(f, rows, user)
+    except ClaimsError as exc:
+        SettlementFile.objects.filter(pk=file_id).update(status=SettlementFile.Status.FAILED, error=str(exc))
+        raise
+    f.refresh_from_db()
+    return f
+
+
+def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
+    sm = SettlementMonth.objects.select_for_update().get(pk=f.settlement_month_id)
+    if sm.status != SettlementMonth.Status.OPEN:
+        raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
+    inst = Institution.objects.get(pk=sm.institution_id)
+    people = _people({r.id_number for r in rows})
+    idents = identities_by_person([p[0] for p in people.values()])
+    existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
+    caps = _lock_caps_bulk({(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people})
+    used: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
+    for (pid, year, scheme), row in caps.items():
+        used[(pid, year)][scheme] = row.used
+    agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
+    book = policy_book()
+    persons_cache: dict[int, object] = {}
+    seen: set[str] = set()
+    lines: list[SettlementLine] = []
+    for r in sorted(rows, key=lambda r: (r.settled_on, r.line_no)):
+        line = L(
+            file=f, settlement_month=sm, institution=inst, line_no=r.line_no, settlement_no=r.settlement_no,
+            id_number=r.id_number, name=r.name, kind=r.kind, disease=r.disease, admitted_on=r.admitted_on,
+            settled_on=r.settled_on, total_cost=r.total_cost, in_policy_cost=r.in_policy_cost,
+            basic_paid=r.basic_paid, critical_paid=r.critical_paid, advanced=r.advanced,
+            outcome=L.Outcome.DISPUTED, difference=r.advanced,
+        )
+        lines.append(line)
+        if r.settlement_no in existing or r.settlement_no in seen:
+            line.duplicate = True
+            line.dispute = L.Dispute.DUPLICATE
+            line.dispute_text = f"结算编号{r.settlement_no}已导入过，不重复支付"
+            continue
+        seen.add(r.settlement_no)
+        p = people.get(r.id_number)
+        if p is None:
+            line.dispute = L.Dispute.UNKNOWN_PERSON
+            try:
+                parse_id_number(r.id_number)
+                line.dispute_text = "系统中没有此公民身份号码的人员"
+            except IdNumberError as exc:
+                line.dispute_text = f"公民身份号码有误：{exc}"
+            continue
+        pid = p[0]
+        line.person_id = pid
+        person = persons_cache.get(pid)
+        if person is None:
+            person = persons_cache[pid] = engine_person(
+                id_number=r.id_number, birth_date=p[1], needs_maintenance=p[2], identities=idents.get(pid, ()), name=p[3]
+            )
+        bill = EngineBill(BillKind(r.kind), r.settled_on, inst.level, r.in_policy_cost, r.basic_paid, r.critical_paid,
+                          r.disease or None, r.total_cost, r.admitted_on, r.settlement_no)
+        policy = book.in_force(r.settled_on)
+        u = used[(pid, r.settled_on.year)]
+        d = adjudicate(policy, person, bill, u)
+        if d.scheme is not None and d.amount:
+            u[str(d.scheme)] = u.get(str(d.scheme), ZERO) + d.amount
+        line.scheme = str(d.scheme) if d.scheme else ""
+        line.category = d.category or ""
+        line.ratio = d.ratio
+        line.decided = d.amount
+        line.difference = r.advanced - d.amount
+        line.reasons = [int(x) for x in d.reasons]
+        line.policy_version = d.policy_version
+        if d.amount == r.advanced:
+            line.outcome = L.Outcome.AGREED
+            line.payable = r.advanced
+            if d.scheme is not None and d.amount:
+                agreed_add[(pid, r.settled_on.year, str(d.scheme))] += d.amount
+        else:
+            line.dispute, line.dispute_text = _dispute(d, r.advanced)
+    L.objects.bulk_create(lines, batch_size=CHUNK)
+    changed = []
+    for key, amount in agreed_add.items():
+        row = caps[key]
+        row.used += amount
+        changed.append(row)
+    CapUsage.objects.bulk_update(changed, ["used"], batch_size=CHUNK)
+    agreed = [x for x in lines if x.outcome == L.Outcome.AGREED]
+    f.lines_total = len(lines)
+    f.lines_agreed = len(agreed)
+    f.lines_disputed = len(lines) - len(agreed)
+    f.advanced_total = sum((x.advanced for x in lines), ZERO)
+    f.agreed_total = sum((x.payable for x in agreed), ZERO)
+    f.status = SettlementFile.Status.DONE
+    f.error = ""
+    f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status", "error"])
+    _log_bulk(f, user, {
+        "导入明细行": len(lines), "无异议": f.lines_agreed, "有异议": f.lines_disputed,
+        "无异议合计": str(f.agreed_total), "更新年度限额行": len(changed),
+    })
+
+
+def _log_bulk(obj, user, summary: dict) -> None:
+    """One audit entry per bulk operation (bulk writes send no signals to django-auditlog)."""
+    from auditlog.models import LogEntry
+
+    LogEntry.objects.log_create(
+        obj, force_log=True, action=LogEntry.Action.UPDATE, actor=user,
+        changes={"bulk": ["", json.dumps(summary, ensure_ascii=False)]},
+    )
+
+
+# --- settling disputes and confirming the month ---------------------------------------------------
+def _check_reviewer(user, sm: SettlementMonth) -> None:
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER)):
+        raise ClaimsError("只有区医保审核人员可以处理有异议的结算。")
+    if sm.files.filter(uploaded_by=user).exists():
+        raise ClaimsError("导入该月结算文件的人员不能处理异议或确认（经办与审核分离）。")
+
+
+def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = "") -> SettlementLine:
+    """A reviewer settles a disputed line: pay the engine's amount, pay what the institution
+    advanced (a written reason required), or pay nothing. Duplicates and unknown people pay nothing."""
+    if resolution not in (L.Resolution.ENGINE, L.Resolution.ADVANCED, L.Resolution.NONE):
+        raise ClaimsError("请选择处理结果。")
+    with transaction.atomic():
+        line = L.objects.select_related("settlement_month").get(pk=line_id)
+        sm = SettlementMonth.objects.select_for_update().get(pk=line.settlement_month_id)
+        line = L.objects.select_for_update().get(pk=line_id)
+        _check_reviewer(user, sm)
+        if sm.status != SettlementMonth.Status.OPEN:
+            raise ClaimsError(f"{sm}已确认，不能再处理。")
+        if line.outcome != L.Outcome.DISPUTED or line.resolution:
+            raise ClaimsError(f"第{line.line_no}行不是待处理的异议行。")
+        if line.dispute in (L.Dispute.DUPLICATE, L.Dispute.UNKNOWN_PERSON) and resolution != L.Resolution.NONE:
+            raise ClaimsError(f"第{line.line_no}行{line.get_dispute_display()}，只能不予支付。")
+        if resolution == L.Resolution.ADVANCED and not note.strip():
+            raise ClaimsError("按机构垫付金额支付须写明理由。")
+        pay = {L.Resolution.ENGINE: line.decided, L.Resolution.ADVANCED: line.advanced}.get(resolution, ZERO)
+        if pay and line.scheme and line.person_id:
+            from .services import _cap_add, cap_rows_locked
+
+            caps = cap_rows_locked({(line.person_id, line.settled_on.year)})
+            _cap_add(caps, line.person_id, line.settled_on.year, line.scheme, pay)
+        line.resolution = resolution
+        line.resolution_note = note.strip()
+        line.resolved_by = user
+        line.resolved_at = timezone.now()
+        line.payable = pay
+        line.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at", "payable"])
+        return line
+
+
+def settlement_month_confirm(*, month_id: int, user) -> SettlementMonth:
+    """Fix the agreed total of an institution-month once no disputed line is pending: it becomes payable."""
+    with transaction.atomic():
+        sm = SettlementMonth.objects.select_for_update().select_related("institution").get(pk=month_id)
+        _check_reviewer(user, sm)
+        if sm.status != SettlementMonth.Status.OPEN:
+            raise ClaimsError(f"{sm}已{sm.get_status_display()}。")
+        if sm.files.exclude(status=SettlementFile.Status.DONE).exclude(status=SettlementFile.Status.FAILED).exists():
+            raise ClaimsError("还有文件在导入中，请稍后再确认。")
+        pending = sm.lines.filter(outcome=L.Outcome.DISPUTED, resolution="").count()
+        if pending:
+            raise ClaimsError(f"还有{pending}条有异议的结算未处理，不能确认。")
+        sm.agreed_total = sm.lines.aggregate(t=Sum("payable"))["t"] or ZERO
+        sm.status = SettlementMonth.Status.CONFIRMED
+        sm.confirmed_by = user
+        sm.confirmed_at = timezone.now()
+        sm.save(update_fields=["agreed_total", "status", "confirmed_by", "confirmed_at"])
+        return sm
+
+
+def settlement_lines_pending(sm: SettlementMonth):
+    return sm.lines.filter(Q(outcome=L.Outcome.DISPUTED) & Q(resolution=""))

@@ -1,0 +1,28 @@
+"""Celery entry points: they take ids, call a service, and are safe to run twice."""
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from .services import ClaimsError
+
+
+@shared_task(name="claims.settlement_import")
+def settlement_import(file_id: int, user_id: int) -> dict:
+    """Import a queued settlement file (the service claims it: a second run does nothing)."""
+    from .settlement import settlement_file_import
+
+    user = get_user_model().objects.get(pk=user_id)
+    try:
+        f = settlement_file_import(file_id=file_id, user=user)
+    except ClaimsError as exc:
+        return {"file": file_id, "error": str(exc)}
+    return {"file": file_id, "done": f is not None}
+
+
+@shared_task(name="claims.notice_batch")
+def notice_batch(batch_id: int) -> dict:
+    """Render a batch of notices into one PDF (the service claims the batch: a second run does nothing)."""
+    from .notices import notice_batch_render
+
+    done = notice_batch_render(batch_id=batch_id)
+    return {"batch": batch_id, "done": done}
