@@ -8,6 +8,7 @@ year, scheme). Every status move of a bill goes through ``bill_set_status``.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -66,6 +67,16 @@ def bill_set_status(*, bill: Bill, to: str, user, note: str = "") -> BillStatusC
         bill.status = to
         bill.save(update_fields=["status"])
     return BillStatusChange.objects.create(bill=bill, from_status=frm, to_status=to, by=user, note=note)
+
+
+def log_bulk(obj, user, summary: dict) -> None:
+    """One audit entry per bulk operation (bulk writes send no signals to django-auditlog)."""
+    from auditlog.models import LogEntry
+
+    LogEntry.objects.log_create(
+        obj, force_log=True, action=LogEntry.Action.UPDATE, actor=user,
+        changes={"bulk": ["", json.dumps(summary, ensure_ascii=False)]},
+    )
 
 
 # --- entering bills ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,7 +35,7 @@ from yfbz.rules.idcard import IdNumberError, parse_id_number
 
 from .inputs import engine_person, identities_by_person
 from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
-from .services import ClaimsError
+from .services import ClaimsError, log_bulk
 
 L = SettlementLine
 CHUNK = 5000
@@ -414,20 +413,10 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     f.status = SettlementFile.Status.DONE
     f.error = ""
     f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status", "error"])
-    _log_bulk(f, user, {
+    log_bulk(f, user, {
         "导入明细行": len(lines), "无异议": f.lines_agreed, "有异议": f.lines_disputed,
         "无异议合计": str(f.agreed_total), "更新年度限额行": len(changed),
     })
-
-
-def _log_bulk(obj, user, summary: dict) -> None:
-    """One audit entry per bulk operation (bulk writes send no signals to django-auditlog)."""
-    from auditlog.models import LogEntry
-
-    LogEntry.objects.log_create(
-        obj, force_log=True, action=LogEntry.Action.UPDATE, actor=user,
-        changes={"bulk": ["", json.dumps(summary, ensure_ascii=False)]},
-    )
 
 
 # --- settling disputes and confirming the month ---------------------------------------------------

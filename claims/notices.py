@@ -1,0 +1,263 @@
+"""Decision notices (WeasyPrint): 医疗救助待遇核定通知书 and 不予救助决定书 on A4.
+
+- The document number (e.g. 渝北医保救助〔2025〕0001号) is taken at the first print from a yearly
+  counter row locked with select_for_update, and kept on every reprint.
+- Every print and reprint writes a NoticePrint row.
+- Fonts come from fontconfig (Noto Serif/Sans CJK) and WeasyPrint embeds the subset it uses, so
+  the PDF prints the same on any office PC. HarfBuzz's subsetter (libharfbuzz-subset0) makes that
+  fast; /healthz says when it is missing.
+- Many notices are rendered as ONE HTML document with page breaks, reusing one CSS and one
+  FontConfiguration (``render_notices``); a batch runs as a Celery task in chunks with progress.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from yfbz.rules import Reason
+from yfbz.rules.engine import LEVEL_ZH
+
+from .models import Bill, Decision, DocumentCounter, Notice, NoticeBatch, NoticePrint
+from .numerals import amount_in_capitals
+from .services import ClaimsError, log_bulk
+
+CSS_PATH = Path(settings.BASE_DIR) / "static" / "notices" / "notice.css"
+BATCH_CHUNK = 100
+PRINTABLE = {Bill.Status.APPROVED, Bill.Status.REFUSED, Bill.Status.PAID}
+_tls = threading.local()
+
+
+def _weasy():
+    """One FontConfiguration and one parsed stylesheet per thread, reused for every render."""
+    if getattr(_tls, "css", None) is None:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        _tls.fonts = FontConfiguration()
+        _tls.css = CSS(filename=str(CSS_PATH), font_config=_tls.fonts)
+    return _tls.css, _tls.fonts
+
+
+def _date_zh(d: date | None) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+# --- numbers ---------------------------------------------------------------------------------------
+def notice_number_take(*, decision: Decision, on: date | None = None) -> Notice:
+    """The decision's notice, numbered on first use from the year's counter (locked row)."""
+    existing = Notice.objects.filter(decision=decision).first()
+    if existing is not None:
+        return existing
+    bill = decision.bill
+    if bill.status not in PRINTABLE or decision.reviewed_at is None or not decision.is_current:
+        raise ClaimsError(f"票据{bill.pk}尚未审批，不能出具决定文书。")
+    on = on or timezone.localdate()
+    prefix = getattr(settings, "YFBZ_DOC_PREFIX", "渝北医保救助")
+    with transaction.atomic():
+        DocumentCounter.objects.get_or_create(prefix=prefix, year=on.year)
+        counter = DocumentCounter.objects.select_for_update().get(prefix=prefix, year=on.year)
+        counter.last += 1  # the row is locked: no other printer can take the same number
+        counter.save(update_fields=["last"])
+        approval = bill.status != Bill.Status.REFUSED
+        return Notice.objects.create(
+            decision=decision,
+            kind=Notice.Kind.APPROVAL if approval else Notice.Kind.REFUSAL,
+            year=on.year,
+            number=counter.last,
+            doc_number=f"{prefix}〔{on.year}〕{counter.last:04d}号",
+            issued_on=on,
+        )
+
+
+# --- what a notice says ----------------------------------------------------------------------------
+def _layer_detail(layer: dict, d: Decision) -> str:
+    parts = []
+    if layer.get("category"):
+        name = d.category_name if layer["category"] == d.category and d.category_name else layer["category"]
+        parts.append(f"身份：{name}")
+    if layer.get("ratio"):
+        parts.append(f"比例{float(layer['ratio']) * 100:g}%")
+    if layer.get("base"):
+        parts.append(f"基数{layer['base']}元")
+    if layer.get("cap_left") is not None and layer.get("scheme"):
+        parts.append(f"年度限额剩余{layer['cap_left']}元")
+    if layer.get("source"):
+        parts.append(f"依据{layer['source']}")
+    return "；".join(parts)
+
+
+def notice_context(notice: Notice) -> dict:
+    d = notice.decision
+    bill = d.bill
+    person = d.person
+    approval = notice.kind == Notice.Kind.APPROVAL
+    layers = []
+    if d.pooling_paid:
+        layers.append({"name": "职工普通门诊统筹（本局核算）", "detail": "渝医保发〔2023〕32号", "amount": d.pooling_paid})
+    for layer in d.layers:
+        if layer["code"] == "BASIC" and d.pooling_paid:
+            continue
+        if layer["code"] == "YOUFU" and not layer.get("scheme"):
+            continue
+        name = layer["name"] if layer["code"] != "ASSISTANCE" or d.scheme else "医疗救助"
+        amount = layer["amount"] if approval or layer["code"] in ("BASIC", "CRITICAL") else "0.00"
+        layers.append({"name": name, "detail": _layer_detail(layer, d) if approval else "", "amount": amount})
+    reasons = []
+    if d.refusal_reason:
+        reasons.append(d.refusal_reason)
+    reasons += [Reason(r).zh for r in d.reasons if r < 120 and r not in (Reason.UNGRADED_AS_LEVEL_1,)]
+    if approval and d.scheme and d.cap is not None:
+        cap_line = f"本年度{d.scheme_label}限额{d.cap}元，本次核定后剩余{d.cap_left_after}元。"
+    else:
+        cap_line = ""
+    payable = d.assistance_payable + d.youfu_payable
+    already = d.prior_paid_assistance + d.prior_paid_youfu
+    remaining = d.base - (d.assistance + d.youfu_subsidy if approval else 0)
+    return {
+        "doc_number": notice.doc_number,
+        "title": notice.get_kind_display(),
+        "approval": approval,
+        "person_name": person.name,
+        "id_number": person.id_number,
+        "town": person.town.name if person.town_id else "",
+        "village": person.village,
+        "bill_id": bill.pk,
+        "institution": bill.institution.name,
+        "level": LEVEL_ZH.get(bill.institution.level, ""),
+        "kind": bill.get_kind_display(),
+        "admitted_on": _date_zh(bill.admitted_on),
+        "settled_on": _date_zh(bill.settled_on),
+        "total_cost": bill.total_cost,
+        "in_policy_cost": bill.in_policy_cost,
+        "layers": layers,
+        "remaining": remaining,
+        "assistance": d.assistance,
+        "assistance_capitals": amount_in_capitals(d.assistance),
+        "youfu": d.youfu_subsidy,
+        "youfu_capitals": amount_in_capitals(d.youfu_subsidy),
+        "already_paid": already if already else None,
+        "payable": payable,
+        "payable_capitals": amount_in_capitals(payable),
+        "account_holder": bill.account_holder or person.name,
+        "bank_name": bill.bank_name,
+        "bank_tail": bill.bank_account[-4:] if bill.bank_account else "",
+        "cap_line": cap_line,
+        "refusal_reasons": reasons or ["不符合医疗救助条件"],
+        "explanation": d.explanation,
+        "issued_on": _date_zh(notice.issued_on),
+    }
+
+
+def render_notices(notices: list[Notice]):
+    """Lay out the notices as one WeasyPrint document (one HTML, page breaks between notices)."""
+    from weasyprint import HTML
+
+    css, fonts = _weasy()
+    html = render_to_string(
+        "claims/notices.html",
+        {
+            "notices": [notice_context(n) for n in notices],
+            "bureau": getattr(settings, "YFBZ_BUREAU_NAME", "重庆市渝北区医疗保障局"),
+            "reconsideration_body": getattr(settings, "YFBZ_RECONSIDERATION_BODY", "重庆市渝北区人民政府"),
+        },
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).render(stylesheets=[css], font_config=fonts)
+
+
+def _pdf(documents) -> bytes:
+    if len(documents) == 1:
+        return documents[0].write_pdf()
+    pages = [p for doc in documents for p in doc.pages]
+    return documents[0].copy(pages).write_pdf()
+
+
+def _notices_for(decisions) -> list[Notice]:
+    out = []
+    for d in decisions:
+        n = notice_number_take(decision=d)
+        n.decision = d
+        out.append(n)
+    return out
+
+
+def _decisions(ids) -> list[Decision]:
+    by_id = {
+        d.pk: d
+        for d in Decision.objects.filter(pk__in=ids).select_related(
+            "bill", "bill__institution", "person", "person__town"
+        )
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
+    """Print (or reprint) one decision's notice. The caller has checked the user may see it."""
+    with transaction.atomic():
+        notice = _notices_for(_decisions([decision.pk]))[0]
+        reprint = NoticePrint.objects.filter(notice=notice).exists()
+        NoticePrint.objects.create(notice=notice, by=user, reprint=reprint)
+    return _pdf([render_notices([notice])]), notice
+
+
+# --- batches ---------------------------------------------------------------------------------------
+def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
+    """Queue a batch (ids already filtered to what the user may see); the task runs after commit."""
+    ids = list(dict.fromkeys(int(i) for i in decision_ids))
+    if not ids:
+        raise ClaimsError("请至少选择一份核定。")
+    printable = set(
+        Decision.objects.filter(pk__in=ids, is_current=True, reviewed_at__isnull=False, bill__status__in=PRINTABLE)
+        .values_list("pk", flat=True)
+    )
+    not_ready = [i for i in ids if i not in printable]
+    if not_ready:
+        raise ClaimsError(f"以下核定尚未审批，不能打印：{', '.join(map(str, not_ready[:20]))}")
+    with transaction.atomic():
+        batch = NoticeBatch.objects.create(requested_by=user, decision_ids=ids, progress_total=len(ids))
+        from .tasks import notice_batch
+
+        transaction.on_commit(lambda: notice_batch.delay(batch.pk))
+    return batch
+
+
+def notice_batch_render(*, batch_id: int) -> bool:
+    """Render a queued batch into one PDF, BATCH_CHUNK notices at a time, committing progress.
+    Claimed by a conditional update, so a second run of the task does nothing."""
+    claimed = NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.QUEUED).update(
+        status=NoticeBatch.Status.RUNNING, progress_done=0
+    )
+    if not claimed:
+        return False
+    batch = NoticeBatch.objects.select_related("requested_by").get(pk=batch_id)
+    try:
+        documents = []
+        ids = batch.decision_ids
+        for i in range(0, len(ids), BATCH_CHUNK):
+            with transaction.atomic():
+                notices = _notices_for(_decisions(ids[i : i + BATCH_CHUNK]))
+                printed = set(NoticePrint.objects.filter(notice__in=notices).values_list("notice_id", flat=True))
+                NoticePrint.objects.bulk_create(
+                    [NoticePrint(notice=n, by=batch.requested_by, reprint=n.pk in printed, batch=batch) for n in notices]
+                )
+            documents.append(render_notices(notices))
+            NoticeBatch.objects.filter(pk=batch_id).update(progress_done=min(i + BATCH_CHUNK, len(ids)))
+        pdf = _pdf(documents)
+        NoticeBatch.objects.filter(pk=batch_id).update(
+            status=NoticeBatch.Status.DONE, pdf=pdf, finished_at=timezone.now(), progress_done=len(ids)
+        )
+        _log_batch(batch, len(ids))
+    except Exception as exc:
+        NoticeBatch.objects.filter(pk=batch_id).update(status=NoticeBatch.Status.FAILED, error=str(exc)[:2000])
+        raise
+    return True
+
+
+def _log_batch(batch: NoticeBatch, count: int) -> None:
+    log_bulk(batch, batch.requested_by, {"批量打印决定文书": count})

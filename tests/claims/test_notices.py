@@ -1,0 +1,114 @@
+"""Decision notices: the PDF read back holds the name, the amounts in figures and in capital
+numerals and the document number; its fonts are embedded; numbers are yearly and kept on reprint;
+every print is recorded; a batch is one PDF with one notice per page."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from claims.models import DocumentCounter, NoticeBatch, NoticePrint
+from claims.notices import notice_batch_create, notice_print
+from claims.services import ClaimsError, decision_approve, decision_refuse
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def fonts_of(data: bytes) -> list[tuple[str, bool]]:
+    """(font name, embedded?) for every font used on every page."""
+    out = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        fonts = page["/Resources"].get("/Font", {})
+        for ref in fonts.values():
+            font = ref.get_object()
+            desc = font.get("/FontDescriptor")
+            if desc is None and "/DescendantFonts" in font:
+                desc = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            out.append((str(font.get("/BaseFont")), embedded))
+    return out
+
+
+@pytest.fixture
+def approved(decided_bill, people, staff):
+    bill = decided_bill(people["slh"], settled_on=date(2025, 4, 9), admitted_on=date(2025, 4, 1))
+    return decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+
+
+def test_an_approval_notice_holds_name_amounts_in_figures_and_capitals_and_the_number(approved, staff):
+    pdf, notice = notice_print(decision=approved, user=staff["district_clerk"])
+    text = re.sub(r"\s+", "", pdf_text(pdf))
+    assert "医疗救助待遇核定通知书" in text
+    assert "张双龙" in text
+    assert "4000.00" in text and "肆仟元整" in text
+    assert re.fullmatch(r"渝北医保救助〔\d{4}〕0001号", notice.doc_number)
+    assert notice.doc_number in text
+    assert "六十日内" in text and "六个月内" in text
+    assert "本年度普通疾病住院医疗救助限额10000.00元，本次核定后剩余6000.00元" in text
+
+
+def test_the_notice_fonts_are_embedded_cjk_fonts(approved, staff):
+    pdf, _ = notice_print(decision=approved, user=staff["district_clerk"])
+    fonts = fonts_of(pdf)
+    assert fonts and all(embedded for _, embedded in fonts), fonts
+    assert any("CJK" in name for name, _ in fonts)
+
+
+def test_a_refusal_notice_gives_the_reasons(decided_bill, make_person, staff):
+    student = make_person("钱学生", categories=("KUNNAN_DAXUESHENG",), birth=date(2004, 3, 1))
+    bill = decided_bill(student)
+    d = decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    text = re.sub(r"\s+", "", pdf_text(notice_print(decision=d, user=staff["reviewer"])[0]))
+    assert "不予救助决定书" in text and "钱学生" in text
+    assert "所持身份不享受该项医疗救助" in text
+
+
+def test_a_reviewer_refusal_prints_the_reviewers_reason(decided_bill, people, staff):
+    bill = decided_bill(people["slh"])
+    d = decision_refuse(bill_id=bill.pk, user=staff["reviewer"], reason="发票系复印件，未能提供原件")
+    text = re.sub(r"\s+", "", pdf_text(notice_print(decision=d, user=staff["reviewer"])[0]))
+    assert "发票系复印件，未能提供原件" in text
+
+
+def test_numbers_follow_each_other_and_a_reprint_keeps_its_number_and_is_recorded(approved, decided_bill, make_person, staff):
+    other = decision_approve(bill_id=decided_bill(make_person("吴二号")).pk, user=staff["reviewer"])
+    _, first = notice_print(decision=approved, user=staff["district_clerk"])
+    _, second = notice_print(decision=other, user=staff["district_clerk"])
+    _, again = notice_print(decision=approved, user=staff["reviewer"])
+    assert (first.number, second.number, again.number) == (1, 2, 1)
+    assert again.doc_number == first.doc_number
+    assert list(NoticePrint.objects.filter(notice=first).values_list("by__username", "reprint")) == [
+        ("district_clerk", False), ("reviewer", True)]
+    assert DocumentCounter.objects.get().last == 2
+
+
+def test_a_decision_not_yet_approved_has_no_notice(decided_bill, people, staff):
+    bill = decided_bill(people["slh"])
+    with pytest.raises(ClaimsError, match="尚未审批"):
+        notice_print(decision=bill.current_decision, user=staff["district_clerk"])
+
+
+def test_a_batch_prints_many_notices_into_one_pdf_one_page_each(decided_bill, make_person, staff):
+    ids = []
+    for i in range(3):
+        bill = decided_bill(make_person(f"批量{i}"))
+        ids.append(decision_approve(bill_id=bill.pk, user=staff["reviewer"]).pk)
+    batch = notice_batch_create(user=staff["district_clerk"], decision_ids=ids)  # eager: rendered on commit
+    batch.refresh_from_db()
+    if batch.status == NoticeBatch.Status.QUEUED:  # the test transaction never commits: run the task here
+        from claims.tasks import notice_batch
+
+        notice_batch(batch.pk)
+        batch.refresh_from_db()
+    assert batch.status == NoticeBatch.Status.DONE and batch.progress_done == 3
+    reader = PdfReader(io.BytesIO(bytes(batch.pdf)))
+    assert len(reader.pages) == 3
+    assert [re.search(r"批量\d", p.extract_text().replace(" ", "")).group() for p in reader.pages] == ["批量0", "批量1", "批量2"]
+    assert NoticePrint.objects.filter(batch=batch).count() == 3
