@@ -6,11 +6,10 @@ class BeneficiariesConfig(AppConfig):
     verbose_name = "救助对象与身份"
 
     def ready(self):
-        # Roster files are kept in the database: record uploads in the audit trail without their bytes.
+        # Roster files are kept in the database: the audit trail records the upload, not the bytes.
         from auditlog.registry import auditlog
 
-        from .models import RosterUpload
+        from .models import RosterFile
 
-        if auditlog.contains(RosterUpload):
-            auditlog.unregister(RosterUpload)
-        auditlog.register(RosterUpload, exclude_fields=["file_bytes"])
+        if auditlog.contains(RosterFile):
+            auditlog.unregister(RosterFile)

@@ -136,11 +136,14 @@ class Identity(models.Model):
     valid_from = models.DateField("起始日期")
     valid_to = models.DateField("终止日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    # no index of their own: rosters write identities in bulk and nothing searches by upload at scale
     started_by = models.ForeignKey(
-        "RosterUpload", verbose_name="起始名单", null=True, blank=True, on_delete=models.PROTECT, related_name="started_identities"
+        "RosterUpload", verbose_name="起始名单", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="started_identities", db_index=False,
     )
     ended_by = models.ForeignKey(
-        "RosterUpload", verbose_name="终止名单", null=True, blank=True, on_delete=models.PROTECT, related_name="ended_identities"
+        "RosterUpload", verbose_name="终止名单", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="ended_identities", db_index=False,
     )
 
     objects = ScopedManager()
@@ -190,9 +193,10 @@ class RosterUpload(models.Model):
     month = models.DateField("名单月份", help_text="该月第一天")
     mode = models.CharField("名单类型", max_length=10, choices=Mode.choices, default=Mode.SNAPSHOT)
     file_name = models.CharField("文件名", max_length=200)
-    file_bytes = models.BinaryField("文件内容", editable=False)
+    headers = models.JSONField("表头", default=list, blank=True, help_text="文件中的原始表头；各行的原始内容按此顺序保存")
     sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    file_size = models.PositiveBigIntegerField("文件大小（字节）", default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
     submitted_at = models.DateTimeField("提交镇街审核时间", null=True, blank=True)
@@ -248,6 +252,26 @@ class RosterUpload(models.Model):
         }
 
 
+class RosterFile(models.Model):
+    """The bytes of an uploaded roster, in the database so any host or worker reads them; a row of
+    its own so that the upload row (locked, saved and audited at every step) stays small."""
+
+    upload = models.OneToOneField(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="file")
+    data = models.BinaryField("文件内容")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        department = "upload__department"
+
+    class Meta:
+        verbose_name = "名单文件"
+        verbose_name_plural = "名单文件"
+
+    def __str__(self):
+        return self.upload.file_name
+
+
 class RosterStatusChange(models.Model):
     """Append-only: every move of a roster upload, who made it, when and why."""
 
@@ -287,12 +311,16 @@ class RosterRow(models.Model):
         ACCEPTED = "accepted", "已接受"
         SENT_BACK = "sent_back", "已退回"
 
-    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="rows")
+    # Foreign keys without their own index where a composite index below (or nothing) needs one:
+    # a roster of 100,000 rows is written with COPY, and every index costs on every row.
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField("行号", null=True, blank=True, help_text="表格中的行号（表头为第1行）；名单未列出而终止的身份为空")
-    cells = models.JSONField("原始内容", default=dict)
+    cells = models.JSONField("原始内容", default=list, help_text="各列原始内容，顺序同名单表头")
     id_number = models.CharField("公民身份号码", max_length=40, blank=True)
     name = models.CharField("姓名", max_length=50, blank=True)
-    category = models.ForeignKey(Category, verbose_name="身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, verbose_name="身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     town = models.ForeignKey(Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     village = models.CharField("村（社区）", max_length=60, blank=True)
     phone = models.CharField("联系电话", max_length=30, blank=True)
@@ -301,12 +329,17 @@ class RosterRow(models.Model):
     errors = models.JSONField("错误", default=list, blank=True)
     warnings = models.JSONField("提示", default=list, blank=True)
     outcome = models.CharField("比对结果", max_length=10, choices=Outcome.choices)
-    person = models.ForeignKey(Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    identity = models.ForeignKey(Identity, verbose_name="对应身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    identity = models.ForeignKey(
+        Identity, verbose_name="对应身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     review = models.CharField("镇街审核", max_length=10, choices=Review.choices, default=Review.PENDING)
     review_reason = models.TextField("退回原因", blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
 
@@ -321,7 +354,7 @@ class RosterRow(models.Model):
         verbose_name_plural = "名单行"
         ordering = ["upload_id", "row_number", "id"]
         indexes = [
-            models.Index(fields=["upload", "outcome"]),
+            models.Index(fields=["upload", "row_number"]),
             models.Index(fields=["upload", "town", "review"]),
         ]
 

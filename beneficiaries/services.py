@@ -27,13 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from yfbz.core.roles import Role
-from yfbz.rules.idcard import parse_id_number
 
 from .models import (
     Department,
     Identity,
     Person,
     RetroactiveChange,
+    RosterFile,
     RosterRow,
     RosterStatusChange,
     RosterUpload,
@@ -139,9 +139,10 @@ def roster_upload_create(*, user, department: Department, month: date, mode: str
         if pending:
             return UploadResult(pending, False, "该文件已上传，正在处理中，未重复上传")
         upload = RosterUpload.objects.create(
-            department=department, month=month, mode=mode, file_name=file_name[:200], file_bytes=data,
-            sha256=digest, uploaded_by=user, progress_total=0,
+            department=department, month=month, mode=mode, file_name=file_name[:200], file_size=len(data),
+            sha256=digest, uploaded_by=user,
         )
+        RosterFile.objects.create(upload=upload, data=data)
         RosterStatusChange.objects.create(upload=upload, to_status=S.UPLOADED, by=user, note=f"上传文件 {file_name}")
         for old in RosterUpload.objects.select_for_update().filter(
             department=department, month=month, status__in=PENDING_STATUSES
@@ -189,7 +190,7 @@ def roster_check(*, upload_id: int) -> bool:
     )
     if claimed != 1:
         return False
-    data = bytes(RosterUpload.objects.values_list("file_bytes", flat=True).get(pk=upload_id))
+    data = bytes(RosterFile.objects.values_list("data", flat=True).get(upload_id=upload_id))
     with transaction.atomic():
         upload = _locked(upload_id)
         if upload.status != S.UPLOADED or upload.job_token != token:
@@ -204,6 +205,7 @@ def roster_check(*, upload_id: int) -> bool:
             return True
         total = sheet.total or 0
         RosterRow.objects.filter(upload=upload).delete()
+        upload.headers = sheet.headers
         ctx = Context(upload)
         _report(upload_id, "校验比对", 0, total)
         for chunk in check_roster(ctx, sheet, progress=lambda n: _report(upload_id, "校验比对", n, total)):
@@ -390,9 +392,13 @@ def _apply_note(c: dict) -> str:
     )
 
 
-def _chunks(seq, n=10_000):
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
+def birth_of(idn: str) -> date:
+    """Birth date of an ID number the check already validated."""
+    return date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))
+
+
+def sex_of(idn: str) -> str:
+    return "M" if int(idn[16]) % 2 else "F"
 
 
 def _apply(upload: RosterUpload) -> dict:
@@ -406,12 +412,15 @@ def _apply(upload: RosterUpload) -> dict:
                      "certified_on", "exits_on", "person_id", "identity_id")
         .iterator(chunk_size=10_000)
     )
-    # 1. people: create the new ones, then look every id number up
+    # 1. people: the check found who is registered; create the others (their rows carry no person)
+    person_ids: dict[str, int] = {}
     new_people: dict[str, tuple] = {}
-    for out, idn, name, _c, town, village, phone, *_ in rows:
-        if out == Outcome.NEW and idn not in new_people:
-            parsed = parse_id_number(idn, allow_15=False)
-            new_people[idn] = (idn, name, parsed.birth_date, parsed.sex, town, village, phone, False, now, now)
+    for out, idn, name, _c, town, village, phone, _cert, _exit, person_id, _i in rows:
+        if person_id is not None:
+            person_ids[idn] = person_id
+        elif out == Outcome.NEW and idn not in new_people:
+            new_people[idn] = (idn, name, birth_of(idn), sex_of(idn), town, village, phone, False, now, now)
+    new_people = {k: v for k, v in new_people.items() if k not in person_ids}
     created = bulk.insert_ignoring_conflicts(
         Person,
         ("id_number", "name", "birth_date", "sex", "town_id", "village", "phone", "needs_maintenance_treatment",
@@ -419,18 +428,12 @@ def _apply(upload: RosterUpload) -> dict:
         list(new_people.values()),
         conflict="id_number",
     )
-    person_ids: dict[str, int] = {}
-    current: dict[int, tuple] = {}  # person -> (town, village, phone) before this roster
-    existing_before = set()
-    ids_needed = sorted({r[1] for r in rows})
-    for part in _chunks(ids_needed):
-        for idn, pk, town, village, phone in Person.objects.filter(id_number__in=part).values_list(
-            "id_number", "id", "town_id", "village", "phone"
-        ):
-            person_ids[idn] = pk
-            if idn not in new_people:
-                existing_before.add(pk)
-            current[pk] = (town, village, phone)
+    person_ids.update(created)
+    # registered since the check (another roster): look them up
+    missing = [idn for idn in new_people if idn not in created]
+    person_ids.update({k: v[0] for k, v in bulk.lookup(Person, "id_number", missing, ("pk",)).items()})
+    existing_before = set(person_ids.values()) - set(created.values())
+    current = bulk.lookup(Person, "pk", list(existing_before), ("town_id", "village", "phone"))
     # 2. details of people already registered (town, village, phone) as the roster gives them
     updates: dict[int, tuple] = {}
     for out, idn, _n, _c, town, village, phone, *_ in rows:
@@ -454,9 +457,8 @@ def _apply(upload: RosterUpload) -> dict:
         elif out == Outcome.ENDED:
             ends.append((identity_id, pk, cat, exits or default_end))
     bulk.insert_rows(Identity, ("person_id", "category_id", "valid_from", "valid_to", "created_at", "started_by_id"), starts)
-    valid_from = {}
-    for part in _chunks([e[0] for e in ends]):
-        valid_from.update(Identity.objects.filter(pk__in=part, valid_to__isnull=True).values_list("id", "valid_from"))
+    open_ends = bulk.lookup(Identity, "pk", [e[0] for e in ends], ("valid_from", "valid_to"))
+    valid_from = {pk: v[0] for pk, v in open_ends.items() if v[1] is None}
     end_rows = []
     for identity_id, pk, cat, end in ends:
         if identity_id not in valid_from:  # already ended by someone else meanwhile: leave it
@@ -473,7 +475,7 @@ def _apply(upload: RosterUpload) -> dict:
         retro,
     )
     return {
-        "people_created": created, "people_updated": updated, "identities_started": len(starts),
+        "people_created": len(created), "people_updated": updated, "identities_started": len(starts),
         "identities_ended": len(end_rows), "retroactive": len(retro),
     }
 

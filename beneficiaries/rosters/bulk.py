@@ -22,16 +22,17 @@ def _columns(model, fields: Sequence[str]) -> list[str]:
     return [model._meta.get_field(f).column for f in fields]
 
 
+def _json(v):
+    if v is None:
+        return None
+    if not v:
+        return "[]" if isinstance(v, list) else "{}"
+    return json.dumps(v, ensure_ascii=False)
+
+
 def _prep(model, fields: Sequence[str]):
     """Per field, a converter from the Python value to what COPY's text format expects."""
-    convs = []
-    for f in fields:
-        fld = model._meta.get_field(f)
-        if isinstance(fld, models.JSONField):
-            convs.append(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
-        else:
-            convs.append(None)
-    return convs
+    return [_json if isinstance(model._meta.get_field(f), models.JSONField) else None for f in fields]
 
 
 def _copy(cursor, table: str, columns: list[str], rows: Iterable[Sequence], convs) -> int:
@@ -54,28 +55,55 @@ def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     return len(objs)
 
 
-def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Sequence], conflict: str) -> int:
-    """Insert rows, skipping those whose `conflict` column already exists (INSERT … ON CONFLICT DO NOTHING)."""
+def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Sequence], conflict: str) -> dict:
+    """Insert rows, skipping those whose `conflict` column already exists (INSERT … ON CONFLICT DO NOTHING).
+    Returns {conflict value: pk} of the rows inserted."""
     if not rows:
-        return 0
-    if not is_postgres():
-        objs = [model(**dict(zip(fields, r, strict=True))) for r in rows]
-        model.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
-        return len(objs)
+        return {}
+    key = fields.index(conflict)
+    if not is_postgres():  # SQLite serialises writers: what is not there now is what this inserts
+        there = lookup(model, conflict, [r[key] for r in rows], ("pk",))
+        todo = [r for r in rows if r[key] not in there]
+        model.objects.bulk_create([model(**dict(zip(fields, r, strict=True))) for r in todo], batch_size=1000)
+        return {k: v[0] for k, v in lookup(model, conflict, [r[key] for r in todo], ("pk",)).items()}
     cols = _columns(model, fields)
     table = model._meta.db_table
     tmp = f"tmp_{table}"
     col_list = ", ".join(f'"{c}"' for c in cols)
+    conflict_col = model._meta.get_field(conflict).column
     with connection.cursor() as cur:
         cur.execute(f'CREATE TEMP TABLE "{tmp}" AS SELECT {col_list} FROM "{table}" WITH NO DATA')
         _copy(cur.cursor, tmp, cols, rows, _prep(model, fields))
         cur.execute(
             f'INSERT INTO "{table}" ({col_list}) SELECT {col_list} FROM "{tmp}" '
-            f'ON CONFLICT ("{model._meta.get_field(conflict).column}") DO NOTHING'
+            f'ON CONFLICT ("{conflict_col}") DO NOTHING RETURNING "{conflict_col}", "{model._meta.pk.column}"'
         )
-        inserted = cur.rowcount
+        inserted = dict(cur.fetchall())
         cur.execute(f'DROP TABLE "{tmp}"')
     return inserted
+
+
+def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str]) -> dict:
+    """{key: (values of fields)} for the rows whose key_field is in keys. On PostgreSQL one array
+    parameter (= ANY) rather than thousands of placeholders."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    if is_postgres():
+        meta = model._meta
+
+        def col(f):
+            return meta.pk.column if f == "pk" else meta.get_field(f).column
+
+        cols = ", ".join(f'"{col(f)}"' for f in fields)
+        with connection.cursor() as cur:
+            cur.execute(f'SELECT "{col(key_field)}", {cols} FROM "{meta.db_table}" WHERE "{col(key_field)}" = ANY(%s)', [keys])
+            return {row[0]: row[1:] for row in cur.fetchall()}
+    out = {}
+    for i in range(0, len(keys), 500):
+        for row in model._base_manager.filter(**{f"{key_field}__in": keys[i : i + 500]}).values_list(key_field, *fields):
+            out[row[0]] = row[1:]
+    return out
 
 
 def update_rows(model, fields: Sequence[str], rows: Sequence[Sequence]) -> int:

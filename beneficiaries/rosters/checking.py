@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
 
 from ..models import Category, CategoryAlias, Identity, Person, RosterRow, RosterUpload, Town
+from . import bulk
 from .reading import LABEL, Sheet, cell_text, normalise_text
 
 Outcome = RosterRow.Outcome
@@ -58,7 +59,7 @@ def month_end(month: date) -> date:
 @dataclass(slots=True)
 class Checked:
     row_number: int | None
-    cells: dict
+    cells: list
     id_number: str = ""
     name: str = ""
     category_id: int | None = None
@@ -163,18 +164,23 @@ def _check_id(row: Checked, raw) -> None:
 def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
     """Validate and normalise one row (no database access: lookups come from the context)."""
     cols = sheet.columns
+    texts = [cell_text(c) for c in cells]
+    width = len(texts)
 
     def get(f):
         i = cols.get(f)
-        return cells[i] if i is not None and i < len(cells) else None
+        return texts[i] if i is not None and i < width else ""
 
-    original = {h: cell_text(cells[i]) if i < len(cells) else "" for i, h in enumerate(sheet.headers) if h}
-    row = Checked(number, original)
-    _check_id(row, get("id_number"))
-    row.name = normalise_text(cell_text(get("name")))
+    def raw(f):
+        i = cols.get(f)
+        return cells[i] if i is not None and i < width else None
+
+    row = Checked(number, texts)
+    _check_id(row, raw("id_number"))
+    row.name = normalise_text(get("name"))
     if not row.name:
         row.error("name", "姓名为空")
-    wording = _wording_key(cell_text(get("category")))
+    wording = _wording_key(get("category"))
     if not wording:
         row.error("category", "身份类别为空")
     elif wording in ctx.own_aliases:
@@ -187,18 +193,18 @@ def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
         )
     else:
         row.error("category", f"未知的身份类别写法：「{wording}」，请管理员在“类别写法”中添加后重新校验")
-    town = "".join(normalise_text(cell_text(get("town"))).split())
+    town = "".join(normalise_text(get("town")).split())
     if not town:
         row.error("town", "所属镇街为空")
     elif town in ctx.towns:
         row.town_id = ctx.towns[town]
     else:
         row.error("town", f"未知的镇街：「{town}」")
-    row.village = normalise_text(cell_text(get("village")))[:60]
-    row.phone = "".join(normalise_text(cell_text(get("phone"))).split())[:30]
+    row.village = normalise_text(get("village"))[:60]
+    row.phone = "".join(normalise_text(get("phone")).split())[:30]
     for f in ("certified_on", "exits_on"):
         try:
-            setattr(row, f, parse_date(get(f)))
+            setattr(row, f, parse_date(raw(f)))
         except ValueError as exc:
             row.error(f, f"无法识别的日期：「{exc}」（可写作{DATE_FORMATS_ZH}）")
     if row.certified_on and row.exits_on and row.exits_on < row.certified_on:
@@ -267,10 +273,7 @@ def check_roster(
 
     def finish(chunk: list[Checked]) -> list[Checked]:
         ids = {r.id_number for r in chunk if not r.errors}
-        people = {
-            p[0]: p[1:]
-            for p in Person.objects.filter(id_number__in=ids).values_list("id_number", "id", "name", "town_id", "village", "phone")
-        } if ids else {}
+        people = bulk.lookup(Person, "id_number", ids, ("pk", "name", "town_id", "village", "phone"))
         for r in chunk:
             if not r.errors:
                 _compare(ctx, r, people.get(r.id_number))
@@ -316,7 +319,7 @@ def _endings(ctx: Context, seen_keys, invalid_ids, summary: Summary) -> Iterator
     for (idn, cat_id), prev in ctx.previous.items():
         if (idn, cat_id) in seen_keys or idn[:17] in invalid_ids:
             continue
-        row = Checked(None, {}, id_number=idn, name=prev.name, category_id=cat_id, town_id=prev.town_id)
+        row = Checked(None, [], id_number=idn, name=prev.name, category_id=cat_id, town_id=prev.town_id)
         row.outcome, row.exits_on = Outcome.ENDED, end
         row.person_id, row.identity_id = prev.person_id, prev.identity_id
         summary.ended += 1

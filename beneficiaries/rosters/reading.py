@@ -6,6 +6,7 @@ full-width characters and spaces. Row numbers are the spreadsheet's own (the hea
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -108,25 +109,33 @@ def _open_excel(data: bytes) -> Sheet:
     return Sheet(headers, columns, _numbered(rows, first_row + 1), max(sheet.height - 1, 0))
 
 
-def _decode(data: bytes) -> str:
+def _encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or GBK, judged on the whole file without decoding it into one string."""
     for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return data.decode(encoding)
+            for i in range(0, len(data), 1 << 20):
+                decoder.decode(data[i : i + (1 << 20)], final=False)
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise RosterUnreadable("无法识别文件编码（支持UTF-8、带BOM的UTF-8和GBK）")
 
 
 def _open_csv(data: bytes) -> Sheet:
     if b"\x00" in data[:4096]:
         raise RosterUnreadable("不是Excel或CSV表格文件")
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise RosterUnreadable(f"不是Excel或CSV表格文件：{exc}") from exc
     if header is None or _blank(header):
         raise RosterUnreadable("文件为空：没有表头和数据行")
     headers, columns = _map_headers(header)
-    return Sheet(headers, columns, _numbered(reader), text.count("\n"))
+    return Sheet(headers, columns, _numbered(reader), max(data.count(b"\n") - 1, 0))
 
 
 def open_roster(data: bytes) -> Sheet:
