@@ -3,7 +3,18 @@ from import_export.admin import ExportMixin, ImportExportModelAdmin
 
 from yfbz.core.scoping import ScopedAdminMixin
 
-from .models import Category, CategoryAlias, Department, Identity, Person, Town
+from .models import (
+    Category,
+    CategoryAlias,
+    Department,
+    Identity,
+    Person,
+    RetroactiveChange,
+    RosterRow,
+    RosterStatusChange,
+    RosterUpload,
+    Town,
+)
 from .resources import CategoryAliasResource, PersonResource, TownResource
 
 
@@ -67,5 +78,71 @@ class IdentityAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("person", "category", "valid_from", "valid_to")
     list_filter = ("category__department", "category")
     list_select_related = ("person", "category")
+    raw_id_fields = ("person",)
+    show_full_result_count = False
+
+
+# --- rosters: read-only screens; changes go through the roster pages and services -------------------
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = RosterStatusChange
+    extra = 0
+    fields = ("at", "by", "from_status", "to_status", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RosterUpload)
+class RosterUploadAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("pk", "department", "month", "mode", "status", "rows_total", "rows_invalid", "count_new", "count_ended", "uploaded_by", "uploaded_at")
+    list_filter = ("department", "status", "mode")
+    list_select_related = ("department", "uploaded_by")
+    inlines = [StatusChangeInline]
+    actions = ["revalidate"]
+    show_full_result_count = False
+
+    @admin.action(description="重新校验所选名单（补充类别写法后）", permissions=["view"])
+    def revalidate(self, request, queryset):
+        from django.core.exceptions import PermissionDenied, ValidationError
+
+        from .services import roster_revalidate
+
+        done = 0
+        for upload in queryset:
+            try:
+                roster_revalidate(upload=upload, user=request.user)
+                done += 1
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"名单{upload.pk}：{exc}", level="error")
+        self.message_user(request, f"已开始重新校验{done}份名单")
+
+
+@admin.register(RosterRow)
+class RosterRowAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("upload", "row_number", "name", "category", "town", "outcome", "review")
+    list_filter = ("outcome", "review")
+    list_select_related = ("upload", "upload__department", "category", "town")
+    search_fields = ("name", "=id_number")
+    show_full_result_count = False
+
+
+@admin.register(RetroactiveChange)
+class RetroactiveChangeAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("person", "category", "kind", "period_start", "period_end", "roster_upload", "reviewed_at")
+    list_filter = ("kind", "category")
+    list_select_related = ("person", "category", "roster_upload", "roster_upload__department")
     raw_id_fields = ("person",)
     show_full_result_count = False

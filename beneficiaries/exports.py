@@ -14,3 +14,18 @@ def people_xlsx(people) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def roster_issues_xlsx(upload, rows) -> bytes:
+    """The rows with errors or warnings as the department sent them, plus the row number and one column
+    of messages, so the department can correct its own file."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("错误和提示")
+    ws.append(["原行号", *upload.headers, "问题说明"])
+    for row in rows.iterator(chunk_size=2000):
+        cells = list(row.cells) + [""] * (len(upload.headers) - len(row.cells))
+        ws.append([row.row_number, *cells, row.messages_text])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+

@@ -1,3 +1,5 @@
+from datetime import date
+
 from auditlog.signals import accessed
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -39,8 +41,22 @@ def person_detail(request, pk):
     if show_full:
         # viewing a full ID number is recorded in the audit trail
         accessed.send(sender=Person, instance=person)
+    today = timezone.localdate()
+    on, bad_date = today, None
+    if text := request.GET.get("on"):
+        try:
+            on = date.fromisoformat(text)
+        except ValueError:
+            bad_date = text
+    views = [selectors.benefits_on(person, today)]
+    if on != today:
+        views.append(selectors.benefits_on(person, on))
     return render(
         request,
         "beneficiaries/person_detail.html",
-        {"person": person, "identities": selectors.identities_of(person), "show_full_id": show_full},
+        {
+            "person": person, "identities": selectors.identities_of(person), "show_full_id": show_full,
+            "benefit_views": views, "on": on, "bad_date": bad_date,
+            "retroactive": person.retroactive_changes.select_related("category").order_by("-created_at")[:20],
+        },
     )

@@ -1,0 +1,215 @@
+"""Roster pages: upload and list, one roster (summary, progress, rows, workflow), town review, the
+errors download, the duty board and the retroactive changes. Every query starts from selectors
+(visible_to); every change goes through services."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from yfbz.core.roles import Role
+
+from . import selectors, services
+from .exports import roster_issues_xlsx
+from .forms import RosterUploadForm
+from .models import Department, RosterRow, RosterUpload
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _upload_departments(user):
+    if user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.SYSADMIN):
+        return Department.objects.all()
+    if user.has_role(Role.DEPT_OFFICER) and user.department_id:
+        return Department.objects.filter(pk=user.department_id)
+    return Department.objects.none()
+
+
+def _refuse(request, exc):
+    messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else (str(exc) or "无权执行该操作"))
+
+
+@login_required
+def roster_list(request):
+    departments = _upload_departments(request.user)
+    form = None
+    if departments.exists():
+        form = RosterUploadForm(request.POST or None, request.FILES or None, departments=departments)
+        if request.method == "POST" and form.is_valid():
+            f = form.cleaned_data["file"]
+            try:
+                result = services.roster_upload_create(
+                    user=request.user, department=form.cleaned_data["department"], month=form.cleaned_data["month"],
+                    mode=form.cleaned_data["mode"], file_name=f.name, data=f.read(),
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                _refuse(request, exc)
+            else:
+                (messages.success if result.created else messages.info)(request, result.message)
+                return redirect("beneficiaries:roster-detail", result.upload.pk)
+    elif request.method == "POST":
+        raise PermissionDenied("无权上传名单")
+    uploads = selectors.uploads_for(request.user).order_by("-month", "-id")
+    if status := request.GET.get("status"):
+        uploads = uploads.filter(status=status)
+    page = Paginator(uploads, 30).get_page(request.GET.get("page"))
+    return render(request, "beneficiaries/roster_list.html", {
+        "form": form, "page": page, "statuses": RosterUpload.Status.choices,
+    })
+
+
+def _row_filter(request, rows):
+    outcome = request.GET.get("outcome")
+    if outcome == "issues":
+        rows = rows.filter(Q(outcome=RosterRow.Outcome.INVALID) | ~Q(warnings=[]))
+    elif outcome in RosterRow.Outcome.values:
+        rows = rows.filter(outcome=outcome)
+    if (review := request.GET.get("review")) in RosterRow.Review.values:
+        rows = rows.filter(review=review)
+    if (town := request.GET.get("town", "")).isdigit():
+        rows = rows.filter(town_id=int(town))
+    return rows
+
+
+@login_required
+def roster_detail(request, pk):
+    upload = selectors.upload_for(request.user, pk)
+    user = request.user
+    rows = selectors.rows_for(user, upload)
+    by_town = (
+        rows.exclude(outcome=RosterRow.Outcome.INVALID).values("town__id", "town__name")
+        .annotate(total=Count("id"), pending=Count("id", filter=Q(review=RosterRow.Review.PENDING)),
+                  sent_back=Count("id", filter=Q(review=RosterRow.Review.SENT_BACK)))
+        .order_by("town__id")
+    )
+    page = Paginator(_row_filter(request, rows).order_by("row_number", "id"), 50).get_page(request.GET.get("page"))
+    is_town_clerk = services.can_review(user)
+    context = {
+        "upload": upload,
+        "progress": services.roster_progress(upload),
+        "page": page,
+        "by_town": by_town,
+        "history": upload.status_changes.select_related("by"),
+        "can_upload": services.can_upload(user, upload.department),
+        "can_confirm": services.can_confirm(user, upload),
+        "can_review": is_town_clerk and upload.status == RosterUpload.Status.TOWN_REVIEW,
+        "my_pending": rows.filter(review=RosterRow.Review.PENDING).exclude(outcome=RosterRow.Outcome.INVALID).count()
+        if is_town_clerk else 0,
+        "pending_total": services.pending_review_count(upload),
+        "max_share": services.max_ending_share() * 100,
+        "outcomes": RosterRow.Outcome.choices,
+        "reviews": RosterRow.Review.choices,
+    }
+    return render(request, "beneficiaries/roster_detail.html", context)
+
+
+@login_required
+def roster_progress(request, pk):
+    upload = selectors.upload_for(request.user, pk)
+    return JsonResponse(services.roster_progress(upload), json_dumps_params={"ensure_ascii": False})
+
+
+@login_required
+def roster_issues(request, pk):
+    upload = selectors.upload_for(request.user, pk)
+    rows = (
+        selectors.rows_for(request.user, upload)
+        .filter(row_number__isnull=False)
+        .filter(Q(outcome=RosterRow.Outcome.INVALID) | ~Q(warnings=[]))
+        .order_by("row_number")
+    )
+    resp = HttpResponse(roster_issues_xlsx(upload, rows), content_type=XLSX)
+    resp["Content-Disposition"] = f'attachment; filename="roster-{upload.pk}-issues.xlsx"'
+    return resp
+
+
+@login_required
+@require_POST
+def roster_action(request, pk):
+    upload = selectors.upload_for(request.user, pk)
+    action = request.POST.get("action")
+    user = request.user
+    try:
+        if action == "submit":
+            services.roster_submit(upload=upload, user=user)
+            messages.success(request, "已提交镇街审核")
+        elif action == "revalidate":
+            services.roster_revalidate(upload=upload, user=user)
+            messages.success(request, "已开始重新校验")
+        elif action == "rerun":
+            services.roster_rerun(upload=upload, user=user)
+            messages.info(request, "任务已重新排队")
+        elif action == "reject":
+            services.roster_reject(upload=upload, user=user, reason=request.POST.get("reason", ""))
+            messages.success(request, "名单已退回")
+        elif action == "confirm":
+            services.roster_confirm(upload=upload, user=user, confirm_endings=request.POST.get("confirm_endings") == "1")
+            messages.success(request, "已确认，名单正在生效")
+        else:
+            messages.error(request, "未知操作")
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse(request, exc)
+    return redirect("beneficiaries:roster-detail", upload.pk)
+
+
+@login_required
+@require_POST
+def roster_review(request, pk):
+    upload = selectors.upload_for(request.user, pk)
+    decision = request.POST.get("decision")
+    row_ids = None
+    if request.POST.get("row"):
+        # the row must be one this clerk can see: the service also restricts to their town
+        row = get_object_or_404(selectors.rows_for(request.user, upload), pk=request.POST["row"])
+        row_ids = [row.pk]
+    try:
+        n = services.roster_rows_review(
+            upload=upload, user=request.user, row_ids=row_ids, accept=decision != "send_back",
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, f"已{'接受' if decision != 'send_back' else '退回'}{n}行")
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse(request, exc)
+    return redirect(request.POST.get("next") or f"/people/rosters/{upload.pk}/")
+
+
+@login_required
+def duty_board(request):
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    if text := request.GET.get("month"):
+        try:
+            year, mon = text.split("-")[:2]
+            month = date(int(year), int(mon), 1)
+        except ValueError:
+            messages.error(request, "月份格式应为 YYYY-MM")
+    if not (request.user.is_superuser or request.user.roles):
+        raise PermissionDenied("无权查看")
+    return render(request, "beneficiaries/duty_board.html", {"board": selectors.duty_board(month), "today": today})
+
+
+@login_required
+def retroactive_list(request):
+    changes = selectors.retroactive_changes_for(request.user)
+    if request.GET.get("state") == "open":
+        changes = changes.filter(reviewed_at__isnull=True)
+    page = Paginator(changes.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "beneficiaries/retroactive_list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def retroactive_reviewed(request, pk):
+    change = get_object_or_404(selectors.retroactive_changes_for(request.user), pk=pk)
+    if not (request.user.is_superuser or request.user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER)):
+        raise PermissionDenied("只有区医保经办或审核人员可以标记复核")
+    services.retroactive_change_mark_reviewed(change=change, user=request.user, note=request.POST.get("note", ""))
+    messages.success(request, "已标记为已复核")
+    return redirect("beneficiaries:retroactive-list")
