@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from .models import (
@@ -174,15 +174,11 @@ def settlement_months_for(user):
 
 def settlement_month_summary(sm: SettlementMonth) -> dict:
     lines = SettlementLine.objects.filter(settlement_month=sm)
-    agg = lines.aggregate(
-        advanced=Sum("advanced"),
-        payable=Sum("payable"),
-        agreed=Sum("payable", filter=Q(outcome=SettlementLine.Outcome.AGREED)),
-    )
+    agg = lines.aggregate(advanced_sum=Sum("advanced"), payable_sum=Sum("payable"))
     return {
         "lines": lines.count(),
         "disputed": lines.filter(outcome=SettlementLine.Outcome.DISPUTED).count(),
         "pending": lines.filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="").count(),
-        "advanced": agg["advanced"] or Decimal("0.00"),
-        "payable": agg["payable"] or Decimal("0.00"),
+        "advanced": agg["advanced_sum"] or Decimal("0.00"),
+        "payable": agg["payable_sum"] or Decimal("0.00"),
     }

@@ -171,7 +171,7 @@ def _apply_usage(caps, d: Decision, sign: int) -> None:
 
 
 # --- deciding ------------------------------------------------------------------------------------
-def _layers_json(d: EngineDecision) -> list[dict]:
+def layers_json(d: EngineDecision) -> list[dict]:
     return [
         {
             "code": lay.code,
@@ -218,17 +218,10 @@ def _paid_so_far(bill: Bill) -> tuple[Decimal, Decimal]:
     return a, y
 
 
-def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
-    old = bill.decisions.select_for_update().filter(is_current=True).first()
-    old_counts = old is not None and bill.status in COUNTING
-    keys = {(bill.person_id, bill.settled_on.year)}
-    if old_counts:
-        keys.add((old.person_id, old.year))
-    caps = cap_rows_locked(keys)
-    if old_counts:
-        _apply_usage(caps, old, -1)
-    pid, year = bill.person_id, bill.settled_on.year
-    used = {scheme: caps[(pid, year, scheme)].used for scheme in CAP_KEYS}
+def engine_decide(*, bill: Bill, used: dict[str, Decimal]):
+    """The engine's decision on a bill (saved or not) given what each cap has used this year:
+    (engine Decision, pooling decision or None, Policy). Pure apart from reading the person's
+    identities and the policy; used both to decide under lock and for the clerk's preview."""
     try:
         policy = policy_in_force(bill.settled_on)
     except Exception as exc:  # noqa: BLE001 - the policy data is broken: say so, decide nothing
@@ -246,29 +239,49 @@ def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
                 institution_level=bill.institution.level,
                 in_policy_cost=bill.in_policy_cost,
                 fixed_items_paid=bill.fixed_items_paid,
-                deductible_used=used[CapKey.POOLING_DEDUCTIBLE],
-                paid_this_year=used[CapKey.POOLING],
+                deductible_used=used.get(CapKey.POOLING_DEDUCTIBLE, ZERO),
+                paid_this_year=used.get(CapKey.POOLING, ZERO),
                 pharmacy=bill.pharmacy,
                 prescribing_level=bill.prescribing_level,
             )
         except ValueError as exc:
             raise ClaimsError(f"职工门诊统筹无法计算：{exc}") from exc
         basic = pooling.amount
-        if bill.basic_paid != basic:
-            bill.basic_paid = basic
-            bill.save(update_fields=["basic_paid"])
     ed = adjudicate(policy, person_for_engine(bill.person), bill_for_engine(bill, basic_paid=basic), used)
+    return ed, pooling, policy
+
+
+def explanation_of(ed: EngineDecision, pooling) -> str:
+    """The engine's plain-Chinese explanation, with the bureau's pooling line first when computed."""
+    text = ed.explain_zh()
+    if pooling is None:
+        return text
+    return (
+        f"职工普通门诊统筹（渝医保发〔2023〕32号）：计入起付标准{pooling.deductible_applied}元，"
+        f"按{ratio_str(pooling.ratio)}支付{pooling.amount}元，年度限额剩余{pooling.limit_left_after}元。\n" + text
+    )
+
+
+def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
+    old = bill.decisions.select_for_update().filter(is_current=True).first()
+    old_counts = old is not None and bill.status in COUNTING
+    keys = {(bill.person_id, bill.settled_on.year)}
+    if old_counts:
+        keys.add((old.person_id, old.year))
+    caps = cap_rows_locked(keys)
+    if old_counts:
+        _apply_usage(caps, old, -1)
+    pid, year = bill.person_id, bill.settled_on.year
+    used = {scheme: caps[(pid, year, scheme)].used for scheme in CAP_KEYS}
+    ed, pooling, policy = engine_decide(bill=bill, used=used)
+    if pooling is not None and bill.basic_paid != pooling.amount:
+        bill.basic_paid = pooling.amount
+        bill.save(update_fields=["basic_paid"])
     if old is not None:
         old.is_current = False
         old.save(update_fields=["is_current"])
     paid_a, paid_y = _paid_so_far(bill)
-    explanation = ed.explain_zh()
-    if pooling is not None:
-        explanation = (
-            f"职工普通门诊统筹（渝医保发〔2023〕32号）：计入起付标准{pooling.deductible_applied}元，"
-            f"按{ratio_str(pooling.ratio)}支付{pooling.amount}元，年度限额剩余{pooling.limit_left_after}元。\n"
-            + explanation
-        )
+    explanation = explanation_of(ed, pooling)
     new = Decision.objects.create(
         bill=bill,
         person_id=pid,
@@ -293,7 +306,7 @@ def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
         youfu_cap_left_after=ed.youfu.cap_left_after,
         reasons=[int(r) for r in ed.reasons],
         explanation=explanation,
-        layers=_layers_json(ed),
+        layers=layers_json(ed),
         considered=_considered_json(ed),
         provisional=ed.uses_provisional_rule,
         provisional_sources=[r.source for r in ed.provisional],
@@ -459,14 +472,17 @@ def _open_receivable(adj: Adjustment, d: Decision, user) -> str:
         from funding.services import receivable_open  # type: ignore[attr-defined]
     except ImportError:
         return ""
-    rec = receivable_open(
-        source_key=adj.source_key,
-        debtor_name=d.person.name,
-        fund=adj.fund,
-        amount=adj.amount,
-        reason=adj.reason,
-        user=user,
-    )
+    try:
+        rec = receivable_open(
+            source_key=adj.source_key,
+            debtor_name=d.person.name,
+            fund=adj.fund,
+            amount=adj.amount,
+            reason=adj.reason,
+            user=user,
+        )
+    except Exception as exc:  # a refusal by funding rolls the approval back, with its reason
+        raise ClaimsError(f"追回款登记失败：{exc}") from exc
     return str(getattr(rec, "pk", rec) or "")[:60]
 
 

@@ -32,6 +32,8 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "town", VIEW),
         ("beneficiaries", "category", VIEW),
         ("beneficiaries", "department", VIEW),
+        # claims: their town's bills, decisions, notices and one-stop lines (scoped by person__town)
+        ("claims", "*", VIEW),
         # funding: their town's subsidy lists and the self-paid (route b) reports (docs/funding.md)
         ("funding", "subsidyresult", VIEW),
         ("funding", "enrolment", ("view", "change")),

@@ -1,0 +1,54 @@
+"""xlsx exports. They take a queryset already scoped by the caller (visible_to) and filtered."""
+
+import io
+
+from openpyxl import Workbook
+
+from yfbz.rules import Reason
+
+
+def _book(title: str, header: list[str], rows) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def bills_xlsx(bills) -> bytes:
+    def rows():
+        for b in bills.iterator(chunk_size=2000):
+            d = next(iter(getattr(b, "current_decisions", [])), None)
+            yield [
+                b.pk, b.person.name, b.person.id_number, b.person.town.name if b.person.town_id else "",
+                b.institution.name, b.get_kind_display(), b.disease, b.settled_on, b.total_cost, b.in_policy_cost,
+                b.basic_paid, b.critical_paid, d.scheme_label if d else "", d.category_name if d else "",
+                d.ratio if d else None, d.assistance if d else None, d.youfu_subsidy if d else None,
+                d.cap_left_after if d else None, b.get_status_display(),
+                "；".join(Reason(r).label for r in d.reasons) if d else "",
+            ]
+
+    return _book("手工报销", [
+        "票据编号", "姓名", "公民身份号码", "镇街", "医疗机构", "类型", "疾病", "结算日期", "医疗总费用", "政策范围内费用",
+        "基本医保支付", "大病保险支付", "救助方案", "适用身份", "救助比例", "医疗救助", "优抚补助", "本年剩余限额", "状态", "原因",
+    ], rows())
+
+
+def settlement_lines_xlsx(lines) -> bytes:
+    def rows():
+        for ln in lines.iterator(chunk_size=5000):
+            yield [
+                ln.institution.name, ln.line_no, ln.settlement_no, ln.name, ln.id_number,
+                ln.person.town.name if ln.person_id and ln.person.town_id else "", ln.get_kind_display(),
+                ln.settled_on, ln.in_policy_cost, ln.basic_paid, ln.critical_paid, ln.advanced, ln.decided,
+                ln.difference, ln.get_outcome_display(), ln.get_dispute_display() if ln.dispute else "",
+                ln.dispute_text, ln.get_resolution_display() if ln.resolution else "", ln.payable,
+            ]
+
+    return _book("一站式结算审核", [
+        "医疗机构", "行号", "结算编号", "姓名", "公民身份号码", "镇街", "类型", "结算日期", "政策范围内费用", "基本医保支付",
+        "大病保险支付", "机构垫付救助", "核定救助", "差额", "审核结果", "异议原因", "说明", "处理结果", "应付机构",
+    ], rows())

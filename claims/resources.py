@@ -1,0 +1,15 @@
+from import_export import resources
+
+from .models import Institution
+
+
+class InstitutionResource(resources.ModelResource):
+    """定点医药机构 import/export, keyed by the institution code."""
+
+    class Meta:
+        model = Institution
+        import_id_fields = ("code",)
+        fields = ("code", "name", "level", "in_city", "networked", "bank_name", "bank_account", "active")
+        export_order = fields
+        skip_unchanged = True
+        report_skipped = False

@@ -1,0 +1,342 @@
+"""Claims pages. Every object a user reaches comes from ``visible_to(request.user)``; every change
+goes through claims.services / claims.settlement / claims.notices (which check roles again)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from yfbz.core.roles import Role
+from yfbz.policy.selectors import policy_in_force
+from yfbz.rules import Reason
+
+from . import selectors
+from .exports import bills_xlsx, settlement_lines_xlsx
+from .filters import BillFilter, SettlementLineFilter
+from .forms import ApproveForm, BillForm, ReasonForm, ResolveForm, SettlementUploadForm
+from .models import Bill, BillAttachment, Decision, Notice, NoticeBatch, SettlementFile, SettlementLine
+from .notices import PRINTABLE, notice_batch_create, notice_print
+from .services import (
+    ClaimsError,
+    Upload,
+    bill_decide,
+    bill_enter,
+    bill_return,
+    decision_approve,
+    decision_refuse,
+    engine_decide,
+    explanation_of,
+    layers_json,
+)
+from .settlement import settlement_file_upload, settlement_line_resolve, settlement_month_confirm
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+VIEW_BILL = "claims.view_bill"
+
+
+def _xlsx(data: bytes, name: str) -> HttpResponse:
+    resp = HttpResponse(data, content_type=XLSX)
+    resp["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y%m%d}.xlsx"'
+    return resp
+
+
+def _pdf(data: bytes, name: str) -> HttpResponse:
+    resp = HttpResponse(data, content_type="application/pdf")
+    resp["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return resp
+
+
+# --- bills ----------------------------------------------------------------------------------------
+def _bill_filter(request):
+    return BillFilter(request.GET, queryset=selectors.bills_for(request.user).order_by("-settled_on", "-id"))
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def bill_list(request):
+    f = _bill_filter(request)
+    page = Paginator(f.qs.distinct(), 50).get_page(request.GET.get("page"))
+    can_print = request.user.has_perm("claims.view_notice")
+    return render(request, "claims/bill_list.html", {"filter": f, "page": page, "can_print": can_print,
+                                                      "printable": PRINTABLE})
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def bill_export(request):
+    return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct()), "bills")
+
+
+def _preview(form: BillForm):
+    """The engine's decision on the typed bill, with this year's caps as they stand (not saved)."""
+    bill = Bill(**form.bill_fields())
+    used = selectors.caps_of(bill.person, bill.settled_on.year)
+    ed, pooling, policy = engine_decide(bill=bill, used=used)
+    return {
+        "decision": ed,
+        "explanation": explanation_of(ed, pooling),
+        "reasons": [r.label for r in ed.reasons],
+        "category_name": policy.category_name(ed.category),
+        "layers": layers_json(ed),
+        "pooling": pooling,
+    }
+
+
+@login_required
+@permission_required("claims.add_bill", raise_exception=True)
+def bill_new(request):
+    preview = None
+    form = BillForm(request.POST or None, request.FILES or None, user=request.user)
+    catalogue = sorted(policy_in_force(timezone.localdate()).catalogue)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if "preview" in request.POST:
+                preview = _preview(form)
+            else:
+                uploads = [
+                    Upload(f.name, f.content_type, f.read()) for f in form.cleaned_data.get("attachments") or []
+                ]
+                with transaction.atomic():
+                    bill = bill_enter(user=request.user, attachments=uploads, **form.bill_fields())
+                    d = bill_decide(bill_id=bill.pk, user=request.user)
+                messages.success(request, f"票据{bill.pk}已录入并核定：{d.scheme_label} {d.assistance}元，待审核人员审批。")
+                return redirect("claims:bill-detail", bill.pk)
+        except ClaimsError as exc:
+            messages.error(request, str(exc))
+    return render(request, "claims/bill_form.html", {"form": form, "preview": preview, "catalogue": catalogue})
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def bill_detail(request, pk):
+    bill = selectors.bill_for(request.user, pk)
+    decisions = list(selectors.decisions_of(bill))
+    current = next((d for d in decisions if d.is_current), None)
+    user = request.user
+    is_reviewer = user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER)
+    ctx = {
+        "bill": bill,
+        "decision": current,
+        "decisions": decisions,
+        "reasons": [Reason(r).label for r in current.reasons] if current else [],
+        "history": selectors.history_of(bill),
+        "attachments": BillAttachment.objects.filter(bill=bill).only("pk", "file_name", "size", "uploaded_at"),
+        "can_review": is_reviewer and bill.status == Bill.Status.DECIDED and current is not None
+        and user.pk not in (bill.entered_by_id, current.decided_by_id),
+        "can_redecide": (user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER))
+        and bill.status != Bill.Status.ENTERED,
+        "can_decide": (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)) and bill.status == Bill.Status.ENTERED,
+        "can_print": current is not None and bill.status in PRINTABLE and current.reviewed_at is not None,
+        "approve_form": ApproveForm(),
+        "reason_form": ReasonForm(),
+    }
+    if current is not None:
+        notice = Notice.objects.filter(decision=current).first()
+        ctx["notice"] = notice
+        ctx["prints"] = notice.prints.select_related("by") if notice else []
+    return render(request, "claims/bill_detail.html", ctx)
+
+
+def _act(request, pk, action):
+    selectors.bill_for(request.user, pk)  # 404 unless visible
+    try:
+        msg = action()
+        messages.success(request, msg)
+    except ClaimsError as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:bill-detail", pk)
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_approve(request, pk):
+    form = ApproveForm(request.POST)
+    form.is_valid()
+
+    def go():
+        d = decision_approve(bill_id=pk, user=request.user,
+                             confirm_provisional=form.cleaned_data.get("confirm_provisional", False),
+                             note=form.cleaned_data.get("note", ""))
+        return f"已审批：{d.bill.get_status_display()}。"
+
+    return _act(request, pk, go)
+
+
+def _reason(request) -> str:
+    form = ReasonForm(request.POST)
+    return form.cleaned_data["reason"] if form.is_valid() else ""
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_refuse(request, pk):
+    reason = _reason(request)
+    return _act(request, pk, lambda: decision_refuse(bill_id=pk, user=request.user, reason=reason) and "已作出不予救助决定。")
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_send_back(request, pk):
+    reason = _reason(request)
+    return _act(request, pk, lambda: bill_return(bill_id=pk, user=request.user, reason=reason) and "已退回修改。")
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_redecide(request, pk):
+    reason = _reason(request)
+
+    def go():
+        d = bill_decide(bill_id=pk, user=request.user, reason=reason)
+        return f"已核定：{d.scheme_label} {d.assistance}元。"
+
+    return _act(request, pk, go)
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def attachment_download(request, pk):
+    att = get_object_or_404(BillAttachment.objects.visible_to(request.user), pk=pk)
+    resp = HttpResponse(bytes(att.data), content_type=att.content_type)
+    resp["Content-Disposition"] = f'inline; filename="attachment-{att.pk}"'
+    return resp
+
+
+# --- notices --------------------------------------------------------------------------------------
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def notice_pdf(request, pk):
+    d = selectors.decision_for(request.user, pk)
+    try:
+        pdf, notice = notice_print(decision=d, user=request.user)
+    except ClaimsError as exc:
+        messages.error(request, str(exc))
+        return redirect("claims:bill-detail", d.bill_id)
+    return _pdf(pdf, f"notice-{notice.year}-{notice.number:04d}")
+
+
+@login_required
+@require_POST
+@permission_required(VIEW_BILL, raise_exception=True)
+def notice_batch_new(request):
+    if request.POST.get("all_filtered"):
+        qs = _bill_filter(request).qs.filter(status__in=PRINTABLE)
+        ids = list(Decision.objects.visible_to(request.user).filter(bill__in=qs, is_current=True, reviewed_at__isnull=False)
+                   .order_by("bill__person__town__code", "pk").values_list("pk", flat=True)[:5000])
+    else:
+        wanted = [int(i) for i in request.POST.getlist("decision") if i.isdigit()]
+        ids = list(Decision.objects.visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
+    try:
+        batch = notice_batch_create(user=request.user, decision_ids=ids)
+    except ClaimsError as exc:
+        messages.error(request, str(exc))
+        return redirect(reverse("claims:bill-list") + "?" + request.GET.urlencode())
+    return redirect("claims:notice-batch", batch.pk)
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def notice_batch_detail(request, pk):
+    batch = get_object_or_404(NoticeBatch.objects.defer("pdf"), pk=pk, requested_by=request.user)
+    if request.GET.get("download") and batch.status == NoticeBatch.Status.DONE:
+        pdf = NoticeBatch.objects.values_list("pdf", flat=True).get(pk=pk)
+        return _pdf(bytes(pdf), f"notices-batch-{batch.pk}")
+    return render(request, "claims/notice_batch.html", {"batch": batch})
+
+
+# --- one-stop settlements --------------------------------------------------------------------------
+@login_required
+@permission_required("claims.view_settlementline", raise_exception=True)
+def settlement_list(request):
+    form = SettlementUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_perm("claims.add_settlementfile"):
+            messages.error(request, "无权导入结算文件。")
+        elif form.is_valid():
+            up = form.cleaned_data["file"]
+            try:
+                with transaction.atomic():
+                    f = settlement_file_upload(institution=form.cleaned_data["institution"], month=form.cleaned_data["month"],
+                                               file_name=up.name, data=up.read(), user=request.user)
+                    from .tasks import settlement_import
+
+                    user_id = request.user.pk
+                    transaction.on_commit(lambda: settlement_import.delay(f.pk, user_id))
+                messages.success(request, f"文件“{f.file_name}”已上传，正在导入核对。")
+                return redirect("claims:settlement-list")
+            except ClaimsError as exc:
+                messages.error(request, str(exc))
+    months = selectors.settlement_months_for(request.user).order_by("-month", "institution__code")
+    page = Paginator(months, 50).get_page(request.GET.get("page"))
+    files = SettlementFile.objects.defer("data").select_related("settlement_month__institution", "uploaded_by")[:20]
+    if not request.user.sees_everything:
+        files = []
+    return render(request, "claims/settlement_list.html", {"form": form, "page": page, "files": files})
+
+
+def _line_filter(request, month=None):
+    qs = selectors.settlement_lines_for(request.user)
+    if month is not None:
+        qs = qs.filter(settlement_month=month)
+    return SettlementLineFilter(request.GET, queryset=qs.order_by("settlement_month_id", "file_id", "line_no"))
+
+
+@login_required
+@permission_required("claims.view_settlementline", raise_exception=True)
+def settlement_month(request, pk):
+    sm = get_object_or_404(selectors.settlement_months_for(request.user), pk=pk)
+    f = _line_filter(request, sm)
+    page = Paginator(f.qs, 100).get_page(request.GET.get("page"))
+    is_reviewer = request.user.is_superuser or request.user.has_role(Role.DISTRICT_REVIEWER)
+    return render(request, "claims/settlement_month.html", {
+        "sm": sm, "filter": f, "page": page, "summary": selectors.settlement_month_summary(sm),
+        "files": sm.files.defer("data").select_related("uploaded_by"), "can_review": is_reviewer,
+        "resolve_form": ResolveForm(),
+    })
+
+
+@login_required
+@permission_required("claims.view_settlementline", raise_exception=True)
+def settlement_export(request):
+    return _xlsx(settlement_lines_xlsx(_line_filter(request).qs), "settlement-lines")
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_settlementline", raise_exception=True)
+def settlement_resolve(request, pk):
+    line = get_object_or_404(SettlementLine.objects.visible_to(request.user), pk=pk)
+    form = ResolveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ClaimsError("请选择处理结果。")
+        settlement_line_resolve(line_id=line.pk, user=request.user, resolution=form.cleaned_data["resolution"],
+                                note=form.cleaned_data["note"])
+        messages.success(request, f"第{line.line_no}行已处理。")
+    except ClaimsError as exc:
+        messages.error(request, str(exc))
+    return redirect(reverse("claims:settlement-month", args=[line.settlement_month_id]) + "?pending=true")
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_settlementmonth", raise_exception=True)
+def settlement_confirm(request, pk):
+    sm = get_object_or_404(selectors.settlement_months_for(request.user), pk=pk)
+    try:
+        sm = settlement_month_confirm(month_id=sm.pk, user=request.user)
+        messages.success(request, f"{sm}已确认，应付机构{sm.agreed_total}元。")
+    except ClaimsError as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:settlement-month", sm.pk)
