@@ -131,7 +131,7 @@ class SubsidyResult(models.Model):
     reasons = models.CharField("原因代码", max_length=60, blank=True)
     provisional = models.BooleanField("使用暂行标准", default=False)
     policy_version = models.CharField("政策版本", max_length=80, blank=True)
-    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(SubsidyRun, verbose_name="最近改变它的计算批次", on_delete=models.PROTECT, related_name="+")
 
     objects = ScopedManager()
 

@@ -40,7 +40,9 @@ from .errors import FundingError
 
 BATCH_SIZE = 5000
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY}
-ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)  # Person booleans the policy can refer to
+ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)
+# the fields of a result a run computes; a row is rewritten only when one of them changed
+RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")  # Person booleans the policy can refer to
 
 
 def log_bulk(model, *, user, summary: dict, object_repr: str) -> None:
@@ -143,19 +145,22 @@ def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> Subsidy
 def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) -> dict:
     year = run.year
     start, end = date(year, 1, 1), date(year, 12, 31)
+    # the batch is a contiguous range of person ids: range lookups instead of 5,000-element IN lists
+    in_batch = {"person_id__gte": ids[0], "person_id__lte": ids[-1]}
     idents: dict[int, list[RIdentity]] = defaultdict(list)
     for pid, cat, vf, vt in (
-        Identity.objects.filter(person_id__in=ids, valid_from__lte=end)
+        Identity.objects.filter(**in_batch, valid_from__lte=end)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
         .values_list("person_id", "category__code", "valid_from", "valid_to")
     ):
         idents[pid].append(RIdentity(cat, vf, vt))
-    enrol = dict(EnrolmentRow.objects.filter(person_id__in=ids, year=year).values_list("person_id", "kind"))
-    old = {
-        pid: (cat, amt)
-        for pid, cat, amt in SubsidyResult.objects.filter(person_id__in=ids, year=year).values_list("person_id", "category", "amount")
-    }
-    people = Person.objects.filter(pk__in=list(set(idents) | set(old))).values_list("pk", "id_number", "birth_date", *ATTRIBUTE_FIELDS)
+    enrol = dict(EnrolmentRow.objects.filter(**in_batch, year=year).values_list("person_id", "kind"))
+    old = {row[0]: row[1:] for row in SubsidyResult.objects.filter(**in_batch, year=year).values_list("person_id", *RESULT_FIELDS)}
+    wanted = set(idents) | set(old)
+    people = [
+        row for row in Person.objects.filter(pk__gte=ids[0], pk__lte=ids[-1])
+        .values_list("pk", "id_number", "birth_date", *ATTRIBUTE_FIELDS) if row[0] in wanted
+    ]
     results, changes, removed = [], [], []
     counts = {"new": 0, "changed": 0, "removed": 0}
     for pk, id_number, birth, *flags in people:
@@ -167,7 +172,7 @@ def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) ->
             if pk in old:
                 removed.append(pk)
                 counts["removed"] += 1
-                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][0], old_amount=old[pk][1]))
+                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][1], old_amount=old[pk][4]))
             continue
         category = d.category or _best_category(idents[pk])
         std = policy.standard_for(year, category)
@@ -176,25 +181,24 @@ def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) ->
             due = std.t1
         elif std is not None and kind == EnrolmentKind.RESIDENT_T2:
             due = std.t2
-        results.append(SubsidyResult(
-            person_id=pk, year=year, enrolment=kind or "", category=category, group=d.group or "",
-            standard_amount=due, amount=d.amount, reasons=",".join(str(int(r)) for r in d.reasons),
-            provisional=d.uses_provisional_rule, policy_version=d.policy_version[:80], run=run,
-        ))
+        values = (kind or "", category, d.group or "", due, d.amount, ",".join(str(int(r)) for r in d.reasons),
+                  d.uses_provisional_rule, d.policy_version[:80])
         before = old.get(pk)
+        if before == values:
+            continue  # unchanged: not rewritten (a re-run writes only what moved)
+        results.append(SubsidyResult(person_id=pk, year=year, run=run, **dict(zip(RESULT_FIELDS, values, strict=True))))
         if before is None:
             counts["new"] += 1
             changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount))
-        elif before != (category, d.amount):
+        elif (before[1], before[4]) != (category, d.amount):
             counts["changed"] += 1
-            changes.append(SubsidyChange(run=run, person_id=pk, old_category=before[0], old_amount=before[1],
+            changes.append(SubsidyChange(run=run, person_id=pk, old_category=before[1], old_amount=before[4],
                                          new_category=category, new_amount=d.amount))
     if removed:
         SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
     SubsidyResult.objects.bulk_create(
         results, batch_size=2000, update_conflicts=True, unique_fields=["person", "year"],
-        update_fields=["enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional",
-                       "policy_version", "run"],
+        update_fields=[*RESULT_FIELDS, "run"],
     )
     if record_changes:
         SubsidyChange.objects.bulk_create(changes, batch_size=2000)
