@@ -140,3 +140,9 @@ class PaymentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 class ReceivableAdmin(ReadOnlyAdmin):
     list_display = ("source_key", "debtor_name", "fund", "amount", "recovered", "status", "opened_by")
     list_filter = ("fund", "status")
+
+
+@admin.register(models.EntryProposal)
+class EntryProposalAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "account", "counterpart", "amount", "on", "status", "proposed_by", "decided_by")
+    list_filter = ("status", "kind")

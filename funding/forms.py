@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 
@@ -54,3 +55,29 @@ class SelfPaidForm(forms.Form):
 class ImportForm(forms.Form):
     year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
     file = forms.FileField(label="参保数据（xlsx）")
+
+
+def _choices(kind):
+    from .models import Account
+
+    return [(a.code, a.name) for a in Account.objects.filter(kind=kind).order_by("pk")]
+
+
+class IncomeForm(forms.Form):
+    account = forms.ChoiceField(label="收款账户")
+    kind = forms.ChoiceField(label="类别")
+    counterpart = forms.ChoiceField(label="付款单位")
+    amount = forms.DecimalField(label="金额（元）", max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    on = forms.DateField(label="到账日期", widget=forms.DateInput(attrs={"type": "date"}))
+    source_document = forms.CharField(label="原始凭据（文件号/回单号）", max_length=120)
+    description = forms.CharField(label="摘要", max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Account, EntryKind
+        from .services.ledger import INCOME_KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = _choices(Account.Kind.OWN)
+        self.fields["counterpart"].choices = _choices(Account.Kind.EXTERNAL)
+        kinds = sorted(set().union(*INCOME_KINDS.values()))
+        self.fields["kind"].choices = [(k, EntryKind(k).label) for k in kinds]

@@ -573,3 +573,36 @@ class YoufuBudget(models.Model):
 
     def __str__(self):
         return f"{self.year}年预算 {self.amount}"
+
+
+class EntryProposal(models.Model):
+    """Maker–checker for entries keyed in by hand: money received, or the reversal of a wrong entry.
+    One person proposes, another approves; only then is the journal entry written."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审核"
+        APPROVED = "approved", "已记账"
+        REJECTED = "rejected", "已退回"
+
+    kind = models.CharField("类别", max_length=20, choices=EntryKind.choices)
+    account = models.ForeignKey(Account, verbose_name="本单位账户", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    counterpart = models.ForeignKey(Account, verbose_name="对方单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField("金额", null=True, blank=True, **MONEY)
+    on = models.DateField("记账日期")
+    source_document = models.CharField("原始凭据", max_length=120)
+    description = models.CharField("摘要", max_length=200)
+    reverses = models.ForeignKey(JournalEntry, verbose_name="冲销的凭证", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(USER, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField("录入时间", auto_now_add=True)
+    decided_by = models.ForeignKey(USER, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(JournalEntry, verbose_name="记账凭证", null=True, blank=True, on_delete=models.PROTECT, related_name="proposal")
+    note = models.CharField("审核意见", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "待审核凭证"
+        verbose_name_plural = "待审核凭证"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount or ''}（{self.get_status_display()}）"

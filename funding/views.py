@@ -16,8 +16,17 @@ from beneficiaries.models import Person, Town
 from yfbz.core.roles import Role
 
 from . import exports, notices, selectors, services
-from .forms import ConfirmForm, ImportForm, MonthForm, SelfPaidForm, TransferForm, YearForm
-from .models import FundRequest, PaymentBatch, Period, SelfPaidReport, SubsidyChange, SubsidyRun
+from .forms import ConfirmForm, ImportForm, IncomeForm, MonthForm, SelfPaidForm, TransferForm, YearForm
+from .models import (
+    EntryProposal,
+    FundRequest,
+    JournalEntry,
+    PaymentBatch,
+    Period,
+    SelfPaidReport,
+    SubsidyChange,
+    SubsidyRun,
+)
 from .services import FundingError
 from .services.imports import enrolment_import
 
@@ -295,3 +304,53 @@ def selfpaid_decide(request, pk):
     except FundingError as exc:
         _refused(request, exc)
     return redirect("funding:selfpaid")
+
+
+# --- the journal ---------------------------------------------------------------------------------------
+@login_required
+@permission_required("funding.view_journalentry", raise_exception=True)
+def ledger(request):
+    form = IncomeForm()
+    if request.method == "POST":
+        if not request.user.has_perm("funding.add_journalentry"):
+            raise PermissionDenied
+        form = IncomeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.proposal_income(user=request.user, **form.cleaned_data)
+                messages.success(request, "已录入，待另一人审核后记账")
+                return redirect("funding:ledger")
+            except FundingError as exc:
+                form.add_error(None, str(exc))
+    entries = JournalEntry.objects.select_related("counterpart", "entered_by", "approved_by").prefetch_related("lines__account")
+    if request.GET.get("account"):
+        entries = entries.filter(lines__account__code=request.GET["account"]).distinct()
+    page = Paginator(entries.order_by("-date", "-id"), 50).get_page(request.GET.get("page"))
+    pending = EntryProposal.objects.filter(status=EntryProposal.Status.PENDING).select_related("account", "counterpart", "reverses", "proposed_by")
+    return render(request, "funding/ledger.html", {"form": form, "page": page, "pending": pending, "balances": selectors.balances()})
+
+
+@login_required
+@permission_required("funding.change_journalentry", raise_exception=True)
+@require_POST
+def proposal_decide(request, pk):
+    try:
+        services.proposal_decide(proposal_id=pk, approve=request.POST.get("approve") == "1", user=request.user,
+                                 note=request.POST.get("note", ""))
+        messages.success(request, "已审核")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect("funding:ledger")
+
+
+@login_required
+@permission_required("funding.add_journalentry", raise_exception=True)
+@require_POST
+def entry_reverse(request, pk):
+    entry = get_object_or_404(JournalEntry, pk=pk)
+    try:
+        services.proposal_reversal(entry_id=entry.pk, on=timezone.localdate(), reason=request.POST.get("reason", ""), user=request.user)
+        messages.success(request, f"已提出冲销 {entry.number}，待审核")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect("funding:ledger")

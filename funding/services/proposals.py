@@ -1,0 +1,64 @@
+"""Entries keyed in by hand go through maker–checker: propose, then someone else approves (and the
+entry is written) or rejects. Approval re-checks everything entry_post checks, at approval time."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from yfbz.rules.money import money
+
+from ..models import Account, EntryKind, EntryProposal, JournalEntry
+from .errors import FundingError
+from .ledger import INCOME_KINDS, entry_reverse, money_in
+
+
+def proposal_income(*, account: str, kind: str, counterpart: str, amount: Decimal, on: date, source_document: str,
+                    description: str, user) -> EntryProposal:
+    if kind not in INCOME_KINDS.get(account, set()):
+        raise FundingError(f"「{Account.objects.get(code=account).name}」不接收「{EntryKind(kind).label}」")
+    try:
+        amt = money(amount)
+    except (TypeError, ValueError):
+        raise FundingError(f"金额「{amount}」无效") from None
+    if amt <= 0:
+        raise FundingError("金额应大于零")
+    if not source_document.strip():
+        raise FundingError("请填写原始凭据")
+    cp = Account.objects.filter(code=counterpart, kind=Account.Kind.EXTERNAL).first()
+    if cp is None:
+        raise FundingError(f"对方单位「{counterpart}」无效")
+    return EntryProposal.objects.create(kind=kind, account=Account.objects.get(code=account), counterpart=cp, amount=amt, on=on,
+                                        source_document=source_document.strip(), description=description, proposed_by=user)
+
+
+def proposal_reversal(*, entry_id: int, on: date, reason: str, user) -> EntryProposal:
+    entry = JournalEntry.objects.get(pk=entry_id)
+    if not reason.strip():
+        raise FundingError("请填写冲销原因")
+    return EntryProposal.objects.create(kind=EntryKind.REVERSAL, reverses=entry, on=on, source_document=f"冲销{entry.number}",
+                                        description=reason.strip(), proposed_by=user)
+
+
+def proposal_decide(*, proposal_id: int, approve: bool, user, note: str = "") -> EntryProposal:
+    with transaction.atomic():
+        p = EntryProposal.objects.select_for_update().get(pk=proposal_id)
+        if p.status != EntryProposal.Status.PENDING:
+            raise FundingError(f"该凭证已{p.get_status_display()}，不能再审核")
+        if p.proposed_by_id == user.pk:
+            raise FundingError("录入人与审核人不能是同一人")
+        if approve:
+            if p.kind == EntryKind.REVERSAL:
+                p.entry = entry_reverse(entry_id=p.reverses_id, on=p.on, reason=p.description, entered_by=p.proposed_by, approved_by=user)
+            else:
+                p.entry = money_in(account=p.account.code, kind=p.kind, amount=p.amount, on=p.on, counterpart=p.counterpart.code,
+                                   source_document=p.source_document, description=p.description, entered_by=p.proposed_by,
+                                   approved_by=user)
+            p.status = EntryProposal.Status.APPROVED
+        else:
+            p.status = EntryProposal.Status.REJECTED
+        p.decided_by, p.note = user, note
+        p.save(update_fields=["entry", "status", "decided_by", "note"])
+    return p
