@@ -146,3 +146,9 @@ class ReceivableAdmin(ReadOnlyAdmin):
 class EntryProposalAdmin(ReadOnlyAdmin):
     list_display = ("kind", "account", "counterpart", "amount", "on", "status", "proposed_by", "decided_by")
     list_filter = ("status", "kind")
+
+
+@admin.register(models.TaxListSettlement)
+class TaxListSettlementAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("year", "town", "people", "amount", "payee_name", "confirmed_by", "confirmed_on", "paid")
+    list_filter = ("year", "paid")

@@ -606,3 +606,33 @@ class EntryProposal(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount or ''}（{self.get_status_display()}）"
+
+
+class TaxListSettlement(models.Model):
+    """Route (a): the district confirms a town's tax-system list; its total becomes a payable of the
+    month's fund request (paid to the tax authority's collection account). A later run that raises
+    the total gives a supplementary settlement for the difference only."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="镇街", on_delete=models.PROTECT, related_name="+")
+    people = models.PositiveIntegerField("人数")
+    amount = models.DecimalField("本次结算金额", **MONEY)
+    payee_name = models.CharField("收款单位", max_length=100)
+    bank_name = models.CharField("开户银行", max_length=60)
+    bank_account = models.CharField("银行账号", max_length=40)
+    confirmed_by = models.ForeignKey(USER, verbose_name="确认人", on_delete=models.PROTECT, related_name="+")
+    confirmed_on = models.DateField("确认日期")
+    paid = models.BooleanField("已支付", default=False)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "税务代缴资助结算"
+        verbose_name_plural = "税务代缴资助结算"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.year} {self.town} {self.amount}"

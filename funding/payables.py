@@ -57,6 +57,22 @@ def _subsidy_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
     return SelfPaidReport.objects.filter(pk__in=ids, status=SelfPaidReport.Status.APPROVED).update(status=SelfPaidReport.Status.PAID)
 
 
+def _tax_payables(*, year: int, month: int) -> Iterable[Payable]:
+    """Route (a) settlements confirmed by the end of the month and not paid yet."""
+    from .models import TaxListSettlement
+
+    month_end = date(year, month, calendar.monthrange(year, month)[1])
+    for s in TaxListSettlement.objects.filter(paid=False, confirmed_on__lte=month_end).select_related("town").order_by("pk"):
+        yield Payable(f"subsidy-a:{s.pk}", "INSTITUTION", s.payee_name, s.bank_name, s.bank_account, "ASSISTANCE", "SUBSIDY",
+                      "资助参保（税务代缴）", s.town_id, s.amount)
+
+
+def _tax_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
+    from .models import TaxListSettlement
+
+    return TaxListSettlement.objects.filter(pk__in=[int(k.split(":", 1)[1]) for k in source_keys]).update(paid=True)
+
+
 def _claims_payables(*, year: int, month: int) -> Iterable:
     try:
         from claims.selectors import payables
@@ -73,6 +89,7 @@ def _claims_mark_paid(*, source_keys: list[str], paid_on: date, user):
 
 PROVIDERS: dict[str, Provider] = {
     "subsidy": Provider("subsidy", _subsidy_payables, _subsidy_mark_paid),
+    "tax": Provider("tax", _tax_payables, _tax_mark_paid),
     "claims": Provider("claims", _claims_payables, _claims_mark_paid),
 }
 

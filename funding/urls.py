@@ -22,6 +22,7 @@ urlpatterns = [
     path("subsidy/run/<int:pk>/progress/", views.subsidy_run_progress, name="subsidy-progress"),
     path("subsidy/<int:year>/tax-list.xlsx", views.tax_list, name="tax-list"),
     path("subsidy/<int:year>/gaps.xlsx", views.gap_list, name="gap-list"),
+    path("subsidy/<int:year>/tax-list/confirm/", views.tax_list_confirm, name="tax-list-confirm"),
     path("subsidy/enrolment/import/", views.enrolment_upload, name="enrolment-import"),
     path("selfpaid/", views.selfpaid, name="selfpaid"),
     path("selfpaid/<int:pk>/decide/", views.selfpaid_decide, name="selfpaid-decide"),

@@ -26,6 +26,7 @@ from .models import (
     SelfPaidReport,
     SubsidyChange,
     SubsidyRun,
+    TaxListSettlement,
 )
 from .services import FundingError
 from .services.imports import enrolment_import
@@ -206,7 +207,9 @@ def subsidy(request):
     latest = runs[0] if runs else None
     changes = SubsidyChange.objects.visible_to(request.user).filter(run=latest).select_related("person")[:500] if latest else []
     towns = Town.objects.all() if (request.user.sees_everything or request.user.is_superuser) else Town.objects.filter(pk=request.user.town_id)
+    settlements = TaxListSettlement.objects.visible_to(request.user).filter(year=year).select_related("town")
     return render(request, "funding/subsidy.html", {"year": year, "runs": runs, "latest": latest, "changes": changes,
+                                                     "settlements": settlements,
                                                      "towns": towns, "import_form": ImportForm(initial={"year": year})})
 
 
@@ -245,6 +248,21 @@ def tax_list(request, year):
 def gap_list(request, year):
     town_id = _town_for(request)
     return _file(exports.gap_list_xlsx(selectors.gap_list(request.user, year=year, town_id=town_id)), f"gaps-{year}-{town_id or 'all'}.xlsx")
+
+
+@login_required
+@permission_required("funding.add_taxlistsettlement", raise_exception=True)
+@require_POST
+def tax_list_confirm(request, year):
+    town = get_object_or_404(Town, pk=request.POST.get("town") or 0)
+    try:
+        s = services.tax_list_confirm(year=year, town_id=town.pk, payee_name=request.POST.get("payee_name", ""),
+                                      bank_name=request.POST.get("bank_name", ""), bank_account=request.POST.get("bank_account", ""),
+                                      user=request.user)
+        messages.success(request, f"已确认{town.name}{year}年税务代缴名单：{s.people} 人，本次结算 {s.amount} 元")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect(f"{reverse('funding:subsidy')}?year={year}")
 
 
 @login_required

@@ -19,7 +19,14 @@ from .requests import (
                        payment_batch_confirm,
                        payment_batch_create,
 )
-from .subsidies import enrolment_set, selfpaid_decide, selfpaid_report, subsidy_run_execute, subsidy_run_start
+from .subsidies import (
+                       enrolment_set,
+                       selfpaid_decide,
+                       selfpaid_report,
+                       subsidy_run_execute,
+                       subsidy_run_start,
+                       tax_list_confirm,
+)
 
 __all__ = [
     "FundingError",
@@ -47,4 +54,5 @@ __all__ = [
     "selfpaid_report",
     "subsidy_run_execute",
     "subsidy_run_start",
+    "tax_list_confirm",
 ]

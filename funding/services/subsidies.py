@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from beneficiaries.models import Identity, Person
+from beneficiaries.models import Identity, Person, Town
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import Identity as RIdentity
 from yfbz.rules import Person as RPerson
@@ -35,6 +35,7 @@ from ..models import (
     SubsidyResult,
     SubsidyRun,
     SubsidyYear,
+    TaxListSettlement,
 )
 from .errors import FundingError
 
@@ -275,3 +276,27 @@ def subsidy_for(person: Person, year: int, enrolment: str | None):
     rp = RPerson(person.id_number, person.birth_date, tuple(RIdentity(c, vf, vt) for c, vf, vt in rows), attrs)
     policy = policy_book().in_force(date(year, 12, 31))
     return contribution_subsidy(policy, rp, year, enrolment if enrolment != EnrolmentKind.NOT_ENROLLED else None)
+
+
+def tax_list_confirm(*, year: int, town_id: int, payee_name: str, bank_name: str, bank_account: str, user,
+                     on: date | None = None) -> TaxListSettlement:
+    """Route (a): confirm a town's list after the tax system took it; the amount not yet settled for the
+    town and year becomes payable (a supplementary settlement after a re-run pays only the difference)."""
+    from ..selectors import tax_list
+
+    if not (payee_name.strip() and bank_name.strip() and bank_account.strip()):
+        raise FundingError("请填写收款单位、开户银行和银行账号")
+    with transaction.atomic():
+        Town.objects.select_for_update().get(pk=town_id)  # one confirmation per town at a time
+        if SubsidyRun.objects.filter(year=year, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).exists():
+            raise FundingError(f"{year}年资助参保正在计算，请完成后再确认")
+        agg = tax_list(user, year=year, town_id=town_id).aggregate(n=Count("pk"), total=Sum("amount"))
+        settled = TaxListSettlement.objects.filter(year=year, town_id=town_id).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+        amount = (agg["total"] or Decimal("0.00")) - settled
+        if amount <= 0:
+            raise FundingError(f"该镇街{year}年税务代缴名单没有尚未结算的金额（已结算 {settled} 元）")
+        return TaxListSettlement.objects.create(
+            year=year, town_id=town_id, people=agg["n"] or 0, amount=amount, payee_name=payee_name.strip(),
+            bank_name=bank_name.strip(), bank_account=bank_account.strip(), confirmed_by=user,
+            confirmed_on=on or timezone.localdate(),
+        )

@@ -156,3 +156,38 @@ def test_a_bad_payable_is_refused_naming_it_and_nothing_is_written(staff):
     finally:
         PROVIDERS.pop("bad")
     assert not FundRequest.objects.exists() and not PayableLine.objects.exists()
+
+
+def test_a_confirmed_tax_list_is_requested_paid_and_a_rerun_settles_only_the_difference(make_person, staff, fund, towns,
+                                                                                      django_capture_on_commit_callbacks):
+    from funding.models import Enrolment, SubsidyResult, TaxListSettlement
+
+    a = make_person("代缴甲", categories=("DIBAO",))
+    Enrolment.objects.create(person=a, year=2025, kind="RESIDENT_T1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subsidy_run_start(year=2025, user=staff["district_clerk"])
+    first = SubsidyResult.objects.get(person=a).amount
+    s = services.tax_list_confirm(year=2025, town_id=towns["SLH"].pk, payee_name="国家税务总局重庆市渝北区税务局", bank_name="国库",
+                                  bank_account="270000001", user=staff["district_clerk"], on=date(2025, 3, 5))
+    assert (s.people, s.amount) == (1, first)
+    with pytest.raises(FundingError, match="没有尚未结算"):
+        services.tax_list_confirm(year=2025, town_id=towns["SLH"].pk, payee_name="x", bank_name="x", bank_account="x",
+                                  user=staff["district_clerk"])
+    fund("SPECIAL", "10000.00")
+    req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
+    line = req.lines.get()
+    assert (line.spending, line.payee_kind, line.amount) == ("SUBSIDY", "INSTITUTION", first)
+    services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
+    services.fund_request_record_transfer(request_id=req.pk, on=date(2025, 3, 20), source_document="x", entered_by=staff["finance"],
+                                          approved_by=staff["reviewer"])
+    batch = services.payment_batch_create(request_id=req.pk, fund="ASSISTANCE", user=staff["finance"])
+    services.payment_batch_confirm(batch_id=batch.pk, paid_on=date(2025, 3, 25), failures={}, user=staff["reviewer"])
+    assert TaxListSettlement.objects.get(pk=s.pk).paid
+    # a second person joins the list after a re-run: only their subsidy is settled next time
+    b = make_person("代缴乙", categories=("TEKUN",))
+    Enrolment.objects.create(person=b, year=2025, kind="RESIDENT_T1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subsidy_run_start(year=2025, user=staff["district_clerk"])
+    s2 = services.tax_list_confirm(year=2025, town_id=towns["SLH"].pk, payee_name="国家税务总局重庆市渝北区税务局", bank_name="国库",
+                                   bank_account="270000001", user=staff["district_clerk"], on=date(2025, 4, 5))
+    assert s2.amount == SubsidyResult.objects.get(person=b).amount

@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "*", VIEW),
         # funding: the bureau runs subsidies, verifies self-paid lists, compiles fund requests
         ("funding", "subsidyrun", ("add",)),
+        ("funding", "taxlistsettlement", ("add",)),
         ("funding", "enrolment", ("add", "change")),
         ("funding", "selfpaidreport", ("change",)),
         ("funding", "latereportpermission", ("add",)),
