@@ -442,6 +442,7 @@ class PayableLine(models.Model):
         PENDING = "pending", "待支付"
         IN_BATCH = "in_batch", "支付中"
         PAID = "paid", "已支付"
+        WITHDRAWN = "withdrawn", "来源已撤回（不支付）"
 
     request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="lines")
     provider = models.CharField("来源模块", max_length=20)

@@ -141,8 +141,29 @@ def fund_request_record_transfer(*, request_id: int, on: date, source_document: 
         return fund_request_set_status(request=req, to=FundRequest.Status.FUNDED, user=approved_by, note=source_document)
 
 
+def _withdraw_stale(req: FundRequest, user) -> int:
+    """A payable its provider no longer lists (a decision made again or refused, a report withdrawn,
+    or paid by another way) is withdrawn before money goes out for it."""
+    withdrawn = 0
+    for name in req.lines.filter(status=PayableLine.Status.PENDING).values_list("provider", flat=True).distinct():
+        provider = PROVIDERS.get(name)
+        if provider is None:
+            continue
+        current = {p.source_key for p in provider.payables(year=req.year, month=req.month)}
+        stale = [pk for pk, key in req.lines.filter(provider=name, status=PayableLine.Status.PENDING).values_list("pk", "source_key")
+                 if key not in current]
+        if stale:
+            withdrawn += PayableLine.objects.filter(pk__in=stale).update(status=PayableLine.Status.WITHDRAWN)
+    if withdrawn:
+        log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number} 撤回明细", summary={"撤回笔数": withdrawn})
+    return withdrawn
+
+
 def payment_batch_create(*, request_id: int, fund: str, user) -> PaymentBatch:
-    """Put every pending line of one fund (with a bank account) into a new batch for the bank file."""
+    """Put every pending line of one fund (with a bank account) into a new batch for the bank file.
+    Lines their provider has withdrawn are set aside first (committed even if no batch results)."""
+    with transaction.atomic():
+        _withdraw_stale(FundRequest.objects.select_for_update().get(pk=request_id), user)
     with transaction.atomic():
         req = FundRequest.objects.select_for_update().get(pk=request_id)
         ready = {Fund.ASSISTANCE: {FundRequest.Status.FUNDED}, Fund.YOUFU: {FundRequest.Status.SUBMITTED, FundRequest.Status.FUNDED}}
@@ -201,7 +222,12 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
         for p in paid:
             by_provider[p.line.provider].append(p.line.source_key)
         for name, keys in by_provider.items():
-            PROVIDERS[name].mark_paid(source_keys=keys, paid_on=paid_on, user=user)
+            try:
+                PROVIDERS[name].mark_paid(source_keys=keys, paid_on=paid_on, user=user)
+            except FundingError:
+                raise
+            except Exception as exc:  # the provider's own refusal: nothing of this confirmation is kept
+                raise FundingError(f"「{name}」模块拒绝标记支付，本次回单确认未生效：{exc}") from exc
         batch.status, batch.confirmed_by, batch.paid_on = PaymentBatch.Status.CONFIRMED, user, paid_on
         batch.save(update_fields=["status", "confirmed_by", "paid_on"])
         log_bulk(Payment, user=user, object_repr=f"银行回单 {batch.number}",

@@ -75,3 +75,25 @@ def test_a_month_with_an_approved_claim_end_to_end(approved_bill, people, staff,
     for acc in Account.objects.all():
         assert balance(acc.code) == (JournalLine.objects.filter(account=acc).aggregate(s=Sum("amount"))["s"] or 0)
     assert balance("SPECIAL") == Decimal("50000.00") - decision.assistance
+
+
+def test_a_claim_decided_again_before_payment_is_withdrawn_not_paid(approved_bill, people, staff, fund):
+    from claims.models import Bill
+
+    bill, decision = approved_bill
+    at = timezone.localtime(decision.reviewed_at)
+    fund("SPECIAL", "50000.00", on=at.date())
+    req = services.fund_request_create(year=at.year, month=at.month, user=staff["district_clerk"])
+    services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
+    services.fund_request_record_transfer(request_id=req.pk, on=at.date(), source_document="x", entered_by=staff["finance"],
+                                          approved_by=staff["reviewer"])
+    # before the bank file is made, the identity is found ended: the bill is decided again (nothing payable)
+    Identity.objects.filter(person=people["slh"]).update(valid_to=date(2025, 3, 31))
+    claims_services.bill_decide(bill_id=bill.pk, user=staff["district_clerk"], reason="身份追溯终止")
+    claims_services.decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    with pytest.raises(services.FundingError, match="没有待支付"):
+        services.payment_batch_create(request_id=req.pk, fund="ASSISTANCE", user=staff["finance"])
+    assert PayableLine.objects.get(request=req).status == "withdrawn"
+    assert balance("EXPENDITURE") == decision.assistance  # the money stays for next month
+    bill.refresh_from_db()
+    assert bill.status != Bill.Status.PAID
