@@ -94,11 +94,16 @@ class Person(models.Model):
 
     SEX_CHOICES = [("M", "男"), ("F", "女")]
 
-    id_number = models.CharField("公民身份号码", max_length=18, unique=True)
+    # unique through Meta.constraints, not unique=True: on PostgreSQL that would add a second, LIKE-pattern
+    # index nobody uses, and every index costs on every person a roster registers
+    id_number = models.CharField("公民身份号码", max_length=18)
     name = models.CharField("姓名", max_length=50)
     birth_date = models.DateField("出生日期")
     sex = models.CharField("性别", max_length=1, choices=SEX_CHOICES)
-    town = models.ForeignKey(Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="people")
+    town = models.ForeignKey(
+        Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="people",
+        db_index=False,  # the (town, name) index serves every lookup by town
+    )
     village = models.CharField("村（社区）", max_length=60, blank=True)
     phone = models.CharField("联系电话", max_length=30, blank=True)
     needs_maintenance_treatment = models.BooleanField(
@@ -116,7 +121,8 @@ class Person(models.Model):
     class Meta:
         verbose_name = "人员"
         verbose_name_plural = "人员"
-        indexes = [models.Index(fields=["town", "name"]), models.Index(fields=["name"])]
+        indexes = [models.Index(fields=["town", "name"])]
+        constraints = [models.UniqueConstraint(fields=["id_number"], name="person_id_number_unique")]
 
     def __str__(self):
         return f"{self.name}（{self.masked_id_number}）"

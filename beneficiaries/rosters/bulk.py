@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
-from django.db import connection, models
+from django.db import connection, connections, models
 
 
 def is_postgres() -> bool:
@@ -43,6 +44,28 @@ def _copy(cursor, table: str, columns: list[str], rows: Iterable[Sequence], conv
             copy.write_row([c(v) if c else v for c, v in zip(convs, row, strict=True)])
             n += 1
     return n
+
+
+@contextmanager
+def copy_stream(model, fields: Sequence[str]):
+    """PostgreSQL: one COPY open for a whole job; yields write(row). The server stores rows while the
+    caller works out the next ones. Nothing else may use this connection until the block ends."""
+    convs = _prep(model, fields)
+    cols = ", ".join(f'"{c}"' for c in _columns(model, fields))
+    with connection.cursor() as cur, cur.cursor.copy(f'COPY "{model._meta.db_table}" ({cols}) FROM STDIN') as copy:
+        write = copy.write_row
+        yield lambda row: write([c(v) if c else v for c, v in zip(convs, row, strict=True)])
+
+
+@contextmanager
+def side_connection():
+    """A second connection to the same database, for reads while the main one is busy with a COPY.
+    It sees committed data only."""
+    conn = connections.create_connection("default")
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def insert_rows(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -83,9 +106,9 @@ def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Seque
     return inserted
 
 
-def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str]) -> dict:
+def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str], *, using=None) -> dict:
     """{key: (values of fields)} for the rows whose key_field is in keys. On PostgreSQL one array
-    parameter (= ANY) rather than thousands of placeholders."""
+    parameter (= ANY) rather than thousands of placeholders. `using`: another connection (side_connection)."""
     keys = list(keys)
     if not keys:
         return {}
@@ -96,7 +119,7 @@ def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str]) -> dict
             return meta.pk.column if f == "pk" else meta.get_field(f).column
 
         cols = ", ".join(f'"{col(f)}"' for f in fields)
-        with connection.cursor() as cur:
+        with (using or connection).cursor() as cur:
             cur.execute(f'SELECT "{col(key_field)}", {cols} FROM "{meta.db_table}" WHERE "{col(key_field)}" = ANY(%s)', [keys])
             return {row[0]: row[1:] for row in cur.fetchall()}
     out = {}

@@ -95,8 +95,9 @@ class Previous:
 class Context:
     """The reference data one upload is checked against, read once."""
 
-    def __init__(self, upload: RosterUpload):
+    def __init__(self, upload: RosterUpload, *, lookup_using=None):
         self.upload = upload
+        self.lookup_using = lookup_using  # a side connection when the main one streams a COPY
         self.department = upload.department
         self.month = upload.month
         self.age_day = month_end(upload.month)
@@ -273,7 +274,7 @@ def check_roster(
 
     def finish(chunk: list[Checked]) -> list[Checked]:
         ids = {r.id_number for r in chunk if not r.errors}
-        people = bulk.lookup(Person, "id_number", ids, ("pk", "name", "town_id", "village", "phone"))
+        people = bulk.lookup(Person, "id_number", ids, ("pk", "name", "town_id", "village", "phone"), using=ctx.lookup_using)
         for r in chunk:
             if not r.errors:
                 _compare(ctx, r, people.get(r.id_number))

@@ -88,6 +88,16 @@ def test_excel_date_cells_and_applying_start_identities_on_their_certification_d
 
 
 def test_second_month_ends_the_absent_keeps_the_continuing_and_flags_changes(upload_file, confirm_roster):
+    second_month_scenario(upload_file, confirm_roster)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_second_month_gives_the_same_result_when_the_job_owns_its_transaction(upload_file, confirm_roster):
+    """As in production: on PostgreSQL the check then streams one COPY and looks people up on a side connection."""
+    second_month_scenario(upload_file, confirm_roster)
+
+
+def second_month_scenario(upload_file, confirm_roster):
     a, b, c, d, e, f = ids(6)
     march = [
         (a, "甲", "低保", "双龙湖", "", ""),
