@@ -30,6 +30,7 @@ from .models import (
 )
 from .services import FundingError
 from .services.imports import enrolment_import
+from .services.requests import bank_return_parse
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -145,8 +146,11 @@ def batch_confirm(request, pk):
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
         return redirect("funding:request-detail", pk=batch.request_id)
     try:
+        failures = form.cleaned_data["failures"]
+        if request.FILES.get("bank_return"):
+            failures = bank_return_parse(batch_id=batch.pk, data=request.FILES["bank_return"].read())
         services.payment_batch_confirm(batch_id=batch.pk, paid_on=form.cleaned_data["paid_on"],
-                                       failures=form.cleaned_data["failures"], user=request.user)
+                                       failures=failures, user=request.user)
         messages.success(request, f"批次 {batch.number} 已按银行回单确认")
     except FundingError as exc:
         _refused(request, exc)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 
 from yfbz.rules.money import money
@@ -96,7 +96,12 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
                 ))
         if not lines:
             raise FundingError(f"{year}年{month}月没有尚未申请的已审批待支付款项")
-        PayableLine.objects.bulk_create(lines, batch_size=batch_size)
+        try:
+            with transaction.atomic():
+                PayableLine.objects.bulk_create(lines, batch_size=batch_size)
+        except IntegrityError:
+            # another request for the same payables was compiled at the same moment (double click)
+            raise FundingError("另一份资金申请正在同时编制，已包含这些款项；请刷新后查看") from None
         req.total_assistance = totals[Fund.ASSISTANCE]
         req.total_youfu = totals[Fund.YOUFU]
         req.line_count = len(lines)
@@ -253,3 +258,59 @@ def fund_request_totals(req: FundRequest) -> list[dict]:
     return list(
         req.lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme")
     )
+
+
+BANK_OK = {"成功", "已支付", "支付成功", "SUCCESS", "OK"}
+BANK_FAILED = {"失败", "支付失败", "退票", "FAILED", "FAIL"}
+
+
+def bank_return_parse(*, batch_id: int, data: bytes) -> dict[int, str]:
+    """The bank's return file (xlsx: 明细号, 状态, 失败原因) → {payment id: reason} of the failed ones.
+    Every payment of the batch must be listed exactly once, so nothing is marked paid by omission."""
+    import io
+
+    from openpyxl import load_workbook
+
+    batch = PaymentBatch.objects.get(pk=batch_id)
+    try:
+        ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+    except Exception:  # noqa: BLE001
+        raise FundingError("无法读取银行回单文件，请上传 xlsx") from None
+    rows = ws.iter_rows(values_only=True)
+    header = [str(h).strip() if h is not None else "" for h in (next(rows, None) or ())]
+    try:
+        c_id, c_status = header.index("明细号"), header.index("状态")
+    except ValueError:
+        raise FundingError("第1行（表头）应含“明细号”“状态”两列") from None
+    c_reason = header.index("失败原因") if "失败原因" in header else None
+    expected = set(batch.payments.values_list("pk", flat=True))
+    seen: dict[int, int] = {}
+    failures, errors = {}, []
+    for n, row in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in row):
+            continue
+        raw = row[c_id] if c_id < len(row) else None
+        try:
+            pid = int(str(raw).strip())
+        except (TypeError, ValueError):
+            errors.append(f"第{n}行 明细号「{raw}」无效")
+            continue
+        if pid not in expected:
+            errors.append(f"第{n}行 明细号 {pid} 不属于批次 {batch.number}")
+            continue
+        if pid in seen:
+            errors.append(f"第{n}行 明细号 {pid} 与第{seen[pid]}行重复")
+            continue
+        seen[pid] = n
+        status = str(row[c_status] if c_status < len(row) and row[c_status] is not None else "").strip()
+        if status in BANK_FAILED:
+            reason = str(row[c_reason] or "").strip() if c_reason is not None and c_reason < len(row) else ""
+            failures[pid] = reason or "银行退回"
+        elif status not in BANK_OK:
+            errors.append(f"第{n}行 状态「{status}」无法识别（应为成功或失败）")
+    missing = expected - set(seen)
+    if missing:
+        errors.append(f"回单缺少 {len(missing)} 笔明细（如明细号 {min(missing)}），请核对银行回单")
+    if errors:
+        raise FundingError("银行回单有误，未作任何处理：" + "；".join(errors[:20]))
+    return failures
