@@ -104,6 +104,11 @@ def test_a_whole_month_end_to_end(approved_selfpaid, youfu_provider, fund, staff
     services.payment_batch_confirm(batch_id=yb.pk, paid_on=date(2025, 3, 29), failures={}, user=rev)
     assert youfu_provider == ["youfu-1"]
     assert balance("YOUFU") == Decimal("1678.50")
+    from funding.models import YoufuBudget
+    from funding.selectors import month_report
+
+    YoufuBudget.objects.create(year=2025, amount=Decimal("5000.00"))
+    assert month_report(2025, 3)["youfu"] == {"budget": Decimal("5000.00"), "spent": Decimal("321.50"), "left": Decimal("4678.50")}
 
     # an overpayment is recovered into the expenditure account
     rec = services.receivable_open(source_key="subsidy-b:x", debtor_name="自缴甲", fund="ASSISTANCE",
