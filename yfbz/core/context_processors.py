@@ -25,6 +25,24 @@ def _nav_items(user):
     return items
 
 
+def todo_items(user):
+    """What waits for this user: each app's nav module may define todo(user) returning
+    [("待办事项", count, url), ...]; items with a count of 0 are left out."""
+    items = []
+    for app in NAV_APPS:
+        try:
+            module = import_module(f"{app}.nav")
+        except ModuleNotFoundError:
+            continue
+        todo = getattr(module, "todo", None)
+        if todo is None:
+            continue
+        for label, count, url in todo(user):
+            if count:
+                items.append({"label": label, "count": count, "url": url})
+    return items
+
+
 def site(request):
     user = getattr(request, "user", None)
     extra = _nav_items(user) if user is not None and user.is_authenticated else []

@@ -12,7 +12,11 @@ from .roles import Role
 
 @login_required
 def home(request):
-    return render(request, "home.html", {"roles": sorted(r.value for r in request.user.roles)})
+    from .context_processors import todo_items
+
+    return render(
+        request, "home.html", {"roles": sorted(r.value for r in request.user.roles), "todo": todo_items(request.user)}
+    )
 
 
 @never_cache
