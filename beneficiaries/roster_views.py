@@ -11,7 +11,9 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from yfbz.core.roles import Role
@@ -177,7 +179,10 @@ def roster_review(request, pk):
         messages.success(request, f"已{'接受' if decision != 'send_back' else '退回'}{n}行")
     except (ValidationError, PermissionDenied) as exc:
         _refuse(request, exc)
-    return redirect(request.POST.get("next") or f"/people/rosters/{upload.pk}/")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("beneficiaries:roster-detail", args=[upload.pk])
+    return redirect(back)
 
 
 @login_required

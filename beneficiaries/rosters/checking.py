@@ -267,8 +267,7 @@ def check_roster(
 ) -> Iterator[list[Checked]]:
     """Yield checked rows chunk by chunk, then the snapshot's endings; fills `ctx.summary`."""
     summary = ctx.summary = Summary(previous_open=len(ctx.previous))
-    first_seen: dict[tuple, int] = {}
-    seen_keys: set[tuple[str, int]] = set()
+    first_seen: dict[tuple, int] = {}  # (id, category) → row: finds duplicates, and the identities still listed
     invalid_ids: set[str] = set()
     chunk: list[Checked] = []
 
@@ -287,7 +286,6 @@ def check_roster(
             else:
                 summary.valid += 1
                 setattr(summary, str(r.outcome), getattr(summary, str(r.outcome)) + 1)
-                seen_keys.add((r.id_number, r.category_id))
             summary.warnings.extend(r.warnings)
         summary.rows += len(chunk)
         if progress:
@@ -308,17 +306,17 @@ def check_roster(
             chunk = []
     if chunk:
         yield finish(chunk)
-    del first_seen
     if ctx.upload.mode == RosterUpload.Mode.SNAPSHOT:
-        yield from _endings(ctx, seen_keys, invalid_ids, summary)
+        # a listed identity whose row failed only in the comparison (an exit for nothing open) is not open: no matter
+        yield from _endings(ctx, first_seen, invalid_ids, summary)
 
 
-def _endings(ctx: Context, seen_keys, invalid_ids, summary: Summary) -> Iterator[list[Checked]]:
+def _endings(ctx: Context, listed, invalid_ids, summary: Summary) -> Iterator[list[Checked]]:
     """D6: an open identity absent from a snapshot ends; a person whose row is invalid is never ended for it."""
     end = ctx.month - timedelta(days=1)
     chunk: list[Checked] = []
     for (idn, cat_id), prev in ctx.previous.items():
-        if (idn, cat_id) in seen_keys or idn[:17] in invalid_ids:
+        if (idn, cat_id) in listed or idn[:17] in invalid_ids:
             continue
         row = Checked(None, [], id_number=idn, name=prev.name, category_id=cat_id, town_id=prev.town_id)
         row.outcome, row.exits_on = Outcome.ENDED, end

@@ -94,6 +94,12 @@ def test_a_town_clerk_gets_404_for_a_roster_not_yet_sent_to_towns_and_for_json_p
     assert login(staff["veterans_officer"]).get(reverse("beneficiaries:roster-detail", args=[up.pk])).status_code == 404
 
 
+def test_the_review_form_does_not_redirect_to_another_site(two_town_roster, staff, login):
+    resp = login(staff["slh_clerk"]).post(reverse("beneficiaries:roster-review", args=[two_town_roster.pk]),
+                                           {"decision": "accept", "next": "https://evil.example/"})
+    assert resp.url == reverse("beneficiaries:roster-detail", args=[two_town_roster.pk])
+
+
 def test_sending_back_needs_a_reason_and_records_who(two_town_roster, staff, login):
     row = RosterRow.objects.get(upload=two_town_roster, name="回一")
     client = login(staff["hx_clerk"])
