@@ -93,6 +93,19 @@ def _layer_detail(layer: dict, d: Decision) -> str:
     return "；".join(parts)
 
 
+def _explanation_for_notice(text: str) -> str:
+    """The decision's explanation without the lines the notice's table and cap line already state
+    (the costs per layer, the cap left, what remains to pay): shorter to read and to lay out."""
+    keep = []
+    for line in text.splitlines():
+        if "结算的" in line and "政策范围内费用" in line and line.index("结算的") < 16:
+            continue
+        if line.startswith(("本年度", "本次结算后个人仍需自付")):
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
 def notice_context(notice: Notice) -> dict:
     d = notice.decision
     bill = d.bill
@@ -150,7 +163,7 @@ def notice_context(notice: Notice) -> dict:
         "bank_tail": bill.bank_account[-4:] if bill.bank_account else "",
         "cap_line": cap_line,
         "refusal_reasons": reasons or ["不符合医疗救助条件"],
-        "explanation": d.explanation,
+        "explanation": _explanation_for_notice(d.explanation),
         "issued_on": _date_zh(notice.issued_on),
     }
 

@@ -33,8 +33,9 @@ from yfbz.rules import Bill as EngineBill
 from yfbz.rules import BillKind, Reason, adjudicate
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
+from .bulk import ensure_cap_rows, insert_rows, set_cap_used
 from .inputs import engine_person, identities_by_person
-from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
+from .models import ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
 from .services import ClaimsError, log_bulk
 
 L = SettlementLine
@@ -125,6 +126,11 @@ def _date(v, where: str, errors: list[str], required: bool) -> date | None:
         if required:
             errors.append(f"{where}：缺少日期")
         return None
+    if len(s) == 10 and s[4] == "-":
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
         try:
             return datetime.strptime(s[:10] if "-" in s or "/" in s else s, fmt).date()
@@ -276,29 +282,22 @@ def _already_imported(institution_id: int, numbers: list[str]) -> set[str]:
     return seen
 
 
-def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], CapUsage]:
-    """Create the missing cap rows (ON CONFLICT DO NOTHING) and lock them all in (person, year,
-    scheme) order, the same order as ``services.cap_rows_locked``."""
-    keys_sorted = sorted(keys)
-    CapUsage.objects.bulk_create(
-        [CapUsage(person_id=p, year=y, scheme=s) for p, y in keys_sorted for s in CAP_KEYS],
-        ignore_conflicts=True,
-        batch_size=CHUNK,
-    )
-    by_person: dict[int, set[int]] = defaultdict(set)
-    for p, y in keys_sorted:
-        by_person[p].add(y)
+def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], tuple[int, Decimal]]:
+    """Create the missing cap rows, then lock them all in (person, year, scheme) order — the same
+    order as ``services.cap_rows_locked`` — and return (row id, used) per (person, year, scheme)."""
+    ensure_cap_rows(keys)
+    pids = sorted({p for p, _ in keys})
+    years = sorted({y for _, y in keys})
     out = {}
-    pids = sorted(by_person)
-    years = sorted({y for _, y in keys_sorted})
     for i in range(0, len(pids), CHUNK):
         rows = (
             CapUsage.objects.select_for_update()
             .filter(person_id__in=pids[i : i + CHUNK], year__in=years)
             .order_by("person_id", "year", "scheme")
+            .values_list("pk", "person_id", "year", "scheme", "used")
         )
-        for r in rows:
-            out[(r.person_id, r.year, r.scheme)] = r
+        for pk, pid, year, scheme, used in rows:
+            out[(pid, year, scheme)] = (pk, used)
     return out
 
 
@@ -338,39 +337,39 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
     caps = _lock_caps_bulk({(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people})
     used: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
-    for (pid, year, scheme), row in caps.items():
-        used[(pid, year)][scheme] = row.used
+    for (pid, year, scheme), (_pk, amount) in caps.items():
+        used[(pid, year)][scheme] = amount
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
     persons_cache: dict[int, object] = {}
     seen: set[str] = set()
-    lines: list[SettlementLine] = []
+    lines: list[dict] = []
+    common = {"file_id": f.pk, "settlement_month_id": sm.pk, "institution_id": inst.pk}
     for r in sorted(rows, key=lambda r: (r.settled_on, r.line_no)):
-        line = L(
-            file=f, settlement_month=sm, institution=inst, line_no=r.line_no, settlement_no=r.settlement_no,
-            id_number=r.id_number, name=r.name, kind=r.kind, disease=r.disease, admitted_on=r.admitted_on,
-            settled_on=r.settled_on, total_cost=r.total_cost, in_policy_cost=r.in_policy_cost,
-            basic_paid=r.basic_paid, critical_paid=r.critical_paid, advanced=r.advanced,
-            outcome=L.Outcome.DISPUTED, difference=r.advanced,
-        )
+        line = {
+            **common, "line_no": r.line_no, "settlement_no": r.settlement_no, "id_number": r.id_number, "name": r.name,
+            "kind": r.kind, "disease": r.disease, "admitted_on": r.admitted_on, "settled_on": r.settled_on,
+            "total_cost": r.total_cost, "in_policy_cost": r.in_policy_cost, "basic_paid": r.basic_paid,
+            "critical_paid": r.critical_paid, "advanced": r.advanced, "outcome": L.Outcome.DISPUTED.value,
+            "difference": r.advanced,
+        }
         lines.append(line)
         if r.settlement_no in existing or r.settlement_no in seen:
-            line.duplicate = True
-            line.dispute = L.Dispute.DUPLICATE
-            line.dispute_text = f"结算编号{r.settlement_no}已导入过，不重复支付"
+            line.update(duplicate=True, dispute=L.Dispute.DUPLICATE.value,
+                        dispute_text=f"结算编号{r.settlement_no}已导入过，不重复支付")
             continue
         seen.add(r.settlement_no)
         p = people.get(r.id_number)
         if p is None:
-            line.dispute = L.Dispute.UNKNOWN_PERSON
+            line["dispute"] = L.Dispute.UNKNOWN_PERSON.value
             try:
                 parse_id_number(r.id_number)
-                line.dispute_text = "系统中没有此公民身份号码的人员"
+                line["dispute_text"] = "系统中没有此公民身份号码的人员"
             except IdNumberError as exc:
-                line.dispute_text = f"公民身份号码有误：{exc}"
+                line["dispute_text"] = f"公民身份号码有误：{exc}"
             continue
         pid = p[0]
-        line.person_id = pid
+        line["person_id"] = pid
         person = persons_cache.get(pid)
         if person is None:
             person = persons_cache[pid] = engine_person(
@@ -378,41 +377,33 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             )
         bill = EngineBill(BillKind(r.kind), r.settled_on, inst.level, r.in_policy_cost, r.basic_paid, r.critical_paid,
                           r.disease or None, r.total_cost, r.admitted_on, r.settlement_no)
-        policy = book.in_force(r.settled_on)
         u = used[(pid, r.settled_on.year)]
-        d = adjudicate(policy, person, bill, u)
-        if d.scheme is not None and d.amount:
-            u[str(d.scheme)] = u.get(str(d.scheme), ZERO) + d.amount
-        line.scheme = str(d.scheme) if d.scheme else ""
-        line.category = d.category or ""
-        line.ratio = d.ratio
-        line.decided = d.amount
-        line.difference = r.advanced - d.amount
-        line.reasons = [int(x) for x in d.reasons]
-        line.policy_version = d.policy_version
+        d = adjudicate(book.in_force(r.settled_on), person, bill, u)
+        scheme = str(d.scheme) if d.scheme is not None else ""
+        if scheme and d.amount:
+            u[scheme] = u.get(scheme, ZERO) + d.amount
+        line.update(scheme=scheme, category=d.category or "", ratio=d.ratio, decided=d.amount,
+                    difference=r.advanced - d.amount, reasons=[int(x) for x in d.reasons],
+                    policy_version=d.policy_version)
         if d.amount == r.advanced:
-            line.outcome = L.Outcome.AGREED
-            line.payable = r.advanced
-            if d.scheme is not None and d.amount:
-                agreed_add[(pid, r.settled_on.year, str(d.scheme))] += d.amount
+            line.update(outcome=L.Outcome.AGREED.value, payable=r.advanced)
+            if scheme and d.amount:
+                agreed_add[(pid, r.settled_on.year, scheme)] += d.amount
         else:
-            line.dispute, line.dispute_text = _dispute(d, r.advanced)
-    L.objects.bulk_create(lines, batch_size=CHUNK)
-    changed = []
-    for key, amount in agreed_add.items():
-        row = caps[key]
-        row.used += amount
-        changed.append(row)
-    CapUsage.objects.bulk_update(changed, ["used"], batch_size=CHUNK)
-    agreed = [x for x in lines if x.outcome == L.Outcome.AGREED]
+            line["dispute"], line["dispute_text"] = _dispute(d, r.advanced)
+    insert_rows(L, lines)
+    new_used = {caps[key][0]: caps[key][1] + amount for key, amount in agreed_add.items()}
+    set_cap_used(new_used)
+    agreed = [x for x in lines if x["outcome"] == L.Outcome.AGREED]
     f.lines_total = len(lines)
     f.lines_agreed = len(agreed)
     f.lines_disputed = len(lines) - len(agreed)
-    f.advanced_total = sum((x.advanced for x in lines), ZERO)
-    f.agreed_total = sum((x.payable for x in agreed), ZERO)
+    f.advanced_total = sum((x["advanced"] for x in lines), ZERO)
+    f.agreed_total = sum((x["payable"] for x in agreed), ZERO)
     f.status = SettlementFile.Status.DONE
     f.error = ""
     f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status", "error"])
+    changed = new_used
     log_bulk(f, user, {
         "导入明细行": len(lines), "无异议": f.lines_agreed, "有异议": f.lines_disputed,
         "无异议合计": str(f.agreed_total), "更新年度限额行": len(changed),

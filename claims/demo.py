@@ -1,0 +1,153 @@
+"""Demo data of claims (python manage.py demo_data): institutions, a year of hand-settled bills decided
+and mostly approved, and three monthly one-stop settlement files with some disputed lines.
+
+Deterministic (seeded) and re-runnable: nothing is added twice (institutions by code, bills by
+their demo note, settlement files by their bytes' sha256).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+INSTITUTIONS = [
+    # code, name, level, in city, networked
+    ("YB001", "重庆市渝北区人民医院", 2, True, True),
+    ("YB002", "重庆市渝北区中医院", 2, True, True),
+    ("CQ001", "重庆医科大学附属第一医院", 3, True, True),
+    ("SLH01", "双龙湖街道社区卫生服务中心", 1, True, True),
+    ("HX001", "回兴街道社区卫生服务中心", 0, True, True),
+    ("CD001", "四川大学华西医院", 3, False, False),
+    ("BJ001", "北京协和医院", 3, False, False),
+]
+DEMO_NOTE = "演示数据"
+
+
+def demo_steps():
+    return [institutions_step, bills_step, settlements_step]
+
+
+def institutions_step(stdout, rng):
+    from .models import Institution
+
+    made = 0
+    for code, name, level, in_city, networked in INSTITUTIONS:
+        _, created = Institution.objects.get_or_create(
+            code=code, defaults={"name": name, "level": level, "in_city": in_city, "networked": networked,
+                                 "bank_name": "重庆农村商业银行渝北支行", "bank_account": f"9100{code}"}
+        )
+        made += created
+    stdout.write(f"定点医药机构：新增 {made} 家")
+
+
+def _staff():
+    from yfbz.core.models import User
+
+    return User.objects.get(username="district_clerk"), User.objects.get(username="reviewer")
+
+
+def _eligible_people(codes, n, seed):
+    from beneficiaries.models import Person
+
+    ids = list(Person.objects.filter(identities__category__code__in=codes, town__isnull=False)
+               .order_by("id").values_list("id", flat=True).distinct())
+    r = random.Random(seed)
+    return Person.objects.filter(pk__in=r.sample(ids, min(n, len(ids)))).order_by("id")
+
+
+def bills_step(stdout, rng):
+    """About 150 bills over 2025 (outside the city, not networked, or employee outpatient), decided;
+    four in five approved by the reviewer (provisional rules ticked)."""
+    from .models import Bill, Institution
+    from .services import ClaimsError, bill_decide, bill_enter, decision_approve
+
+    if Bill.objects.filter(note__startswith=DEMO_NOTE).exists():
+        stdout.write("手工报销演示数据已存在，跳过")
+        return
+    clerk, reviewer = _staff()
+    r = random.Random(2025)
+    insts = {i.code: i for i in Institution.objects.all()}
+    people = list(_eligible_people(["DIBAO", "TEKUN", "ZHONGDU_CANJI", "BINGGU_YISHU", "ZAIXIANG_FUYUAN",
+                                    "DIBAO_BIANYUAN", "YINBING_ZHIPIN", "CANZHAN"], 150, 11))
+    made = approved = 0
+    for i, person in enumerate(people):
+        settled = date(2025, 1, 5) + timedelta(days=r.randrange(320))
+        inpatient = r.random() < 0.7
+        inst = insts[r.choice(["CD001", "BJ001", "CQ001", "YB001"] if inpatient else ["CD001", "SLH01", "HX001"])]
+        if inpatient:
+            inpol = Decimal(r.randrange(300_000, 5_000_000)) / 100
+            basic = (inpol * Decimal("0.6")).quantize(Decimal("0.01"))
+            crit = (inpol * Decimal("0.05")).quantize(Decimal("0.01")) if inpol > 30_000 else Decimal("0.00")
+        else:
+            inpol = Decimal(r.randrange(8_000, 150_000)) / 100
+            basic = (inpol * Decimal("0.5")).quantize(Decimal("0.01"))
+            crit = Decimal("0.00")
+        disease = r.choice(["", "", "", "", "肺癌", "脑梗死", "终末期肾病（尿毒症）"]) if inpatient else ""
+        try:
+            bill = bill_enter(
+                user=clerk, person=person, institution=inst, kind="INPATIENT" if inpatient else "OUTPATIENT",
+                disease=disease, admitted_on=settled - timedelta(days=r.randrange(3, 20)) if inpatient else None,
+                settled_on=settled, total_cost=(inpol * Decimal("1.12")).quantize(Decimal("0.01")), in_policy_cost=inpol,
+                basic_paid=basic, critical_paid=crit, account_holder=person.name, bank_name="重庆农村商业银行",
+                bank_account=f"62284800{person.pk:08d}", note=f"{DEMO_NOTE}{i + 1}",
+            )
+            d = bill_decide(bill_id=bill.pk, user=clerk)
+            made += 1
+            if r.random() < 0.8:
+                decision_approve(bill_id=bill.pk, user=reviewer, confirm_provisional=d.provisional, note="演示审批")
+                approved += 1
+        except ClaimsError as exc:
+            stdout.write(f"演示票据跳过：{exc}")
+    stdout.write(f"手工报销票据：新增 {made} 张，其中已审批 {approved} 张")
+
+
+def _settlement_csv(person_rows, month: date, inst_code: str, r: random.Random) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["结算编号", "公民身份号码", "姓名", "类型", "疾病", "入院日期", "结算日期", "医疗总费用", "政策范围内费用",
+                "基本医保支付", "大病保险支付", "医疗救助垫付"])
+    for n, (idn, name, ratio) in enumerate(person_rows, start=1):
+        day = month + timedelta(days=r.randrange(27))
+        inpol = Decimal(r.randrange(200_000, 1_500_000)) / 100
+        basic = (inpol * Decimal("0.6")).quantize(Decimal("0.01"))
+        advanced = ((inpol - basic) * ratio).quantize(Decimal("0.01"))
+        w.writerow([f"{inst_code}-{month:%Y%m}-{n:04d}", idn, name, "住院", "", (day - timedelta(days=5)).isoformat(),
+                    day.isoformat(), str(inpol), str(inpol), str(basic), "0.00", str(advanced)])
+    dup = person_rows[0]
+    w.writerow([f"{inst_code}-{month:%Y%m}-0001", dup[0], dup[1], "住院", "", "", (month + timedelta(days=3)).isoformat(),
+                "5000.00", "5000.00", "3000.00", "0.00", "1600.00"])  # the same settlement sent twice
+    w.writerow([f"{inst_code}-{month:%Y%m}-9999", "500112199001011234", "查无此人", "住院", "", "",
+                (month + timedelta(days=4)).isoformat(), "3000.00", "3000.00", "1800.00", "0.00", "960.00"])
+    return buf.getvalue().encode("utf-8")
+
+
+def settlements_step(stdout, rng):
+    """Three months of one networked level-2 hospital: most lines agree (80% for 低保/特困), some are
+    disputed (a wrong ratio, a person not eligible, a duplicate, an unknown ID number)."""
+    from .models import Institution
+    from .services import ClaimsError
+    from .settlement import settlement_file_import, settlement_file_upload
+
+    clerk, _ = _staff()
+    inst = Institution.objects.get(code="YB001")
+    r = random.Random(303)
+    good = [(p.id_number, p.name, Decimal("0.80")) for p in _eligible_people(["DIBAO", "TEKUN"], 60, 21)]
+    other = [(p.id_number, p.name, Decimal("0.80")) for p in _eligible_people(["DIBAO_BIANYUAN", "KUNNAN_DAXUESHENG"], 6, 22)]
+    done = 0
+    for k, month in enumerate((date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1))):
+        rows = good[k * 20 : k * 20 + 18] + other[k * 2 : k * 2 + 2]
+        rows[3] = (rows[3][0], rows[3][1], Decimal("0.90"))  # an institution's wrong ratio
+        data = _settlement_csv(rows, month, inst.code, r)
+        try:
+            f = settlement_file_upload(institution=inst, month=month, file_name=f"{inst.code}-{month:%Y-%m}.csv",
+                                       data=data, user=clerk)
+        except ClaimsError:
+            continue  # imported on an earlier run
+        f = settlement_file_import(file_id=f.pk, user=clerk)
+        done += 1
+        stdout.write(f"一站式结算 {f.settlement_month}：{f.lines_total} 行，无异议 {f.lines_agreed}，有异议 {f.lines_disputed}")
+    if not done:
+        stdout.write("一站式结算演示文件已导入，跳过")
