@@ -81,3 +81,9 @@ class IncomeForm(forms.Form):
         self.fields["counterpart"].choices = _choices(Account.Kind.EXTERNAL)
         kinds = sorted(set().union(*INCOME_KINDS.values()))
         self.fields["kind"].choices = [(k, EntryKind(k).label) for k in kinds]
+
+
+class EnrolmentForm(forms.Form):
+    id_number = forms.CharField(label="公民身份号码", max_length=18)
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    kind = forms.ChoiceField(label="参保类型", choices=EnrolmentKind.choices)

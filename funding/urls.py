@@ -23,6 +23,7 @@ urlpatterns = [
     path("subsidy/<int:year>/tax-list.xlsx", views.tax_list, name="tax-list"),
     path("subsidy/<int:year>/gaps.xlsx", views.gap_list, name="gap-list"),
     path("subsidy/<int:year>/tax-list/confirm/", views.tax_list_confirm, name="tax-list-confirm"),
+    path("subsidy/enrolment/", views.enrolment_edit, name="enrolment-edit"),
     path("subsidy/enrolment/import/", views.enrolment_upload, name="enrolment-import"),
     path("selfpaid/", views.selfpaid, name="selfpaid"),
     path("selfpaid/<int:pk>/decide/", views.selfpaid_decide, name="selfpaid-decide"),

@@ -16,7 +16,16 @@ from beneficiaries.models import Person, Town
 from yfbz.core.roles import Role
 
 from . import exports, notices, selectors, services
-from .forms import ConfirmForm, ImportForm, IncomeForm, MonthForm, SelfPaidForm, TransferForm, YearForm
+from .forms import (
+    ConfirmForm,
+    EnrolmentForm,
+    ImportForm,
+    IncomeForm,
+    MonthForm,
+    SelfPaidForm,
+    TransferForm,
+    YearForm,
+)
 from .models import (
     EntryProposal,
     FundRequest,
@@ -214,7 +223,8 @@ def subsidy(request):
     settlements = TaxListSettlement.objects.visible_to(request.user).filter(year=year).select_related("town")
     return render(request, "funding/subsidy.html", {"year": year, "runs": runs, "latest": latest, "changes": changes,
                                                      "settlements": settlements,
-                                                     "towns": towns, "import_form": ImportForm(initial={"year": year})})
+                                                     "towns": towns, "import_form": ImportForm(initial={"year": year}),
+                                                     "enrolment_form": EnrolmentForm(initial={"year": year})})
 
 
 @login_required
@@ -267,6 +277,27 @@ def tax_list_confirm(request, year):
     except FundingError as exc:
         _refused(request, exc)
     return redirect(f"{reverse('funding:subsidy')}?year={year}")
+
+
+@login_required
+@permission_required("funding.change_enrolment", raise_exception=True)
+@require_POST
+def enrolment_edit(request):
+    form = EnrolmentForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        person = Person.objects.visible_to(request.user).filter(id_number=d["id_number"].strip().upper()).first()
+        if person is None:
+            messages.error(request, f"公民身份号码「{d['id_number']}」：无此人员或不在您的管辖范围")
+        else:
+            try:
+                services.enrolment_set(person=person, year=d["year"], kind=d["kind"], user=request.user)
+                messages.success(request, f"已更新 {person.name} {d['year']}年参保登记；重新计算后生效")
+            except FundingError as exc:
+                _refused(request, exc)
+    else:
+        messages.error(request, "请填写公民身份号码、年度和参保类型")
+    return redirect(f"{reverse('funding:subsidy')}?year={request.POST.get('year', '')}")
 
 
 @login_required

@@ -150,3 +150,13 @@ def test_the_fund_request_pdf_and_the_month_report_show_the_figures(make_person,
     assert closing["医疗救助资金 财政专户"] == Decimal("5000.00") - rep.amount
     report_pdf = pdf_text(client.get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "pdf"}).content)
     assert "收支报表" in report_pdf and str(Decimal("5000.00") - rep.amount) in report_pdf
+
+
+def test_a_town_clerk_edits_enrolment_of_their_town_only(two_towns, staff, login):
+    client = login(staff["slh_clerk"])
+    client.post(reverse("funding:enrolment-edit"), {"id_number": two_towns["SLH-gap"].id_number, "year": 2025, "kind": "RESIDENT_T2"})
+    assert Enrolment.objects.get(person=two_towns["SLH-gap"], year=2025).kind == "RESIDENT_T2"
+    resp = client.post(reverse("funding:enrolment-edit"), {"id_number": two_towns["HX-gap"].id_number, "year": 2025, "kind": "RESIDENT_T2"},
+                       follow=True)
+    assert "不在您的管辖范围" in resp.content.decode()
+    assert not Enrolment.objects.filter(person=two_towns["HX-gap"], year=2025).exists()
