@@ -231,10 +231,10 @@ def bench_notices(args):
     from claims.models import NoticeBatch
     from claims.notices import (
         _decisions,
-        _notices_for,
         _pdf,
         notice_batch_render,
         notice_print,
+        notices_number,
         render_notices,
     )
 
@@ -253,7 +253,7 @@ def bench_notices(args):
     print(f"one notice as a clerk prints it (number, print record, PDF): first {cold:.2f} s (fonts loaded), "
           f"then median {statistics.median(singles):.3f} s -> target < 0.5 s {'met' if statistics.median(singles) < 0.5 else 'NOT met'}")
     one_by_one = decisions[6:30]
-    notices = _notices_for(_decisions([d.pk for d in one_by_one]))
+    notices = notices_number(decisions=_decisions([d.pk for d in one_by_one]))
     t = time.perf_counter()
     for n in notices:
         _pdf([render_notices([n])])

@@ -50,30 +50,40 @@ def _date_zh(d: date | None) -> str:
 
 
 # --- numbers ---------------------------------------------------------------------------------------
-def notice_number_take(*, decision: Decision, on: date | None = None) -> Notice:
-    """The decision's notice, numbered on first use from the year's counter (locked row)."""
-    existing = Notice.objects.filter(decision=decision).first()
-    if existing is not None:
-        return existing
-    bill = decision.bill
-    if bill.status not in PRINTABLE or decision.reviewed_at is None or not decision.is_current:
-        raise ClaimsError(f"票据{bill.pk}尚未审批，不能出具决定文书。")
-    on = on or timezone.localdate()
-    prefix = getattr(settings, "YFBZ_DOC_PREFIX", "渝北医保救助")
-    with transaction.atomic():
-        DocumentCounter.objects.get_or_create(prefix=prefix, year=on.year)
-        counter = DocumentCounter.objects.select_for_update().get(prefix=prefix, year=on.year)
-        counter.last += 1  # the row is locked: no other printer can take the same number
-        counter.save(update_fields=["last"])
-        approval = bill.status != Bill.Status.REFUSED
-        return Notice.objects.create(
-            decision=decision,
-            kind=Notice.Kind.APPROVAL if approval else Notice.Kind.REFUSAL,
-            year=on.year,
-            number=counter.last,
-            doc_number=f"{prefix}〔{on.year}〕{counter.last:04d}号",
-            issued_on=on,
-        )
+def notices_number(*, decisions: list[Decision], on: date | None = None) -> list[Notice]:
+    """The decisions' notices, in the given order. Those without one are numbered now, in that order,
+    from the year's counter row, locked once for the lot (select_for_update): two printers never
+    take the same number, and a batch of 100 costs one lock, not 100."""
+    have = {n.decision_id: n for n in Notice.objects.filter(decision__in=[d.pk for d in decisions])}
+    missing = [d for d in decisions if d.pk not in have]
+    for d in missing:
+        if d.bill.status not in PRINTABLE or d.reviewed_at is None or not d.is_current:
+            raise ClaimsError(f"票据{d.bill_id}尚未审批，不能出具决定文书。")
+    if missing:
+        on = on or timezone.localdate()
+        prefix = getattr(settings, "YFBZ_DOC_PREFIX", "渝北医保救助")
+        with transaction.atomic():
+            DocumentCounter.objects.get_or_create(prefix=prefix, year=on.year)
+            counter = DocumentCounter.objects.select_for_update().get(prefix=prefix, year=on.year)
+            first = counter.last + 1
+            counter.last += len(missing)  # the row is locked: no other printer can take these numbers
+            counter.save(update_fields=["last"])
+            for i, d in enumerate(missing):
+                number = first + i
+                have[d.pk] = Notice.objects.create(
+                    decision=d,
+                    kind=Notice.Kind.REFUSAL if d.bill.status == Bill.Status.REFUSED else Notice.Kind.APPROVAL,
+                    year=on.year,
+                    number=number,
+                    doc_number=f"{prefix}〔{on.year}〕{number:04d}号",
+                    issued_on=on,
+                )
+    out = []
+    for d in decisions:
+        n = have[d.pk]
+        n.decision = d
+        out.append(n)
+    return out
 
 
 # --- what a notice says ----------------------------------------------------------------------------
@@ -191,15 +201,6 @@ def _pdf(documents) -> bytes:
     return documents[0].copy(pages).write_pdf()
 
 
-def _notices_for(decisions) -> list[Notice]:
-    out = []
-    for d in decisions:
-        n = notice_number_take(decision=d)
-        n.decision = d
-        out.append(n)
-    return out
-
-
 def _decisions(ids) -> list[Decision]:
     by_id = {
         d.pk: d
@@ -213,7 +214,7 @@ def _decisions(ids) -> list[Decision]:
 def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
     """Print (or reprint) one decision's notice. The caller has checked the user may see it."""
     with transaction.atomic():
-        notice = _notices_for(_decisions([decision.pk]))[0]
+        notice = notices_number(decisions=_decisions([decision.pk]))[0]
         reprint = NoticePrint.objects.filter(notice=notice).exists()
         NoticePrint.objects.create(notice=notice, by=user, reprint=reprint)
     return _pdf([render_notices([notice])]), notice
@@ -254,7 +255,7 @@ def notice_batch_render(*, batch_id: int) -> bool:
         ids = batch.decision_ids
         for i in range(0, len(ids), BATCH_CHUNK):
             with transaction.atomic():
-                notices = _notices_for(_decisions(ids[i : i + BATCH_CHUNK]))
+                notices = notices_number(decisions=_decisions(ids[i : i + BATCH_CHUNK]))
                 printed = set(NoticePrint.objects.filter(notice__in=notices).values_list("notice_id", flat=True))
                 NoticePrint.objects.bulk_create(
                     [NoticePrint(notice=n, by=batch.requested_by, reprint=n.pk in printed, batch=batch) for n in notices]

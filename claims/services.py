@@ -527,9 +527,16 @@ def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
                 if d is None:
                     raise ClaimsError(f"应付款{key}：核定不存在。")
                 bill = bills[d.bill_id]
+                if not d.is_current and d.reviewed_at is not None and not d.refusal_reason:
+                    # superseded after it was listed, but the bank paid it: record the money that went
+                    # out and carry it into the current decision (what is still due shrinks; an excess
+                    # becomes a recovery)
+                    n = _mark_decision_paid(d, part, paid_on)
+                    if n:
+                        _carry_late_payment(bill, user)
+                    changed += n
+                    continue
                 if bill.status not in (S.APPROVED, S.PAID) or not d.is_current:
-                    if bill.status == S.PAID or d.assistance_paid_on or d.youfu_paid_on:
-                        continue  # already paid, or superseded after payment: nothing to do twice
                     raise ClaimsError(f"应付款{key}：票据{bill.pk}当前为“{bill.get_status_display()}”，不能标记支付。")
                 changed += _mark_decision_paid(d, part, paid_on)
                 if not _decision_owes(d) and bill.status == S.APPROVED:
@@ -552,6 +559,28 @@ def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
                 sm.save(update_fields=["status", "paid_on"])
                 changed += 1
     return changed
+
+
+def _carry_late_payment(bill: Bill, user) -> None:
+    cur = bill.decisions.select_for_update().filter(is_current=True).first()
+    if cur is None:
+        return
+    paid_a, paid_y = _paid_so_far(bill)
+    cur.prior_paid_assistance, cur.prior_paid_youfu = paid_a, paid_y
+    cur.save(update_fields=["prior_paid_assistance", "prior_paid_youfu"])
+    if cur.reviewed_at is None:
+        return  # the approval will record the difference
+    for fund, now, paid in (("ASSISTANCE", cur.assistance, paid_a), ("YOUFU", cur.youfu_subsidy, paid_y)):
+        if paid > now:
+            adj = Adjustment.objects.create(
+                decision=cur, person_id=cur.person_id, fund=fund, kind=Adjustment.Kind.RECOVERY, amount=paid - now,
+                source_key=f"decision:{cur.pk}:{fund}:late:{Adjustment.objects.filter(decision=cur).count() + 1}",
+                reason=f"票据{bill.pk}已被重新核定的旧核定仍获支付：已付{paid}元，应付{now}元。", created_by=user,
+            )
+            ref = _open_receivable(adj, cur, user)
+            if ref:
+                adj.receivable_ref = ref
+                adj.save(update_fields=["receivable_ref"])
 
 
 def _decision_owes(d: Decision) -> bool:

@@ -91,3 +91,30 @@ def test_four_concurrent_outpatient_decisions_share_the_400_limit_exactly(make_p
     total = sum(Decision.objects.filter(person=person, is_current=True).values_list("assistance", flat=True))
     assert total == Decimal("400.00")
     assert CapUsage.objects.get(person=person, year=2025, scheme="OUTPATIENT").used == Decimal("400.00")
+
+
+def test_two_printers_at_once_never_take_the_same_document_number(decided_bill, make_person, staff):
+    from claims.models import Notice
+    from claims.notices import notice_print
+    from claims.services import decision_approve
+
+    decisions = [decision_approve(bill_id=decided_bill(make_person(f"打印{i}")).pk, user=staff["reviewer"]) for i in range(4)]
+    barrier = threading.Barrier(len(decisions))
+    errors = []
+
+    def run(d):
+        try:
+            barrier.wait(timeout=10)
+            notice_print(decision=d, user=staff["district_clerk"])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in decisions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sorted(Notice.objects.values_list("number", flat=True)) == [1, 2, 3, 4]

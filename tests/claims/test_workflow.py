@@ -160,3 +160,16 @@ def test_a_redecision_needs_a_reason(decided_bill, people, staff):
     bill = decided_bill(people["slh"])
     with pytest.raises(ClaimsError, match="原因"):
         bill_decide(bill_id=bill.pk, user=staff["district_clerk"])
+
+
+def test_a_payment_of_a_decision_superseded_after_it_was_listed_is_recorded_and_carried_over(decided_bill, people, staff):
+    bill = decided_bill(people["slh"])
+    d1 = decision_approve(bill_id=bill.pk, user=staff["reviewer"])  # 4000 listed for payment
+    d2 = bill_decide(bill_id=bill.pk, user=staff["district_clerk"], reason="住院费用录入错误")
+    # the bank had already paid the listed 4000: funding marks the old key paid
+    assert payables_mark_paid(source_keys=[f"decision:{d1.pk}:ASSISTANCE"], paid_on=date(2025, 5, 1), user=staff["finance"]) == 1
+    d2.refresh_from_db()
+    assert d2.prior_paid_assistance == Decimal("4000.00") and d2.assistance_payable == Decimal("0.00")
+    decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PAID  # nothing more due: the same 4000 was paid once
