@@ -344,6 +344,28 @@ def bill_decide(*, bill_id: int, user, reason: str = "") -> Decision:
         return _decide_locked(bill=bill, user=user, reason=reason.strip())
 
 
+def retroactive_change_redecide(*, change_id: int, user) -> list[Decision]:
+    """Decide again every current decision a confirmed roster's retroactive identity change reaches
+    (beneficiaries.RetroactiveChange): each gets a new decision recording the difference, to be
+    approved by a reviewer as usual. Bills still being entered are left alone (they are decided
+    afresh anyway). Returns the new decisions."""
+    from beneficiaries.models import RetroactiveChange
+
+    from .selectors import decisions_affected_by
+
+    change = RetroactiveChange.objects.select_related("category").get(pk=change_id)
+    reason = (
+        f"身份追溯变化：{change.category.name}{change.get_kind_display()}"
+        f"（{change.period_start}至{change.period_end}，名单{change.roster_upload_id}）"
+    )
+    out = []
+    for d in sorted(decisions_affected_by(change), key=lambda d: d.bill_id):
+        if d.bill.status == S.ENTERED:
+            continue
+        out.append(bill_decide(bill_id=d.bill_id, user=user, reason=reason))
+    return out
+
+
 def _check_checker(bill: Bill, decision: Decision, user) -> None:
     if not (user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER)):
         raise ClaimsError("只有区医保审核人员可以审批。")
@@ -614,5 +636,6 @@ __all__ = [
     "decision_approve",
     "decision_refuse",
     "payables_mark_paid",
+    "retroactive_change_redecide",
     "cap_rows_locked",
 ]

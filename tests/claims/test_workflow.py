@@ -173,3 +173,24 @@ def test_a_payment_of_a_decision_superseded_after_it_was_listed_is_recorded_and_
     decision_approve(bill_id=bill.pk, user=staff["reviewer"])
     bill.refresh_from_db()
     assert bill.status == Bill.Status.PAID  # nothing more due: the same 4000 was paid once
+
+
+def test_a_retroactive_identity_change_redecides_the_decisions_in_its_period(decided_bill, people, staff, departments):
+    from beneficiaries.models import Category, Identity, RetroactiveChange, RosterUpload
+
+    from claims.services import retroactive_change_redecide
+
+    in_period = decided_bill(people["slh"], settled_on=date(2025, 4, 9))
+    outside = decided_bill(people["slh"], settled_on=date(2025, 2, 9))
+    decision_approve(bill_id=in_period.pk, user=staff["reviewer"])
+    Identity.objects.filter(person=people["slh"]).update(valid_to=date(2025, 3, 31))
+    upload = RosterUpload.objects.create(department=departments["CIVIL"], month=date(2025, 4, 1), file_name="r.xlsx",
+                                         sha256="x" * 64, uploaded_by=staff["district_clerk"])
+    change = RetroactiveChange.objects.create(
+        person=people["slh"], category=Category.objects.get(code="DIBAO"), period_start=date(2025, 4, 1),
+        period_end=date(2025, 4, 30), kind="ENDED_EARLIER", roster_upload=upload)
+    new = retroactive_change_redecide(change_id=change.pk, user=staff["district_clerk"])
+    assert [d.bill_id for d in new] == [in_period.pk]
+    assert new[0].assistance == Decimal("0.00") and "身份追溯变化" in new[0].redecision_reason
+    outside.refresh_from_db()
+    assert outside.current_decision.supersedes_id is None
