@@ -87,3 +87,17 @@ class EnrolmentForm(forms.Form):
     id_number = forms.CharField(label="公民身份号码", max_length=18)
     year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
     kind = forms.ChoiceField(label="参保类型", choices=EnrolmentKind.choices)
+
+
+class ReceivableForm(forms.Form):
+    debtor_name = forms.CharField(label="欠款方（个人或医疗机构）", max_length=100)
+    fund = forms.ChoiceField(label="资金", choices=[("ASSISTANCE", "医疗救助资金"), ("YOUFU", "优抚对象医疗补助资金")])
+    amount = forms.DecimalField(label="应收金额", max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    source_key = forms.CharField(label="来源编号（如检查通报文号）", max_length=80)
+    reason = forms.CharField(label="原因", max_length=300)
+
+
+class RecoveryForm(forms.Form):
+    amount = forms.DecimalField(label="追回金额", max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    on = forms.DateField(label="到账日期", widget=forms.DateInput(attrs={"type": "date"}))
+    source_document = forms.CharField(label="缴款书号/银行回单号", max_length=120)

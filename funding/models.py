@@ -593,6 +593,7 @@ class EntryProposal(models.Model):
     source_document = models.CharField("原始凭据", max_length=120)
     description = models.CharField("摘要", max_length=200)
     reverses = models.ForeignKey(JournalEntry, verbose_name="冲销的凭证", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    receivable = models.ForeignKey("Receivable", verbose_name="追回的应收款", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     proposed_by = models.ForeignKey(USER, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField("录入时间", auto_now_add=True)

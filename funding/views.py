@@ -22,6 +22,8 @@ from .forms import (
     ImportForm,
     IncomeForm,
     MonthForm,
+    ReceivableForm,
+    RecoveryForm,
     SelfPaidForm,
     TransferForm,
     YearForm,
@@ -32,6 +34,7 @@ from .models import (
     JournalEntry,
     PaymentBatch,
     Period,
+    Receivable,
     SelfPaidReport,
     SubsidyChange,
     SubsidyRun,
@@ -407,3 +410,39 @@ def entry_reverse(request, pk):
     except FundingError as exc:
         _refused(request, exc)
     return redirect("funding:ledger")
+
+
+# --- recoveries ----------------------------------------------------------------------------------------
+@login_required
+@permission_required("funding.view_receivable", raise_exception=True)
+def receivables(request):
+    form = ReceivableForm()
+    if request.method == "POST":
+        if not request.user.has_perm("funding.add_receivable"):
+            raise PermissionDenied
+        form = ReceivableForm(request.POST)
+        if form.is_valid():
+            try:
+                services.receivable_open(user=request.user, **form.cleaned_data)
+                messages.success(request, "已登记应收款")
+                return redirect("funding:receivables")
+            except FundingError as exc:
+                form.add_error(None, str(exc))
+    page = Paginator(Receivable.objects.select_related("opened_by"), 50).get_page(request.GET.get("page"))
+    return render(request, "funding/receivables.html", {"form": form, "page": page, "recovery_form": RecoveryForm()})
+
+
+@login_required
+@permission_required("funding.add_journalentry", raise_exception=True)
+@require_POST
+def receivable_recover(request, pk):
+    form = RecoveryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写追回金额、到账日期和凭据")
+    else:
+        try:
+            services.proposal_recovery(receivable_id=pk, user=request.user, **form.cleaned_data)
+            messages.success(request, "已录入追回款，待另一人在“记账”页审核后入账")
+        except FundingError as exc:
+            _refused(request, exc)
+    return redirect("funding:receivables")

@@ -7,7 +7,7 @@ Public API for other apps::
 
 from .errors import FundingError
 from .ledger import account_balance, entry_post, entry_reverse, money_in, money_transfer, period_close
-from .proposals import proposal_decide, proposal_income, proposal_reversal
+from .proposals import proposal_decide, proposal_income, proposal_recovery, proposal_reversal
 from .receivables import receivable_open, receivable_recover
 from .requests import (
                        fund_request_cancel,
@@ -38,6 +38,7 @@ __all__ = [
     "period_close",
     "proposal_decide",
     "proposal_income",
+    "proposal_recovery",
     "proposal_reversal",
     "receivable_open",
     "receivable_recover",

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from yfbz.rules.money import money
 
-from ..models import Account, EntryKind, Fund, JournalEntry, JournalLine, Period
+from ..models import Account, EntryKind, EntryProposal, Fund, JournalEntry, JournalLine, Period
 from .errors import FundingError
 
 ZERO = Decimal("0.00")
@@ -189,6 +189,9 @@ def period_close(*, year: int, month: int, user) -> Period:
         period = _period_locked(date(year, month, 1))
         if period.closed_at:
             raise FundingError(f"{year}年{month}月已结账")
+        pending = EntryProposal.objects.filter(status=EntryProposal.Status.PENDING, on__year=year, on__month=month).count()
+        if pending:
+            raise FundingError(f"{year}年{month}月还有 {pending} 笔待审核凭证，请先审核或退回后再结账")
         period.closed_at = timezone.now()
         period.closed_by = user
         period.save(update_fields=["closed_at", "closed_by"])

@@ -13,6 +13,7 @@ from yfbz.rules.money import money
 from ..models import Account, EntryKind, EntryProposal, JournalEntry
 from .errors import FundingError
 from .ledger import INCOME_KINDS, entry_reverse, money_in
+from .receivables import receivable_recover
 
 
 def proposal_income(*, account: str, kind: str, counterpart: str, amount: Decimal, on: date, source_document: str,
@@ -42,6 +43,24 @@ def proposal_reversal(*, entry_id: int, on: date, reason: str, user) -> EntryPro
                                         description=reason.strip(), proposed_by=user)
 
 
+def proposal_recovery(*, receivable_id: int, amount: Decimal, on: date, source_document: str, user) -> EntryProposal:
+    """Money recovered on a receivable, to be booked back once someone else approves."""
+    from ..models import Receivable
+
+    rec = Receivable.objects.get(pk=receivable_id)
+    try:
+        amt = money(amount)
+    except (TypeError, ValueError):
+        raise FundingError(f"金额「{amount}」无效") from None
+    if amt <= 0 or amt > rec.outstanding:
+        raise FundingError(f"追回金额应大于零且不超过尚未追回的 {rec.outstanding} 元")
+    if not source_document.strip():
+        raise FundingError("请填写原始凭据（缴款书号/银行回单号）")
+    return EntryProposal.objects.create(kind=EntryKind.RECOVERY, receivable=rec, amount=amt, on=on,
+                                        source_document=source_document.strip(), description=f"追回 {rec.debtor_name}"[:200],
+                                        proposed_by=user)
+
+
 def proposal_decide(*, proposal_id: int, approve: bool, user, note: str = "") -> EntryProposal:
     with transaction.atomic():
         p = EntryProposal.objects.select_for_update().get(pk=proposal_id)
@@ -50,7 +69,11 @@ def proposal_decide(*, proposal_id: int, approve: bool, user, note: str = "") ->
         if p.proposed_by_id == user.pk:
             raise FundingError("录入人与审核人不能是同一人")
         if approve:
-            if p.kind == EntryKind.REVERSAL:
+            if p.kind == EntryKind.RECOVERY and p.receivable_id:
+                receivable_recover(receivable_id=p.receivable_id, amount=p.amount, on=p.on, source_document=p.source_document,
+                                   entered_by=p.proposed_by, approved_by=user)
+                p.entry = JournalEntry.objects.filter(receivable_id=p.receivable_id).order_by("-pk").first()
+            elif p.kind == EntryKind.REVERSAL:
                 p.entry = entry_reverse(entry_id=p.reverses_id, on=p.on, reason=p.description, entered_by=p.proposed_by, approved_by=user)
             else:
                 p.entry = money_in(account=p.account.code, kind=p.kind, amount=p.amount, on=p.on, counterpart=p.counterpart.code,

@@ -130,3 +130,13 @@ def test_a_receivable_is_opened_once_and_recovered_money_is_booked_back(fund, st
     with pytest.raises(FundingError, match="超过"):
         services.receivable_recover(receivable_id=rec.pk, amount=Decimal("150.01"), on=date(2025, 3, 5),
                                     source_document="x", entered_by=staff["finance"], approved_by=staff["reviewer"])
+
+
+def test_a_month_with_entries_awaiting_approval_cannot_be_closed(staff):
+    p = services.proposal_income(account="SPECIAL", kind="INTEREST", counterpart="BANK", amount=Decimal("12.34"), on=date(2025, 3, 21),
+                                 source_document="结息单", description="一季度利息", user=staff["finance"])
+    with pytest.raises(FundingError, match="1 笔待审核"):
+        services.period_close(year=2025, month=3, user=staff["finance"])
+    services.proposal_decide(proposal_id=p.pk, approve=True, user=staff["reviewer"])
+    services.period_close(year=2025, month=3, user=staff["finance"])
+    assert balance("SPECIAL") == Decimal("12.34")

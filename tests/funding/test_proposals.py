@@ -72,3 +72,24 @@ def test_town_clerks_reach_no_ledger_fund_request_pdf_or_bank_file(staff, login,
         resp = client.get(url)
         assert resp.status_code == 403, url
         assert b"622800001" not in resp.content
+
+
+def test_an_institution_at_fault_owes_money_and_its_recovery_is_booked_after_a_second_person_approves(staff, login):
+    login(staff["district_clerk"]).post(reverse("funding:receivables"), {
+        "debtor_name": "某民营医院", "fund": "ASSISTANCE", "amount": "8600.00", "source_key": "渝北医保稽〔2025〕3号",
+        "reason": "虚构住院，追回已结算医疗救助资金"})
+    from funding.models import Receivable
+
+    rec = Receivable.objects.get()
+    assert (rec.amount, rec.status) == (Decimal("8600.00"), "open")
+    fin = login(staff["finance"])
+    fin.post(reverse("funding:receivable-recover", args=[rec.pk]), {"amount": "9000.00", "on": "2025-03-10", "source_document": "缴款书1"})
+    assert not EntryProposal.objects.exists()  # more than owed: refused
+    fin.post(reverse("funding:receivable-recover", args=[rec.pk]), {"amount": "6000.00", "on": "2025-03-10", "source_document": "缴款书1"})
+    p = EntryProposal.objects.get(kind="RECOVERY")
+    assert balance("EXPENDITURE") == 0
+    login(staff["reviewer"]).post(reverse("funding:proposal-decide", args=[p.pk]), {"approve": "1"})
+    rec.refresh_from_db()
+    assert (rec.recovered, rec.status) == (Decimal("6000.00"), "partly")
+    assert balance("EXPENDITURE") == Decimal("6000.00")
+    assert EntryProposal.objects.get(pk=p.pk).entry.receivable == rec
