@@ -13,3 +13,4 @@ class InstitutionResource(resources.ModelResource):
         export_order = fields
         skip_unchanged = True
         report_skipped = False
+        clean_model_instances = True  # level must be 0–3, code unique: errors are reported by row
