@@ -177,7 +177,6 @@ def test_a_payment_of_a_decision_superseded_after_it_was_listed_is_recorded_and_
 
 def test_a_retroactive_identity_change_redecides_the_decisions_in_its_period(decided_bill, people, staff, departments):
     from beneficiaries.models import Category, Identity, RetroactiveChange, RosterUpload
-
     from claims.services import retroactive_change_redecide
 
     in_period = decided_bill(people["slh"], settled_on=date(2025, 4, 9))
@@ -194,3 +193,28 @@ def test_a_retroactive_identity_change_redecides_the_decisions_in_its_period(dec
     assert new[0].assistance == Decimal("0.00") and "身份追溯变化" in new[0].redecision_reason
     outside.refresh_from_db()
     assert outside.current_decision.supersedes_id is None
+
+
+def test_the_veterans_subsidy_is_a_separate_payable_from_its_own_fund(decided_bill, people, staff):
+    from yfbz.policy.models import YoufuRule
+    from yfbz.policy.services import bump_revision
+
+    YoufuRule.objects.create(category="", ratio=Decimal("0.5"), threshold=Decimal("0"), annual_cap=Decimal("3000.00"),
+                             effective_from=date(2025, 1, 2), source="测试：区级示例限额")
+    bump_revision()
+    bill = decided_bill(people["hx"])  # BINGGU_YISHU, IN_75: 5000 × 75% = 3750; youfu 50% of the 1250 left
+    d = decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    assert (d.assistance, d.youfu_subsidy) == (Decimal("3750.00"), Decimal("625.00"))
+    at = d.reviewed_at.astimezone()
+    due = {p.fund: (p.source_key, p.amount, p.scheme) for p in payables(year=at.year, month=at.month)}
+    assert due == {
+        "ASSISTANCE": (f"decision:{d.pk}:ASSISTANCE", Decimal("3750.00"), "INPATIENT"),
+        "YOUFU": (f"decision:{d.pk}:YOUFU", Decimal("625.00"), "YOUFU"),
+    }
+    payables_mark_paid(source_keys=[f"decision:{d.pk}:ASSISTANCE"], paid_on=date(2025, 5, 1), user=staff["finance"])
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.APPROVED  # the subsidy is still owed
+    payables_mark_paid(source_keys=[f"decision:{d.pk}:YOUFU"], paid_on=date(2025, 5, 2), user=staff["finance"])
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PAID
+    assert CapUsage.objects.get(person=people["hx"], year=2025, scheme="YOUFU").used == Decimal("625.00")
