@@ -94,6 +94,9 @@ def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Seque
     tmp = f"tmp_{table}"
     col_list = ", ".join(f'"{c}"' for c in cols)
     conflict_col = model._meta.get_field(conflict).column
+    direct = _copy_with_new_ids(model, fields, rows, key)
+    if direct is not None:
+        return direct
     with connection.cursor() as cur:
         cur.execute(f'CREATE TEMP TABLE "{tmp}" AS SELECT {col_list} FROM "{table}" WITH NO DATA')
         _copy(cur.cursor, tmp, cols, rows, _prep(model, fields))
@@ -104,6 +107,25 @@ def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Seque
         inserted = dict(cur.fetchall())
         cur.execute(f'DROP TABLE "{tmp}"')
     return inserted
+
+
+def _copy_with_new_ids(model, fields, rows, key) -> dict | None:
+    """The common case, nobody of `rows` registered yet: take ids from the table's sequence and COPY
+    straight into the table (one write instead of temporary table + INSERT … SELECT). On a conflict
+    the savepoint is rolled back and the caller takes the conflict-safe path."""
+    import psycopg
+    from django.db import IntegrityError, transaction
+
+    table, pk = model._meta.db_table, model._meta.pk.column
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, len(rows)])
+            ids = [r[0] for r in cur.fetchall()]
+            _copy(cur.cursor, table, [pk, *_columns(model, fields)], ([i, *r] for i, r in zip(ids, rows, strict=True)),
+                  [None, *_prep(model, fields)])
+    except (IntegrityError, psycopg.IntegrityError):  # COPY through the raw cursor raises psycopg's own
+        return None
+    return {r[key]: i for i, r in zip(ids, rows, strict=True)}
 
 
 def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str], *, using=None) -> dict:

@@ -37,7 +37,9 @@ class RosterUnreadable(ValueError):
 def normalise_text(value: str) -> str:
     """Full-width letters, digits and brackets to half-width (NFKC); spaces of every width removed at the ends,
     runs inside collapsed. The middle dot of minority names (·) is kept."""
-    return " ".join(unicodedata.normalize("NFKC", value).split())
+    if not value.isascii():  # NFKC leaves ASCII as it is: skip it for the common case
+        value = unicodedata.normalize("NFKC", value)
+    return " ".join(value.split())
 
 
 def _header_key(value) -> str:

@@ -222,3 +222,13 @@ def test_applying_twice_changes_nothing_more(upload_file, confirm_roster):
     up = confirm_roster(upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(4)])).upload)
     assert roster_apply(upload_id=up.pk) is False
     assert Identity.objects.count() == 4 and Person.objects.count() == 4
+
+
+def test_a_person_registered_between_check_and_apply_is_not_registered_twice(upload_file, confirm_roster, make_person):
+    a, b = ids(2, start=700)
+    up = upload_file(roster_xlsx([(a, "甲", "低保", "双龙湖", "", ""), (b, "乙", "低保", "回兴", "", "")])).upload
+    meanwhile = Person.objects.create(id_number=b, name="乙", birth_date=date(1960, 5, 1), sex="F")  # another roster
+    confirm_roster(up)
+    assert Person.objects.filter(id_number__in=[a, b]).count() == 2
+    assert Identity.objects.get(person__id_number=b).person == meanwhile
+    assert Identity.objects.filter(started_by=up).count() == 2
