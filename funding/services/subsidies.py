@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -41,9 +41,9 @@ from .errors import FundingError
 
 BATCH_SIZE = 5000
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY}
-ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)
+ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)  # Person booleans the policy can refer to
 # the fields of a result a run computes; a row is rewritten only when one of them changed
-RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")  # Person booleans the policy can refer to
+RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")
 
 
 def log_bulk(model, *, user, summary: dict, object_repr: str) -> None:
@@ -187,7 +187,7 @@ def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) ->
         before = old.get(pk)
         if before == values:
             continue  # unchanged: not rewritten (a re-run writes only what moved)
-        results.append(SubsidyResult(person_id=pk, year=year, run=run, **dict(zip(RESULT_FIELDS, values, strict=True))))
+        results.append((pk, *values))
         if before is None:
             counts["new"] += 1
             changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount))
@@ -197,13 +197,39 @@ def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) ->
                                          new_category=category, new_amount=d.amount))
     if removed:
         SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
-    SubsidyResult.objects.bulk_create(
-        results, batch_size=2000, update_conflicts=True, unique_fields=["person", "year"],
-        update_fields=[*RESULT_FIELDS, "run"],
-    )
+    _upsert_results(results, year=year, run_id=run.pk)
     if record_changes:
         SubsidyChange.objects.bulk_create(changes, batch_size=2000)
     return counts
+
+
+# PostgreSQL: one INSERT ... SELECT FROM unnest(column arrays) ON CONFLICT per batch (no model
+# instances, one round trip); other databases: bulk_create with update_conflicts.
+_UPSERT_SQL = """
+INSERT INTO funding_subsidyresult (person_id, enrolment, category, "group", standard_amount, amount, reasons, provisional,
+                                   policy_version, year, run_id)
+SELECT p, e, c, g, s, a, r, pr, v, %s, %s
+FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::numeric[], %s::numeric[], %s::varchar[],
+            %s::boolean[], %s::varchar[]) AS t(p, e, c, g, s, a, r, pr, v)
+ON CONFLICT (person_id, year) DO UPDATE SET enrolment = EXCLUDED.enrolment, category = EXCLUDED.category,
+    "group" = EXCLUDED."group", standard_amount = EXCLUDED.standard_amount, amount = EXCLUDED.amount,
+    reasons = EXCLUDED.reasons, provisional = EXCLUDED.provisional, policy_version = EXCLUDED.policy_version,
+    run_id = EXCLUDED.run_id
+"""
+
+
+def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        columns = [list(col) for col in zip(*rows, strict=True)]
+        with connection.cursor() as cur:
+            cur.execute(_UPSERT_SQL, [year, run_id, *columns])
+        return
+    SubsidyResult.objects.bulk_create(
+        [SubsidyResult(person_id=r[0], year=year, run_id=run_id, **dict(zip(RESULT_FIELDS, r[1:], strict=True))) for r in rows],
+        batch_size=2000, update_conflicts=True, unique_fields=["person", "year"], update_fields=[*RESULT_FIELDS, "run"],
+    )
 
 
 def _best_category(identities: list[RIdentity]) -> str:
