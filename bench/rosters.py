@@ -173,6 +173,7 @@ def main():
         csv_child(args.csv_child)
         return
     empty_tables()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine slows every figure)")
     rows = list(people(args.rows))
     t0 = time.perf_counter()
     xlsx = build_xlsx(rows)
@@ -205,6 +206,7 @@ def main():
     )
     print(f"ratio to baseline (month 2): {(len(kept) + len(fresh)) / total2 / base_rate:.1f}x")
 
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.skip_csv:
         subprocess.run([sys.executable, __file__, "--csv-child", str(args.csv_rows)], check=True)
 
