@@ -77,23 +77,31 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
     with transaction.atomic():
         seq = FundRequest.objects.filter(year=year, month=month).count() + 1
         req = FundRequest.objects.create(year=year, month=month, number=f"ZJ{year}{month:02d}-{seq:02d}", created_by=user)
-        existing = set(PayableLine.objects.values_list("source_key", flat=True).iterator(chunk_size=20000))
-        lines, seen = [], set()
-        totals = defaultdict(lambda: Decimal("0.00"))
+        gathered, seen = [], set()
         i = 0
         for name, provider in PROVIDERS.items():
             for p in provider.payables(year=year, month=month):
                 i += 1
                 key, amount = _check_payable(i, p)
-                if key in existing or key in seen:
-                    continue
-                seen.add(key)
-                totals[p.fund] += amount
-                lines.append(PayableLine(
-                    request=req, provider=name, source_key=key, payee_kind=p.payee_kind, payee_name=p.payee_name[:100],
-                    bank_name=(p.bank_name or "")[:60], bank_account=(p.bank_account or "")[:40], fund=p.fund,
-                    spending=p.spending, scheme=(p.scheme or "")[:30], town_id=p.town_id, amount=amount,
-                ))
+                if key not in seen:
+                    seen.add(key)
+                    gathered.append((name, p, amount))
+        # keys requested before (by any earlier request), looked up in chunks among the keys gathered
+        keys = list(seen)
+        existing = set()
+        for start in range(0, len(keys), 10_000):
+            existing.update(PayableLine.objects.filter(source_key__in=keys[start:start + 10_000]).values_list("source_key", flat=True))
+        lines = []
+        totals = defaultdict(lambda: Decimal("0.00"))
+        for name, p, amount in gathered:
+            if p.source_key in existing:
+                continue
+            totals[p.fund] += amount
+            lines.append(PayableLine(
+                request=req, provider=name, source_key=p.source_key, payee_kind=p.payee_kind, payee_name=p.payee_name[:100],
+                bank_name=(p.bank_name or "")[:60], bank_account=(p.bank_account or "")[:40], fund=p.fund,
+                spending=p.spending, scheme=(p.scheme or "")[:30], town_id=p.town_id, amount=amount,
+            ))
         if not lines:
             raise FundingError(f"{year}年{month}月没有尚未申请的已审批待支付款项")
         try:
