@@ -326,8 +326,7 @@ def roster_rows_review(*, upload: RosterUpload, user, row_ids=None, accept: bool
             rows = rows.filter(review=Review.PENDING)
         else:
             rows = rows.filter(pk__in=list(row_ids))
-        ids = list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
-        n = RosterRow.objects.filter(pk__in=ids).update(
+        n = rows.update(  # one UPDATE: it locks the rows it changes
             review=Review.ACCEPTED if accept else Review.SENT_BACK,
             review_reason="" if accept else reason.strip(),
             reviewed_by=user,
