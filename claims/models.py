@@ -555,12 +555,18 @@ class SettlementLine(models.Model):
         ADVANCED = "ADVANCED", "按机构垫付金额支付"
         NONE = "NONE", "不予支付"
 
-    file = models.ForeignKey(SettlementFile, verbose_name="文件", on_delete=models.PROTECT, related_name="lines")
-    settlement_month = models.ForeignKey(SettlementMonth, verbose_name="结算月度", on_delete=models.PROTECT, related_name="lines")
-    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="+")
+    # FK indexes that a composite index or unique constraint below already covers are left out: each
+    # index costs time on every one of a 200,000-line import
+    file = models.ForeignKey(SettlementFile, verbose_name="文件", on_delete=models.PROTECT, related_name="lines", db_index=False)
+    settlement_month = models.ForeignKey(
+        SettlementMonth, verbose_name="结算月度", on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
+    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="+", db_index=False)
     line_no = models.PositiveIntegerField("行号")
     settlement_no = models.CharField("结算编号", max_length=60)
-    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     id_number = models.CharField("公民身份号码", max_length=40)
     name = models.CharField("姓名", max_length=50)
     kind = models.CharField("类型", max_length=10, choices=Bill.Kind.choices)
@@ -586,7 +592,8 @@ class SettlementLine(models.Model):
     resolution = models.CharField("处理结果", max_length=10, choices=Resolution.choices, blank=True, default="")
     resolution_note = models.TextField("处理说明", blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     payable = money_field("应付机构")
