@@ -10,6 +10,7 @@ urlpatterns = [
     path("requests/<int:pk>/", views.request_detail, name="request-detail"),
     path("requests/<int:pk>/pdf/", views.request_pdf, name="request-pdf"),
     path("requests/<int:pk>/<str:action>/", views.request_action, name="request-action"),
+    path("lines/<int:pk>/bank/", views.line_correct_bank, name="line-bank"),
     path("batches/<int:pk>/xlsx/", views.batch_xlsx, name="batch-xlsx"),
     path("batches/<int:pk>/confirm/", views.batch_confirm, name="batch-confirm"),
     path("ledger/", views.ledger, name="ledger"),

@@ -32,6 +32,7 @@ from .models import (
     EntryProposal,
     FundRequest,
     JournalEntry,
+    PayableLine,
     PaymentBatch,
     Period,
     Receivable,
@@ -139,6 +140,20 @@ def request_action(request, pk, action):
     except ValueError:
         messages.error(request, "资金类型无效")
     return redirect("funding:request-detail", pk=req.pk)
+
+
+@login_required
+@permission_required("funding.add_paymentbatch", raise_exception=True)
+@require_POST
+def line_correct_bank(request, pk):
+    line = get_object_or_404(PayableLine.objects.visible_to(request.user), pk=pk)
+    try:
+        services.payable_correct_bank(line_id=line.pk, bank_name=request.POST.get("bank_name", ""),
+                                      bank_account=request.POST.get("bank_account", ""), user=request.user)
+        messages.success(request, f"已更正 {line.payee_name} 的银行账号，可生成新的支付批次重新支付")
+    except FundingError as exc:
+        _refused(request, exc)
+    return redirect("funding:request-detail", pk=line.request_id)
 
 
 @login_required

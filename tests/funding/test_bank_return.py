@@ -77,3 +77,18 @@ def test_a_town_clerk_sees_only_their_towns_subsidy_changes(make_person, staff, 
     page = login(staff["slh_clerk"]).get(reverse("funding:subsidy"), {"year": 2025})
     assert [c.person.name for c in page.context["changes"]] == ["变化甲"]
     assert "变化乙" not in page.content.decode()
+
+
+def test_finance_corrects_a_failed_account_on_the_request_page_and_pays_it_again(batch, staff, login):
+    ok, bad = batch.payments.order_by("pk")
+    services.payment_batch_confirm(batch_id=batch.pk, paid_on=date(2025, 3, 28), failures={bad.pk: "账号不存在"}, user=staff["reviewer"])
+    fin = login(staff["finance"])
+    page = fin.get(reverse("funding:request-detail", args=[batch.request_id]))
+    assert [ln.pk for ln in page.context["failed"]] == [bad.line_id]
+    fin.post(reverse("funding:line-bank", args=[bad.line_id]), {"bank_name": "重庆银行", "bank_account": "6214888800001111"})
+    fin.post(reverse("funding:request-action", args=[batch.request_id, "batch"]), {"fund": "ASSISTANCE"})
+    again = Payment.objects.exclude(batch=batch).get()
+    assert (again.line_id, again.bank_account) == (bad.line_id, "6214888800001111")
+    # a town clerk cannot change anybody's account
+    assert login(staff["slh_clerk"]).post(reverse("funding:line-bank", args=[bad.line_id]),
+                                          {"bank_name": "x", "bank_account": "1"}).status_code == 403
