@@ -10,7 +10,7 @@ from django.utils import timezone
 from . import selectors
 from .exports import people_xlsx
 from .filters import PersonFilter
-from .models import Person
+from .models import Identity, Person
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -48,15 +48,20 @@ def person_detail(request, pk):
             on = date.fromisoformat(text)
         except ValueError:
             bad_date = text
-    views = [selectors.benefits_on(person, today)]
-    if on != today:
-        views.append(selectors.benefits_on(person, on))
+    identities = selectors.identities_of(person).filter(pk__in=Identity.objects.visible_to(request.user).values("pk"))
+    # the best identity per benefit weighs every identity: only for users who may see all of them
+    complete = identities.count() == selectors.identities_of(person).count()
+    views = []
+    if complete:
+        views.append(selectors.benefits_on(person, today))
+        if on != today:
+            views.append(selectors.benefits_on(person, on))
     return render(
         request,
         "beneficiaries/person_detail.html",
         {
-            "person": person, "identities": selectors.identities_of(person), "show_full_id": show_full,
-            "benefit_views": views, "on": on, "bad_date": bad_date,
-            "retroactive": person.retroactive_changes.select_related("category").order_by("-created_at")[:20],
+            "person": person, "identities": identities, "show_full_id": show_full,
+            "benefit_views": views, "on": on, "bad_date": bad_date, "identities_complete": complete,
+            "retroactive": selectors.retroactive_changes_for(request.user).filter(person=person).order_by("-created_at")[:20],
         },
     )

@@ -206,3 +206,14 @@ def _cat(code):
     from beneficiaries.models import Category
 
     return Category.objects.get(code=code).pk
+
+
+def test_a_department_officer_sees_only_their_departments_identities_and_no_benefit_view(make_person, staff, login):
+    person = make_person("两部门", categories=("DIBAO", "BINGGU_YISHU"))
+    resp = login(staff["civil_officer"]).get(reverse("beneficiaries:person-detail", args=[person.pk]))
+    assert [i.category.code for i in resp.context["identities"]] == ["DIBAO"]
+    assert resp.context["benefit_views"] == [] and "病故军人遗属" not in resp.content.decode()
+    full = login(staff["hx_clerk"] if person.town.code == "HX" else staff["slh_clerk"]).get(
+        reverse("beneficiaries:person-detail", args=[person.pk]))
+    assert {i.category.code for i in full.context["identities"]} == {"DIBAO", "BINGGU_YISHU"}
+    assert len(full.context["benefit_views"]) == 1
