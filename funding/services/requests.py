@@ -18,6 +18,7 @@ from django.db.models import Count, Sum
 
 from yfbz.rules.money import money
 
+from ..bulk import insert_rows, is_postgresql
 from ..models import (
     EntryKind,
     Fund,
@@ -91,33 +92,44 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
         existing = set()
         for start in range(0, len(keys), 10_000):
             existing.update(PayableLine.objects.filter(source_key__in=keys[start:start + 10_000]).values_list("source_key", flat=True))
-        lines = []
+        rows = []
         totals = defaultdict(lambda: Decimal("0.00"))
         for name, p, amount in gathered:
             if p.source_key in existing:
                 continue
             totals[p.fund] += amount
-            lines.append(PayableLine(
-                request=req, provider=name, source_key=p.source_key, payee_kind=p.payee_kind, payee_name=p.payee_name[:100],
-                bank_name=(p.bank_name or "")[:60], bank_account=(p.bank_account or "")[:40], fund=p.fund,
-                spending=p.spending, scheme=(p.scheme or "")[:30], town_id=p.town_id, amount=amount,
-            ))
-        if not lines:
+            rows.append((name, p.source_key, p.payee_kind, p.payee_name[:100], (p.bank_name or "")[:60],
+                         (p.bank_account or "")[:40], p.fund, p.spending, (p.scheme or "")[:30], p.town_id, amount))
+        if not rows:
             raise FundingError(f"{year}年{month}月没有尚未申请的已审批待支付款项")
         try:
             with transaction.atomic():
-                PayableLine.objects.bulk_create(lines, batch_size=batch_size)
+                _insert_lines(req, rows, batch_size)
         except IntegrityError:
             # another request for the same payables was compiled at the same moment (double click)
             raise FundingError("另一份资金申请正在同时编制，已包含这些款项；请刷新后查看") from None
         req.total_assistance = totals[Fund.ASSISTANCE]
         req.total_youfu = totals[Fund.YOUFU]
-        req.line_count = len(lines)
+        req.line_count = len(rows)
         req.save(update_fields=["total_assistance", "total_youfu", "line_count"])
         FundRequestStatusChange.objects.create(request=req, from_status="", to_status=req.status, by=user, note="编制")
         log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number}",
-                 summary={"明细笔数": len(lines), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
+                 summary={"明细笔数": len(rows), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
     return req
+
+
+LINE_COLUMNS = [("provider", "varchar"), ("source_key", "varchar"), ("payee_kind", "varchar"), ("payee_name", "varchar"),
+                ("bank_name", "varchar"), ("bank_account", "varchar"), ("fund", "varchar"), ("spending", "varchar"),
+                ("scheme", "varchar"), ("town_id", "bigint"), ("amount", "numeric")]
+
+
+def _insert_lines(req: FundRequest, rows: list[tuple], batch_size: int) -> None:
+    if is_postgresql():
+        insert_rows("funding_payableline", LINE_COLUMNS, rows,
+                    constants={"request_id": ("bigint", req.pk), "status": ("varchar", PayableLine.Status.PENDING)})
+        return
+    names = [c for c, _ in LINE_COLUMNS]
+    PayableLine.objects.bulk_create([PayableLine(request=req, **dict(zip(names, r, strict=True))) for r in rows], batch_size=batch_size)
 
 
 def fund_request_submit(*, request_id: int, user) -> FundRequest:
@@ -183,18 +195,23 @@ def payment_batch_create(*, request_id: int, fund: str, user) -> PaymentBatch:
         if req.status not in ready[Fund(fund)]:
             need = "财政划拨到账后" if fund == Fund.ASSISTANCE else "审核报送后"
             raise FundingError(f"资金申请 {req.number} 须{need}才能支付（当前「{req.get_status_display()}」）")
-        lines = list(req.lines.filter(fund=fund, status=PayableLine.Status.PENDING).exclude(bank_account="").order_by("pk"))
-        if not lines:
+        ready_lines = req.lines.filter(fund=fund, status=PayableLine.Status.PENDING).exclude(bank_account="")
+        rows = list(ready_lines.order_by("pk").values_list("pk", "bank_name", "bank_account", "amount"))
+        if not rows:
             raise FundingError("没有待支付且有银行账号的明细")
         seq = PaymentBatch.objects.filter(request=req).count() + 1
         batch = PaymentBatch.objects.create(request=req, number=f"ZF{req.number[2:]}-{seq:02d}", fund=fund, created_by=user,
-                                            total=sum((ln.amount for ln in lines), Decimal("0.00")))
-        Payment.objects.bulk_create(
-            [Payment(batch=batch, line=ln, bank_name=ln.bank_name, bank_account=ln.bank_account, amount=ln.amount) for ln in lines],
-            batch_size=5000,
-        )
-        PayableLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(status=PayableLine.Status.IN_BATCH)
-        log_bulk(Payment, user=user, object_repr=f"支付批次 {batch.number}", summary={"笔数": len(lines), "金额": batch.total})
+                                            total=sum((r[3] for r in rows), Decimal("0.00")))
+        if is_postgresql():
+            insert_rows("funding_payment", [("line_id", "bigint"), ("bank_name", "varchar"), ("bank_account", "varchar"), ("amount", "numeric")],
+                        rows, constants={"batch_id": ("bigint", batch.pk), "status": ("varchar", Payment.Status.SENT),
+                                         "failure_reason": ("varchar", "")})
+        else:
+            Payment.objects.bulk_create([Payment(batch=batch, line_id=r[0], bank_name=r[1], bank_account=r[2], amount=r[3]) for r in rows],
+                                        batch_size=5000)
+        # the request row is locked: the same lines are still the pending ones
+        ready_lines.update(status=PayableLine.Status.IN_BATCH)
+        log_bulk(Payment, user=user, object_repr=f"支付批次 {batch.number}", summary={"笔数": len(rows), "金额": batch.total})
     return batch
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from yfbz.rules import Identity as RIdentity
 from yfbz.rules import Person as RPerson
 from yfbz.rules import Reason, contribution_subsidy
 
+from ..bulk import insert_rows, is_postgresql
 from ..models import Enrolment as EnrolmentRow
 from ..models import (
     EnrolmentKind,
@@ -203,28 +204,18 @@ def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) ->
     return counts
 
 
-# PostgreSQL: one INSERT ... SELECT FROM unnest(column arrays) ON CONFLICT per batch (no model
-# instances, one round trip); other databases: bulk_create with update_conflicts.
-_UPSERT_SQL = """
-INSERT INTO funding_subsidyresult (person_id, enrolment, category, "group", standard_amount, amount, reasons, provisional,
-                                   policy_version, year, run_id)
-SELECT p, e, c, g, s, a, r, pr, v, %s, %s
-FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::numeric[], %s::numeric[], %s::varchar[],
-            %s::boolean[], %s::varchar[]) AS t(p, e, c, g, s, a, r, pr, v)
-ON CONFLICT (person_id, year) DO UPDATE SET enrolment = EXCLUDED.enrolment, category = EXCLUDED.category,
-    "group" = EXCLUDED."group", standard_amount = EXCLUDED.standard_amount, amount = EXCLUDED.amount,
-    reasons = EXCLUDED.reasons, provisional = EXCLUDED.provisional, policy_version = EXCLUDED.policy_version,
-    run_id = EXCLUDED.run_id
-"""
-
-
 def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        columns = [list(col) for col in zip(*rows, strict=True)]
-        with connection.cursor() as cur:
-            cur.execute(_UPSERT_SQL, [year, run_id, *columns])
+    if is_postgresql():
+        insert_rows(
+            "funding_subsidyresult",
+            [("person_id", "bigint"), ("enrolment", "varchar"), ("category", "varchar"), ("group", "varchar"),
+             ("standard_amount", "numeric"), ("amount", "numeric"), ("reasons", "varchar"), ("provisional", "boolean"),
+             ("policy_version", "varchar")],
+            rows, constants={"year": ("smallint", year), "run_id": ("bigint", run_id)},
+            conflict="person_id, year", update=[*RESULT_FIELDS, "run_id"],
+        )
         return
     SubsidyResult.objects.bulk_create(
         [SubsidyResult(person_id=r[0], year=year, run_id=run_id, **dict(zip(RESULT_FIELDS, r[1:], strict=True))) for r in rows],

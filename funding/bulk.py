@@ -1,0 +1,32 @@
+"""Fast bulk writes on PostgreSQL: one ``INSERT ... SELECT FROM unnest(column arrays)`` per chunk —
+no model instances, one round trip per chunk. Callers fall back to bulk_create elsewhere.
+django-auditlog does not see these rows: callers write one summary LogEntry (subsidies.log_bulk)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def insert_rows(table: str, columns: list[tuple[str, str]], rows: list[tuple], *, conflict: str = "",
+                update: list[str] = (), constants: dict[str, tuple[str, object]] | None = None, chunk: int = 20_000) -> None:
+    """``columns``: (name, PostgreSQL type) in the order of each row's values; ``constants``: name →
+    (type, value) the same for every row; ``conflict``/``update``: ON CONFLICT (conflict) DO UPDATE SET update."""
+    constants = constants or {}
+    names = [c for c, _ in columns] + list(constants)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    aliases = [f"c{i}" for i in range(len(columns))]
+    select = ", ".join(aliases + [f"%s::{t}" for t, _ in constants.values()])
+    unnest = ", ".join(f"%s::{t}[]" for _, t in columns)
+    sql = f'INSERT INTO "{table}" ({quoted}) SELECT {select} FROM unnest({unnest}) AS t({", ".join(aliases)})'
+    if conflict:
+        sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in update)
+        sql += f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}" if update else f" ON CONFLICT ({conflict}) DO NOTHING"
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            arrays = [list(col) for col in zip(*part, strict=True)]
+            cur.execute(sql, [v for _, v in constants.values()] + arrays)
