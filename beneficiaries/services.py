@@ -425,23 +425,38 @@ def roster_import(
     open_roster(data)  # refuse an unreadable file before storing anything
     result = roster_upload_create(user=user, department=department, month=month, mode=mode, file_name=file_name, data=data)
     upload = result.upload
-    if not result.created:
-        return summary_from_rows(upload), upload, result.message
-    roster_check(upload_id=upload.pk)  # inline: the command waits for its result
-    upload.refresh_from_db()
+    if upload.status == S.UPLOADED:
+        roster_check(upload_id=upload.pk)  # inline: the command waits for its result
+        upload.refresh_from_db()
+    if upload.status != S.VALIDATED:  # confirmed already, in town review, or being applied
+        note = result.message if not result.created else f"名单状态为“{upload.get_status_display()}”"
+        if upload.status == S.TOWN_REVIEW:
+            note = "该文件已在页面上提交镇街审核，请在页面上完成审核和确认"
+        return summary_from_rows(upload), upload, note
     summary = summary_from_rows(upload)
     with transaction.atomic():
         upload = _locked(upload.pk)
         try:
             _guard_endings(upload, user, confirm_endings)
         except ValidationError as exc:
-            return summary, upload, exc.messages[0]
+            raise RosterNotApplied(summary, upload, exc.messages[0] + "（命令行请加 --confirm-endings）") from exc
         upload.confirmed_by = user
         upload.save(update_fields=["confirmed_by", "endings_confirmed_by"])
         roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="命令行导入，管理员直接确认")
     roster_apply(upload_id=upload.pk)
     upload.refresh_from_db()
-    return summary, upload, "已生效"
+    return summary, upload, APPLIED
+
+
+APPLIED = "已生效"
+
+
+class RosterNotApplied(Exception):
+    """`import_roster --apply` read and checked the file but did not apply it (the endings guard)."""
+
+    def __init__(self, summary: Summary, upload: RosterUpload, message: str):
+        super().__init__(message)
+        self.summary, self.upload, self.message = summary, upload, message
 
 
 def summary_from_rows(upload: RosterUpload) -> Summary:

@@ -232,3 +232,20 @@ def test_a_person_registered_between_check_and_apply_is_not_registered_twice(upl
     assert Person.objects.filter(id_number__in=[a, b]).count() == 2
     assert Identity.objects.get(person__id_number=b).person == meanwhile
     assert Identity.objects.filter(started_by=up).count() == 2
+
+
+def test_the_command_refuses_to_apply_a_truncated_snapshot_until_told_and_then_applies_it(tmp_path, staff, towns):
+    people = ids(12)
+    full, part = tmp_path / "march.xlsx", tmp_path / "april.xlsx"
+    full.write_bytes(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in people]))
+    part.write_bytes(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in people[:2]]))
+    run_cli(full, "--department", "CIVIL", "--month", "2025-03", "--apply", "--user", "sysadmin")
+    with pytest.raises(CommandError) as exc:
+        run_cli(part, "--department", "CIVIL", "--month", "2025-04", "--apply", "--user", "sysadmin")
+    assert exc.value.returncode == 1 and "--confirm-endings" in str(exc.value)
+    assert Identity.objects.filter(valid_to__isnull=True).count() == 12
+    got = run_cli(part, "--department", "CIVIL", "--month", "2025-04", "--apply", "--user", "sysadmin", "--confirm-endings")
+    assert (got["status"], got["applied"], got["ended"]) == ("confirmed", True, 10)
+    assert Identity.objects.filter(valid_to__isnull=True).count() == 2
+    again = run_cli(part, "--department", "CIVIL", "--month", "2025-04", "--apply", "--user", "sysadmin")
+    assert "未作任何变更" in again["message"] and again["applied"] is False

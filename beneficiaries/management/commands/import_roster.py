@@ -2,6 +2,8 @@
 
 As tests/samples/ROSTERS.md describes: prints one JSON summary; exit status 0 when the file was read
 (even with invalid rows), 2 when it could not be read at all. Without --apply nothing changes.
+With --apply, exit status 1 when the roster would end more than the allowed share of last month's
+identities: check the file, then run again with --confirm-endings.
 """
 
 import json
@@ -12,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from beneficiaries.models import Department
 from beneficiaries.rosters.reading import RosterUnreadable
-from beneficiaries.services import roster_import
+from beneficiaries.services import APPLIED, RosterNotApplied, roster_import
 from yfbz.core.models import User
 
 
@@ -59,11 +61,15 @@ class Command(BaseCommand):
             )
         except RosterUnreadable as exc:
             self._unreadable(str(exc))
+        except RosterNotApplied as exc:  # read and checked, but not applied: say so, exit 1
+            self._print(exc.summary, exc.upload, exc.message, applied=False)
+            raise CommandError(exc.message, returncode=1) from exc
+        self._print(summary, upload, message, applied=message == APPLIED)
+
+    def _print(self, summary, upload, message, *, applied):
         out = summary.as_json()
         if upload is not None:
-            out["upload"] = upload.pk
-            out["status"] = upload.status
-            out["message"] = message
+            out.update({"upload": upload.pk, "status": upload.status, "applied": applied, "message": message})
         self.stdout.write(json.dumps(out, ensure_ascii=False))
 
     def _unreadable(self, message: str):
