@@ -175,33 +175,22 @@ def _reason(request) -> str:
     return form.cleaned_data["reason"] if form.is_valid() else ""
 
 
-@login_required
-@require_POST
-@permission_required("claims.change_bill", raise_exception=True)
-def bill_refuse(request, pk):
-    reason = _reason(request)
-    return _act(request, pk, lambda: decision_refuse(bill_id=pk, user=request.user, reason=reason) and "已作出不予救助决定。")
+def _with_reason(service, message):
+    """An action that needs a written reason: POST only, calls ``service``, reports ``message(result)``."""
+
+    @login_required
+    @require_POST
+    @permission_required("claims.change_bill", raise_exception=True)
+    def view(request, pk):
+        reason = _reason(request)
+        return _act(request, pk, lambda: message(service(bill_id=pk, user=request.user, reason=reason)))
+
+    return view
 
 
-@login_required
-@require_POST
-@permission_required("claims.change_bill", raise_exception=True)
-def bill_send_back(request, pk):
-    reason = _reason(request)
-    return _act(request, pk, lambda: bill_return(bill_id=pk, user=request.user, reason=reason) and "已退回修改。")
-
-
-@login_required
-@require_POST
-@permission_required("claims.change_bill", raise_exception=True)
-def bill_redecide(request, pk):
-    reason = _reason(request)
-
-    def go():
-        d = bill_decide(bill_id=pk, user=request.user, reason=reason)
-        return f"已核定：{d.scheme_label} {d.assistance}元。"
-
-    return _act(request, pk, go)
+bill_refuse = _with_reason(decision_refuse, lambda d: "已作出不予救助决定。")
+bill_send_back = _with_reason(bill_return, lambda b: "已退回修改。")
+bill_redecide = _with_reason(bill_decide, lambda d: f"已核定：{d.scheme_label} {d.assistance}元。")
 
 
 @login_required

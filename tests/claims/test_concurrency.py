@@ -47,25 +47,30 @@ def with_cap_rows(person):
     return person
 
 
-def decide_at_once(bill_ids, user):
-    barrier = threading.Barrier(len(bill_ids))
+def at_once(fn, args_list):
+    """Run fn(arg) for every arg in its own thread (own database connection), all released together."""
+    barrier = threading.Barrier(len(args_list))
     errors = []
 
-    def run(bill_id):
+    def run(arg):
         try:
             barrier.wait(timeout=10)
-            bill_decide(bill_id=bill_id, user=user)
+            fn(arg)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(b,)) for b in bill_ids]
+    threads = [threading.Thread(target=run, args=(a,)) for a in args_list]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=120)
     assert errors == []
+
+
+def decide_at_once(bill_ids, user):
+    at_once(lambda bill_id: bill_decide(bill_id=bill_id, user=user), bill_ids)
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -99,22 +104,5 @@ def test_two_printers_at_once_never_take_the_same_document_number(decided_bill, 
     from claims.services import decision_approve
 
     decisions = [decision_approve(bill_id=decided_bill(make_person(f"打印{i}")).pk, user=staff["reviewer"]) for i in range(4)]
-    barrier = threading.Barrier(len(decisions))
-    errors = []
-
-    def run(d):
-        try:
-            barrier.wait(timeout=10)
-            notice_print(decision=d, user=staff["district_clerk"])
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(d,)) for d in decisions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    at_once(lambda d: notice_print(decision=d, user=staff["district_clerk"]), decisions)
     assert sorted(Notice.objects.values_list("number", flat=True)) == [1, 2, 3, 4]
