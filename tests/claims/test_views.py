@@ -163,3 +163,34 @@ def test_settlement_lines_are_scoped_by_town(institutions, people, staff, login)
     other = SettlementLine.objects.get(name="李回兴")
     assert client.post(reverse("claims:settlement-resolve", args=[other.pk]), {"resolution": "NONE"}).status_code == 403
     assert login(staff["hx_clerk"]).get(reverse("claims:settlement-month", args=[f.settlement_month_id])).context["page"].object_list[0].name == "李回兴"
+
+
+def test_reviewer_refuses_sends_back_and_clerk_redecides_from_the_page(decided_bill, people, make_person, staff, login):
+    reviewer = login(staff["reviewer"])
+    bill = decided_bill(people["slh"])
+    reviewer.post(reverse("claims:bill-return", args=[bill.pk]), {"reason": "金额录错"})
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.ENTERED
+    other = decided_bill(make_person("冯拒绝"))
+    resp = reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": ""}, follow=True)
+    assert "须写明理由" in resp.content.decode()
+    reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": "发票系复印件"})
+    other.refresh_from_db()
+    assert other.status == Bill.Status.REFUSED and other.current_decision.refusal_reason == "发票系复印件"
+    clerk = login(staff["district_clerk"])
+    resp = clerk.post(reverse("claims:bill-redecide", args=[other.pk]), {"reason": "补交原件"}, follow=True)
+    assert "已核定：普通疾病住院医疗救助 4000.00元" in resp.content.decode()
+    other.refresh_from_db()
+    assert other.status == Bill.Status.DECIDED and other.decisions.count() == 2
+
+
+def test_scanned_papers_uploaded_with_the_bill_are_kept_in_the_database(institutions, people, staff, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(staff["district_clerk"])
+    data = bill_post(people["slh"], institution=institutions["YB01"].pk)
+    scans = [SimpleUploadedFile("发票1.jpg", b"\xff\xd8one", "image/jpeg"), SimpleUploadedFile("清单.pdf", b"%PDF-two", "application/pdf")]
+    client.post(reverse("claims:bill-new"), {**data, "save": "1", "attachments": scans})
+    bill = Bill.objects.get()
+    got = {a.file_name: bytes(a.data) for a in BillAttachment.objects.filter(bill=bill)}
+    assert got == {"发票1.jpg": b"\xff\xd8one", "清单.pdf": b"%PDF-two"}
