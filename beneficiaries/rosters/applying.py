@@ -107,7 +107,13 @@ def _apply_page(upload: RosterUpload, rows: list[tuple], counts: dict, created_h
     for identity_id, pk, cat, end in ends:
         if identity_id not in valid_from:  # already ended by someone else meanwhile: leave it
             continue
-        end = max(end, valid_from[identity_id])
+        if end < valid_from[identity_id]:
+            # ended before it began (a corrected roster of the same month dropped someone the first one
+            # added): the shortest valid identity is one day; staff are told through a CORRECTED change
+            end = valid_from[identity_id]
+            retro.append((pk, cat, identity_id, end, end, RetroactiveChange.Kind.CORRECTED, upload.pk, now, ""))
+            end_rows.append((identity_id, end, upload.pk))
+            continue
         end_rows.append((identity_id, end, upload.pk))
         if end < today:
             retro.append((pk, cat, identity_id, end + timedelta(days=1), today, RetroactiveChange.Kind.ENDED_EARLIER, upload.pk, now, ""))

@@ -249,3 +249,14 @@ def test_the_command_refuses_to_apply_a_truncated_snapshot_until_told_and_then_a
     assert Identity.objects.filter(valid_to__isnull=True).count() == 2
     again = run_cli(part, "--department", "CIVIL", "--month", "2025-04", "--apply", "--user", "sysadmin")
     assert "未作任何变更" in again["message"] and again["applied"] is False
+
+
+def test_an_identity_ended_before_it_began_is_flagged_as_corrected(upload_file, confirm_roster):
+    a, b = ids(2, start=800)
+    confirm_roster(upload_file(roster_xlsx([(a, "甲", "低保", "双龙湖", "2025-04-10", "")]), month=date(2025, 4, 1)).upload)
+    corrected = upload_file(roster_xlsx([(b, "乙", "低保", "双龙湖", "", "")]), month=date(2025, 4, 1)).upload
+    confirm_roster(corrected, confirm_endings=True)
+    ident = Identity.objects.get(person__id_number=a)
+    assert ident.valid_to == ident.valid_from == date(2025, 4, 10)
+    change = RetroactiveChange.objects.get(person__id_number=a)
+    assert change.kind == "CORRECTED" and change.roster_upload == corrected
