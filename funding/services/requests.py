@@ -225,8 +225,8 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
             raise FundingError(f"支付批次 {batch.number} 已确认过银行回单")
         if batch.created_by_id == user.pk:
             raise FundingError("制单人不能确认自己制作的支付批次")
-        payments = {p.pk: p for p in batch.payments.select_related("line")}
-        unknown = set(failures) - set(payments)
+        rows = list(batch.payments.values_list("pk", "amount", "line__spending", "line__payee_kind", "line__provider", "line__source_key"))
+        unknown = set(failures) - {r[0] for r in rows}
         if unknown:
             raise FundingError(f"支付明细 {sorted(unknown)} 不属于批次 {batch.number}")
         failed_ids = list(failures)
@@ -235,12 +235,15 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
                 raise FundingError(f"支付明细 {pid} 请填写失败原因")
             Payment.objects.filter(pk=pid).update(status=Payment.Status.FAILED, failure_reason=reason.strip()[:200])
         PayableLine.objects.filter(payments__pk__in=failed_ids).update(status=PayableLine.Status.PENDING)
-        paid = [p for pid, p in payments.items() if pid not in failures]
+        paid = [r for r in rows if r[0] not in failures]
         Payment.objects.filter(batch=batch).exclude(pk__in=failed_ids).update(status=Payment.Status.PAID)
-        PayableLine.objects.filter(pk__in=[p.line_id for p in paid]).update(status=PayableLine.Status.PAID, paid_on=paid_on)
+        PayableLine.objects.filter(pk__in=Payment.objects.filter(batch=batch, status=Payment.Status.PAID).values("line_id")).update(
+            status=PayableLine.Status.PAID, paid_on=paid_on)
         sums = defaultdict(lambda: Decimal("0.00"))
-        for p in paid:
-            sums[(p.line.spending, p.line.payee_kind)] += p.amount
+        by_provider = defaultdict(list)
+        for _pk, amount, spending, payee_kind, provider, key in paid:
+            sums[(spending, payee_kind)] += amount
+            by_provider[provider].append(key)
         account = FUND_ACCOUNT[Fund(batch.fund)]
         for (spending, payee_kind), total in sorted(sums.items()):
             kind = EntryKind.PAY_YOUFU if batch.fund == Fund.YOUFU else PAY_KIND[(Fund.ASSISTANCE, spending)]
@@ -248,9 +251,6 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
             entry_post(on=paid_on, kind=kind, lines=[(account, -total), (payee, total)], counterpart=payee,
                        source_document=f"银行回单 {batch.number}", description=f"{batch.number} {Spending(spending).label}",
                        entered_by=batch.created_by, approved_by=user, fund_request=batch.request, payment_batch=batch)
-        by_provider = defaultdict(list)
-        for p in paid:
-            by_provider[p.line.provider].append(p.line.source_key)
         for name, keys in by_provider.items():
             try:
                 PROVIDERS[name].mark_paid(source_keys=keys, paid_on=paid_on, user=user)
