@@ -21,4 +21,5 @@ urlpatterns = [
     path("settlements/<int:pk>/", views.settlement_month, name="settlement-month"),
     path("settlements/<int:pk>/confirm/", views.settlement_confirm, name="settlement-confirm"),
     path("settlement-lines/<int:pk>/resolve/", views.settlement_resolve, name="settlement-resolve"),
+    path("retroactive/<int:pk>/", views.retroactive_detail, name="retroactive-detail"),
 ]

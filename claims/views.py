@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
@@ -329,3 +330,28 @@ def settlement_confirm(request, pk):
     except ClaimsError as exc:
         messages.error(request, str(exc))
     return redirect("claims:settlement-month", sm.pk)
+
+
+# --- retroactive identity changes (beneficiaries.RetroactiveChange) -------------------------------
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def retroactive_detail(request, pk):
+    """The decisions a retroactive identity change reaches, and (district staff) deciding them again."""
+    from beneficiaries.selectors import retroactive_changes_for
+    from beneficiaries.services import retroactive_change_mark_reviewed
+
+    from .services import retroactive_change_redecide
+
+    change = get_object_or_404(retroactive_changes_for(request.user), pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("claims.change_bill"):
+            raise PermissionDenied("无权重新核定")
+        try:
+            new = retroactive_change_redecide(change_id=change.pk, user=request.user)
+            retroactive_change_mark_reviewed(change=change, user=request.user, note=f"已重新核定{len(new)}份，待审批")
+            messages.success(request, f"已重新核定{len(new)}份核定，请审核人员审批（多付部分审批后转追回）。")
+        except ClaimsError as exc:
+            messages.error(request, str(exc))
+        return redirect("claims:retroactive-detail", pk)
+    affected = [d for d in selectors.decisions_affected_by(change) if Decision.objects.visible_to(request.user).filter(pk=d.pk).exists()]
+    return render(request, "claims/retroactive_detail.html", {"change": change, "affected": affected})

@@ -194,3 +194,25 @@ def test_scanned_papers_uploaded_with_the_bill_are_kept_in_the_database(institut
     bill = Bill.objects.get()
     got = {a.file_name: bytes(a.data) for a in BillAttachment.objects.filter(bill=bill)}
     assert got == {"发票1.jpg": b"\xff\xd8one", "清单.pdf": b"%PDF-two"}
+
+
+def test_a_retroactive_change_page_lists_and_redecides_the_reached_decisions(decided_bill, people, staff, departments, login):
+    from beneficiaries.models import Category, Identity, RetroactiveChange, RosterUpload
+
+    bill = decided_bill(people["slh"], settled_on=date(2025, 4, 9))
+    decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    Identity.objects.filter(person=people["slh"]).update(valid_to=date(2025, 3, 31))
+    upload = RosterUpload.objects.create(department=departments["CIVIL"], month=date(2025, 4, 1), file_name="r.xlsx",
+                                         sha256="y" * 64, uploaded_by=staff["district_clerk"])
+    change = RetroactiveChange.objects.create(person=people["slh"], category=Category.objects.get(code="DIBAO"),
+                                              period_start=date(2025, 4, 1), period_end=date(2025, 4, 30),
+                                              kind="ENDED_EARLIER", roster_upload=upload)
+    url = reverse("claims:retroactive-detail", args=[change.pk])
+    assert login(staff["hx_clerk"]).get(url).status_code == 404
+    client = login(staff["district_clerk"])
+    assert [d.bill_id for d in client.get(url).context["affected"]] == [bill.pk]
+    client.post(url)
+    bill.refresh_from_db()
+    change.refresh_from_db()
+    assert bill.status == Bill.Status.DECIDED and str(bill.current_decision.assistance) == "0.00"
+    assert change.reviewed_at is not None and "已重新核定1份" in change.review_note
