@@ -137,8 +137,11 @@ class Person(models.Model):
 class Identity(models.Model):
     """One identity of a person: a category certified by a department, valid from/to (to = open while certified)."""
 
-    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="identities")
-    category = models.ForeignKey(Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="identities")
+    # single-column indexes left out: (person, category) and (category, valid_to) below serve them
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="identities", db_index=False)
+    category = models.ForeignKey(
+        Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="identities", db_index=False
+    )
     valid_from = models.DateField("起始日期")
     valid_to = models.DateField("终止日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
