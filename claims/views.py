@@ -3,6 +3,8 @@ goes through claims.services / claims.settlement / claims.notices (which check r
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -75,6 +77,23 @@ def bill_export(request):
     return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct()), "bills")
 
 
+def _layers_display(layers: list[dict], names) -> list[dict]:
+    """Stored layer lines with Chinese names for the scheme and the identity (codes kept in the title)."""
+    from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
+    from yfbz.rules.money import percent
+
+    out = []
+    for layer in layers:
+        scheme, cat = layer.get("scheme"), layer.get("category")
+        out.append({
+            **{k: layer.get(k) for k in ("name", "amount", "ratio", "base", "cap_left", "source")},
+            "scheme": (YOUFU_ZH if scheme == YOUFU else SCHEME_ZH.get(scheme, scheme)) if scheme else "",
+            "category": names.get(cat, cat) if cat else "",
+            "ratio": percent(Decimal(layer["ratio"])) if layer.get("ratio") else "",
+        })
+    return out
+
+
 def _preview(form: BillForm):
     """The engine's decision on the typed bill, with this year's caps as they stand (not saved)."""
     bill = Bill(**form.bill_fields())
@@ -85,7 +104,7 @@ def _preview(form: BillForm):
         "explanation": explanation_of(ed, pooling),
         "reasons": [r.label for r in ed.reasons],
         "category_name": policy.category_name(ed.category),
-        "layers": layers_json(ed),
+        "layers": _layers_display(layers_json(ed), policy.categories),
         "pooling": pooling,
     }
 
@@ -127,6 +146,7 @@ def bill_detail(request, pk):
         "decision": current,
         "decisions": decisions,
         "reasons": [Reason(r).label for r in current.reasons] if current else [],
+        "layers": _layers_display(current.layers, policy_in_force(current.settled_on).categories) if current else [],
         "history": selectors.history_of(bill),
         "attachments": BillAttachment.objects.filter(bill=bill).only("pk", "file_name", "size", "uploaded_at"),
         "can_review": is_reviewer and bill.status == Bill.Status.DECIDED and current is not None
