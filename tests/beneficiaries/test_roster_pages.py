@@ -217,3 +217,16 @@ def test_a_department_officer_sees_only_their_departments_identities_and_no_bene
         reverse("beneficiaries:person-detail", args=[person.pk]))
     assert {i.category.code for i in full.context["identities"]} == {"DIBAO", "BINGGU_YISHU"}
     assert len(full.context["benefit_views"]) == 1
+
+
+def test_the_progress_endpoint_reports_the_running_jobs_live_figures(staff, login, departments):
+    from beneficiaries.models import RosterUpload
+    from beneficiaries.services import _report
+
+    up = RosterUpload.objects.create(department=departments["CIVIL"], month=date(2025, 3, 1), file_name="big.csv",
+                                     sha256="0" * 64, uploaded_by=staff["civil_officer"])
+    _report(up.pk, "校验比对", 40_000, 100_000)  # what a worker publishes while its transaction is open
+    got = login(staff["civil_officer"]).get(reverse("beneficiaries:roster-progress", args=[up.pk])).json()
+    assert (got["phase"], got["done"], got["total"], got["finished"]) == ("校验比对", 40_000, 100_000, False)
+    page = login(staff["civil_officer"]).get(reverse("beneficiaries:roster-detail", args=[up.pk])).content.decode()
+    assert 'id="progress"' in page and "40000 / 100000" in page
