@@ -444,6 +444,8 @@ def bill_return(*, bill_id: int, user, reason: str) -> Bill:
 
 def bill_update(*, bill_id: int, user, **fields) -> Bill:
     """Correct an entered (or returned) bill before it is decided."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise ClaimsError("只有区医保经办人员可以修改票据。")
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         if bill.status != S.ENTERED:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("export.xlsx", views.bill_export, name="bill-export"),
     path("bills/new/", views.bill_new, name="bill-new"),
     path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
+    path("bills/<int:pk>/edit/", views.bill_edit, name="bill-edit"),
     path("bills/<int:pk>/approve/", views.bill_approve, name="bill-approve"),
     path("bills/<int:pk>/refuse/", views.bill_refuse, name="bill-refuse"),
     path("bills/<int:pk>/return/", views.bill_send_back, name="bill-return"),

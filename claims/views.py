@@ -29,9 +29,11 @@ from .notices import PRINTABLE, notice_batch_create, notice_print
 from .services import (
     ClaimsError,
     Upload,
+    bill_attach,
     bill_decide,
     bill_enter,
     bill_return,
+    bill_update,
     decision_approve,
     decision_refuse,
     engine_decide,
@@ -109,11 +111,11 @@ def _preview(form: BillForm):
     }
 
 
-@login_required
-@permission_required("claims.add_bill", raise_exception=True)
-def bill_new(request):
+def _bill_form(request, bill: Bill | None):
+    """Enter a new bill, or correct an entered / sent-back one; 试算 previews, 保存并核定 saves and decides."""
     preview = None
-    form = BillForm(request.POST or None, request.FILES or None, user=request.user)
+    initial = {"id_number": bill.person.id_number} if bill else None
+    form = BillForm(request.POST or None, request.FILES or None, user=request.user, instance=bill, initial=initial)
     catalogue = sorted(policy_in_force(timezone.localdate()).catalogue)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,13 +126,34 @@ def bill_new(request):
                     Upload(f.name, f.content_type, f.read()) for f in form.cleaned_data.get("attachments") or []
                 ]
                 with transaction.atomic():
-                    bill = bill_enter(user=request.user, attachments=uploads, **form.bill_fields())
+                    if bill is None:
+                        bill = bill_enter(user=request.user, attachments=uploads, **form.bill_fields())
+                    else:
+                        bill = bill_update(bill_id=bill.pk, user=request.user, **form.bill_fields())
+                        for up in uploads:
+                            bill_attach(bill=bill, upload=up, user=request.user)
                     d = bill_decide(bill_id=bill.pk, user=request.user)
-                messages.success(request, f"票据{bill.pk}已录入并核定：{d.scheme_label} {d.assistance}元，待审核人员审批。")
+                messages.success(request, f"票据{bill.pk}已保存并核定：{d.scheme_label} {d.assistance}元，待审核人员审批。")
                 return redirect("claims:bill-detail", bill.pk)
         except ClaimsError as exc:
             messages.error(request, str(exc))
-    return render(request, "claims/bill_form.html", {"form": form, "preview": preview, "catalogue": catalogue})
+    return render(request, "claims/bill_form.html", {"form": form, "preview": preview, "catalogue": catalogue, "bill": bill})
+
+
+@login_required
+@permission_required("claims.add_bill", raise_exception=True)
+def bill_new(request):
+    return _bill_form(request, None)
+
+
+@login_required
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_edit(request, pk):
+    bill = selectors.bill_for(request.user, pk)
+    if bill.status != Bill.Status.ENTERED:
+        messages.error(request, "只有未核定（或已退回）的票据可以修改；已核定的请走重新核定。")
+        return redirect("claims:bill-detail", pk)
+    return _bill_form(request, bill)
 
 
 @login_required

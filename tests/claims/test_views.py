@@ -216,3 +216,21 @@ def test_a_retroactive_change_page_lists_and_redecides_the_reached_decisions(dec
     change.refresh_from_db()
     assert bill.status == Bill.Status.DECIDED and str(bill.current_decision.assistance) == "0.00"
     assert change.reviewed_at is not None and "已重新核定1份" in change.review_note
+
+
+def test_a_bill_sent_back_is_corrected_and_decided_again_from_its_edit_page(decided_bill, institutions, people, staff, login):
+    bill = decided_bill(people["slh"])
+    login(staff["reviewer"]).post(reverse("claims:bill-return", args=[bill.pk]), {"reason": "应为三级医院"})
+    client = login(staff["district_clerk"])
+    assert client.get(reverse("claims:bill-edit", args=[bill.pk])).context["form"].initial["id_number"] == people["slh"].id_number
+    data = bill_post(people["slh"], institution=institutions["CQ01"].pk, admitted_on="", settled_on="2025-04-09",
+                     total_cost="14000.00")
+    resp = client.post(reverse("claims:bill-edit", args=[bill.pk]), {**data, "save": "1"})
+    assert resp.status_code == 302
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.DECIDED and bill.institution.code == "CQ01"
+    assert str(bill.current_decision.assistance) == "3750.00"  # level 3: 75%
+    assert bill.decisions.count() == 2
+    # a decided bill cannot be edited: it is decided again with a reason instead
+    resp = client.get(reverse("claims:bill-edit", args=[bill.pk]))
+    assert resp.status_code == 302
