@@ -160,3 +160,14 @@ def test_a_town_clerk_edits_enrolment_of_their_town_only(two_towns, staff, login
                        follow=True)
     assert "不在您的管辖范围" in resp.content.decode()
     assert not Enrolment.objects.filter(person=two_towns["HX-gap"], year=2025).exists()
+
+
+def test_the_subsidy_page_shows_the_finished_run_and_its_progress(two_towns, staff, login):
+    from funding.models import SubsidyRun
+
+    run = SubsidyRun.objects.get()
+    client = login(staff["district_clerk"])
+    body = client.get(reverse("funding:subsidy-progress", args=[run.pk])).json()
+    assert (body["status"], body["percent"], body["done"]) == ("done", 100, run.progress_done)
+    page = client.get(reverse("funding:subsidy"), {"year": 2025}).content.decode()
+    assert f'data-testid="run-status">已完成<' in page and f"可资助 {run.count_eligible} 人" in page
