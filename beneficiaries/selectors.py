@@ -97,7 +97,7 @@ def duty_board(month_start):
         return "on_time" if timezone.localdate(at) <= deadline else "late"
 
     departments, cells = [], {}
-    towns = list(Town.objects.filter(active=True).order_by("code"))
+    towns = list(Town.objects.filter(active=True).order_by("id"))
     for dept in Department.objects.order_by("id"):
         uploads = RosterUpload.objects.filter(department=dept, month=roster_month).exclude(
             status__in=[RosterUpload.Status.UNREADABLE]
@@ -126,8 +126,10 @@ def duty_board(month_start):
             done = r["town_id"] not in pending
             cells[(r["town_id"], dept.pk)] = {"reviewed_at": r["last"] if done else None,
                                               "state": state(r["last"]) if done else "missing"}
+    none = {"state": "none"}  # this department's roster has nobody of this town
     grid = [
-        {"town": t, "cells": [cells.get((t.pk, d["department"].pk)) for d in departments]} for t in towns
+        {"town": t, "cells": [cells.get((t.pk, d["department"].pk), none if d["upload"] else None) for d in departments]}
+        for t in towns
     ]
     return {"month": month_start, "roster_month": roster_month, "deadline": deadline, "departments": departments, "grid": grid}
 
@@ -142,7 +144,7 @@ def benefits_on(person, on):
     from decimal import Decimal
 
     from yfbz.policy.selectors import policy_in_force
-    from yfbz.rules import REASON_ZH, Bill, BillKind, Enrolment, adjudicate, contribution_subsidy
+    from yfbz.rules import REASON_ZH, Bill, BillKind, Enrolment, Reason, adjudicate, contribution_subsidy
     from yfbz.rules import Identity as RuleIdentity
     from yfbz.rules import Person as RulePerson
 
@@ -160,6 +162,10 @@ def benefits_on(person, on):
         Bill(BillKind.INPATIENT, on, 2, cost, disease=disease),
         Bill(BillKind.INPATIENT, on, 3, large),
     ]
+    # reasons about the reference bill itself (caps, which scheme paid it) say nothing about the identity
+    about_bill = {Reason.OTHER_SCHEME_PAYS_MORE, Reason.TIE_MORE_SPECIFIC, Reason.CAP_LIMITED, Reason.CAP_USED_UP,
+                  Reason.NOTHING_LEFT_TO_PAY, Reason.PAID, Reason.COMPARED_SCHEMES, Reason.YOUFU_PAID,
+                  Reason.YOUFU_CAP_USED_UP, Reason.YOUFU_NOTHING_REMAINS, Reason.YOUFU_CAP_LIMITED}
     seen, rows = set(), []
     youfu = None
     for bill in bills:
@@ -175,7 +181,7 @@ def benefits_on(person, on):
                 "category": policy.category_name(c.category) if c.category else None,
                 "ratio": c.ratio, "cap": c.cap, "level": bill.institution_level,
                 "source": c.rule.source if c.rule else "",
-                "why": "；".join(REASON_ZH[r] for r in c.reasons if r in REASON_ZH) or (
+                "why": "；".join(REASON_ZH[r] for r in c.reasons if r in REASON_ZH and r not in about_bill) or (
                     f"比较了{c.identities_compared}个身份，取待遇最优者" if c.identities_compared > 1 else "唯一符合条件的身份"
                 ),
             })
@@ -184,7 +190,8 @@ def benefits_on(person, on):
             "benefit": "优抚对象医疗补助", "category": policy.category_name(youfu.category) if youfu.eligible else None,
             "ratio": youfu.ratio, "cap": youfu.cap, "level": None,
             "source": youfu.rule.source if youfu.rule else "",
-            "why": "；".join(REASON_ZH[r] for r in youfu.reasons if r in REASON_ZH) or ("符合" if youfu.eligible else "无优抚身份"),
+            "why": "；".join(REASON_ZH[r] for r in youfu.reasons if r in REASON_ZH and r not in about_bill)
+            or ("优抚对象，在其他救助之后补助" if youfu.eligible else "无优抚身份"),
         })
     sub = contribution_subsidy(policy, rp, on.year, Enrolment.RESIDENT_T1)
     rows.append({
