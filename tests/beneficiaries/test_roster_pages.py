@@ -183,6 +183,8 @@ def test_retroactive_changes_are_listed_by_town_and_marked_reviewed(upload_file,
     assert [c.person.name for c in login(staff["hx_clerk"]).get(url).context["page"]] == ["甲"]
     assert list(login(staff["slh_clerk"]).get(url).context["page"]) == []
     change = RetroactiveChange.objects.get()
+    # the district reaches the decisions settled in that period (claims acts on them)
+    assert reverse("claims:retroactive-detail", args=[change.pk]) in login(staff["reviewer"]).get(url).content.decode()
     login(staff["reviewer"]).post(reverse("beneficiaries:retroactive-reviewed", args=[change.pk]), {"note": "无结算"})
     change.refresh_from_db()
     assert change.reviewed_by == staff["reviewer"] and change.review_note == "无结算"
