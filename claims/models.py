@@ -139,9 +139,10 @@ class Bill(models.Model):
         ordering = ["-settled_on", "-id"]
         indexes = [models.Index(fields=["status", "settled_on"]), models.Index(fields=["person", "settled_on"])]
         constraints = [
-            models.CheckConstraint(condition=Q(in_policy_cost__lte=models.F("total_cost")), name="bill_in_policy_le_total"),
+            models.CheckConstraint(condition=Q(in_policy_cost__lte=models.F("total_cost")), name="bill_in_policy_le_total",
+                                   violation_error_message="政策范围内费用不能大于医疗总费用。"),
             models.CheckConstraint(condition=Q(total_cost__gte=0) & Q(basic_paid__gte=0) & Q(critical_paid__gte=0),
-                                   name="bill_amounts_not_negative"),
+                                   name="bill_amounts_not_negative", violation_error_message="金额不能为负数。"),
         ]
 
     def __str__(self):

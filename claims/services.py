@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -90,6 +91,21 @@ class Upload:
 MAX_ATTACHMENT = 20 * 1024 * 1024
 
 
+def _clean(bill: Bill) -> None:
+    """Model validation with the field named in Chinese (e.g. “政策范围内费用：…”), as a ClaimsError."""
+    try:
+        bill.full_clean()
+    except ValidationError as exc:
+        parts = []
+        for field, msgs in exc.message_dict.items():
+            try:
+                label = Bill._meta.get_field(field).verbose_name
+            except Exception:  # noqa: BLE001 - NON_FIELD_ERRORS and the like
+                label = ""
+            parts.append(f"{label}：{'；'.join(msgs)}" if label else "；".join(msgs))
+        raise ClaimsError("票据数据有误：" + "；".join(parts)) from exc
+
+
 def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
     """Create a bill (already validated by the form) with its scanned papers, status ENTERED."""
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
@@ -99,7 +115,7 @@ def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
             raise ClaimsError(f"扫描件“{up.file_name}”超过20MB，请压缩后再上传。")
     with transaction.atomic():
         bill = Bill(entered_by=user, status=S.ENTERED, **fields)
-        bill.full_clean()
+        _clean(bill)
         bill.save()
         for up in attachments:
             bill_attach(bill=bill, upload=up, user=user)
@@ -452,7 +468,7 @@ def bill_update(*, bill_id: int, user, **fields) -> Bill:
             raise ClaimsError("只有未核定（或已退回）的票据可以修改；已核定的请走重新核定。")
         for k, v in fields.items():
             setattr(bill, k, v)
-        bill.full_clean()
+        _clean(bill)
         bill.save()
         return bill
 

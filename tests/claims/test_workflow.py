@@ -218,3 +218,9 @@ def test_the_veterans_subsidy_is_a_separate_payable_from_its_own_fund(decided_bi
     bill.refresh_from_db()
     assert bill.status == Bill.Status.PAID
     assert CapUsage.objects.get(person=people["hx"], year=2025, scheme="YOUFU").used == Decimal("625.00")
+
+
+def test_a_bill_that_breaks_a_rule_of_the_model_is_refused_in_chinese_naming_the_field(enter_bill, people):
+    with pytest.raises(ClaimsError, match="政策范围内费用不能大于医疗总费用"):
+        enter_bill(people["slh"], in_policy="14000.00", total="12000.00")
+    assert not Bill.objects.exists()
