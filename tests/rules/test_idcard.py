@@ -1,10 +1,13 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yfbz.rules.idcard import (
     IdNumberError,
     check_character,
+    check_character_reference,
     convert_15_to_18,
     is_valid_id_number,
     parse_id_number,
@@ -48,3 +51,14 @@ def test_impossible_birth_date_is_refused():
     first17 = "50011219620230043"
     with pytest.raises(IdNumberError, match="出生日期"):
         parse_id_number(first17 + check_character(first17))
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_fast_check_character_equals_the_standards_formula(first17):
+    assert check_character(first17) == check_character_reference(first17)
+
+
+def test_check_character_refuses_what_is_not_17_digits():
+    for bad in ("5001121962031504", "50011219620315043X", "5001121962031504a"):
+        with pytest.raises(ValueError):
+            check_character(bad)
