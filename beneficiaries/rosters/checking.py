@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
 
@@ -41,7 +42,12 @@ def parse_date(value) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = normalise_text(cell_text(value)).replace(" ", "")
+    return _parse_date_text(cell_text(value))
+
+
+@lru_cache(maxsize=65536)  # a roster repeats the same few hundred dates; errors are not cached
+def _parse_date_text(raw_text: str) -> date | None:
+    text = normalise_text(raw_text).replace(" ", "")
     if not text:
         return None
     text = re.sub(r"\s*00:00:00$", "", text)

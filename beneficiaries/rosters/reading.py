@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 # field -> (Chinese label used in messages, header variants, required)
 FIELDS: dict[str, tuple[str, tuple[str, ...], bool]] = {
@@ -34,6 +35,7 @@ class RosterUnreadable(ValueError):
     """The file cannot be read at all (not a spreadsheet, empty, a required column missing)."""
 
 
+@lru_cache(maxsize=65536)  # categories, towns, villages and dates repeat on every row
 def normalise_text(value: str) -> str:
     """Full-width letters, digits and brackets to half-width (NFKC); spaces of every width removed at the ends,
     runs inside collapsed. The middle dot of minority names (·) is kept."""
