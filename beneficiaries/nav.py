@@ -3,3 +3,25 @@ ITEMS = [
     ("报送情况", "beneficiaries:duty-board", "beneficiaries.view_identity"),
     ("追溯变化", "beneficiaries:retroactive-list", "beneficiaries.view_identity"),
 ]
+
+
+def todo(user):
+    """What waits for this user on the home page (yfbz.core.context_processors.todo_items)."""
+    from django.urls import reverse
+
+    from yfbz.core.roles import Role
+
+    from .models import RetroactiveChange, RosterRow, RosterUpload
+
+    items = []
+    if user.has_role(Role.TOWN_CLERK):
+        pending = RosterRow.objects.visible_to(user).filter(
+            upload__status=RosterUpload.Status.TOWN_REVIEW, review=RosterRow.Review.PENDING
+        )
+        items.append(("本镇街待审核的名单行", pending.count(), reverse("beneficiaries:roster-list")))
+    if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
+        waiting = RosterUpload.objects.visible_to(user).filter(status=RosterUpload.Status.TOWN_REVIEW)
+        items.append(("镇街审核中、待区级确认的名单", waiting.count(), reverse("beneficiaries:roster-list")))
+        changes = RetroactiveChange.objects.visible_to(user).filter(reviewed_at__isnull=True)
+        items.append(("待复核的身份追溯变化", changes.count(), reverse("beneficiaries:retroactive-list")))
+    return items

@@ -2,3 +2,20 @@ ITEMS = [
     ("手工报销", "claims:bill-list", "claims.view_bill"),
     ("一站式结算审核", "claims:settlement-list", "claims.view_settlementline"),
 ]
+
+
+def todo(user):
+    """What waits for this user on the home page (yfbz.core.context_processors.todo_items)."""
+    from django.urls import reverse
+
+    from yfbz.core.roles import Role
+
+    from .models import Bill, SettlementLine
+
+    items = []
+    if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
+        decided = Bill.objects.visible_to(user).filter(status=Bill.Status.DECIDED)
+        items.append(("已核定待审批的票据", decided.count(), reverse("claims:bill-list") + "?status=DECIDED"))
+        disputed = SettlementLine.objects.visible_to(user).filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="")
+        items.append(("待处理的一站式结算异议", disputed.count(), reverse("claims:settlement-list")))
+    return items
