@@ -8,13 +8,17 @@ from django.urls import NoReverseMatch, reverse
 NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy")
 
 
-def _nav_items(user):
-    items = []
+def _nav_modules():
     for app in NAV_APPS:
         try:
-            module = import_module(f"{app}.nav")
+            yield import_module(f"{app}.nav")
         except ModuleNotFoundError:
             continue
+
+
+def _nav_items(user):
+    items = []
+    for module in _nav_modules():
         for label, url_name, perm in getattr(module, "ITEMS", []):
             if perm and not user.has_perm(perm):
                 continue
@@ -29,11 +33,7 @@ def todo_items(user):
     """What waits for this user: each app's nav module may define todo(user) returning
     [("待办事项", count, url), ...]; items with a count of 0 are left out."""
     items = []
-    for app in NAV_APPS:
-        try:
-            module = import_module(f"{app}.nav")
-        except ModuleNotFoundError:
-            continue
+    for module in _nav_modules():
         todo = getattr(module, "todo", None)
         if todo is None:
             continue
