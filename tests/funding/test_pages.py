@@ -170,4 +170,4 @@ def test_the_subsidy_page_shows_the_finished_run_and_its_progress(two_towns, sta
     body = client.get(reverse("funding:subsidy-progress", args=[run.pk])).json()
     assert (body["status"], body["percent"], body["done"]) == ("done", 100, run.progress_done)
     page = client.get(reverse("funding:subsidy"), {"year": 2025}).content.decode()
-    assert f'data-testid="run-status">已完成<' in page and f"可资助 {run.count_eligible} 人" in page
+    assert 'data-testid="run-status">已完成<' in page and f"可资助 {run.count_eligible} 人" in page
