@@ -8,7 +8,6 @@ year, scheme). Every status move of a bill goes through ``bill_set_status``.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from yfbz.core.audit import audit_bulk
 from yfbz.core.roles import Role
 from yfbz.policy.selectors import policy_in_force
 from yfbz.rules import Decision as EngineDecision
@@ -72,12 +72,7 @@ def bill_set_status(*, bill: Bill, to: str, user, note: str = "") -> BillStatusC
 
 def log_bulk(obj, user, summary: dict) -> None:
     """One audit entry per bulk operation (bulk writes send no signals to django-auditlog)."""
-    from auditlog.models import LogEntry
-
-    LogEntry.objects.log_create(
-        obj, force_log=True, action=LogEntry.Action.UPDATE, actor=user,
-        changes={"bulk": ["", json.dumps(summary, ensure_ascii=False)]},
-    )
+    audit_bulk(actor=user, what=str(obj), summary=summary, obj=obj)
 
 
 # --- entering bills ------------------------------------------------------------------------------

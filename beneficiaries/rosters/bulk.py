@@ -178,12 +178,6 @@ def update_rows(model, fields: Sequence[str], rows: Sequence[Sequence]) -> int:
 
 def log_bulk(*, actor, obj, action: str, changes: dict) -> None:
     """One audit entry naming who did what to how many rows (bulk writes send no signals)."""
-    from auditlog.models import LogEntry
+    from yfbz.core.audit import audit_bulk
 
-    LogEntry.objects.log_create(
-        obj,
-        force_log=True,
-        action=LogEntry.Action.UPDATE,
-        actor=actor,
-        changes={"bulk": [action, json.dumps(changes, ensure_ascii=False, default=str)]},
-    )
+    audit_bulk(actor=actor, what=action, summary=changes, obj=obj)

@@ -14,13 +14,12 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Identity, Person, Town
+from yfbz.core.audit import audit_bulk
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import Identity as RIdentity
 from yfbz.rules import Person as RPerson
@@ -49,14 +48,7 @@ RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", 
 
 def log_bulk(model, *, user, summary: dict, object_repr: str) -> None:
     """One audit row per bulk write (bulk_create/update bypass django-auditlog's signals)."""
-    LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(model),
-        object_pk="bulk",
-        object_repr=object_repr[:200],
-        action=LogEntry.Action.UPDATE,
-        changes={k: [None, str(v)] for k, v in summary.items()},
-        actor=user,
-    )
+    audit_bulk(actor=user, what=object_repr, summary=summary, model=model)
 
 
 def subsidy_year(year: int) -> SubsidyYear:
