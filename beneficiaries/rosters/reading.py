@@ -61,6 +61,8 @@ class Sheet:
 
 def cell_text(value) -> str:
     """A cell as text: Excel stores numbers typed into text columns (phones) as floats."""
+    if value.__class__ is str:  # most cells: no conversion (this runs for every cell of a roster)
+        return value
     if value is None:
         return ""
     if isinstance(value, float):
