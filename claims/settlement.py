@@ -28,14 +28,14 @@ from django.utils import timezone
 
 from beneficiaries.models import Person
 from yfbz.core.roles import Role
-from yfbz.policy.selectors import policy_book
+from yfbz.policy.selectors import policy_book, policy_in_force
+from yfbz.rules import SCHEME_ZH, BillKind, Reason, adjudicate
 from yfbz.rules import Bill as EngineBill
-from yfbz.rules import BillKind, Reason, adjudicate
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
 from .bulk import ensure_cap_rows, insert_rows, set_cap_used
 from .inputs import engine_person, identities_by_person
-from .models import ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
+from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
 from .services import ClaimsError, log_bulk
 
 L = SettlementLine
@@ -436,19 +436,52 @@ def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = 
             raise ClaimsError(f"第{line.line_no}行{line.get_dispute_display()}，只能不予支付。")
         if resolution == L.Resolution.ADVANCED and not note.strip():
             raise ClaimsError("按机构垫付金额支付须写明理由。")
-        pay = {L.Resolution.ENGINE: line.decided, L.Resolution.ADVANCED: line.advanced}.get(resolution, ZERO)
-        if pay and line.scheme and line.person_id:
-            from .services import _cap_add, cap_rows_locked
-
-            caps = cap_rows_locked({(line.person_id, line.settled_on.year)})
-            _cap_add(caps, line.person_id, line.settled_on.year, line.scheme, pay)
+        pay, scheme = ZERO, line.scheme
+        if resolution != L.Resolution.NONE and line.person_id:
+            pay, scheme = _pay_within_cap(line, resolution)
+        line.scheme = scheme
         line.resolution = resolution
         line.resolution_note = note.strip()
         line.resolved_by = user
         line.resolved_at = timezone.now()
         line.payable = pay
-        line.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at", "payable"])
+        line.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at", "payable", "scheme"])
         return line
+
+
+def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str]:
+    """What a settled disputed line pays, decided again NOW under the person's locked cap rows:
+    caps may have been used since the file was imported, and no payment, the reviewer's included,
+    may take a scheme past its annual cap (POLICY.md §5–§7a, D3)."""
+    from .inputs import person_for_engine
+    from .services import _cap_add, cap_rows_locked
+
+    pid, year = line.person_id, line.settled_on.year
+    caps = cap_rows_locked({(pid, year)})
+    used = {key: caps[(pid, year, key)].used for key in CAP_KEYS}
+    bill = EngineBill(BillKind(line.kind), line.settled_on, line.institution.level, line.in_policy_cost, line.basic_paid,
+                      line.critical_paid, line.disease or None, line.total_cost, line.admitted_on, line.settlement_no)
+    d = adjudicate(policy_in_force(line.settled_on), person_for_engine(line.person), bill, used)
+    if resolution == L.Resolution.ENGINE:
+        pay, scheme = d.amount, str(d.scheme) if d.scheme is not None else ""
+    else:
+        scheme = line.scheme or (str(d.scheme) if d.scheme is not None else "")
+        option = next((c for c in d.considered if str(c.scheme) == scheme and c.category is not None), None)
+        if not scheme or option is None:
+            raise ClaimsError(
+                f"第{line.line_no}行按系统记录在结算日不符合任何救助方案，不能按垫付金额支付；"
+                "如身份确有遗漏，请先更正身份记录，再重新导入该结算。"
+            )
+        left = option.cap_left_before
+        if left is not None and line.advanced > left:
+            raise ClaimsError(
+                f"第{line.line_no}行按垫付金额{line.advanced}元支付将超过{SCHEME_ZH.get(scheme, scheme)}年度限额"
+                f"（本年剩余{left}元），不能支付。"
+            )
+        pay = line.advanced
+    if pay and scheme:
+        _cap_add(caps, pid, year, scheme, pay)
+    return pay, scheme
 
 
 def settlement_month_confirm(*, month_id: int, user) -> SettlementMonth:

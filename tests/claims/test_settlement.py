@@ -168,3 +168,25 @@ def test_a_file_with_no_known_columns_is_refused_with_the_missing_headers(instit
     with pytest.raises(SettlementFileError, match="缺少列“结算编号”"):
         settlement_file_import(file_id=f.pk, user=staff["district_clerk"])
     assert SettlementFile.objects.get(pk=f.pk).status == "FAILED"
+
+
+def test_paying_what_the_institution_advanced_can_never_take_a_scheme_past_its_annual_cap(march_file, staff, people, decided_bill):
+    """S005 asks 8000 where only 6000 of 张双龙's 10000 inpatient cap is left: the reviewer may not
+    override the cap, and a bill decided after the import leaves even less for the engine's amount."""
+    lines = {ln.settlement_no + ln.dispute: ln for ln in SettlementLine.objects.filter(file=march_file)}
+    cap_line = lines["S005CAP_EXCEEDED"]
+    with pytest.raises(ClaimsError, match="年度限额（本年剩余6000.00元）"):
+        settlement_line_resolve(line_id=cap_line.pk, user=staff["reviewer"], resolution="ADVANCED", note="机构坚持")
+    assert SettlementLine.objects.get(pk=cap_line.pk).resolution == ""
+    # meanwhile a hand-settled bill of 张双龙 uses 4000 more of the cap (5000 × 80%)
+    decided_bill(people["slh"], settled_on=date(2025, 3, 25), in_policy="10000.00", basic="5000.00")
+    resolved = settlement_line_resolve(line_id=cap_line.pk, user=staff["reviewer"], resolution="ENGINE")
+    assert resolved.payable == Decimal("2000.00")  # not the 6000 the import computed
+    assert CapUsage.objects.get(person=people["slh"], year=2025, scheme="INPATIENT").used == Decimal("10000.00")
+
+
+def test_paying_a_line_the_records_find_ineligible_is_refused_until_the_identity_is_corrected(march_file, staff):
+    lines = {ln.settlement_no + ln.dispute: ln for ln in SettlementLine.objects.filter(file=march_file)}
+    with pytest.raises(ClaimsError, match="不符合任何救助方案"):
+        settlement_line_resolve(line_id=lines["S003NOT_ELIGIBLE"].pk, user=staff["reviewer"], resolution="ADVANCED",
+                                note="当事人持有证明")
