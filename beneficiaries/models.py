@@ -135,7 +135,16 @@ class Person(models.Model):
 
 
 class Identity(models.Model):
-    """One identity of a person: a category certified by a department, valid from/to (to = open while certified)."""
+    """One identity of a person: a category certified by a department, valid from/to (to = open while certified).
+
+    ``source`` says what made it: a confirmed monthly roster (``started_by``), a confirmed correction
+    outside a roster (a department's mistake, an appeal; ``source_ref`` names the correction), or the
+    old system's records brought in when the bureau adopted the product (``load_history``)."""
+
+    class Source(models.TextChoices):
+        ROSTER = "ROSTER", "月度名单"
+        CORRECTION = "CORRECTION", "名单外更正"
+        MIGRATED = "MIGRATED", "原系统迁移"
 
     # single-column indexes left out: (person, category) and (category, valid_to) below serve them
     person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="identities", db_index=False)
@@ -154,6 +163,10 @@ class Identity(models.Model):
         "RosterUpload", verbose_name="终止名单", null=True, blank=True, on_delete=models.PROTECT,
         related_name="ended_identities", db_index=False,
     )
+    # db_default: rosters write identities with COPY and leave this column out
+    source = models.CharField("来源", max_length=12, choices=Source.choices, default=Source.ROSTER, db_default=Source.ROSTER)
+    source_ref = models.CharField("来源说明", max_length=120, blank=True, default="", db_default="",
+                                  help_text="更正单号或迁移文件等")
 
     objects = ScopedManager()
 
