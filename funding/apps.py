@@ -7,7 +7,13 @@ class FundingConfig(AppConfig):
     verbose_name = "资助参保与资金"
 
     def ready(self):
+        from yfbz.core.display import register_labels
+
         from .accounts import ensure_accounts
+        from .models import Fund, Spending
+
+        register_labels("fund", Fund)
+        register_labels("spending", Spending)
 
         def _ensure(sender, **kwargs):
             from django.db import DatabaseError

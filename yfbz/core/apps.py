@@ -15,6 +15,13 @@ class CoreConfig(AppConfig):
         post_migrate.connect(_sync_roles_once, sender=self, dispatch_uid="yfbz-sync-roles")
         self._sync = sync_role_groups
 
+        # the engine's codes, in words (yfbz.core.display); each app registers its own in its ready()
+        from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
+
+        from .display import register_labels
+
+        register_labels("scheme", {**{str(k): v for k, v in SCHEME_ZH.items()}, YOUFU: YOUFU_ZH, "ONE_STOP": "一站式结算"})
+
 
 def _sync_roles_once(sender, **kwargs):
     sender._sync()

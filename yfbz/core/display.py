@@ -1,0 +1,84 @@
+"""One display layer: how money, ratios and codes reach a page, a PDF or an xlsx.
+
+Every template, PDF and export formats through these helpers (templates through the filters of
+``yfbz.core.templatetags.yfbz``: ``{{ x|money }}``, ``{{ r|pct }}``, ``{{ code|label:"scheme" }}``),
+so that no page shows ``41209.2800000000``, ``0.7500`` or ``MAJOR_DISEASE``.
+
+Codes reach users only through their Chinese labels. Each app registers the label tables it owns
+in its ``AppConfig.ready()`` (``register_labels("scheme", {...})``); a Django ``choices`` field needs
+nothing more than ``get_FOO_display``. ``label`` of an unknown code returns the code unchanged, and
+the every-page crawler test fails on any raw code it finds, so a missing label is caught there.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN = Decimal("0.01")
+EMPTY = "—"
+
+_LABELS: dict[str, dict[str, str]] = {}
+
+
+def to_decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):  # aggregates on SQLite may come back as float: go through str
+        value = repr(value)
+    try:
+        d = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def money(value, *, grouping: bool = True, empty: str = EMPTY) -> str:
+    """1234.5 → '1,234.50' (two decimals, half-up, thousands separators); None → '—'."""
+    d = to_decimal(value)
+    if d is None:
+        return empty
+    d = d.quantize(FEN, rounding=ROUND_HALF_UP)
+    return f"{d:,.2f}" if grouping else f"{d:.2f}"
+
+
+def money_plain(value, *, empty: str = "") -> str:
+    """Two decimals without separators, for files other systems read (bank files, JSON)."""
+    return money(value, grouping=False, empty=empty)
+
+
+def pct(ratio, *, empty: str = EMPTY) -> str:
+    """A ratio as a percentage: 0.75 → '75%', 0.725 → '72.5%', Decimal('0.7500') → '75%'."""
+    d = to_decimal(ratio)
+    if d is None:
+        return empty
+    p = (d * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+    text = format(p, "f")
+    return f"{text}%"
+
+
+def register_labels(kind: str, mapping) -> None:
+    """Add the Chinese labels of one kind of code (a dict, a TextChoices class or (code, label) pairs)."""
+    if hasattr(mapping, "choices"):
+        mapping = dict(mapping.choices)
+    elif not isinstance(mapping, dict):
+        mapping = dict(mapping)
+    _LABELS.setdefault(kind, {}).update({str(k): str(v) for k, v in mapping.items()})
+
+
+def label(code, kind: str | None = None) -> str:
+    """The Chinese label of ``code`` (of ``kind`` when given, else of any kind that knows it)."""
+    if code is None or code == "":
+        return EMPTY
+    key = str(code)
+    if kind is not None:
+        return _LABELS.get(kind, {}).get(key, key)
+    for table in _LABELS.values():
+        if key in table:
+            return table[key]
+    return key
+
+
+def labels(kind: str) -> dict[str, str]:
+    return dict(_LABELS.get(kind, {}))
