@@ -131,10 +131,10 @@ def settlement_xlsx(people, n: int) -> bytes:
 def naive_baseline(data: bytes, month: date, count: int, institution) -> tuple[float, dict[str, Decimal]]:
     """Per-line queries and inserts, rolled back. Returns (lines/s, decided amount by settlement number)."""
     from beneficiaries.models import Person
-    from claims.inputs import person_for_engine
     from claims.models import SettlementFile, SettlementLine, SettlementMonth
     from claims.services import cap_rows_locked
     from claims.settlement import read_settlement_file
+    from yfbz.policy.inputs import person_for_engine
     from yfbz.policy.selectors import policy_in_force
     from yfbz.rules import Bill, BillKind, adjudicate
 

@@ -143,17 +143,11 @@ def benefits_on(person, on):
     reference bills (in-policy self-pay of 10,000 yuan) — the engine's own 就高 rule, not a copy of it."""
     from decimal import Decimal
 
-    from yfbz.policy.selectors import policy_in_force
-    from yfbz.rules import REASON_ZH, Bill, BillKind, Enrolment, Reason, adjudicate, contribution_subsidy
-    from yfbz.rules import Identity as RuleIdentity
-    from yfbz.rules import Person as RulePerson
+    from yfbz.policy.inputs import decide_bill, decide_subsidy, person_for_engine, policy_for
+    from yfbz.rules import REASON_ZH, Bill, BillKind, Enrolment, Reason
 
-    policy = policy_in_force(on)
-    idents = tuple(
-        RuleIdentity(i.category.code, i.valid_from, i.valid_to) for i in identities_of(person)
-    )
-    attrs = frozenset({"needs_maintenance_treatment"}) if person.needs_maintenance_treatment else frozenset()
-    rp = RulePerson(person.id_number, person.birth_date, idents, attrs, person.name)
+    rp = person_for_engine(person)
+    policy = policy_for(on, person=rp)
     cost = Decimal(REFERENCE_COST)
     large = max(cost, policy.large_min_cost + 1)
     disease = min(policy.catalogue) if policy.catalogue else None
@@ -169,7 +163,7 @@ def benefits_on(person, on):
     seen, rows = set(), []
     youfu = None
     for bill in bills:
-        decision = adjudicate(policy, rp, bill)
+        decision, _ = decide_bill(rp, bill, policy=policy)
         if youfu is None or (decision.youfu.eligible and not youfu.eligible):
             youfu = decision.youfu
         for c in decision.considered:
@@ -193,7 +187,7 @@ def benefits_on(person, on):
             "why": "；".join(REASON_ZH[r] for r in youfu.reasons if r in REASON_ZH and r not in about_bill)
             or ("优抚对象，在其他救助之后补助" if youfu.eligible else "无优抚身份"),
         })
-    sub = contribution_subsidy(policy, rp, on.year, Enrolment.RESIDENT_T1)
+    sub = decide_subsidy(rp, on.year, Enrolment.RESIDENT_T1)
     rows.append({
         "benefit": f"{on.year}年资助参保（一档居民）", "category": policy.category_name(sub.category) if sub.category else None,
         "ratio": sub.share, "cap": sub.amount if sub.category else None, "level": None, "source": "",

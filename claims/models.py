@@ -243,6 +243,9 @@ class Decision(models.Model):
     explanation = models.TextField("核定说明")
     layers = models.JSONField("各层计算", default=list)
     considered = models.JSONField("比较过的方案", default=list)
+    # the engine's own record of the decision (yfbz.rules Decision.to_dict()): every reader of a stored
+    # decision (simulate-equal output of load_history, retroactive re-decisions, notices) reads this
+    snapshot = models.JSONField("核定快照（引擎原始结果）", default=dict, blank=True)
     provisional = models.BooleanField("使用暂行规则", default=False)
     provisional_sources = models.JSONField("暂行规则依据", default=list)
     # re-decision

@@ -18,12 +18,11 @@ from django.utils import timezone
 
 from yfbz.core.audit import audit_bulk
 from yfbz.core.roles import Role
-from yfbz.policy.selectors import policy_in_force
+from yfbz.policy.inputs import bill_for_engine, decide_bill, person_for_engine, policy_for
 from yfbz.rules import Decision as EngineDecision
-from yfbz.rules import adjudicate, outpatient_pooling
+from yfbz.rules import outpatient_pooling
 from yfbz.rules.scenario import ratio_str
 
-from .inputs import bill_for_engine, person_for_engine
 from .models import (
     CAP_KEYS,
     ZERO,
@@ -183,36 +182,8 @@ def _apply_usage(caps, d: Decision, sign: int) -> None:
 
 # --- deciding ------------------------------------------------------------------------------------
 def layers_json(d: EngineDecision) -> list[dict]:
-    return [
-        {
-            "code": lay.code,
-            "name": lay.name_zh,
-            "amount": str(lay.amount),
-            "scheme": lay.scheme,
-            "category": lay.category,
-            "ratio": ratio_str(lay.ratio),
-            "base": None if lay.base is None else str(lay.base),
-            "cap_left": None if lay.cap_left is None else str(lay.cap_left),
-            "source": lay.source,
-        }
-        for lay in d.layers()
-    ]
-
-
-def _considered_json(d: EngineDecision) -> list[dict]:
-    return [
-        {
-            "scheme": str(c.scheme),
-            "applicable": c.applicable,
-            "category": c.category,
-            "ratio": ratio_str(c.ratio),
-            "amount": str(c.amount),
-            "cap_left_before": None if c.cap_left_before is None else str(c.cap_left_before),
-            "chosen": c.chosen,
-            "reasons": [int(r) for r in c.reasons],
-        }
-        for c in d.considered
-    ]
+    """The one-stop layers of an engine decision, as stored (``Decision.to_dict()['layers']``)."""
+    return d.to_dict()["layers"]
 
 
 def _paid_so_far(bill: Bill) -> tuple[Decimal, Decimal]:
@@ -233,8 +204,9 @@ def engine_decide(*, bill: Bill, used: dict[str, Decimal]):
     """The engine's decision on a bill (saved or not) given what each cap has used this year:
     (engine Decision, pooling decision or None, Policy). Pure apart from reading the person's
     identities and the policy; used both to decide under lock and for the clerk's preview."""
+    person = person_for_engine(bill.person)
     try:
-        policy = policy_in_force(bill.settled_on)
+        policy = policy_for(bill.settled_on, person=person)
     except Exception as exc:  # noqa: BLE001 - the policy data is broken: say so, decide nothing
         raise ClaimsError(f"结算日{bill.settled_on}没有可用的政策数据：{exc}") from exc
     pooling = None
@@ -258,7 +230,7 @@ def engine_decide(*, bill: Bill, used: dict[str, Decimal]):
         except ValueError as exc:
             raise ClaimsError(f"职工门诊统筹无法计算：{exc}") from exc
         basic = pooling.amount
-    ed = adjudicate(policy, person_for_engine(bill.person), bill_for_engine(bill, basic_paid=basic), used)
+    ed, _ = decide_bill(person, bill_for_engine(bill, basic_paid=basic), used, policy=policy)
     return ed, pooling, policy
 
 
@@ -293,6 +265,7 @@ def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
         old.save(update_fields=["is_current"])
     paid_a, paid_y = _paid_so_far(bill)
     explanation = explanation_of(ed, pooling)
+    snapshot = ed.to_dict()
     new = Decision.objects.create(
         bill=bill,
         person_id=pid,
@@ -317,8 +290,9 @@ def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
         youfu_cap_left_after=ed.youfu.cap_left_after,
         reasons=[int(r) for r in ed.reasons],
         explanation=explanation,
-        layers=layers_json(ed),
-        considered=_considered_json(ed),
+        layers=snapshot["layers"],
+        considered=snapshot["considered"],
+        snapshot=snapshot,
         provisional=ed.uses_provisional_rule,
         provisional_sources=[r.source for r in ed.provisional],
         supersedes=old,

@@ -26,15 +26,18 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from beneficiaries.models import Person
 from yfbz.core.roles import Role
-from yfbz.policy.selectors import policy_book, policy_in_force
-from yfbz.rules import SCHEME_ZH, BillKind, Reason, adjudicate
-from yfbz.rules import Bill as EngineBill
+from yfbz.policy.inputs import (
+    bill_for_engine,
+    decide_bill,
+    person_for_engine,
+    persons_for_engine_by_id_number,
+)
+from yfbz.policy.selectors import policy_book
+from yfbz.rules import SCHEME_ZH, Reason
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
 from .bulk import ensure_cap_rows, insert_rows, set_cap_used
-from .inputs import engine_person, identities_by_person
 from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
 from .services import ClaimsError, log_bulk
 
@@ -261,17 +264,6 @@ def _dispute(d, advanced: Decimal) -> tuple[str, str]:
     return L.Dispute.WRONG_RATIO, f"核定比例{ratio}，核定{d.amount}元，垫付{advanced}元"
 
 
-def _people(id_numbers: set[str]) -> dict[str, tuple]:
-    out = {}
-    ids = sorted(id_numbers)
-    for i in range(0, len(ids), CHUNK):
-        for row in Person.objects.filter(id_number__in=ids[i : i + CHUNK]).values_list(
-            "id_number", "pk", "birth_date", "needs_maintenance_treatment", "name"
-        ):
-            out[row[0]] = row[1:]
-    return out
-
-
 def _already_imported(institution_id: int, numbers: list[str]) -> set[str]:
     seen: set[str] = set()
     for i in range(0, len(numbers), CHUNK):
@@ -332,8 +324,7 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     if sm.status != SettlementMonth.Status.OPEN:
         raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
     inst = Institution.objects.get(pk=sm.institution_id)
-    people = _people({r.id_number for r in rows})
-    idents = identities_by_person([p[0] for p in people.values()])
+    people = persons_for_engine_by_id_number({r.id_number for r in rows})
     existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
     caps = _lock_caps_bulk({(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people})
     used: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
@@ -341,7 +332,6 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
         used[(pid, year)][scheme] = amount
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
-    persons_cache: dict[int, object] = {}
     seen: set[str] = set()
     lines: list[dict] = []
     common = {"file_id": f.pk, "settlement_month_id": sm.pk, "institution_id": inst.pk}
@@ -368,17 +358,11 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             except IdNumberError as exc:
                 line["dispute_text"] = f"公民身份号码有误：{exc}"
             continue
-        pid = p[0]
+        pid, person = p
         line["person_id"] = pid
-        person = persons_cache.get(pid)
-        if person is None:
-            person = persons_cache[pid] = engine_person(
-                id_number=r.id_number, birth_date=p[1], needs_maintenance=p[2], identities=idents.get(pid, ()), name=p[3]
-            )
-        bill = EngineBill(BillKind(r.kind), r.settled_on, inst.level, r.in_policy_cost, r.basic_paid, r.critical_paid,
-                          r.disease or None, r.total_cost, r.admitted_on, r.settlement_no)
+        bill = bill_for_engine(r, institution=inst, ref=r.settlement_no)
         u = used[(pid, r.settled_on.year)]
-        d = adjudicate(book.in_force(r.settled_on), person, bill, u)
+        d, _ = decide_bill(person, bill, u, book=book)
         scheme = str(d.scheme) if d.scheme is not None else ""
         if scheme and d.amount:
             u[scheme] = u.get(scheme, ZERO) + d.amount
@@ -453,15 +437,13 @@ def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str
     """What a settled disputed line pays, decided again NOW under the person's locked cap rows:
     caps may have been used since the file was imported, and no payment, the reviewer's included,
     may take a scheme past its annual cap (POLICY.md §5–§7a, D3)."""
-    from .inputs import person_for_engine
     from .services import _cap_add, cap_rows_locked
 
     pid, year = line.person_id, line.settled_on.year
     caps = cap_rows_locked({(pid, year)})
     used = {key: caps[(pid, year, key)].used for key in CAP_KEYS}
-    bill = EngineBill(BillKind(line.kind), line.settled_on, line.institution.level, line.in_policy_cost, line.basic_paid,
-                      line.critical_paid, line.disease or None, line.total_cost, line.admitted_on, line.settlement_no)
-    d = adjudicate(policy_in_force(line.settled_on), person_for_engine(line.person), bill, used)
+    bill = bill_for_engine(line, ref=line.settlement_no)
+    d, _ = decide_bill(person_for_engine(line.person), bill, used)
     if resolution == L.Resolution.ENGINE:
         pay, scheme = d.amount, str(d.scheme) if d.scheme is not None else ""
     else:

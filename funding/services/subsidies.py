@@ -10,7 +10,6 @@ where the last committed batch ended.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -18,12 +17,11 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from beneficiaries.models import Identity, Person, Town
+from beneficiaries.models import Person, Town
 from yfbz.core.audit import audit_bulk
+from yfbz.policy.inputs import decide_subsidy, person_for_engine, persons_for_engine, policy_for
 from yfbz.policy.selectors import policy_book
-from yfbz.rules import Identity as RIdentity
-from yfbz.rules import Person as RPerson
-from yfbz.rules import Reason, contribution_subsidy
+from yfbz.rules import Reason
 
 from ..bulk import insert_rows, is_postgresql
 from ..models import Enrolment as EnrolmentRow
@@ -41,7 +39,6 @@ from .errors import FundingError
 
 BATCH_SIZE = 5000
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY}
-ATTRIBUTE_FIELDS = ("needs_maintenance_treatment",)  # Person booleans the policy can refer to
 # the fields of a result a run computes; a row is rewritten only when one of them changed
 RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")
 
@@ -97,7 +94,8 @@ def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> Subsidy
     run = SubsidyRun.objects.get(pk=run_id)
     if token is None:
         return run  # done, failed, or unknown: nothing to do
-    policy = policy_book().in_force(date(run.year, 12, 31))
+    book = policy_book()
+    policy = policy_for(date(run.year, 12, 31), book=book)
     # the first run of a year lists no changes (everybody would be "new"); later runs list each one
     record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exists()
     try:
@@ -111,7 +109,7 @@ def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> Subsidy
                 )
                 if not ids:
                     break
-                counts = _run_batch(current, ids, policy, record_changes)
+                counts = _run_batch(current, ids, book, record_changes)
                 SubsidyRun.objects.filter(pk=run_id).update(
                     last_person_id=ids[-1],
                     progress_done=current.progress_done + len(ids),
@@ -136,40 +134,31 @@ def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> Subsidy
     return run
 
 
-def _run_batch(run: SubsidyRun, ids: list[int], policy, record_changes: bool) -> dict:
+def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> dict:
     year = run.year
     start, end = date(year, 1, 1), date(year, 12, 31)
     # the batch is a contiguous range of person ids: range lookups instead of 5,000-element IN lists
     in_batch = {"person_id__gte": ids[0], "person_id__lte": ids[-1]}
-    idents: dict[int, list[RIdentity]] = defaultdict(list)
-    for pid, cat, vf, vt in (
-        Identity.objects.filter(**in_batch, valid_from__lte=end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
-        .values_list("person_id", "category__code", "valid_from", "valid_to")
-    ):
-        idents[pid].append(RIdentity(cat, vf, vt))
+    persons = persons_for_engine(ids, period=(start, end))
     enrol = dict(EnrolmentRow.objects.filter(**in_batch, year=year).values_list("person_id", "kind"))
     old = {row[0]: row[1:] for row in SubsidyResult.objects.filter(**in_batch, year=year).values_list("person_id", *RESULT_FIELDS)}
-    wanted = set(idents) | set(old)
-    people = [
-        row for row in Person.objects.filter(pk__gte=ids[0], pk__lte=ids[-1])
-        .values_list("pk", "id_number", "birth_date", *ATTRIBUTE_FIELDS) if row[0] in wanted
-    ]
     results, changes, removed = [], [], []
     counts = {"new": 0, "changed": 0, "removed": 0}
-    for pk, id_number, birth, *flags in people:
-        attrs = frozenset(f for f, on in zip(ATTRIBUTE_FIELDS, flags, strict=True) if on)
+    for pk, person in persons.items():
+        idents = person.identities
+        if not idents and pk not in old:
+            continue
         kind = enrol.get(pk)
         enr = None if kind in (None, EnrolmentKind.NOT_ENROLLED) else kind
-        d = contribution_subsidy(policy, RPerson(id_number, birth, tuple(idents.get(pk, ())), attrs), year, enr)
-        if set(d.reasons) & NO_GROUP or not idents.get(pk):
+        d = decide_subsidy(person, year, enr, book=book)
+        if set(d.reasons) & NO_GROUP or not idents:
             if pk in old:
                 removed.append(pk)
                 counts["removed"] += 1
                 changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][1], old_amount=old[pk][4]))
             continue
-        category = d.category or _best_category(idents[pk])
-        std = policy.standard_for(year, category)
+        category = d.category or _best_category(idents)
+        std = policy_for(end, person=person, book=book).standard_for(year, category)
         due = None
         if std is not None and kind == EnrolmentKind.RESIDENT_T1:
             due = std.t1
@@ -215,7 +204,7 @@ def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:
     )
 
 
-def _best_category(identities: list[RIdentity]) -> str:
+def _best_category(identities) -> str:
     """When nothing is payable (not enrolled …) the list still names the identity held latest in the year."""
     return max(identities, key=lambda i: (i.valid_to or date.max, i.valid_from)).category
 
@@ -280,11 +269,9 @@ def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: 
 
 def subsidy_for(person: Person, year: int, enrolment: str | None):
     """The engine's subsidy decision for one person (the policy in force at the end of the year)."""
-    rows = Identity.objects.filter(person=person).values_list("category__code", "valid_from", "valid_to")
-    attrs = frozenset(f for f in ATTRIBUTE_FIELDS if getattr(person, f))
-    rp = RPerson(person.id_number, person.birth_date, tuple(RIdentity(c, vf, vt) for c, vf, vt in rows), attrs)
-    policy = policy_book().in_force(date(year, 12, 31))
-    return contribution_subsidy(policy, rp, year, enrolment if enrolment != EnrolmentKind.NOT_ENROLLED else None)
+    return decide_subsidy(
+        person_for_engine(person), year, enrolment if enrolment != EnrolmentKind.NOT_ENROLLED else None
+    )
 
 
 def tax_list_confirm(*, year: int, town_id: int, payee_name: str, bank_name: str, bank_account: str, user,

@@ -28,13 +28,13 @@ def slow_engine(monkeypatch):
 
     from claims import services
 
-    real = services.adjudicate
+    real = services.decide_bill
 
     def slow(*args, **kwargs):
         time.sleep(0.3)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "adjudicate", slow)
+    monkeypatch.setattr(services, "decide_bill", slow)
 
 
 def with_cap_rows(person):

@@ -42,6 +42,7 @@ class Person:
     identities: tuple[Identity, ...] = ()
     attributes: frozenset[str] = frozenset()
     name: str = ""
+    town: str | None = None  # the person's town code (policy is held per area: PolicyBook.in_force)
 
     def categories_on(self, on: date) -> tuple[str, ...]:
         return tuple(i.category for i in self.identities if i.valid_on(on))
@@ -246,6 +247,10 @@ class Decision:
             "kind": self.kind,
             "level": self.level,
             "level_used": self.level_used,
+            "in_policy_cost": fmt(self.in_policy_cost),
+            "basic_paid": fmt(self.basic_paid),
+            "critical_paid": fmt(self.critical_paid),
+            "held": list(self.held),
             "base": fmt(self.base),
             "scheme": str(self.scheme) if self.scheme else None,
             "category": self.category,
@@ -288,6 +293,20 @@ class Decision:
             },
             "provisional": [ref(r) for r in self.provisional],
             "rule": ref(self.rule),
+            "layers": [
+                {
+                    "code": lay.code,
+                    "name": lay.name_zh,
+                    "amount": fmt(lay.amount),
+                    "scheme": lay.scheme,
+                    "category": lay.category,
+                    "ratio": num(lay.ratio),
+                    "base": fmt(lay.base),
+                    "cap_left": fmt(lay.cap_left),
+                    "source": lay.source,
+                }
+                for lay in self.layers()
+            ],
             "explanation": self.explain_zh(),
         }
 

@@ -558,7 +558,11 @@ class PolicyBook:
         )
         self._cache: dict[int, Policy] = {}
 
-    def in_force(self, on: date) -> Policy:
+    def in_force(self, on: date, *, town: str | None = None) -> Policy:
+        """The policy in force on ``on`` for a person of ``town``: THE choice of policy rows for a
+        bill or a subsidy year (``yfbz.policy.inputs.policy_for`` calls it). Policy is held per area
+        (POLICY.md "Where it applies"); until areas are data every town has the bureau's one policy,
+        so ``town`` does not change the choice yet — the area is to be chosen here, nowhere else."""
         i = bisect.bisect_right(self._dates, on)
         pol = self._cache.get(i)
         if pol is None:

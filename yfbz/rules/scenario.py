@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .codes import BillKind, Enrolment
+from .codes import BillKind, Enrolment, Reason
 from .engine import Bill, CapLedger, Decision, Identity, Person
 from .idcard import IdNumberError, parse_id_number
 from .money import fmt
@@ -28,6 +28,7 @@ PERSON_FIELDS = {
     "identities": True,
     "attributes": False,
     "enrolment": False,
+    "town": False,
 }
 IDENTITY_FIELDS = {"category": True, "valid_from": True, "valid_to": False}
 INSTITUTION_FIELDS = {"code": True, "name": False, "level": True}
@@ -181,8 +182,16 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
         name = p.get("name") or ""
         if not isinstance(name, str):
             raise ScenarioError(f"{path}.name", "应为字符串")
+        town = p.get("town")
+        if town is not None and (not isinstance(town, str) or not town.strip()):
+            raise ScenarioError(f"{path}.town", "应为镇街代码或名称")
         persons[idn.number] = Person(
-            idn.number, idn.birth_date, tuple(idents), frozenset(k for k, v in attrs.items() if v), name
+            idn.number,
+            idn.birth_date,
+            tuple(idents),
+            frozenset(k for k, v in attrs.items() if v),
+            name,
+            town.strip() if town else None,
         )
         enrolment[idn.number] = years
 
@@ -272,21 +281,29 @@ def ratio_str(r: Decimal | None) -> str | None:
     return str(q) if q == r else str(r.normalize())
 
 
-def decision_json(d: Decision) -> dict:
+def scenario_row(snapshot: Mapping[str, Any]) -> dict:
+    """One bill of simulate's output from a decision snapshot (``Decision.to_dict()``, the form a
+    decision is stored in): the what-if path and every path that reads stored decisions back
+    (load_history) print the same thing from the same snapshot."""
+    ratio = snapshot.get("ratio")
     return {
-        "ref": d.bill_ref,
-        "scheme": str(d.scheme) if d.scheme else None,
-        "category": d.category,
-        "ratio": ratio_str(d.ratio),
-        "base": fmt(d.base),
-        "assistance": fmt(d.amount),
-        "cap_left": fmt(d.cap_left_after),
-        "youfu_subsidy": fmt(d.youfu.amount),
-        "reasons": [r.label for r in d.reasons],
-        "closest_scheme": str(d.closest_scheme) if d.closest_scheme else None,
-        "provisional": [ref.source for ref in d.provisional],
-        "policy_version": d.policy_version,
+        "ref": snapshot["bill_ref"],
+        "scheme": snapshot["scheme"],
+        "category": snapshot["category"],
+        "ratio": None if ratio is None else ratio_str(Decimal(ratio)),
+        "base": snapshot["base"],
+        "assistance": snapshot["amount"],
+        "cap_left": snapshot["cap_left_after"],
+        "youfu_subsidy": snapshot["youfu"]["amount"],
+        "reasons": [Reason(r).label for r in snapshot["reasons"]],
+        "closest_scheme": snapshot["closest_scheme"],
+        "provisional": [ref["source"] for ref in snapshot["provisional"]],
+        "policy_version": snapshot["policy_version"],
     }
+
+
+def decision_json(d: Decision) -> dict:
+    return scenario_row(d.to_dict())
 
 
 def subsidy_json(s: SubsidyDecision) -> dict:
@@ -312,17 +329,18 @@ def run_scenario(scenario: Scenario, book: PolicyBook) -> dict:
     ledger = CapLedger()
     out_bills = []
     for i, (pid, bill) in enumerate(scenario.bills):
+        person = scenario.persons[pid]
         try:
-            policy = book.in_force(bill.settled_on)
+            policy = book.in_force(bill.settled_on, town=person.town)
         except PolicyError as exc:
             raise ScenarioError(
                 f"bills[{i}].settled_on" if not scenario.policy else "policy", f"政策数据无效：{exc}"
             ) from None
-        out_bills.append(decision_json(ledger.adjudicate(policy, scenario.persons[pid], bill)))
+        out_bills.append(decision_json(ledger.adjudicate(policy, person, bill)))
     out_subs = []
     for pid, person in scenario.persons.items():
         for y in scenario.subsidy_years:
-            policy = book.in_force(date(y, 12, 31))
+            policy = book.in_force(date(y, 12, 31), town=person.town)
             out_subs.append(
                 subsidy_json(contribution_subsidy(policy, person, y, scenario.enrolment[pid].get(y)))
             )
