@@ -130,8 +130,15 @@ class Person(models.Model):
     @property
     def masked_id_number(self) -> str:
         """Lists show 500112********0436; the full number is shown on request and the view is audited."""
-        n = self.id_number
-        return n[:6] + "*" * (len(n) - 10) + n[-4:] if len(n) > 10 else n
+        from yfbz.core.pii import mask
+
+        return mask(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        from yfbz.core.pii import mask
+
+        return mask(self.phone)
 
 
 class Identity(models.Model):

@@ -1,9 +1,12 @@
-"""Thin admin: institutions are edited and imported here; bills, decisions, caps and settlement
-lines are shown read-only (their changes go through the claims pages and services)."""
+"""Thin admin: institutions are edited and imported here (their bank account only through a
+confirmed change, maker ≠ checker); bills, decisions, caps and settlement lines are shown read-only
+(their changes go through the claims pages and services)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from import_export.admin import ImportExportModelAdmin
 
+from yfbz.core.adminlock import ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
+from yfbz.core.roles import Role
 from yfbz.core.scoping import ScopedAdminMixin
 
 from .models import (
@@ -13,6 +16,7 @@ from .models import (
     CapUsage,
     Decision,
     Institution,
+    InstitutionBankChange,
     Notice,
     NoticePrint,
     SettlementFile,
@@ -23,34 +27,73 @@ from .resources import InstitutionResource
 
 
 @admin.register(Institution)
-class InstitutionAdmin(ImportExportModelAdmin):
+class InstitutionAdmin(ReferenceAdmin, ImportExportModelAdmin):
+    editable_because = "参考数据：机构名称、等级和联网情况；银行账号只能通过“机构银行账号变更”经另一人确认后生效"
     resource_classes = [InstitutionResource]
     list_display = ("code", "name", "level", "in_city", "networked", "active")
     list_filter = ("level", "in_city", "networked", "active")
     search_fields = ("code", "name")
+    readonly_fields = ("bank_name", "bank_account")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
+@admin.register(InstitutionBankChange)
+class InstitutionBankChangeAdmin(ReferenceAdmin):
+    """A proposed bank account of an institution: money follows it, so it takes effect only when a
+    reviewer or finance officer other than the proposer confirms it (claims.services)."""
 
-    def has_add_permission(self, request):
-        return False
+    editable_because = "变更申请本身（不是账号）：提出后须由另一名审核或财务人员确认才生效"
+    list_display = ("institution", "bank_name", "bank_account", "status", "proposed_by", "proposed_at", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("institution", "proposed_by", "decided_by")
+    fields = ("institution", "bank_name", "bank_account", "reason", "document_ref", "status", "proposed_by",
+              "decided_by", "decided_at", "decision_note")
+    readonly_fields = ("status", "proposed_by", "decided_by", "decided_at", "decision_note")
+    actions = ["confirm", "reject"]
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return False  # a proposal is never edited: propose another
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        from .services import institution_bank_propose
 
-class StatusChangeInline(admin.TabularInline):
+        institution_bank_propose(institution=obj.institution, bank_name=obj.bank_name, bank_account=obj.bank_account,
+                                 reason=obj.reason, document_ref=obj.document_ref, user=request.user, instance=obj)
+
+    def _decide(self, request, queryset, confirm: bool):
+        from .services import ClaimsError, institution_bank_decide
+
+        for change in queryset:
+            try:
+                institution_bank_decide(change_id=change.pk, user=request.user, confirm=confirm)
+                self.message_user(request, f"{change.institution}：已{'确认' if confirm else '退回'}。")
+            except ClaimsError as exc:
+                self.message_user(request, f"{change.institution}：{exc}", level=messages.ERROR)
+
+    def _may_decide(self, request):
+        u = request.user
+        return u.is_active and (u.is_superuser or u.has_role(Role.DISTRICT_REVIEWER, Role.FINANCE))
+
+    @admin.action(description="确认所选银行账号变更（不能确认自己提出的）", permissions=["decide"])
+    def confirm(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description="退回所选银行账号变更", permissions=["decide"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)
+
+    def has_decide_permission(self, request):
+        return self._may_decide(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_decide(request) or self.may_edit(request) or super().has_view_permission(request, obj)
+
+
+class StatusChangeInline(ReadOnlyInline, admin.TabularInline):
     model = BillStatusChange
-    extra = 0
-    can_delete = False
     readonly_fields = ("from_status", "to_status", "by", "at", "note")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Bill)
@@ -116,3 +159,11 @@ class SettlementLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ("outcome", "dispute", "resolution")
     list_select_related = ("institution",)
     search_fields = ("settlement_no", "=id_number")
+    exclude = ("id_number",)  # full numbers only on purpose
+    readonly_fields = ("masked_id",)
+
+    @admin.display(description="公民身份号码")
+    def masked_id(self, obj):
+        from yfbz.core.pii import mask
+
+        return mask(obj.id_number)

@@ -75,6 +75,41 @@ class Institution(models.Model):
         return f"{self.name}（{self.code}）"
 
 
+class InstitutionBankChange(models.Model):
+    """A change of an institution's bank account (money follows it): proposed with a reason, then
+    confirmed or rejected by a reviewer or finance officer who did not propose it (maker ≠ checker).
+    Only a confirmed change writes the account (claims.services.institution_bank_decide)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "PROPOSED", "待确认"
+        CONFIRMED = "CONFIRMED", "已确认生效"
+        REJECTED = "REJECTED", "已退回"
+
+    institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="bank_changes")
+    bank_name = models.CharField("新开户银行", max_length=80)
+    bank_account = models.CharField("新银行账号", max_length=40)
+    old_bank_name = models.CharField("原开户银行", max_length=80, blank=True, editable=False)
+    old_bank_account = models.CharField("原银行账号", max_length=40, blank=True, editable=False)
+    reason = models.CharField("变更原因", max_length=200)
+    document_ref = models.CharField("依据文件", max_length=120, help_text="机构来函或开户证明的编号")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PROPOSED, editable=False)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提出人", null=True, editable=False,
+                                    on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField("提出时间", auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True, editable=False,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True, editable=False)
+    decision_note = models.CharField("确认说明", max_length=200, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "机构银行账号变更"
+        verbose_name_plural = "机构银行账号变更"
+        ordering = ["-proposed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.institution.name} 银行账号变更（{self.get_status_display()}）"
+
+
 # --- bills ----------------------------------------------------------------------------------------
 class Bill(models.Model):
     """A hand-settled bill (手工报销, 2号 三(三)) moving ENTERED → DECIDED → APPROVED | REFUSED → PAID

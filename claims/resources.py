@@ -9,7 +9,8 @@ class InstitutionResource(resources.ModelResource):
     class Meta:
         model = Institution
         import_id_fields = ("code",)
-        fields = ("code", "name", "level", "in_city", "networked", "bank_name", "bank_account", "active")
+        # no bank account: it changes only through a confirmed InstitutionBankChange (maker ≠ checker)
+        fields = ("code", "name", "level", "in_city", "networked", "active")
         export_order = fields
         skip_unchanged = True
         report_skipped = False

@@ -33,6 +33,8 @@ from .models import (
     CapKey,
     CapUsage,
     Decision,
+    Institution,
+    InstitutionBankChange,
     SettlementMonth,
 )
 
@@ -67,6 +69,41 @@ def bill_set_status(*, bill: Bill, to: str, user, note: str = "") -> BillStatusC
         bill.status = to
         bill.save(update_fields=["status"])
     return BillStatusChange.objects.create(bill=bill, from_status=frm, to_status=to, by=user, note=note)
+
+
+# --- an institution's bank account: maker ≠ checker ---------------------------------------------
+def institution_bank_propose(*, institution, bank_name: str, bank_account: str, reason: str, document_ref: str,
+                             user, instance: InstitutionBankChange | None = None) -> InstitutionBankChange:
+    if not (user.is_superuser or user.has_role(Role.SYSADMIN, Role.DISTRICT_CLERK)):
+        raise ClaimsError("只有系统管理员或区医保经办可以提出机构银行账号变更。")
+    if not (bank_name.strip() and bank_account.strip() and reason.strip() and document_ref.strip()):
+        raise ClaimsError("请填写新开户银行、新银行账号、变更原因和依据文件。")
+    change = instance or InstitutionBankChange()
+    change.institution, change.bank_name, change.bank_account = institution, bank_name.strip(), bank_account.strip()
+    change.reason, change.document_ref = reason.strip(), document_ref.strip()
+    change.old_bank_name, change.old_bank_account = institution.bank_name, institution.bank_account
+    change.status, change.proposed_by = InstitutionBankChange.Status.PROPOSED, user
+    change.save()
+    return change
+
+
+@transaction.atomic
+def institution_bank_decide(*, change_id: int, user, confirm: bool, note: str = "") -> InstitutionBankChange:
+    change = InstitutionBankChange.objects.select_for_update().get(pk=change_id)
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.FINANCE)):
+        raise ClaimsError("只有区医保审核或财务人员可以确认机构银行账号变更。")
+    if change.status != InstitutionBankChange.Status.PROPOSED:
+        raise ClaimsError(f"该变更已{change.get_status_display()}，不能再处理。")
+    if change.proposed_by_id == user.pk:
+        raise ClaimsError("不能确认自己提出的银行账号变更（须由另一人确认）。")
+    change.status = InstitutionBankChange.Status.CONFIRMED if confirm else InstitutionBankChange.Status.REJECTED
+    change.decided_by, change.decided_at, change.decision_note = user, timezone.now(), note[:200]
+    change.save()
+    if confirm:
+        inst = Institution.objects.select_for_update().get(pk=change.institution_id)
+        inst.bank_name, inst.bank_account = change.bank_name, change.bank_account
+        inst.save(update_fields=["bank_name", "bank_account"])
+    return change
 
 
 def log_bulk(obj, user, summary: dict) -> None:

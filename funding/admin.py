@@ -2,20 +2,11 @@
 
 from django.contrib import admin
 
+from yfbz.core.adminlock import ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
+from yfbz.core.roles import Role
 from yfbz.core.scoping import ScopedAdminMixin
 
 from . import models
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Account)
@@ -23,14 +14,9 @@ class AccountAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "kind", "fund")
 
 
-class JournalLineInline(admin.TabularInline):
+class JournalLineInline(ReadOnlyInline, admin.TabularInline):
     model = models.JournalLine
-    extra = 0
-    can_delete = False
     readonly_fields = ("account", "amount")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.JournalEntry)
@@ -49,12 +35,14 @@ class PeriodAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.SubsidyYear)
-class SubsidyYearAdmin(admin.ModelAdmin):
+class SubsidyYearAdmin(ReferenceAdmin):
+    editable_because = "年度设置（自行缴费报送截止日）：政策性数据，不属于任何业务流程"
     list_display = ("year", "self_paid_deadline")
 
 
 @admin.register(models.YoufuBudget)
-class YoufuBudgetAdmin(admin.ModelAdmin):
+class YoufuBudgetAdmin(ReferenceAdmin):
+    editable_because = "优抚资金年度预算：政策性数据，只用于预算执行报表，不动用资金"
     list_display = ("year", "amount")
 
 
@@ -63,26 +51,20 @@ class SubsidyRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "year", "status", "progress_done", "progress_total", "count_eligible", "total_amount", "started_by")
 
 
+# enrolment changes through its import and the subsidy page's edit form (which records who)
 @admin.register(models.Enrolment)
-class EnrolmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EnrolmentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("person", "year", "kind", "self_paid", "source")
     list_filter = ("year", "kind", "self_paid")
-    search_fields = ("person__name", "person__id_number")
-    raw_id_fields = ("person",)
-    readonly_fields = ("updated_by",)
+    search_fields = ("person__name", "=person__id_number")
     list_select_related = ("person",)
-    show_full_result_count = False
-
-    def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(models.SubsidyResult)
 class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("person", "year", "enrolment", "category", "group", "amount", "provisional")
     list_filter = ("year", "enrolment", "category")
-    search_fields = ("person__name", "person__id_number")
+    search_fields = ("person__name", "=person__id_number")
     list_select_related = ("person",)
     show_full_result_count = False
 
@@ -94,7 +76,9 @@ class SubsidyChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(models.LateReportPermission)
-class LateReportPermissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class LateReportPermissionAdmin(ScopedAdminMixin, ReferenceAdmin):
+    edit_roles = frozenset({Role.DISTRICT_CLERK})
+    editable_because = "区医保经办准许某镇街逾期报送自行缴费名单：只放宽报送期限，报送的名单仍须审核确认"
     list_display = ("town", "year", "until", "reason", "granted_by", "granted_at")
     readonly_fields = ("granted_by",)
 

@@ -181,8 +181,17 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "auditlog",
     "django_celery_results",
 )
+# a password hash never enters the trail; ID and phone numbers in it are masked (docs/security.md)
+AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("password", "last_login")
+AUDITLOG_MASK_TRACKING_FIELDS = ("id_number", "phone")
+AUDITLOG_MASK_CALLABLE = "yfbz.core.pii.mask"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_STORE_JSON_CHANGES = True
+
+# django-import-export: importing needs the add permission, exporting the view permission (the admin
+# bases in yfbz/core/adminlock.py narrow both further to the roles that keep the data)
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- The bureau ---------------------------------------------------------------------------
 YFBZ_BUREAU_NAME = env.str("YFBZ_BUREAU_NAME", default="重庆市渝北区医疗保障局")

@@ -131,13 +131,15 @@ def test_admin_identity_list_is_scoped(staff_town_clerk, people, login):
     assert {i.person.name for i in resp.context["cl"].result_list} == {"张双龙"}
 
 
-def test_admin_person_export_is_scoped(staff_town_clerk, people, login):
+def test_the_admin_offers_no_export_of_people(staff_town_clerk, people, login):
+    # the people page's export is the one door (scoped, masked unless asked for on purpose): issue 9
+    from import_export.admin import ExportMixin
+
     from beneficiaries.admin import PersonAdmin
 
-    request = login(staff_town_clerk).get(reverse("admin:beneficiaries_person_changelist")).wsgi_request
-    request.user = staff_town_clerk
-    qs = PersonAdmin(Person, admin.site).get_export_queryset(request)
-    assert {p.name for p in qs} == {"张双龙"}
+    assert not issubclass(PersonAdmin, ExportMixin)
+    resp = login(staff_town_clerk).get(reverse("admin:beneficiaries_person_changelist") + "export/")
+    assert resp.status_code in (302, 404)
 
 
 def test_admin_related_choices_offer_only_visible_people(staff_town_clerk, people):

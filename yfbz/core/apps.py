@@ -8,7 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = "系统与权限"
 
     def ready(self):
+        from . import accounts
         from .roles import sync_role_groups
+
+        accounts.connect()
 
         # Role permissions are defined in yfbz/core/roles.py; every migrate re-applies them so a
         # new model's permissions reach the roles without a new data migration.

@@ -16,6 +16,10 @@ class User(AbstractUser):
         help_text="部门数据员必须指定所属部门；只能看到本部门的名单。",
     )
     full_name = models.CharField("姓名", max_length=50, blank=True)
+    password_changed_at = models.DateTimeField(
+        "密码修改时间", null=True, blank=True,
+        help_text="为空表示首次登录须修改密码；超过规定天数（默认90天）也须修改。",
+    )
 
     class Meta:
         verbose_name = "工作人员"

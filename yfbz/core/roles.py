@@ -15,6 +15,17 @@ class Role(StrEnum):
     FINANCE = "财务"
     AUDITOR = "审计"
     SYSADMIN = "系统管理员"
+    SECURITY_ADMIN = "安全管理员"
+
+
+# Separation of duties (三权分立, docs/security.md): system administration (reference data, policy),
+# security administration (staff accounts and roles) and audit are different people. A user
+# holding two of these is refused at every role change (yfbz.core.accounts).
+SEPARATED_DUTIES = (frozenset({Role.SYSADMIN}), frozenset({Role.SECURITY_ADMIN}), frozenset({Role.AUDITOR}))
+
+# Roles whose members must log in with a second factor when settings.YFBZ_OTP_REQUIRED is on:
+# those that move money or grant access.
+SECOND_FACTOR_ROLES = frozenset({Role.DISTRICT_REVIEWER, Role.FINANCE, Role.SECURITY_ADMIN, Role.SYSADMIN})
 
 
 # Roles that see every town's and every department's records.
@@ -86,16 +97,27 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "*", VIEW),
         ("policy", "*", VIEW),
         ("auditlog", "*", VIEW),
-        ("core", "user", VIEW),
+        ("core", "*", VIEW),
     ],
+    # reference data and policy only: no staff accounts, no bills, no money
     Role.SYSADMIN: [
-        ("beneficiaries", "*", ALL),
-        ("claims", "*", ALL),
+        ("beneficiaries", "*", VIEW),
+        *[("beneficiaries", m, ALL) for m in ("town", "department", "category", "categoryalias")],
+        ("claims", "*", VIEW),
+        ("claims", "institution", ALL),
+        ("claims", "institutionbankchange", ("add",)),
         ("funding", "*", VIEW),
+        *[("funding", m, ALL) for m in ("subsidyyear", "youfubudget")],
         ("policy", "*", ALL),
-        ("auditlog", "*", VIEW),
+    ],
+    # staff accounts and roles, unlocking accounts, resetting second factors; sees no one's data
+    Role.SECURITY_ADMIN: [
         ("core", "user", ALL),
         ("auth", "group", VIEW),
+        ("axes", "accessattempt", ("view", "delete")),
+        ("axes", "accessfailurelog", VIEW),
+        ("axes", "accesslog", VIEW),
+        ("otp_totp", "totpdevice", ("view", "delete")),
     ],
 }
 

@@ -35,10 +35,11 @@ def healthz(request):
 
 @login_required
 def audit_log(request):
-    """The audit trail, for auditors and administrators. Append-only: nothing here edits it."""
+    """The audit trail, for auditors (三权分立: not the administrators whose acts it records).
+    Append-only: nothing here edits it."""
     user = request.user
-    if not (user.is_superuser or user.has_role(Role.AUDITOR, Role.SYSADMIN)):
-        raise PermissionDenied("只有审计人员和系统管理员可以查看审计日志")
+    if not (user.is_superuser or user.has_role(Role.AUDITOR)):
+        raise PermissionDenied("只有审计人员可以查看审计日志")
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-id")
     if q := request.GET.get("object"):
         entries = entries.filter(object_repr__icontains=q)

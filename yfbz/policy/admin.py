@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from yfbz.core.adminlock import ReferenceAdmin
+
 from .models import (
     CatalogueDisease,
     ContributionStandard,
@@ -39,7 +41,8 @@ def in_force_today(obj):
     return obj.effective_from <= timezone.localdate() and obj.active
 
 
-class PolicyRecordAdmin(admin.ModelAdmin):
+class PolicyRecordAdmin(ReferenceAdmin):
+    editable_because = "政策记录：带生效日期的数据，已生效的记录不能修改（更正为新增一条更晚生效的记录），不属于任何业务流程"
     list_filter = ("status", "active", "effective_from")
     date_hierarchy = "effective_from"
     search_fields = ("source", "note")

@@ -47,6 +47,7 @@ STAFF = [
     ("reviewer", "区医保审核", Role.DISTRICT_REVIEWER, None, None),
     ("finance", "财务人员", Role.FINANCE, None, None),
     ("auditor", "审计人员", Role.AUDITOR, None, None),
+    ("security_admin", "安全管理员", Role.SECURITY_ADMIN, None, None),
 ]
 
 
@@ -118,7 +119,8 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(password)
-                user.is_staff = role in (Role.SYSADMIN, Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR)
+                user.is_staff = role in (Role.SYSADMIN, Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR,
+                                         Role.SECURITY_ADMIN)
                 user.is_superuser = username == "admin"
                 user.save()
             user.groups.add(Group.objects.get(name=role.value))

@@ -1,0 +1,83 @@
+"""The admin edits reference data and policy only (docs/security.md, "least privilege").
+
+Every ModelAdmin of the project derives from one of two bases:
+
+- ``ReadOnlyAdmin``: a record that a workflow owns (people, identities, roster rows, bills,
+  decisions, cap usage, notices, settlement lines, subsidy results, ledger entries, fund requests,
+  payments …). Shown for checking; never added, changed or deleted here, not even by a superuser:
+  its changes go through the pages and services that know the allowed moves.
+- ``ReferenceAdmin``: reference data or policy that no workflow owns. Editable only by the roles in
+  ``edit_roles`` (and superusers, who are made on the command line), and only with a reason
+  written next to it in ``editable_because``.
+
+``tests/core/test_admin_lockdown.py`` fails when a registered admin lets any role add, change or
+delete without such a reason, and when a workflow-owned model is editable at all.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .roles import Role
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never edited: the record belongs to a workflow with its own door."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_import_permission(self, request):  # django-import-export
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class ReadOnlyInline:
+    """Mix into an inline of a read-only admin."""
+
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """Reference data or policy, editable by ``edit_roles`` for the reason in ``editable_because``."""
+
+    edit_roles: frozenset[Role] = frozenset({Role.SYSADMIN})
+    editable_because: str = ""
+
+    def may_edit(self, request) -> bool:
+        user = request.user
+        return bool(user.is_active and (user.is_superuser or user.has_role(*self.edit_roles)))
+
+    def has_add_permission(self, request, *args):
+        return self.may_edit(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return self.may_edit(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.may_edit(request) and super().has_delete_permission(request, obj)
+
+    def has_import_permission(self, request):  # django-import-export
+        return self.has_add_permission(request) and self.has_change_permission(request)
