@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0003_bill_constraint_messages'),
+        ('claims', '0004_decision_snapshot'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
