@@ -13,3 +13,10 @@ class BeneficiariesConfig(AppConfig):
 
         if auditlog.contains(RosterFile):
             auditlog.unregister(RosterFile)
+
+        from yfbz.core.display import register_labels
+
+        from .models import RetroactiveChange
+
+        register_labels("retro_status", RetroactiveChange.Status)
+        register_labels("retro_kind", RetroactiveChange.Kind)

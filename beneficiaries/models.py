@@ -396,22 +396,56 @@ class RosterRow(models.Model):
 
 
 class RetroactiveChange(models.Model):
-    """A confirmed roster changed a person's identity for a period already past: assistance decided in
-    that period may need another look (claims.selectors lists the decisions; staff mark it reviewed)."""
+    """A confirmed roster changed a person's identity for a period already past — up to the day the
+    roster took effect — so decisions made in that period may be wrong (应退尽退、应补尽补).
+
+    When the roster is applied, the apps that hold decisions measure what each change reaches
+    (``beneficiaries.retro``): current hand-bill decisions and one-stop settlement lines in the
+    period. A change that reaches nothing is closed by the system and says so; the others wait for
+    staff: re-decided (REDECIDING) and reviewed once every re-decision is approved (REVIEWED), or
+    closed with a written reason. Every move goes through ``services.retroactive_change_set_status``
+    and appends a ``RetroactiveChangeStatusChange`` row."""
 
     class Kind(models.TextChoices):
         ENDED_EARLIER = "ENDED_EARLIER", "身份提前终止"
         STARTED_EARLIER = "STARTED_EARLIER", "身份追溯起始"
         CORRECTED = "CORRECTED", "身份期间更正"
 
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "待处理"
+        REDECIDING = "REDECIDING", "已重新核定，待审批"
+        REVIEWED = "REVIEWED", "已复核"
+        AUTO_CLOSED = "AUTO_CLOSED", "未涉及救助决定（系统关闭）"
+        CLOSED = "CLOSED", "已关闭"
+
+    #: the statuses in which a change waits for staff
+    WAITING = (Status.OPEN, Status.REDECIDING)
+    ALLOWED = {
+        Status.OPEN: {Status.REDECIDING, Status.REVIEWED, Status.AUTO_CLOSED, Status.CLOSED},
+        Status.REDECIDING: {Status.REVIEWED, Status.OPEN},
+        Status.REVIEWED: set(),
+        Status.AUTO_CLOSED: {Status.OPEN},
+        Status.CLOSED: {Status.OPEN},
+    }
+
     person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="retroactive_changes")
     category = models.ForeignKey(Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="+")
     identity = models.ForeignKey(Identity, verbose_name="身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     period_start = models.DateField("影响期间起")
-    period_end = models.DateField("影响期间止")
+    period_end = models.DateField("影响期间止", help_text="名单生效（确认）之日")
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
     roster_upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.PROTECT, related_name="retroactive_changes")
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    # db_default: rosters write changes with COPY and leave these columns out
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.OPEN, db_default=Status.OPEN)
+    measured_at = models.DateTimeField("核查时间", null=True, blank=True, help_text="核查涉及的救助决定的时间；空＝尚未核查")
+    decisions_reached = models.PositiveIntegerField("涉及手工报销核定", default=0, db_default=0)
+    lines_reached = models.PositiveIntegerField("涉及一站式结算", default=0, db_default=0)
+    amount_reached = models.DecimalField("涉及已核定金额", max_digits=14, decimal_places=2, default=0, db_default=0)
+    amount_estimate = models.DecimalField(
+        "预计差额", max_digits=14, decimal_places=2, default=0, db_default=0,
+        help_text="按现有身份逐份试算的差额合计：负数为预计追回，正数为预计补发",
+    )
     reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="复核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -428,10 +462,44 @@ class RetroactiveChange(models.Model):
         verbose_name = "追溯身份变化"
         verbose_name_plural = "追溯身份变化"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["person", "period_start"])]
+        indexes = [models.Index(fields=["person", "period_start"]), models.Index(fields=["status", "roster_upload"])]
 
     def __str__(self):
         return f"{self.person.name} {self.category.name} {self.get_kind_display()} {self.period_start}～{self.period_end}"
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in self.WAITING
+
+    @property
+    def reaches_anything(self) -> bool:
+        return bool(self.decisions_reached or self.lines_reached)
+
+
+class RetroactiveChangeStatusChange(models.Model):
+    """Append-only: every move of a retroactive change, who made it (empty: the system), when and why."""
+
+    change = models.ForeignKey(RetroactiveChange, verbose_name="追溯变化", on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField("原状态", max_length=12, blank=True)
+    to_status = models.CharField("新状态", max_length=12)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
+                           related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.TextField("说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "change__person__town"
+        department = "change__category__department"
+
+    class Meta:
+        verbose_name = "追溯变化处理记录"
+        verbose_name_plural = "追溯变化处理记录"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class BenchImportRow(models.Model):

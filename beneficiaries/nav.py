@@ -22,6 +22,6 @@ def todo(user):
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         waiting = RosterUpload.objects.visible_to(user).filter(status=RosterUpload.Status.TOWN_REVIEW)
         items.append(("镇街审核中、待区级确认的名单", waiting.count(), reverse("beneficiaries:roster-list")))
-        changes = RetroactiveChange.objects.visible_to(user).filter(reviewed_at__isnull=True)
-        items.append(("待复核的身份追溯变化", changes.count(), reverse("beneficiaries:retroactive-list")))
+        changes = RetroactiveChange.objects.visible_to(user).filter(status=RetroactiveChange.Status.OPEN)
+        items.append(("涉及已核定救助、待重新核定的身份追溯变化", changes.count(), reverse("beneficiaries:retroactive-list")))
     return items

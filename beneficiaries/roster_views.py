@@ -202,19 +202,49 @@ def duty_board(request):
 
 @login_required
 def retroactive_list(request):
+    """The changes that need staff (by default), what each reaches and the money at stake; district
+    staff close many at once. Town clerks see their town's changes and no action they cannot take."""
+    from django.db.models import Sum
+
+    from .filters import RetroactiveChangeFilter
+    from .models import RetroactiveChange
+
+    if not request.user.has_perm("beneficiaries.view_identity"):
+        raise PermissionDenied("无权查看")
     changes = selectors.retroactive_changes_for(request.user)
-    if request.GET.get("state") == "open":
-        changes = changes.filter(reviewed_at__isnull=True)
-    page = Paginator(changes.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
-    return render(request, "beneficiaries/retroactive_list.html", {"page": page})
+    rosters = RosterUpload.objects.filter(pk__in=changes.values("roster_upload")).select_related("department")
+    f = RetroactiveChangeFilter(request.GET, queryset=changes.order_by("-created_at", "-id"), rosters=rosters)
+    qs = f.qs
+    totals = qs.aggregate(decisions=Sum("decisions_reached"), lines=Sum("lines_reached"), decided=Sum("amount_reached"),
+                          estimate=Sum("amount_estimate"))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "beneficiaries/retroactive_list.html", {
+        "filter": f, "page": page, "totals": totals, "can_act": services.can_handle_retroactive(request.user),
+        "waiting_count": changes.filter(status__in=RetroactiveChange.WAITING).count(),
+    })
 
 
 @login_required
 @require_POST
-def retroactive_reviewed(request, pk):
-    change = get_object_or_404(selectors.retroactive_changes_for(request.user), pk=pk)
-    if not (request.user.is_superuser or request.user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER)):
-        raise PermissionDenied("只有区医保经办或审核人员可以标记复核")
-    services.retroactive_change_mark_reviewed(change=change, user=request.user, note=request.POST.get("note", ""))
-    messages.success(request, "已标记为已复核")
-    return redirect("beneficiaries:retroactive-list")
+def retroactive_bulk(request):
+    """Close the selected waiting changes with a reason, or check again what they reach (closing
+    those that reach nothing)."""
+    if not services.can_handle_retroactive(request.user):
+        raise PermissionDenied("只有区医保经办或审核人员可以处理追溯变化")
+    ids = [int(i) for i in request.POST.getlist("change") if i.isdigit()]
+    back = request.POST.get("next") or reverse("beneficiaries:retroactive-list")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("beneficiaries:retroactive-list")
+    if not ids:
+        messages.error(request, "请先勾选追溯变化")
+        return redirect(back)
+    try:
+        if request.POST.get("action") == "check":
+            reaching, closed = services.retroactive_changes_check(change_ids=ids, user=request.user)
+            messages.success(request, f"已核查{len(ids)}条：{reaching}条涉及已核定救助，{closed}条未涉及、已关闭")
+        else:
+            n = services.retroactive_changes_close(change_ids=ids, user=request.user, note=request.POST.get("note", ""))
+            messages.success(request, f"已关闭{n}条追溯变化")
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse(request, exc)
+    return redirect(back)

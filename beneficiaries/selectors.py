@@ -53,7 +53,9 @@ def rows_for(user, upload):
 def retroactive_changes_for(user):
     from .models import RetroactiveChange
 
-    return RetroactiveChange.objects.visible_to(user).select_related("person", "category", "roster_upload", "reviewed_by")
+    return RetroactiveChange.objects.visible_to(user).select_related(
+        "person", "person__town", "category", "roster_upload", "roster_upload__department", "reviewed_by"
+    )
 
 
 # --- the monthly duty board (POLICY.md §13) --------------------------------------------------------

@@ -391,6 +391,7 @@ def roster_apply(*, upload_id: int) -> bool:
         if upload.status != S.CONFIRMING:
             return False
         counts = apply_roster(upload)
+        counts["retroactive_waiting"], counts["retroactive_closed"] = _measure_retroactive(upload)
         upload.confirmed_at = timezone.now()
         upload.job_phase = ""
         upload.save(update_fields=["confirmed_at", "job_phase"])
@@ -399,10 +400,19 @@ def roster_apply(*, upload_id: int) -> bool:
     return True
 
 
+def _measure_retroactive(upload: RosterUpload) -> tuple[int, int]:
+    """What the roster's retroactive changes reach; those reaching no decision are closed by the system."""
+    from .retro import measure_changes
+
+    changes = RetroactiveChange.objects.filter(roster_upload=upload, status=RS.OPEN).select_related("category").order_by("pk")
+    return measure_changes(changes, close_empty=True)
+
+
 def _apply_note(c: dict) -> str:
     return (
         f"新建人员{c['people_created']}，更新人员信息{c['people_updated']}，新增身份{c['identities_started']}，"
         f"终止身份{c['identities_ended']}，追溯变化{c['retroactive']}"
+        f"（涉及已核定救助、待处理{c.get('retroactive_waiting', 0)}，未涉及、系统关闭{c.get('retroactive_closed', 0)}）"
     )
 
 
@@ -472,12 +482,86 @@ def summary_from_rows(upload: RosterUpload) -> Summary:
 
 
 # --- retroactive changes -----------------------------------------------------------------------
+RS = RetroactiveChange.Status
+
+
+def retroactive_change_set_status(*, change: RetroactiveChange, to: str, by=None, note: str = "") -> RetroactiveChange:
+    """The one door for a (locked) change's status: allowed moves only, one append-only row each.
+    ``by`` None is the system. Reaching REVIEWED, AUTO_CLOSED or CLOSED records who and when."""
+    from .models import RetroactiveChangeStatusChange
+
+    frm = RS(change.status)
+    if to not in RetroactiveChange.ALLOWED.get(frm, set()):
+        raise ValidationError(f"追溯变化{change.pk}当前为“{frm.label}”，不能改为“{RS(to).label}”")
+    change.status = to
+    fields = ["status"]
+    if to in (RS.REVIEWED, RS.AUTO_CLOSED, RS.CLOSED):
+        change.reviewed_at, change.reviewed_by, change.review_note = timezone.now(), by, note
+        fields += ["reviewed_at", "reviewed_by", "review_note"]
+    change.save(update_fields=fields)
+    RetroactiveChangeStatusChange.objects.create(change=change, from_status=frm, to_status=to, by=by, note=note)
+    return change
+
+
+def retroactive_changes_auto_close(*, changes: list[RetroactiveChange], user=None, note: str) -> int:
+    """Close, in bulk, waiting changes that reach nothing (apply of a roster: thousands of ordinary exits)."""
+    from .models import RetroactiveChangeStatusChange
+
+    ids = [c.pk for c in changes if c.status == RS.OPEN]
+    if not ids:
+        return 0
+    now = timezone.now()
+    n = RetroactiveChange.objects.filter(pk__in=ids, status=RS.OPEN).update(
+        status=RS.AUTO_CLOSED, reviewed_at=now, reviewed_by=user, review_note=note
+    )
+    RetroactiveChangeStatusChange.objects.bulk_create(
+        [RetroactiveChangeStatusChange(change_id=pk, from_status=RS.OPEN, to_status=RS.AUTO_CLOSED, by=user, note=note)
+         for pk in ids], batch_size=2000,
+    )
+    for c in changes:
+        c.status = RS.AUTO_CLOSED
+    return n
+
+
+def can_handle_retroactive(user) -> bool:
+    """Who may re-decide and close retroactive changes: the district's clerks and reviewers."""
+    return bool(user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER))
+
+
+def retroactive_changes_close(*, change_ids: list[int], user, note: str) -> int:
+    """Staff close waiting changes (selected on the list) with a written reason. Returns how many."""
+    if not can_handle_retroactive(user):
+        raise PermissionDenied("只有区医保经办或审核人员可以关闭追溯变化")
+    if not note.strip():
+        raise ValidationError("关闭追溯变化须写明理由")
+    n = 0
+    with transaction.atomic():
+        for change in RetroactiveChange.objects.visible_to(user).select_for_update().filter(
+            pk__in=change_ids, status=RS.OPEN
+        ).order_by("pk"):
+            retroactive_change_set_status(change=change, to=RS.CLOSED, by=user, note=note.strip())
+            n += 1
+    return n
+
+
+def retroactive_changes_check(*, change_ids: list[int], user) -> tuple[int, int]:
+    """Measure again what waiting changes reach (e.g. changes recorded before the system measured them)
+    and close those that reach nothing. Returns (still reaching, closed)."""
+    from .retro import measure_changes
+
+    if not can_handle_retroactive(user):
+        raise PermissionDenied("只有区医保经办或审核人员可以核查追溯变化")
+    with transaction.atomic():
+        changes = list(RetroactiveChange.objects.visible_to(user).select_for_update(of=("self",)).filter(
+            pk__in=change_ids, status=RS.OPEN
+        ).select_related("category").order_by("pk"))
+        return measure_changes(changes, close_empty=True, user=user)
+
+
 def retroactive_change_mark_reviewed(*, change: RetroactiveChange, user, note: str = "") -> RetroactiveChange:
+    """Close one waiting change by hand with a note (kept for the command line and older callers)."""
     with transaction.atomic():
         change = RetroactiveChange.objects.select_for_update().get(pk=change.pk)
-        if change.reviewed_at is None:
-            change.reviewed_at = timezone.now()
-            change.reviewed_by = user
-            change.review_note = note
-            change.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+        if change.status == RS.OPEN:
+            retroactive_change_set_status(change=change, to=RS.CLOSED, by=user, note=note)
     return change

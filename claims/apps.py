@@ -16,3 +16,10 @@ class ClaimsConfig(AppConfig):
             if auditlog.contains(model):
                 auditlog.unregister(model)
             auditlog.register(model, exclude_fields=fields)
+
+        # what a retroactive identity change reaches: hand-bill decisions and one-stop lines
+        from beneficiaries.retro import register_reach
+
+        from .retro import reach
+
+        register_reach("claims", reach)

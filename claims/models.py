@@ -289,6 +289,10 @@ class Decision(models.Model):
         "self", verbose_name="取代的核定", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     redecision_reason = models.TextField("重新核定原因", blank=True)
+    retroactive_change = models.ForeignKey(
+        "beneficiaries.RetroactiveChange", verbose_name="所因追溯身份变化", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="redecisions",
+    )
     prior_paid_assistance = money_field("此前已支付救助")
     prior_paid_youfu = money_field("此前已支付优抚补助")
     assistance_difference = money_field("救助差额（较前次）")
@@ -373,15 +377,27 @@ class CapUsage(models.Model):
 
 
 class Adjustment(models.Model):
-    """The money difference when a paid decision is replaced: an overpayment to recover or an
-    underpayment to top up. Kept here always; a recovery is also opened as a receivable in funding
-    when that app provides ``funding.services.receivable_open`` (``receivable_ref`` says so)."""
+    """The money difference when a paid decision is replaced — an overpayment to recover or an
+    underpayment to top up — for a person's bill (``decision``) or for an institution's one-stop line
+    decided again after it was confirmed (``settlement_line``: recovered from or topped up to the
+    institution). A recovery is also opened as a receivable in funding (``receivable_ref``); an
+    institution's top-up is a payable of its own (``source_key``, paid on ``paid_on``); a person's
+    top-up is paid as what remains payable on the new decision."""
 
     class Kind(models.TextChoices):
         RECOVERY = "RECOVERY", "多付追回"
         TOP_UP = "TOP_UP", "少付补发"
 
-    decision = models.ForeignKey(Decision, verbose_name="新核定", on_delete=models.PROTECT, related_name="adjustments")
+    class Payee(models.TextChoices):
+        PERSON = "PERSON", "个人"
+        INSTITUTION = "INSTITUTION", "医疗机构"
+
+    decision = models.ForeignKey(Decision, verbose_name="新核定", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="adjustments")
+    settlement_line = models.ForeignKey("SettlementLine", verbose_name="一站式结算明细", null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="adjustments")
+    payee_kind = models.CharField("对象", max_length=12, choices=Payee.choices, default=Payee.PERSON)
+    paid_on = models.DateField("补发支付日期", null=True, blank=True)
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     fund = models.CharField("资金", max_length=12, choices=[("ASSISTANCE", "医疗救助资金"), ("YOUFU", "优抚对象医疗补助资金")])
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
@@ -401,6 +417,13 @@ class Adjustment(models.Model):
         verbose_name = "重新核定差额"
         verbose_name_plural = "重新核定差额"
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__isnull=False, settlement_line__isnull=True) | Q(decision__isnull=True, settlement_line__isnull=False),
+                name="adjustment_of_a_decision_or_a_line",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_amount_positive"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
@@ -636,6 +659,14 @@ class SettlementLine(models.Model):
     )
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     payable = money_field("应付机构")
+    retroactive_change = models.ForeignKey(
+        "beneficiaries.RetroactiveChange", verbose_name="所因追溯身份变化", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="settlement_lines", db_index=False,
+    )
+    prior_payable = models.DecimalField(
+        "重新审核前已确认金额", max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="已确认月份的明细因身份追溯变化重新成为异议时，此前确认支付机构的金额；处理后的差额向机构追回或补付",
+    )
 
     objects = ScopedManager()
 

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from .models import (
+    Adjustment,
     Bill,
     BillStatusChange,
     CapUsage,
@@ -105,6 +106,27 @@ def payables(*, year: int, month: int) -> list[Payable]:
                 amount=sm.agreed_total,
             )
         )
+    # institutions' top-ups: one-stop lines of a confirmed month settled higher after a retroactive
+    # identity change (claims.settlement._line_difference), from the month they were settled on
+    topups = Adjustment.objects.filter(
+        settlement_line__isnull=False, kind=Adjustment.Kind.TOP_UP, paid_on__isnull=True, created_at__lte=end
+    ).select_related("settlement_line__institution").order_by("pk")
+    for adj in topups:
+        inst = adj.settlement_line.institution
+        out.append(
+            Payable(
+                source_key=adj.source_key,
+                payee_kind="INSTITUTION",
+                payee_name=inst.name,
+                bank_name=inst.bank_name,
+                bank_account=inst.bank_account,
+                fund="ASSISTANCE",
+                spending="INSTITUTION",
+                scheme="ONE_STOP",
+                town_id=None,
+                amount=adj.amount,
+            )
+        )
     return sorted(out, key=lambda p: p.source_key)
 
 
@@ -146,16 +168,17 @@ def caps_of(person, year: int) -> dict[str, Decimal]:
 
 
 def decisions_affected_by(change) -> list[Decision]:
-    """Current decisions of a person whose settlement date lies in a beneficiaries.RetroactiveChange's
-    period: they were made on identities since corrected and may need deciding again."""
-    return list(
-        Decision.objects.filter(
-            person_id=change.person_id,
-            is_current=True,
-            settled_on__gte=change.period_start,
-            settled_on__lte=change.period_end,
-        ).select_related("bill")
-    )
+    """Current decisions a beneficiaries.RetroactiveChange reaches (claims.retro.decisions_in_period):
+    made on identities since corrected, they may need deciding again."""
+    from .retro import decisions_in_period
+
+    return decisions_in_period([change])[change.pk]
+
+
+def lines_affected_by(change) -> list[SettlementLine]:
+    from .retro import lines_in_period
+
+    return lines_in_period([change])[change.pk]
 
 
 # --- settlements ----------------------------------------------------------------------------------

@@ -282,8 +282,23 @@ def explanation_of(ed: EngineDecision, pooling) -> str:
     )
 
 
-def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
+def _last_approved(d: Decision | None) -> Decision | None:
+    """The latest decision of a chain a reviewer approved (or refused): what the person was told.
+    A re-decision still pending is not a base to measure the next one against."""
+    while d is not None and d.reviewed_at is None:
+        d = d.supersedes
+    return d
+
+
+def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) -> Decision:
     old = bill.decisions.select_for_update().filter(is_current=True).first()
+    # a bill sent back has no current decision: the new one still continues the bill's chain
+    previous = old or bill.decisions.filter(superseded_by__isnull=True).order_by("-id").first()
+    if retroactive_change is None and old is None and previous is not None and previous.retroactive_change_id:
+        # decided again after the reviewer sent a retroactive re-decision back: it stays that change's
+        if previous.retroactive_change.status in previous.retroactive_change.WAITING:
+            retroactive_change = previous.retroactive_change
+    base = _last_approved(previous) or previous
     old_counts = old is not None and bill.status in COUNTING
     keys = {(bill.person_id, bill.settled_on.year)}
     if old_counts:
@@ -332,16 +347,17 @@ def _decide_locked(*, bill: Bill, user, reason: str) -> Decision:
         snapshot=snapshot,
         provisional=ed.uses_provisional_rule,
         provisional_sources=[r.source for r in ed.provisional],
-        supersedes=old,
-        redecision_reason=reason if old else "",
+        supersedes=previous,
+        redecision_reason=reason if previous else "",
+        retroactive_change=retroactive_change,
         prior_paid_assistance=paid_a,
         prior_paid_youfu=paid_y,
-        assistance_difference=ed.amount - old.assistance if old else ZERO,
-        youfu_difference=ed.youfu.amount - old.youfu_subsidy if old else ZERO,
+        assistance_difference=ed.amount - base.assistance if base else ZERO,
+        youfu_difference=ed.youfu.amount - base.youfu_subsidy if base else ZERO,
         decided_by=user,
     )
     _apply_usage(caps, new, +1)
-    note = "核定" if old is None else f"重新核定：{reason}" if reason else "重新核定"
+    note = "核定" if previous is None else f"重新核定：{reason}" if reason else "重新核定"
     bill_set_status(bill=bill, to=S.DECIDED, user=user, note=note)
     return new
 
@@ -353,39 +369,26 @@ def _lock_bill(bill_id: int) -> Bill:
         raise ClaimsError(f"票据{bill_id}不存在。") from None
 
 
-def bill_decide(*, bill_id: int, user, reason: str = "") -> Decision:
+def bill_decide(*, bill_id: int, user, reason: str = "", retroactive_change=None) -> Decision:
     """Decide (or decide again) a bill with the engine against the database. A bill already
     decided, approved, refused or paid gets a new decision that supersedes the old one; the old
-    one's amounts leave the caps and the new ones enter them, under the same lock."""
+    one's amounts leave the caps and the new ones enter them, under the same lock.
+    ``retroactive_change``: the beneficiaries.RetroactiveChange this re-decision answers."""
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER)):
         raise ClaimsError("只有区医保经办或审核人员可以核定。")
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         if bill.status != S.ENTERED and not reason.strip():
             raise ClaimsError("重新核定须说明原因（如身份追溯更正、录入错误）。")
-        return _decide_locked(bill=bill, user=user, reason=reason.strip())
+        return _decide_locked(bill=bill, user=user, reason=reason.strip(), retroactive_change=retroactive_change)
 
 
-def retroactive_change_redecide(*, change_id: int, user) -> list[Decision]:
-    """Decide again every current decision a confirmed roster's retroactive identity change reaches
-    (beneficiaries.RetroactiveChange): each gets a new decision recording the difference, to be
-    approved by a reviewer as usual. Bills still being entered are left alone (they are decided
-    afresh anyway). Returns the new decisions."""
-    from beneficiaries.models import RetroactiveChange
+def retroactive_change_redecide(*, change_id: int, user):
+    """Decide again, on today's identities, everything a retroactive identity change reaches (see
+    claims.retro.change_redecide). Returns a claims.retro.Redecided summary."""
+    from .retro import change_redecide
 
-    from .selectors import decisions_affected_by
-
-    change = RetroactiveChange.objects.select_related("category").get(pk=change_id)
-    reason = (
-        f"身份追溯变化：{change.category.name}{change.get_kind_display()}"
-        f"（{change.period_start}至{change.period_end}，名单{change.roster_upload_id}）"
-    )
-    out = []
-    for d in sorted(decisions_affected_by(change), key=lambda d: d.bill_id):
-        if d.bill.status == S.ENTERED:
-            continue
-        out.append(bill_decide(bill_id=d.bill_id, user=user, reason=reason))
-    return out
+    return change_redecide(change_id=change_id, user=user)
 
 
 def _check_checker(bill: Bill, decision: Decision, user) -> None:
@@ -414,6 +417,7 @@ def decision_approve(*, bill_id: int, user, confirm_provisional: bool = False, n
         d.provisional_confirmed = d.provisional and confirm_provisional
         d.save(update_fields=["reviewed_by", "reviewed_at", "provisional_confirmed"])
         _record_differences(d, user)
+        _advance_change(d, user)
         if d.assistance_payable or d.youfu_payable:
             bill_set_status(bill=bill, to=S.APPROVED, user=user, note=note or "审批同意")
         elif d.total == ZERO:
@@ -442,7 +446,9 @@ def decision_refuse(*, bill_id: int, user, reason: str) -> Decision:
         d.reviewed_at = timezone.now()
         d.refusal_reason = reason.strip()
         d.save(update_fields=["reviewed_by", "reviewed_at", "refusal_reason"])
+        _record_differences(d, user)  # a re-decision refused outright: what was paid is recovered
         bill_set_status(bill=bill, to=S.REFUSED, user=user, note=reason.strip())
+        _advance_change(d, user)
         return d
 
 
@@ -479,13 +485,22 @@ def bill_update(*, bill_id: int, user, **fields) -> Bill:
         return bill
 
 
+def _advance_change(d: Decision, user) -> None:
+    """A reviewed re-decision may finish the retroactive change it answers (REVIEWED once nothing of it waits)."""
+    if d.retroactive_change_id:
+        from .retro import change_advance
+
+        change_advance(change_id=d.retroactive_change_id, user=user)
+
+
 def _record_differences(d: Decision, user) -> None:
     """After a re-decision: an overpayment becomes a recovery (receivable), an underpayment a top-up."""
     if d.supersedes_id is None:
         return
+    refused = bool(d.refusal_reason)
     for fund, now, paid in (
-        ("ASSISTANCE", d.assistance, d.prior_paid_assistance),
-        ("YOUFU", d.youfu_subsidy, d.prior_paid_youfu),
+        ("ASSISTANCE", ZERO if refused else d.assistance, d.prior_paid_assistance),
+        ("YOUFU", ZERO if refused else d.youfu_subsidy, d.prior_paid_youfu),
     ):
         diff = now - paid
         if not diff:
@@ -513,6 +528,10 @@ def _record_differences(d: Decision, user) -> None:
 
 
 def _open_receivable(adj: Adjustment, d: Decision, user) -> str:
+    return _open_receivable_for(adj, debtor_name=d.person.name, user=user)
+
+
+def _open_receivable_for(adj: Adjustment, *, debtor_name: str, user) -> str:
     """Open the recovery in funding when that app offers it; the Adjustment row keeps it regardless."""
     try:
         from funding.services import receivable_open  # type: ignore[attr-defined]
@@ -521,7 +540,7 @@ def _open_receivable(adj: Adjustment, d: Decision, user) -> str:
     try:
         rec = receivable_open(
             source_key=adj.source_key,
-            debtor_name=d.person.name,
+            debtor_name=debtor_name,
             fund=adj.fund,
             amount=adj.amount,
             reason=adj.reason,
@@ -540,6 +559,8 @@ def _parse_key(key: str) -> tuple[str, object, str | None]:
         if part not in (None, "ASSISTANCE", "YOUFU"):
             raise ClaimsError(f"无法识别的应付款标识：{key}")
         return "decision", int(parts[1]), part
+    if parts[0] == "settlement-adj" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return "settlement-adj", key, None
     if parts[0] == "settlement" and len(parts) == 3:
         try:
             y, m = (int(x) for x in parts[2].split("-"))
@@ -587,6 +608,14 @@ def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
                 changed += _mark_decision_paid(d, part, paid_on)
                 if not _decision_owes(d) and bill.status == S.APPROVED:
                     bill_set_status(bill=bill, to=S.PAID, user=user, note=f"支付日期{paid_on}")
+            elif kind == "settlement-adj":
+                adj = Adjustment.objects.select_for_update().filter(source_key=ident, kind=Adjustment.Kind.TOP_UP).first()
+                if adj is None:
+                    raise ClaimsError(f"应付款{key}：没有该笔一站式结算补付。")
+                if adj.paid_on is None:
+                    adj.paid_on = paid_on
+                    adj.save(update_fields=["paid_on"])
+                    changed += 1
             else:
                 code, month = ident
                 sm = (

@@ -404,7 +404,9 @@ def _check_reviewer(user, sm: SettlementMonth) -> None:
 
 def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = "") -> SettlementLine:
     """A reviewer settles a disputed line: pay the engine's amount, pay what the institution
-    advanced (a written reason required), or pay nothing. Duplicates and unknown people pay nothing."""
+    advanced (a written reason required), or pay nothing. Duplicates and unknown people pay nothing.
+    A line of a month already confirmed that a retroactive identity change disputed again may be
+    settled too: the difference to what the institution was due is recovered from it or topped up."""
     if resolution not in (L.Resolution.ENGINE, L.Resolution.ADVANCED, L.Resolution.NONE):
         raise ClaimsError("请选择处理结果。")
     with transaction.atomic():
@@ -412,7 +414,8 @@ def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = 
         sm = SettlementMonth.objects.select_for_update().get(pk=line.settlement_month_id)
         line = L.objects.select_for_update().get(pk=line_id)
         _check_reviewer(user, sm)
-        if sm.status != SettlementMonth.Status.OPEN:
+        reopened = line.prior_payable is not None
+        if sm.status != SettlementMonth.Status.OPEN and not reopened:
             raise ClaimsError(f"{sm}已确认，不能再处理。")
         if line.outcome != L.Outcome.DISPUTED or line.resolution:
             raise ClaimsError(f"第{line.line_no}行不是待处理的异议行。")
@@ -430,7 +433,79 @@ def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = 
         line.resolved_at = timezone.now()
         line.payable = pay
         line.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at", "payable", "scheme"])
+        if reopened:
+            _line_difference(line, sm, user)
+        if line.retroactive_change_id:
+            from .retro import change_advance
+
+            change_advance(change_id=line.retroactive_change_id, user=user)
         return line
+
+
+def _line_difference(line: SettlementLine, sm: SettlementMonth, user) -> None:
+    """A reopened line of a confirmed month is settled: the institution was due ``prior_payable``;
+    less now is recovered from it (a receivable), more is topped up to it (a payable of its own)."""
+    from .models import Adjustment
+    from .services import _open_receivable_for
+
+    diff = line.payable - line.prior_payable
+    if not diff:
+        return
+    kind = Adjustment.Kind.TOP_UP if diff > 0 else Adjustment.Kind.RECOVERY
+    n = Adjustment.objects.filter(settlement_line=line).count() + 1
+    adj = Adjustment.objects.create(
+        settlement_line=line, person_id=line.person_id, payee_kind=Adjustment.Payee.INSTITUTION, fund="ASSISTANCE",
+        kind=kind, amount=abs(diff), source_key=f"settlement-adj:{line.pk}:{n}",
+        reason=(f"{sm}一站式结算{line.settlement_no}（{line.name}）重新审核：已确认{line.prior_payable}元，"
+                f"应付{line.payable}元。{line.dispute_text}")[:300],
+        created_by=user,
+    )
+    if kind == Adjustment.Kind.RECOVERY:
+        adj.receivable_ref = _open_receivable_for(adj, debtor_name=line.institution.name, user=user)
+        adj.save(update_fields=["receivable_ref"])
+
+
+def settlement_line_recheck(*, line_id: int, change, user, reason: str) -> bool:
+    """Decide a one-stop line again on today's identities, for a retroactive identity change. A line
+    still to be settled gets the new figures and reason; an agreed or settled line whose amount
+    changes becomes a disputed line again, with the reason, for a reviewer to settle (its amount
+    leaves the cap meanwhile). Returns whether the line waits for a reviewer."""
+    from .retro import counted
+    from .services import _cap_add, cap_rows_locked
+
+    with transaction.atomic():
+        line = L.objects.select_related("settlement_month").get(pk=line_id)
+        sm = SettlementMonth.objects.select_for_update().get(pk=line.settlement_month_id)
+        line = L.objects.select_for_update(of=("self",)).select_related("institution", "person").get(pk=line_id)
+        pid, year = line.person_id, line.settled_on.year
+        caps = cap_rows_locked({(pid, year)})
+        was = counted(line)
+        if was:
+            _cap_add(caps, pid, year, line.scheme, -was)
+        used = {key: caps[(pid, year, key)].used for key in CAP_KEYS}
+        d, _ = decide_bill(person_for_engine(line.person), bill_for_engine(line, ref=line.settlement_no), used)
+        scheme = str(d.scheme) if d.scheme is not None else ""
+        pending = line.pending
+        if not pending and d.amount == was and (scheme == line.scheme or not was):
+            if was:
+                _cap_add(caps, pid, year, line.scheme, was)
+            return False
+        dispute, text = _dispute(d, line.advanced)
+        if not pending and d.amount == line.advanced:
+            dispute, text = L.Dispute.WRONG_RATIO, f"核定{d.amount}元，此前确认{was}元"
+        line.outcome = L.Outcome.DISPUTED
+        line.dispute, line.dispute_text = dispute, f"{reason}；重新核定：{text}"[:2000]
+        line.scheme, line.category, line.ratio = scheme, d.category or "", d.ratio
+        line.decided, line.difference = d.amount, line.advanced - d.amount
+        line.reasons, line.policy_version = [int(x) for x in d.reasons], d.policy_version
+        line.retroactive_change = change
+        if not pending:
+            if sm.status != SettlementMonth.Status.OPEN:
+                line.prior_payable = was  # what the institution is due until the reviewer settles the line
+            line.resolution, line.resolution_note, line.resolved_by, line.resolved_at = "", "", None, None
+            line.payable = ZERO
+        line.save()
+        return True
 
 
 def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
@@ -379,22 +379,52 @@ def settlement_confirm(request, pk):
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
 def retroactive_detail(request, pk):
-    """The decisions a retroactive identity change reaches, and (district staff) deciding them again."""
+    """What a retroactive identity change reaches — hand bills and one-stop lines, with what each
+    would be on today's identities — and (district staff) deciding them again or closing the change."""
     from beneficiaries.selectors import retroactive_changes_for
-    from beneficiaries.services import retroactive_change_mark_reviewed
+    from beneficiaries.services import can_handle_retroactive, retroactive_changes_close
 
+    from . import retro
     from .services import retroactive_change_redecide
 
     change = get_object_or_404(retroactive_changes_for(request.user), pk=pk)
+    can_act = can_handle_retroactive(request.user)
     if request.method == "POST":
-        if not request.user.has_perm("claims.change_bill"):
-            raise PermissionDenied("无权重新核定")
+        if not can_act:
+            raise PermissionDenied("只有区医保经办或审核人员可以处理追溯变化")
         try:
-            new = retroactive_change_redecide(change_id=change.pk, user=request.user)
-            retroactive_change_mark_reviewed(change=change, user=request.user, note=f"已重新核定{len(new)}份，待审批")
-            messages.success(request, f"已重新核定{len(new)}份核定，请审核人员审批（多付部分审批后转追回）。")
+            if request.POST.get("action") == "close":
+                retroactive_changes_close(change_ids=[change.pk], user=request.user, note=request.POST.get("note", ""))
+                messages.success(request, "已关闭该追溯变化。")
+            else:
+                done = retroactive_change_redecide(change_id=change.pk, user=request.user)
+                messages.success(request, done.message + "。")
         except ClaimsError as exc:
             messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
         return redirect("claims:retroactive-detail", pk)
-    affected = [d for d in selectors.decisions_affected_by(change) if Decision.objects.visible_to(request.user).filter(pk=d.pk).exists()]
-    return render(request, "claims/retroactive_detail.html", {"change": change, "affected": affected})
+    visible = Decision.objects.visible_to(request.user)
+    affected = []
+    for d in selectors.decisions_affected_by(change):
+        if not visible.filter(pk=d.pk).exists():
+            continue
+        preview = None
+        if d.retroactive_change_id != change.pk and d.decided_at < change.created_at:
+            try:
+                preview = retro.preview_decision(d)
+            except ClaimsError:
+                preview = None
+        affected.append({"d": d, "preview": preview, "preview_total": sum(preview) if preview else None,
+                         "redecided": d.retroactive_change_id == change.pk})
+    lines = []
+    for line in selectors.lines_affected_by(change):
+        preview = retro.preview_line(line).amount if not line.pending and line.retroactive_change_id != change.pk else None
+        lines.append({"line": line, "preview": preview, "reopened": line.retroactive_change_id == change.pk})
+    redecisions = (Decision.objects.visible_to(request.user).filter(retroactive_change=change)
+                   .select_related("bill", "reviewed_by", "decided_by").prefetch_related("adjustments").order_by("pk"))
+    return render(request, "claims/retroactive_detail.html", {
+        "change": change, "affected": affected, "lines": lines, "redecisions": redecisions, "can_act": can_act,
+        "history": change.status_changes.select_related("by"),
+        "waiting": retro.change_waiting_items(change),
+    })

@@ -96,8 +96,10 @@ def _apply_page(upload: RosterUpload, rows: list[tuple], counts: dict, created_h
         if out == Outcome.NEW:
             start = certified or upload.month
             starts.append((pk, cat, start, exits, now, upload.pk))
-            if pk in existing_before and start < upload.month:
-                retro.append((pk, cat, None, start, min(default_end, today), RetroactiveChange.Kind.STARTED_EARLIER, upload.pk, now, ""))
+            if pk in existing_before and start <= today:
+                # decisions made before today (the roster takes effect today) lacked this identity,
+                # in the roster's month too: the period runs up to today
+                retro.append((pk, cat, None, start, today, RetroactiveChange.Kind.STARTED_EARLIER, upload.pk, now, ""))
         elif out == Outcome.ENDED:
             ends.append((identity_id, pk, cat, exits or default_end))
     bulk.insert_rows(Identity, ("person_id", "category_id", "valid_from", "valid_to", "created_at", "started_by_id"), starts)
@@ -111,7 +113,7 @@ def _apply_page(upload: RosterUpload, rows: list[tuple], counts: dict, created_h
             # ended before it began (a corrected roster of the same month dropped someone the first one
             # added): the shortest valid identity is one day; staff are told through a CORRECTED change
             end = valid_from[identity_id]
-            retro.append((pk, cat, identity_id, end, end, RetroactiveChange.Kind.CORRECTED, upload.pk, now, ""))
+            retro.append((pk, cat, identity_id, end, max(end, today), RetroactiveChange.Kind.CORRECTED, upload.pk, now, ""))
             end_rows.append((identity_id, end, upload.pk))
             continue
         end_rows.append((identity_id, end, upload.pk))

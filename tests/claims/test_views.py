@@ -210,12 +210,16 @@ def test_a_retroactive_change_page_lists_and_redecides_the_reached_decisions(dec
     url = reverse("claims:retroactive-detail", args=[change.pk])
     assert login(staff["hx_clerk"]).get(url).status_code == 404
     client = login(staff["district_clerk"])
-    assert [d.bill_id for d in client.get(url).context["affected"]] == [bill.pk]
+    assert [a["d"].bill_id for a in client.get(url).context["affected"]] == [bill.pk]
     client.post(url)
     bill.refresh_from_db()
     change.refresh_from_db()
     assert bill.status == Bill.Status.DECIDED and str(bill.current_decision.assistance) == "0.00"
-    assert change.reviewed_at is not None and "已重新核定1份" in change.review_note
+    # reviewed only once the reviewer approves the re-decision (issue 16)
+    assert change.status == "REDECIDING" and change.reviewed_at is None
+    decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    change.refresh_from_db()
+    assert change.status == "REVIEWED" and change.reviewed_by == staff["reviewer"] and "均已审批" in change.review_note
 
 
 def test_a_bill_sent_back_is_corrected_and_decided_again_from_its_edit_page(decided_bill, institutions, people, staff, login):

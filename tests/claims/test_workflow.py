@@ -188,7 +188,7 @@ def test_a_retroactive_identity_change_redecides_the_decisions_in_its_period(dec
     change = RetroactiveChange.objects.create(
         person=people["slh"], category=Category.objects.get(code="DIBAO"), period_start=date(2025, 4, 1),
         period_end=date(2025, 4, 30), kind="ENDED_EARLIER", roster_upload=upload)
-    new = retroactive_change_redecide(change_id=change.pk, user=staff["district_clerk"])
+    new = retroactive_change_redecide(change_id=change.pk, user=staff["district_clerk"]).decisions
     assert [d.bill_id for d in new] == [in_period.pk]
     assert new[0].assistance == Decimal("0.00") and "身份追溯变化" in new[0].redecision_reason
     outside.refresh_from_db()
