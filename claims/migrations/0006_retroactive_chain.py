@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0008_retroactive_status_and_reach'),
-        ('claims', '0004_decision_snapshot'),
+        ('claims', '0005_institution_bank_change'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
