@@ -5,7 +5,7 @@ and identity corrections (docs/security.md)."""
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
-from yfbz.core.adminlock import ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
+from yfbz.core.adminlock import HistoryInline, ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
 from yfbz.core.scoping import ScopedAdminMixin
 
 from .models import (
@@ -100,24 +100,20 @@ class IdentityAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 
 # --- rosters: read-only screens; changes go through the roster pages and services -------------------
-class StatusChangeInline(ReadOnlyInline, admin.TabularInline):
-    model = RosterStatusChange
-    fields = ("at", "by", "from_status", "to_status", "note")
-    readonly_fields = fields
-
-
 @admin.register(RosterUpload)
 class RosterUploadAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("pk", "department", "month", "mode", "status", "rows_total", "rows_invalid", "count_new", "count_ended", "uploaded_by", "uploaded_at")
     list_filter = ("department", "status", "mode")
     list_select_related = ("department", "uploaded_by")
-    inlines = [StatusChangeInline]
+    inlines = [HistoryInline.of(RosterStatusChange)]
     actions = ["revalidate"]
     show_full_result_count = False
 
     @admin.action(description="重新校验所选名单（补充类别写法后）", permissions=["view"])
     def revalidate(self, request, queryset):
         from django.core.exceptions import PermissionDenied, ValidationError
+
+        from yfbz.core.errors import YfbzError
 
         from .services import roster_revalidate
 
@@ -126,7 +122,7 @@ class RosterUploadAdmin(ScopedAdminMixin, ReadOnlyAdmin):
             try:
                 roster_revalidate(upload=upload, user=request.user)
                 done += 1
-            except (ValidationError, PermissionDenied) as exc:
+            except (ValidationError, PermissionDenied, YfbzError) as exc:
                 self.message_user(request, f"名单{upload.pk}：{exc}", level="error")
         self.message_user(request, f"已开始重新校验{done}份名单")
 

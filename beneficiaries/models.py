@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from yfbz.core.scoping import ScopedManager
+from yfbz.core.workflow import NEW, StatusHistory
 
 
 class Town(models.Model):
@@ -218,6 +219,19 @@ class RosterUpload(models.Model):
         REJECTED = "rejected", "已退回"
         UNREADABLE = "unreadable", "无法读取"
 
+    #: the allowed moves (yfbz.core.workflow.transition)
+    MOVES = {
+        NEW: {Status.UPLOADED},
+        Status.UPLOADED: {Status.VALIDATED, Status.UNREADABLE, Status.REJECTED},
+        Status.VALIDATED: {Status.TOWN_REVIEW, Status.CONFIRMING, Status.UPLOADED, Status.REJECTED},
+        Status.TOWN_REVIEW: {Status.CONFIRMING, Status.UPLOADED, Status.REJECTED},
+        Status.CONFIRMING: {Status.CONFIRMED},
+        Status.CONFIRMED: set(),
+        Status.REJECTED: set(),
+        Status.UNREADABLE: set(),
+    }
+    REASON_REQUIRED = {(Status.VALIDATED, Status.REJECTED), (Status.TOWN_REVIEW, Status.REJECTED)}
+
     department = models.ForeignKey(Department, verbose_name="认定部门", on_delete=models.PROTECT, related_name="rosters")
     month = models.DateField("名单月份", help_text="该月第一天")
     mode = models.CharField("名单类型", max_length=10, choices=Mode.choices, default=Mode.SNAPSHOT)
@@ -301,28 +315,18 @@ class RosterFile(models.Model):
         return self.upload.file_name
 
 
-class RosterStatusChange(models.Model):
-    """Append-only: every move of a roster upload, who made it, when and why."""
+class RosterStatusChange(StatusHistory):
+    """Append-only: every move of a roster upload, who made it, when and why (yfbz.core.workflow)."""
 
-    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField("原状态", max_length=12, blank=True)
-    to_status = models.CharField("新状态", max_length=12)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    note = models.TextField("说明", blank=True)
-
-    objects = ScopedManager()
+    SUBJECT = "upload"
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.PROTECT, related_name="status_changes")
 
     class Scoping:
         department = "upload__department"
 
-    class Meta:
+    class Meta(StatusHistory.Meta):
         verbose_name = "名单状态记录"
         verbose_name_plural = "名单状态记录"
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class RosterRow(models.Model):

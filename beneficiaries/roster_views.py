@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.core.workflow import history_of
 
 from . import selectors, services
 from .exports import roster_issues_xlsx
@@ -51,7 +53,7 @@ def roster_list(request):
                     user=request.user, department=form.cleaned_data["department"], month=form.cleaned_data["month"],
                     mode=form.cleaned_data["mode"], file_name=f.name, data=f.read(),
                 )
-            except (ValidationError, PermissionDenied) as exc:
+            except (ValidationError, PermissionDenied, YfbzError) as exc:
                 _refuse(request, exc)
             else:
                 (messages.success if result.created else messages.info)(request, result.message)
@@ -98,7 +100,7 @@ def roster_detail(request, pk):
         "progress": services.roster_progress(upload),
         "page": page,
         "by_town": by_town,
-        "history": upload.status_changes.select_related("by"),
+        "history": history_of(upload),
         "can_upload": services.can_upload(user, upload.department),
         "can_confirm": services.can_confirm(user, upload),
         "can_review": is_town_clerk and upload.status == RosterUpload.Status.TOWN_REVIEW,
@@ -156,7 +158,7 @@ def roster_action(request, pk):
             messages.success(request, "已确认，名单正在生效")
         else:
             messages.error(request, "未知操作")
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, YfbzError) as exc:
         _refuse(request, exc)
     return redirect("beneficiaries:roster-detail", upload.pk)
 
@@ -177,7 +179,7 @@ def roster_review(request, pk):
             reason=request.POST.get("reason", ""),
         )
         messages.success(request, f"已{'接受' if decision != 'send_back' else '退回'}{n}行")
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, YfbzError) as exc:
         _refuse(request, exc)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):

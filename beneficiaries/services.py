@@ -27,13 +27,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from yfbz.core.roles import Role
+from yfbz.core.workflow import record_start, transition
 
 from .models import (
     Department,
     RetroactiveChange,
     RosterFile,
     RosterRow,
-    RosterStatusChange,
     RosterUpload,
 )
 from .rosters import bulk
@@ -45,15 +45,7 @@ S = RosterUpload.Status
 Outcome = RosterRow.Outcome
 Review = RosterRow.Review
 
-ALLOWED_MOVES: dict[str, set[str]] = {
-    S.UPLOADED: {S.VALIDATED, S.UNREADABLE, S.REJECTED},
-    S.VALIDATED: {S.TOWN_REVIEW, S.CONFIRMING, S.UPLOADED, S.REJECTED},
-    S.TOWN_REVIEW: {S.CONFIRMING, S.UPLOADED, S.REJECTED},
-    S.CONFIRMING: {S.CONFIRMED},
-    S.CONFIRMED: set(),
-    S.REJECTED: set(),
-    S.UNREADABLE: set(),
-}
+ALLOWED_MOVES = RosterUpload.MOVES
 PENDING_STATUSES = (S.UPLOADED, S.VALIDATED, S.TOWN_REVIEW)
 ROW_FIELDS = (
     "upload_id", "row_number", "cells", "id_number", "name", "category_id", "town_id", "village", "phone",
@@ -68,15 +60,9 @@ def max_ending_share() -> Decimal:
 
 # --- the one door for status changes ------------------------------------------------------------
 def roster_set_status(*, upload: RosterUpload, to: str, by=None, note: str = "") -> RosterUpload:
-    """Move an upload (locked by the caller) to `to`, refusing moves the workflow does not allow, and
-    append who/when/from/to/why to its history."""
-    if to not in ALLOWED_MOVES[upload.status]:
-        raise ValidationError(
-            f"名单状态不能从“{S(upload.status).label}”变为“{S(to).label}”"
-        )
-    RosterStatusChange.objects.create(upload=upload, from_status=upload.status, to_status=to, by=by, note=note)
-    upload.status = to
-    upload.save(update_fields=["status"])
+    """Move an upload (locked by the caller) to `to` through the one door (``workflow.transition``):
+    moves the workflow does not allow are refused, every move is appended to the upload's history."""
+    transition(upload, to, by=by, reason=note)
     return upload
 
 
@@ -142,7 +128,7 @@ def roster_upload_create(*, user, department: Department, month: date, mode: str
             sha256=digest, uploaded_by=user,
         )
         RosterFile.objects.create(upload=upload, data=data)
-        RosterStatusChange.objects.create(upload=upload, to_status=S.UPLOADED, by=user, note=f"上传文件 {file_name}")
+        record_start(upload, by=user, reason=f"上传文件 {file_name}")
         for old in RosterUpload.objects.select_for_update().filter(
             department=department, month=month, status__in=PENDING_STATUSES
         ).exclude(pk=upload.pk):

@@ -5,7 +5,7 @@ confirmed change, maker ≠ checker); bills, decisions, caps and settlement line
 from django.contrib import admin, messages
 from import_export.admin import ImportExportModelAdmin
 
-from yfbz.core.adminlock import ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
+from yfbz.core.adminlock import HistoryInline, ReadOnlyAdmin, ReferenceAdmin
 from yfbz.core.roles import Role
 from yfbz.core.scoping import ScopedAdminMixin
 
@@ -91,18 +91,13 @@ class InstitutionBankChangeAdmin(ReferenceAdmin):
         return self._may_decide(request) or self.may_edit(request) or super().has_view_permission(request, obj)
 
 
-class StatusChangeInline(ReadOnlyInline, admin.TabularInline):
-    model = BillStatusChange
-    readonly_fields = ("from_status", "to_status", "by", "at", "note")
-
-
 @admin.register(Bill)
 class BillAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("pk", "person", "institution", "kind", "settled_on", "in_policy_cost", "status")
     list_filter = ("status", "kind", "institution")
     list_select_related = ("person", "institution")
     search_fields = ("person__name", "=person__id_number")
-    inlines = [StatusChangeInline]
+    inlines = [HistoryInline.of(BillStatusChange)]
     exclude = ()
 
 

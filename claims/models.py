@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from yfbz.core.scoping import ScopedManager
+from yfbz.core.workflow import NEW, StatusHistory
 from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
 
 ZERO = Decimal("0.00")
@@ -135,6 +136,21 @@ class Bill(models.Model):
         INDIVIDUAL_T2 = "INDIVIDUAL_T2", "以个人身份参保（二档）"
         INDIVIDUAL_T1 = "INDIVIDUAL_T1", "以个人身份参保（一档）"
 
+    #: the allowed moves (yfbz.core.workflow.transition): a re-decision moves DECIDED/APPROVED/REFUSED/PAID
+    #: back to DECIDED with a reason; a reviewer sends a DECIDED bill back to ENTERED
+    MOVES = {
+        NEW: {Status.ENTERED},
+        Status.ENTERED: {Status.DECIDED},
+        Status.DECIDED: {Status.DECIDED, Status.ENTERED, Status.APPROVED, Status.REFUSED},
+        Status.APPROVED: {Status.PAID, Status.DECIDED},
+        Status.REFUSED: {Status.DECIDED},
+        Status.PAID: {Status.DECIDED},
+    }
+    REASON_REQUIRED = {
+        (Status.DECIDED, Status.ENTERED), (Status.DECIDED, Status.DECIDED), (Status.APPROVED, Status.DECIDED),
+        (Status.REFUSED, Status.DECIDED), (Status.PAID, Status.DECIDED),
+    }
+
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="bills")
     institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="bills")
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
@@ -214,36 +230,18 @@ class BillAttachment(models.Model):
         return self.file_name
 
 
-class BillStatusChange(models.Model):
-    """Append-only: every move of a bill — who, when, from, to, why."""
+class BillStatusChange(StatusHistory):
+    """Append-only: every move of a bill — who, when, from, to, why (yfbz.core.workflow)."""
 
+    SUBJECT = "bill"
     bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField("原状态", max_length=10, blank=True)
-    to_status = models.CharField("新状态", max_length=10)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    note = models.TextField("说明", blank=True)
-
-    objects = ScopedManager()
 
     class Scoping:
         town = "bill__person__town"
 
-    class Meta:
+    class Meta(StatusHistory.Meta):
         verbose_name = "票据状态记录"
         verbose_name_plural = "票据状态记录"
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.from_status or '—'} → {self.to_status}"
-
-    @property
-    def from_label(self) -> str:
-        return Bill.Status(self.from_status).label if self.from_status else "—"
-
-    @property
-    def to_label(self) -> str:
-        return Bill.Status(self.to_status).label
 
 
 # --- decisions and caps ---------------------------------------------------------------------------

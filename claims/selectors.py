@@ -12,10 +12,11 @@ from decimal import Decimal
 from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
+from yfbz.core import workflow
+
 from .models import (
     Adjustment,
     Bill,
-    BillStatusChange,
     CapUsage,
     Decision,
     SettlementLine,
@@ -156,7 +157,7 @@ def decision_for(user, pk: int) -> Decision:
 
 
 def history_of(bill: Bill):
-    return BillStatusChange.objects.filter(bill=bill).select_related("by").order_by("at", "id")
+    return workflow.history_of(bill)
 
 
 def decisions_of(bill: Bill):

@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from yfbz.core.audit import audit_bulk
+from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.core.workflow import record_start, transition
 from yfbz.policy.inputs import bill_for_engine, decide_bill, person_for_engine, policy_for
 from yfbz.rules import Decision as EngineDecision
 from yfbz.rules import outpatient_pooling
@@ -29,7 +31,6 @@ from .models import (
     Adjustment,
     Bill,
     BillAttachment,
-    BillStatusChange,
     CapKey,
     CapUsage,
     Decision,
@@ -41,34 +42,19 @@ from .models import (
 S = Bill.Status
 
 
-class ClaimsError(Exception):
+class ClaimsError(YfbzError):
     """A refused action, with a message staff can read (Chinese)."""
 
 
-# --- the one door for status changes -------------------------------------------------------------
-ALLOWED: dict[str, set[str]] = {
-    "": {S.ENTERED},
-    S.ENTERED: {S.DECIDED},
-    S.DECIDED: {S.DECIDED, S.ENTERED, S.APPROVED, S.REFUSED},
-    S.APPROVED: {S.PAID, S.DECIDED},
-    S.REFUSED: {S.DECIDED},
-    S.PAID: {S.DECIDED},
-}
+# --- status changes: the one door is yfbz.core.workflow.transition (moves: Bill.MOVES) -----------
+ALLOWED = Bill.MOVES
 #: statuses in which a bill's current decision counts against the person's caps
 COUNTING = {S.DECIDED, S.APPROVED, S.PAID}
 
 
-def bill_set_status(*, bill: Bill, to: str, user, note: str = "") -> BillStatusChange:
-    """Move a (locked) bill to ``to`` if the move is allowed, writing the append-only status row."""
-    frm = bill.status if bill.pk and BillStatusChange.objects.filter(bill=bill).exists() else ""
-    if to not in ALLOWED.get(frm, set()):
-        raise ClaimsError(
-            f"票据{bill.pk}不能从“{S(frm).label if frm else '新建'}”改为“{S(to).label}”。"
-        )
-    if bill.status != to:
-        bill.status = to
-        bill.save(update_fields=["status"])
-    return BillStatusChange.objects.create(bill=bill, from_status=frm, to_status=to, by=user, note=note)
+def bill_set_status(*, bill: Bill, to: str, user, note: str = ""):
+    """Move a (locked) bill to ``to`` through the one door (``workflow.transition``)."""
+    return transition(bill, to, by=user, reason=note)
 
 
 # --- an institution's bank account: maker ≠ checker ---------------------------------------------
@@ -150,7 +136,7 @@ def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
         bill.save()
         for up in attachments:
             bill_attach(bill=bill, upload=up, user=user)
-        bill_set_status(bill=bill, to=S.ENTERED, user=user, note="录入")
+        record_start(bill, by=user, reason="录入")
     return bill
 
 

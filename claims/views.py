@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.policy.selectors import policy_in_force
 from yfbz.rules import Reason
@@ -135,7 +136,7 @@ def _bill_form(request, bill: Bill | None):
                     d = bill_decide(bill_id=bill.pk, user=request.user)
                 messages.success(request, f"票据{bill.pk}已保存并核定：{d.scheme_label} {d.assistance}元，待审核人员审批。")
                 return redirect("claims:bill-detail", bill.pk)
-        except ClaimsError as exc:
+        except YfbzError as exc:
             messages.error(request, str(exc))
     return render(request, "claims/bill_form.html", {"form": form, "preview": preview, "catalogue": catalogue, "bill": bill})
 
@@ -193,7 +194,7 @@ def _act(request, pk, action):
     try:
         msg = action()
         messages.success(request, msg)
-    except ClaimsError as exc:
+    except YfbzError as exc:
         messages.error(request, str(exc))
     return redirect("claims:bill-detail", pk)
 
@@ -253,7 +254,7 @@ def notice_pdf(request, pk):
     d = selectors.decision_for(request.user, pk)
     try:
         pdf, notice = notice_print(decision=d, user=request.user)
-    except ClaimsError as exc:
+    except YfbzError as exc:
         messages.error(request, str(exc))
         return redirect("claims:bill-detail", d.bill_id)
     return _pdf(pdf, f"notice-{notice.year}-{notice.number:04d}")
@@ -272,7 +273,7 @@ def notice_batch_new(request):
         ids = list(Decision.objects.visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
     try:
         batch = notice_batch_create(user=request.user, decision_ids=ids)
-    except ClaimsError as exc:
+    except YfbzError as exc:
         messages.error(request, str(exc))
         return redirect(reverse("claims:bill-list") + "?" + request.GET.urlencode())
     return redirect("claims:notice-batch", batch.pk)
@@ -308,7 +309,7 @@ def settlement_list(request):
                     transaction.on_commit(lambda: settlement_import.delay(f.pk, user_id))
                 messages.success(request, f"文件“{f.file_name}”已上传，正在导入核对。")
                 return redirect("claims:settlement-list")
-            except ClaimsError as exc:
+            except YfbzError as exc:
                 messages.error(request, str(exc))
     months = selectors.settlement_months_for(request.user).order_by("-month", "institution__code")
     page = Paginator(months, 50).get_page(request.GET.get("page"))
@@ -357,7 +358,7 @@ def settlement_resolve(request, pk):
         settlement_line_resolve(line_id=line.pk, user=request.user, resolution=form.cleaned_data["resolution"],
                                 note=form.cleaned_data["note"])
         messages.success(request, f"第{line.line_no}行已处理。")
-    except ClaimsError as exc:
+    except YfbzError as exc:
         messages.error(request, str(exc))
     return redirect(reverse("claims:settlement-month", args=[line.settlement_month_id]) + "?pending=true")
 
@@ -370,7 +371,7 @@ def settlement_confirm(request, pk):
     try:
         sm = settlement_month_confirm(month_id=sm.pk, user=request.user)
         messages.success(request, f"{sm}已确认，应付机构{sm.agreed_total}元。")
-    except ClaimsError as exc:
+    except YfbzError as exc:
         messages.error(request, str(exc))
     return redirect("claims:settlement-month", sm.pk)
 
@@ -399,7 +400,7 @@ def retroactive_detail(request, pk):
             else:
                 done = retroactive_change_redecide(change_id=change.pk, user=request.user)
                 messages.success(request, done.message + "。")
-        except ClaimsError as exc:
+        except YfbzError as exc:
             messages.error(request, str(exc))
         except ValidationError as exc:
             messages.error(request, exc.messages[0])

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from yfbz.core.scoping import ScopedManager
+from yfbz.core.workflow import NEW, StatusHistory
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 USER = settings.AUTH_USER_MODEL
@@ -384,12 +385,15 @@ class FundRequest(models.Model):
         FUNDED = "funded", "财政已划拨"
         CANCELLED = "cancelled", "已作废"
 
-    ALLOWED = {
+    #: the allowed moves (yfbz.core.workflow.transition)
+    MOVES = {
+        NEW: {Status.DRAFT},
         Status.DRAFT: {Status.SUBMITTED, Status.CANCELLED},
         Status.SUBMITTED: {Status.FUNDED},
         Status.FUNDED: set(),
         Status.CANCELLED: set(),
     }
+    REASON_REQUIRED = {(Status.DRAFT, Status.CANCELLED)}
 
     year = models.PositiveSmallIntegerField("年度")
     month = models.PositiveSmallIntegerField("月份")
@@ -411,21 +415,15 @@ class FundRequest(models.Model):
         return f"{self.number} {self.year}年{self.month}月资金申请（{self.get_status_display()}）"
 
 
-class FundRequestStatusChange(models.Model):
-    request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField("原状态", max_length=10, blank=True)
-    to_status = models.CharField("新状态", max_length=10)
-    by = models.ForeignKey(USER, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    note = models.CharField("说明", max_length=200, blank=True)
+class FundRequestStatusChange(StatusHistory):
+    """Append-only: every move of a fund request (yfbz.core.workflow)."""
 
-    class Meta:
+    SUBJECT = "request"
+    request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
         verbose_name = "资金申请状态记录"
         verbose_name_plural = "资金申请状态记录"
-        ordering = ["id"]
-
-    def __str__(self):
-        return f"{self.from_status}→{self.to_status}"
 
 
 class Spending(models.TextChoices):

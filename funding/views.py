@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Person, Town
+from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.core.workflow import history_of
 
 from . import exports, notices, selectors, services
 from .forms import (
@@ -54,7 +56,7 @@ def _file(content: bytes, name: str, content_type: str = XLSX) -> HttpResponse:
     return resp
 
 
-def _refused(request, exc: FundingError):
+def _refused(request, exc: YfbzError):
     messages.error(request, str(exc))
 
 
@@ -80,7 +82,7 @@ def request_create(request):
         return redirect("funding:home")
     try:
         req = services.fund_request_create(year=form.cleaned_data["year"], month=form.cleaned_data["month"], user=request.user)
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
         return redirect("funding:home")
     messages.success(request, f"已编制资金申请 {req.number}：{req.line_count} 笔")
@@ -93,7 +95,7 @@ def request_detail(request, pk):
     req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
     return render(request, "funding/request_detail.html", {
         "req": req, "summary": selectors.request_summary(req),
-        "changes": req.status_changes.select_related("by"),
+        "changes": history_of(req),
         "batches": req.batches.select_related("created_by", "confirmed_by"),
         "transfer_form": TransferForm(), "confirm_form": ConfirmForm(),
         "pending": req.lines.filter(status="pending").count(),
@@ -135,7 +137,7 @@ def request_action(request, pk, action):
         elif action == "batch":
             batch = services.payment_batch_create(request_id=req.pk, fund=request.POST.get("fund", ""), user=request.user)
             messages.success(request, f"已生成支付批次 {batch.number}：{batch.payments.count()} 笔，{batch.total} 元")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     except ValueError:
         messages.error(request, "资金类型无效")
@@ -151,7 +153,7 @@ def line_correct_bank(request, pk):
         services.payable_correct_bank(line_id=line.pk, bank_name=request.POST.get("bank_name", ""),
                                       bank_account=request.POST.get("bank_account", ""), user=request.user)
         messages.success(request, f"已更正 {line.payee_name} 的银行账号，可生成新的支付批次重新支付")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:request-detail", pk=line.request_id)
 
@@ -179,7 +181,7 @@ def batch_confirm(request, pk):
         services.payment_batch_confirm(batch_id=batch.pk, paid_on=form.cleaned_data["paid_on"],
                                        failures=failures, user=request.user)
         messages.success(request, f"批次 {batch.number} 已按银行回单确认")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:request-detail", pk=batch.request_id)
 
@@ -212,7 +214,7 @@ def period_close(request):
         try:
             services.period_close(year=form.cleaned_data["year"], month=form.cleaned_data["month"], user=request.user)
             messages.success(request, "已结账")
-        except FundingError as exc:
+        except YfbzError as exc:
             _refused(request, exc)
     return redirect(f"{reverse('funding:report')}?year={request.POST.get('year', '')}&month={request.POST.get('month', '')}")
 
@@ -262,7 +264,7 @@ def subsidy_run_start(request):
         try:
             run = services.subsidy_run_start(year=form.cleaned_data["year"], user=request.user)
             messages.success(request, f"已开始 {run.year}年资助参保计算 #{run.pk}")
-        except FundingError as exc:
+        except YfbzError as exc:
             _refused(request, exc)
     return redirect(f"{reverse('funding:subsidy')}?year={request.POST.get('year', '')}")
 
@@ -292,7 +294,7 @@ def tax_list_confirm(request, year):
                                       bank_name=request.POST.get("bank_name", ""), bank_account=request.POST.get("bank_account", ""),
                                       user=request.user)
         messages.success(request, f"已确认{town.name}{year}年税务代缴名单：{s.people} 人，本次结算 {s.amount} 元")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect(f"{reverse('funding:subsidy')}?year={year}")
 
@@ -311,7 +313,7 @@ def enrolment_edit(request):
             try:
                 services.enrolment_set(person=person, year=d["year"], kind=d["kind"], user=request.user)
                 messages.success(request, f"已更新 {person.name} {d['year']}年参保登记；重新计算后生效")
-            except FundingError as exc:
+            except YfbzError as exc:
                 _refused(request, exc)
     else:
         messages.error(request, "请填写公民身份号码、年度和参保类型")
@@ -330,7 +332,7 @@ def enrolment_upload(request):
             n = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
                                  source=form.cleaned_data["file"].name)
             messages.success(request, f"已导入 {n} 条参保数据")
-        except FundingError as exc:
+        except YfbzError as exc:
             _refused(request, exc)
     return redirect("funding:subsidy")
 
@@ -356,7 +358,7 @@ def selfpaid(request):
                                              account_holder=d["account_holder"], user=request.user)
                     messages.success(request, f"已上报 {person.name}")
                     return redirect("funding:selfpaid")
-                except FundingError as exc:
+                except YfbzError as exc:
                     form.add_error(None, str(exc))
     qs = SelfPaidReport.objects.visible_to(request.user).select_related("person", "town").order_by("-id")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
@@ -372,7 +374,7 @@ def selfpaid_decide(request, pk):
         services.selfpaid_decide(report_id=report_.pk, approve=request.POST.get("approve") == "1", user=request.user,
                                  note=request.POST.get("note", ""))
         messages.success(request, "已审核")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:selfpaid")
 
@@ -391,7 +393,7 @@ def ledger(request):
                 services.proposal_income(user=request.user, **form.cleaned_data)
                 messages.success(request, "已录入，待另一人审核后记账")
                 return redirect("funding:ledger")
-            except FundingError as exc:
+            except YfbzError as exc:
                 form.add_error(None, str(exc))
     entries = JournalEntry.objects.select_related("counterpart", "entered_by", "approved_by").prefetch_related("lines__account")
     if request.GET.get("account"):
@@ -409,7 +411,7 @@ def proposal_decide(request, pk):
         services.proposal_decide(proposal_id=pk, approve=request.POST.get("approve") == "1", user=request.user,
                                  note=request.POST.get("note", ""))
         messages.success(request, "已审核")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:ledger")
 
@@ -422,7 +424,7 @@ def entry_reverse(request, pk):
     try:
         services.proposal_reversal(entry_id=entry.pk, on=timezone.localdate(), reason=request.POST.get("reason", ""), user=request.user)
         messages.success(request, f"已提出冲销 {entry.number}，待审核")
-    except FundingError as exc:
+    except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:ledger")
 
@@ -441,7 +443,7 @@ def receivables(request):
                 services.receivable_open(user=request.user, **form.cleaned_data)
                 messages.success(request, "已登记应收款")
                 return redirect("funding:receivables")
-            except FundingError as exc:
+            except YfbzError as exc:
                 form.add_error(None, str(exc))
     page = Paginator(Receivable.objects.select_related("opened_by"), 50).get_page(request.GET.get("page"))
     return render(request, "funding/receivables.html", {"form": form, "page": page, "recovery_form": RecoveryForm()})
@@ -458,6 +460,6 @@ def receivable_recover(request, pk):
         try:
             services.proposal_recovery(receivable_id=pk, user=request.user, **form.cleaned_data)
             messages.success(request, "已录入追回款，待另一人在“记账”页审核后入账")
-        except FundingError as exc:
+        except YfbzError as exc:
             _refused(request, exc)
     return redirect("funding:receivables")

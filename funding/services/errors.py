@@ -1,8 +1,5 @@
-from django.core.exceptions import ValidationError
+from yfbz.core.errors import YfbzError
 
 
-class FundingError(ValidationError):
+class FundingError(YfbzError):
     """A refusal staff can read: names what was wrong and changes nothing (the service is atomic)."""
-
-    def __str__(self):
-        return "；".join(self.messages)

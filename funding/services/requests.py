@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 
+from yfbz.core.workflow import record_start, transition
 from yfbz.rules.money import money
 
 from ..bulk import insert_rows, is_postgresql
@@ -23,7 +24,6 @@ from ..models import (
     EntryKind,
     Fund,
     FundRequest,
-    FundRequestStatusChange,
     PayableLine,
     Payment,
     PaymentBatch,
@@ -44,15 +44,8 @@ PAYEE_ACCOUNT = {"PERSON": "PAYEE_PERSON", "INSTITUTION": "PAYEE_INSTITUTION"}
 
 
 def fund_request_set_status(*, request: FundRequest, to: str, user, note: str = "") -> FundRequest:
-    """The one door for a fund request's status: allowed moves only, one append-only row each."""
-    allowed = FundRequest.ALLOWED.get(FundRequest.Status(request.status), set())
-    if to not in allowed:
-        raise FundingError(
-            f"资金申请 {request.number} 当前为「{request.get_status_display()}」，不能改为「{FundRequest.Status(to).label}」"
-        )
-    FundRequestStatusChange.objects.create(request=request, from_status=request.status, to_status=to, by=user, note=note)
-    request.status = to
-    request.save(update_fields=["status", "approved_by"])
+    """A fund request's move through the one door (``workflow.transition``; moves: FundRequest.MOVES)."""
+    transition(request, to, by=user, reason=note, update_fields=["approved_by"])
     return request
 
 
@@ -112,7 +105,7 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
         req.total_youfu = totals[Fund.YOUFU]
         req.line_count = len(rows)
         req.save(update_fields=["total_assistance", "total_youfu", "line_count"])
-        FundRequestStatusChange.objects.create(request=req, from_status="", to_status=req.status, by=user, note="编制")
+        record_start(req, by=user, reason="编制")
         log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number}",
                  summary={"明细笔数": len(rows), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
     return req

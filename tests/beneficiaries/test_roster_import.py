@@ -184,7 +184,7 @@ def test_a_new_file_for_a_pending_month_replaces_the_pending_one(upload_file):
     first = upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(2)])).upload
     second = upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(3)])).upload
     first.refresh_from_db()
-    assert first.status == "rejected" and "替代" in first.status_changes.last().note
+    assert first.status == "rejected" and "替代" in first.status_changes.last().reason
     assert second.status == "validated"
 
 

@@ -81,3 +81,25 @@ class ReferenceAdmin(admin.ModelAdmin):
 
     def has_import_permission(self, request):  # django-import-export
         return self.has_add_permission(request) and self.has_change_permission(request)
+
+
+class HistoryInline(ReadOnlyInline, admin.TabularInline):
+    """A record's status history (yfbz.core.workflow) on its admin page, read-only, statuses in
+    Chinese: ``inlines = [HistoryInline.of(BillStatusChange)]``."""
+
+    fields = ("at", "by", "from_label", "to_label", "reason")
+    readonly_fields = fields
+    verbose_name = "状态记录"
+    verbose_name_plural = "状态记录"
+
+    @classmethod
+    def of(cls, history_model):
+        return type(f"{history_model.__name__}Inline", (cls,), {"model": history_model})
+
+    @admin.display(description="原状态")
+    def from_label(self, obj):
+        return obj.from_label
+
+    @admin.display(description="新状态")
+    def to_label(self, obj):
+        return obj.to_label

@@ -16,6 +16,8 @@ class CoreConfig(AppConfig):
         # Role permissions are defined in yfbz/core/roles.py; every migrate re-applies them so a
         # new model's permissions reach the roles without a new data migration.
         post_migrate.connect(_sync_roles_once, sender=self, dispatch_uid="yfbz-sync-roles")
+        # every status history table is append-only on PostgreSQL (yfbz.core.workflow)
+        post_migrate.connect(_history_triggers, sender=self, dispatch_uid="yfbz-history-triggers")
         self._sync = sync_role_groups
 
         # the engine's codes, in words (yfbz.core.display); each app registers its own in its ready()
@@ -28,3 +30,9 @@ class CoreConfig(AppConfig):
 
 def _sync_roles_once(sender, **kwargs):
     sender._sync()
+
+
+def _history_triggers(sender, using="default", **kwargs):
+    from .workflow import install_triggers
+
+    install_triggers(using)
