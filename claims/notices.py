@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -116,6 +117,70 @@ def _explanation_for_notice(text: str) -> str:
     return "\n".join(keep)
 
 
+def _month_end(d: date, months_after: int) -> date:
+    import calendar
+
+    y, m = d.year + (d.month - 1 + months_after) // 12, (d.month - 1 + months_after) % 12 + 1
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def refund_how(person) -> str:
+    """How a person returns money paid wrongly: the account in YFBZ_REFUND_ACCOUNT (name, bank,
+    number) when the bureau has set one, and always in person at the town's service centre."""
+    acct = getattr(settings, "YFBZ_REFUND_ACCOUNT", None) or {}
+    town = person.town.name if person.town_id else "户籍所在镇街"
+    where = f"到{town}便民服务中心或本局服务窗口缴回"
+    if acct.get("number"):
+        return f"缴入{acct.get('name', '')}（开户银行：{acct.get('bank', '')}，账号：{acct['number']}），或{where}"
+    return where
+
+
+def redecision_context(d: Decision, issued_on: date) -> dict | None:
+    """What a notice of a re-decision adds (应退尽退、应补尽补): which earlier notice (number and date)
+    it replaces, the amounts before and now, and what the person must return — how and by when — or
+    will receive and when. None for a first decision, or when no earlier decision was ever approved
+    (nobody was told anything to replace)."""
+    from .models import Adjustment
+    from .services import _last_approved
+
+    if d.supersedes_id is None:
+        return None
+    base = _last_approved(d.supersedes)
+    if base is None:
+        return None
+    old_notice = Notice.objects.filter(decision=base).first()
+    adjustments = list(Adjustment.objects.filter(decision=d))
+    recovery = sum((a.amount for a in adjustments if a.kind == Adjustment.Kind.RECOVERY), Decimal("0.00"))
+    top_up = sum((a.amount for a in adjustments if a.kind == Adjustment.Kind.TOP_UP), Decimal("0.00"))
+    old_total = Decimal("0.00") if base.refusal_reason else base.total
+    new_total = Decimal("0.00") if d.refusal_reason else d.total
+    paid_before = d.prior_paid_assistance + d.prior_paid_youfu
+    refund_days = int(getattr(settings, "YFBZ_REFUND_DAYS", 30))
+    top_up_months = int(getattr(settings, "YFBZ_TOP_UP_MONTHS", 1))
+    bill = d.bill
+    reviewed = timezone.localdate(d.reviewed_at) if d.reviewed_at else issued_on
+    return {
+        "reason": d.redecision_reason,
+        "replaces_doc": old_notice.doc_number if old_notice else "",
+        "replaces_kind": old_notice.get_kind_display() if old_notice else "",
+        "replaces_date": _date_zh(old_notice.issued_on if old_notice else timezone.localdate(base.reviewed_at)),
+        "old_total": old_total,
+        "new_total": new_total,
+        "new_total_capitals": amount_in_capitals(new_total),
+        "paid_before": paid_before,
+        "unpaid_dropped": old_total if (paid_before == 0 and old_total and not top_up and not recovery) else None,
+        "recovery": recovery or None,
+        "recovery_capitals": amount_in_capitals(recovery) if recovery else "",
+        "refund_by": _date_zh(issued_on + timedelta(days=refund_days)),
+        "refund_how": refund_how(d.person),
+        "top_up": top_up or None,
+        "top_up_capitals": amount_in_capitals(top_up) if top_up else "",
+        "top_up_by": _date_zh(_month_end(reviewed, top_up_months)),
+        "top_up_account": (f"{bill.account_holder or d.person.name}在{bill.bank_name}尾号{bill.bank_account[-4:]}的账户"
+                           if bill.bank_account else "你登记的银行账户"),
+    }
+
+
 def notice_context(notice: Notice) -> dict:
     d = notice.decision
     bill = d.bill
@@ -142,6 +207,9 @@ def notice_context(notice: Notice) -> dict:
         cap_line = ""
     payable = d.assistance_payable + d.youfu_payable
     already = d.prior_paid_assistance + d.prior_paid_youfu
+    redecision = redecision_context(d, notice.issued_on)
+    if redecision is not None:
+        already = None  # the re-decision block says what was paid, and what is returned or topped up
     remaining = d.base - (d.assistance + d.youfu_subsidy if approval else 0)
     return {
         "doc_number": notice.doc_number,
@@ -175,6 +243,7 @@ def notice_context(notice: Notice) -> dict:
         "refusal_reasons": reasons or ["不符合医疗救助条件"],
         "explanation": _explanation_for_notice(d.explanation),
         "issued_on": _date_zh(notice.issued_on),
+        "redecision": redecision,
     }
 
 

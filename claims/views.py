@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from yfbz.core.display import money as display_money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.policy.selectors import policy_in_force
@@ -182,11 +183,44 @@ def bill_detail(request, pk):
         "approve_form": ApproveForm(),
         "reason_form": ReasonForm(),
     }
+    ctx["chain"] = _decision_chain(decisions)
     if current is not None:
         notice = Notice.objects.filter(decision=current).first()
         ctx["notice"] = notice
         ctx["prints"] = notice.prints.select_related("by") if notice else []
     return render(request, "claims/bill_detail.html", ctx)
+
+
+def _decision_chain(decisions: list[Decision]) -> list[dict]:
+    """The bill's decisions oldest first, each with its notice, the difference to the decision the
+    person was last told, and the recoveries (with their receivable) and top-ups it gave."""
+    from .models import Adjustment
+
+    ids = [d.pk for d in decisions]
+    notices = {n.decision_id: n for n in Notice.objects.filter(decision_id__in=ids)}
+    adjustments: dict[int, list] = {}
+    for a in Adjustment.objects.filter(decision_id__in=ids).order_by("pk"):
+        adjustments.setdefault(a.decision_id, []).append(a)
+    receivables = {}
+    keys = [a.source_key for adjs in adjustments.values() for a in adjs if a.kind == Adjustment.Kind.RECOVERY]
+    if keys:
+        from funding.models import Receivable
+
+        receivables = {r.source_key: r for r in Receivable.objects.filter(source_key__in=keys)}
+    out = []
+    for d in sorted(decisions, key=lambda d: d.pk):
+        items = []
+        for a in adjustments.get(d.pk, []):
+            rec = receivables.get(a.source_key)
+            if a.kind == Adjustment.Kind.RECOVERY:
+                state = (f"应收款{rec.get_status_display()}，已追回{display_money(rec.recovered)}元" if rec else "已登记待追回")
+            else:
+                paid_on = d.assistance_paid_on if a.fund == "ASSISTANCE" else d.youfu_paid_on
+                state = f"已于{paid_on:%Y-%m-%d}支付" if paid_on else "待支付（列入资金申请）"
+            items.append({"adj": a, "state": state})
+        out.append({"d": d, "notice": notices.get(d.pk), "adjustments": items,
+                    "difference": d.assistance_difference + d.youfu_difference})
+    return out
 
 
 def _act(request, pk, action):
