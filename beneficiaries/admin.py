@@ -15,6 +15,7 @@ from .models import (
     Identity,
     Person,
     RetroactiveChange,
+    RetroactiveChangeStatusChange,
     RosterRow,
     RosterStatusChange,
     RosterUpload,
@@ -146,8 +147,10 @@ class RosterRowAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(RetroactiveChange)
 class RetroactiveChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    list_display = ("person", "category", "kind", "period_start", "period_end", "roster_upload", "reviewed_at")
-    list_filter = ("kind", "category")
+    list_display = ("person", "category", "kind", "period_start", "period_end", "status", "decisions_reached",
+                    "lines_reached", "roster_upload", "reviewed_at")
+    list_filter = ("status", "kind", "category")
+    inlines = [HistoryInline.of(RetroactiveChangeStatusChange)]
     list_select_related = ("person", "category", "roster_upload", "roster_upload__department")
     raw_id_fields = ("person",)
     show_full_result_count = False

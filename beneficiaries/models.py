@@ -424,13 +424,15 @@ class RetroactiveChange(models.Model):
 
     #: the statuses in which a change waits for staff
     WAITING = (Status.OPEN, Status.REDECIDING)
-    ALLOWED = {
+    MOVES = {
+        NEW: {Status.OPEN},
         Status.OPEN: {Status.REDECIDING, Status.REVIEWED, Status.AUTO_CLOSED, Status.CLOSED},
-        Status.REDECIDING: {Status.REVIEWED, Status.OPEN},
+        Status.REDECIDING: {Status.REVIEWED},
         Status.REVIEWED: set(),
         Status.AUTO_CLOSED: {Status.OPEN},
-        Status.CLOSED: {Status.OPEN},
+        Status.CLOSED: set(),
     }
+    REASON_REQUIRED = {(Status.OPEN, Status.CLOSED), (Status.OPEN, Status.AUTO_CLOSED)}
 
     person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="retroactive_changes")
     category = models.ForeignKey(Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="+")
@@ -480,30 +482,19 @@ class RetroactiveChange(models.Model):
         return bool(self.decisions_reached or self.lines_reached)
 
 
-class RetroactiveChangeStatusChange(models.Model):
-    """Append-only: every move of a retroactive change, who made it (empty: the system), when and why."""
+class RetroactiveChangeStatusChange(StatusHistory):
+    """Append-only: every move of a retroactive change (yfbz.core.workflow); ``by`` empty is the system."""
 
+    SUBJECT = "change"
     change = models.ForeignKey(RetroactiveChange, verbose_name="追溯变化", on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField("原状态", max_length=12, blank=True)
-    to_status = models.CharField("新状态", max_length=12)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
-                           related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    note = models.TextField("说明", blank=True)
-
-    objects = ScopedManager()
 
     class Scoping:
         town = "change__person__town"
         department = "change__category__department"
 
-    class Meta:
+    class Meta(StatusHistory.Meta):
         verbose_name = "追溯变化处理记录"
         verbose_name_plural = "追溯变化处理记录"
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class BenchImportRow(models.Model):

@@ -247,6 +247,6 @@ def retroactive_bulk(request):
         else:
             n = services.retroactive_changes_close(change_ids=ids, user=request.user, note=request.POST.get("note", ""))
             messages.success(request, f"已关闭{n}条追溯变化")
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, YfbzError) as exc:
         _refuse(request, exc)
     return redirect(back)

@@ -27,7 +27,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from yfbz.core.roles import Role
-from yfbz.core.workflow import record_start, transition
+from yfbz.core.locks import lock, lock_one
+from yfbz.core.workflow import record_start, record_start_many, transition, transition_many
 
 from .models import (
     Department,
@@ -390,7 +391,8 @@ def _measure_retroactive(upload: RosterUpload) -> tuple[int, int]:
     """What the roster's retroactive changes reach; those reaching no decision are closed by the system."""
     from .retro import measure_changes
 
-    changes = RetroactiveChange.objects.filter(roster_upload=upload, status=RS.OPEN).select_related("category").order_by("pk")
+    changes = list(RetroactiveChange.objects.filter(roster_upload=upload, status=RS.OPEN).select_related("category").order_by("pk"))
+    record_start_many(RetroactiveChange, [c.pk for c in changes], by=None, reason="名单生效，记录追溯身份变化")
     return measure_changes(changes, close_empty=True)
 
 
@@ -469,41 +471,28 @@ def summary_from_rows(upload: RosterUpload) -> Summary:
 
 # --- retroactive changes -----------------------------------------------------------------------
 RS = RetroactiveChange.Status
+CLOSING = (RS.REVIEWED, RS.AUTO_CLOSED, RS.CLOSED)
 
 
 def retroactive_change_set_status(*, change: RetroactiveChange, to: str, by=None, note: str = "") -> RetroactiveChange:
-    """The one door for a (locked) change's status: allowed moves only, one append-only row each.
-    ``by`` None is the system. Reaching REVIEWED, AUTO_CLOSED or CLOSED records who and when."""
-    from .models import RetroactiveChangeStatusChange
-
-    frm = RS(change.status)
-    if to not in RetroactiveChange.ALLOWED.get(frm, set()):
-        raise ValidationError(f"追溯变化{change.pk}当前为“{frm.label}”，不能改为“{RS(to).label}”")
-    change.status = to
-    fields = ["status"]
-    if to in (RS.REVIEWED, RS.AUTO_CLOSED, RS.CLOSED):
+    """A (locked) change moves through the one door (``workflow.transition``); ``by`` None is the
+    system. Reaching REVIEWED, AUTO_CLOSED or CLOSED records who, when and why on the change too."""
+    fields = []
+    if to in CLOSING:
         change.reviewed_at, change.reviewed_by, change.review_note = timezone.now(), by, note
-        fields += ["reviewed_at", "reviewed_by", "review_note"]
-    change.save(update_fields=fields)
-    RetroactiveChangeStatusChange.objects.create(change=change, from_status=frm, to_status=to, by=by, note=note)
+        fields = ["reviewed_at", "reviewed_by", "review_note"]
+    transition(change, to, by=by, reason=note, update_fields=fields)
     return change
 
 
 def retroactive_changes_auto_close(*, changes: list[RetroactiveChange], user=None, note: str) -> int:
-    """Close, in bulk, waiting changes that reach nothing (apply of a roster: thousands of ordinary exits)."""
-    from .models import RetroactiveChangeStatusChange
-
+    """Close, in bulk, waiting changes that reach nothing (a roster's apply: thousands of ordinary exits)."""
     ids = [c.pk for c in changes if c.status == RS.OPEN]
     if not ids:
         return 0
-    now = timezone.now()
-    n = RetroactiveChange.objects.filter(pk__in=ids, status=RS.OPEN).update(
-        status=RS.AUTO_CLOSED, reviewed_at=now, reviewed_by=user, review_note=note
-    )
-    RetroactiveChangeStatusChange.objects.bulk_create(
-        [RetroactiveChangeStatusChange(change_id=pk, from_status=RS.OPEN, to_status=RS.AUTO_CLOSED, by=user, note=note)
-         for pk in ids], batch_size=2000,
-    )
+    qs = RetroactiveChange.objects.filter(pk__in=ids, status=RS.OPEN)
+    n = transition_many(qs, RS.AUTO_CLOSED, by=user, reason=note)
+    RetroactiveChange.objects.filter(pk__in=ids).update(reviewed_at=timezone.now(), reviewed_by=user, review_note=note)
     for c in changes:
         c.status = RS.AUTO_CLOSED
     return n
@@ -522,9 +511,7 @@ def retroactive_changes_close(*, change_ids: list[int], user, note: str) -> int:
         raise ValidationError("关闭追溯变化须写明理由")
     n = 0
     with transaction.atomic():
-        for change in RetroactiveChange.objects.visible_to(user).select_for_update().filter(
-            pk__in=change_ids, status=RS.OPEN
-        ).order_by("pk"):
+        for change in lock(RetroactiveChange.objects.visible_to(user).filter(pk__in=change_ids, status=RS.OPEN)):
             retroactive_change_set_status(change=change, to=RS.CLOSED, by=user, note=note.strip())
             n += 1
     return n
@@ -538,16 +525,15 @@ def retroactive_changes_check(*, change_ids: list[int], user) -> tuple[int, int]
     if not can_handle_retroactive(user):
         raise PermissionDenied("只有区医保经办或审核人员可以核查追溯变化")
     with transaction.atomic():
-        changes = list(RetroactiveChange.objects.visible_to(user).select_for_update(of=("self",)).filter(
-            pk__in=change_ids, status=RS.OPEN
-        ).select_related("category").order_by("pk"))
+        changes = list(lock(RetroactiveChange.objects.visible_to(user).filter(pk__in=change_ids, status=RS.OPEN))
+                       .select_related("category"))
         return measure_changes(changes, close_empty=True, user=user)
 
 
 def retroactive_change_mark_reviewed(*, change: RetroactiveChange, user, note: str = "") -> RetroactiveChange:
     """Close one waiting change by hand with a note (kept for the command line and older callers)."""
     with transaction.atomic():
-        change = RetroactiveChange.objects.select_for_update().get(pk=change.pk)
+        change = lock_one(RetroactiveChange, change.pk)
         if change.status == RS.OPEN:
             retroactive_change_set_status(change=change, to=RS.CLOSED, by=user, note=note)
     return change
