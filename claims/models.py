@@ -126,6 +126,9 @@ class Bill(models.Model):
         APPROVED = "APPROVED", "已审批"
         REFUSED = "REFUSED", "不予救助"
         PAID = "PAID", "已支付"
+        # decided and paid by the old system before the bureau adopted this product (load_history
+        # --historic): counts against the caps and in the statistics, never paid here, never re-decided
+        HISTORIC = "HISTORIC", "原系统已核定"
 
     class Employment(models.TextChoices):
         IN_SERVICE = "IN_SERVICE", "在职"
@@ -139,12 +142,13 @@ class Bill(models.Model):
     #: the allowed moves (yfbz.core.workflow.transition): a re-decision moves DECIDED/APPROVED/REFUSED/PAID
     #: back to DECIDED with a reason; a reviewer sends a DECIDED bill back to ENTERED
     MOVES = {
-        NEW: {Status.ENTERED},
+        NEW: {Status.ENTERED, Status.HISTORIC},
         Status.ENTERED: {Status.DECIDED},
         Status.DECIDED: {Status.DECIDED, Status.ENTERED, Status.APPROVED, Status.REFUSED},
         Status.APPROVED: {Status.PAID, Status.DECIDED},
         Status.REFUSED: {Status.DECIDED},
         Status.PAID: {Status.DECIDED},
+        Status.HISTORIC: set(),  # the old system's decision, recorded as it was: final here
     }
     REASON_REQUIRED = {
         (Status.DECIDED, Status.ENTERED), (Status.DECIDED, Status.DECIDED), (Status.APPROVED, Status.DECIDED),
@@ -281,6 +285,10 @@ class Decision(models.Model):
     snapshot = models.JSONField("核定快照（引擎原始结果）", default=dict, blank=True)
     provisional = models.BooleanField("使用暂行规则", default=False)
     provisional_sources = models.JSONField("暂行规则依据", default=list)
+    historic = models.BooleanField(
+        "原系统核定", default=False,
+        help_text="采用本系统前由原系统核定并支付（历史数据迁移）：计入年度限额和统计，本系统不再支付",
+    )
     # re-decision
     is_current = models.BooleanField("现行", default=True)
     supersedes = models.OneToOneField(

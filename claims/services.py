@@ -8,7 +8,7 @@ year, scheme). Every status move of a bill goes through ``bill_set_status``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -36,6 +36,7 @@ from .models import (
     Decision,
     Institution,
     InstitutionBankChange,
+    Scheme,
     SettlementMonth,
 )
 
@@ -49,7 +50,7 @@ class ClaimsError(YfbzError):
 # --- status changes: the one door is yfbz.core.workflow.transition (moves: Bill.MOVES) -----------
 ALLOWED = Bill.MOVES
 #: statuses in which a bill's current decision counts against the person's caps
-COUNTING = {S.DECIDED, S.APPROVED, S.PAID}
+COUNTING = {S.DECIDED, S.APPROVED, S.PAID, S.HISTORIC}
 
 
 def bill_set_status(*, bill: Bill, to: str, user, note: str = ""):
@@ -348,6 +349,87 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
     return new
 
 
+def _historic_cap(bill: Bill, scheme: str, category: str, used: dict[str, Decimal]):
+    """What the policy in force gives ``category`` as the annual cap of ``scheme`` on the bill's date,
+    found by asking the engine about a person holding only that identity: (Considered or None, Policy)."""
+    from yfbz.rules import Identity as EngineIdentity
+
+    only = replace(
+        person_for_engine(bill.person), identities=(EngineIdentity(category, bill.settled_on, bill.settled_on),)
+    )
+    ed, policy = decide_bill(only, bill_for_engine(bill), used)
+    c = next((c for c in ed.considered if str(c.scheme) == scheme and c.category == category), None)
+    return c, policy
+
+
+def bill_record_historic(
+    *, entered_by, approved_by, scheme: str | None, category: str | None, assistance: Decimal,
+    youfu_subsidy: Decimal = ZERO, source: str, **fields,
+) -> Decision:
+    """Record a bill the old system decided and paid before the bureau adopted this product
+    (``load_history --historic``): the bill with status HISTORIC and a current decision with the old
+    system's scheme, identity and amounts as given, ``historic`` set. It counts against the person's
+    annual caps (locked as for any decision) and in the statistics; it is never a payable (only
+    APPROVED bills are) and is never decided again here. Entered by a district clerk, recorded as
+    approved by a different district reviewer, as for any decision."""
+    if not (entered_by.is_superuser or entered_by.has_role(Role.DISTRICT_CLERK)):
+        raise ClaimsError(f"{entered_by}不是区医保经办人员，不能录入票据。")
+    if not (approved_by.is_superuser or approved_by.has_role(Role.DISTRICT_REVIEWER)):
+        raise ClaimsError(f"{approved_by}不是区医保审核人员，不能审批。")
+    if entered_by.pk == approved_by.pk:
+        raise ClaimsError("录入人和审批人须为不同人员（经办与审核分离）。")
+    if scheme and scheme not in Scheme.values:
+        raise ClaimsError(f"未知的救助方案：{scheme}")
+    if not scheme and assistance:
+        raise ClaimsError("未给出救助方案时医疗救助金额须为0。")
+    if assistance < ZERO or youfu_subsidy < ZERO:
+        raise ClaimsError("金额不能为负数。")
+    with transaction.atomic():
+        bill = Bill(entered_by=entered_by, status=S.HISTORIC, note=source, **fields)
+        _clean(bill)
+        base = max(bill.in_policy_cost - bill.basic_paid - bill.critical_paid, ZERO)
+        if assistance + youfu_subsidy > base:
+            raise ClaimsError(
+                f"医疗救助{assistance}元与优抚补助{youfu_subsidy}元之和大于政策范围内个人自付{base}元。"
+            )
+        bill.save()
+        record_start(bill, by=entered_by, reason=f"原系统已核定（{source}）")
+        pid, year = bill.person_id, bill.settled_on.year
+        caps = cap_rows_locked({(pid, year)})
+        used = {k: caps[(pid, year, k)].used for k in CAP_KEYS}
+        considered, policy = _historic_cap(bill, scheme, category, used) if scheme and category else (None, None)
+        policy = policy or policy_for(bill.settled_on, person=person_for_engine(bill.person))
+        cap = considered.cap if considered is not None else None
+        left_before = None if cap is None else max(cap - used.get(scheme, ZERO), ZERO)
+        left_after = None if cap is None else max(left_before - assistance, ZERO)
+        scheme_zh = Scheme(scheme).label if scheme else "未给予医疗救助"
+        name = policy.category_name(category) if category else ""
+        explanation = (
+            f"原系统核定（采用本系统前，{source}）：{scheme_zh}"
+            + (f"（“{name}”身份）" if name else "")
+            + f"{assistance}元，优抚对象医疗补助{youfu_subsidy}元；已由原系统支付，本系统不再支付，计入本年度限额。"
+        )
+        d = Decision.objects.create(
+            bill=bill, person_id=pid, year=year, settled_on=bill.settled_on, policy_version="原系统",
+            scheme=scheme or "", category=category or "", category_name=name,
+            group=(considered.group or "") if considered is not None else "",
+            base=base, assistance=assistance, cap=cap, cap_left_before=left_before, cap_left_after=left_after,
+            youfu_category=(category or "") if youfu_subsidy else "", youfu_subsidy=youfu_subsidy,
+            reasons=[], explanation=explanation,
+            layers=[
+                {"code": "BASIC", "name": "基本医疗保险", "amount": str(bill.basic_paid)},
+                {"code": "CRITICAL", "name": "大病保险", "amount": str(bill.critical_paid)},
+                {"code": "ASSISTANCE", "name": scheme_zh, "amount": str(assistance), "scheme": scheme or None,
+                 "category": category or None, "base": str(base),
+                 "cap_left": None if left_after is None else str(left_after), "source": "原系统核定"},
+                {"code": "YOUFU", "name": "优抚对象医疗补助", "amount": str(youfu_subsidy), "source": "原系统核定"},
+            ],
+            historic=True, decided_by=entered_by, reviewed_by=approved_by, reviewed_at=timezone.now(),
+        )
+        _apply_usage(caps, d, +1)
+        return d
+
+
 def _lock_bill(bill_id: int) -> Bill:
     try:
         return Bill.objects.select_for_update(of=("self",)).select_related("person", "institution").get(pk=bill_id)
@@ -364,6 +446,8 @@ def bill_decide(*, bill_id: int, user, reason: str = "", retroactive_change=None
         raise ClaimsError("只有区医保经办或审核人员可以核定。")
     with transaction.atomic():
         bill = _lock_bill(bill_id)
+        if bill.status == S.HISTORIC:
+            raise ClaimsError(f"票据{bill.pk}是原系统已核定并支付的历史票据，不能在本系统重新核定。")
         if bill.status != S.ENTERED and not reason.strip():
             raise ClaimsError("重新核定须说明原因（如身份追溯更正、录入错误）。")
         return _decide_locked(bill=bill, user=user, reason=reason.strip(), retroactive_change=retroactive_change)
@@ -668,6 +752,7 @@ __all__ = [
     "ClaimsError",
     "Upload",
     "bill_enter",
+    "bill_record_historic",
     "bill_update",
     "bill_decide",
     "bill_return",

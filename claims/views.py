@@ -177,7 +177,7 @@ def bill_detail(request, pk):
         "can_review": is_reviewer and bill.status == Bill.Status.DECIDED and current is not None
         and user.pk not in (bill.entered_by_id, current.decided_by_id),
         "can_redecide": (user.is_superuser or user.has_role(Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER))
-        and bill.status != Bill.Status.ENTERED,
+        and bill.status not in (Bill.Status.ENTERED, Bill.Status.HISTORIC),
         "can_decide": (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)) and bill.status == Bill.Status.ENTERED,
         "can_print": current is not None and bill.status in PRINTABLE and current.reviewed_at is not None,
         "approve_form": ApproveForm(),

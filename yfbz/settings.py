@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "beneficiaries",
     "claims",
     "funding",
+    "adoption",
+    "reporting",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,160 @@
+"""Bringing the statistics up to date (docs/statistics.md "How the figures are kept").
+
+``refresh()`` takes what the queue says changed (bills, settlement months), replaces their facts,
+and rebuilds the aggregates of every period those facts fall in (the month, its quarter, the
+year) — all in one transaction, so a page reads either the figures before or after, never half.
+One builder at a time (the BuildState row is locked); pages never build.
+
+``rebuild_year(year)`` recomputes a whole year's facts from the claims records (first use, repair,
+a change of where the town comes from) and then its aggregates.
+
+``aggregate_period(period)`` is the one computation of the figures from facts: used to build the
+Aggregate rows and, by the statutory returns' tie-out, to recompute a period independently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from .cuts import DIMENSIONS, GROUPINGS, Period, grouping_name, periods_touching
+from .models import Aggregate, BuildState, Fact, RefreshQueue
+from .sources import facts_for_bills, facts_for_settlement_months, facts_for_year
+
+MEASURES = (
+    "people", "person_times", "amount", "youfu_people", "youfu_times", "youfu_amount", "cases", "case_people",
+    "total_cost", "in_policy_cost", "self_pay_before", "self_pay_after",
+)
+PAID = Q(assistance__gt=0)
+YOUFU = Q(youfu__gt=0)
+
+
+def _annotations() -> dict:
+    return {
+        "people": Count("person_id", distinct=True, filter=PAID),
+        "person_times": Count("id", filter=PAID),
+        "amount": Sum("assistance"),
+        "youfu_people": Count("person_id", distinct=True, filter=YOUFU),
+        "youfu_times": Count("id", filter=YOUFU),
+        "youfu_amount": Sum("youfu"),
+        "cases": Count("id"),
+        "case_people": Count("person_id", distinct=True),
+        "total_cost": Sum("total_cost"),
+        "in_policy_cost": Sum("in_policy_cost"),
+        "self_pay_before": Sum("self_pay"),
+        "self_pay_after": Sum(F("self_pay") - F("assistance") - F("youfu")),
+    }
+
+
+def _key(value) -> str:
+    return "" if value is None else str(value)
+
+
+def aggregate_period(period: Period, *, facts=None, groupings: Iterable[tuple[str, ...]] = GROUPINGS) -> list[Aggregate]:
+    """The Aggregate rows of one period, computed from facts (not saved)."""
+    base = (facts if facts is not None else Fact.objects.all()).filter(year=period.year, month__in=period.months)
+    now = timezone.now()
+    out = []
+    for dims in groupings:
+        cols = [DIMENSIONS[d] for d in dims]
+        qs = base.values(*cols).annotate(**_annotations()).order_by() if cols else [base.aggregate(**_annotations())]
+        for row in qs:
+            if not row["cases"]:
+                continue
+            keys = [_key(row[c]) for c in cols] + ["", ""]
+            out.append(
+                Aggregate(
+                    year=period.year, period=period.code, grouping=grouping_name(dims), key1=keys[0], key2=keys[1],
+                    built_at=now, **{m: row[m] or 0 for m in MEASURES},
+                )
+            )
+    return out
+
+
+def _rebuild_aggregates(year: int, months: set[int]) -> int:
+    n = 0
+    for period in periods_touching(year, months):
+        rows = aggregate_period(period)
+        Aggregate.objects.filter(year=year, period=period.code).delete()
+        Aggregate.objects.bulk_create(rows, batch_size=2000)
+        n += len(rows)
+    return n
+
+
+def _lock_state(nowait: bool) -> BuildState:
+    BuildState.objects.get_or_create(pk=1)
+    return BuildState.objects.select_for_update(nowait=nowait).get(pk=1)
+
+
+def pending() -> int:
+    """Changes not yet in the figures."""
+    return RefreshQueue.objects.count()
+
+
+def refresh(*, nowait: bool = False, limit: int = 50_000) -> dict:
+    """Put what changed into the facts and rebuild the aggregates it touches. Returns a summary.
+    With ``nowait`` a refresh already running makes this one return at once (``busy``)."""
+    from django.db import DatabaseError
+
+    started = time.monotonic()
+    with transaction.atomic():
+        try:
+            state = _lock_state(nowait)
+        except DatabaseError:
+            return {"busy": True}
+        queued = list(RefreshQueue.objects.order_by("id").values_list("id", "source_key")[:limit])
+        bills: set[int] = set()
+        months: set[int] = set()
+        for _pk, key in queued:
+            kind, _, ident = key.partition(":")
+            if kind == "bill":
+                bills.add(int(ident))
+            elif kind == "sm":
+                months.add(int(ident))
+        old = Fact.objects.filter(Q(bill_id__in=bills) | Q(settlement_month_id__in=months))
+        touched: dict[int, set[int]] = defaultdict(set)
+        for y, m in old.values_list("year", "month").distinct():
+            touched[y].add(m)
+        old.delete()
+        new = facts_for_bills(bills) + facts_for_settlement_months(months)
+        Fact.objects.bulk_create(new, batch_size=5000)
+        for f in new:
+            touched[f.year].add(f.month)
+        cells = sum(_rebuild_aggregates(y, ms) for y, ms in sorted(touched.items()))
+        RefreshQueue.objects.filter(pk__in=[pk for pk, _ in queued]).delete()
+        state.built_at = timezone.now()
+        state.seconds = time.monotonic() - started
+        state.sources = len(queued)
+        state.save()
+    return {"busy": False, "changes": len(queued), "facts": len(new), "cells": cells, "seconds": state.seconds}
+
+
+def rebuild_year(year: int) -> dict:
+    """Every fact and aggregate of ``year`` from the claims records."""
+    started = time.monotonic()
+    with transaction.atomic():
+        state = _lock_state(False)
+        Fact.objects.filter(year=year).delete()
+        n = 0
+        for batch in facts_for_year(year):
+            Fact.objects.bulk_create(batch, batch_size=5000)
+            n += len(batch)
+        cells = _rebuild_aggregates(year, set(range(1, 13)))
+        state.built_at = timezone.now()
+        state.seconds = time.monotonic() - started
+        state.save()
+    return {"facts": n, "cells": cells, "seconds": time.monotonic() - started}
+
+
+def rebuild_month_aggregates(year: int, month: int) -> dict:
+    """The aggregates of a month, its quarter and its year from the facts (the benchmark's 'closed month')."""
+    started = time.monotonic()
+    with transaction.atomic():
+        _lock_state(False)
+        cells = _rebuild_aggregates(year, {month})
+    return {"cells": cells, "seconds": time.monotonic() - started}

@@ -1,0 +1,234 @@
+"""Reading the statistics: the one place pages, returns and the ``statistics`` command get figures
+from (docs/statistics.md). Everything here reads ``Aggregate`` rows only (a few dozen rows per
+table): no page scans decisions or facts.
+
+Figures are totals over towns, not personal data: no name or ID number is ever reachable here,
+which is what lets the leadership role (局领导) read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from beneficiaries.models import Category, Town
+from claims.models import Bill, Institution, Scheme
+from yfbz.core.display import label
+
+from .cuts import DIMENSIONS, Period, grouping_for, grouping_name
+from .models import Aggregate, BuildState, RefreshQueue, Route
+
+CENT = Decimal("0.01")
+
+#: how the public key of a cell reads (what the command prints and the pages link with)
+DIMENSION_ZH = {
+    "scheme": "救助方案",
+    "category": "身份类别",
+    "town": "镇街",
+    "level": "医疗机构等级",
+    "kind": "住院/门诊",
+    "route": "结算方式",
+}
+EMPTY_ZH = {
+    "scheme": "未给予医疗救助",
+    "category": "未记录身份",
+    "town": "未指定镇街",
+}
+
+
+def yuan(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(CENT)
+
+
+def _ratio(num: int, den: int) -> Decimal | None:
+    return (Decimal(num) / Decimal(den)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if den else None
+
+
+@dataclass
+class Cell:
+    """The figures of one row of a table (docs/statistics.md defines each)."""
+
+    key: object
+    label: str
+    people: int = 0
+    person_times: int = 0
+    amount: Decimal = Decimal("0.00")
+    youfu_people: int = 0
+    youfu_times: int = 0
+    youfu_amount: Decimal = Decimal("0.00")
+    cases: int = 0
+    case_people: int = 0
+    total_cost: Decimal = Decimal("0.00")
+    in_policy_cost: Decimal = Decimal("0.00")
+    self_pay_before: Decimal = Decimal("0.00")
+    self_pay_after: Decimal = Decimal("0.00")
+    _fen: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def amount_per_time(self) -> Decimal | None:
+        return (self.amount / self.person_times).quantize(CENT, rounding=ROUND_HALF_UP) if self.person_times else None
+
+    @property
+    def self_pay_ratio_before(self) -> Decimal | None:
+        return _ratio(self._fen.get("self_pay_before", 0), self._fen.get("in_policy_cost", 0))
+
+    @property
+    def self_pay_ratio_after(self) -> Decimal | None:
+        return _ratio(self._fen.get("self_pay_after", 0), self._fen.get("in_policy_cost", 0))
+
+    def as_json(self) -> dict:
+        """The four figures of the statistics command (HISTORY.md)."""
+        return {
+            "people": self.people,
+            "person_times": self.person_times,
+            "amount": f"{self.amount:.2f}",
+            "youfu_amount": f"{self.youfu_amount:.2f}",
+        }
+
+
+MONEY = ("amount", "youfu_amount", "total_cost", "in_policy_cost", "self_pay_before", "self_pay_after")
+COUNTS = ("people", "person_times", "youfu_people", "youfu_times", "cases", "case_people")
+
+
+def _cell(agg: Aggregate | None, key, text: str) -> Cell:
+    c = Cell(key=key, label=text)
+    if agg is None:
+        return c
+    for m in COUNTS:
+        setattr(c, m, getattr(agg, m))
+    for m in MONEY:
+        setattr(c, m, yuan(getattr(agg, m)))
+        c._fen[m] = getattr(agg, m)
+    return c
+
+
+@dataclass
+class Table:
+    period: Period
+    by: str | None
+    town: Town | None
+    rows: list[Cell]
+    total: Cell
+    built_at: datetime | None
+    pending: int
+
+    def as_json(self) -> dict:
+        out = {"year": self.period.year, "period": self.period.name, "by": self.by}
+        if self.town is not None:
+            out["town"] = self.town.code
+        # keys with nothing paid are left out (HISTORY.md)
+        out["rows"] = [
+            {"key": r.key, "label": r.label, **r.as_json()} for r in self.rows if r.person_times or r.youfu_times
+        ]
+        out["total"] = self.total.as_json()
+        return out
+
+
+# --- keys and labels -----------------------------------------------------------------------------
+class Keys:
+    """Public keys, labels and order of each dimension's cells (read once per table)."""
+
+    def __init__(self):
+        self._categories = None
+        self._towns = None
+
+    def categories(self):
+        if self._categories is None:
+            self._categories = {c.code: (i, c.name) for i, c in enumerate(Category.objects.order_by("id"))}
+        return self._categories
+
+    def towns(self):
+        if self._towns is None:
+            self._towns = {str(t.pk): t for t in Town.objects.all()}
+        return self._towns
+
+    def public(self, dim: str, raw: str):
+        """The key as the command prints it: codes for scheme/category/kind/route, the town code, the level number."""
+        if raw == "":
+            return None
+        if dim == "town":
+            t = self.towns().get(raw)
+            return t.code if t else raw
+        if dim == "level":
+            return int(raw)
+        return raw
+
+    def label(self, dim: str, raw: str) -> str:
+        if raw == "":
+            return EMPTY_ZH.get(dim, "—")
+        if dim == "scheme":
+            return label(raw, "scheme")
+        if dim == "category":
+            return self.categories().get(raw, (0, raw))[1]
+        if dim == "town":
+            t = self.towns().get(raw)
+            return t.name if t else raw
+        if dim == "level":
+            return dict(Institution.LEVELS).get(int(raw), raw)
+        if dim == "kind":
+            return Bill.Kind(raw).label if raw in Bill.Kind.values else raw
+        if dim == "route":
+            return Route(raw).label if raw in Route.values else raw
+        return raw
+
+    def order(self, dim: str, raw: str):
+        if raw == "":
+            return (1, 0, "")
+        if dim == "scheme":
+            return (0, Scheme.values.index(raw) if raw in Scheme.values else 99, raw)
+        if dim == "category":
+            return (0, self.categories().get(raw, (999, raw))[0], raw)
+        if dim == "town":
+            t = self.towns().get(raw)
+            return (0, 0, t.code if t else raw)
+        if dim == "kind":
+            return (0, Bill.Kind.values.index(raw) if raw in Bill.Kind.values else 9, raw)
+        if dim == "route":
+            return (0, Route.values.index(raw) if raw in Route.values else 9, raw)
+        return (0, 0, raw.zfill(4))
+
+
+def status() -> tuple[datetime | None, int]:
+    """When the figures were last brought up to date, and how many changes wait to be counted."""
+    state = BuildState.objects.filter(pk=1).first()
+    return (state.built_at if state else None), RefreshQueue.objects.count()
+
+
+def table(period: Period, by: str | None, town: Town | None = None, *, keys: Keys | None = None) -> Table:
+    """Figures of ``period`` by one dimension (``None``: the total only), within one town if given."""
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}")
+    keys = keys or Keys()
+    dims = grouping_for(by, town=town is not None)
+    aggs = Aggregate.objects.filter(year=period.year, period=period.code, grouping=grouping_name(dims))
+    if town is not None:
+        aggs = aggs.filter(key1=str(town.pk))
+    total_q = Aggregate.objects.filter(year=period.year, period=period.code)
+    total_q = total_q.filter(grouping="town", key1=str(town.pk)) if town is not None else total_q.filter(grouping="")
+    rows = []
+    if by is not None:
+        pos = len(dims) - 1
+        found = [(a, a.key2 if pos == 1 else a.key1) for a in aggs]
+        found.sort(key=lambda x: keys.order(by, x[1]))
+        rows = [_cell(a, keys.public(by, raw), keys.label(by, raw)) for a, raw in found]
+    built_at, waiting = status()
+    return Table(period, by, town, rows, _cell(total_q.first(), None, "合计"), built_at, waiting)
+
+
+def cross(period: Period, rows_dim: str, cols_dim: str, *, keys: Keys | None = None):
+    """A two-way table (e.g. category x scheme for the 医疗救助统计表): {(row_raw, col_raw): Cell},
+    with the row and column keys in display order."""
+    keys = keys or Keys()
+    dims = (rows_dim, cols_dim)
+    aggs = list(Aggregate.objects.filter(year=period.year, period=period.code, grouping=grouping_name(dims)))
+    cells = {(a.key1, a.key2): _cell(a, None, "") for a in aggs}
+    row_keys = sorted({a.key1 for a in aggs}, key=lambda k: keys.order(rows_dim, k))
+    col_keys = sorted({a.key2 for a in aggs}, key=lambda k: keys.order(cols_dim, k))
+    return cells, row_keys, col_keys
+
+
+def months_of_year(year: int, by: str | None = None, *, keys: Keys | None = None) -> list[tuple[Period, Table]]:
+    """The year month by month (for the dashboard's chart and its table)."""
+    keys = keys or Keys()
+    return [(p, table(p, by, keys=keys)) for p in (Period(year, month=m) for m in range(1, 13))]

@@ -1,0 +1,129 @@
+"""Where the statistics' facts come from: the claims records, read in bulk (docs/statistics.md).
+
+What counts:
+- a hand-settled bill: its latest decision that a reviewer approved (``reviewed_at`` set and no
+  reviewer's refusal) — a historic decision (the old system's, ``load_history --historic``) included;
+  while a re-decision waits for approval, the one approved before it still counts;
+- a one-stop settlement line of an institution-month a reviewer confirmed (CONFIRMED or PAID),
+  not a duplicate, of a known person: assistance = what is paid to the institution for it.
+
+THE TOWN: every fact takes its town from ``DECISION_TOWN`` / ``LINE_TOWN`` below, and from nowhere
+else. Today that is the person's town when the fact is built; when decisions and lines record the
+town they were made under (issue 17), change these two lines to that field and rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Max
+
+from claims.models import Bill, Decision, SettlementLine, SettlementMonth
+
+from .models import Fact, Route
+
+#: the town of a hand-settled bill's decision (a lookup from claims.Decision)
+DECISION_TOWN = "person__town_id"
+#: the town of a one-stop settlement line (a lookup from claims.SettlementLine)
+LINE_TOWN = "person__town_id"
+
+CHUNK = 5000
+COUNTED_MONTH_STATUSES = (SettlementMonth.Status.CONFIRMED, SettlementMonth.Status.PAID)
+
+
+def fen(amount: Decimal | None) -> int:
+    return int((amount or Decimal("0")) * 100)
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _decision_facts(decision_ids: list[int]) -> Iterator[Fact]:
+    cols = (
+        "id", "bill_id", "person_id", DECISION_TOWN, "settled_on", "scheme", "category", "youfu_category",
+        "bill__institution__level", "bill__kind", "historic", "bill__total_cost", "bill__in_policy_cost", "base",
+        "assistance", "youfu_subsidy",
+    )
+    for chunk in _chunks(sorted(decision_ids)):
+        rows = Decision.objects.filter(pk__in=chunk).values_list(*cols)
+        for (_pk, bill_id, person_id, town_id, settled_on, scheme, category, youfu_category, level, kind, historic,
+             total, in_policy, base, assistance, youfu) in rows:
+            yield Fact(
+                source_key=f"bill:{bill_id}", bill_id=bill_id, year=settled_on.year, month=settled_on.month,
+                settled_on=settled_on, person_id=person_id, town_id=town_id, route=Route.HAND, scheme=scheme or "",
+                category=category or youfu_category or "", level=level, kind=kind, historic=historic,
+                total_cost=fen(total), in_policy_cost=fen(in_policy), self_pay=fen(base), assistance=fen(assistance),
+                youfu=fen(youfu),
+            )
+
+
+def _counted_decisions(decisions) -> list[int]:
+    """Of these decisions (a queryset), per bill the latest one a reviewer approved (not refused by the reviewer)."""
+    latest = (
+        decisions.filter(reviewed_at__isnull=False).values("bill_id").annotate(last=Max("id")).values_list("last", flat=True)
+    )
+    return list(Decision.objects.filter(pk__in=list(latest), refusal_reason="").values_list("pk", flat=True))
+
+
+def facts_for_bills(bill_ids: Iterable[int]) -> list[Fact]:
+    out: list[Fact] = []
+    for chunk in _chunks(sorted(set(bill_ids))):
+        out.extend(_decision_facts(_counted_decisions(Decision.objects.filter(bill_id__in=chunk))))
+    return out
+
+
+def facts_for_settlement_months(month_ids: Iterable[int]) -> list[Fact]:
+    ids = list(
+        SettlementMonth.objects.filter(pk__in=list(month_ids), status__in=COUNTED_MONTH_STATUSES).values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    rows = (
+        SettlementLine.objects.filter(settlement_month_id__in=ids, duplicate=False, person__isnull=False)
+        .values_list(
+            "id", "settlement_month_id", "person_id", LINE_TOWN, "settled_on", "scheme", "category",
+            "institution__level", "kind", "total_cost", "in_policy_cost", "basic_paid", "critical_paid", "payable",
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+    out = []
+    for (pk, sm_id, person_id, town_id, settled_on, scheme, category, level, kind, total, in_policy, basic, critical,
+         payable) in rows:
+        self_pay = max((in_policy or 0) - (basic or 0) - (critical or 0), Decimal("0"))
+        out.append(
+            Fact(
+                source_key=f"line:{pk}", settlement_month_id=sm_id, year=settled_on.year, month=settled_on.month,
+                settled_on=settled_on, person_id=person_id, town_id=town_id, route=Route.ONE_STOP,
+                scheme=scheme or "", category=category or "", level=level, kind=kind, historic=False,
+                total_cost=fen(total), in_policy_cost=fen(in_policy), self_pay=fen(self_pay), assistance=fen(payable),
+                youfu=0,
+            )
+        )
+    return out
+
+
+def facts_for_year(year: int) -> Iterator[list[Fact]]:
+    """Every fact of a year from the claims records (a full rebuild), a batch at a time."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    bills = (
+        Bill.objects.filter(status__in=[s for s in Bill.Status.values if s != Bill.Status.ENTERED])
+        .filter(settled_on__gte=start, settled_on__lte=end)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    batch: list[int] = []
+    for pk in bills.iterator(chunk_size=CHUNK):
+        batch.append(pk)
+        if len(batch) == CHUNK:
+            yield facts_for_bills(batch)
+            batch = []
+    if batch:
+        yield facts_for_bills(batch)
+    months = SettlementLine.objects.filter(settled_on__gte=start, settled_on__lte=end).values_list(
+        "settlement_month_id", flat=True
+    ).distinct()
+    yield [f for f in facts_for_settlement_months(list(months)) if f.year == year]
