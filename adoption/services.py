@@ -233,7 +233,7 @@ def _write(checked: _Checked, load: HistoryLoad, *, file_name: str, entered_by, 
     cats = {c.code: c for c in Category.objects.all()}
     source_ref = f"原系统迁移：{file_name}"[:120]
     people: dict[str, Person] = {}
-    for i, p in enumerate(checked.data["persons"]):
+    for p in checked.data["persons"]:
         eng = sc.persons[parse_id_number(p["id_number"]).number]
         person = Person.objects.select_for_update().filter(id_number=eng.id_number).first()
         if person is None:

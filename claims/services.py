@@ -8,7 +8,7 @@ year, scheme). Every status move of a bill goes through ``bill_set_status``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -349,16 +349,11 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
     return new
 
 
-def _historic_cap(bill: Bill, scheme: str, category: str, used: dict[str, Decimal]):
-    """What the policy in force gives ``category`` as the annual cap of ``scheme`` on the bill's date,
-    found by asking the engine about a person holding only that identity: (Considered or None, Policy)."""
-    from yfbz.rules import Identity as EngineIdentity
-
-    only = replace(
-        person_for_engine(bill.person), identities=(EngineIdentity(category, bill.settled_on, bill.settled_on),)
-    )
-    ed, policy = decide_bill(only, bill_for_engine(bill), used)
-    c = next((c for c in ed.considered if str(c.scheme) == scheme and c.category == category), None)
+def _historic_cap(bill: Bill, scheme: str, used: dict[str, Decimal]):
+    """The annual cap of ``scheme`` that the policy in force gives the person on the bill's date (from
+    the best of the identities they hold, as for any decision): (engine Considered or None, Policy)."""
+    ed, policy = decide_bill(person_for_engine(bill.person), bill_for_engine(bill), used)
+    c = next((c for c in ed.considered if str(c.scheme) == scheme and c.cap is not None), None)
     return c, policy
 
 
@@ -397,7 +392,7 @@ def bill_record_historic(
         pid, year = bill.person_id, bill.settled_on.year
         caps = cap_rows_locked({(pid, year)})
         used = {k: caps[(pid, year, k)].used for k in CAP_KEYS}
-        considered, policy = _historic_cap(bill, scheme, category, used) if scheme and category else (None, None)
+        considered, policy = _historic_cap(bill, scheme, used) if scheme else (None, None)
         policy = policy or policy_for(bill.settled_on, person=person_for_engine(bill.person))
         cap = considered.cap if considered is not None else None
         left_before = None if cap is None else max(cap - used.get(scheme, ZERO), ZERO)

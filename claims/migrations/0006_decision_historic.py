@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0003_bill_constraint_messages'),
+        ('claims', '0005_institution_bank_change'),
     ]
 
     operations = [
