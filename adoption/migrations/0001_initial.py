@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('claims', '0006_decision_historic'),
+        ('claims', '0008_decision_historic'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -14,7 +14,7 @@ SQL = [
 class Migration(migrations.Migration):
     dependencies = [
         ("reporting", "0001_initial"),
-        ("claims", "0006_decision_historic"),
+        ("claims", "0008_decision_historic"),
     ]
 
     operations = [migrations.RunSQL(sql, reverse_sql=migrations.RunSQL.noop) for sql in SQL]

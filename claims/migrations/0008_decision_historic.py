@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0005_institution_bank_change'),
+        ('claims', '0007_status_history_reason'),
     ]
 
     operations = [
