@@ -32,3 +32,17 @@ class RosterUploadForm(forms.Form):
         if f.size > MAX_ROSTER_BYTES:
             raise forms.ValidationError("文件超过200MB，请分批上传")
         return f
+
+
+class PersonTownForm(forms.Form):
+    """A person's town from a date, outside a roster (a correction; the reference is kept)."""
+
+    town = forms.ModelChoiceField(label="迁入镇街", queryset=None)
+    on = forms.DateField(label="自何日起", widget=forms.DateInput(attrs={"type": "date"}))
+    source_ref = forms.CharField(label="依据（更正单号、迁移证明等）", max_length=120)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Town
+
+        super().__init__(*args, **kwargs)
+        self.fields["town"].queryset = Town.objects.filter(active=True).order_by("code")

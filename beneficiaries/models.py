@@ -201,6 +201,49 @@ class Identity(models.Model):
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
+class PersonTown(models.Model):
+    """The town a person lived in between two dates, as a roster or a correction gave it
+    (docs/areas.md). A person's spans never overlap; the open one is the town on ``Person.town``.
+    A person's first span starts at the beginning (1900-01-01: nothing earlier is known), so a
+    bill settled before the person was registered still has a town. The town on a date is one
+    indexed lookup (person, valid_from), and bulk paths read every span of a chunk of people at
+    once (``yfbz.policy.inputs.town_spans_by_person``)."""
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="town_spans", db_index=False)
+    town = models.ForeignKey(Town, verbose_name="镇街", on_delete=models.PROTECT, related_name="+", db_index=False)
+    valid_from = models.DateField("起始日期")
+    valid_to = models.DateField("终止日期", null=True, blank=True)
+    # db_default: rosters write spans with COPY and leave these columns out
+    source = models.CharField("来源", max_length=12, choices=Identity.Source.choices, default=Identity.Source.ROSTER,
+                              db_default=Identity.Source.ROSTER)
+    source_ref = models.CharField("来源说明", max_length=120, blank=True, default="", db_default="")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+        department = "person__identities__category__department"
+
+    class Meta:
+        verbose_name = "人员所在镇街"
+        verbose_name_plural = "人员所在镇街"
+        ordering = ["person_id", "valid_from"]
+        indexes = [models.Index(fields=["person", "valid_from"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="person_town_to_not_before_from",
+            ),
+            models.UniqueConstraint(fields=["person"], condition=models.Q(valid_to__isnull=True), name="person_town_one_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.town} {self.valid_from}～{self.valid_to or '至今'}"
+
+    def covers(self, day) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
 # --- monthly rosters ------------------------------------------------------------------------------
 class RosterUpload(models.Model):
     """One monthly roster file from a certifying department, kept in the database (any host or worker

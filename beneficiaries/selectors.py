@@ -1,5 +1,7 @@
 """Queries over people and identities. Everything a user reaches starts from visible_to(user)."""
 
+from django.utils import timezone
+
 from .models import Identity, Person
 
 
@@ -9,6 +11,27 @@ def people_for(user):
 
 def person_for(user, pk):
     return Person.objects.select_related("town").get_visible_or_404(user, pk=pk)
+
+
+def town_history(person) -> list[dict]:
+    """The person's towns by date, each with the district that governed the town when the span began
+    and today (docs/areas.md)."""
+    from yfbz.areas.tree import area_tree
+
+    from .towns import history
+
+    tree = area_tree()
+    today = timezone.localdate()
+    rows = []
+    for span in history(person):
+        start = span.valid_from
+        rows.append({
+            "span": span,
+            "known_start": start.year > 1900,
+            "district": tree.district_name(span.town_id, max(start, min(span.valid_to or today, today))),
+            "in_jurisdiction": span.town_id in tree.jurisdiction(min(span.valid_to or today, today)),
+        })
+    return rows
 
 
 def identities_of(person):

@@ -398,7 +398,7 @@ def _measure_retroactive(upload: RosterUpload) -> tuple[int, int]:
 
 def _apply_note(c: dict) -> str:
     return (
-        f"新建人员{c['people_created']}，更新人员信息{c['people_updated']}，新增身份{c['identities_started']}，"
+        f"新建人员{c['people_created']}，更新人员信息{c['people_updated']}（其中迁入新镇街{c.get('people_moved', 0)}），新增身份{c['identities_started']}，"
         f"终止身份{c['identities_ended']}，追溯变化{c['retroactive']}"
         f"（涉及已核定救助、待处理{c.get('retroactive_waiting', 0)}，未涉及、系统关闭{c.get('retroactive_closed', 0)}）"
     )

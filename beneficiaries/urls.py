@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.person_list, name="person-list"),
     path("export.xlsx", views.person_export, name="person-export"),
     path("<int:pk>/", views.person_detail, name="person-detail"),
+    path("<int:pk>/town", views.person_town, name="person-town"),
     path("rosters/", roster_views.roster_list, name="roster-list"),
     path("rosters/duty/", roster_views.duty_board, name="duty-board"),
     path("rosters/retroactive/", roster_views.retroactive_list, name="retroactive-list"),

@@ -1,15 +1,21 @@
 from datetime import date
 
 from auditlog.signals import accessed
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from yfbz.core.roles import Role
+
+from . import selectors, towns
 from .exports import people_xlsx
 from .filters import PersonFilter
+from .forms import PersonTownForm
 from .models import Identity, Person
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,5 +69,35 @@ def person_detail(request, pk):
             "person": person, "identities": identities, "show_full_id": show_full,
             "benefit_views": views, "on": on, "bad_date": bad_date, "identities_complete": complete,
             "retroactive": selectors.retroactive_changes_for(request.user).filter(person=person).order_by("-created_at")[:20],
+            "town_history": selectors.town_history(person),
+            "town_form": PersonTownForm() if can_change_town(request.user) else None,
         },
     )
+
+
+def can_change_town(user) -> bool:
+    """A person's town outside a roster is recorded by the district's clerks (docs/areas.md)."""
+    return user.is_superuser or user.has_role(Role.DISTRICT_CLERK)
+
+
+@login_required
+@require_POST
+def person_town(request, pk):
+    if not can_change_town(request.user):
+        raise PermissionDenied("只有区医保经办可以登记人员迁移")
+    person = selectors.person_for(request.user, pk)
+    form = PersonTownForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(f"{form.fields[k].label}：{'、'.join(v)}" for k, v in form.errors.items()))
+        return redirect("beneficiaries:person-detail", pk=person.pk)
+    d = form.cleaned_data
+    try:
+        changed = towns.person_town_change(person, d["town"], d["on"], source_ref=d["source_ref"])
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        if changed:
+            messages.success(request, f"已登记：{person.name}自{d['on']:%Y-%m-%d}起在{d['town']}。此前的核定、资助仍记在当时的镇街。")
+        else:
+            messages.info(request, f"{person.name}在{d['on']:%Y-%m-%d}已在{d['town']}，无需登记。")
+    return redirect("beneficiaries:person-detail", pk=person.pk)

@@ -201,12 +201,14 @@ def restore_migration_data():
 
     from beneficiaries.models import Town
     from beneficiaries.reference import load_reference
+    from yfbz.areas.reference import load_areas
     from yfbz.core.roles import sync_role_groups
     from yfbz.policy.services import load_default_policy
 
     if Town.objects.exists():
         return
     load_reference(apps)
+    load_areas(apps)
     sync_role_groups()
     load_default_policy()
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "import_export",
     "auditlog",
     "yfbz.core",
+    "yfbz.areas",
     "yfbz.policy",
     "beneficiaries",
     "claims",

@@ -20,7 +20,7 @@ urlpatterns = [
 ]
 
 # Apps that grow their own pages add them here when they have a urls module.
-for app in ("claims", "funding", "yfbz.policy"):
+for app in ("claims", "funding", "yfbz.policy", "yfbz.areas"):
     try:
         __import__(f"{app}.urls")
     except ModuleNotFoundError:

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from ..models import Identity, Person, RetroactiveChange, RosterRow, RosterUpload
+from ..models import Identity, Person, PersonTown, RetroactiveChange, RosterRow, RosterUpload
+from ..towns import apply_moves
 from . import bulk
 
 Outcome = RosterRow.Outcome
@@ -34,7 +35,7 @@ RETRO_FIELDS = ("person_id", "category_id", "identity_id", "period_start", "peri
 def apply_roster(upload: RosterUpload) -> dict:
     """Apply page by page (keyset on the row id) inside the caller's one transaction, so memory stays
     flat however long the roster is."""
-    counts = {"people_created": 0, "people_updated": 0, "identities_started": 0, "identities_ended": 0, "retroactive": 0}
+    counts = {"people_created": 0, "people_updated": 0, "people_moved": 0, "identities_started": 0, "identities_ended": 0, "retroactive": 0}
     created_here: set[int] = set()  # people this roster registered (a second category of theirs is no news)
     rows_qs = (
         RosterRow.objects.filter(upload=upload, outcome__in=[Outcome.NEW, Outcome.CHANGED, Outcome.ENDED])
@@ -89,6 +90,11 @@ def _apply_page(upload: RosterUpload, rows: list[tuple], counts: dict, created_h
         if want != (cur_town, cur_village, cur_phone):
             updates[pk] = (pk, *want, now)
     counts["people_updated"] += bulk.update_rows(Person, ("town_id", "village", "phone", "updated_at"), list(updates.values()))
+    # a new town: the person lives there from the roster's month (docs/areas.md); earlier records keep theirs
+    moves = {pk: (current[pk][0], u[1]) for pk, u in updates.items() if u[1] is not None and u[1] != current[pk][0]}
+    counts["people_moved"] += apply_moves(
+        moves, upload.month, source=PersonTown._meta.get_field("source").default, source_ref=f"名单{upload.pk}"
+    )
     # 3. identities: new ones start (D6), ended ones end
     starts, ends, retro = [], [], []
     for out, idn, _n, cat, _t, _v, _p, certified, exits, _person_id, identity_id in rows:

@@ -43,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "town", VIEW),
         ("beneficiaries", "category", VIEW),
         ("beneficiaries", "department", VIEW),
+        ("areas", "*", VIEW),
         # claims: their town's bills, decisions, notices and one-stop lines (scoped by person__town)
         ("claims", "*", VIEW),
         # funding: their town's subsidy lists and the self-paid (route b) reports (docs/funding.md)
@@ -59,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "department", VIEW),
     ],
     Role.DISTRICT_CLERK: [
+        ("areas", "*", VIEW),
         ("beneficiaries", "*", ALL),
         ("claims", "*", ALL),
         ("policy", "*", VIEW),
@@ -73,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "receivable", ("add",)),
     ],
     Role.DISTRICT_REVIEWER: [
+        ("areas", "*", VIEW),
         ("beneficiaries", "*", ("view", "change")),
         ("claims", "*", ("view", "change")),
         ("policy", "*", VIEW),
@@ -85,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "receivable", ("add",)),
     ],
     Role.FINANCE: [
+        ("areas", "*", VIEW),
         ("funding", "*", ALL),
         ("claims", "*", VIEW),
         ("beneficiaries", "person", VIEW),
@@ -92,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("policy", "*", VIEW),
     ],
     Role.AUDITOR: [
+        ("areas", "*", VIEW),
         ("beneficiaries", "*", VIEW),
         ("claims", "*", VIEW),
         ("funding", "*", VIEW),
@@ -101,6 +106,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
     ],
     # reference data and policy only: no staff accounts, no bills, no money
     Role.SYSADMIN: [
+        ("areas", "*", ALL),
         ("beneficiaries", "*", VIEW),
         *[("beneficiaries", m, ALL) for m in ("town", "department", "category", "categoryalias")],
         ("claims", "*", VIEW),

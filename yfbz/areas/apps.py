@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+
+
+class AreasConfig(AppConfig):
+    name = "yfbz.areas"
+    label = "areas"
+    verbose_name = "区域与本局"
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from yfbz.core.display import register_labels
+
+        from .models import Area, Bureau, TownDistrict
+
+        register_labels("area_kind", Area.Kind)
+        # the tree decides which policy applies and who sees what: every change invalidates the caches
+        for model in (Area, TownDistrict, Bureau):
+            post_save.connect(_changed, sender=model, dispatch_uid=f"areas-changed-save-{model.__name__}")
+            post_delete.connect(_changed, sender=model, dispatch_uid=f"areas-changed-delete-{model.__name__}")
+        m2m_changed.connect(_changed, sender=Area.towns.through, dispatch_uid="areas-changed-group-towns")
+
+
+def _changed(sender, **kwargs):
+    if kwargs.get("raw"):
+        return
+    from yfbz.policy.services import bump_revision
+
+    bump_revision()

@@ -1,0 +1,1 @@
+ITEMS = [("区域与辖区", "areas:tree", "areas.view_area")]
