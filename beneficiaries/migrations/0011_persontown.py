@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0008_retroactive_status_and_reach'),
+        ('beneficiaries', '0010_retroactive_history_on_workflow'),
     ]
 
     operations = [
