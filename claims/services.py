@@ -344,6 +344,8 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
         decided_by=user,
     )
     _apply_usage(caps, new, +1)
+    if old is not None and old.reviewed_at is not None:
+        _withdraw_payables(old, f"票据{bill.pk}已重新核定（{reason or '重新核定'}），原核定不再支付", user)
     note = "核定" if previous is None else f"重新核定：{reason}" if reason else "重新核定"
     bill_set_status(bill=bill, to=S.DECIDED, user=user, note=note)
     return new
@@ -548,6 +550,19 @@ def bill_update(*, bill_id: int, user, **fields) -> Bill:
         _clean(bill)
         bill.save()
         return bill
+
+
+def _withdraw_payables(d: Decision, reason: str, user) -> None:
+    """The payables of a decision no longer due leave any fund request they wait on (funding)."""
+    keys = [f"decision:{d.pk}:{fund}" for fund, paid_on in (("ASSISTANCE", d.assistance_paid_on), ("YOUFU", d.youfu_paid_on))
+            if paid_on is None]
+    if not keys:
+        return
+    try:
+        from funding.services import payable_lines_withdraw
+    except ImportError:
+        return
+    payable_lines_withdraw(source_keys=keys, reason=reason, user=user)
 
 
 def _advance_change(d: Decision, user) -> None:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from yfbz.core.adminlock import ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
+from yfbz.core.adminlock import HistoryInline, ReadOnlyAdmin, ReadOnlyInline, ReferenceAdmin
 from yfbz.core.roles import Role
 from yfbz.core.scoping import ScopedAdminMixin
 
@@ -118,6 +118,13 @@ class PaymentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("pk", "batch", "line", "amount", "status", "failure_reason")
     list_select_related = ("batch", "line")
     show_full_result_count = False
+
+
+@admin.register(models.WithdrawnFunds)
+class WithdrawnFundsAdmin(ReadOnlyAdmin):
+    list_display = ("line", "request", "amount", "status", "applied_to", "entry", "created_at")
+    list_filter = ("status",)
+    inlines = [HistoryInline.of(models.WithdrawnFundsStatusChange)]
 
 
 @admin.register(models.Receivable)

@@ -284,6 +284,7 @@ class EntryKind(models.TextChoices):
     PAY_INSTITUTION = "PAY_INSTITUTION", "定点医疗机构垫付结算"
     PAY_YOUFU = "PAY_YOUFU", "优抚对象医疗补助支出"
     RECOVERY = "RECOVERY", "追回资金"
+    RETURN_TO_SPECIAL = "RETURN_TO_SPECIAL", "撤回款项退回财政专户"
     REVERSAL = "REVERSAL", "冲销"
 
 
@@ -405,6 +406,11 @@ class FundRequest(models.Model):
     total_assistance = models.DecimalField("医疗救助资金合计", default=Decimal("0"), **MONEY)
     total_youfu = models.DecimalField("优抚对象医疗补助合计", default=Decimal("0"), **MONEY)
     line_count = models.PositiveIntegerField("明细笔数", default=0)
+    carried_in = models.DecimalField(
+        "上期撤回款项抵减", default=Decimal("0"), **MONEY,
+        help_text="此前已划拨、其明细后来撤回而留存在支出户的款项，抵减本次应划拨的医疗救助资金",
+    )
+    transferred_assistance = models.DecimalField("财政实际划拨", null=True, blank=True, **MONEY)
 
     class Meta:
         verbose_name = "资金申请"
@@ -456,6 +462,8 @@ class PayableLine(models.Model):
     amount = models.DecimalField("金额", **MONEY)
     status = models.CharField("支付状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     paid_on = models.DateField("支付日期", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_reason = models.CharField("撤回原因", max_length=200, blank=True, default="", db_default="")
 
     objects = ScopedManager()
 
@@ -525,6 +533,53 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.bank_account} {self.amount}（{self.get_status_display()}）"
+
+
+class WithdrawnFunds(models.Model):
+    """Money the finance bureau already transferred into 支出户 for an assistance line that was later
+    withdrawn (its claim decided again or refused before payment). It is never left unexplained:
+    HELD in 支出户 and taken off the next fund request's transfer (APPLIED), or RETURNED to 财政专户
+    by a ledger entry."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "留存支出户，抵减下次申请"
+        APPLIED = "applied", "已抵减下次申请"
+        RETURNED = "returned", "已退回财政专户"
+
+    MOVES = {
+        NEW: {Status.HELD},
+        Status.HELD: {Status.APPLIED, Status.RETURNED},
+        Status.APPLIED: {Status.HELD},  # the request that used it was cancelled
+        Status.RETURNED: set(),
+    }
+
+    line = models.OneToOneField(PayableLine, verbose_name="撤回的明细", on_delete=models.PROTECT, related_name="withdrawn_funds")
+    request = models.ForeignKey(FundRequest, verbose_name="划拨所属申请", on_delete=models.PROTECT, related_name="withdrawn_funds")
+    amount = models.DecimalField("金额", **MONEY)
+    status = models.CharField("处理", max_length=10, choices=Status.choices, default=Status.HELD)
+    applied_to = models.ForeignKey(FundRequest, verbose_name="抵减的申请", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="carried_funds")
+    entry = models.ForeignKey("JournalEntry", verbose_name="退回凭证", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "撤回明细的已划拨款项"
+        verbose_name_plural = "撤回明细的已划拨款项"
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawn_funds_positive")]
+
+    def __str__(self):
+        return f"{self.line.payee_name} {self.amount}（{self.get_status_display()}）"
+
+
+class WithdrawnFundsStatusChange(StatusHistory):
+    SUBJECT = "funds"
+    funds = models.ForeignKey(WithdrawnFunds, verbose_name="撤回款项", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = "撤回款项处理记录"
+        verbose_name_plural = "撤回款项处理记录"
 
 
 # --- recoveries -------------------------------------------------------------------------------------

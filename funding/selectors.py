@@ -105,9 +105,37 @@ def month_report(year: int, month: int) -> dict:
     }
 
 
+def source_label(key: str) -> str:
+    """A payable's source key in words (decision:12:ASSISTANCE → 手工报销核定12（医疗救助资金）)."""
+    from .models import Fund
+
+    parts = key.split(":")
+    kinds = {
+        "decision": lambda p: f"手工报销核定{p[1]}" + (f"（{Fund(p[2]).label}）" if len(p) > 2 and p[2] in Fund.values else ""),
+        "settlement": lambda p: f"{p[1]} {p[2].replace('-', '年')}月一站式结算",
+        "settlement-adj": lambda p: f"一站式结算重新审核补付（明细{p[1]}）",
+        "subsidy-b": lambda p: f"自行缴费资助{p[1]}",
+        "subsidy-a": lambda p: f"税务代缴资助结算{p[1]}",
+    }
+    try:
+        return kinds[parts[0]](parts)
+    except (KeyError, IndexError, ValueError):
+        return key
+
+
+def request_withdrawn(req) -> list:
+    """The lines of a request withdrawn before payment, each with what became of money already transferred."""
+    return list(
+        req.lines.filter(status="withdrawn").select_related("withdrawn_funds", "withdrawn_funds__applied_to",
+                                                            "withdrawn_funds__entry").order_by("pk")
+    )
+
+
 def request_summary(req) -> dict:
-    """A fund request's totals: by fund/spending/scheme, per institution, per town."""
-    lines = req.lines.all()
+    """A fund request's totals: by fund/spending/scheme, per institution, per town — of the lines
+    still to be paid or paid (withdrawn lines are listed apart, with their total)."""
+    withdrawn = req.lines.filter(status="withdrawn").aggregate(n=Count("pk"), total=Sum("amount"))
+    lines = req.lines.exclude(status="withdrawn")
     groups = defaultdict(list)
     for r in lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme"):
         groups[r["fund"]].append(r)
@@ -117,4 +145,8 @@ def request_summary(req) -> dict:
     towns = list(
         lines.filter(payee_kind="PERSON").values("town__name", "town__code").annotate(n=Count("pk"), total=Sum("amount")).order_by("town__code")
     )
-    return {"groups": dict(groups), "institutions": institutions, "towns": towns}
+    from .services.requests import transfer_due, withdrawn_assistance
+
+    return {"groups": dict(groups), "institutions": institutions, "towns": towns,
+            "withdrawn_n": withdrawn["n"] or 0, "withdrawn_total": withdrawn["total"] or Decimal("0.00"),
+            "withdrawn_assistance": withdrawn_assistance(req), "transfer_due": transfer_due(req)}

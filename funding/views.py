@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Person, Town
+from yfbz.core.display import money as display_money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
@@ -95,6 +96,10 @@ def request_detail(request, pk):
     req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
     return render(request, "funding/request_detail.html", {
         "req": req, "summary": selectors.request_summary(req),
+        "withdrawn": [{"line": ln, "source": selectors.source_label(ln.source_key),
+                       "funds": getattr(ln, "withdrawn_funds", None)} for ln in selectors.request_withdrawn(req)],
+        "withdrawn_assistance": services.withdrawn_assistance(req), "transfer_due": services.transfer_due(req),
+        "carried": req.carried_funds.select_related("request", "line"),
         "changes": history_of(req),
         "batches": req.batches.select_related("created_by", "confirmed_by"),
         "transfer_form": TransferForm(), "confirm_form": ConfirmForm(),
@@ -115,7 +120,8 @@ def request_pdf(request, pk):
 def request_action(request, pk, action):
     req = get_object_or_404(FundRequest, pk=pk)
     needs = {"submit": "funding.change_fundrequest", "cancel": "funding.change_fundrequest",
-             "transfer": "funding.add_journalentry", "batch": "funding.add_paymentbatch"}
+             "transfer": "funding.add_journalentry", "batch": "funding.add_paymentbatch",
+             "withdraw": "funding.add_paymentbatch", "return": "funding.add_journalentry"}
     if action not in needs or not request.user.has_perm(needs[action]):
         raise PermissionDenied
     try:
@@ -134,6 +140,19 @@ def request_action(request, pk, action):
                                                   source_document=form.cleaned_data["source_document"],
                                                   entered_by=request.user, approved_by=req.approved_by)
             messages.success(request, "已登记财政划拨")
+        elif action == "withdraw":
+            n = services.fund_request_withdraw_stale(request_id=req.pk, user=request.user)
+            messages.success(request, f"已核对来源：撤回{n}笔" if n else "已核对来源：没有需要撤回的明细")
+        elif action == "return":
+            form = TransferForm(request.POST)
+            if not form.is_valid():
+                raise FundingError("请填写退回日期和凭据号")
+            funds_id = int(request.POST.get("funds", "0") or 0)
+            # maker: the finance officer; checker: the reviewer who approved the request (as for the transfer)
+            f = services.withdrawn_funds_return(funds_id=funds_id, on=form.cleaned_data["on"],
+                                                source_document=form.cleaned_data["source_document"],
+                                                entered_by=request.user, approved_by=req.approved_by)
+            messages.success(request, f"已退回财政专户：{display_money(f.amount)}元（凭证 {f.entry.number}）")
         elif action == "batch":
             batch = services.payment_batch_create(request_id=req.pk, fund=request.POST.get("fund", ""), user=request.user)
             messages.success(request, f"已生成支付批次 {batch.number}：{batch.payments.count()} 笔，{batch.total} 元")

@@ -15,9 +15,14 @@ from .requests import (
                        fund_request_record_transfer,
                        fund_request_set_status,
                        fund_request_submit,
+                       fund_request_withdraw_stale,
+                       payable_lines_withdraw,
                        payable_correct_bank,
                        payment_batch_confirm,
                        payment_batch_create,
+                       transfer_due,
+                       withdrawn_assistance,
+                       withdrawn_funds_return,
 )
 from .subsidies import (
                        enrolment_set,
@@ -30,6 +35,11 @@ from .subsidies import (
 
 __all__ = [
     "FundingError",
+    "fund_request_withdraw_stale",
+    "payable_lines_withdraw",
+    "transfer_due",
+    "withdrawn_assistance",
+    "withdrawn_funds_return",
     "account_balance",
     "entry_post",
     "entry_reverse",

@@ -15,7 +15,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
+from django.utils import timezone
 
+from yfbz.core.locks import lock, lock_one
 from yfbz.core.workflow import record_start, transition
 from yfbz.rules.money import money
 
@@ -28,6 +30,7 @@ from ..models import (
     Payment,
     PaymentBatch,
     Spending,
+    WithdrawnFunds,
 )
 from ..payables import PROVIDERS
 from .errors import FundingError
@@ -106,6 +109,7 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
         req.line_count = len(rows)
         req.save(update_fields=["total_assistance", "total_youfu", "line_count"])
         record_start(req, by=user, reason="编制")
+        _apply_held_funds(req, user)
         log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number}",
                  summary={"明细笔数": len(rows), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
     return req
@@ -140,29 +144,54 @@ def fund_request_cancel(*, request_id: int, user, reason: str) -> FundRequest:
     with transaction.atomic():
         req = FundRequest.objects.select_for_update().get(pk=request_id)
         fund_request_set_status(request=req, to=FundRequest.Status.CANCELLED, user=user, note=reason)
+        for funds in lock(WithdrawnFunds.objects.filter(applied_to=req, status=WithdrawnFunds.Status.APPLIED)):
+            funds.applied_to = None
+            transition(funds, WithdrawnFunds.Status.HELD, by=user, reason=f"资金申请 {req.number} 作废，款项留存待下次抵减",
+                       update_fields=["applied_to"])
         n = req.lines.count()
         req.lines.all().delete()
         log_bulk(PayableLine, user=user, object_repr=f"作废资金申请 {req.number}", summary={"释放明细笔数": n, "原因": reason})
     return req
 
 
+def withdrawn_assistance(req: FundRequest) -> Decimal:
+    return req.lines.filter(fund=Fund.ASSISTANCE, status=PayableLine.Status.WITHDRAWN).aggregate(
+        s=Sum("amount"))["s"] or Decimal("0.00")
+
+
+def transfer_due(req: FundRequest) -> Decimal:
+    """What the finance bureau is to transfer for a request: its assistance total, less the lines
+    withdrawn before the transfer and the money held from earlier withdrawn lines."""
+    return max(req.total_assistance - withdrawn_assistance(req) - req.carried_in, Decimal("0.00"))
+
+
 def fund_request_record_transfer(*, request_id: int, on: date, source_document: str, entered_by, approved_by) -> FundRequest:
-    """The finance bureau's transfer 财政专户 → 支出户 of the request's assistance total."""
+    """The finance bureau's transfer 财政专户 → 支出户 of what the request still needs (transfer_due):
+    lines whose claim was decided again before the transfer are withdrawn first."""
     with transaction.atomic():
         req = FundRequest.objects.select_for_update().get(pk=request_id)
         if req.status != FundRequest.Status.SUBMITTED:
             raise FundingError(f"资金申请 {req.number} 当前为「{req.get_status_display()}」，不能登记财政划拨")
-        if req.total_assistance > 0:
-            money_transfer(from_account="SPECIAL", to_account="EXPENDITURE", amount=req.total_assistance, on=on,
-                           source_document=source_document, description=f"{req.year}年{req.month}月医疗救助资金（{req.number}）",
+        _withdraw_stale(req, approved_by)
+        amount = transfer_due(req)
+        if amount > 0:
+            held = f"，已抵减此前撤回留存的{req.carried_in}元" if req.carried_in else ""
+            money_transfer(from_account="SPECIAL", to_account="EXPENDITURE", amount=amount, on=on,
+                           source_document=source_document,
+                           description=f"{req.year}年{req.month}月医疗救助资金（{req.number}{held}）",
                            entered_by=entered_by, approved_by=approved_by, fund_request=req)
+        req.transferred_assistance = amount
+        req.save(update_fields=["transferred_assistance"])
         return fund_request_set_status(request=req, to=FundRequest.Status.FUNDED, user=approved_by, note=source_document)
 
 
 def _withdraw_stale(req: FundRequest, user) -> int:
     """A payable its provider no longer lists (a decision made again or refused, a report withdrawn,
-    or paid by another way) is withdrawn before money goes out for it."""
+    or paid by another way) is withdrawn before money goes out for it. When the finance bureau has
+    already transferred the money for an assistance line, that money is HELD in 支出户 for the next
+    request (WithdrawnFunds) — it never sits there unexplained."""
     withdrawn = 0
+    now = timezone.now()
     for name in req.lines.filter(status=PayableLine.Status.PENDING).values_list("provider", flat=True).distinct():
         provider = PROVIDERS.get(name)
         if provider is None:
@@ -171,10 +200,86 @@ def _withdraw_stale(req: FundRequest, user) -> int:
         stale = [pk for pk, key in req.lines.filter(provider=name, status=PayableLine.Status.PENDING).values_list("pk", "source_key")
                  if key not in current]
         if stale:
-            withdrawn += PayableLine.objects.filter(pk__in=stale).update(status=PayableLine.Status.WITHDRAWN)
+            withdrawn += PayableLine.objects.filter(pk__in=stale, status=PayableLine.Status.PENDING).update(
+                status=PayableLine.Status.WITHDRAWN, withdrawn_at=now,
+                withdrawn_reason="来源已撤回：该笔款项已重新核定、不予救助或改由其他方式处理，不再支付")
+            if req.status == FundRequest.Status.FUNDED:
+                _hold_funds(req, PayableLine.objects.filter(pk__in=stale, fund=Fund.ASSISTANCE), user)
     if withdrawn:
         log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number} 撤回明细", summary={"撤回笔数": withdrawn})
     return withdrawn
+
+
+def payable_lines_withdraw(*, source_keys: list[str], reason: str, user) -> int:
+    """A provider says these payables are no longer due (claims: a decision made again or refused
+    before payment): their pending lines are withdrawn now, with the reason; money already
+    transferred for them is held for the next request. Lines already in a bank batch or paid are
+    left alone (a payment that goes through is carried into the new decision by the provider)."""
+    n = 0
+    with transaction.atomic():
+        lines = list(lock(PayableLine.objects.filter(source_key__in=source_keys, status=PayableLine.Status.PENDING)))
+        for line in lines:
+            req = line.request
+            line.status, line.withdrawn_at, line.withdrawn_reason = PayableLine.Status.WITHDRAWN, timezone.now(), reason[:200]
+            line.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            if req.status == FundRequest.Status.FUNDED and line.fund == Fund.ASSISTANCE:
+                _hold_funds(req, PayableLine.objects.filter(pk=line.pk), user)
+            n += 1
+        if n:
+            log_bulk(PayableLine, user=user, object_repr="撤回明细", summary={"撤回笔数": n, "原因": reason[:100]})
+    return n
+
+
+def fund_request_withdraw_stale(*, request_id: int, user) -> int:
+    """Check a request's pending lines against their sources now and withdraw those no longer due."""
+    with transaction.atomic():
+        return _withdraw_stale(lock_one(FundRequest, request_id), user)
+
+
+def _hold_funds(req: FundRequest, lines, user) -> None:
+    for line in lines.filter(withdrawn_funds__isnull=True).order_by("pk"):
+        funds = WithdrawnFunds.objects.create(line=line, request=req, amount=line.amount)
+        record_start(funds, by=user, reason=f"资金申请 {req.number} 已划拨，明细撤回：款项留存支出户，抵减下次申请")
+
+
+def _apply_held_funds(req: FundRequest, user) -> None:
+    """A new request's assistance transfer is reduced by money held from earlier withdrawn lines
+    (oldest first, while it fits in the request's total)."""
+    if req.total_assistance <= 0:
+        return
+    room = req.total_assistance
+    used = Decimal("0.00")
+    for funds in lock(WithdrawnFunds.objects.filter(status=WithdrawnFunds.Status.HELD)):
+        if funds.amount > room:
+            continue
+        funds.applied_to = req
+        transition(funds, WithdrawnFunds.Status.APPLIED, by=user, reason=f"抵减资金申请 {req.number} 的财政划拨",
+                   update_fields=["applied_to"])
+        room -= funds.amount
+        used += funds.amount
+    if used:
+        req.carried_in = used
+        req.save(update_fields=["carried_in"])
+
+
+def withdrawn_funds_return(*, funds_id: int, on: date, source_document: str, entered_by, approved_by) -> WithdrawnFunds:
+    """Return held money to 财政专户 instead of keeping it for the next request: one ledger entry
+    支出户 → 专户 (maker: the finance officer; checker: the reviewer who approved the request)."""
+    with transaction.atomic():
+        funds = lock_one(WithdrawnFunds, funds_id)
+        if funds.status != WithdrawnFunds.Status.HELD:
+            raise FundingError(f"该笔撤回款项当前为「{funds.get_status_display()}」，不能退回财政专户")
+        line = funds.line
+        entry = entry_post(
+            on=on, kind=EntryKind.RETURN_TO_SPECIAL, lines=[("EXPENDITURE", -funds.amount), ("SPECIAL", funds.amount)],
+            counterpart="DISTRICT", source_document=source_document,
+            description=f"资金申请 {funds.request.number} 撤回明细（{line.payee_name}）款项退回财政专户"[:200],
+            entered_by=entered_by, approved_by=approved_by, fund_request=funds.request,
+        )
+        funds.entry = entry
+        transition(funds, WithdrawnFunds.Status.RETURNED, by=entered_by, reason=f"凭证 {entry.number} 退回财政专户",
+                   update_fields=["entry"])
+    return funds
 
 
 def payment_batch_create(*, request_id: int, fund: str, user) -> PaymentBatch:

@@ -30,7 +30,9 @@ def test_the_fund_request_is_compiled_checked_funded_and_printed_in_the_browser(
     form.locator("input[name=month]").fill("3")
     form.locator("button").click()
     page.wait_for_load_state()
-    assert page.get_by_test_id("total-assistance").inner_text() == f"{rep.amount} 元"
+    from yfbz.core.display import money
+
+    assert page.get_by_test_id("total-assistance").inner_text() == f"{money(rep.amount)} 元"
     assert page.get_by_test_id("status").inner_text() == "草稿"
     # the clerk who compiled it cannot approve it
     page.get_by_test_id("submit").click()

@@ -7,6 +7,7 @@ import pytest
 
 from tests.beneficiaries.conftest import civil, confirm_roster, run_jobs, upload_file  # noqa: F401
 from tests.claims.conftest import decided_bill, enter_bill, institutions  # noqa: F401
+from tests.funding.conftest import fund  # noqa: F401
 
 from tests.beneficiaries.conftest import HEADER, roster_xlsx  # noqa: F401
 
