@@ -1,31 +1,25 @@
 """xlsx exports. They take a queryset already scoped by the caller (visible_to)."""
 
-import io
-
-from openpyxl import Workbook
+from yfbz.core.spreadsheets import SafeWorkbook
 
 
 def people_xlsx(people) -> bytes:
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("人员")
     ws.append(["公民身份号码", "姓名", "性别", "出生日期", "所属镇街", "村（社区）", "联系电话"])
     for p in people.iterator(chunk_size=2000):
         ws.append([p.id_number, p.name, p.get_sex_display(), p.birth_date, p.town.name if p.town else "", p.village, p.phone])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 
 
 def roster_issues_xlsx(upload, rows) -> bytes:
     """The rows with errors or warnings as the department sent them, plus the row number and one column
     of messages, so the department can correct its own file."""
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("错误和提示")
     ws.append(["原行号", *upload.headers, "问题说明"])
     for row in rows.iterator(chunk_size=2000):
         cells = list(row.cells) + [""] * (len(upload.headers) - len(row.cells))
         ws.append([row.row_number, *cells, row.messages_text])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 

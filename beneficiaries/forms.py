@@ -2,16 +2,16 @@ from datetime import date
 
 from django import forms
 
-from .models import Department, RosterUpload
+from yfbz.core.uploads import DataFileField
 
-MAX_ROSTER_BYTES = 200 * 1024 * 1024
+from .models import Department, RosterUpload
 
 
 class RosterUploadForm(forms.Form):
     department = forms.ModelChoiceField(label="认定部门", queryset=Department.objects.none())
     month = forms.CharField(label="名单月份", widget=forms.DateInput(attrs={"type": "month"}), help_text="例如 2025-03")
     mode = forms.ChoiceField(label="名单类型", choices=RosterUpload.Mode.choices, initial=RosterUpload.Mode.SNAPSHOT)
-    file = forms.FileField(label="名单文件", help_text="Excel（.xlsx）或 CSV（UTF-8 / GBK）")
+    file = DataFileField(label="名单文件", kind="roster")
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,12 +26,6 @@ class RosterUploadForm(forms.Form):
             return date(int(year), int(month), 1)
         except ValueError as exc:
             raise forms.ValidationError("月份格式应为 YYYY-MM，例如 2025-03") from exc
-
-    def clean_file(self):
-        f = self.cleaned_data["file"]
-        if f.size > MAX_ROSTER_BYTES:
-            raise forms.ValidationError("文件超过200MB，请分批上传")
-        return f
 
 
 class PersonTownForm(forms.Form):

@@ -1,17 +1,19 @@
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
+from yfbz.core.importformats import HeaderCheckedResource
+
 from .models import Category, CategoryAlias, Department, Person, Town
 
 
-class TownResource(resources.ModelResource):
+class TownResource(HeaderCheckedResource, resources.ModelResource):
     class Meta:
         model = Town
         import_id_fields = ("code",)
         fields = ("code", "name", "kind", "active")
 
 
-class CategoryAliasResource(resources.ModelResource):
+class CategoryAliasResource(HeaderCheckedResource, resources.ModelResource):
     department = fields.Field(attribute="department", column_name="department", widget=ForeignKeyWidget(Department, "code"))
     category = fields.Field(attribute="category", column_name="code", widget=ForeignKeyWidget(Category, "code"))
 

@@ -1,21 +1,16 @@
 """xlsx exports. They take a queryset already scoped by the caller (visible_to) and filtered."""
 
-import io
-
-from openpyxl import Workbook
-
+from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules import Reason
 
 
 def _book(title: str, header: list[str], rows) -> bytes:
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet(title)
     ws.append(header)
     for r in rows:
         ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 
 
 def bills_xlsx(bills) -> bytes:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from beneficiaries.models import Person
+from yfbz.core.uploads import DataFileField
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
 from .models import Bill, Institution, SettlementLine
@@ -21,14 +22,31 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
+    """Scanned papers: PDF, JPEG or PNG by their bytes, each at most SCAN_MAX (yfbz.core.uploads)."""
+
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,application/pdf"}))
+        from yfbz.core.uploads import SCAN_MAX
+
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
+        kwargs.setdefault("help_text", f"PDF、JPEG或PNG，每个不超过{SCAN_MAX // 1024 // 1024} MB")
         super().__init__(*args, **kwargs)
+
+    def _one(self, f, initial):
+        from yfbz.core.uploads import UploadRefused, check_scan
+
+        f = super().clean(f, initial)
+        data = f.read()
+        f.seek(0)
+        try:
+            check_scan(f.name, data)
+        except UploadRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return f
 
     def clean(self, data, initial=None):
         if isinstance(data, list | tuple):
-            return [super(MultipleFileField, self).clean(d, initial) for d in data]
-        return [super().clean(data, initial)] if data else []
+            return [self._one(d, initial) for d in data]
+        return [self._one(data, initial)] if data else []
 
 
 class BillForm(forms.ModelForm):
@@ -117,7 +135,7 @@ class ApproveForm(forms.Form):
 class SettlementUploadForm(forms.Form):
     institution = forms.ModelChoiceField(label="医疗机构", queryset=Institution.objects.filter(active=True, networked=True))
     month = forms.CharField(label="结算月份", help_text="如 2025-03", max_length=7)
-    file = forms.FileField(label="结算文件（xlsx或CSV）")
+    file = DataFileField(label="结算文件", kind="settlement")
 
     def clean_month(self):
         raw = self.cleaned_data["month"].strip()

@@ -1,9 +1,11 @@
 from import_export import resources
 
+from yfbz.core.importformats import HeaderCheckedResource
+
 from .models import Institution
 
 
-class InstitutionResource(resources.ModelResource):
+class InstitutionResource(HeaderCheckedResource, resources.ModelResource):
     """定点医药机构 import/export, keyed by the institution code."""
 
     class Meta:

@@ -106,9 +106,6 @@ class Upload:
     data: bytes
 
 
-MAX_ATTACHMENT = 20 * 1024 * 1024
-
-
 def _clean(bill: Bill) -> None:
     """Model validation with the field named in Chinese (e.g. “政策范围内费用：…”), as a ClaimsError."""
     try:
@@ -129,8 +126,7 @@ def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
         raise ClaimsError("只有区医保经办人员可以录入手工报销票据。")
     for up in attachments:
-        if len(up.data) > MAX_ATTACHMENT:
-            raise ClaimsError(f"扫描件“{up.file_name}”超过20MB，请压缩后再上传。")
+        _scan_type(up)
     with transaction.atomic():
         bill = Bill(entered_by=user, status=S.ENTERED, **fields)
         _clean(bill)
@@ -141,11 +137,24 @@ def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
     return bill
 
 
+def _scan_type(upload: Upload) -> str:
+    """PDF, JPEG or PNG by the bytes (an HTML page sent as a scan is refused: issue 9, finding 1)."""
+    from yfbz.core.uploads import UploadRefused, check_scan
+
+    try:
+        return check_scan(upload.file_name, upload.data)
+    except UploadRefused as exc:
+        raise ClaimsError(f"扫描件{exc}") from None
+
+
 def bill_attach(*, bill: Bill, upload: Upload, user) -> BillAttachment:
+    content_type = _scan_type(upload)
+    if len(upload.file_name) > 200:
+        raise ClaimsError(f"扫描件文件名超过200个字符：“{upload.file_name[:40]}…”，请改短后再上传。")
     return BillAttachment.objects.create(
         bill=bill,
-        file_name=upload.file_name[:200],
-        content_type=upload.content_type or "application/octet-stream",
+        file_name=upload.file_name,
+        content_type=content_type,
         size=len(upload.data),
         sha256=hashlib.sha256(upload.data).hexdigest(),
         data=upload.data,

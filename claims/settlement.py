@@ -91,6 +91,12 @@ class Row:
 
 # --- reading -------------------------------------------------------------------------------------
 def _rows_of(data: bytes, file_name: str) -> list[list]:
+    from yfbz.core.spreadsheets import SpreadsheetRefused, check_spreadsheet
+
+    try:  # before any reader allocates (issue 9, finding 4)
+        check_spreadsheet(data)
+    except SpreadsheetRefused as exc:
+        raise SettlementFileError([str(exc)]) from None
     name = file_name.lower()
     if name.endswith((".xlsx", ".xls", ".ods")) or data[:2] == b"PK":
         from python_calamine import CalamineWorkbook
@@ -158,6 +164,9 @@ def _amount(v, where: str, errors: list[str], required: bool) -> Decimal:
         return ZERO
     if not d.is_finite() or d < 0:
         errors.append(f"{where}：金额不能为负数或非数字“{s}”")
+        return ZERO
+    if d >= Decimal("1E+12"):  # the fields hold 14 digits; 1E+30 cannot even be rounded to cents
+        errors.append(f"{where}：金额“{s}”超出合理范围（应小于1万亿元）")
         return ZERO
     if d != d.quantize(Decimal("0.01")):
         errors.append(f"{where}：金额最多两位小数“{s}”")

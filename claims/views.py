@@ -275,10 +275,12 @@ bill_redecide = _with_reason(bill_decide, lambda d: f"已核定：{d.scheme_labe
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
 def attachment_download(request, pk):
+    from yfbz.core.uploads import SCAN_TYPES, attachment_response
+
     att = get_object_or_404(BillAttachment.objects.visible_to(request.user), pk=pk)
-    resp = HttpResponse(bytes(att.data), content_type=att.content_type)
-    resp["Content-Disposition"] = f'inline; filename="attachment-{att.pk}"'
-    return resp
+    # papers stored before the bytes were checked keep their browser-given type: serve those as octet-stream
+    ctype = att.content_type if att.content_type in SCAN_TYPES.values() else "application/octet-stream"
+    return attachment_response(att.data, file_name=att.file_name, content_type=ctype)
 
 
 # --- notices --------------------------------------------------------------------------------------

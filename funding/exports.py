@@ -3,17 +3,12 @@ Callers pass rows already scoped with visible_to(user)."""
 
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-
+from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules.codes import ENROLMENT_ZH
 
 
 def _save(wb) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 
 
 def _category_names():
@@ -24,7 +19,7 @@ def _category_names():
 
 def tax_list_xlsx(results) -> bytes:
     names = _category_names()
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("资助参保名单")
     ws.append(["公民身份号码", "姓名", "镇街", "参保类型", "资助身份", "资助金额", "个人缴纳部分"])
     for r in results.iterator(chunk_size=5000):
@@ -35,7 +30,7 @@ def tax_list_xlsx(results) -> bytes:
 
 def gap_list_xlsx(rows) -> bytes:
     names = _category_names()
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("漏保断保名单")
     ws.append(["公民身份号码", "姓名", "镇街", "村（社区）", "联系电话", "身份类别", "情况", "参保类型"])
     for r, gap in rows:
@@ -47,7 +42,7 @@ def gap_list_xlsx(rows) -> bytes:
 
 def bank_file_xlsx(batch) -> bytes:
     """The bank payment file: one row per payment; 明细号 comes back on the bank's return file."""
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("代发明细")
     ws.append(["明细号", "收款人", "开户银行", "银行账号", "金额", "用途"])
     for p in batch.payments.select_related("line").order_by("pk").iterator(chunk_size=5000):
@@ -62,7 +57,7 @@ def bank_file_xlsx(batch) -> bytes:
 
 
 def month_report_xlsx(report: dict) -> bytes:
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("账户收支")
     ws.append(["账户", "期初余额", "本月收入", "本月支出", "期末余额"])
     for a in report["accounts"]:

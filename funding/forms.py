@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from django import forms
 
+from yfbz.core.uploads import DataFileField
+
 from .models import EnrolmentKind
 
 SELF_PAID_KINDS = [(k, v) for k, v in EnrolmentKind.choices if k in ("RESIDENT_T1", "RESIDENT_T2", "EMPLOYEE_INDIVIDUAL")]
@@ -54,7 +56,7 @@ class SelfPaidForm(forms.Form):
 
 class ImportForm(forms.Form):
     year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
-    file = forms.FileField(label="参保数据（xlsx）")
+    file = DataFileField(label="参保数据", kind="enrolment", allow_csv=False)
 
 
 def _choices(kind):

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "yfbz.core.middleware.LoginRequiredEverywhere",
+    "csp.middleware.CSPMiddleware",
 ]
 
 if PRODUCTION:  # serves collected static files without a separate web server
@@ -161,6 +162,26 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy on every response (django-csp): scripts only from our own static files
+# (no inline script anywhere: tests/security/test_browser_hardening.py checks the templates), no
+# plugins, no framing, forms post only to us. Inline style attributes stay allowed (progress bars,
+# the admin's own templates); they cannot run code.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
@@ -195,6 +216,10 @@ AUDITLOG_STORE_JSON_CHANGES = True
 # bases in yfbz/core/adminlock.py narrow both further to the roles that keep the data)
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# importing: xlsx and CSV only, each file checked like every upload (yfbz/core/importformats.py)
+from yfbz.core.importformats import CheckedCSV, CheckedXLSX  # noqa: E402
+
+IMPORT_FORMATS = [CheckedCSV, CheckedXLSX]
 
 # --- The bureau ---------------------------------------------------------------------------
 YFBZ_BUREAU_NAME = env.str("YFBZ_BUREAU_NAME", default="重庆市渝北区医疗保障局")

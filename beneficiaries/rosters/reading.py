@@ -146,8 +146,14 @@ def _open_csv(data: bytes) -> Sheet:
 
 def open_roster(data: bytes) -> Sheet:
     """Open a roster file from its bytes. Raises RosterUnreadable with a Chinese reason."""
+    from yfbz.core.spreadsheets import SpreadsheetRefused, check_spreadsheet
+
     if not data or not data.strip():
         raise RosterUnreadable("文件为空")
+    try:  # before any reader allocates: a declared A1:XFD1048576 would abort the worker (issue 9)
+        check_spreadsheet(data)
+    except SpreadsheetRefused as exc:
+        raise RosterUnreadable(str(exc)) from None
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         sheet = _open_excel(data)
     else:

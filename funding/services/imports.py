@@ -26,6 +26,12 @@ MAX_ERRORS_SHOWN = 20
 
 
 def enrolment_import(*, year: int, data: bytes, user, source: str = "参保系统导出") -> int:
+    from yfbz.core.uploads import UploadRefused, check_data
+
+    try:  # xlsx only, and not a hostile one (issue 9)
+        check_data("参保数据", data, "enrolment", allow_csv=False)
+    except UploadRefused as exc:
+        raise FundingError(str(exc)) from None
     try:
         ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
     except Exception:  # noqa: BLE001 - any unreadable file gets the same answer

@@ -394,7 +394,13 @@ def bank_return_parse(*, batch_id: int, data: bytes) -> dict[int, str]:
 
     from openpyxl import load_workbook
 
+    from yfbz.core.uploads import UploadRefused, check_data
+
     batch = PaymentBatch.objects.get(pk=batch_id)
+    try:  # xlsx only, and not a hostile one (issue 9)
+        check_data("银行回单", data, "bank_return", allow_csv=False)
+    except UploadRefused as exc:
+        raise FundingError(str(exc)) from None
     try:
         ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
     except Exception:  # noqa: BLE001

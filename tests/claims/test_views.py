@@ -20,7 +20,7 @@ def two_towns(decided_bill, people, staff):
     out = {}
     for key in ("slh", "hx"):
         bill = decided_bill(people[key])
-        bill_attach(bill=bill, upload=Upload("发票.jpg", "image/jpeg", b"\xff\xd8scan-" + key.encode()), user=staff["district_clerk"])
+        bill_attach(bill=bill, upload=Upload("发票.jpg", "image/jpeg", b"\xff\xd8\xffscan-" + key.encode()), user=staff["district_clerk"])
         decision_approve(bill_id=bill.pk, user=staff["reviewer"])
         out[key] = Bill.objects.get(pk=bill.pk)
     return out
@@ -189,11 +189,11 @@ def test_scanned_papers_uploaded_with_the_bill_are_kept_in_the_database(institut
 
     client = login(staff["district_clerk"])
     data = bill_post(people["slh"], institution=institutions["YB01"].pk)
-    scans = [SimpleUploadedFile("发票1.jpg", b"\xff\xd8one", "image/jpeg"), SimpleUploadedFile("清单.pdf", b"%PDF-two", "application/pdf")]
+    scans = [SimpleUploadedFile("发票1.jpg", b"\xff\xd8\xffone", "image/jpeg"), SimpleUploadedFile("清单.pdf", b"%PDF-two", "application/pdf")]
     client.post(reverse("claims:bill-new"), {**data, "save": "1", "attachments": scans})
     bill = Bill.objects.get()
     got = {a.file_name: bytes(a.data) for a in BillAttachment.objects.filter(bill=bill)}
-    assert got == {"发票1.jpg": b"\xff\xd8one", "清单.pdf": b"%PDF-two"}
+    assert got == {"发票1.jpg": b"\xff\xd8\xffone", "清单.pdf": b"%PDF-two"}
 
 
 def test_a_retroactive_change_page_lists_and_redecides_the_reached_decisions(decided_bill, people, staff, departments, login):

@@ -82,6 +82,16 @@ class ReferenceAdmin(admin.ModelAdmin):
     def has_import_permission(self, request):  # django-import-export
         return self.has_add_permission(request) and self.has_change_permission(request)
 
+    def add_data_read_fail_error_to_form(self, form, e):  # django-import-export: the reason, in Chinese
+        from .spreadsheets import SpreadsheetRefused
+        from .uploads import UploadRefused
+
+        if isinstance(e, UploadRefused | SpreadsheetRefused):
+            form.add_error("import_file", str(e))
+        else:
+            form.add_error("import_file", "无法读取该文件：请确认文件是xlsx或CSV（UTF-8），并与所选的格式一致。")
+
+
 
 class HistoryInline(ReadOnlyInline, admin.TabularInline):
     """A record's status history (yfbz.core.workflow) on its admin page, read-only, statuses in
