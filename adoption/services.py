@@ -27,11 +27,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from beneficiaries.models import Category, Identity, Person, Town
+from beneficiaries.services import person_attribute_record_migrated
 from claims.models import Bill, Decision, Institution, Scheme
 from claims.services import ClaimsError, bill_decide, bill_enter, bill_record_historic, decision_approve
 from yfbz.core.audit import audit_bulk
@@ -56,6 +58,8 @@ from .models import HistoryLoad, HistoryLoadBill
 HISTORIC_FIELDS = ("scheme", "category", "assistance", "youfu_subsidy")
 #: person attributes the database keeps (a scenario may name others: they could not be stored)
 KNOWN_ATTRIBUTES = {"needs_maintenance_treatment"}
+#: an attribute a scenario gives as plain true (no dates) holds from this day on
+ALWAYS = date(1900, 1, 1)
 HISTORIC_REASON = "原系统核定，按历史数据记录（计入年度限额和统计，本系统不再支付）"
 PROVISIONAL_REASON = "审核人已核对暂行规则（历史数据导入，按--approved-by确认）"
 
@@ -241,14 +245,22 @@ def _write(checked: _Checked, load: HistoryLoad, *, file_name: str, entered_by, 
             person = Person.objects.create(
                 id_number=idn.number, name=eng.name.strip(), birth_date=idn.birth_date, sex=idn.sex,
                 town=checked.towns.get(idn.number),
-                needs_maintenance_treatment="needs_maintenance_treatment" in eng.attributes,
             )
             load.persons_created += 1
         else:
             load.persons_matched += 1
-            if "needs_maintenance_treatment" in eng.attributes and not person.needs_maintenance_treatment:
-                person.needs_maintenance_treatment = True
-                person.save(update_fields=["needs_maintenance_treatment", "updated_at"])
+        # person attributes (需院外维持治疗): dated PersonAttribute rows, confirmed like migrated identities
+        spans = [(a, ALWAYS, None) for a in sorted(eng.attributes)]
+        spans += [(a.name, a.valid_from, a.valid_to) for a in eng.attribute_spans]
+        for attribute, vf, vt in spans:
+            if attribute in KNOWN_ATTRIBUTES:
+                try:
+                    person_attribute_record_migrated(
+                        person=person, attribute=attribute, valid_from=vf, valid_to=vt, source=source_ref,
+                        entered_by=entered_by, approved_by=approved_by,
+                    )
+                except ValidationError as exc:
+                    raise ScenarioError(f"persons[{eng.id_number}].attributes.{attribute}", "；".join(exc.messages)) from None
         people[eng.id_number] = person
         existing = list(Identity.objects.filter(person=person))
         for ident in eng.identities:

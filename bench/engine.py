@@ -130,6 +130,16 @@ def naive_amount(pol, person: Person, bill: Bill, used: dict) -> tuple[Scheme | 
         if i.valid_from <= on and (i.valid_to is None or on <= i.valid_to)
     ]
     age = age_on(person.birth_date, on)
+    # category age conditions (52号 第二条: NONGCUN_60 only from the 60th birthday), by table scan
+    held = [
+        c
+        for c in held
+        if not any(
+            k.category == c
+            and ((k.min_age is not None and age < k.min_age) or (k.max_age is not None and age >= k.max_age))
+            for k in pol.category_conditions
+        )
+    ]
     groups = []
     for cat in held:
         mine = [m for m in pol.memberships if m.category == cat]

@@ -66,7 +66,7 @@ def user(username, role):
 
 
 def make_people(n: int) -> None:
-    from beneficiaries.models import Category, Identity, Person, Town
+    from beneficiaries.models import Category, Identity, Person, PersonAttribute, Town
     from funding.models import Enrolment
     from yfbz.rules.idcard import check_character
 
@@ -78,9 +78,12 @@ def make_people(n: int) -> None:
         birth = date(1930, 1, 1) + timedelta(days=i % 25_000)
         first17 = f"500112{birth:%Y%m%d}{(i // 25_000) % 1000:03d}"
         people.append(Person(id_number=first17 + check_character(first17), name=f"测试{i}", birth_date=birth,
-                             sex="M" if i % 2 else "F", town_id=towns[i % len(towns)], needs_maintenance_treatment=i % 50 == 0))
+                             sex="M" if i % 2 else "F", town_id=towns[i % len(towns)]))
     Person.objects.bulk_create(people, batch_size=5000)
     ids = list(Person.objects.order_by("pk").values_list("pk", flat=True))
+    PersonAttribute.objects.bulk_create(
+        [PersonAttribute(person_id=pk, attribute="needs_maintenance_treatment", valid_from=date(2020, 1, 1), source="bench")
+         for i, pk in enumerate(ids) if i % 50 == 0], batch_size=5000)
     idents, enrols = [], []
     for pk in ids:
         idents.append(Identity(person_id=pk, category_id=cats[rng.choice(CATEGORIES)], valid_from=date(2024, 1, 1) + timedelta(days=rng.randrange(600))))
@@ -135,7 +138,7 @@ def main():
 
     # baseline (naive, per person) on the first N people, also the oracle
     from beneficiaries.models import Identity as I2  # noqa: N817
-    from beneficiaries.models import Person
+    from beneficiaries.models import Person, PersonAttribute
     from funding.models import Enrolment
     from yfbz.policy.selectors import policy_in_force
     from yfbz.rules import Identity as RI
@@ -148,7 +151,7 @@ def main():
         rows = [RI(c, vf, vt) for c, vf, vt in I2.objects.filter(person=p).values_list("category__code", "valid_from", "valid_to")]
         e = Enrolment.objects.filter(person=p, year=2025).first()
         kind = None if e is None or e.kind == "NOT_ENROLLED" else e.kind
-        attrs = frozenset({"needs_maintenance_treatment"}) if p.needs_maintenance_treatment else frozenset()
+        attrs = frozenset(PersonAttribute.objects.filter(person=p).values_list("attribute", flat=True))
         d = contribution_subsidy(policy_in_force(date(2025, 12, 31)), RP(p.id_number, p.birth_date, tuple(rows), attrs), 2025, kind)
         if d.amount > 0 or d.group:
             SubsidyResult.objects.update_or_create(person=p, year=2025, defaults={"amount": d.amount, "category": d.category or "", "run": rerun})

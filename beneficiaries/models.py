@@ -1,7 +1,6 @@
 """Reference data (towns, departments, identity categories and their wordings), people, identities,
 and the monthly roster uploads that start and end identities (docs/rosters.md)."""
 
-import re
 
 from django.conf import settings
 from django.db import models
@@ -66,12 +65,6 @@ class Category(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def min_age(self) -> int | None:
-        """An age written into the category itself (60周岁以上农村籍退役人员 → 60): rosters warn below it."""
-        m = re.search(r"(\d+)周岁以上", self.name)
-        return int(m.group(1)) if m else None
-
 
 class CategoryAlias(models.Model):
     """A department's own wording of a category (e.g. 城市低保 → DIBAO). Editable: an unknown
@@ -107,9 +100,6 @@ class Person(models.Model):
     )
     village = models.CharField("村（社区）", max_length=60, blank=True)
     phone = models.CharField("联系电话", max_length=30, blank=True)
-    needs_maintenance_treatment = models.BooleanField(
-        "需院外维持治疗的重病患者", default=False, help_text="渝北府办发〔2025〕2号 二(三)：低保对象中经认定需院外维持治疗的重病患者，普通门诊年限额700元"
-    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -242,6 +232,97 @@ class PersonTown(models.Model):
 
     def covers(self, day) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class PersonAttribute(models.Model):
+    """A person attribute the policy refers to, held between dates (D1: the settlement date decides):
+    需院外维持治疗的重病患者 (渝北府办发〔2025〕2号 二(三)) certified from a date, so that a mid-year
+    OUT_400 → OUT_700 is recorded.
+
+    It changes eligibility, so one person proposes and another confirms (maker–checker): a span is
+    PROPOSED by a district clerk and counts for the engine only once a district reviewer CONFIRMED
+    it; ending a confirmed span is proposed the same way (ENDING, ``end_proposed``) and the span
+    keeps counting with its old end until the end is confirmed. Moves through the one status
+    mechanism (``MOVES``, ``yfbz.core.workflow.transition``, history ``PersonAttributeStatusChange``),
+    called only by ``services.person_attribute_*``; confirmed spans of one attribute never overlap."""
+
+    class Kind(models.TextChoices):
+        NEEDS_MAINTENANCE = "needs_maintenance_treatment", "需院外维持治疗的重病患者"
+
+    class Status(models.TextChoices):
+        PROPOSED = "PROPOSED", "待复核"
+        CONFIRMED = "CONFIRMED", "已确认"
+        ENDING = "ENDING", "终止待复核"
+        REJECTED = "REJECTED", "已退回"
+
+    MOVES = {
+        NEW: {Status.PROPOSED, Status.CONFIRMED},  # CONFIRMED at once only when migrated (two named staff)
+        Status.PROPOSED: {Status.CONFIRMED, Status.REJECTED},
+        Status.CONFIRMED: {Status.ENDING},
+        Status.ENDING: {Status.CONFIRMED},
+        Status.REJECTED: set(),
+    }
+    REASON_REQUIRED = {(Status.PROPOSED, Status.REJECTED)}
+    #: the statuses in which a span counts for the engine (an end awaiting review keeps the old end)
+    COUNTING = (Status.CONFIRMED, Status.ENDING)
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="attribute_spans")
+    attribute = models.CharField("人员属性", max_length=60, choices=Kind.choices)
+    valid_from = models.DateField("起始日期")
+    valid_to = models.DateField("终止日期", null=True, blank=True)
+    source = models.CharField("认定依据", max_length=200, help_text="如：区卫健委认定书编号、医院诊断证明")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="复核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    end_proposed = models.DateField("拟终止日期", null=True, blank=True)
+    end_source = models.CharField("终止依据", max_length=200, blank=True)
+    end_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="终止登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField("复核说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = "人员属性"
+        verbose_name_plural = "人员属性"
+        ordering = ["person_id", "attribute", "valid_from"]
+        indexes = [models.Index(fields=["person", "attribute"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="person_attribute_to_not_before_from",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_attribute_display()} {self.valid_from}～{self.valid_to or '至今'}"
+
+    def is_valid_on(self, day) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class PersonAttributeStatusChange(StatusHistory):
+    """Append-only: every move of a person attribute span (yfbz.core.workflow)."""
+
+    SUBJECT = "span"
+    span = models.ForeignKey(PersonAttribute, verbose_name="人员属性", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "span__person__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = "人员属性状态记录"
+        verbose_name_plural = "人员属性状态记录"
 
 
 # --- monthly rosters ------------------------------------------------------------------------------

@@ -30,6 +30,6 @@ class PersonResource(resources.ModelResource):
 
     class Meta:
         model = Person
-        fields = ("id_number", "name", "sex", "birth_date", "town", "village", "phone", "needs_maintenance_treatment")
+        fields = ("id_number", "name", "sex", "birth_date", "town", "village", "phone")
         export_order = fields
         import_id_fields = ("id_number",)

@@ -26,8 +26,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from yfbz.core.roles import Role
 from yfbz.core.locks import lock, lock_one
+from yfbz.core.roles import Role
 from yfbz.core.workflow import record_start, record_start_many, transition, transition_many
 
 from .models import (
@@ -537,3 +537,150 @@ def retroactive_change_mark_reviewed(*, change: RetroactiveChange, user, note: s
         if change.status == RS.OPEN:
             retroactive_change_set_status(change=change, to=RS.CLOSED, by=user, note=note)
     return change
+
+
+# --- dated person attributes (maker–checker, through the one status mechanism) -------------------
+def _attr_overlap(person_id: int, attribute: str, start: date, end: date | None, *, exclude: int | None = None):
+    from django.db.models import Q
+
+    from .models import PersonAttribute
+
+    qs = PersonAttribute.objects.filter(person_id=person_id, attribute=attribute).exclude(
+        status=PersonAttribute.Status.REJECTED
+    )
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    qs = qs.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+    if end is not None:
+        qs = qs.filter(valid_from__lte=end)
+    return qs.first()
+
+
+def _check_span(person, attribute: str, valid_from: date, valid_to: date | None, source: str) -> None:
+    from .models import PersonAttribute
+
+    if attribute not in PersonAttribute.Kind.values:
+        raise ValidationError(f"未知的人员属性：{attribute}。")
+    if not (source or "").strip():
+        raise ValidationError("请填写认定依据（如认定书编号、诊断证明）。")
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError(f"终止日期{valid_to}早于起始日期{valid_from}。")
+    other = _attr_overlap(person.pk, attribute, valid_from, valid_to)
+    if other is not None:
+        raise ValidationError(
+            f"与已有记录（{other.valid_from}～{other.valid_to or '至今'}，{other.get_status_display()}）重叠；"
+            "请先终止已有记录。"
+        )
+
+
+def person_attribute_propose(*, person, attribute: str, valid_from: date, valid_to: date | None, source: str, user):
+    """A district clerk records that a person holds an attribute from a date (to a date); it counts
+    once a reviewer confirms it (``person_attribute_decide``)."""
+    from yfbz.core.workflow import record_start
+
+    from .models import PersonAttribute
+
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise PermissionDenied("只有区医保经办人员可以登记人员属性。")
+    with transaction.atomic():
+        type(person).objects.select_for_update().get(pk=person.pk)  # one change of a person's attributes at a time
+        _check_span(person, attribute, valid_from, valid_to, source)
+        span = PersonAttribute.objects.create(
+            person=person, attribute=attribute, valid_from=valid_from, valid_to=valid_to, source=source.strip(),
+            recorded_by=user, status=PersonAttribute.Status.PROPOSED,
+        )
+        record_start(span, by=user, reason=f"登记：{span.source}")
+        return span
+
+
+def person_attribute_propose_end(*, span_id: int, valid_to: date, source: str, user):
+    """A district clerk proposes the last day of a confirmed attribute span (e.g. treatment ended);
+    the span keeps its old end until a reviewer confirms the new one."""
+    from yfbz.core.workflow import transition
+
+    from .models import PersonAttribute
+
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise PermissionDenied("只有区医保经办人员可以登记人员属性。")
+    if not (source or "").strip():
+        raise ValidationError("请填写终止依据。")
+    with transaction.atomic():
+        span = PersonAttribute.objects.select_for_update().get(pk=span_id)
+        if span.status != PersonAttribute.Status.CONFIRMED:
+            raise ValidationError("只有已确认的记录可以登记终止。")
+        if valid_to < span.valid_from:
+            raise ValidationError(f"终止日期{valid_to}早于起始日期{span.valid_from}。")
+        if span.valid_to is not None and valid_to >= span.valid_to:
+            raise ValidationError(f"该记录已于{span.valid_to}终止。")
+        span.end_proposed, span.end_source, span.end_proposed_by = valid_to, source.strip(), user
+        transition(span, PersonAttribute.Status.ENDING, by=user, reason=f"拟于{valid_to}终止：{span.end_source}",
+                   update_fields=["end_proposed", "end_source", "end_proposed_by"])
+        return span
+
+
+def person_attribute_decide(*, span_id: int, approve: bool, user, note: str = ""):
+    """A district reviewer (not the one who recorded it) confirms or sends back a proposed span or a
+    proposed end. Confirmed figures count for every decision made after; decisions already made are
+    not rewritten (a re-decision takes the new dates)."""
+    from yfbz.core.workflow import transition
+
+    from .models import PersonAttribute
+
+    S = PersonAttribute.Status
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER)):
+        raise PermissionDenied("只有区医保审核人员可以复核人员属性。")
+    note = (note or "").strip()
+    with transaction.atomic():
+        span = PersonAttribute.objects.select_for_update().get(pk=span_id)
+        if span.status == S.PROPOSED:
+            if span.recorded_by_id == user.pk:
+                raise ValidationError("登记人不能复核自己登记的人员属性（经办与审核分离）。")
+            if approve:
+                other = _attr_overlap(span.person_id, span.attribute, span.valid_from, span.valid_to, exclude=span.pk)
+                if other is not None and other.status in PersonAttribute.COUNTING:
+                    raise ValidationError("与已确认的记录重叠，不能确认。")
+            span.confirmed_by, span.confirmed_at, span.note = user, timezone.now(), note
+            transition(span, S.CONFIRMED if approve else S.REJECTED, by=user,
+                       reason=note or ("复核确认" if approve else ""), update_fields=["confirmed_by", "confirmed_at", "note"])
+        elif span.status == S.ENDING:
+            if span.end_proposed_by_id == user.pk:
+                raise ValidationError("登记人不能复核自己登记的终止（经办与审核分离）。")
+            if approve:
+                span.valid_to = span.end_proposed
+            why = f"终止于{span.end_proposed}（{span.end_source}）" if approve else f"终止申请退回：{note or '未说明'}"
+            span.end_proposed, span.end_proposed_by = None, None
+            transition(span, S.CONFIRMED, by=user, reason=why, update_fields=["valid_to", "end_proposed", "end_proposed_by"])
+        else:
+            raise ValidationError("该记录没有待复核的内容。")
+        return span
+
+
+def person_attribute_record_migrated(
+    *, person, attribute: str, valid_from: date, valid_to: date | None, source: str, entered_by, approved_by
+) -> bool:
+    """An attribute the old system held, brought in when the bureau adopts the product
+    (``load_history``): recorded as confirmed by the two named staff, like migrated identities.
+    A span already covering the period is not added twice. Returns whether a span was added."""
+    from django.db.models import Q
+
+    from yfbz.core.workflow import record_start
+
+    from .models import PersonAttribute
+
+    covering = PersonAttribute.objects.filter(
+        person=person, attribute=attribute, status__in=PersonAttribute.COUNTING, valid_from__lte=valid_from
+    )
+    if valid_to is None:
+        covering = covering.filter(valid_to__isnull=True)
+    else:
+        covering = covering.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=valid_to))
+    if covering.exists():
+        return False
+    _check_span(person, attribute, valid_from, valid_to, source)
+    span = PersonAttribute.objects.create(
+        person=person, attribute=attribute, valid_from=valid_from, valid_to=valid_to, source=source[:200],
+        status=PersonAttribute.Status.CONFIRMED, recorded_by=entered_by, confirmed_by=approved_by,
+        confirmed_at=timezone.now(), note="原系统迁移",
+    )
+    record_start(span, by=approved_by, reason=f"原系统迁移（{entered_by}录入，{approved_by}审批）")
+    return True

@@ -8,6 +8,7 @@ urlpatterns = [
     path("export.xlsx", views.person_export, name="person-export"),
     path("<int:pk>/", views.person_detail, name="person-detail"),
     path("<int:pk>/town", views.person_town, name="person-town"),
+    path("<int:pk>/attributes", views.person_attribute_action, name="person-attribute"),
     path("rosters/", roster_views.roster_list, name="roster-list"),
     path("rosters/duty/", roster_views.duty_board, name="duty-board"),
     path("rosters/retroactive/", roster_views.retroactive_list, name="retroactive-list"),

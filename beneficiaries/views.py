@@ -12,11 +12,11 @@ from django.views.decorators.http import require_POST
 
 from yfbz.core.roles import Role
 
-from . import selectors, towns
+from . import selectors, services, towns
 from .exports import people_xlsx
 from .filters import PersonFilter
 from .forms import PersonTownForm
-from .models import Identity, Person
+from .models import Identity, Person, PersonAttribute
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,6 +68,11 @@ def person_detail(request, pk):
         {
             "person": person, "identities": identities, "show_full_id": show_full,
             "benefit_views": views, "on": on, "bad_date": bad_date, "identities_complete": complete,
+            "attribute_spans": PersonAttribute.objects.visible_to(request.user).filter(person=person)
+            .select_related("recorded_by", "confirmed_by", "end_proposed_by"),
+            "attribute_kinds": PersonAttribute.Kind.choices,
+            "can_record_attribute": request.user.is_superuser or request.user.has_role(Role.DISTRICT_CLERK),
+            "can_confirm_attribute": request.user.is_superuser or request.user.has_role(Role.DISTRICT_REVIEWER),
             "retroactive": selectors.retroactive_changes_for(request.user).filter(person=person).order_by("-created_at")[:20],
             "town_history": selectors.town_history(person),
             "town_form": PersonTownForm() if can_change_town(request.user) else None,
@@ -78,6 +83,18 @@ def person_detail(request, pk):
 def can_change_town(user) -> bool:
     """A person's town outside a roster is recorded by the district's clerks (docs/areas.md)."""
     return user.is_superuser or user.has_role(Role.DISTRICT_CLERK)
+
+
+def _date_field(request, name: str, *, required: bool) -> date | None:
+    text = (request.POST.get(name) or "").strip()
+    if not text:
+        if required:
+            raise ValidationError("请填写日期。")
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"无法识别的日期：{text}（应为YYYY-MM-DD）") from None
 
 
 @login_required
@@ -101,3 +118,42 @@ def person_town(request, pk):
         else:
             messages.info(request, f"{person.name}在{d['on']:%Y-%m-%d}已在{d['town']}，无需登记。")
     return redirect("beneficiaries:person-detail", pk=person.pk)
+
+
+@login_required
+@require_POST
+def person_attribute_action(request, pk):
+    """Record, end, confirm or send back a dated person attribute (maker–checker, services)."""
+    person = selectors.person_for(request.user, pk)
+    action = request.POST.get("action")
+    try:
+        if action == "propose":
+            services.person_attribute_propose(
+                person=person, attribute=request.POST.get("attribute", ""),
+                valid_from=_date_field(request, "valid_from", required=True),
+                valid_to=_date_field(request, "valid_to", required=False),
+                source=request.POST.get("source", ""), user=request.user,
+            )
+            messages.success(request, "人员属性已登记，待审核人员复核后生效。")
+        else:
+            span = PersonAttribute.objects.visible_to(request.user).get(pk=request.POST.get("span"), person=person)
+            if action == "end":
+                services.person_attribute_propose_end(
+                    span_id=span.pk, valid_to=_date_field(request, "valid_to", required=True),
+                    source=request.POST.get("source", ""), user=request.user,
+                )
+                messages.success(request, "终止日期已登记，待审核人员复核后生效。")
+            elif action in ("confirm", "reject"):
+                services.person_attribute_decide(
+                    span_id=span.pk, approve=action == "confirm", user=request.user, note=request.POST.get("note", "")
+                )
+                messages.success(request, "已复核。" if action == "confirm" else "已退回。")
+            else:
+                raise ValidationError("未知的操作。")
+    except (PersonAttribute.DoesNotExist, ValueError):
+        messages.error(request, "没有这条人员属性记录。")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "无权进行该操作。")
+    return redirect("beneficiaries:person-detail", pk)

@@ -30,8 +30,8 @@ from .resources import InstitutionResource
 class InstitutionAdmin(ReferenceAdmin, ImportExportModelAdmin):
     editable_because = "参考数据：机构名称、等级和联网情况；银行账号只能通过“机构银行账号变更”经另一人确认后生效"
     resource_classes = [InstitutionResource]
-    list_display = ("code", "name", "level", "in_city", "networked", "active")
-    list_filter = ("level", "in_city", "networked", "active")
+    list_display = ("code", "name", "level", "in_city", "networked", "designated", "designated_from", "designated_to", "active")
+    list_filter = ("level", "in_city", "networked", "designated", "active")
     search_fields = ("code", "name")
     readonly_fields = ("bank_name", "bank_account")
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
-from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
+from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_BURDEN, YOUFU_ZH
 
 ZERO = Decimal("0.00")
 
@@ -44,6 +44,7 @@ class CapKey(models.TextChoices):
     MAJOR_DISEASE = "MAJOR_DISEASE", SCHEME_ZH["MAJOR_DISEASE"]
     LARGE_EXPENSE = "LARGE_EXPENSE", SCHEME_ZH["LARGE_EXPENSE"]
     YOUFU = YOUFU, YOUFU_ZH
+    YOUFU_BURDEN = YOUFU_BURDEN, "优抚对象医疗补助：本年累计救助后自付（计入年度起付额）"
     POOLING = "POOLING", "职工普通门诊统筹支付"
     POOLING_DEDUCTIBLE = "POOLING_DEDUCTIBLE", "职工普通门诊起付标准已计"
 
@@ -66,6 +67,13 @@ class Institution(models.Model):
     bank_name = models.CharField("开户银行", max_length=80, blank=True)
     bank_account = models.CharField("银行账号", max_length=40, blank=True)
     active = models.BooleanField("启用", default=True)
+    # 渝北府办发〔2025〕2号 二(五): major-disease assistance only for costs at a designated institution
+    # (定点医疗机构); the engine asks on the settlement date (parameter MAJOR_DISEASE_DESIGNATED_ONLY)
+    designated = models.BooleanField(
+        "定点医疗机构", default=True, help_text="取消勾选：非定点机构（如市外未签约医院），其费用不适用重特大疾病医疗救助。"
+    )
+    designated_from = models.DateField("定点起始日期", null=True, blank=True, help_text="留空：一直为定点。")
+    designated_to = models.DateField("定点终止日期", null=True, blank=True, help_text="留空：仍为定点。")
 
     class Meta:
         verbose_name = "定点医药机构"
@@ -74,6 +82,14 @@ class Institution(models.Model):
 
     def __str__(self):
         return f"{self.name}（{self.code}）"
+
+    def designated_on(self, day) -> bool:
+        """Designated (定点) on that day: flagged, and within the designation's dates."""
+        return (
+            self.designated
+            and (self.designated_from is None or self.designated_from <= day)
+            and (self.designated_to is None or day <= self.designated_to)
+        )
 
 
 class InstitutionBankChange(models.Model):
@@ -276,6 +292,7 @@ class Decision(models.Model):
     youfu_cap_left_after = models.DecimalField(
         "优抚补助本次后剩余限额", max_digits=14, decimal_places=2, null=True, blank=True
     )
+    youfu_burden = money_field("计入优抚补助年度起付额的自付")
     reasons = models.JSONField("原因代码", default=list)
     explanation = models.TextField("核定说明")
     layers = models.JSONField("各层计算", default=list)

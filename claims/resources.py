@@ -12,7 +12,7 @@ class InstitutionResource(HeaderCheckedResource, resources.ModelResource):
         model = Institution
         import_id_fields = ("code",)
         # no bank account: it changes only through a confirmed InstitutionBankChange (maker ≠ checker)
-        fields = ("code", "name", "level", "in_city", "networked", "active")
+        fields = ("code", "name", "level", "in_city", "networked", "designated", "designated_from", "designated_to", "active")
         export_order = fields
         skip_unchanged = True
         report_skipped = False

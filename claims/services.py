@@ -202,6 +202,7 @@ def _decision_usage(d: Decision) -> dict[str, Decimal]:
         CapKey.POOLING: d.pooling_paid,
         CapKey.POOLING_DEDUCTIBLE: d.pooling_deductible,
         CapKey.YOUFU: d.youfu_subsidy,
+        CapKey.YOUFU_BURDEN: d.youfu_burden,
     }
     if d.scheme:
         out[d.scheme] = d.assistance
@@ -336,6 +337,7 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
         youfu_ratio=ed.youfu.ratio,
         youfu_subsidy=ed.youfu.amount,
         youfu_cap_left_after=ed.youfu.cap_left_after,
+        youfu_burden=ed.youfu.counted,
         reasons=[int(r) for r in ed.reasons],
         explanation=explanation,
         layers=snapshot["layers"],

@@ -26,8 +26,7 @@ def sex_of(idn: str) -> str:
 
 
 APPLY_PAGE = 50_000
-PERSON_FIELDS = ("id_number", "name", "birth_date", "sex", "town_id", "village", "phone", "needs_maintenance_treatment",
-                 "created_at", "updated_at")
+PERSON_FIELDS = ("id_number", "name", "birth_date", "sex", "town_id", "village", "phone", "created_at", "updated_at")
 RETRO_FIELDS = ("person_id", "category_id", "identity_id", "period_start", "period_end", "kind", "roster_upload_id",
                 "created_at", "review_note")
 
@@ -67,7 +66,7 @@ def _apply_page(upload: RosterUpload, rows: list[tuple], counts: dict, created_h
         if person_id is not None:
             person_ids[idn] = person_id
         elif out == Outcome.NEW and idn not in new_people:
-            new_people[idn] = (idn, name, birth_of(idn), sex_of(idn), town, village, phone, False, now, now)
+            new_people[idn] = (idn, name, birth_of(idn), sex_of(idn), town, village, phone, now, now)
     for idn in person_ids:
         new_people.pop(idn, None)
     created = bulk.insert_ignoring_conflicts(Person, PERSON_FIELDS, list(new_people.values()), conflict="id_number")

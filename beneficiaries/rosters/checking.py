@@ -126,7 +126,7 @@ class Context:
         for town in Town.objects.filter(active=True):
             self.towns[town.name] = town.pk
             self.towns.setdefault(town.short_name, town.pk)
-        self.min_age = {pk: c.min_age for pk, c in self.categories.items() if c.min_age}
+        self.min_age = _category_min_ages(self.categories, self.age_day)
         self.previous: dict[tuple[str, int], Previous] = {}
         # a snapshot's endings and a delta's exit rows are both found among the open identities
         rows = (
@@ -223,6 +223,23 @@ def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
             name = ctx.categories[row.category_id].name
             row.warn("category", f"按身份证号计算，{ctx.age_day}时{age}周岁，不满{min_age}周岁（{name}）")
     return row
+
+
+def _category_min_ages(categories: dict, on) -> dict[int, int]:
+    """Category pk → the age its policy condition asks for on ``on`` (52号 第二条: NONGCUN_60 → 60):
+    policy data with dates (yfbz.policy), never read from the category's name."""
+    from yfbz.policy.selectors import policy_in_force
+
+    try:
+        policy = policy_in_force(on)
+    except Exception:  # noqa: BLE001 - a warning only: broken policy data must not stop a roster
+        return {}
+    out = {}
+    for pk, cat in categories.items():
+        cond = policy.condition_of(cat.code)
+        if cond is not None and cond.min_age is not None:
+            out[pk] = cond.min_age
+    return out
 
 
 @dataclass(slots=True)

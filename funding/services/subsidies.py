@@ -38,7 +38,7 @@ from ..models import (
 from .errors import FundingError
 
 BATCH_SIZE = 5000
-NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY}
+NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET}
 # the fields of a result a run computes; a row is rewritten only when one of them changed
 RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from beneficiaries.models import Category, Identity, Person
+from beneficiaries.models import Category, Identity, Person, PersonAttribute
 from claims.models import Bill, CapUsage, Institution
 from claims.services import bill_decide, bill_enter
 
@@ -27,8 +27,11 @@ def load_scenario_into_db(data, towns, user):
         person = Person.objects.create(
             id_number=idn, name=p["name"], birth_date=date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
             sex="M" if int(idn[16]) % 2 else "F", town=towns["SLH"],
-            needs_maintenance_treatment=bool((p.get("attributes") or {}).get("needs_maintenance_treatment")),
         )
+        if (p.get("attributes") or {}).get("needs_maintenance_treatment"):
+            PersonAttribute.objects.create(
+                person=person, attribute="needs_maintenance_treatment", valid_from=date(1900, 1, 1), source="情景文件"
+            )
         for i in p["identities"]:
             Identity.objects.create(
                 person=person, category=cats[i["category"]], valid_from=date.fromisoformat(i["valid_from"]),

@@ -19,7 +19,7 @@ def valid_id(birth: date, seq: int = 1, region: str = "500112") -> str:
 
 def person(
     *categories: str,
-    birth: date = date(1970, 1, 1),
+    birth: date = date(1955, 1, 1),  # 70 in 2025: meets NONGCUN_60's 60周岁以上, under DIBAO's 80
     since: date = date(2020, 1, 1),
     until: date | None = None,
     attributes: tuple[str, ...] = (),

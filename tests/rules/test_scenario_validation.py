@@ -106,3 +106,29 @@ def test_policy_overrides_change_the_result():
     data["policy"] = {"contribution_standards": {"2025": {"T1": "380.00", "T2": "700.00"}}}
     out = run_scenario(parse_scenario(data, categories=default_policy().categories), default_book())
     assert [s["amount"] for s in out["subsidies"]] == ["380.00", "700.00", "266.00", "380.00"]
+
+
+def test_a_scenario_may_use_a_category_it_introduces_in_its_own_policy():
+    """Issue 10 item 7: before, the person's identity was refused as an unknown category."""
+    from datetime import date
+
+    from yfbz.rules import default_book
+    from yfbz.rules.scenario import parse_scenario, run_scenario
+
+    from .helpers import valid_id
+
+    idn = valid_id(date(1950, 1, 1))
+    data = {
+        "policy": {
+            "categories": [{"code": "JB_LAONIAN", "name": "江北高龄困难老人（示例）", "department": "CIVIL"}],
+            "memberships": [{"category": "JB_LAONIAN", "group": "OUT_400"}],
+        },
+        "persons": [{"id_number": idn, "identities": [{"category": "JB_LAONIAN", "valid_from": "2025-01-01"}]}],
+        "institutions": [{"code": "H1", "level": 1}],
+        "bills": [{"ref": "B1", "id_number": idn, "institution": "H1", "kind": "OUTPATIENT", "settled_on": "2025-05-01",
+                   "total_cost": "300.00", "in_policy_cost": "300.00", "basic_paid": "100.00"}],
+    }
+    book = default_book()
+    scenario = parse_scenario(data, categories=book.in_force(date(2025, 1, 1)).categories)
+    out = run_scenario(scenario, book)
+    assert (out["bills"][0]["category"], out["bills"][0]["assistance"]) == ("JB_LAONIAN", "140.00")

@@ -15,6 +15,7 @@ from yfbz.core.adminlock import ReferenceAdmin
 
 from .models import (
     CatalogueDisease,
+    CategoryCondition,
     ContributionStandard,
     EmployeePoolingRule,
     GroupMembership,
@@ -70,6 +71,16 @@ class PolicyParameterAdmin(PolicyRecordAdmin):
     key_display = ("key", "value")
 
 
+@admin.register(CategoryCondition)
+class CategoryConditionAdmin(PolicyRecordAdmin):
+    key_display = ("category", "condition_zh_display")
+    list_filter = ("category", "status", "active")
+
+    @admin.display(description="年龄条件")
+    def condition_zh_display(self, obj):
+        return obj.condition_zh()
+
+
 @admin.register(GroupMembership)
 class GroupMembershipAdmin(PolicyRecordAdmin):
     key_display = ("category", "group", "condition_zh_display")
@@ -116,7 +127,7 @@ class SubsidyRuleAdmin(PolicyRecordAdmin):
 
 @admin.register(YoufuRule)
 class YoufuRuleAdmin(PolicyRecordAdmin):
-    key_display = ("category", "ratio", "threshold", "cap_display")
+    key_display = ("category", "ratio", "threshold", "cap_display", "inpatient_only", "annual_threshold")
 
     @admin.display(description="年度补助限额")
     def cap_display(self, obj):

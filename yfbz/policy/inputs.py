@@ -20,9 +20,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from beneficiaries.models import Identity, Person
+from beneficiaries.models import Identity, Person, PersonAttribute
+from yfbz.rules import AttributeSpan, BillKind, Decision, adjudicate, contribution_subsidy
 from yfbz.rules import Bill as EngineBill
-from yfbz.rules import BillKind, Decision, adjudicate, contribution_subsidy
 from yfbz.rules import Identity as EngineIdentity
 from yfbz.rules import Person as EnginePerson
 from yfbz.rules.policy import Policy, PolicyBook
@@ -31,7 +31,7 @@ from yfbz.rules.subsidy import SubsidyDecision
 from .selectors import policy_book
 
 CHUNK = 5000
-MAINTENANCE = "needs_maintenance_treatment"
+MAINTENANCE = PersonAttribute.Kind.NEEDS_MAINTENANCE.value
 
 
 # --- which policy applies ----------------------------------------------------------------------
@@ -80,30 +80,40 @@ def identities_by_person(
     return {pid: tuple(v) for pid, v in out.items()}
 
 
+def attributes_by_person(person_ids: Iterable[int]) -> dict[int, tuple[AttributeSpan, ...]]:
+    """Every dated person attribute of these people (PersonAttribute rows) as engine values."""
+    qs = PersonAttribute.objects.filter(status__in=PersonAttribute.COUNTING).order_by("person_id", "valid_from", "id").values_list(
+        "person_id", "attribute", "valid_from", "valid_to"
+    )
+    out: dict[int, list[AttributeSpan]] = defaultdict(list)
+    for pid, name, vf, vt in _by_person(qs, list(person_ids)):
+        out[pid].append(AttributeSpan(name, vf, vt))
+    return {pid: tuple(v) for pid, v in out.items()}
+
+
 def engine_person(
     *,
     id_number: str,
     birth_date: date | None,
     identities: tuple[EngineIdentity, ...],
-    needs_maintenance: bool = False,
+    attributes: tuple[AttributeSpan, ...] = (),
     name: str = "",
     town: str | None = None,
 ) -> EnginePerson:
     """One engine Person from plain values (the rows already read)."""
-    attrs = frozenset({MAINTENANCE}) if needs_maintenance else frozenset()
-    return EnginePerson(id_number, birth_date, identities, attrs, name, town)
+    return EnginePerson(id_number, birth_date, identities, frozenset(), name, town, attributes)
 
 
-PERSON_VALUES = ("pk", "id_number", "birth_date", "needs_maintenance_treatment", "name", "town__code")
+PERSON_VALUES = ("pk", "id_number", "birth_date", "name", "town__code")
 
 
-def _person_from_values(row: tuple, identities: Mapping[int, tuple[EngineIdentity, ...]]) -> EnginePerson:
-    pk, id_number, birth, maintenance, name, town = row
+def _person_from_values(row: tuple, identities: Mapping, attributes: Mapping) -> EnginePerson:
+    pk, id_number, birth, name, town = row
     return engine_person(
         id_number=id_number,
         birth_date=birth,
         identities=identities.get(pk, ()),
-        needs_maintenance=maintenance,
+        attributes=attributes.get(pk, ()),
         name=name,
         town=town,
     )
@@ -113,11 +123,12 @@ def persons_for_engine(
     person_ids: Iterable[int], *, period: tuple[date, date] | None = None
 ) -> dict[int, EnginePerson]:
     """Engine Persons of many people (by primary key), with their identities (overlapping ``period``
-    if given) and attributes: a few queries per 5,000 people."""
+    if given) and dated attributes: three queries per 5,000 people."""
     ids = sorted(set(person_ids))
     idents = identities_by_person(ids, period=period)
+    attrs = attributes_by_person(ids)
     rows = Person.objects.values_list(*PERSON_VALUES).order_by("pk")
-    return {row[0]: _person_from_values(row, idents) for row in _by_person(rows, ids, "pk")}
+    return {row[0]: _person_from_values(row, idents, attrs) for row in _by_person(rows, ids, "pk")}
 
 
 def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tuple[int, EnginePerson]]:
@@ -128,17 +139,17 @@ def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tupl
     for i in range(0, len(numbers), CHUNK):
         rows.extend(Person.objects.filter(id_number__in=numbers[i : i + CHUNK]).values_list(*PERSON_VALUES))
     idents = identities_by_person([r[0] for r in rows])
-    return {r[1]: (r[0], _person_from_values(r, idents)) for r in rows}
+    attrs = attributes_by_person([r[0] for r in rows])
+    return {r[1]: (r[0], _person_from_values(r, idents, attrs)) for r in rows}
 
 
 def person_for_engine(person: Any) -> EnginePerson:
     """The engine Person of one ``beneficiaries.Person``."""
-    idents = identities_by_person([person.pk]).get(person.pk, ())
     return engine_person(
         id_number=person.id_number,
         birth_date=person.birth_date,
-        identities=idents,
-        needs_maintenance=person.needs_maintenance_treatment,
+        identities=identities_by_person([person.pk]).get(person.pk, ()),
+        attributes=attributes_by_person([person.pk]).get(person.pk, ()),
         name=person.name,
         town=person.town.code if person.town_id else None,
     )
@@ -151,8 +162,10 @@ def bill_for_engine(
     """The engine Bill of anything that carries a bill's fields: a hand-settled ``claims.Bill``, a
     one-stop ``SettlementLine`` or a settlement file row. ``institution`` (default ``src.institution``)
     gives the level (0 = 未定级). ``basic_paid`` replaces the bill's own figure (employees' pooling
-    computed by the bureau). ``ref`` defaults to the bill's primary key."""
+    computed by the bureau). ``ref`` defaults to the bill's primary key. Whether the institution is
+    designated (定点) is asked on the settlement date (``Institution.designated_on``)."""
     inst = institution if institution is not None else src.institution
+    designated = inst.designated_on(src.settled_on) if hasattr(inst, "designated_on") else True
     return EngineBill(
         kind=BillKind(src.kind),
         settled_on=src.settled_on,
@@ -164,6 +177,7 @@ def bill_for_engine(
         total_cost=src.total_cost,
         admitted_on=src.admitted_on,
         ref=ref if ref is not None else str(getattr(src, "pk", "") or ""),
+        designated=designated,
     )
 
 
@@ -191,6 +205,7 @@ def decide_subsidy(
 
 __all__ = [
     "MAINTENANCE",
+    "attributes_by_person",
     "bill_for_engine",
     "decide_bill",
     "decide_subsidy",

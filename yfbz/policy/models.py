@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from yfbz.rules.codes import YOUFU, Enrolment, Scheme, group_scheme
 from yfbz.rules.defaults import default_records
-from yfbz.rules.policy import PARAMETER_KEYS
+from yfbz.rules.policy import PARAMETER_KEYS, age_condition_zh
 
 GROUP_RE = re.compile(r"^(OUT|IN|MAJ|LRG|SUB)_[A-Z0-9_]+$")
 
@@ -189,6 +189,47 @@ class PolicyParameter(PolicyRecord):
             errors["value"] = "起点金额不能为负数。"
         if self.key in ("LARGE_EXPENSE_MIN_LEVEL", "UNGRADED_LEVEL") and v not in (1, 2, 3):
             errors["value"] = "医疗机构等级应为1、2或3。"
+        if self.key == "MAJOR_DISEASE_DESIGNATED_ONLY" and v not in (0, 1):
+            errors["value"] = "应填1（仅限定点医疗机构）或0（不限）。"
+
+
+class CategoryCondition(PolicyRecord):
+    """An age condition of an identity category (POLICY.md §3), checked by the engine on the bill's
+    settlement date and, for the contribution subsidy, on each day of the year (D8). Data with a
+    date, never read from the category's name: 60周岁以上农村籍退役人员 → 年满60周岁 (52号 第二条)."""
+
+    SECTION = "category_conditions"
+    KEY_FIELDS = ("category",)
+    category = models.CharField("身份类别", max_length=40, choices=category_choices)
+    min_age = models.PositiveSmallIntegerField("年满（周岁，含）", null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField("未满（周岁）", null=True, blank=True)
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "身份类别年龄条件"
+        verbose_name_plural = "身份类别年龄条件"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "effective_from"], name="policy_condition_key_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}：{self.condition_zh()}"
+
+    def condition_zh(self) -> str:
+        return age_condition_zh(self.min_age, self.max_age) or "无年龄条件"
+
+    def record_fields(self) -> dict:
+        return {"category": self.category, "min_age": self.min_age, "max_age": self.max_age}
+
+    def validate_fields(self, errors: dict) -> None:
+        _check_category(self.category, "category", errors, required=True)
+        for f in ("min_age", "max_age"):
+            v = getattr(self, f)
+            if v is not None and v > 120:
+                errors[f] = "年龄条件不合理（应在0到120周岁之间）。"
+        if self.min_age is None and self.max_age is None and self.active:
+            errors["min_age"] = "请至少填写一项年龄条件；如要取消该类别的年龄条件，请取消勾选“有效”。"
+        if self.min_age is not None and self.max_age is not None and self.min_age >= self.max_age:
+            errors["max_age"] = f"“未满{self.max_age}周岁”应大于“年满{self.min_age}周岁”。"
 
 
 class GroupMembership(PolicyRecord):
@@ -430,6 +471,16 @@ class YoufuRule(PolicyRecord):
         blank=True,
         help_text="区级数据，无默认值；未填写则优抚对象医疗补助不启用。",
     )
+    inpatient_only = models.BooleanField(
+        "仅限住院费用", default=False, help_text="如晋退役军人规〔2024〕2号 第八条：仅对住院发生的医疗费用补助。"
+    )
+    annual_threshold = models.DecimalField(
+        "年度起付额（元）",
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="本年度累计救助后自付超过该数的部分才予补助（个人负担较重部分）；0为不设。",
+    )
 
     class Meta(PolicyRecord.Meta):
         verbose_name = "优抚对象医疗补助规则"
@@ -448,6 +499,8 @@ class YoufuRule(PolicyRecord):
             "ratio": self.ratio,
             "threshold": self.threshold,
             "annual_cap": self.annual_cap,
+            "inpatient_only": self.inpatient_only,
+            "annual_threshold": self.annual_threshold,
         }
 
     def validate_fields(self, errors: dict) -> None:
@@ -455,6 +508,7 @@ class YoufuRule(PolicyRecord):
         _check_ratio(self.ratio, "ratio", errors)
         _check_nonneg(self.threshold, "threshold", errors, "起付额")
         _check_nonneg(self.annual_cap, "annual_cap", errors, "年度限额")
+        _check_nonneg(self.annual_threshold, "annual_threshold", errors, "年度起付额")
 
 
 class EmployeePoolingRule(PolicyRecord):
@@ -516,6 +570,7 @@ class EmployeePoolingRule(PolicyRecord):
 
 
 RECORD_MODELS: tuple[type[PolicyRecord], ...] = (
+    CategoryCondition,
     PolicyParameter,
     GroupMembership,
     SchemeRule,

@@ -15,7 +15,18 @@ See docs/policy-engine.md.
 from .codes import REASON_ZH, SCHEME_ZH, YOUFU, BillKind, Enrolment, Reason, Scheme, Status
 from .defaults import default_book, default_policy, default_records
 from .employee import PoolingDecision, outpatient_pooling, personal_account_monthly
-from .engine import Bill, CapLedger, Considered, Decision, Identity, Layer, Person, YoufuResult, adjudicate
+from .engine import (
+    AttributeSpan,
+    Bill,
+    CapLedger,
+    Considered,
+    Decision,
+    Identity,
+    Layer,
+    Person,
+    YoufuResult,
+    adjudicate,
+)
 from .money import ZERO, money, quantize
 from .policy import Policy, PolicyBook, PolicyError, RuleRef, build_policy
 from .subsidy import SubsidyDecision, contribution_subsidy
@@ -35,6 +46,7 @@ __all__ = [
     "PoolingDecision",
     "outpatient_pooling",
     "personal_account_monthly",
+    "AttributeSpan",
     "Bill",
     "CapLedger",
     "Considered",

@@ -45,6 +45,9 @@ SUBSIDY_PREFIX = "SUB"
 #: Group of the 优抚对象 of 52号 第二条; also the key of the veterans' subsidy in a caps-used mapping.
 YOUFU = "YOUFU"
 YOUFU_ZH = "优抚对象医疗补助"
+#: Caps-used key of the year's remaining self-pay counted toward the veterans' subsidy's annual
+#: threshold (晋 第八条 "个人负担较重部分"): a running total, not a cap.
+YOUFU_BURDEN = "YOUFU_BURDEN"
 
 
 class BillKind(StrEnum):
@@ -97,12 +100,16 @@ class Reason(IntEnum):
     BEST_OF_SEVERAL_IDENTITIES = 115
     NO_RULE_IN_FORCE = 116
     COMPARED_SCHEMES = 117
+    NOT_DESIGNATED_INSTITUTION = 118
+    CATEGORY_AGE_NOT_MET = 119
     # 12x: 优抚对象医疗补助
     YOUFU_PAID = 120
     YOUFU_NO_CAP = 121
     YOUFU_CAP_USED_UP = 122
     YOUFU_NOTHING_REMAINS = 123
     YOUFU_CAP_LIMITED = 124
+    YOUFU_INPATIENT_ONLY = 125
+    YOUFU_BELOW_ANNUAL_THRESHOLD = 126
     # 2xx: contribution subsidy
     SUBSIDY_PAID = 200
     SUBSIDY_EMPLOYER_INSURED = 201
@@ -111,6 +118,7 @@ class Reason(IntEnum):
     SUBSIDY_NO_STANDARD = 204
     SUBSIDY_PROVISIONAL_STANDARD = 205
     SUBSIDY_NO_RULE_FOR_ENROLMENT = 206
+    SUBSIDY_AGE_NOT_MET = 207
     # 3xx: employees' outpatient pooling (渝医保发〔2023〕32号)
     POOLING_PAID = 300
     POOLING_DEDUCTIBLE_NOT_REACHED = 301
@@ -148,11 +156,15 @@ REASON_ZH: dict[Reason, str] = {
     Reason.BEST_OF_SEVERAL_IDENTITIES: "多重身份，按待遇最优的身份计算",
     Reason.NO_RULE_IN_FORCE: "结算日无有效的救助规则",
     Reason.COMPARED_SCHEMES: "符合多个救助方案，按救助金额最高的方案计算，不重复救助",
+    Reason.NOT_DESIGNATED_INSTITUTION: "就诊医疗机构在结算日不是定点医疗机构，不适用重特大疾病医疗救助",
+    Reason.CATEGORY_AGE_NOT_MET: "结算日不符合所持身份类别的年龄条件",
     Reason.YOUFU_PAID: "按规定给予优抚对象医疗补助",
     Reason.YOUFU_NO_CAP: "优抚对象医疗补助年度限额尚未设定，暂不启用",
     Reason.YOUFU_CAP_USED_UP: "本年度优抚对象医疗补助限额已用完",
     Reason.YOUFU_NOTHING_REMAINS: "前序报销和救助后无需补助的自付费用",
     Reason.YOUFU_CAP_LIMITED: "按本年度优抚对象医疗补助限额的剩余部分支付",
+    Reason.YOUFU_INPATIENT_ONLY: "优抚对象医疗补助仅适用于住院费用",
+    Reason.YOUFU_BELOW_ANNUAL_THRESHOLD: "本年度累计自付费用未超过优抚对象医疗补助年度起付额",
     Reason.SUBSIDY_PAID: "按规定资助参保",
     Reason.SUBSIDY_EMPLOYER_INSURED: "随单位参加职工医保，不予资助",
     Reason.SUBSIDY_NOT_ENROLLED: "当年未参保（漏保、断保），无法资助",
@@ -160,6 +172,7 @@ REASON_ZH: dict[Reason, str] = {
     Reason.SUBSIDY_NO_STANDARD: "当年个人缴费标准尚未录入",
     Reason.SUBSIDY_PROVISIONAL_STANDARD: "个人缴费标准为暂定数，待确认",
     Reason.SUBSIDY_NO_RULE_FOR_ENROLMENT: "所持身份在该参保方式下不予资助",
+    Reason.SUBSIDY_AGE_NOT_MET: "当年持有该身份期间均不符合身份类别的年龄条件",
     Reason.POOLING_PAID: "按职工医保普通门诊统筹报销",
     Reason.POOLING_DEDUCTIBLE_NOT_REACHED: "未超过年度起付标准",
     Reason.POOLING_LIMIT_USED_UP: "年度普通门诊统筹支付限额已用完",
@@ -168,3 +181,13 @@ REASON_ZH: dict[Reason, str] = {
     Reason.POOLING_PRESCRIBER_LEVEL: "药店外配处方按开具处方医疗机构的等级结算",
 }
 assert set(REASON_ZH) == set(Reason)
+
+#: The document and clause behind a reason code, for the codes whose basis is one clause (the pages
+#: engineer keeps the full table as data; these are the texts for the codes added with them).
+REASON_BASIS: dict[Reason, str] = {
+    Reason.NOT_DESIGNATED_INSTITUTION: "渝北府办发〔2025〕2号 二(五)（在定点医疗机构发生的住院或门诊费用）",
+    Reason.CATEGORY_AGE_NOT_MET: "渝退役军人局〔2022〕52号 第二条（60周岁以上农村籍退役人员）；年龄按结算日计算（POLICY.md §3、D1）",
+    Reason.YOUFU_INPATIENT_ONLY: "晋退役军人规〔2024〕2号 第八条（优抚对象住院发生的符合规定的医疗费用）",
+    Reason.YOUFU_BELOW_ANNUAL_THRESHOLD: "晋退役军人规〔2024〕2号 第八条（个人负担较重部分医疗费用）",
+    Reason.SUBSIDY_AGE_NOT_MET: "渝北府办发〔2025〕2号 二(一)；渝退役军人局〔2022〕52号 第二条；年度内任一日有效且当日符合年龄条件（D8）",
+}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from .codes import YOUFU, YOUFU_ZH, BillKind, Reason, Scheme
+from .codes import YOUFU, YOUFU_BURDEN, YOUFU_ZH, BillKind, Reason, Scheme
 from .idcard import age_on
 from .money import ZERO, fmt, percent, quantize
 from .policy import Policy, RuleRef, SchemeRule, YoufuRule
@@ -36,16 +36,35 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeSpan:
+    """A person attribute held over dates (需院外维持治疗的重病患者 from a certification date)."""
+
+    name: str
+    valid_from: date
+    valid_to: date | None = None
+
+    def valid_on(self, on: date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     id_number: str
     birth_date: date | None
     identities: tuple[Identity, ...] = ()
-    attributes: frozenset[str] = frozenset()
+    attributes: frozenset[str] = frozenset()  # held on every date
     name: str = ""
     town: str | None = None  # the person's town code (policy is held per area: PolicyBook.in_force)
+    attribute_spans: tuple[AttributeSpan, ...] = ()  # held between dates
 
     def categories_on(self, on: date) -> tuple[str, ...]:
         return tuple(i.category for i in self.identities if i.valid_on(on))
+
+    def attributes_on(self, on: date) -> frozenset[str]:
+        """The attributes held on a date (D1: the settlement date decides, as for identities)."""
+        if not self.attribute_spans:
+            return self.attributes
+        return self.attributes | frozenset(a.name for a in self.attribute_spans if a.valid_on(on))
 
     def age_on(self, on: date) -> int | None:
         return None if self.birth_date is None else age_on(self.birth_date, on)
@@ -63,6 +82,7 @@ class Bill:
     total_cost: Decimal | None = None
     admitted_on: date | None = None
     ref: str = ""
+    designated: bool = True  # the institution is a designated one (定点) on the settlement date
 
     @property
     def base(self) -> Decimal:
@@ -109,6 +129,8 @@ class YoufuResult:
     cap_left_after: Decimal | None = None
     rule: RuleRef | None = None
     reasons: tuple[Reason, ...] = ()
+    annual_threshold_left: Decimal | None = None  # of the annual threshold, before this bill
+    counted: Decimal = ZERO  # remaining self-pay of this bill counted toward the annual threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +178,10 @@ class Decision:
     youfu: YoufuResult
     provisional: tuple[RuleRef, ...]
     rule: RuleRef | None
-    held: tuple[str, ...] = ()  # identities valid on the settlement date
+    held: tuple[str, ...] = ()  # identities valid on the settlement date (age conditions met)
     category_names: Mapping[str, str] = field(repr=False, compare=False, default_factory=dict)
+    age_refused: tuple[tuple[str, str], ...] = ()  # (category, condition) valid but not met on the date
+    age: int | None = None  # full years on the settlement date (when a condition needed it)
 
     @property
     def assistance(self) -> Decimal:
@@ -186,6 +210,8 @@ class Decision:
             d[str(self.scheme)] = self.amount
         if self.youfu.amount:
             d[YOUFU] = self.youfu.amount
+        if self.youfu.counted:
+            d[YOUFU_BURDEN] = self.youfu.counted
         return d
 
     def layers(self) -> tuple[Layer, ...]:
@@ -251,6 +277,7 @@ class Decision:
             "basic_paid": fmt(self.basic_paid),
             "critical_paid": fmt(self.critical_paid),
             "held": list(self.held),
+            "age_refused": [list(x) for x in self.age_refused],
             "base": fmt(self.base),
             "scheme": str(self.scheme) if self.scheme else None,
             "category": self.category,
@@ -288,6 +315,8 @@ class Decision:
                 "amount": fmt(y.amount),
                 "cap": fmt(y.cap),
                 "cap_left_after": fmt(y.cap_left_after),
+                "annual_threshold_left": fmt(y.annual_threshold_left),
+                "counted": fmt(y.counted),
                 "reasons": [int(r) for r in y.reasons],
                 "rule": ref(y.rule),
             },
@@ -361,6 +390,9 @@ def explain_zh(d: Decision) -> str:
                 line += f"（“{_name(d, c.category)}”身份，本年度限额{fmt(c.cap)}元，剩余{fmt(c.cap_left_before)}元）"
             line += "。"
         lines.append(line)
+    for cat, cond in d.age_refused:
+        age = "出生日期不详" if d.age is None else f"结算日为{d.age}周岁"
+        lines.append(f"“{_name(d, cat)}”身份须{cond}，{age}，本次不按该身份计算。")
     y = d.youfu
     if y.eligible:
         if Reason.YOUFU_NO_CAP in y.reasons:
@@ -369,6 +401,7 @@ def explain_zh(d: Decision) -> str:
             lines.append(
                 f"{YOUFU_ZH}：对救助后剩余自付{fmt(y.base)}元"
                 + (f"超过{fmt(y.threshold)}元的部分" if y.threshold else "")
+                + (f"（扣除尚未达到的年度起付额{fmt(y.annual_threshold_left)}元）" if y.annual_threshold_left else "")
                 + f"按{percent(y.ratio)}补助{fmt(y.amount)}元，本年度补助限额剩余{fmt(y.cap_left_after)}元。"
             )
         else:
@@ -391,7 +424,10 @@ def applicable_schemes(
     in_cat = bill.disease is not None and bill.disease in policy.catalogue
     out.append((Scheme.INPATIENT if inpatient else Scheme.OUTPATIENT, ()))
     if in_cat:
-        out.append((Scheme.MAJOR_DISEASE, ()))
+        if policy.major_designated_only and not bill.designated:
+            out.append((Scheme.MAJOR_DISEASE, (Reason.NOT_DESIGNATED_INSTITUTION,)))
+        else:
+            out.append((Scheme.MAJOR_DISEASE, ()))
     elif bill.disease is not None:
         out.append((Scheme.MAJOR_DISEASE, (Reason.NOT_IN_CATALOGUE,)))
     if inpatient:
@@ -424,8 +460,12 @@ def adjudicate(
         youfu_used = used.get(YOUFU, ZERO)
     on = bill.settled_on
     cats = person.categories_on(on)
-    age = person.age_on(on) if policy._age_thresholds else None
-    ent = policy.entitlements(cats, age, person.attributes)
+    refused: tuple[str, ...] = ()
+    if not policy._condition_cats.isdisjoint(cats):  # a category with an age condition (POLICY.md §3)
+        cats, refused = policy.held_on(person, on, cats)
+    age = person.age_on(on) if (policy._age_thresholds or refused) else None
+    ent = policy.entitlements(cats, age, person.attributes_on(on) if person.attribute_spans else person.attributes)
+    no_identity = Reason.CATEGORY_AGE_NOT_MET if refused and not cats else Reason.NO_IDENTITY_ON_DATE
     level_used = policy.effective_level(bill.institution_level)
     base = bill.base
 
@@ -442,7 +482,7 @@ def adjudicate(
                     True,
                     base=base,
                     reasons=(
-                        Reason.NO_IDENTITY_ON_DATE
+                        no_identity
                         if not cats
                         else Reason.NO_SCHEME_FOR_IDENTITY
                         if policy.scheme_rules
@@ -482,7 +522,7 @@ def adjudicate(
     else:
         # D9: nothing payable; say why and name the closest scheme.
         if not cats:
-            reasons.append(Reason.NO_IDENTITY_ON_DATE)
+            reasons.append(no_identity)
         cands = [c for c in final if c.applicable]
         with_identity = [c for c in cands if c.category is not None]
         if with_identity:
@@ -500,6 +540,8 @@ def adjudicate(
             for r in best.reasons:
                 if r not in reasons:
                     reasons.append(r)
+    if refused and Reason.CATEGORY_AGE_NOT_MET not in reasons:
+        reasons.append(Reason.CATEGORY_AGE_NOT_MET)
     if level_used != bill.institution_level:
         reasons.append(Reason.UNGRADED_AS_LEVEL_1)
 
@@ -510,7 +552,11 @@ def adjudicate(
         reasons.append(Reason.PROVISIONAL_RULE)
 
     # §9 / §11: 优抚对象医疗补助 on what every earlier layer left.
-    youfu = _youfu(ent.youfu, base - amount, youfu_used) if ent.youfu else NO_YOUFU
+    youfu = (
+        _youfu(ent.youfu, base - amount, youfu_used, used.get(YOUFU_BURDEN, ZERO), bill.kind == BillKind.INPATIENT)
+        if ent.youfu
+        else NO_YOUFU
+    )
     if youfu.amount and youfu.rule is not None and youfu.rule.provisional:
         provisional.append(youfu.rule)
     reasons.extend(youfu.reasons)
@@ -543,6 +589,8 @@ def adjudicate(
         rule=chosen.rule if chosen else None,
         held=cats,
         category_names=policy.categories,
+        age_refused=tuple([(c, policy.condition_of(c).describe_zh()) for c in refused]) if refused else (),
+        age=age if refused else None,
     )
 
 
@@ -593,8 +641,14 @@ def _best_option(
 
 
 def _youfu(
-    options: tuple[tuple[str, YoufuRule | None], ...], remaining: Decimal, used: Decimal
+    options: tuple[tuple[str, YoufuRule | None], ...],
+    remaining: Decimal,
+    used: Decimal,
+    burden_used: Decimal = ZERO,
+    inpatient: bool = True,
 ) -> YoufuResult:
+    """§9: (what every earlier layer left − the bill's threshold − what is still below the annual
+    threshold) × ratio, capped by the year's cap; ``inpatient_only`` rules skip outpatient bills."""
     best: YoufuResult | None = None
     no_cap: YoufuResult | None = None
     for cat, rule in options:
@@ -617,30 +671,45 @@ def _youfu(
         left = rule.annual_cap - used
         if left < ZERO:
             left = ZERO
-        over = remaining - rule.threshold
-        raw = quantize(over * rule.ratio) if over > ZERO else ZERO
-        amt = raw if raw <= left else left
-        if raw <= ZERO:
-            why = (Reason.YOUFU_NOTHING_REMAINS,)
-        elif left <= ZERO:
-            why = (Reason.YOUFU_CAP_USED_UP,)
-        elif amt < raw:
-            why = (Reason.YOUFU_PAID, Reason.YOUFU_CAP_LIMITED)
+        if rule.inpatient_only and not inpatient:
+            res = YoufuResult(
+                True, cat, rule.ratio, rule.threshold, remaining, ZERO, rule.annual_cap, left, left, rule.ref,
+                (Reason.YOUFU_INPATIENT_ONLY,),
+            )
         else:
-            why = (Reason.YOUFU_PAID,)
-        res = YoufuResult(
-            True,
-            cat,
-            rule.ratio,
-            rule.threshold,
-            remaining,
-            amt,
-            rule.annual_cap,
-            left,
-            left - amt,
-            rule.ref,
-            why,
-        )
+            annual_left = None
+            over = remaining - rule.threshold
+            if rule.annual_threshold:
+                annual_left = rule.annual_threshold - burden_used
+                if annual_left < ZERO:
+                    annual_left = ZERO
+                over -= annual_left
+            raw = quantize(over * rule.ratio) if over > ZERO else ZERO
+            amt = raw if raw <= left else left
+            if raw <= ZERO:
+                below = annual_left and remaining > rule.threshold
+                why = (Reason.YOUFU_BELOW_ANNUAL_THRESHOLD if below else Reason.YOUFU_NOTHING_REMAINS,)
+            elif left <= ZERO:
+                why = (Reason.YOUFU_CAP_USED_UP,)
+            elif amt < raw:
+                why = (Reason.YOUFU_PAID, Reason.YOUFU_CAP_LIMITED)
+            else:
+                why = (Reason.YOUFU_PAID,)
+            res = YoufuResult(
+                True,
+                cat,
+                rule.ratio,
+                rule.threshold,
+                remaining,
+                amt,
+                rule.annual_cap,
+                left,
+                left - amt,
+                rule.ref,
+                why,
+                annual_left,
+                remaining if remaining > ZERO else ZERO,
+            )
         if best is None or (res.amount, res.cap_left_after) > (best.amount, best.cap_left_after):
             best = res
     return best or no_cap or NO_YOUFU

@@ -28,6 +28,7 @@ from .codes import YOUFU, Enrolment, Scheme, Status, group_scheme
 
 SECTIONS = (
     "categories",
+    "category_conditions",
     "parameters",
     "memberships",
     "scheme_rules",
@@ -41,6 +42,7 @@ SECTIONS = (
 #: Natural key of a record in each section (records with the same key supersede each other by date).
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "categories": ("code",),
+    "category_conditions": ("category",),
     "parameters": ("key",),
     "memberships": ("category", "group"),
     "scheme_rules": ("scheme", "group", "category"),
@@ -55,11 +57,13 @@ PARAMETER_KEYS = {
     "LARGE_EXPENSE_MIN_COST": "大额费用救助：单次住院政策范围内费用起点（超过该数）",
     "LARGE_EXPENSE_MIN_LEVEL": "大额费用救助：医疗机构最低等级",
     "UNGRADED_LEVEL": "未定级医疗机构视同的等级（D5）",
+    "MAJOR_DISEASE_DESIGNATED_ONLY": "重特大疾病医疗救助：仅限定点医疗机构（1=是，0=否）",
 }
 PARAMETER_DEFAULTS = {
     "LARGE_EXPENSE_MIN_COST": "30000.00",
     "LARGE_EXPENSE_MIN_LEVEL": "2",
     "UNGRADED_LEVEL": "1",
+    "MAJOR_DISEASE_DESIGNATED_ONLY": "0",
 }
 
 
@@ -92,6 +96,52 @@ class RuleRef:
     @property
     def provisional(self) -> bool:
         return self.status == Status.PROVISIONAL
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCondition:
+    """An age condition of an identity category, evaluated on the date the rule is applied
+    (POLICY.md §3): 60周岁以上农村籍退役人员 holds only from the 60th birthday (52号 第二条).
+    ``min_age``: full years reached (周岁以上, inclusive); ``max_age``: under that age (未满)."""
+
+    category: str
+    min_age: int | None
+    max_age: int | None
+    ref: RuleRef
+
+    def met_at(self, age: int | None) -> bool:
+        if age is None:
+            return False  # no birth date: the condition cannot be shown to hold
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age < self.max_age)
+
+    def window(self, birth: date | None) -> tuple[date, date] | None:
+        """The days on which the condition holds (first, last), or None without a birth date."""
+        if birth is None:
+            return None
+        first = date.min if self.min_age is None else _birthday(birth, self.min_age)
+        last = date.max if self.max_age is None else date.fromordinal(_birthday(birth, self.max_age).toordinal() - 1)
+        return first, last
+
+    def describe_zh(self) -> str:
+        return age_condition_zh(self.min_age, self.max_age)
+
+
+def age_condition_zh(min_age: int | None, max_age: int | None) -> str:
+    """'年满60周岁', '未满18周岁', '年满6周岁、未满18周岁' ('' when neither)."""
+    parts = []
+    if min_age is not None:
+        parts.append(f"年满{min_age}周岁")
+    if max_age is not None:
+        parts.append(f"未满{max_age}周岁")
+    return "、".join(parts)
+
+
+def _birthday(birth: date, years: int) -> date:
+    """The day on which a person born on ``birth`` reaches ``years`` full years (29 February → 1 March)."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +200,13 @@ class SubsidyRule:
 class YoufuRule:
     category: str | None
     ratio: Decimal
-    threshold: Decimal
+    threshold: Decimal  # per bill: what remains above it is subsidised
     annual_cap: Decimal | None  # None: no cap entered -> the scheme is inactive (POLICY.md §9)
     ref: RuleRef
+    # 晋退役军人规〔2024〕2号 第八条: only inpatient costs; only the part of the year's remaining
+    # self-pay above an annual threshold (个人负担较重部分). Shipped: neither (today's behaviour).
+    inpatient_only: bool = False
+    annual_threshold: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +310,7 @@ class Policy:
     youfu_rules: tuple[YoufuRule, ...]
     employee_pooling: Mapping[str, PoolingRule]
     parameters: Mapping[str, str]
+    category_conditions: tuple[CategoryCondition, ...] = ()
     records: Mapping[str, tuple[dict, ...]] = field(repr=False, default_factory=dict)
     # --- derived lookup tables (built in __post_init__) ---
     _memberships_by_cat: dict = field(init=False, repr=False, compare=False)
@@ -264,7 +319,10 @@ class Policy:
     _age_thresholds: tuple = field(init=False, repr=False, compare=False)
     _attributes: frozenset = field(init=False, repr=False, compare=False)
     _ent_cache: dict = field(init=False, repr=False, compare=False)
+    _conditions: dict = field(init=False, repr=False, compare=False)
+    _condition_cats: frozenset = field(init=False, repr=False, compare=False)
     large_min_cost: Decimal = field(init=False, repr=False, compare=False)
+    major_designated_only: bool = field(init=False, repr=False, compare=False)
     large_min_level: int = field(init=False, repr=False, compare=False)
     ungraded_level: int = field(init=False, repr=False, compare=False)
 
@@ -286,10 +344,13 @@ class Policy:
         )
         s(self, "_attributes", frozenset(m.attribute for m in self.memberships if m.attribute))
         s(self, "_ent_cache", {})
+        s(self, "_conditions", {c.category: c for c in self.category_conditions})
+        s(self, "_condition_cats", frozenset(self._conditions))
         p = {**PARAMETER_DEFAULTS, **self.parameters}
         s(self, "large_min_cost", Decimal(p["LARGE_EXPENSE_MIN_COST"]))
         s(self, "large_min_level", int(p["LARGE_EXPENSE_MIN_LEVEL"]))
         s(self, "ungraded_level", int(p["UNGRADED_LEVEL"]))
+        s(self, "major_designated_only", Decimal(p["MAJOR_DISEASE_DESIGNATED_ONLY"]) != 0)
 
     # ------------------------------------------------------------------ lookups
     def category_name(self, code: str | None) -> str:
@@ -300,6 +361,24 @@ class Policy:
     def rule_for(self, group: str, category: str) -> SchemeRule | None:
         """A category-specific rule of a group wins over the group-wide one."""
         return self._rules.get((group, category)) or self._rules.get((group, None))
+
+    def condition_of(self, category: str) -> CategoryCondition | None:
+        """The age condition of a category in force (None: the category has none)."""
+        return self._conditions.get(category)
+
+    def held_on(
+        self, person: Any, on: date, valid: tuple[str, ...] | None = None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(categories held on ``on``, categories valid on that date whose age condition is not met
+        on it). A category with an age condition counts only on the days the person meets it.
+        ``valid``: the categories valid on ``on`` when the caller already has them."""
+        cats = person.categories_on(on) if valid is None else valid
+        if self._condition_cats.isdisjoint(cats):
+            return cats, ()
+        conds = self._conditions
+        age = person.age_on(on)
+        kept = tuple(c for c in cats if c not in conds or conds[c].met_at(age))
+        return kept, tuple(c for c in cats if c not in kept)
 
     def effective_level(self, level: int) -> int:
         """D5: an ungraded institution (level 0) counts as ``UNGRADED_LEVEL``."""
@@ -392,6 +471,7 @@ class Policy:
         refs = [r.ref for r in self.scheme_rules if r.ref.provisional]
         refs += [s.ref for s in self.contribution_standards if s.ref.provisional]
         refs += [y.ref for y in self.youfu_rules if y.ref.provisional]
+        refs += [c.ref for c in self.category_conditions if c.ref.provisional]
         return refs
 
     # ------------------------------------------------------------------ overrides
@@ -509,8 +589,19 @@ def _build(sel: dict[str, list[dict]], on: date, suffix: str) -> Policy:
             _d(r.get("threshold")) or Decimal("0.00"),
             _d(r.get("annual_cap")),
             _ref("youfu_rules", r),
+            bool(r.get("inpatient_only")),
+            _d(r.get("annual_threshold")) or Decimal("0.00"),
         )
         for r in sel["youfu_rules"]
+    )
+    conditions = tuple(
+        CategoryCondition(
+            r["category"],
+            None if r.get("min_age") in (None, "") else int(r["min_age"]),
+            None if r.get("max_age") in (None, "") else int(r["max_age"]),
+            _ref("category_conditions", r),
+        )
+        for r in sorted(sel["category_conditions"], key=lambda r: r["category"])
     )
     pooling = {
         r["employment"]: PoolingRule(
@@ -540,6 +631,7 @@ def _build(sel: dict[str, list[dict]], on: date, suffix: str) -> Policy:
         youfu_rules=youfu,
         employee_pooling=pooling,
         parameters={r["key"]: str(r["value"]) for r in sel["parameters"]},
+        category_conditions=conditions,
         records={s: tuple(sel[s]) for s in SECTIONS},
     )
 

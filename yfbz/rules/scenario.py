@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .codes import BillKind, Enrolment, Reason
-from .engine import Bill, CapLedger, Decision, Identity, Person
+from .engine import AttributeSpan, Bill, CapLedger, Decision, Identity, Person
 from .idcard import IdNumberError, parse_id_number
 from .money import fmt
 from .policy import SECTIONS, PolicyBook, PolicyError
@@ -31,7 +31,8 @@ PERSON_FIELDS = {
     "town": False,
 }
 IDENTITY_FIELDS = {"category": True, "valid_from": True, "valid_to": False}
-INSTITUTION_FIELDS = {"code": True, "name": False, "level": True}
+IDENTITY_FIELDS_NO_CATEGORY = {"valid_from": True, "valid_to": False}
+INSTITUTION_FIELDS = {"code": True, "name": False, "level": True, "designated": False}
 BILL_FIELDS = {
     "ref": True,
     "id_number": True,
@@ -63,6 +64,7 @@ class Scenario:
     persons: dict[str, Person]
     enrolment: dict[str, dict[int, str]]
     levels: dict[str, int]
+    designated: dict[str, bool]
     bills: tuple[tuple[str, Bill], ...]  # (id_number, bill) in settlement order
     subsidy_years: tuple[int, ...]
 
@@ -135,6 +137,17 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
     for k in policy:
         if k not in SECTIONS:
             raise ScenarioError(f"policy.{k}", f"未知的政策数据项（可用：{', '.join(SECTIONS)}）")
+    # a category the scenario introduces in its own policy overrides is a known category
+    categories = dict(categories)
+    own = policy.get("categories") or []
+    if not isinstance(own, list):
+        raise ScenarioError("policy.categories", "应为JSON数组")
+    for i, rec in enumerate(own):
+        code = rec.get("code") if isinstance(rec, dict) else None
+        if not isinstance(code, str) or not code.strip():
+            raise ScenarioError(f"policy.categories[{i}].code", "应为身份类别代码")
+        if rec.get("active", True):
+            categories[code.strip()] = str(rec.get("name") or code)
 
     persons: dict[str, Person] = {}
     enrolment: dict[str, dict[int, str]] = {}
@@ -165,9 +178,24 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
         attrs = p.get("attributes") or {}
         if not isinstance(attrs, dict):
             raise ScenarioError(f"{path}.attributes", "应为JSON对象")
+        always: set[str] = set()
+        spans: list[AttributeSpan] = []
         for k, v in attrs.items():
-            if not isinstance(v, bool):
-                raise ScenarioError(f"{path}.attributes.{k}", "应为true或false")
+            ap = f"{path}.attributes.{k}"
+            if isinstance(v, bool):
+                if v:
+                    always.add(k)
+                continue
+            if not isinstance(v, list):
+                raise ScenarioError(ap, '应为true、false或起止日期列表（如[{"valid_from": "2025-07-01"}]）')
+            for j, span in enumerate(v):
+                sp = f"{ap}[{j}]"
+                _fields(span, IDENTITY_FIELDS_NO_CATEGORY, sp)
+                sf = _date(span["valid_from"], f"{sp}.valid_from")
+                st = _date(span.get("valid_to"), f"{sp}.valid_to", nullable=True)
+                if st is not None and st < sf:
+                    raise ScenarioError(f"{sp}.valid_to", "终止日期早于起始日期")
+                spans.append(AttributeSpan(k, sf, st))
         enr = p.get("enrolment") or {}
         if not isinstance(enr, dict):
             raise ScenarioError(f"{path}.enrolment", "应为JSON对象（年度→参保方式）")
@@ -189,13 +217,15 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
             idn.number,
             idn.birth_date,
             tuple(idents),
-            frozenset(k for k, v in attrs.items() if v),
+            frozenset(always),
             name,
             town.strip() if town else None,
+            tuple(spans),
         )
         enrolment[idn.number] = years
 
     levels: dict[str, int] = {}
+    designated: dict[str, bool] = {}
     for i, inst in enumerate(_list(data["institutions"], "institutions")):
         path = f"institutions[{i}]"
         _fields(inst, INSTITUTION_FIELDS, path)
@@ -206,6 +236,10 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
         if isinstance(lvl, bool) or lvl not in (0, 1, 2, 3):
             raise ScenarioError(f"{path}.level", f"医疗机构等级应为0（未定级）、1、2或3：{lvl!r}")
         levels[code] = lvl
+        des = inst.get("designated", True)
+        if not isinstance(des, bool):
+            raise ScenarioError(f"{path}.designated", f"应为true（定点医疗机构）或false：{des!r}")
+        designated[code] = des
 
     bills: list[tuple[str, Bill]] = []
     refs: set[str] = set()
@@ -265,13 +299,14 @@ def parse_scenario(data: Any, *, categories: Mapping[str, str]) -> Scenario:
                     total,
                     admitted,
                     ref,
+                    designated[inst],
                 ),
             )
         )
 
     years_raw = data.get("subsidy_years") or []
     sy = tuple(_year(y, f"subsidy_years[{i}]") for i, y in enumerate(_list(years_raw, "subsidy_years")))
-    return Scenario(policy, persons, enrolment, levels, tuple(bills), sy)
+    return Scenario(policy, persons, enrolment, levels, designated, tuple(bills), sy)
 
 
 def ratio_str(r: Decimal | None) -> str | None:

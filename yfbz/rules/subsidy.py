@@ -32,6 +32,10 @@ class SubsidyDecision:
         return bool(self.provisional)
 
 
+def _meets(window: tuple[date, date] | None, on: date) -> bool:
+    return window is not None and window[0] <= on <= window[1]
+
+
 def _last_day_in_year(valid_to: date | None, year: int) -> date:
     end = date(year, 12, 31)
     return end if valid_to is None or valid_to > end else valid_to
@@ -42,8 +46,9 @@ def contribution_subsidy(
 ) -> SubsidyDecision:
     """The subsidy of ``year`` for a person enrolled as ``enrolment``.
 
-    D8: any qualifying identity valid on any day of the year counts; the best amount applies.
-    Ties go to the identity held latest in the year, then the longest held.
+    D8: any qualifying identity valid on any day of the year *and meeting its category's age
+    condition on that day* counts; the best amount applies. Ties go to the identity held latest in
+    the year, then the longest held (counting only the days on which it qualifies).
     Pass the policy in force for the year (e.g. ``policy_in_force(date(year, 12, 31))``).
     """
     enr = Enrolment(enrolment) if enrolment else None
@@ -67,16 +72,35 @@ def contribution_subsidy(
     held = [i for i in person.identities if i.overlaps_year(year)]
     if not held:
         return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
+    year_start = date(year, 1, 1)
+
+    def window(ident) -> tuple[date, date] | None:
+        """D8: the days of the year on which the identity is valid AND its category's age condition
+        holds (52号 第二条: 60周岁以上 only from the 60th birthday); None when there is no such day."""
+        start = max(ident.valid_from, year_start)
+        end = _last_day_in_year(ident.valid_to, year)
+        cond = policy.condition_of(ident.category)
+        if cond is not None:
+            days = cond.window(person.birth_date)
+            if days is None:
+                return None
+            start, end = max(start, days[0]), min(end, days[1])
+        return (start, end) if start <= end else None
+
+    windows = {id(i): window(i) for i in held}
+    qualifying = [i for i in held if windows[id(i)] is not None]
+    if not qualifying:
+        return refuse(Reason.SUBSIDY_AGE_NOT_MET)
     best = None
     best_key = None
     saw_group = False
     no_standard = False
-    for ident in held:
-        on = _last_day_in_year(ident.valid_to, year)
+    for ident in qualifying:
+        start, on = windows[id(ident)]
         age = person.age_on(on)
-        others = tuple(i.category for i in held if i.valid_on(on))
+        others = tuple(i.category for i in qualifying if i.valid_on(on) and _meets(windows[id(i)], on))
         for cat, group, _m in policy.groups_of(
-            (ident.category,) + tuple(c for c in others if c != ident.category), age, person.attributes
+            (ident.category,) + tuple(c for c in others if c != ident.category), age, person.attributes_on(on)
         ):
             if cat != ident.category or not group.startswith(SUBSIDY_PREFIX + "_"):
                 continue
@@ -92,12 +116,13 @@ def contribution_subsidy(
                 continue
             std_amount = std.t1 if rule.standard == "T1" else std.t2
             amount = quantize(std_amount * rule.share)
-            start = max(ident.valid_from, date(year, 1, 1))
             key = (amount, on, (on - start).days)
             if best_key is None or key > best_key:
                 best_key = key
                 best = (cat, group, rule, std, std_amount, amount)
     if not saw_group:
+        if len(qualifying) < len(held):
+            return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET)
         return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
     if enr is None:
         return refuse(Reason.SUBSIDY_NOT_ENROLLED)
