@@ -35,6 +35,11 @@ def make_user(db, towns, departments):
     from yfbz.core.models import User
 
     def make(username, role: Role | None, town=None, department=None, **extra):
+        from django.utils import timezone
+
+        # established staff: their password was changed recently (an account made by the security
+        # administrator must change it at the first login: tests/security/test_authentication.py)
+        extra.setdefault("password_changed_at", timezone.now())
         user = User.objects.create_user(
             username=username,
             password=PASSWORD,
@@ -48,6 +53,16 @@ def make_user(db, towns, departments):
         return user
 
     return make
+
+
+@pytest.fixture
+def admin_user(db):
+    """pytest-django's superuser, as established staff (password changed recently)."""
+    from django.utils import timezone
+
+    from yfbz.core.models import User
+
+    return User.objects.create_superuser("admin", "admin@example.com", "password-2025", password_changed_at=timezone.now())
 
 
 @pytest.fixture

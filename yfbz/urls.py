@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from yfbz.core import auth_views as core_auth
 from yfbz.core import views as core_views
 
 admin.site.site_header = settings.YFBZ_SITE_TITLE
@@ -14,6 +15,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", core_auth.PasswordChange.as_view(), name="password-change"),
+    path("accounts/otp/setup/", core_auth.otp_setup, name="otp-setup"),
+    path("accounts/otp/", core_auth.otp_verify, name="otp-verify"),
     path("audit/", core_views.audit_log, name="audit-log"),
     path("people/", include("beneficiaries.urls")),
     path("admin/", admin.site.urls),

@@ -11,7 +11,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 
 from .accounts import DutiesConflict, check_duties
@@ -36,8 +36,8 @@ class StaffChangeForm(_DutiesMixin, UserChangeForm):
     pass
 
 
-class StaffCreationForm(_DutiesMixin, UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+class StaffCreationForm(_DutiesMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username",)
 
@@ -102,6 +102,87 @@ class StaffAdmin(UserAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.password_changed_at = None  # a password someone else chose: changed at the first login
+        super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and str(request.user.pk) != str(id):
+            # reset by the security administrator: the person sets their own at the next login
+            User.objects.filter(pk=id).update(password_changed_at=None)
+        return response
+
+
+# --- login throttling and second factors: the security administrator unlocks and resets --------------
+def _unlock_and_reset_admins():
+    from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .audit import audit_bulk
+
+    def keeps_accounts(request):
+        u = request.user
+        return bool(u.is_active and (u.is_superuser or u.has_role(Role.SECURITY_ADMIN)))
+
+    for model in (AccessAttempt, AccessLog, AccessFailureLog, TOTPDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+    @admin.register(AccessAttempt)
+    class LockoutAdmin(ReadOnlyAdmin, AccessAttemptAdmin):
+        """Failed logins that count toward a lock; deleting one unlocks (解锁) that account or address."""
+
+        editable_because = "解锁：删除失败登录记录即解除锁定，只有安全管理员可以操作，并记入审计日志"
+        actions = ["unlock"]
+
+        def has_delete_permission(self, request, obj=None):
+            return keeps_accounts(request)
+
+        @admin.action(description="解除所选账号/地址的登录锁定", permissions=["delete"])
+        def unlock(self, request, queryset):
+            names = [f"{a.username or '—'}@{a.ip_address}" for a in queryset]
+            queryset.delete()
+            audit_bulk(actor=request.user, what="解除登录锁定", summary={"账号@地址": "、".join(names)}, model=AccessAttempt)
+            self.message_user(request, f"已解除锁定：{'、'.join(names)}")
+
+    @admin.register(AccessLog)
+    class LoginLogAdmin(ReadOnlyAdmin, AccessLogAdmin):
+        pass
+
+    @admin.register(AccessFailureLog)
+    class LoginFailureAdmin(ReadOnlyAdmin, AccessFailureLogAdmin):
+        pass
+
+    @admin.register(TOTPDevice)
+    class SecondFactorAdmin(ReadOnlyAdmin, TOTPDeviceAdmin):
+        """A member of staff's phone; deleting it (重置) lets them enrol a new one at the next login."""
+
+        editable_because = "重置动态口令设备（手机丢失或更换）：只有安全管理员可以删除，本人下次登录时重新绑定，记入审计日志"
+        list_display = ("user", "name", "confirmed")
+        fields = ("user", "name", "confirmed")
+        readonly_fields = fields
+
+        def has_delete_permission(self, request, obj=None):
+            return keeps_accounts(request)
+
+        def get_fieldsets(self, request, obj=None):
+            return [(None, {"fields": self.fields})]
+
+        def delete_model(self, request, obj):
+            audit_bulk(actor=request.user, what="重置动态口令设备", summary={"工作人员": obj.user.username}, model=TOTPDevice)
+            super().delete_model(request, obj)
+
+        def delete_queryset(self, request, queryset):
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+
+_unlock_and_reset_admins()
 
 
 # Roles are defined in yfbz/core/roles.py and re-applied after every migrate: the groups are shown,

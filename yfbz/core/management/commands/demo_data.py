@@ -118,7 +118,10 @@ class Command(BaseCommand):
                 defaults={"full_name": full_name, "town": towns.get(town), "department": depts.get(dept)},
             )
             if created:
+                from django.utils import timezone
+
                 user.set_password(password)
+                user.password_changed_at = timezone.now()  # demo accounts: no first-login change
                 user.is_staff = role in (Role.SYSADMIN, Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR,
                                          Role.SECURITY_ADMIN)
                 user.is_superuser = username == "admin"
