@@ -23,3 +23,10 @@ class ClaimsConfig(AppConfig):
         from .retro import reach
 
         register_reach("claims", reach)
+
+        # what a back-dated policy row would have changed: the decisions it can reach (yfbz.policy.impact)
+        from yfbz.policy.impact import register_replay
+
+        from .replay import items
+
+        register_replay("claims", items)

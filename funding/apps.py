@@ -13,6 +13,13 @@ class FundingConfig(AppConfig):
         from .models import Fund, Spending
 
         register_labels("fund", Fund)
+
+        # what a back-dated policy row would have changed: the year's subsidies (yfbz.policy.impact)
+        from yfbz.policy.impact import register_replay
+
+        from .replay import items
+
+        register_replay("funding", items)
         register_labels("spending", Spending)
 
         def _ensure(sender, **kwargs):

@@ -38,7 +38,7 @@ def test_a_valid_rule_passes():
 
 
 def test_ratio_outside_0_and_1_is_refused_in_chinese():
-    assert "比例应在0到1之间" in errors_of(scheme_rule(ratio_level3=Decimal("1.5")))["ratio_level3"][0]
+    assert "比例应在0%到100%之间" in errors_of(scheme_rule(ratio_level3=Decimal("1.5")))["ratio_level3"][0]
 
 
 def test_negative_cap_is_refused():
@@ -126,9 +126,9 @@ def test_admin_add_form_refuses_a_bad_ratio(admin_client):
             "scheme": "INPATIENT",
             "group": "IN_75",
             "category": "",
-            "ratio_level1": "1.20",
-            "ratio_level2": "0.75",
-            "ratio_level3": "0.75",
+            "ratio_level1": "120",
+            "ratio_level2": "75",
+            "ratio_level3": "75",
             "annual_cap": "10000",
             "effective_from": "2026-01-01",
             "source": "x",
@@ -136,4 +136,5 @@ def test_admin_add_form_refuses_a_bad_ratio(admin_client):
             "active": "on",
         },
     )
-    assert resp.status_code == 200 and "比例应在0到1之间" in resp.content.decode()
+    # rates are percentages in the admin (issue 10 item 7): 120 is not a rate
+    assert resp.status_code == 200 and "比例应为0到100之间的百分数" in resp.content.decode()

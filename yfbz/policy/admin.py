@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from yfbz.core.adminlock import ReferenceAdmin
+from yfbz.core.display import pct
 
+from .forms import form_for
 from .models import (
     CatalogueDisease,
     CategoryCondition,
@@ -37,34 +39,71 @@ def status_badge(obj):
     return "已确认"
 
 
+def percent_column(field: str, description: str):
+    """A list column showing a stored fraction as the percentage staff enter (0.7500 → 75%)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        return pct(getattr(obj, field))
+
+    column.__name__ = f"{field}_pct"
+    return column
+
+
 @admin.display(description="在用", boolean=True)
 def in_force_today(obj):
     return obj.effective_from <= timezone.localdate() and obj.active
 
 
 class PolicyRecordAdmin(ReferenceAdmin):
+    """Rates are entered and shown as percentages; group and category codes must be known ones; a row
+    already in force is neither changed nor deleted; a back-dated row is saved only after its effect
+    on existing decisions has been shown (yfbz.policy.forms, yfbz.policy.impact)."""
+
     editable_because = "政策记录：带生效日期的数据，已生效的记录不能修改（更正为新增一条更晚生效的记录），不属于任何业务流程"
     list_filter = ("status", "active", "effective_from")
     date_hierarchy = "effective_from"
     search_fields = ("source", "note")
     readonly_fields = ("created_at", "updated_at")
     save_as = True  # "另存为新记录": the usual way to enter a correction with a new effective date
+    change_form_template = "admin/policy/change_form.html"
+
+    def __init__(self, model, admin_site):
+        self.form = form_for(model)
+        super().__init__(model, admin_site)
 
     def get_list_display(self, request):
         return (*self.key_display, status_badge, "effective_from", in_force_today, "source")
 
-    key_display: tuple = ("__str__",)
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.in_force:
+            return False  # decisions were made under it: end it with a new row instead
+        return super().has_delete_permission(request, obj)
 
-    def changelist_view(self, request, extra_context=None):
-        provisional = self.model.objects.filter(status="provisional", active=True).count()
-        if provisional:
-            messages.warning(
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # replaced: rows in force are refused with a message, not a 403
+        return actions
+
+    @admin.action(description="删除所选记录（仅限尚未生效的）", permissions=["delete"])
+    def delete_not_in_force(self, request, queryset):
+        in_force = queryset.filter(effective_from__lte=timezone.localdate())
+        if in_force.exists():
+            messages.error(
                 request,
-                f"本表有{provisional}条暂行规则（⚠），其数额待确认；按暂行规则作出的决定在审批前须由复核人确认已核对。"
-                "确认或更正请新增一条生效日期更晚的记录。",
+                f"所选记录中有{in_force.count()}条已生效，不能删除（已作出的决定以它们为依据）；"
+                "如需停用或更正，请新增一条生效日期更晚的记录。未删除任何记录。",
             )
-        return super().changelist_view(request, extra_context)
+            return
+        n = queryset.count()
+        for obj in queryset:
+            obj.delete()
+        messages.success(request, f"已删除{n}条尚未生效的记录。")
 
+    actions = ["delete_not_in_force"]
+
+    def delete_model(self, request, obj):
+        obj.delete()  # PolicyRowInForce for a row in force (has_delete_permission already refuses it)
 
 @admin.register(PolicyParameter)
 class PolicyParameterAdmin(PolicyRecordAdmin):
@@ -98,9 +137,9 @@ class SchemeRuleAdmin(PolicyRecordAdmin):
         "scheme",
         "group",
         "category",
-        "ratio_level1",
-        "ratio_level2",
-        "ratio_level3",
+        percent_column("ratio_level1", "一级（含未定级）比例"),
+        percent_column("ratio_level2", "二级比例"),
+        percent_column("ratio_level3", "三级比例"),
         "annual_cap",
     )
     list_filter = ("scheme", "group", "status", "active")
@@ -121,13 +160,15 @@ class ContributionStandardAdmin(PolicyRecordAdmin):
 
 @admin.register(SubsidyRule)
 class SubsidyRuleAdmin(PolicyRecordAdmin):
-    key_display = ("group", "enrolment", "standard", "share")
+    key_display = ("group", "enrolment", "standard", percent_column("share", "资助比例"))
     list_filter = ("group", "enrolment", "status")
 
 
 @admin.register(YoufuRule)
 class YoufuRuleAdmin(PolicyRecordAdmin):
-    key_display = ("category", "ratio", "threshold", "cap_display", "inpatient_only", "annual_threshold")
+    key_display = (
+        "category", percent_column("ratio", "补助比例"), "threshold", "cap_display", "inpatient_only", "annual_threshold",
+    )
 
     @admin.display(description="年度补助限额")
     def cap_display(self, obj):
@@ -151,4 +192,7 @@ class YoufuRuleAdmin(PolicyRecordAdmin):
 
 @admin.register(EmployeePoolingRule)
 class EmployeePoolingRuleAdmin(PolicyRecordAdmin):
-    key_display = ("employment", "deductible", "ratio_level1", "ratio_level3", "limit_tier2", "limit_tier1")
+    key_display = (
+        "employment", "deductible", percent_column("ratio_level1", "一级比例"), percent_column("ratio_level3", "三级比例"),
+        "limit_tier2", "limit_tier1",
+    )

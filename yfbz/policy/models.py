@@ -63,9 +63,40 @@ def _check_category(value: str | None, field: str, errors: dict, *, required: bo
         errors[field] = f"未知的身份类别编码：{value}。"
 
 
+def known_groups() -> set[str]:
+    """Every benefit group any policy row names (all versions), and YOUFU: a group code typed in the
+    admin must be one of these unless the administrator ticks that a new group is meant."""
+    groups = {YOUFU}
+    for model in (GroupMembership, SchemeRule, SubsidyRule):
+        groups.update(model.objects.values_list("group", flat=True).distinct())
+    return groups
+
+
+def _check_known_group(record: PolicyRecord, errors: dict) -> None:
+    """``IN_8O_75`` (a letter O for a zero) is refused, naming the nearest known groups."""
+    import difflib
+
+    group = record.group or ""
+    if "group" in errors or getattr(record, "allow_new_group", False):
+        return
+    known = known_groups()
+    if group in known:
+        return
+    near = difflib.get_close_matches(group, sorted(known), n=3, cutoff=0.6)
+    hint = f"是否应为{'、'.join(near)}？" if near else ""
+    errors["group"] = (
+        f"待遇组编码“{group}”在现有政策中不存在。{hint}"
+        "如确需新设待遇组，请勾选“新设待遇组”并同时录入其救助比例或资助规则。"
+    )
+
+
+class PolicyRowInForce(Exception):
+    """A policy row already in force cannot be deleted (decisions were made under it)."""
+
+
 def _check_ratio(value, field: str, errors: dict) -> None:
     if value is not None and not (Decimal("0") <= value <= Decimal("1")):
-        errors[field] = "比例应在0到1之间（例如75%填0.75）。"
+        errors[field] = f"比例应在0%到100%之间，不能是{value * 100:g}%。"
 
 
 def _check_nonneg(value, field: str, errors: dict, what: str = "金额") -> None:
@@ -95,6 +126,8 @@ class PolicyRecord(models.Model):
     SECTION = ""
     #: fields that form the natural key together with effective_from
     KEY_FIELDS: tuple[str, ...] = ()
+    #: ratios stored as fractions (0.75) and entered and shown as percentages (75) in the admin
+    PERCENT_FIELDS: tuple[str, ...] = ()
 
     effective_from = models.DateField("生效日期", help_text="自该日起适用；此前的结算仍按原规则。")
     source = models.CharField("依据文件", max_length=300, help_text="如：渝北府办发〔2025〕2号 二(四)")
@@ -127,6 +160,21 @@ class PolicyRecord(models.Model):
     @property
     def is_provisional(self) -> bool:
         return self.status == Status.PROVISIONAL
+
+    @property
+    def in_force(self) -> bool:
+        """Effective today or earlier: decisions may have been made under it."""
+        return self.effective_from <= timezone.localdate()
+
+    def delete(self, *args, **kwargs):
+        """Only a row not yet in force may be deleted; one in force is ended by a new row (inactive,
+        or with the corrected figures) with a later date, so earlier decisions keep their basis."""
+        if self.pk and type(self).objects.filter(pk=self.pk, effective_from__lte=timezone.localdate()).exists():
+            raise PolicyRowInForce(
+                f"该记录已于{self.effective_from}生效，不能删除（已作出的决定以它为依据）。"
+                "如需停用或更正，请新增一条生效日期更晚的记录（停用请取消勾选“有效”）。"
+            )
+        return super().delete(*args, **kwargs)
 
     def describe_zh(self) -> str:
         """One line for staff on the policy page."""
@@ -296,6 +344,7 @@ class GroupMembership(PolicyRecord):
             _check_category(self.also_holds, "also_holds", errors)
         if self.group != YOUFU and not GROUP_RE.match(self.group or ""):
             errors["group"] = "待遇组编码无效：应为 OUT_/IN_/MAJ_/LRG_/SUB_ 开头的大写编码，或 YOUFU。"
+        _check_known_group(self, errors)
         if self.min_age is not None and self.min_age > 120:
             errors["min_age"] = "年龄条件不合理。"
         if self.otherwise and (self.min_age is not None or self.also_holds or self.attribute):
@@ -304,6 +353,7 @@ class GroupMembership(PolicyRecord):
 
 class SchemeRule(PolicyRecord):
     SECTION = "scheme_rules"
+    PERCENT_FIELDS = ("ratio_level1", "ratio_level2", "ratio_level3")
     KEY_FIELDS = ("scheme", "group", "category")
     scheme = models.CharField("救助项目", max_length=20, choices=[(s.value, s.zh) for s in Scheme])
     group = models.CharField("待遇组", max_length=40)
@@ -347,6 +397,7 @@ class SchemeRule(PolicyRecord):
             errors["group"] = "待遇组编码无效：应为 OUT_/IN_/MAJ_/LRG_ 开头的大写编码。"
         elif self.scheme and group_scheme(self.group) != self.scheme:
             errors["group"] = f"待遇组{self.group}不属于所选救助项目（{Scheme(self.scheme).zh}）。"
+        _check_known_group(self, errors)
         _check_category(self.category, "category", errors)
         for f in ("ratio_level1", "ratio_level2", "ratio_level3"):
             _check_ratio(getattr(self, f), f, errors)
@@ -415,6 +466,7 @@ class ContributionStandard(PolicyRecord):
 
 class SubsidyRule(PolicyRecord):
     SECTION = "subsidy_rules"
+    PERCENT_FIELDS = ("share",)
     KEY_FIELDS = ("group", "enrolment")
     group = models.CharField("资助组", max_length=40, help_text="SUB_ 开头，如 SUB_T1")
     enrolment = models.CharField(
@@ -448,11 +500,13 @@ class SubsidyRule(PolicyRecord):
     def validate_fields(self, errors: dict) -> None:
         if not (self.group or "").startswith("SUB_") or not GROUP_RE.match(self.group or ""):
             errors["group"] = "资助组编码无效：应为 SUB_ 开头的大写编码。"
+        _check_known_group(self, errors)
         _check_ratio(self.share, "share", errors)
 
 
 class YoufuRule(PolicyRecord):
     SECTION = "youfu_rules"
+    PERCENT_FIELDS = ("ratio",)
     KEY_FIELDS = ("category",)
     category = models.CharField(
         "限于身份类别",
@@ -513,6 +567,7 @@ class YoufuRule(PolicyRecord):
 
 class EmployeePoolingRule(PolicyRecord):
     SECTION = "employee_pooling"
+    PERCENT_FIELDS = ("ratio_level1", "ratio_level2", "ratio_level3", "account_base_share")
     KEY_FIELDS = ("employment",)
     employment = models.CharField(
         "人员类别", max_length=12, choices=[("IN_SERVICE", "在职"), ("RETIRED", "退休")]

@@ -54,3 +54,17 @@ def load_default_policy(apps=None) -> int:
     if apps is None:
         bump_revision()
     return created
+
+
+def impact_of(row) -> Impact:  # noqa: F821 - yfbz.policy.impact.Impact
+    """What saving ``row`` (a policy row not yet saved, or a changed one) would have changed in the
+    decisions already made from its effective date: the book as it stands against the book with it."""
+    from yfbz.rules.policy import PolicyBook
+
+    from .impact import backdated_impact
+    from .selectors import policy_book, policy_records
+
+    records = policy_records()
+    records[row.SECTION] = [r.to_record() for r in type(row).objects.exclude(pk=row.pk).order_by("effective_from", "pk")]
+    records[row.SECTION].append(row.to_record())
+    return backdated_impact(policy_book(), PolicyBook(records), row.effective_from)
