@@ -361,6 +361,9 @@ class RosterUpload(models.Model):
     mode = models.CharField("名单类型", max_length=10, choices=Mode.choices, default=Mode.SNAPSHOT)
     file_name = models.CharField("文件名", max_length=200)
     headers = models.JSONField("表头", default=list, blank=True, help_text="文件中的原始表头；各行的原始内容按此顺序保存")
+    reading = models.JSONField(
+        "读取情况", default=dict, blank=True, help_text="表头所在行、使用和未使用的列（yfbz.files.reader）"
+    )
     sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.UPLOADED)
     file_size = models.PositiveBigIntegerField("文件大小（字节）", default=0)

@@ -195,6 +195,7 @@ def roster_check(*, upload_id: int) -> bool:
         upload.headers = sheet.headers
         _report(upload_id, "校验比对", 0, total)
         summary = _check_and_store(upload, sheet, outermost, lambda n: _report(upload_id, "校验比对", n, total))
+        upload.reading = sheet.reading  # after the rows: it names the 合计 rows skipped
         _store_summary(upload, summary)
         roster_set_status(upload=upload, to=S.VALIDATED, note=_summary_note(summary))
     cache.delete(_progress_key(upload_id))

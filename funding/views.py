@@ -17,6 +17,7 @@ from yfbz.core.display import money as display_money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
+from yfbz.files.reader import describe
 
 from . import exports, notices, selectors, services
 from .forms import (
@@ -348,9 +349,9 @@ def enrolment_upload(request):
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs) or "请选择年度和xlsx文件")
     else:
         try:
-            n = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
-                                 source=form.cleaned_data["file"].name)
-            messages.success(request, f"已导入 {n} 条参保数据")
+            done = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
+                                    source=form.cleaned_data["file"].name)
+            messages.success(request, f"已导入 {done.count} 条参保数据（{describe(done.reading)}）")
         except YfbzError as exc:
             _refused(request, exc)
     return redirect("funding:subsidy")

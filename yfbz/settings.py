@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "yfbz.core",
     "yfbz.areas",
     "yfbz.policy",
+    "yfbz.files",
     "beneficiaries",
     "claims",
     "funding",

@@ -8,12 +8,11 @@ sits in memory as objects; only the keys needed to find endings are kept.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, timedelta
 
+from yfbz.files.cells import DATE_FORMATS_ZH, parse_date  # the roster's dates are read as every file's dates
 from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
 
 from ..models import Category, CategoryAlias, Identity, Person, RosterRow, RosterUpload, Town
@@ -22,40 +21,6 @@ from .reading import LABEL, Sheet, cell_text, normalise_text
 
 Outcome = RosterRow.Outcome
 CHUNK = 5000
-
-_DATE_PATTERNS = (
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
-    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
-)
-DATE_FORMATS_ZH = "2025-03-01、2025/3/1、20250301、2025年3月1日或Excel日期"
-
-
-def parse_date(value) -> date | None:
-    """A roster date: a date cell, or text in one of the formats of ROSTERS.md. None when empty;
-    ValueError when it cannot be read."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return _parse_date_text(cell_text(value))
-
-
-@lru_cache(maxsize=65536)  # a roster repeats the same few hundred dates; errors are not cached
-def _parse_date_text(raw_text: str) -> date | None:
-    text = normalise_text(raw_text).replace(" ", "")
-    if not text:
-        return None
-    text = re.sub(r"\s*00:00:00$", "", text)
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    raise ValueError(text)
 
 
 def month_end(month: date) -> date:

@@ -43,7 +43,7 @@ def test_the_public_sample_gives_the_published_summary(towns):
         (b"", "文件为空"),
         ("身份证号码,姓名,救助类别,所属镇街\n".encode(), "文件为空"),
         (b"%PDF-1.4\x00\x01\x02 binary", "不是Excel或CSV"),
-        ("身份证号码,姓名,所属镇街\n500112196005011001,张三,双龙湖\n".encode(), "缺少必填列：身份类别"),
+        ("身份证号码,姓名,所属镇街\n500112196005011001,张三,双龙湖\n".encode(), "第1行最像表头，但缺少：身份类别"),
     ],
     ids=["empty", "header-only", "not-a-spreadsheet", "missing-required-column"],
 )

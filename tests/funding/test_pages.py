@@ -114,9 +114,9 @@ def test_enrolment_import_names_every_bad_row_and_field_and_imports_nothing(two_
     msg = str(exc.value)
     assert "第3行 姓名「别人」" in msg and "第4行 公民身份号码" in msg and "第5行 参保类型「三档」" in msg
     assert not Enrolment.objects.filter(person__in=[a, b], year=2025).exists()
-    n = enrolment_import(year=2025, data=_workbook([(a.id_number, a.name, "城乡居民医保二档"), (b.id_number, b.name, "一档")]),
-                         user=staff["district_clerk"])
-    assert n == 2
+    done = enrolment_import(year=2025, data=_workbook([(a.id_number, a.name, "城乡居民医保二档"), (b.id_number, b.name, "一档")]),
+                            user=staff["district_clerk"])
+    assert done.count == 2
     assert dict(Enrolment.objects.filter(person__in=[a, b], year=2025).values_list("person__name", "kind")) == {
         "漏保SLH": "RESIDENT_T2", "漏保HX": "RESIDENT_T1"}
 
