@@ -56,7 +56,7 @@ class SelfPaidForm(forms.Form):
 
 class ImportForm(forms.Form):
     year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
-    file = DataFileField(label="参保数据", kind="enrolment", allow_csv=False)
+    file = DataFileField(label="参保数据", kind="enrolment")
 
 
 def _choices(kind):

@@ -346,7 +346,7 @@ def enrolment_edit(request):
 def enrolment_upload(request):
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs) or "请选择年度和xlsx文件")
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs) or "请选择年度和文件（xlsx或CSV）")
     else:
         try:
             done = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
