@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0011_persontown'),
+        ('beneficiaries', '0013_remove_person_needs_maintenance_treatment'),
     ]
 
     operations = [
