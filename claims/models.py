@@ -194,6 +194,11 @@ class Bill(models.Model):
     account_holder = models.CharField("收款人", max_length=50, blank=True)
     bank_name = models.CharField("开户银行", max_length=80, blank=True)
     bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    # the town (and so the district, on the settlement date) the record was made under (docs/areas.md)
+    town = models.ForeignKey(
+        "beneficiaries.Town", verbose_name="所属镇街（结算日）", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ENTERED)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField("录入时间", auto_now_add=True)
@@ -273,6 +278,11 @@ class Decision(models.Model):
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField("限额年度")
     settled_on = models.DateField("结算日期")
+    # the town (and so the district, on the settlement date) the record was made under (docs/areas.md)
+    town = models.ForeignKey(
+        "beneficiaries.Town", verbose_name="所属镇街（结算日）", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     policy_version = models.CharField("政策版本", max_length=80)
     scheme = models.CharField("救助方案", max_length=16, choices=Scheme.choices, blank=True)
     category = models.CharField("适用身份", max_length=30, blank=True)
@@ -422,6 +432,11 @@ class Adjustment(models.Model):
     payee_kind = models.CharField("对象", max_length=12, choices=Payee.choices, default=Payee.PERSON)
     paid_on = models.DateField("补发支付日期", null=True, blank=True)
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    # the town (and so the district, on the settlement date of its decision or line) the record was made under (docs/areas.md)
+    town = models.ForeignKey(
+        "beneficiaries.Town", verbose_name="所属镇街（结算日）", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     fund = models.CharField("资金", max_length=12, choices=[("ASSISTANCE", "医疗救助资金"), ("YOUFU", "优抚对象医疗补助资金")])
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     amount = money_field("金额")
@@ -651,6 +666,12 @@ class SettlementLine(models.Model):
     settlement_no = models.CharField("结算编号", max_length=60)
     person = models.ForeignKey(
         "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # the town (and so the district, on the settlement date) the record was made under (docs/areas.md)
+    town = models.ForeignKey(
+        "beneficiaries.Town", verbose_name="所属镇街（结算日）", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # no index of its own: 200,000-line imports; lines are read by month
     )
     id_number = models.CharField("公民身份号码", max_length=40)
     name = models.CharField("姓名", max_length=50)

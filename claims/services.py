@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from beneficiaries.towns import town_on
 from yfbz.core.audit import audit_bulk
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
@@ -130,6 +131,7 @@ def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
     with transaction.atomic():
         bill = Bill(entered_by=user, status=S.ENTERED, **fields)
         _clean(bill)
+        bill.town_id = town_on(bill.person, bill.settled_on)
         bill.save()
         for up in attachments:
             bill_attach(bill=bill, upload=up, user=user)
@@ -309,6 +311,10 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
     if pooling is not None and bill.basic_paid != pooling.amount:
         bill.basic_paid = pooling.amount
         bill.save(update_fields=["basic_paid"])
+    town_id = town_on(bill.person, bill.settled_on)  # the town (and district) the decision is made under
+    if bill.town_id != town_id:
+        bill.town_id = town_id
+        bill.save(update_fields=["town"])
     if old is not None:
         old.is_current = False
         old.save(update_fields=["is_current"])
@@ -320,6 +326,7 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
         person_id=pid,
         year=ed.year,
         settled_on=ed.settled_on,
+        town_id=town_id,
         policy_version=ed.policy_version,
         scheme=str(ed.scheme) if ed.scheme else "",
         category=ed.category or "",
@@ -395,6 +402,7 @@ def bill_record_historic(
     with transaction.atomic():
         bill = Bill(entered_by=entered_by, status=S.HISTORIC, note=source, **fields)
         _clean(bill)
+        bill.town_id = town_on(bill.person, bill.settled_on)
         base = max(bill.in_policy_cost - bill.basic_paid - bill.critical_paid, ZERO)
         if assistance + youfu_subsidy > base:
             raise ClaimsError(
@@ -418,7 +426,7 @@ def bill_record_historic(
             + f"{assistance}元，优抚对象医疗补助{youfu_subsidy}元；已由原系统支付，本系统不再支付，计入本年度限额。"
         )
         d = Decision.objects.create(
-            bill=bill, person_id=pid, year=year, settled_on=bill.settled_on, policy_version="原系统",
+            bill=bill, person_id=pid, year=year, settled_on=bill.settled_on, town_id=bill.town_id, policy_version="原系统",
             scheme=scheme or "", category=category or "", category_name=name,
             group=(considered.group or "") if considered is not None else "",
             base=base, assistance=assistance, cap=cap, cap_left_before=left_before, cap_left_after=left_after,
@@ -559,6 +567,7 @@ def bill_update(*, bill_id: int, user, **fields) -> Bill:
         for k, v in fields.items():
             setattr(bill, k, v)
         _clean(bill)
+        bill.town_id = town_on(bill.person, bill.settled_on)
         bill.save()
         return bill
 
@@ -604,6 +613,7 @@ def _record_differences(d: Decision, user) -> None:
         adj = Adjustment.objects.create(
             decision=d,
             person_id=d.person_id,
+            town_id=d.town_id,
             fund=fund,
             kind=kind,
             amount=abs(diff),
@@ -739,7 +749,8 @@ def _carry_late_payment(bill: Bill, user) -> None:
     for fund, now, paid in (("ASSISTANCE", cur.assistance, paid_a), ("YOUFU", cur.youfu_subsidy, paid_y)):
         if paid > now:
             adj = Adjustment.objects.create(
-                decision=cur, person_id=cur.person_id, fund=fund, kind=Adjustment.Kind.RECOVERY, amount=paid - now,
+                decision=cur, person_id=cur.person_id, town_id=cur.town_id, fund=fund, kind=Adjustment.Kind.RECOVERY,
+                amount=paid - now,
                 source_key=f"decision:{cur.pk}:{fund}:late:{Adjustment.objects.filter(decision=cur).count() + 1}",
                 reason=f"票据{bill.pk}已被重新核定的旧核定仍获支付：已付{paid}元，应付{now}元。", created_by=user,
             )

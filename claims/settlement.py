@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from beneficiaries.models import Town
 from yfbz.core.roles import Role
 from yfbz.policy.inputs import (
     bill_for_engine,
@@ -341,6 +342,7 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
         used[(pid, year)][scheme] = amount
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
+    town_ids = dict(Town.objects.values_list("code", "pk"))
     seen: set[str] = set()
     lines: list[dict] = []
     common = {"file_id": f.pk, "settlement_month_id": sm.pk, "institution_id": inst.pk}
@@ -369,6 +371,7 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             continue
         pid, person = p
         line["person_id"] = pid
+        line["town_id"] = town_ids.get(person.town_on(r.settled_on))  # the town the line is decided under
         bill = bill_for_engine(r, institution=inst, ref=r.settlement_no)
         u = used[(pid, r.settled_on.year)]
         d, _ = decide_bill(person, bill, u, book=book)
@@ -463,7 +466,8 @@ def _line_difference(line: SettlementLine, sm: SettlementMonth, user) -> None:
     kind = Adjustment.Kind.TOP_UP if diff > 0 else Adjustment.Kind.RECOVERY
     n = Adjustment.objects.filter(settlement_line=line).count() + 1
     adj = Adjustment.objects.create(
-        settlement_line=line, person_id=line.person_id, payee_kind=Adjustment.Payee.INSTITUTION, fund="ASSISTANCE",
+        settlement_line=line, person_id=line.person_id, town_id=line.town_id, payee_kind=Adjustment.Payee.INSTITUTION,
+        fund="ASSISTANCE",
         kind=kind, amount=abs(diff), source_key=f"settlement-adj:{line.pk}:{n}",
         reason=(f"{sm}一站式结算{line.settlement_no}（{line.name}）重新审核：已确认{line.prior_payable}元，"
                 f"应付{line.payable}元。{line.dispute_text}")[:300],

@@ -132,6 +132,12 @@ class SubsidyResult(models.Model):
     reasons = models.CharField("原因代码", max_length=60, blank=True)
     provisional = models.BooleanField("使用暂行标准", default=False)
     policy_version = models.CharField("政策版本", max_length=80, blank=True)
+    # the town (and so the district, on 31 December of the year) the record was made under (docs/areas.md)
+    town = models.ForeignKey(
+        "beneficiaries.Town", verbose_name="所属镇街（年末）", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # written in bulk by the year's run; lists are read by year
+    )
     run = models.ForeignKey(SubsidyRun, verbose_name="最近改变它的计算批次", on_delete=models.PROTECT, related_name="+")
 
     objects = ScopedManager()

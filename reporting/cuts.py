@@ -14,6 +14,7 @@ DIMENSIONS: dict[str, str] = {
     "scheme": "scheme",
     "category": "category",
     "town": "town_id",
+    "district": "district_id",
     "level": "level",
     "kind": "kind",
     "route": "route",
@@ -24,7 +25,8 @@ DIMENSIONS: dict[str, str] = {
 GROUPINGS: tuple[tuple[str, ...], ...] = (
     (),
     *((d,) for d in DIMENSIONS),
-    *(("town", d) for d in DIMENSIONS if d != "town"),
+    *(("town", d) for d in DIMENSIONS if d not in ("town", "district")),
+    ("district", "scheme"),
     ("category", "scheme"),
     ("kind", "scheme"),
     ("route", "scheme"),

@@ -37,6 +37,10 @@ class Fact(models.Model):
         "beneficiaries.Town", verbose_name="镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         db_index=False,
     )
+    # the district that governed the town on the settlement date (docs/areas.md): statistics by district
+    district = models.ForeignKey(
+        "areas.Area", verbose_name="区", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
     route = models.CharField("结算方式", max_length=8, choices=Route.choices)
     scheme = models.CharField("救助方案", max_length=16, blank=True)
     category = models.CharField("身份类别", max_length=30, blank=True)

@@ -26,6 +26,7 @@ DIMENSION_ZH = {
     "scheme": "救助方案",
     "category": "身份类别",
     "town": "镇街",
+    "district": "区",
     "level": "医疗机构等级",
     "kind": "住院/门诊",
     "route": "结算方式",
@@ -34,6 +35,7 @@ EMPTY_ZH = {
     "scheme": "未给予医疗救助",
     "category": "未记录身份",
     "town": "未指定镇街",
+    "district": "未指定区",
 }
 
 
@@ -132,6 +134,14 @@ class Keys:
     def __init__(self):
         self._categories = None
         self._towns = None
+        self._districts = None
+
+    def districts(self):
+        if self._districts is None:
+            from yfbz.areas.models import Area
+
+            self._districts = {str(a.pk): a for a in Area.objects.all()}
+        return self._districts
 
     def categories(self):
         if self._categories is None:
@@ -150,6 +160,9 @@ class Keys:
         if dim == "town":
             t = self.towns().get(raw)
             return t.code if t else raw
+        if dim == "district":
+            a = self.districts().get(raw)
+            return a.code if a else raw
         if dim == "level":
             return int(raw)
         return raw
@@ -164,6 +177,9 @@ class Keys:
         if dim == "town":
             t = self.towns().get(raw)
             return t.name if t else raw
+        if dim == "district":
+            a = self.districts().get(raw)
+            return a.name if a else raw
         if dim == "level":
             return dict(Institution.LEVELS).get(int(raw), raw)
         if dim == "kind":
@@ -182,6 +198,9 @@ class Keys:
         if dim == "town":
             t = self.towns().get(raw)
             return (0, 0, t.code if t else raw)
+        if dim == "district":
+            a = self.districts().get(raw)
+            return (0, 0, a.code if a else raw)
         if dim == "kind":
             return (0, Bill.Kind.values.index(raw) if raw in Bill.Kind.values else 9, raw)
         if dim == "route":

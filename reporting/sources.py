@@ -8,8 +8,9 @@ What counts:
   not a duplicate, of a known person: assistance = what is paid to the institution for it.
 
 THE TOWN: every fact takes its town from ``DECISION_TOWN`` / ``LINE_TOWN`` below, and from nowhere
-else. Today that is the person's town when the fact is built; when decisions and lines record the
-town they were made under (issue 17), change these two lines to that field and rebuild.
+else: the town the decision or line recorded when it was made (issue 17, docs/areas.md), so a person
+who moves later leaves their earlier figures where they were. THE DISTRICT: the district that
+governed that town on the settlement date, from the dated area tree (``yfbz.areas.tree``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from claims.models import Bill, Decision, SettlementLine, SettlementMonth
 
 from .models import Fact, Route
 
-#: the town of a hand-settled bill's decision (a lookup from claims.Decision)
-DECISION_TOWN = "person__town_id"
-#: the town of a one-stop settlement line (a lookup from claims.SettlementLine)
-LINE_TOWN = "person__town_id"
+#: the town of a hand-settled bill's decision (a lookup from claims.Decision): the town it was made under
+DECISION_TOWN = "town_id"
+#: the town of a one-stop settlement line (a lookup from claims.SettlementLine): the town it was decided under
+LINE_TOWN = "town_id"
 
 CHUNK = 5000
 COUNTED_MONTH_STATUSES = (SettlementMonth.Status.CONFIRMED, SettlementMonth.Status.PAID)
@@ -48,13 +49,17 @@ def _decision_facts(decision_ids: list[int]) -> Iterator[Fact]:
         "bill__institution__level", "bill__kind", "historic", "bill__total_cost", "bill__in_policy_cost", "base",
         "assistance", "youfu_subsidy",
     )
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
     for chunk in _chunks(sorted(decision_ids)):
         rows = Decision.objects.filter(pk__in=chunk).values_list(*cols)
         for (_pk, bill_id, person_id, town_id, settled_on, scheme, category, youfu_category, level, kind, historic,
              total, in_policy, base, assistance, youfu) in rows:
             yield Fact(
                 source_key=f"bill:{bill_id}", bill_id=bill_id, year=settled_on.year, month=settled_on.month,
-                settled_on=settled_on, person_id=person_id, town_id=town_id, route=Route.HAND, scheme=scheme or "",
+                settled_on=settled_on, person_id=person_id, town_id=town_id,
+                district_id=tree.district_of(town_id, settled_on), route=Route.HAND, scheme=scheme or "",
                 category=category or youfu_category or "", level=level, kind=kind, historic=historic,
                 total_cost=fen(total), in_policy_cost=fen(in_policy), self_pay=fen(base), assistance=fen(assistance),
                 youfu=fen(youfu),
@@ -90,6 +95,9 @@ def facts_for_settlement_months(month_ids: Iterable[int]) -> list[Fact]:
         )
         .iterator(chunk_size=CHUNK)
     )
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
     out = []
     for (pk, sm_id, person_id, town_id, settled_on, scheme, category, level, kind, total, in_policy, basic, critical,
          payable) in rows:
@@ -97,7 +105,8 @@ def facts_for_settlement_months(month_ids: Iterable[int]) -> list[Fact]:
         out.append(
             Fact(
                 source_key=f"line:{pk}", settlement_month_id=sm_id, year=settled_on.year, month=settled_on.month,
-                settled_on=settled_on, person_id=person_id, town_id=town_id, route=Route.ONE_STOP,
+                settled_on=settled_on, person_id=person_id, town_id=town_id,
+                district_id=tree.district_of(town_id, settled_on), route=Route.ONE_STOP,
                 scheme=scheme or "", category=category or "", level=level, kind=kind, historic=False,
                 total_cost=fen(total), in_policy_cost=fen(in_policy), self_pay=fen(self_pay), assistance=fen(payable),
                 youfu=0,

@@ -40,7 +40,9 @@ from .errors import FundingError
 BATCH_SIZE = 5000
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET}
 # the fields of a result a run computes; a row is rewritten only when one of them changed
-RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version")
+# (and the town on 31 December of the year, the town the subsidy is made under: docs/areas.md)
+RESULT_FIELDS = ("enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional", "policy_version",
+                 "town_id")
 
 
 def log_bulk(model, *, user, summary: dict, object_repr: str) -> None:
@@ -140,6 +142,7 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> d
     # the batch is a contiguous range of person ids: range lookups instead of 5,000-element IN lists
     in_batch = {"person_id__gte": ids[0], "person_id__lte": ids[-1]}
     persons = persons_for_engine(ids, period=(start, end))
+    town_ids = dict(Town.objects.values_list("code", "pk"))
     enrol = dict(EnrolmentRow.objects.filter(**in_batch, year=year).values_list("person_id", "kind"))
     old = {row[0]: row[1:] for row in SubsidyResult.objects.filter(**in_batch, year=year).values_list("person_id", *RESULT_FIELDS)}
     results, changes, removed = [], [], []
@@ -165,7 +168,7 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> d
         elif std is not None and kind == EnrolmentKind.RESIDENT_T2:
             due = std.t2
         values = (kind or "", category, d.group or "", due, d.amount, ",".join(str(int(r)) for r in d.reasons),
-                  d.uses_provisional_rule, d.policy_version[:80])
+                  d.uses_provisional_rule, d.policy_version[:80], town_ids.get(person.town_on(end)))
         before = old.get(pk)
         if before == values:
             continue  # unchanged: not rewritten (a re-run writes only what moved)
@@ -193,7 +196,7 @@ def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:
             "funding_subsidyresult",
             [("person_id", "bigint"), ("enrolment", "varchar"), ("category", "varchar"), ("group", "varchar"),
              ("standard_amount", "numeric"), ("amount", "numeric"), ("reasons", "varchar"), ("provisional", "boolean"),
-             ("policy_version", "varchar")],
+             ("policy_version", "varchar"), ("town_id", "bigint")],
             rows, constants={"year": ("smallint", year), "run_id": ("bigint", run_id)},
             conflict="person_id, year", update=[*RESULT_FIELDS, "run_id"],
         )

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from beneficiaries.models import Identity, Person, PersonAttribute
-from yfbz.rules import AttributeSpan, BillKind, Decision, adjudicate, contribution_subsidy
+from yfbz.rules import AttributeSpan, BillKind, Decision, TownSpan, adjudicate, contribution_subsidy
 from yfbz.rules import Bill as EngineBill
 from yfbz.rules import Identity as EngineIdentity
 from yfbz.rules import Person as EnginePerson
@@ -40,7 +40,7 @@ def policy_for(on: date, *, person: EnginePerson | None = None, book: PolicyBook
     (pass 31 December), for ``person``. Every decision path calls this (or ``decide_bill`` /
     ``decide_subsidy``, which do): the person's area is to be taken into account here and in
     ``PolicyBook.in_force``, nowhere else."""
-    return (book or policy_book()).in_force(on, town=person.town if person is not None else None)
+    return (book or policy_book()).in_force(on, town=person.town_on(on) if person is not None else None)
 
 
 # --- persons -----------------------------------------------------------------------------------
@@ -91,6 +91,18 @@ def attributes_by_person(person_ids: Iterable[int]) -> dict[int, tuple[Attribute
     return {pid: tuple(v) for pid, v in out.items()}
 
 
+def town_spans_by_person(person_ids: Iterable[int]) -> dict[int, tuple[TownSpan, ...]]:
+    """The towns by date of those of these people who ever moved (docs/areas.md): one indexed query
+    per 5,000 people; the others live in ``Person.town`` on every date."""
+    from beneficiaries.models import PersonTown
+
+    qs = PersonTown.objects.order_by("person_id", "valid_from").values_list("person_id", "town__code", "valid_from", "valid_to")
+    out: dict[int, list[TownSpan]] = defaultdict(list)
+    for pid, code, vf, vt in _by_person(qs, list(person_ids)):
+        out[pid].append(TownSpan(code, vf, vt))
+    return {pid: tuple(v) for pid, v in out.items()}
+
+
 def engine_person(
     *,
     id_number: str,
@@ -99,15 +111,18 @@ def engine_person(
     attributes: tuple[AttributeSpan, ...] = (),
     name: str = "",
     town: str | None = None,
+    towns: tuple[TownSpan, ...] = (),
 ) -> EnginePerson:
     """One engine Person from plain values (the rows already read)."""
-    return EnginePerson(id_number, birth_date, identities, frozenset(), name, town, attributes)
+    return EnginePerson(id_number, birth_date, identities, frozenset(), name, town, attributes, towns)
 
 
 PERSON_VALUES = ("pk", "id_number", "birth_date", "name", "town__code")
 
 
-def _person_from_values(row: tuple, identities: Mapping, attributes: Mapping) -> EnginePerson:
+def _person_from_values(
+    row: tuple, identities: Mapping, attributes: Mapping, towns: Mapping[int, tuple[TownSpan, ...]]
+) -> EnginePerson:
     pk, id_number, birth, name, town = row
     return engine_person(
         id_number=id_number,
@@ -116,6 +131,7 @@ def _person_from_values(row: tuple, identities: Mapping, attributes: Mapping) ->
         attributes=attributes.get(pk, ()),
         name=name,
         town=town,
+        towns=towns.get(pk, ()),
     )
 
 
@@ -127,8 +143,9 @@ def persons_for_engine(
     ids = sorted(set(person_ids))
     idents = identities_by_person(ids, period=period)
     attrs = attributes_by_person(ids)
+    towns = town_spans_by_person(ids)
     rows = Person.objects.values_list(*PERSON_VALUES).order_by("pk")
-    return {row[0]: _person_from_values(row, idents, attrs) for row in _by_person(rows, ids, "pk")}
+    return {row[0]: _person_from_values(row, idents, attrs, towns) for row in _by_person(rows, ids, "pk")}
 
 
 def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tuple[int, EnginePerson]]:
@@ -140,7 +157,8 @@ def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tupl
         rows.extend(Person.objects.filter(id_number__in=numbers[i : i + CHUNK]).values_list(*PERSON_VALUES))
     idents = identities_by_person([r[0] for r in rows])
     attrs = attributes_by_person([r[0] for r in rows])
-    return {r[1]: (r[0], _person_from_values(r, idents, attrs)) for r in rows}
+    towns = town_spans_by_person([r[0] for r in rows])
+    return {r[1]: (r[0], _person_from_values(r, idents, attrs, towns)) for r in rows}
 
 
 def person_for_engine(person: Any) -> EnginePerson:
@@ -152,6 +170,7 @@ def person_for_engine(person: Any) -> EnginePerson:
         attributes=attributes_by_person([person.pk]).get(person.pk, ()),
         name=person.name,
         town=person.town.code if person.town_id else None,
+        towns=town_spans_by_person([person.pk]).get(person.pk, ()),
     )
 
 
@@ -215,4 +234,5 @@ __all__ = [
     "persons_for_engine",
     "persons_for_engine_by_id_number",
     "policy_for",
+    "town_spans_by_person",
 ]

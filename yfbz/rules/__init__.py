@@ -24,6 +24,7 @@ from .engine import (
     Identity,
     Layer,
     Person,
+    TownSpan,
     YoufuResult,
     adjudicate,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Identity",
     "Layer",
     "Person",
+    "TownSpan",
     "YoufuResult",
     "adjudicate",
     "ZERO",

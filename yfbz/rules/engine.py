@@ -48,14 +48,27 @@ class AttributeSpan:
 
 
 @dataclass(frozen=True, slots=True)
+class TownSpan:
+    """The town a person lived in between two dates (docs/areas.md)."""
+
+    town: str  # town code
+    valid_from: date
+    valid_to: date | None = None
+
+    def valid_on(self, on: date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     id_number: str
     birth_date: date | None
     identities: tuple[Identity, ...] = ()
     attributes: frozenset[str] = frozenset()  # held on every date
     name: str = ""
-    town: str | None = None  # the person's town code (policy is held per area: PolicyBook.in_force)
+    town: str | None = None  # the person's town code now (policy is held per area: PolicyBook.in_force)
     attribute_spans: tuple[AttributeSpan, ...] = ()  # held between dates
+    towns: tuple[TownSpan, ...] = ()  # their towns by date, when they moved; none: ``town`` on every date
 
     def categories_on(self, on: date) -> tuple[str, ...]:
         return tuple(i.category for i in self.identities if i.valid_on(on))
@@ -65,6 +78,13 @@ class Person:
         if not self.attribute_spans:
             return self.attributes
         return self.attributes | frozenset(a.name for a in self.attribute_spans if a.valid_on(on))
+
+    def town_on(self, on: date) -> str | None:
+        """The town the person lived in on ``on`` (the policy of that town's area applies, D1)."""
+        for span in self.towns:
+            if span.valid_on(on):
+                return span.town
+        return self.town
 
     def age_on(self, on: date) -> int | None:
         return None if self.birth_date is None else age_on(self.birth_date, on)
