@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0011_persontown'),
-        ('funding', '0008_status_history_reason'),
+        ('funding', '0009_withdrawn_funds'),
     ]
 
     operations = [
