@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('areas', '0002_reference_data'),
         ('reporting', '0002_queue_existing_records'),
-        ('claims', '0009_recorded_town'),
+        ('claims', '0010_recorded_town'),
     ]
 
     operations = [

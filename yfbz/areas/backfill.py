@@ -1,5 +1,5 @@
-"""Backfilling the town a record was made under, for the migrations that add it (claims 0009,
-funding 0009): the person's town on the record's date, from their ``PersonTown`` spans where they
+"""Backfilling the town a record was made under, for the migrations that add it (claims 0010,
+funding 0010): the person's town on the record's date, from their ``PersonTown`` spans where they
 moved, else their town. Works on the migration's historical models."""
 
 from __future__ import annotations

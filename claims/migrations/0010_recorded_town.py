@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0011_persontown'),
-        ('claims', '0008_decision_historic'),
+        ('claims', '0009_institution_designated_youfu_burden'),
     ]
 
     operations = [
