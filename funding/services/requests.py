@@ -383,60 +383,53 @@ def fund_request_totals(req: FundRequest) -> list[dict]:
     )
 
 
-BANK_OK = {"成功", "已支付", "支付成功", "SUCCESS", "OK"}
-BANK_FAILED = {"失败", "支付失败", "退票", "FAILED", "FAIL"}
+BANK_OK = {"成功", "已支付", "支付成功", "交易成功", "SUCCESS", "OK"}
+BANK_FAILED = {"失败", "支付失败", "交易失败", "退票", "已退票", "FAILED", "FAIL"}
 
 
 def bank_return_parse(*, batch_id: int, data: bytes) -> dict[int, str]:
-    """The bank's return file (xlsx: 明细号, 状态, 失败原因) → {payment id: reason} of the failed ones.
-    Every payment of the batch must be listed exactly once, so nothing is marked paid by omission."""
-    import io
-
-    from openpyxl import load_workbook
-
+    """The bank's return file (xlsx or CSV through the one reader: 明细号, 状态, 失败原因; title rows
+    allowed, docs/files.md) → {payment id: reason} of the failed ones. Every payment of the batch must
+    be listed exactly once, so nothing is marked paid by omission."""
     from yfbz.core.uploads import UploadRefused, check_data
+    from yfbz.files.formats import BANK_RETURN
+    from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
 
     batch = PaymentBatch.objects.get(pk=batch_id)
-    try:  # xlsx only, and not a hostile one (issue 9)
-        check_data("银行回单", data, "bank_return", allow_csv=False)
-    except UploadRefused as exc:
-        raise FundingError(str(exc)) from None
-    try:
-        ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-    except Exception:  # noqa: BLE001
-        raise FundingError("无法读取银行回单文件，请上传 xlsx") from None
-    rows = ws.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in (next(rows, None) or ())]
-    try:
-        c_id, c_status = header.index("明细号"), header.index("状态")
-    except ValueError:
-        raise FundingError("第1行（表头）应含“明细号”“状态”两列") from None
-    c_reason = header.index("失败原因") if "失败原因" in header else None
+    try:  # xlsx or CSV only, and not a hostile one (issue 9)
+        check_data("银行回单", data, "bank_return")
+        table = read_table(data, BANK_RETURN)
+    except (UploadRefused, FileUnreadable) as exc:
+        raise FundingError(f"银行回单无法读取：{exc}") from None
+    cols = table.columns
+    label = {key: table.header_of(key) for key in BANK_RETURN.labels}  # as the bank's file names them
+
+    def cell(row, key):
+        i = cols.get(key)
+        return normalise_text(cell_text(row[i])) if i is not None and i < len(row) else ""
+
     expected = set(batch.payments.values_list("pk", flat=True))
     seen: dict[int, int] = {}
     failures, errors = {}, []
-    for n, row in enumerate(rows, start=2):
-        if not any(v not in (None, "") for v in row):
-            continue
-        raw = row[c_id] if c_id < len(row) else None
+    for n, row in table.rows:
+        raw = cell(row, "payment")
         try:
-            pid = int(str(raw).strip())
-        except (TypeError, ValueError):
-            errors.append(f"第{n}行 明细号「{raw}」无效")
+            pid = int(raw)
+        except ValueError:
+            errors.append(f"第{n}行 {label['payment']}「{raw}」无效")
             continue
         if pid not in expected:
-            errors.append(f"第{n}行 明细号 {pid} 不属于批次 {batch.number}")
+            errors.append(f"第{n}行 {label['payment']} {pid} 不属于批次 {batch.number}")
             continue
         if pid in seen:
-            errors.append(f"第{n}行 明细号 {pid} 与第{seen[pid]}行重复")
+            errors.append(f"第{n}行 {label['payment']} {pid} 与第{seen[pid]}行重复")
             continue
         seen[pid] = n
-        status = str(row[c_status] if c_status < len(row) and row[c_status] is not None else "").strip()
-        if status in BANK_FAILED:
-            reason = str(row[c_reason] or "").strip() if c_reason is not None and c_reason < len(row) else ""
-            failures[pid] = reason or "银行退回"
-        elif status not in BANK_OK:
-            errors.append(f"第{n}行 状态「{status}」无法识别（应为成功或失败）")
+        status = cell(row, "status")
+        if status.upper() in BANK_FAILED:
+            failures[pid] = cell(row, "reason") or "银行退回"
+        elif status.upper() not in BANK_OK:
+            errors.append(f"第{n}行 {label['status']}「{status}」无法识别（应为成功或失败）")
     missing = expected - set(seen)
     if missing:
         errors.append(f"回单缺少 {len(missing)} 笔明细（如明细号 {min(missing)}），请核对银行回单")

@@ -73,3 +73,58 @@ def test_a_roster_with_title_rows_is_checked_with_the_spreadsheets_row_numbers_a
     assert upload.reading["header_row"] == 3
     assert upload.reading["ignored"] == ["序号", "填报人"]
     assert {"header": "街道乡镇", "column": "所属镇街"} in upload.reading["used"]
+
+
+def test_a_bank_return_with_title_rows_and_the_banks_own_headers(make_person, staff, fund):
+    from datetime import date
+    from decimal import Decimal
+
+    from funding import services
+    from funding.services.requests import bank_return_parse
+
+    for name in ("回单甲", "回单乙"):
+        p = make_person(name)
+        rep = services.selfpaid_report(person=p, year=2025, enrolment="RESIDENT_T1", paid_amount=Decimal("400"), bank_name="农行",
+                                       bank_account=f"6228{p.pk:08d}", account_holder=name, user=staff["slh_clerk"], today=date(2025, 3, 2))
+        services.selfpaid_decide(report_id=rep.pk, approve=True, user=staff["district_clerk"], on=date(2025, 3, 3))
+    fund("SPECIAL", "5000.00")
+    req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
+    services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
+    services.fund_request_record_transfer(request_id=req.pk, on=date(2025, 3, 20), source_document="x", entered_by=staff["finance"],
+                                          approved_by=staff["reviewer"])
+    batch = services.payment_batch_create(request_id=req.pk, fund="ASSISTANCE", user=staff["finance"])
+    ok, bad = batch.payments.order_by("pk")
+    header = ["序号", "明细编号", "收款人", "交易状态", "退票原因"]
+    data = xlsx(header, [1, ok.pk, "回单甲", "交易成功", ""], [2, bad.pk, "回单乙", "交易失败", "账户已销户"],
+                title_rows=("代发业务处理结果回单", "付款单位：渝北区医疗保障局"))
+    assert bank_return_parse(batch_id=batch.pk, data=data) == {bad.pk: "账户已销户"}
+    with pytest.raises(FundingError, match="第5行 交易状态「处理中」无法识别"):
+        bank_return_parse(batch_id=batch.pk, data=xlsx(header, [1, ok.pk, "甲", "成功", ""], [2, bad.pk, "乙", "处理中", ""],
+                                                       title_rows=("代发业务处理结果回单", "付款单位：渝北区医疗保障局")))
+
+
+def test_institutions_from_the_insurance_bureaus_list_with_a_title_row_through_the_admin(staff, login):
+    from django.urls import reverse
+
+    from claims.models import Institution
+    from tests.security.test_hostile_inputs import _named
+
+    Institution.objects.create(code="H50011200001", name="旧名称医院", level=1)
+    header = ["序号", "医疗机构编码", "医疗机构名称", "医疗机构等级", "是否联网", "地址"]
+    data = xlsx(header, [1, "H50011200001", "重庆市渝北区人民医院", "三级甲等", "是", "渝北区"],
+                [2, "H50011200077", "渝北区双龙湖街道社区卫生服务中心", "一级", "否", "双龙湖"],
+                title_rows=("渝北区定点医药机构名单（2025年3月）",))
+    client = login(staff["sysadmin"])
+    resp = client.post(reverse("admin:claims_institution_import_file"), {"file": _named(data, "机构.xlsx")}, follow=True)
+    text = resp.content.decode()
+    assert "新增1个，更新1个" in text and "表头在第2行" in text and "未使用的列：序号、地址" in text
+    people_hospital = Institution.objects.get(code="H50011200001")
+    assert (people_hospital.name, people_hospital.level) == ("重庆市渝北区人民医院", 3)
+    assert Institution.objects.get(code="H50011200077").networked is False
+
+    bad = xlsx(header, [1, "H1", "甲医院", "特级", "是", ""], [2, "", "乙医院", "一级", "是", ""], title_rows=("名单",))
+    resp = client.post(reverse("admin:claims_institution_import_file"), {"file": _named(bad, "机构.xlsx")}, follow=True)
+    text = resp.content.decode()
+    assert "第3行“医疗机构等级”：无法识别的等级“特级”" in text and "第4行“医疗机构编码”：不能为空" in text
+    assert not Institution.objects.filter(code="H1").exists()
+    assert login(staff["district_clerk"]).get(reverse("admin:claims_institution_import_file")).status_code in (302, 403)

@@ -108,6 +108,9 @@ INSTITUTIONS = register(FileFormat("institutions", "定点医药机构", (
     C("level", "医院等级", "医疗机构等级", "机构等级", "等级", "level"),
     C("in_city", "市内", "是否市内", "in_city"),
     C("networked", "联网一站式结算", "是否联网", "联网结算", "networked"),
+    C("designated", "定点", "是否定点", "定点医疗机构", "designated"),
+    C("designated_from", "定点起始日期", "定点开始日期", "designated_from"),
+    C("designated_to", "定点终止日期", "定点结束日期", "designated_to"),
     C("active", "启用", "是否启用", "active"),
 )))
 

@@ -109,6 +109,11 @@ class Table:
     def has(self, key: str) -> bool:
         return key in self.columns
 
+    def header_of(self, key: str) -> str:
+        """The column's header as the file writes it (messages name what the clerk sees), else its label."""
+        i = self.columns.get(key)
+        return self.headers[i] if i is not None else self.fmt.labels[key]
+
     @property
     def reading(self) -> dict:
         """What the page shows and the upload stores: where the header was, what was used and ignored."""
