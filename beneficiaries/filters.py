@@ -29,11 +29,12 @@ class RetroactiveChangeFilter(django_filters.FilterSet):
     STATES = [(WAITING, "待处理（含待审批）"), *RetroactiveChange.Status.choices, ("all", "全部")]
 
     state = django_filters.ChoiceFilter(label="状态", choices=STATES, method="by_state", empty_label=None)
-    roster = django_filters.ModelChoiceFilter(label="名单", field_name="roster_upload", queryset=RosterUpload.objects.none())
+    roster = django_filters.ModelChoiceFilter(label="名单", field_name="roster_upload", queryset=RosterUpload.objects.none(),
+                                              empty_label="全部")
     department = django_filters.ModelChoiceFilter(label="认定部门", field_name="category__department",
-                                                  queryset=Department.objects.all())
-    town = django_filters.ModelChoiceFilter(label="镇街", field_name="person__town", queryset=Town.objects.all())
-    kind = django_filters.ChoiceFilter(label="变化类型", choices=RetroactiveChange.Kind.choices)
+                                                  queryset=Department.objects.all(), empty_label="全部")
+    town = django_filters.ModelChoiceFilter(label="镇街", field_name="person__town", queryset=Town.objects.all(), empty_label="全部")
+    kind = django_filters.ChoiceFilter(label="变化类型", choices=RetroactiveChange.Kind.choices, empty_label="全部")
     q = django_filters.CharFilter(label="姓名或身份证号", method="search")
 
     class Meta:

@@ -23,7 +23,7 @@ from yfbz.core.workflow import history_of
 from . import selectors, services
 from .exports import roster_issues_xlsx
 from .forms import RosterUploadForm
-from .models import Department, RosterRow, RosterUpload
+from .models import Department, RosterRow, RosterUpload, Town
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -216,6 +216,8 @@ def retroactive_list(request):
     changes = selectors.retroactive_changes_for(request.user)
     rosters = RosterUpload.objects.filter(pk__in=changes.values("roster_upload")).select_related("department")
     f = RetroactiveChangeFilter(request.GET, queryset=changes.order_by("-created_at", "-id"), rosters=rosters)
+    if not (request.user.is_superuser or request.user.sees_everything):
+        f.filters["town"].queryset = Town.objects.filter(pk=request.user.town_id)  # a town clerk's own town only
     qs = f.qs
     totals = qs.aggregate(decisions=Sum("decisions_reached"), lines=Sum("lines_reached"), decided=Sum("amount_reached"),
                           estimate=Sum("amount_estimate"))

@@ -30,6 +30,13 @@ def demo_steps():
     return [institutions_step, bills_step, settlements_step]
 
 
+def demo_steps_last():
+    """Run after every app's demo_steps (money must be in the ledger): the retroactive chain walked."""
+    from .retro_demo import retroactive_demo
+
+    return [retroactive_demo]
+
+
 def institutions_step(stdout, rng):
     from .models import Institution
 

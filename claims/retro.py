@@ -70,7 +70,7 @@ def decisions_in_period(changes) -> dict[int, list[Decision]]:
             for c in by_person[d.person_id]:
                 if not _in_period(c, d.settled_on):
                     continue
-                if _ended(c) and not _uses(c, d.category, d.youfu_category):
+                if _ended(c) and not _uses(c, d.category, d.youfu_category) and d.retroactive_change_id != c.pk:
                     continue
                 out[c.pk].append(d)
     return out
@@ -99,7 +99,8 @@ def lines_in_period(changes) -> dict[int, list[SettlementLine]]:
             for c in by_person[line.person_id]:
                 if not _in_period(c, line.settled_on):
                     continue
-                if _ended(c) and not (_uses(c, line.category) and (line.payable or line.pending)):
+                reopened_here = line.retroactive_change_id == c.pk
+                if _ended(c) and not reopened_here and not (_uses(c, line.category) and (line.payable or line.pending)):
                     continue
                 out[c.pk].append(line)
     return out

@@ -199,7 +199,11 @@ def settlement_months_for(user):
 def settlement_month_summary(sm: SettlementMonth) -> dict:
     lines = SettlementLine.objects.filter(settlement_month=sm)
     agg = lines.aggregate(advanced_sum=Sum("advanced"), payable_sum=Sum("payable"))
+    adjustments = Adjustment.objects.filter(settlement_line__settlement_month=sm)
     return {
+        "recovered": adjustments.filter(kind=Adjustment.Kind.RECOVERY).aggregate(s=Sum("amount"))["s"] or Decimal("0.00"),
+        "topped": adjustments.filter(kind=Adjustment.Kind.TOP_UP).aggregate(s=Sum("amount"))["s"] or Decimal("0.00"),
+        "reopened": lines.filter(prior_payable__isnull=False, outcome=SettlementLine.Outcome.DISPUTED, resolution="").count(),
         "lines": lines.count(),
         "disputed": lines.filter(outcome=SettlementLine.Outcome.DISPUTED).count(),
         "pending": lines.filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="").count(),

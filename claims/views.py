@@ -207,9 +207,19 @@ def _decision_chain(decisions: list[Decision]) -> list[dict]:
         from funding.models import Receivable
 
         receivables = {r.source_key: r for r in Receivable.objects.filter(source_key__in=keys)}
+    withdrawn = set()
+    try:
+        from funding.models import PayableLine
+
+        withdrawn = set(PayableLine.objects.filter(source_key__in=[f"decision:{i}:{f}" for i in ids for f in ("ASSISTANCE", "YOUFU")],
+                                                   status="withdrawn").values_list("source_key", flat=True))
+    except ImportError:
+        pass
     out = []
     for d in sorted(decisions, key=lambda d: d.pk):
         items = []
+        if any(k.startswith(f"decision:{d.pk}:") for k in withdrawn):
+            items.append({"adj": None, "state": "原核定未支付，已从资金申请撤回"})
         for a in adjustments.get(d.pk, []):
             rec = receivables.get(a.source_key)
             if a.kind == Adjustment.Kind.RECOVERY:
@@ -447,21 +457,24 @@ def retroactive_detail(request, pk):
         if not visible.filter(pk=d.pk).exists():
             continue
         preview = None
-        if d.retroactive_change_id != change.pk and d.decided_at < change.created_at:
+        needs = d.retroactive_change_id != change.pk and d.decided_at < change.created_at
+        if needs:
             try:
                 preview = retro.preview_decision(d)
             except ClaimsError:
                 preview = None
         affected.append({"d": d, "preview": preview, "preview_total": sum(preview) if preview else None,
-                         "redecided": d.retroactive_change_id == change.pk})
+                         "redecided": d.retroactive_change_id == change.pk, "needs": needs})
     lines = []
     for line in selectors.lines_affected_by(change):
         preview = retro.preview_line(line).amount if not line.pending and line.retroactive_change_id != change.pk else None
         lines.append({"line": line, "preview": preview, "reopened": line.retroactive_change_id == change.pk})
+    to_redecide = sum(1 for a in affected if a["needs"]) + sum(
+        1 for x in lines if not x["reopened"] and x["preview"] is not None and x["preview"] != retro.counted(x["line"]))
     redecisions = (Decision.objects.visible_to(request.user).filter(retroactive_change=change)
                    .select_related("bill", "reviewed_by", "decided_by").prefetch_related("adjustments").order_by("pk"))
     return render(request, "claims/retroactive_detail.html", {
         "change": change, "affected": affected, "lines": lines, "redecisions": redecisions, "can_act": can_act,
-        "history": change.status_changes.select_related("by"),
+        "history": change.status_changes.select_related("by"), "to_redecide": to_redecide,
         "waiting": retro.change_waiting_items(change),
     })

@@ -4,7 +4,8 @@
 
 Running it again adds nothing twice (people are keyed by ID number, staff by username).
 Other apps extend the demo through `demo_steps()` in their `demo.py` module: each step is a
-callable(stdout, rng) run after the people exist, in the order of DEMO_APPS.
+callable(stdout, rng) run after the people exist, in the order of DEMO_APPS; `demo_steps_last()`
+steps run after every app's `demo_steps` (scenarios that need every app's data).
 """
 
 import random
@@ -98,13 +99,17 @@ class Command(BaseCommand):
             created = self._people(people)
         self.stdout.write(f"演示人员：新增 {created} 人，共 {Person.objects.count()} 人")
         rng = random.Random(7)
+        modules = []
         for app in DEMO_APPS:
             try:
-                module = import_module(f"{app}.demo")
+                modules.append(import_module(f"{app}.demo"))
             except ModuleNotFoundError:
                 continue
-            for step in module.demo_steps():
-                step(self.stdout, rng)
+        # demo_steps of every app, then demo_steps_last (scenarios that need every app's data)
+        for hook in ("demo_steps", "demo_steps_last"):
+            for module in modules:
+                for step in getattr(module, hook, list)():
+                    step(self.stdout, rng)
         self.stdout.write(self.style.SUCCESS(f"演示账号（密码均为 {password}）：" + "、".join(u for u, *_ in STAFF)))
 
     def _staff(self, password):
