@@ -15,7 +15,6 @@ Deterministic and re-runnable: nothing is added when the demo roster is already 
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -58,16 +57,9 @@ def _people():
 
 
 def _roster_xlsx(rows) -> bytes:
-    from openpyxl import Workbook
+    from yfbz.core.spreadsheets import write_xlsx
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("名单")
-    ws.append(["身份证号码", "姓名", "救助类别", "所属镇街", "认定日期", "联系电话", "退出日期"])
-    for r in rows:
-        ws.append(list(r))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return write_xlsx("名单", ["身份证号码", "姓名", "救助类别", "所属镇街", "认定日期", "联系电话", "退出日期"], rows)
 
 
 def _compile(users, year: int, month: int, stdout):
