@@ -23,8 +23,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from .cuts import DIMENSIONS, GROUPINGS, Period, grouping_name, periods_touching
-from .models import Aggregate, BuildState, Fact, RefreshQueue
-from .sources import facts_for_bills, facts_for_settlement_months, facts_for_year
+from .models import Aggregate, BuildState, Fact, RefreshQueue, SubsidyAggregate
+from .sources import SUBSIDY_TOWN, facts_for_bills, facts_for_settlement_months, facts_for_year, fen
 
 MEASURES = (
     "people", "person_times", "amount", "youfu_people", "youfu_times", "youfu_amount", "cases", "case_people",
@@ -76,6 +76,49 @@ def aggregate_period(period: Period, *, facts=None, groupings: Iterable[tuple[st
     return out
 
 
+SUBSIDY_GROUPINGS = ((), ("category",), ("enrolment",), ("town",), ("category", "enrolment"), ("town", "category"))
+SUBSIDY_COLUMNS = {"category": "category", "enrolment": "enrolment", "town": SUBSIDY_TOWN}
+
+
+def subsidy_rows(year: int) -> list[SubsidyAggregate]:
+    """Contribution subsidies of ``year`` by every subsidy cut: people with a subsidy above 0 and the amount."""
+    from funding.models import SubsidyResult
+
+    base = SubsidyResult.objects.filter(year=year, amount__gt=0)
+    now = timezone.now()
+    out = []
+    for dims in SUBSIDY_GROUPINGS:
+        cols = [SUBSIDY_COLUMNS[d] for d in dims]
+        ann = {"people": Count("person_id", distinct=True), "total": Sum("amount")}
+        rows = base.values(*cols).annotate(**ann).order_by() if cols else [base.aggregate(**ann)]
+        for r in rows:
+            if not r["people"] and cols:
+                continue
+            keys = [_key(r[c]) for c in cols] + ["", ""]
+            out.append(SubsidyAggregate(year=year, grouping=grouping_name(dims), key1=keys[0], key2=keys[1],
+                                        people=r["people"] or 0, amount=fen(r["total"]), built_at=now))
+    return out
+
+
+def _subsidy_years_behind() -> set[int]:
+    """Years whose subsidy run finished after their figures were built (runs write their results in
+    bulk and move by conditional updates: no save to listen to, so the refresh asks)."""
+    from django.db.models import Max
+
+    from funding.models import SubsidyRun
+
+    done = SubsidyRun.objects.filter(status=SubsidyRun.Status.DONE).values("year").annotate(last=Max("finished_at"))
+    built = dict(SubsidyAggregate.objects.filter(grouping="").values_list("year", "built_at"))
+    return {r["year"] for r in done if r["last"] and (r["year"] not in built or built[r["year"]] < r["last"])}
+
+
+def _rebuild_subsidies(year: int) -> int:
+    rows = subsidy_rows(year)
+    SubsidyAggregate.objects.filter(year=year).delete()
+    SubsidyAggregate.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
 def _rebuild_aggregates(year: int, months: set[int]) -> int:
     n = 0
     for period in periods_touching(year, months):
@@ -110,12 +153,16 @@ def refresh(*, nowait: bool = False, limit: int = 50_000) -> dict:
         queued = list(RefreshQueue.objects.order_by("id").values_list("id", "source_key")[:limit])
         bills: set[int] = set()
         months: set[int] = set()
+        subsidy_years: set[int] = set()
         for _pk, key in queued:
             kind, _, ident = key.partition(":")
             if kind == "bill":
                 bills.add(int(ident))
             elif kind == "sm":
                 months.add(int(ident))
+            elif kind == "subsidy":
+                subsidy_years.add(int(ident))
+        subsidy_years |= _subsidy_years_behind()
         old = Fact.objects.filter(Q(bill_id__in=bills) | Q(settlement_month_id__in=months))
         touched: dict[int, set[int]] = defaultdict(set)
         for y, m in old.values_list("year", "month").distinct():
@@ -126,6 +173,7 @@ def refresh(*, nowait: bool = False, limit: int = 50_000) -> dict:
         for f in new:
             touched[f.year].add(f.month)
         cells = sum(_rebuild_aggregates(y, ms) for y, ms in sorted(touched.items()))
+        cells += sum(_rebuild_subsidies(y) for y in sorted(subsidy_years))
         RefreshQueue.objects.filter(pk__in=[pk for pk, _ in queued]).delete()
         state.built_at = timezone.now()
         state.seconds = time.monotonic() - started
@@ -144,7 +192,7 @@ def rebuild_year(year: int) -> dict:
         for batch in facts_for_year(year):
             Fact.objects.bulk_create(batch, batch_size=5000)
             n += len(batch)
-        cells = _rebuild_aggregates(year, set(range(1, 13)))
+        cells = _rebuild_aggregates(year, set(range(1, 13))) + _rebuild_subsidies(year)
         state.built_at = timezone.now()
         state.seconds = time.monotonic() - started
         state.save()

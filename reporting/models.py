@@ -16,6 +16,8 @@
 from django.db import models
 
 from yfbz.core.scoping import ScopedManager
+from yfbz.core.workflow import NEW
+from yfbz.core.workflow import StatusHistory as StatusHistoryBase
 
 
 class Route(models.TextChoices):
@@ -128,3 +130,162 @@ class BuildState(models.Model):
 
     def __str__(self):
         return f"{self.built_at}"
+
+
+class SubsidyAggregate(models.Model):
+    """Contribution subsidies of a year (资助参保), per cell of a cut: people with a subsidy above 0 and
+    the amount, from funding.SubsidyResult (docs/statistics.md)."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    grouping = models.CharField("分组", max_length=40, blank=True)
+    key1 = models.CharField("分组值1", max_length=40, blank=True)
+    key2 = models.CharField("分组值2", max_length=40, blank=True)
+    people = models.PositiveIntegerField("资助人数", default=0)
+    amount = models.BigIntegerField("资助金额（分）", default=0)
+    built_at = models.DateTimeField("生成时间")
+
+    class Meta:
+        verbose_name = "资助参保统计汇总"
+        verbose_name_plural = "资助参保统计汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "grouping", "key1", "key2"], name="subsidy_aggregate_cell_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.grouping or '合计'} {self.key1} {self.key2}"
+
+
+# --- statutory returns -----------------------------------------------------------------------------
+class StatReturn(models.Model):
+    """A statutory return (统计报表) of one period: prepared by one member of staff, approved by another
+    after its tie-out against the records and the ledger passed; an approved return is locked (its
+    figures never change); a later correction is a new version that says what changed
+    (docs/statistics.md "Returns"). Moves through yfbz.core.workflow."""
+
+    class Kind(models.TextChoices):
+        ASSISTANCE = "ASSISTANCE", "医疗救助统计表"
+        SUBSIDY = "SUBSIDY", "资助参保统计表"
+        FUNDS = "FUNDS", "医疗救助资金来源与使用情况表"
+
+    class Status(models.TextChoices):
+        PREPARED = "PREPARED", "已编制待审核"
+        APPROVED = "APPROVED", "已审核（锁定）"
+        SUPERSEDED = "SUPERSEDED", "已被更正版本取代"
+        CANCELLED = "CANCELLED", "已作废"
+
+    MOVES = {
+        NEW: {Status.PREPARED},
+        Status.PREPARED: {Status.APPROVED, Status.CANCELLED},
+        Status.APPROVED: {Status.SUPERSEDED},
+        Status.SUPERSEDED: set(),
+        Status.CANCELLED: set(),
+    }
+    REASON_REQUIRED = {(Status.PREPARED, Status.CANCELLED)}
+
+    kind = models.CharField("报表", max_length=12, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField("年度")
+    period = models.CharField("期间", max_length=3, help_text="M01…M12 月报，Q1…Q4 季报")
+    version = models.PositiveSmallIntegerField("版本", default=1)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PREPARED)
+    figures = models.JSONField("报表数字", default=dict)
+    tie_out = models.JSONField("勾稽核对结果", default=list)
+    tie_out_ok = models.BooleanField("核对通过", default=False)
+    tie_out_at = models.DateTimeField("核对时间", null=True, blank=True)
+    changes = models.JSONField("较上一版本的变化", default=list, blank=True)
+    correction_note = models.TextField("更正说明", blank=True)
+    previous = models.OneToOneField(
+        "self", verbose_name="更正的版本", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
+    )
+    unit = models.CharField("填报单位", max_length=100)
+    responsible = models.CharField("单位负责人", max_length=50, blank=True)
+    prepared_by = models.ForeignKey("core.User", verbose_name="填表人", on_delete=models.PROTECT, related_name="+")
+    prepared_at = models.DateTimeField("编制时间", auto_now_add=True)
+    approved_by = models.ForeignKey(
+        "core.User", verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField("审核时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "统计报表"
+        verbose_name_plural = "统计报表"
+        ordering = ["-year", "-period", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year", "period", "version"], name="stat_return_version_unique"),
+            # one return of a kind and period in force at a time, and one draft
+            models.UniqueConstraint(fields=["kind", "year", "period"], condition=models.Q(status="APPROVED"),
+                                    name="stat_return_one_approved"),
+            models.UniqueConstraint(fields=["kind", "year", "period"], condition=models.Q(status="PREPARED"),
+                                    name="stat_return_one_draft"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.period_zh} 第{self.version}版"
+
+    @property
+    def period_zh(self) -> str:
+        from .cuts import Period
+
+        return Period.from_code(self.year, self.period).zh
+
+
+class StatReturnStatusChange(StatusHistoryBase):
+    SUBJECT = "stat_return"
+    stat_return = models.ForeignKey(StatReturn, verbose_name="统计报表", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistoryBase.Meta):
+        verbose_name = "统计报表状态记录"
+        verbose_name_plural = "统计报表状态记录"
+
+
+# --- budgets and the fund risk warning ---------------------------------------------------------------
+class FundBudget(models.Model):
+    """A fund's budget for a year, by source (entered by finance on the 预算与预警 page)."""
+
+    class Line(models.TextChoices):
+        UPPER = "UPPER", "医疗救助资金 上级下拨"
+        DISTRICT = "DISTRICT", "医疗救助资金 区本级安排"
+        YOUFU = "YOUFU", "优抚对象医疗补助资金预算"
+
+    FUND_OF = {"UPPER": "ASSISTANCE", "DISTRICT": "ASSISTANCE", "YOUFU": "YOUFU"}
+
+    year = models.PositiveSmallIntegerField("年度")
+    line = models.CharField("预算项目", max_length=10, choices=Line.choices)
+    amount = models.DecimalField("年度预算（元）", max_digits=14, decimal_places=2)
+    note = models.CharField("依据", max_length=200, blank=True)
+    updated_by = models.ForeignKey("core.User", verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField("录入时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "资金年度预算"
+        verbose_name_plural = "资金年度预算"
+        ordering = ["-year", "line"]
+        constraints = [models.UniqueConstraint(fields=["year", "line"], name="fund_budget_year_line")]
+
+    def __str__(self):
+        return f"{self.year} {self.get_line_display()} {self.amount}"
+
+    @property
+    def fund(self) -> str:
+        return self.FUND_OF[self.line]
+
+
+class WarningRule(models.Model):
+    """A threshold of the fund risk warning, as dated data (an administrator adds a new row to change it)."""
+
+    class Key(models.TextChoices):
+        DEVIATION = "DEVIATION", "支出进度偏离预算进度超过（比例）"
+        RUN_OUT_MONTH = "RUN_OUT_MONTH", "预计资金用尽早于（月份，12为年底）"
+
+    key = models.CharField("项目", max_length=20, choices=Key.choices)
+    value = models.DecimalField("数值", max_digits=8, decimal_places=4)
+    effective_from = models.DateField("生效日期")
+    source = models.CharField("依据", max_length=200)
+
+    class Meta:
+        verbose_name = "资金风险预警阈值"
+        verbose_name_plural = "资金风险预警阈值"
+        ordering = ["key", "-effective_from"]
+        constraints = [models.UniqueConstraint(fields=["key", "effective_from"], name="warning_rule_key_date")]
+
+    def __str__(self):
+        return f"{self.get_key_display()} {self.value}（{self.effective_from}起）"

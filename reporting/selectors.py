@@ -251,3 +251,59 @@ def months_of_year(year: int, by: str | None = None, *, keys: Keys | None = None
     """The year month by month (for the dashboard's chart and its table)."""
     keys = keys or Keys()
     return [(p, table(p, by, keys=keys)) for p in (Period(year, month=m) for m in range(1, 13))]
+
+
+# --- contribution subsidies ------------------------------------------------------------------------
+SUBSIDY_DIMENSIONS = {"category": "资助身份", "enrolment": "参保类型", "town": "镇街"}
+
+
+@dataclass
+class SubsidyCell:
+    key: object
+    label: str
+    people: int = 0
+    amount: Decimal = Decimal("0.00")
+
+    @property
+    def per_person(self) -> Decimal | None:
+        return (self.amount / self.people).quantize(CENT, rounding=ROUND_HALF_UP) if self.people else None
+
+
+def subsidy_table(year: int, by: str | None, town: Town | None = None, *, keys: Keys | None = None):
+    """Contribution subsidies of a year by category, enrolment or town (within one town if given):
+    (rows, total)."""
+    from funding.models import EnrolmentKind
+
+    from .models import SubsidyAggregate
+
+    keys = keys or Keys()
+    if by is not None and by not in SUBSIDY_DIMENSIONS:
+        raise ValueError(by)
+    dims = () if by is None else (by,)
+    if town is not None and by not in (None, "town"):
+        dims = ("town", by)
+    elif town is not None:
+        dims = ("town",)
+    aggs = SubsidyAggregate.objects.filter(year=year, grouping=grouping_name(dims))
+    if town is not None:
+        aggs = aggs.filter(key1=str(town.pk))
+    total_q = SubsidyAggregate.objects.filter(year=year)
+    total_q = total_q.filter(grouping="town", key1=str(town.pk)) if town is not None else total_q.filter(grouping="")
+    t = total_q.first()
+    total = SubsidyCell(None, "合计", t.people if t else 0, yuan(t.amount) if t else Decimal("0.00"))
+
+    def lab(raw):
+        if by == "enrolment":
+            return dict(EnrolmentKind.choices).get(raw, raw or "—")
+        return keys.label(by, raw)
+
+    rows = []
+    if by is not None:
+        pos = len(dims) - 1
+        found = [(a, a.key2 if pos == 1 else a.key1) for a in aggs]
+        order = (lambda raw: (0, list(EnrolmentKind.values).index(raw) if raw in EnrolmentKind.values else 9, raw)) \
+            if by == "enrolment" else (lambda raw: keys.order(by, raw))
+        found.sort(key=lambda x: order(x[1]))
+        rows = [SubsidyCell(keys.public(by, raw) if by != "enrolment" else raw, lab(raw), a.people, yuan(a.amount))
+                for a, raw in found]
+    return rows, total

@@ -90,6 +90,11 @@ def _line_saved(sender, instance, raw=False, **kwargs):
         queue_settlement_months([instance.settlement_month_id])
 
 
+def _subsidy_run_saved(sender, instance, raw=False, **kwargs):
+    if not raw and instance.status == "done":
+        queue([f"subsidy:{instance.year}"])
+
+
 def _history_row(subject_field: str, queue_fn):
     def saved(sender, instance, created=False, raw=False, **kwargs):
         if created and not raw:
@@ -110,6 +115,9 @@ def connect() -> None:
             fn = queue_bills if subject is Bill else queue_settlement_months
             post_save.connect(_history_row(h.SUBJECT, fn), sender=h, weak=False, dispatch_uid=f"reporting-{h.__name__}")
     post_save.connect(_bill_saved, sender=Bill, dispatch_uid="reporting-bill")
+    from funding.models import SubsidyRun
+
+    post_save.connect(_subsidy_run_saved, sender=SubsidyRun, dispatch_uid="reporting-subsidy-run")
     post_save.connect(_decision_saved, sender=Decision, dispatch_uid="reporting-decision")
     post_save.connect(_month_saved, sender=SettlementMonth, dispatch_uid="reporting-settlement-month")
     post_save.connect(_line_saved, sender=SettlementLine, dispatch_uid="reporting-settlement-line")

@@ -7,8 +7,8 @@ What counts:
 - a one-stop settlement line of an institution-month a reviewer confirmed (CONFIRMED or PAID),
   not a duplicate, of a known person: assistance = what is paid to the institution for it.
 
-THE TOWN: every fact takes its town from ``DECISION_TOWN`` / ``LINE_TOWN`` below, and from nowhere
-else: the town the decision or line recorded when it was made (issue 17, docs/areas.md), so a person
+THE TOWN: every fact takes its town from ``DECISION_TOWN`` / ``LINE_TOWN`` / ``SUBSIDY_TOWN`` below, and
+from nowhere else: the town the decision or line recorded when it was made (issue 17, docs/areas.md), so a person
 who moves later leaves their earlier figures where they were. THE DISTRICT: the district that
 governed that town on the settlement date, from the dated area tree (``yfbz.areas.tree``).
 """
@@ -29,6 +29,8 @@ from .models import Fact, Route
 DECISION_TOWN = "town_id"
 #: the town of a one-stop settlement line (a lookup from claims.SettlementLine): the town it was decided under
 LINE_TOWN = "town_id"
+#: the town of a contribution subsidy (a lookup from funding.SubsidyResult): the town it was decided under
+SUBSIDY_TOWN = "town_id"
 
 CHUNK = 5000
 COUNTED_MONTH_STATUSES = (SettlementMonth.Status.CONFIRMED, SettlementMonth.Status.PAID)

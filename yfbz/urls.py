@@ -24,7 +24,7 @@ urlpatterns = [
 ]
 
 # Apps that grow their own pages add them here when they have a urls module.
-for app in ("claims", "funding", "yfbz.policy", "yfbz.areas"):
+for app in ("claims", "funding", "yfbz.policy", "yfbz.areas", "reporting"):
     try:
         __import__(f"{app}.urls")
     except ModuleNotFoundError:

@@ -5,7 +5,7 @@ from django.urls import NoReverseMatch, reverse
 
 # Each app may add menu entries with a module `<app>/nav.py` holding
 # ITEMS = [("名称", "url-name", "app_label.perm_codename" or None), ...]
-NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy", "yfbz.areas")
+NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy", "yfbz.areas", "reporting")
 
 
 def _nav_modules():
@@ -41,6 +41,17 @@ def todo_items(user):
             if count:
                 items.append({"label": label, "count": count, "url": url})
     return items
+
+
+def home_panels(user):
+    """Blocks an app adds to a role's home page: each nav module may define panels(user) returning
+    [{"template": "app/_panel.html", **context}, ...] (e.g. the fund risk warning for finance)."""
+    out = []
+    for module in _nav_modules():
+        fn = getattr(module, "panels", None)
+        if fn is not None:
+            out.extend(fn(user))
+    return out
 
 
 def site(request):

@@ -16,6 +16,8 @@ class Role(StrEnum):
     AUDITOR = "审计"
     SYSADMIN = "系统管理员"
     SECURITY_ADMIN = "安全管理员"
+    # the bureau's leadership: every town's totals, read-only, never a person (docs/statistics.md)
+    LEADERSHIP = "局领导"
 
 
 # Separation of duties (三权分立, docs/security.md): system administration (reference data, policy),
@@ -37,6 +39,12 @@ DISTRICT_WIDE = frozenset({Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FIN
 ALL = ("view", "add", "change", "delete")
 VIEW = ("view",)
 ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
+    # read-only totals: the statistics, the dashboard, approved returns, budgets; no model that holds people
+    Role.LEADERSHIP: [
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "statreturn", VIEW),
+        ("reporting", "fundbudget", VIEW),
+    ],
     Role.TOWN_CLERK: [
         ("beneficiaries", "person", ("view", "change")),
         ("beneficiaries", "identity", VIEW),
@@ -50,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "subsidyresult", VIEW),
         ("funding", "enrolment", ("view", "change")),
         ("funding", "selfpaidreport", ("view", "add")),
+        ("reporting", "aggregate", VIEW),  # their own town's totals
     ],
     Role.DEPT_OFFICER: [
         ("beneficiaries", "person", VIEW),
@@ -73,6 +82,9 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "latereportpermission", ("add",)),
         ("funding", "fundrequest", ("add", "change")),
         ("funding", "receivable", ("add",)),
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "statreturn", ("view", "add")),
+        ("reporting", "fundbudget", VIEW),
     ],
     Role.DISTRICT_REVIEWER: [
         ("areas", "*", VIEW),
@@ -86,6 +98,9 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "journalentry", ("change",)),
         ("funding", "paymentbatch", ("change",)),
         ("funding", "receivable", ("add",)),
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "statreturn", ("view", "change")),
+        ("reporting", "fundbudget", VIEW),
     ],
     Role.FINANCE: [
         ("areas", "*", VIEW),
@@ -94,6 +109,10 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "person", VIEW),
         ("beneficiaries", "town", VIEW),
         ("policy", "*", VIEW),
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "statreturn", ("view", "add", "change")),
+        ("reporting", "fundbudget", ALL),
+        ("reporting", "warningrule", VIEW),
     ],
     Role.AUDITOR: [
         ("areas", "*", VIEW),
@@ -103,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("policy", "*", VIEW),
         ("auditlog", "*", VIEW),
         ("core", "*", VIEW),
+        ("reporting", "*", VIEW),
     ],
     # reference data and policy only: no staff accounts, no bills, no money
     Role.SYSADMIN: [
@@ -115,6 +135,8 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "*", VIEW),
         *[("funding", m, ALL) for m in ("subsidyyear", "youfubudget")],
         ("policy", "*", ALL),
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "warningrule", ALL),
     ],
     # staff accounts and roles, unlocking accounts, resetting second factors; sees no one's data
     Role.SECURITY_ADMIN: [

@@ -12,10 +12,11 @@ from .roles import Role
 
 @login_required
 def home(request):
-    from .context_processors import todo_items
+    from .context_processors import home_panels, todo_items
 
     return render(
-        request, "home.html", {"roles": sorted(r.value for r in request.user.roles), "todo": todo_items(request.user)}
+        request, "home.html", {"roles": sorted(r.value for r in request.user.roles), "todo": todo_items(request.user),
+                               "panels": home_panels(request.user)}
     )
 
 
