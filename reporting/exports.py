@@ -52,8 +52,19 @@ def _signoff(ret: StatReturn) -> dict:
 
 
 def _safe(text: str) -> str:
-    """A text cell that a spreadsheet could take for a formula is written with a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
+    return text
+
+
+def _text_cells(ws) -> None:
+    """Every text cell stored as text, never a formula (the rule of yfbz.core.spreadsheets' shared
+    writer, applied here because the return's layout needs merged cells, which its write-only
+    sheets cannot hold)."""
+    from yfbz.core.spreadsheets import FORMULA_START
+
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                cell.data_type = "s"
 
 
 def return_xlsx(ret: StatReturn) -> bytes:
@@ -140,6 +151,7 @@ def return_xlsx(ret: StatReturn) -> bytes:
     ws.column_dimensions["A"].width = 26
     for c in range(2, n + 1):
         ws.column_dimensions[get_column_letter(c)].width = 14
+    _text_cells(ws)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
