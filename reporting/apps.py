@@ -6,6 +6,14 @@ class ReportingConfig(AppConfig):
     verbose_name = "统计与报表"
 
     def ready(self):
+        from auditlog.registry import auditlog
+
         from . import signals
+        from .models import Aggregate, BuildState, Fact, RefreshQueue, SubsidyAggregate
 
         signals.connect()
+        # derived data, rebuilt from audited records: auditing each row would write a log entry per
+        # fact and make every rebuild delete row by row (returns, budgets and thresholds stay audited)
+        for model in (Fact, Aggregate, SubsidyAggregate, RefreshQueue, BuildState):
+            if auditlog.contains(model):
+                auditlog.unregister(model)

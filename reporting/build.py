@@ -130,6 +130,12 @@ def _rebuild_aggregates(year: int, months: set[int]) -> int:
 
 
 def _lock_state(nowait: bool) -> BuildState:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # the year's distinct counts sort a year of facts: in memory, not on disk (this transaction only)
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL work_mem = '256MB'")
     BuildState.objects.get_or_create(pk=1)
     return BuildState.objects.select_for_update(nowait=nowait).get(pk=1)
 
