@@ -99,13 +99,12 @@ def dashboard_charts(period: Period, keys=None):
     from .funds import positions
 
     keys = keys or selectors.Keys()
-    months = selectors.months_of_year(period.year, keys=keys)
+    state = selectors.status()
+    months = selectors.months_of_year(period.year, state=state)
     out = [charts.months_chart(period.year, months)]
-    out.append(charts.cut_chart("scheme", f"{period.zh}按救助方案", selectors.table(period, "scheme", keys=keys),
-                                horizontal=True))
-    out.append(charts.cut_chart("category", f"{period.zh}按身份类别", selectors.table(period, "category", keys=keys),
-                                horizontal=True))
-    out.append(charts.cut_chart("town", f"{period.zh}按镇街", selectors.table(period, "town", keys=keys), horizontal=True))
+    for key, title in (("scheme", "按救助方案"), ("category", "按身份类别"), ("town", "按镇街")):
+        out.append(charts.cut_chart(key, f"{period.zh}{title}", selectors.table(period, key, keys=keys, state=state),
+                                    horizontal=True))
     out.append(charts.funds_chart(period.year, positions(period.year, timezone.localdate())))
     return out
 
