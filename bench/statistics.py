@@ -191,8 +191,9 @@ def main() -> None:
     if not args.keep:
         generate(args.decisions, args.subsidies, args.people)
 
-    from claims.models import Bill, Decision
     from django.db.models import Count, Sum
+
+    from claims.models import Bill, Decision
     from reporting.build import rebuild_month_aggregates, rebuild_year
     from reporting.models import Fact
     from reporting.sources import facts_for_bills
