@@ -307,18 +307,23 @@ def tie_out(kind: str, period: Period, figures: dict) -> list[Check]:
             bal = JournalLine.objects.filter(account__code=code, entry__date__lte=end).aggregate(s=Sum("amount"))["s"] or ZERO
             acc = Account.objects.get(code=code)
             out.append(Check(f"{acc.name}：期初+收入+划拨−支出=期末=账户余额", _m(bal) == closing and bal >= 0,
-                             f"表内期末{closing}元，账户余额{_m(bal)}元" + ("（余额为负）" if bal < 0 else "")))
+                             f"表内期末{_w(Decimal(closing))}元，账户余额{_w(bal)}元" + ("（余额为负）" if bal < 0 else "")))
         spending = {"PAY_PERSON": ("ASSISTANCE", "BENEFIT_PERSON"), "PAY_INSTITUTION": ("ASSISTANCE", "INSTITUTION"),
                     "PAY_SUBSIDY": ("ASSISTANCE", "SUBSIDY")}
+        from funding.models import EntryKind
+
+        kinds = dict(EntryKind.choices)
         for k, (fund, sp) in spending.items():
             paid = Payment.objects.filter(status=Payment.Status.PAID, line__fund=fund, line__spending=sp,
                                           batch__paid_on__gte=start, batch__paid_on__lte=end).aggregate(s=Sum("amount"))["s"] or ZERO
-            out.append(Check(f"支出与支付明细一致：{k}", _m(paid) == check.get("spending", {}).get(k),
-                             f"支付明细{_m(paid)}元，表内{check.get('spending', {}).get(k)}元"))
+            ours = check.get("spending", {}).get(k)
+            out.append(Check(f"支出与支付明细一致：{kinds[k]}", _m(paid) == ours,
+                             f"支付明细{_w(paid)}元，表内{_w(Decimal(ours or 0))}元"))
         paid_y = Payment.objects.filter(status=Payment.Status.PAID, line__fund="YOUFU", batch__paid_on__gte=start,
                                         batch__paid_on__lte=end).aggregate(s=Sum("amount"))["s"] or ZERO
-        out.append(Check("支出与支付明细一致：PAY_YOUFU", _m(paid_y) == check.get("spending", {}).get("PAY_YOUFU"),
-                         f"支付明细{_m(paid_y)}元，表内{check.get('spending', {}).get('PAY_YOUFU')}元"))
+        ours_y = check.get("spending", {}).get("PAY_YOUFU")
+        out.append(Check(f"支出与支付明细一致：{kinds['PAY_YOUFU']}", _m(paid_y) == ours_y,
+                         f"支付明细{_w(paid_y)}元，表内{_w(Decimal(ours_y or 0))}元"))
     return out
 
 
