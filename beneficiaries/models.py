@@ -556,7 +556,7 @@ class RetroactiveChange(models.Model):
         Status.OPEN: {Status.REDECIDING, Status.REVIEWED, Status.AUTO_CLOSED, Status.CLOSED},
         Status.REDECIDING: {Status.REVIEWED},
         Status.REVIEWED: set(),
-        Status.AUTO_CLOSED: {Status.OPEN},
+        Status.AUTO_CLOSED: set(),  # decisions made after the roster took effect already use its identities
         Status.CLOSED: set(),
     }
     REASON_REQUIRED = {(Status.OPEN, Status.CLOSED), (Status.OPEN, Status.AUTO_CLOSED)}
