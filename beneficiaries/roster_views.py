@@ -2,7 +2,6 @@
 errors download, the duty board and the retroactive changes. Every query starts from selectors
 (visible_to); every change goes through services."""
 
-from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -129,8 +128,13 @@ def roster_issues(request, pk):
         .filter(Q(outcome=RosterRow.Outcome.INVALID) | ~Q(warnings=[]))
         .order_by("row_number")
     )
-    resp = HttpResponse(roster_issues_xlsx(upload, rows), content_type=XLSX)
-    resp["Content-Disposition"] = f'attachment; filename="roster-{upload.pk}-issues.xlsx"'
+    from yfbz.core.pii import file_name, full_numbers_requested
+
+    full = full_numbers_requested(request, what=f"导出名单{upload.pk}的错误和提示（含完整号码）", model=RosterUpload, obj=upload)
+    resp = HttpResponse(roster_issues_xlsx(upload, rows, full=full), content_type=XLSX)
+    from yfbz.core.uploads import content_disposition
+
+    resp["Content-Disposition"] = content_disposition(file_name(f"roster-{upload.pk}-issues.xlsx", full))
     return resp
 
 
@@ -192,11 +196,12 @@ def duty_board(request):
     today = timezone.localdate()
     month = today.replace(day=1)
     if text := request.GET.get("month"):
+        from yfbz.core.params import BadParameter, parse_month
+
         try:
-            year, mon = text.split("-")[:2]
-            month = date(int(year), int(mon), 1)
-        except ValueError:
-            messages.error(request, "月份格式应为 YYYY-MM")
+            month = parse_month(text)
+        except BadParameter as exc:
+            messages.error(request, str(exc))
     if not (request.user.is_superuser or request.user.roles):
         raise PermissionDenied("无权查看")
     return render(request, "beneficiaries/duty_board.html", {"board": selectors.duty_board(month), "today": today})

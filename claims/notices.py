@@ -281,7 +281,16 @@ def _decisions(ids) -> list[Decision]:
 
 
 def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
-    """Print (or reprint) one decision's notice. The caller has checked the user may see it."""
+    """Print (or reprint) one decision's notice. The caller has checked the user may see it.
+    A read-only role (审计) sees a notice already issued and changes nothing: no number is taken,
+    no print is recorded (issue 9, finding 8)."""
+    from yfbz.core.middleware import is_read_only
+
+    if is_read_only(user):
+        notice = Notice.objects.filter(decision=decision).first()
+        if notice is None:
+            raise ClaimsError("该决定书尚未出具。审计岗位只能查看已出具的决定书，不能出具（出具会占用文号）。")
+        return _pdf([render_notices([notice])]), notice
     with transaction.atomic():
         notice = notices_number(decisions=_decisions([decision.pk]))[0]
         reprint = NoticePrint.objects.filter(notice=notice).exists()
@@ -292,6 +301,10 @@ def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
 # --- batches ---------------------------------------------------------------------------------------
 def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
     """Queue a batch (ids already filtered to what the user may see); the task runs after commit."""
+    from yfbz.core.middleware import is_read_only
+
+    if is_read_only(user):
+        raise ClaimsError("审计岗位只能查看，不能生成打印批次（会占用文号）。")
     ids = list(dict.fromkeys(int(i) for i in decision_ids))
     if not ids:
         raise ClaimsError("请至少选择一份核定。")

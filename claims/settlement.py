@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -228,6 +228,10 @@ def read_settlement_file(data: bytes, file_name: str, month: date) -> list[Row]:
         idn = _text(cell("id_number")).upper()
         if not idn:
             errors.append(f"{where('id_number')}：缺少公民身份号码")
+        # never silently cut (issue 9)
+        for f, limit in (("settlement_no", 60), ("id_number", 40), ("name", 50), ("disease", 60)):
+            if len(_text(cell(f))) > limit:
+                errors.append(f"{where(f)}：超过{limit}个字符（共{len(_text(cell(f)))}个），请核对")
         if len(errors) >= MAX_ERRORS:
             break
         if settled is not None and kind is not None:
@@ -250,6 +254,13 @@ def settlement_file_upload(*, institution: Institution, month: date, file_name: 
         raise ClaimsError("只有区医保经办人员可以导入一站式结算文件。")
     month = month.replace(day=1)
     sha = hashlib.sha256(data).hexdigest()
+    try:
+        return _store_file(institution, month, file_name, data, sha, user)
+    except IntegrityError:  # the same bytes sent twice at the same moment: the second is refused, not a 500
+        raise ClaimsError("同一文件刚刚已由另一次上传导入（两次同时上传了相同的文件），不会重复导入和支付。") from None
+
+
+def _store_file(institution, month, file_name, data, sha, user) -> SettlementFile:
     with transaction.atomic():
         earlier = SettlementFile.objects.filter(sha256=sha).select_related("settlement_month__institution").first()
         if earlier is not None:

@@ -172,6 +172,11 @@ def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
         row.town_id = ctx.towns[town]
     else:
         row.error("town", f"未知的镇街：「{town}」")
+    # never silently cut (issue 9): too long is an error; the stored row keeps the cell as sent (cells)
+    for f, value, limit in (("name", row.name, 50), ("village", normalise_text(get("village")), 60),
+                            ("phone", "".join(normalise_text(get("phone")).split()), 30)):
+        if len(value) > limit:
+            row.error(f, f"超过{limit}个字符（共{len(value)}个），请核对")
     row.village = normalise_text(get("village"))[:60]
     row.phone = "".join(normalise_text(get("phone")).split())[:30]
     for f in ("certified_on", "exits_on"):

@@ -18,3 +18,30 @@ class LoginRequiredEverywhere:
         return self.get_response(request)
 
 
+
+
+class ReadOnlyRoles:
+    """The auditor changes nothing and allocates nothing (issue 9, finding 8): a member of staff whose
+    only roles are read-only ones (审计) is refused every POST, PUT, PATCH and DELETE, whatever the
+    page, except logging in and out and their own password and second factor."""
+
+    SAFE = ("GET", "HEAD", "OPTIONS")
+    OWN = ("/accounts/",)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (request.method not in self.SAFE and user is not None and user.is_authenticated
+                and is_read_only(user) and not request.path.startswith(self.OWN)):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("审计岗位只能查看，不能修改任何数据（包括打印决定书、生成批次等会占用文号的操作）。")
+        return self.get_response(request)
+
+
+def is_read_only(user) -> bool:
+    from .roles import READ_ONLY_ROLES
+
+    return not user.is_superuser and bool(user.roles) and user.roles <= READ_ONLY_ROLES

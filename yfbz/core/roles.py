@@ -25,6 +25,9 @@ class Role(StrEnum):
 # holding two of these is refused at every role change (yfbz.core.accounts).
 SEPARATED_DUTIES = (frozenset({Role.SYSADMIN}), frozenset({Role.SECURITY_ADMIN}), frozenset({Role.AUDITOR}))
 
+# Roles that only read: a user holding nothing else is refused every write (yfbz.core.middleware.ReadOnlyRoles)
+READ_ONLY_ROLES = frozenset({Role.AUDITOR})
+
 # Roles whose members must log in with a second factor when settings.YFBZ_OTP_REQUIRED is on:
 # those that move money or grant access.
 SECOND_FACTOR_ROLES = frozenset({Role.DISTRICT_REVIEWER, Role.FINANCE, Role.SECURITY_ADMIN, Role.SYSADMIN})

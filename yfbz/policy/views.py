@@ -20,9 +20,11 @@ def rows_in_force(model, on: date):
 
 @login_required
 def in_force(request):
+    from yfbz.core.params import BadParameter, parse_date
+
     try:
-        on = date.fromisoformat(request.GET.get("on", ""))
-    except ValueError:
+        on = parse_date(request.GET.get("on", ""))
+    except BadParameter:
         on = timezone.localdate()
     sections = []
     for model in RECORD_MODELS:
