@@ -43,3 +43,23 @@ class User(AbstractUser):
     @property
     def sees_everything(self) -> bool:
         return self.is_superuser or bool(self.roles & DISTRICT_WIDE)
+
+
+class AuditSeal(models.Model):
+    """One link of the audit trail's hash chain (yfbz.core.auditchain): the entry it seals, by id (no
+    foreign key: a deleted entry leaves its seal behind, which is how the deletion shows), the hash
+    of the seal before it and its own. Append-only (a trigger on PostgreSQL)."""
+
+    seq = models.BigIntegerField("序号", primary_key=True)
+    entry_pk = models.BigIntegerField("审计记录", unique=True)
+    prev_hash = models.CharField("前一哈希", max_length=64)
+    hash = models.CharField("哈希", max_length=64)
+    sealed_at = models.DateTimeField("封记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "审计记录封记"
+        verbose_name_plural = "审计记录封记"
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"#{self.seq} {self.hash[:12]}"

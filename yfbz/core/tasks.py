@@ -11,3 +11,11 @@ def ping_database() -> dict:
 
     ok, detail = check_database()
     return {"database": ok, "vendor": detail, "towns": Town.objects.count()}
+
+
+@shared_task(name="core.seal_audit_trail")
+def seal_audit_trail() -> int:
+    """Seal new audit entries into the hash chain (yfbz.core.auditchain); beat runs it every minute."""
+    from .auditchain import seal_pending
+
+    return seal_pending()
