@@ -13,6 +13,8 @@ from .models import (
     CategoryAlias,
     Department,
     Identity,
+    IdentityCorrection,
+    IdentityCorrectionStatusChange,
     Person,
     RetroactiveChange,
     RetroactiveChangeStatusChange,
@@ -154,3 +156,15 @@ class RetroactiveChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_select_related = ("person", "category", "roster_upload", "roster_upload__department")
     raw_id_fields = ("person",)
     show_full_result_count = False
+
+
+
+@admin.register(IdentityCorrection)
+class IdentityCorrectionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    """Shown only: corrections are proposed and confirmed on the person page (beneficiaries.corrections)."""
+
+    list_display = ("pk", "person", "action", "category", "valid_from", "valid_to", "status", "proposed_by", "decided_by")
+    list_filter = ("status", "action")
+    list_select_related = ("person", "category", "proposed_by", "decided_by")
+    raw_id_fields = ("person", "identity")
+    inlines = [HistoryInline.of(IdentityCorrectionStatusChange)]

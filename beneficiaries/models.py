@@ -640,3 +640,85 @@ class BenchImportRow(models.Model):
 
     def __str__(self):
         return self.id_number
+
+
+# --- identity corrections outside a roster ----------------------------------------------------------
+class IdentityCorrection(models.Model):
+    """An identity started or ended outside the monthly roster (a department's mistake that cannot wait
+    a month, an identity granted on appeal): proposed by a district clerk with a reason and a document
+    reference, confirmed or rejected by a district reviewer who did not propose it (maker ≠ checker).
+    Only a confirmed correction changes identities (``beneficiaries.corrections``): a started identity
+    has ``source = CORRECTION`` and ``source_ref`` naming this correction; an ended one keeps its
+    source and gets the end date. Moves through the one status mechanism (``MOVES``)."""
+
+    class Action(models.TextChoices):
+        START = "START", "新增身份"
+        END = "END", "终止身份"
+
+    class Status(models.TextChoices):
+        PROPOSED = "PROPOSED", "待确认"
+        CONFIRMED = "CONFIRMED", "已确认生效"
+        REJECTED = "REJECTED", "已退回"
+
+    MOVES = {
+        NEW: {Status.PROPOSED},
+        Status.PROPOSED: {Status.CONFIRMED, Status.REJECTED},
+        Status.CONFIRMED: set(),
+        Status.REJECTED: set(),
+    }
+    REASON_REQUIRED = {(Status.PROPOSED, Status.REJECTED)}
+
+    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.PROTECT, related_name="identity_corrections")
+    action = models.CharField("更正内容", max_length=5, choices=Action.choices)
+    category = models.ForeignKey(Category, verbose_name="身份类别", on_delete=models.PROTECT, related_name="+")
+    identity = models.ForeignKey(
+        Identity, verbose_name="身份", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections",
+        help_text="新增：确认后生成的身份；终止：被终止的身份",
+    )
+    valid_from = models.DateField("起始日期", null=True, blank=True)
+    valid_to = models.DateField("终止日期", null=True, blank=True)
+    reason = models.TextField("更正原因")
+    document_ref = models.CharField("依据文件", max_length=120, help_text="部门更正函、复议决定书等的文号")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提出人", on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField("提出时间", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+    decision_note = models.TextField("确认说明", blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+        department = "category__department"
+
+    class Meta:
+        verbose_name = "名单外身份更正"
+        verbose_name_plural = "名单外身份更正"
+        ordering = ["-proposed_at", "-id"]
+
+    def __str__(self):
+        return f"身份更正{self.pk}号 {self.person.name} {self.get_action_display()} {self.category.name}"
+
+    @property
+    def ref(self) -> str:
+        """What the identity's ``source_ref`` says: 身份更正12号（民政更正函〔2026〕3号）."""
+        return f"身份更正{self.pk}号（{self.document_ref}）"[:120]
+
+
+class IdentityCorrectionStatusChange(StatusHistory):
+    """Append-only: every move of an identity correction (yfbz.core.workflow)."""
+
+    SUBJECT = "correction"
+    correction = models.ForeignKey(IdentityCorrection, verbose_name="身份更正", on_delete=models.PROTECT,
+                                   related_name="status_changes")
+
+    class Scoping:
+        town = "correction__person__town"
+        department = "correction__category__department"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = "身份更正状态记录"
+        verbose_name_plural = "身份更正状态记录"

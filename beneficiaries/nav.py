@@ -22,6 +22,13 @@ def todo(user):
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         waiting = RosterUpload.objects.visible_to(user).filter(status=RosterUpload.Status.TOWN_REVIEW)
         items.append(("镇街审核中、待区级确认的名单", waiting.count(), reverse("beneficiaries:roster-list")))
+        if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
+            from .models import IdentityCorrection
+
+            waiting_corrections = IdentityCorrection.objects.visible_to(user).filter(status=IdentityCorrection.Status.PROPOSED)
+            first = waiting_corrections.values_list("person_id", flat=True).first()
+            items.append(("待确认的名单外身份更正", waiting_corrections.exclude(proposed_by=user).count(),
+                          reverse("beneficiaries:person-detail", args=[first]) if first else reverse("beneficiaries:person-list")))
         changes = RetroactiveChange.objects.visible_to(user).filter(status=RetroactiveChange.Status.OPEN)
         items.append(("涉及已核定救助、待重新核定的身份追溯变化", changes.count(), reverse("beneficiaries:retroactive-list")))
     return items

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.person_detail, name="person-detail"),
     path("<int:pk>/town", views.person_town, name="person-town"),
     path("<int:pk>/attributes", views.person_attribute_action, name="person-attribute"),
+    path("<int:pk>/corrections", views.person_correction, name="person-correction"),
     path("rosters/", roster_views.roster_list, name="roster-list"),
     path("rosters/duty/", roster_views.duty_board, name="duty-board"),
     path("rosters/retroactive/", roster_views.retroactive_list, name="retroactive-list"),

@@ -1,6 +1,5 @@
 from datetime import date
 
-from auditlog.signals import accessed
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +15,7 @@ from . import selectors, services, towns
 from .exports import people_xlsx
 from .filters import PersonFilter
 from .forms import PersonTownForm
-from .models import Identity, Person, PersonAttribute
+from .models import Category, Identity, IdentityCorrection, Person, PersonAttribute
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,9 +32,14 @@ def person_list(request):
 @permission_required("beneficiaries.view_person", raise_exception=True)
 def person_export(request):
     f = PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town__code", "name", "id"))
+    from yfbz.core.pii import file_name, full_numbers_requested
+
+    full = full_numbers_requested(request, what="导出人员名单（含完整号码）", model=Person)
     stamp = timezone.localdate().strftime("%Y%m%d")
-    resp = HttpResponse(people_xlsx(f.qs), content_type=XLSX)
-    resp["Content-Disposition"] = f'attachment; filename="people-{stamp}.xlsx"'
+    resp = HttpResponse(people_xlsx(f.qs, full=full), content_type=XLSX)
+    from yfbz.core.uploads import content_disposition
+
+    resp["Content-Disposition"] = content_disposition(file_name(f"people-{stamp}.xlsx", full))
     return resp
 
 
@@ -43,16 +47,26 @@ def person_export(request):
 @permission_required("beneficiaries.view_person", raise_exception=True)
 def person_detail(request, pk):
     person = selectors.person_for(request.user, pk)
-    show_full = request.GET.get("show") == "id"
-    if show_full:
-        # viewing a full ID number is recorded in the audit trail
-        accessed.send(sender=Person, instance=person)
+    # a full ID or phone number only on purpose, with a reason, recorded in the audit trail (yfbz.core.pii)
+    from yfbz.core.params import BadParameter
+    from yfbz.core.pii import full_numbers_requested
+
+    try:
+        show_full = full_numbers_requested(request, what=f"人员“{person.name}”的完整身份证号和电话", model=Person,
+                                           obj=person)
+    except BadParameter as exc:
+        from django.contrib import messages
+
+        messages.error(request, str(exc))
+        show_full = False
     today = timezone.localdate()
     on, bad_date = today, None
     if text := request.GET.get("on"):
+        from yfbz.core.params import BadParameter, parse_date
+
         try:
-            on = date.fromisoformat(text)
-        except ValueError:
+            on = parse_date(text)
+        except BadParameter:
             bad_date = text
     identities = selectors.identities_of(person).filter(pk__in=Identity.objects.visible_to(request.user).values("pk"))
     # the best identity per benefit weighs every identity: only for users who may see all of them
@@ -76,6 +90,9 @@ def person_detail(request, pk):
             "retroactive": selectors.retroactive_changes_for(request.user).filter(person=person).order_by("-created_at")[:20],
             "town_history": selectors.town_history(person),
             "town_form": PersonTownForm() if can_change_town(request.user) else None,
+            "corrections": IdentityCorrection.objects.visible_to(request.user).filter(person=person)
+            .select_related("category", "proposed_by", "decided_by"),
+            "correction_categories": Category.objects.order_by("id"),
         },
     )
 
@@ -91,10 +108,12 @@ def _date_field(request, name: str, *, required: bool) -> date | None:
         if required:
             raise ValidationError("请填写日期。")
         return None
+    from yfbz.core.params import BadParameter, parse_date
+
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"无法识别的日期：{text}（应为YYYY-MM-DD）") from None
+        return parse_date(text)
+    except BadParameter as exc:
+        raise ValidationError(str(exc)) from None
 
 
 @login_required
@@ -152,6 +171,45 @@ def person_attribute_action(request, pk):
                 raise ValidationError("未知的操作。")
     except (PersonAttribute.DoesNotExist, ValueError):
         messages.error(request, "没有这条人员属性记录。")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "无权进行该操作。")
+    return redirect("beneficiaries:person-detail", pk)
+
+
+@login_required
+@require_POST
+def person_correction(request, pk):
+    """Propose, confirm or send back an identity correction outside a roster (beneficiaries.corrections)."""
+    from .corrections import correction_decide, correction_propose
+
+    person = selectors.person_for(request.user, pk)
+    action = request.POST.get("action")
+    try:
+        if action in ("START", "END"):
+            category = identity = None
+            if action == "START":
+                category = Category.objects.filter(pk=request.POST.get("category") or 0).first()
+            else:
+                identity = Identity.objects.visible_to(request.user).filter(
+                    pk=request.POST.get("identity") or 0, person=person).first()
+            c = correction_propose(
+                person=person, action=action, user=request.user, category=category, identity=identity,
+                valid_from=_date_field(request, "valid_from", required=False),
+                valid_to=_date_field(request, "valid_to", required=False),
+                reason=request.POST.get("reason", ""), document_ref=request.POST.get("document_ref", ""),
+            )
+            messages.success(request, f"身份更正{c.pk}号已提出，待审核人员确认后生效。")
+        elif action in ("confirm", "reject"):
+            c = IdentityCorrection.objects.visible_to(request.user).get(pk=request.POST.get("correction"), person=person)
+            correction_decide(correction_id=c.pk, user=request.user, confirm=action == "confirm",
+                              note=request.POST.get("note", ""))
+            messages.success(request, f"身份更正{c.pk}号已{'确认生效' if action == 'confirm' else '退回'}。")
+        else:
+            raise ValidationError("未知的操作。")
+    except (IdentityCorrection.DoesNotExist, ValueError):
+        messages.error(request, "没有这项身份更正。")
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     except PermissionDenied as exc:

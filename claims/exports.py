@@ -1,5 +1,6 @@
 """xlsx exports. They take a queryset already scoped by the caller (visible_to) and filtered."""
 
+from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules import Reason
 
@@ -13,12 +14,13 @@ def _book(title: str, header: list[str], rows) -> bytes:
     return wb.to_bytes()
 
 
-def bills_xlsx(bills) -> bytes:
+def bills_xlsx(bills, full: bool = False) -> bytes:
+    m = str if full else mask
     def rows():
         for b in bills.iterator(chunk_size=2000):
             d = next(iter(getattr(b, "current_decisions", [])), None)
             yield [
-                b.pk, b.person.name, b.person.id_number, b.person.town.name if b.person.town_id else "",
+                b.pk, b.person.name, m(b.person.id_number), b.person.town.name if b.person.town_id else "",
                 b.institution.name, b.get_kind_display(), b.disease, b.settled_on, b.total_cost, b.in_policy_cost,
                 b.basic_paid, b.critical_paid, d.scheme_label if d else "", d.category_name if d else "",
                 d.ratio if d else None, d.assistance if d else None, d.youfu_subsidy if d else None,
@@ -32,11 +34,12 @@ def bills_xlsx(bills) -> bytes:
     ], rows())
 
 
-def settlement_lines_xlsx(lines) -> bytes:
+def settlement_lines_xlsx(lines, full: bool = False) -> bytes:
+    m = str if full else mask
     def rows():
         for ln in lines.iterator(chunk_size=5000):
             yield [
-                ln.institution.name, ln.line_no, ln.settlement_no, ln.name, ln.id_number,
+                ln.institution.name, ln.line_no, ln.settlement_no, ln.name, m(ln.id_number),
                 ln.person.town.name if ln.person_id and ln.person.town_id else "", ln.get_kind_display(),
                 ln.settled_on, ln.in_policy_cost, ln.basic_paid, ln.critical_paid, ln.advanced, ln.decided,
                 ln.difference, ln.get_outcome_display(), ln.get_dispute_display() if ln.dispute else "",

@@ -50,7 +50,9 @@ VIEW_BILL = "claims.view_bill"
 
 def _xlsx(data: bytes, name: str) -> HttpResponse:
     resp = HttpResponse(data, content_type=XLSX)
-    resp["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y%m%d}.xlsx"'
+    from yfbz.core.uploads import content_disposition
+
+    resp["Content-Disposition"] = content_disposition(f"{name}-{timezone.localdate():%Y%m%d}.xlsx")
     return resp
 
 
@@ -78,7 +80,10 @@ def bill_list(request):
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
 def bill_export(request):
-    return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct()), "bills")
+    from yfbz.core.pii import FULL_NUMBERS_SUFFIX, full_numbers_requested
+
+    full = full_numbers_requested(request, what="导出手工报销票据（含完整号码）", model=Bill)
+    return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct(), full=full), "bills" + (f"-{FULL_NUMBERS_SUFFIX}" if full else ""))
 
 
 def _layers_display(layers: list[dict], names) -> list[dict]:
@@ -389,7 +394,11 @@ def settlement_month(request, pk):
 @login_required
 @permission_required("claims.view_settlementline", raise_exception=True)
 def settlement_export(request):
-    return _xlsx(settlement_lines_xlsx(_line_filter(request).qs), "settlement-lines")
+    from yfbz.core.pii import FULL_NUMBERS_SUFFIX, full_numbers_requested
+
+    full = full_numbers_requested(request, what="导出一站式结算明细（含完整号码）", model=SettlementLine)
+    return _xlsx(settlement_lines_xlsx(_line_filter(request).qs, full=full),
+                 "settlement-lines" + (f"-{FULL_NUMBERS_SUFFIX}" if full else ""))
 
 
 @login_required

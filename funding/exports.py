@@ -3,6 +3,7 @@ Callers pass rows already scoped with visible_to(user)."""
 
 from __future__ import annotations
 
+from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules.codes import ENROLMENT_ZH
 
@@ -17,25 +18,27 @@ def _category_names():
     return dict(Category.objects.values_list("code", "name"))
 
 
-def tax_list_xlsx(results) -> bytes:
+def tax_list_xlsx(results, full: bool = False) -> bytes:
+    m = str if full else mask
     names = _category_names()
     wb = SafeWorkbook()
     ws = wb.create_sheet("资助参保名单")
     ws.append(["公民身份号码", "姓名", "镇街", "参保类型", "资助身份", "资助金额", "个人缴纳部分"])
     for r in results.iterator(chunk_size=5000):
-        ws.append([r.person.id_number, r.person.name, r.person.town.name if r.person.town else "",
+        ws.append([m(r.person.id_number), r.person.name, r.person.town.name if r.person.town else "",
                    ENROLMENT_ZH.get(r.enrolment, r.enrolment), names.get(r.category, r.category), r.amount, r.personal_part])
     return _save(wb)
 
 
-def gap_list_xlsx(rows) -> bytes:
+def gap_list_xlsx(rows, full: bool = False) -> bytes:
+    m = str if full else mask
     names = _category_names()
     wb = SafeWorkbook()
     ws = wb.create_sheet("漏保断保名单")
     ws.append(["公民身份号码", "姓名", "镇街", "村（社区）", "联系电话", "身份类别", "情况", "参保类型"])
     for r, gap in rows:
         p = r.person
-        ws.append([p.id_number, p.name, p.town.name if p.town else "", p.village, p.phone, names.get(r.category, r.category),
+        ws.append([m(p.id_number), p.name, p.town.name if p.town else "", p.village, m(p.phone), names.get(r.category, r.category),
                    gap, ENROLMENT_ZH.get(r.enrolment, "未参保")])
     return _save(wb)
 

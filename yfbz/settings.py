@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "yfbz.core.middleware.LoginRequiredEverywhere",
     "yfbz.core.passwords.PasswordPolicyMiddleware",
     "yfbz.core.secondfactor.SecondFactorMiddleware",
+    "yfbz.core.middleware.ReadOnlyRoles",
+    "yfbz.core.params.BadRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
@@ -186,6 +188,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
+# periodic jobs (celery beat): the audit trail's hash chain is extended every minute
+CELERY_BEAT_SCHEDULE = {
+    "seal-audit-trail": {"task": "core.seal_audit_trail", "schedule": 60.0},
+}
 CELERY_ACCEPT_CONTENT = ["json"]
 
 # --- Security -----------------------------------------------------------------------------
@@ -194,6 +200,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=1800)
 SESSION_SAVE_EVERY_REQUEST = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "yfbz.core.views.csrf_failure"  # in Chinese, in the site's layout
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Content-Security-Policy on every response (django-csp): scripts only from our own static files
 # (no inline script anywhere: tests/security/test_browser_hardening.py checks the templates), no
@@ -237,6 +244,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "sessions",
     "auditlog",
     "django_celery_results",
+    "core.auditseal",  # the chain of the trail itself
     "otp_totp",  # the device's secret key never enters the trail; enrolment and resets are logged explicitly
 )
 # a password hash never enters the trail; ID and phone numbers in it are masked (docs/security.md)

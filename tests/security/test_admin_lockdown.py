@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 # records a workflow owns: nobody edits them in the admin, not even a superuser (issue 9, "What to build")
 WORKFLOW_OWNED = {
     "beneficiaries.person", "beneficiaries.identity", "beneficiaries.rosterupload", "beneficiaries.rosterrow",
-    "beneficiaries.retroactivechange", "claims.bill", "claims.decision", "claims.capusage", "claims.notice",
+    "beneficiaries.retroactivechange", "beneficiaries.identitycorrection", "claims.bill", "claims.decision", "claims.capusage", "claims.notice",
     "claims.noticeprint", "claims.adjustment", "claims.settlementline", "claims.settlementmonth", "claims.settlementfile",
     "funding.subsidyresult", "funding.subsidyrun", "funding.journalentry", "funding.fundrequest", "funding.payableline",
     "funding.paymentbatch", "funding.payment", "funding.receivable", "funding.entryproposal", "funding.selfpaidreport",

@@ -52,3 +52,27 @@ def record_access(*, user, what: str, obj=None, model=None, reason: str, detail:
         changes=changes,
         actor=user,
     )
+
+
+def full_numbers_requested(request, *, what: str, model, obj=None) -> bool:
+    """Whether this export/page shows full numbers: only with ``full=1`` and a reason chosen from
+    REASONS (``reason``, plus ``note`` for 其他). Each such request is an ACCESS entry naming who,
+    which record or file, and why. A missing reason is refused with a message (BadParameter)."""
+    if request.GET.get("full") != "1":
+        return False
+    from .params import BadParameter
+
+    reason = request.GET.get("reason", "")
+    note = request.GET.get("note", "").strip()[:200]
+    if reason not in REASONS or (reason == "other" and not note):
+        raise BadParameter("查看或导出完整的身份证号、电话号码须选择原因（选“其他”时须说明），本次操作将记入审计日志。")
+    filters = "&".join(f"{k}={v}" for k, v in request.GET.items() if k not in ("full", "reason", "note"))[:300]
+    record_access(user=request.user, what=what, obj=obj, model=model, reason=REASONS[reason],
+                  detail="；".join(x for x in (note, f"筛选：{filters}" if filters else "") if x))
+    return True
+
+
+def file_name(base: str, full: bool) -> str:
+    """An export's name says when it holds full numbers: 人员-20260301-含完整号码.xlsx."""
+    stem, dot, ext = base.rpartition(".")
+    return f"{stem}-{FULL_NUMBERS_SUFFIX}{dot}{ext}" if full else base

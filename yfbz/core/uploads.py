@@ -155,11 +155,16 @@ class DataFileField(_LimitedFileField):
         return f
 
 
+def content_disposition(file_name: str, disposition: str = "attachment") -> str:
+    """A Content-Disposition naming the file in Chinese (RFC 6266/5987) with an ASCII fallback."""
+    ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;' else "_" for ch in file_name)
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
+
+
 def attachment_response(data: bytes, *, file_name: str, content_type: str) -> HttpResponse:
     """A stored file, always as a download: the browser never renders it from our origin."""
     resp = HttpResponse(bytes(data), content_type=content_type or "application/octet-stream")
-    ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;' else "_" for ch in file_name)
-    resp["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
+    resp["Content-Disposition"] = content_disposition(file_name)
     resp["X-Content-Type-Options"] = "nosniff"
     resp["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return resp

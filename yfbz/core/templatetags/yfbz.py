@@ -21,3 +21,19 @@ def pct(value):
 @register.filter
 def label(value, kind=None):
     return display.label(value, kind)
+
+
+@register.filter
+def masked(value):
+    """An ID or phone number masked (first 6 + last 4): yfbz.core.pii.mask."""
+    from yfbz.core.pii import mask
+
+    return mask(value)
+
+
+@register.simple_tag
+def pii_reasons():
+    """The reasons staff choose from before full numbers are shown (yfbz.core.pii.REASONS)."""
+    from yfbz.core.pii import REASONS
+
+    return REASONS.items()
