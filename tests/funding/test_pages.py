@@ -41,7 +41,8 @@ def two_towns(make_person, staff, django_capture_on_commit_callbacks):
 
 def test_town_clerk_tax_list_holds_only_their_town_even_when_asking_for_another(two_towns, staff, login, towns):
     client = login(staff["slh_clerk"])
-    rows = xlsx_rows(client.get(reverse("funding:tax-list", args=[2025]), {"town": towns["HX"].pk}))
+    # full numbers for the tax system, asked for with a reason (issue 9)
+    rows = xlsx_rows(client.get(reverse("funding:tax-list", args=[2025]), {"town": towns["HX"].pk, "full": "1", "reason": "payment"}))
     assert [r[1] for r in rows] == ["资助SLH"]
     assert rows[0][0] == two_towns["SLH-paid"].id_number
     paid = SubsidyResult.objects.get(person=two_towns["SLH-paid"])
