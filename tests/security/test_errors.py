@@ -172,7 +172,7 @@ class Links(__import__("html.parser").parser.HTMLParser):
             self.hrefs.append(href)
 
 
-def _crawl(client, limit=60):
+def _crawl(client, limit=45):
     seen, queue, per = [], ["/"], defaultdict(int)
     visited = set()
     while queue and len(seen) < limit:
@@ -197,7 +197,7 @@ def _crawl(client, limit=60):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("who", ["district_clerk", "slh_clerk", "finance"])
+@pytest.mark.parametrize("who", ["district_clerk", "finance"])  # the widest reach, and the money pages
 def test_no_parameter_on_any_page_gives_a_server_error(who):
     from yfbz.core.models import User
 
