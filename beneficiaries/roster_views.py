@@ -63,6 +63,8 @@ def roster_list(request):
     if status := request.GET.get("status"):
         uploads = uploads.filter(status=status)
     page = Paginator(uploads, 30).get_page(request.GET.get("page"))
+    for u in page:
+        u.figures = _list_figures(request.user, u)
     return render(request, "beneficiaries/roster_list.html", {
         "form": form, "page": page, "statuses": RosterUpload.Status.choices,
     })
@@ -96,7 +98,8 @@ def roster_detail(request, pk):
     is_town_clerk = services.can_review(user)
     context = {
         "upload": upload,
-        "progress": services.roster_progress(upload),
+        "summary": _summary_for(user, upload, rows),
+        "progress": _progress_for(user, upload),
         "page": page,
         "by_town": by_town,
         "history": history_of(upload),
@@ -113,10 +116,47 @@ def roster_detail(request, pk):
     return render(request, "beneficiaries/roster_detail.html", context)
 
 
+def _sees_whole_roster(user, upload) -> bool:
+    """District staff and the sending department see the whole file's figures; a town clerk sees only
+    the figures of their own town's rows (issue 9, finding 10: no other town's totals)."""
+    return user.is_superuser or user.sees_everything or (user.has_role(Role.DEPT_OFFICER)
+                                                          and user.department_id == upload.department_id)
+
+
+def _list_figures(user, upload) -> dict:
+    if _sees_whole_roster(user, upload):
+        return {"rows": upload.rows_total, "invalid": upload.rows_invalid, "new": upload.count_new,
+                "changed": upload.count_changed, "ended": upload.count_ended}
+    return _summary_for(user, upload, selectors.rows_for(user, upload))
+
+
+def _summary_for(user, upload, rows) -> dict:
+    if _sees_whole_roster(user, upload):
+        return {"rows": upload.rows_total, "valid": upload.rows_valid, "invalid": upload.rows_invalid,
+                "new": upload.count_new, "continuing": upload.count_continuing, "changed": upload.count_changed,
+                "ended": upload.count_ended, "previous_open": upload.previous_open, "whole": True}
+    O = RosterRow.Outcome
+    c = rows.aggregate(
+        rows=Count("id", filter=Q(row_number__isnull=False)),
+        invalid=Count("id", filter=Q(outcome=O.INVALID)),
+        new=Count("id", filter=Q(outcome=O.NEW)), continuing=Count("id", filter=Q(outcome=O.CONTINUING)),
+        changed=Count("id", filter=Q(outcome=O.CHANGED)), ended=Count("id", filter=Q(outcome=O.ENDED)),
+    )
+    return {**c, "valid": c["rows"] - c["invalid"], "previous_open": None, "whole": False}
+
+
+def _progress_for(user, upload) -> dict:
+    progress = services.roster_progress(upload)
+    if not _sees_whole_roster(user, upload):  # the file's row count is other towns' business: a percentage
+        total = progress["total"] or 0
+        progress = {**progress, "done": int(100 * progress["done"] / total) if total else 0, "total": 100 if total else 0}
+    return progress
+
+
 @login_required
 def roster_progress(request, pk):
     upload = selectors.upload_for(request.user, pk)
-    return JsonResponse(services.roster_progress(upload), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(_progress_for(request.user, upload), json_dumps_params={"ensure_ascii": False})
 
 
 @login_required
