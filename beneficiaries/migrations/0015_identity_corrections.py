@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0013_remove_person_needs_maintenance_treatment'),
+        ('beneficiaries', '0014_roster_reading'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
