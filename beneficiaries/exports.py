@@ -22,10 +22,13 @@ def roster_issues_xlsx(upload, rows, full: bool = False) -> bytes:
     ws = wb.create_sheet("错误和提示")
     ws.append(["原行号", *upload.headers, "问题说明"])
     # the columns holding ID and phone numbers are masked unless full numbers were asked for
-    from beneficiaries.rosters.reading import FIELDS, _header_key
+    from yfbz.files.formats import ROSTER
+    from yfbz.files.reader import header_key, staff_wordings, wordings_of
 
-    pii_keys = {_header_key(h) for f in ("id_number", "phone") for h in FIELDS[f][1]}
-    pii_cols = set() if full else {i for i, h in enumerate(upload.headers) if _header_key(h) in pii_keys}
+    index = wordings_of(ROSTER, staff_wordings(ROSTER))
+    pii_cols = set() if full else {
+        i for i, h in enumerate(upload.headers) if index.get(header_key(str(h or "")), ("",))[0] in ("id_number", "phone")
+    }
     for row in rows.iterator(chunk_size=2000):
         cells = list(row.cells) + [""] * (len(upload.headers) - len(row.cells))
         cells = [mask(str(c)) if i in pii_cols and c not in (None, "") else c for i, c in enumerate(cells)]
