@@ -135,12 +135,12 @@ def _summary_for(user, upload, rows) -> dict:
         return {"rows": upload.rows_total, "valid": upload.rows_valid, "invalid": upload.rows_invalid,
                 "new": upload.count_new, "continuing": upload.count_continuing, "changed": upload.count_changed,
                 "ended": upload.count_ended, "previous_open": upload.previous_open, "whole": True}
-    O = RosterRow.Outcome
+    out = RosterRow.Outcome
     c = rows.aggregate(
         rows=Count("id", filter=Q(row_number__isnull=False)),
-        invalid=Count("id", filter=Q(outcome=O.INVALID)),
-        new=Count("id", filter=Q(outcome=O.NEW)), continuing=Count("id", filter=Q(outcome=O.CONTINUING)),
-        changed=Count("id", filter=Q(outcome=O.CHANGED)), ended=Count("id", filter=Q(outcome=O.ENDED)),
+        invalid=Count("id", filter=Q(outcome=out.INVALID)),
+        new=Count("id", filter=Q(outcome=out.NEW)), continuing=Count("id", filter=Q(outcome=out.CONTINUING)),
+        changed=Count("id", filter=Q(outcome=out.CHANGED)), ended=Count("id", filter=Q(outcome=out.ENDED)),
     )
     return {**c, "valid": c["rows"] - c["invalid"], "previous_open": None, "whole": False}
 
