@@ -158,7 +158,7 @@ def test_the_same_settlement_file_uploaded_twice_at_once_gives_one_file_and_one_
 
 
 # --- a parameter fuzz over every page ------------------------------------------------------------
-BAD_VALUES = ["0001-01", "9999-12-31", "abc", "-1", "99999999999999999999", "\x00<script>"]
+BAD_VALUES = ["0001-01", "9999-12-31", "abc", "-1e400\x00<x>"]
 EXTRA_KEYS = ["month", "year", "on", "page", "town"]
 
 
@@ -172,7 +172,7 @@ class Links(__import__("html.parser").parser.HTMLParser):
             self.hrefs.append(href)
 
 
-def _crawl(client, limit=45):
+def _crawl(client, limit=40):
     seen, queue, per = [], ["/"], defaultdict(int)
     visited = set()
     while queue and len(seen) < limit:
