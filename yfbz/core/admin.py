@@ -63,7 +63,11 @@ class StaffAdmin(UserAdmin):
         ("时间", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
     add_fieldsets = UserAdmin.add_fieldsets + (("岗位", {"fields": ("full_name", "town", "department", "groups")}),)
-    filter_horizontal = ("groups",)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":  # roles as plain checkboxes, in Chinese (no script widget)
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description="角色")
     def role_names(self, obj):
@@ -132,6 +136,14 @@ def _unlock_and_reset_admins():
     for model in (AccessAttempt, AccessLog, AccessFailureLog, TOTPDevice):
         if admin.site.is_registered(model):
             admin.site.unregister(model)
+    # the third-party apps' names as staff read them
+    from django.apps import apps
+
+    apps.get_app_config("axes").verbose_name = "登录锁定"
+    apps.get_app_config("otp_totp").verbose_name = "动态口令"
+    for model, name in ((AccessAttempt, "登录失败（计入锁定）"), (AccessLog, "登录记录"), (AccessFailureLog, "登录失败记录"),
+                        (TOTPDevice, "动态口令设备")):
+        model._meta.verbose_name = model._meta.verbose_name_plural = name
 
     @admin.register(AccessAttempt)
     class LockoutAdmin(ReadOnlyAdmin, AccessAttemptAdmin):
