@@ -2,3 +2,4 @@
 
 from tests.beneficiaries.conftest import civil, run_jobs, upload_file  # noqa: F401
 from tests.claims.conftest import decided_bill, enter_bill, institutions  # noqa: F401
+from tests.funding.conftest import fund  # noqa: F401, E402

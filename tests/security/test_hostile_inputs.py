@@ -5,6 +5,8 @@ appears because of a bad file.
 
 Doors: the roster upload page, the one-stop settlement upload page, the enrolment import, the bank
 return of a payment batch, the scanned papers of a bill, and the admin's import of reference data.
+The big hostile workbooks (sparse bomb, one row over the limit, 201 columns, a zip bomb) are made
+in the test; a dense 1,000,000-row sheet passes the guard (the limit refuses nothing legitimate).
 """
 
 from __future__ import annotations
@@ -153,3 +155,29 @@ def test_a_zip_that_unpacks_to_more_than_the_limit_is_refused(monkeypatch, doors
     resp = doors["roster"](unzips_to(3 * 1024 * 1024), "bomb.xlsx")
     assert "解压后" in _messages(resp)
     assert not RosterUpload.objects.exists()
+
+
+# --- the bank's return file of a payment batch -----------------------------------------------------
+from tests.funding.test_bank_return import batch  # noqa: E402, F401, F811 - the fixture
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_bad_file_as_a_bank_return_is_refused_and_pays_nothing(name, batch, staff, login):  # noqa: F811
+    from funding.models import Payment
+
+    before = list(Payment.objects.order_by("pk").values_list("pk", "status"))
+    f = _named((HOSTILE / name).read_bytes(), name)
+    resp = login(staff["reviewer"]).post(reverse("funding:batch-confirm", args=[batch.pk]),
+                                          {"paid_on": "2025-03-28", "bank_return": f}, follow=True)
+    assert resp.status_code == 200
+    assert CHINESE.search(_messages(resp)), name
+    assert list(Payment.objects.order_by("pk").values_list("pk", "status")) == before, f"{name}: payments changed"
+    batch.refresh_from_db()
+    assert batch.status != "confirmed"
+
+
+@pytest.mark.slow
+def test_a_dense_sheet_within_the_limits_is_not_refused():
+    from yfbz.core.spreadsheets import check_spreadsheet
+
+    check_spreadsheet(dense_rows(1_000_000))  # a district's million-row roster stays readable
