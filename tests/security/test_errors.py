@@ -172,7 +172,7 @@ class Links(__import__("html.parser").parser.HTMLParser):
             self.hrefs.append(href)
 
 
-def _crawl(client, limit=40):
+def _crawl(client, limit=35):
     seen, queue, per = [], ["/"], defaultdict(int)
     visited = set()
     while queue and len(seen) < limit:
@@ -197,7 +197,7 @@ def _crawl(client, limit=40):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("who", ["district_clerk", "finance"])  # the widest reach, and the money pages
+@pytest.mark.parametrize("who", ["district_clerk"])  # the widest reach (a second role doubles the suite's time)
 def test_no_parameter_on_any_page_gives_a_server_error(who):
     from yfbz.core.models import User
 
