@@ -30,3 +30,11 @@ class ClaimsConfig(AppConfig):
         from .replay import items
 
         register_replay("claims", items)
+
+        # what funding pays for claims: decisions, one-stop settlement months and their top-ups
+        from funding.payables import Provider, register_provider
+
+        from .selectors import payables
+        from .services import payables_mark_paid
+
+        register_provider(Provider("claims", payables, payables_mark_paid))

@@ -93,15 +93,14 @@ def _fund_and_pay(req, users, today, fail_key: str = "") -> None:
 
 
 def retroactive_demo(stdout, rng):
-    from beneficiaries.models import RetroactiveChange, RosterUpload
+    from beneficiaries.models import Department, RetroactiveChange, RosterUpload
     from beneficiaries.services import roster_import
+    from yfbz.core.models import User
 
     from .models import Bill, Institution
     from .notices import notice_print
     from .services import bill_decide, bill_enter, decision_approve, retroactive_change_redecide
     from .settlement import settlement_file_import, settlement_file_upload, settlement_month_confirm
-    from beneficiaries.models import Department
-    from yfbz.core.models import User
 
     users = {u.username: u for u in User.objects.filter(username__in=["admin", "district_clerk", "reviewer", "finance"])}
     if len(users) < 4 or not Institution.objects.filter(code="YB001").exists():
@@ -142,21 +141,17 @@ def retroactive_demo(stdout, rng):
         day = last + timedelta(days=7)
         csv = ("结算编号,公民身份号码,姓名,类型,疾病,入院日期,结算日期,医疗总费用,政策范围内费用,基本医保支付,大病保险支付,医疗救助垫付\n"
                f"{zy.code}-{last:%Y%m}-T001,{p.id_number},{p.name},住院,,{day - timedelta(days=5)},{day},16200.00,15000.00,"
-               "9000.00,0.00,4800.00\n").encode("utf-8")
+               "9000.00,0.00,4800.00\n").encode()
         f = settlement_file_upload(institution=zy, month=last, file_name=f"{zy.code}-{last:%Y-%m}-演示追溯.csv", data=csv,
                                    user=clerk)
         settlement_file_import(file_id=f.pk, user=clerk)
         sm = SettlementMonth.objects.get(pk=f.settlement_month_id)
         if not sm.lines.filter(outcome="DISPUTED", resolution="").exists():
             settlement_month_confirm(month_id=sm.pk, user=reviewer)
+    # this month's request holds everything approved or confirmed by its end, the settlement month too
     req = _compile(users, today.year, today.month, stdout)
     if req is not None:
         _fund_and_pay(req, users, today, fail_key=f"decision:{d_unpaid.pk}:ASSISTANCE")
-    sm.refresh_from_db()
-    if sm.status == SettlementMonth.Status.CONFIRMED:  # requested under its own month (claims.selectors.payables)
-        month_req = _compile(users, sm.month.year, sm.month.month, stdout)
-        if month_req is not None:
-            _fund_and_pay(month_req, users, today)
     notice_print(decision=d_ended, user=clerk)
 
     # the late roster: three left 低保 at the end of the month before it, one was 低保 a month earlier

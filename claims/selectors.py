@@ -5,13 +5,13 @@ interface the funding app builds its monthly payments from (no user: it is the b
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
+from funding.payables import Payable
 from yfbz.core import workflow
 
 from .models import (
@@ -23,51 +23,39 @@ from .models import (
     SettlementMonth,
 )
 
-
 # --- payables: the interface for funding ----------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Payable:
-    source_key: str  # "decision:12:ASSISTANCE", "decision:12:YOUFU", "settlement:H001:2025-03"
-    payee_kind: str  # "PERSON" | "INSTITUTION"
-    payee_name: str
-    bank_name: str
-    bank_account: str
-    fund: str  # "ASSISTANCE" | "YOUFU"
-    spending: str  # "BENEFIT_PERSON" | "INSTITUTION"
-    scheme: str  # OUTPATIENT / INPATIENT / MAJOR_DISEASE / LARGE_EXPENSE / YOUFU / ONE_STOP
-    town_id: int | None
-    amount: Decimal
+# The record is funding's (funding.payables.Payable); claims registers ``payables`` and
+# ``claims.services.payables_mark_paid`` as a provider in ClaimsConfig.ready().
 
 
-def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+def _month_end(year: int, month: int) -> datetime:
     last = calendar.monthrange(year, month)[1]
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(date(year, month, 1), time.min), tz)
-    end = timezone.make_aware(datetime.combine(date(year, month, last), time.max), tz)
-    return start, end
+    return timezone.make_aware(datetime.combine(date(year, month, last), time.max), timezone.get_current_timezone())
 
 
 def payables(*, year: int, month: int) -> list[Payable]:
-    """What the bureau owes for ``year``/``month`` and has not paid yet:
+    """Everything claims owes by the end of ``year``/``month`` (local time) and has not paid yet,
+    whatever month it was approved, settled or confirmed in (the funding contract: the fund request
+    leaves out what an earlier request already holds, so nothing is lost between months and nothing
+    is requested twice):
 
-    - every current decision approved in that month (local time) whose bill is APPROVED, as one
-      payable per fund (assistance and 优抚对象医疗补助 never share a payable, POLICY.md §12); after
+    - every current decision approved by the month's end whose bill is APPROVED, as one payable per
+      fund still unpaid (assistance and 优抚对象医疗补助 never share a payable, POLICY.md §12); after
       a re-decision only the top-up (what is due less what was paid) is payable;
-    - every institution's one-stop settlement month ``year``/``month`` confirmed by a reviewer, for
-      its agreed total.
+    - every institution's one-stop settlement month confirmed by a reviewer by the month's end and
+      not paid, whatever its settlement month, for its agreed total;
+    - institutions' top-ups of lines settled again after their month was confirmed, by the month's end.
 
     Stable order (source_key). Amounts are Decimal, never zero.
     """
-    start, end = _month_bounds(year, month)
+    end = _month_end(year, month)
     out: list[Payable] = []
     decisions = (
-        Decision.objects.filter(
-            is_current=True, bill__status=Bill.Status.APPROVED, reviewed_at__gte=start, reviewed_at__lte=end
-        )
+        Decision.objects.filter(is_current=True, bill__status=Bill.Status.APPROVED, reviewed_at__lte=end)
         .select_related("bill", "person")
         .order_by("pk")
     )
-    for d in decisions:
+    for d in decisions.iterator(chunk_size=2000):
         b = d.bill
         for fund, amount, paid_on, scheme in (
             ("ASSISTANCE", d.assistance_payable, d.assistance_paid_on, d.scheme),
@@ -89,8 +77,8 @@ def payables(*, year: int, month: int) -> list[Payable]:
                     )
                 )
     months = SettlementMonth.objects.filter(
-        status=SettlementMonth.Status.CONFIRMED, month=date(year, month, 1), agreed_total__gt=0
-    ).select_related("institution")
+        status=SettlementMonth.Status.CONFIRMED, confirmed_at__lte=end, agreed_total__gt=0
+    ).select_related("institution").order_by("pk")
     for sm in months:
         inst = sm.institution
         out.append(

@@ -1,9 +1,17 @@
 """Where a fund request's payables come from: a small registry of providers.
 
-Each provider has a name, a function ``payables(year=, month=)`` returning objects with the
-fields of ``Payable`` (the contract of ``claims.selectors.payables``), and a function
-``mark_paid(source_keys=, paid_on=, user=)`` called when the bank confirms. The funding app's
-own provider is route (b) of the contribution subsidy; the claims app's is used when importable.
+Each provider has a name, a function ``payables(year=, month=)`` returning ``Payable`` records, and
+a function ``mark_paid(source_keys=, paid_on=, user=)`` called when the bank confirms.
+
+The contract of ``payables(year, month)``: **everything approved up to the end of that month and not
+yet paid**, whatever month it was approved, settled or confirmed in. The fund request leaves out the
+source keys an earlier request already holds (``PayableLine.source_key`` is unique), so an item
+approved after a month's request was compiled is in the next month's, and none is on two requests.
+``_withdraw_stale`` asks the same question again later: a key its provider no longer lists (decided
+again, refused, withdrawn) is withdrawn from the request.
+
+Funding's own providers are the contribution subsidy's routes (a) and (b); claims registers its
+provider in ``ClaimsConfig.ready()`` (funding imports no domain app).
 """
 
 from __future__ import annotations
@@ -73,26 +81,13 @@ def _tax_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
     return TaxListSettlement.objects.filter(pk__in=[int(k.split(":", 1)[1]) for k in source_keys]).update(paid=True)
 
 
-def _claims_payables(*, year: int, month: int) -> Iterable:
-    try:
-        from claims.selectors import payables
-    except ImportError:
-        return []
-    return payables(year=year, month=month)
-
-
-def _claims_mark_paid(*, source_keys: list[str], paid_on: date, user):
-    from claims.services import payables_mark_paid
-
-    return payables_mark_paid(source_keys=source_keys, paid_on=paid_on, user=user)
-
-
 PROVIDERS: dict[str, Provider] = {
     "subsidy": Provider("subsidy", _subsidy_payables, _subsidy_mark_paid),
     "tax": Provider("tax", _tax_payables, _tax_mark_paid),
-    "claims": Provider("claims", _claims_payables, _claims_mark_paid),
 }
 
 
 def register_provider(provider: Provider) -> None:
+    """Called by a domain app in its ``AppConfig.ready()`` (claims: ``claims.apps``). Funding imports
+    no domain app: what it pays comes only from the providers registered here."""
     PROVIDERS[provider.name] = provider

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from openpyxl import Workbook
 
 from claims.models import CapUsage, SettlementFile, SettlementLine, SettlementMonth
@@ -148,14 +149,17 @@ def test_reviewer_settles_disputes_then_the_month_total_is_payable_once(march_fi
     sm = settlement_month_confirm(month_id=sm.pk, user=staff["reviewer"])
     assert sm.agreed_total == Decimal("4000.00") + Decimal("3750.00") + Decimal("6000.00")
     assert CapUsage.objects.get(person=people["slh"], year=2025, scheme="INPATIENT").used == Decimal("10000.00")
-    due = payables(year=2025, month=3)
+    # confirmed today: March's settlements are in the request of the month they were confirmed in
+    assert payables(year=2025, month=3) == []
+    at = timezone.localtime(sm.confirmed_at)
+    due = payables(year=at.year, month=at.month)
     assert [(p.source_key, p.amount, p.payee_kind, p.spending) for p in due] == [
         ("settlement:YB01:2025-03", Decimal("13750.00"), "INSTITUTION", "INSTITUTION")
     ]
     assert due[0].bank_account == "6200001"
     assert payables_mark_paid(source_keys=["settlement:YB01:2025-03"], paid_on=date(2025, 4, 20), user=staff["finance"]) == 1
     assert payables_mark_paid(source_keys=["settlement:YB01:2025-03"], paid_on=date(2025, 4, 21), user=staff["finance"]) == 0
-    assert payables(year=2025, month=3) == []
+    assert payables(year=at.year, month=at.month) == []
     assert SettlementMonth.objects.get(pk=sm.pk).paid_on == date(2025, 4, 20)
     with pytest.raises(ClaimsError, match="不能再导入"):
         settlement_file_upload(institution=march_file.settlement_month.institution, month=MARCH, file_name="late.csv",

@@ -5,17 +5,15 @@ from decimal import Decimal
 
 import pytest
 
-from tests.beneficiaries.conftest import civil, confirm_roster, run_jobs, upload_file  # noqa: F401
+from tests.beneficiaries.conftest import HEADER, civil, confirm_roster, roster_xlsx, run_jobs, upload_file  # noqa: F401
 from tests.claims.conftest import decided_bill, enter_bill, institutions  # noqa: F401
 from tests.funding.conftest import fund  # noqa: F401
-
-from tests.beneficiaries.conftest import HEADER, roster_xlsx  # noqa: F401
 
 EXIT_HEADER = HEADER + ["退出日期"]
 
 
 @pytest.fixture
-def apply_roster(upload_file, confirm_roster):
+def apply_roster(upload_file, confirm_roster):  # noqa: F811 (the fixtures imported above)
     """apply_roster([(id, name, wording, town, certified, phone[, exits])], month=, mode=) → the confirmed upload."""
 
     def do(rows, month=date(2025, 11, 1), mode="delta"):
@@ -46,7 +44,7 @@ SETTLEMENT_HEAD = ["结算编号", "公民身份号码", "姓名", "类型", "�
 
 
 @pytest.fixture
-def one_stop(institutions, staff):
+def one_stop(institutions, staff):  # noqa: F811 (the fixture imported above)
     """one_stop(person, settled_on, advanced, in_policy=, basic=, confirm=) → the imported SettlementLine
     (YB01, level 2); with confirm the reviewer confirms the institution's month."""
     import csv

@@ -7,7 +7,7 @@ proved consistent (every cap row, every account, every withdrawn line's money)."
 import io
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from beneficiaries.models import RetroactiveChange
 from claims.models import Adjustment, Bill, CapUsage, Decision, SettlementLine
 from claims.notices import notice_print
-from claims.services import COUNTING, _decision_usage, retroactive_change_redecide
+from claims.services import COUNTING, _decision_usage
 from claims.settlement import settlement_line_resolve
 from funding import services
 from funding.models import Account, JournalLine, PayableLine, Receivable, WithdrawnFunds

@@ -44,8 +44,8 @@ def funded_request(make_person, decided_bill, approve, staff, fund):
 
 def test_a_line_withdrawn_after_the_transfer_is_shown_and_its_money_held_for_the_next_request(
         funded_request, apply_roster, staff, login, decided_bill, approve, make_person):
-    from claims.services import retroactive_change_redecide
     from beneficiaries.models import RetroactiveChange
+    from claims.services import retroactive_change_redecide
 
     a, bills, ds, req, at = funded_request()
     assert balance("EXPENDITURE") == money("8000.00")
