@@ -122,19 +122,39 @@ def correction_decide(*, correction_id: int, user, confirm: bool, note: str = ""
     return correction
 
 
-def monthly_identity_changes(year: int, *, user=None) -> dict[int, dict[str, int]]:
-    """Identity changes of each month of ``year`` by what made them: {month: {source: count}}.
+def monthly_identity_changes(year: int, *, user=None, town=None) -> dict[int, dict[str, int]]:
+    """Identity changes of each month of ``year`` by what made them: {month: {kind: count}}.
 
-    Keys: ``ROSTER`` / ``CORRECTION`` / ``MIGRATED`` count identities started (by the month they were
-    recorded); ``CORRECTION_END`` counts identities ended by a confirmed correction (by the month it
-    was confirmed). Roster endings are counted by the roster pages. Scoped when ``user`` is given."""
+    Kinds: ``ROSTER`` / ``CORRECTION`` / ``MIGRATED`` count identities started, by the month they were
+    recorded (a roster's when it was confirmed, a correction's when confirmed, a migration's when
+    loaded); ``ROSTER_END`` counts identities a confirmed roster ended, by the month of that roster's
+    confirmation; ``CORRECTION_END`` identities ended by a confirmed correction, by the month it was
+    confirmed. Counted in the database (one grouped query each), scoped when ``user`` is given, to
+    the people of ``town`` (their current town) when given."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractMonth
+
+    tz = timezone.get_current_timezone()
     out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    identities = Identity.objects.visible_to(user) if user is not None else Identity.objects.all()
-    rows = identities.filter(created_at__year=year).values_list("created_at", "source")
-    for created, source in rows.iterator(chunk_size=20000):
-        out[timezone.localtime(created).month][source] += 1
-    ends = (C.objects.visible_to(user) if user is not None else C.objects.all()).filter(
-        action=C.Action.END, status=C.Status.CONFIRMED, decided_at__year=year).values_list("decided_at", flat=True)
-    for decided in ends:
-        out[timezone.localtime(decided).month]["CORRECTION_END"] += 1
+
+    def scoped(qs):
+        qs = qs.visible_to(user) if user is not None else qs.all()
+        return qs
+
+    identities = scoped(Identity.objects)
+    if town is not None:
+        identities = identities.filter(person__town=town)
+    started = (identities.filter(created_at__year=year).annotate(m=ExtractMonth("created_at", tzinfo=tz))
+               .order_by().values("m", "source").annotate(n=Count("pk")))
+    for row in started:
+        out[row["m"]][row["source"]] += row["n"]
+    ended = (identities.filter(ended_by__confirmed_at__year=year)
+             .annotate(m=ExtractMonth("ended_by__confirmed_at", tzinfo=tz)).order_by().values("m").annotate(n=Count("pk")))
+    for row in ended:
+        out[row["m"]]["ROSTER_END"] += row["n"]
+    ends = scoped(C.objects).filter(action=C.Action.END, status=C.Status.CONFIRMED, decided_at__year=year)
+    if town is not None:
+        ends = ends.filter(person__town=town)
+    for row in ends.annotate(m=ExtractMonth("decided_at", tzinfo=tz)).order_by().values("m").annotate(n=Count("pk")):
+        out[row["m"]]["CORRECTION_END"] += row["n"]
     return {m: dict(v) for m, v in sorted(out.items())}

@@ -313,3 +313,26 @@ def subsidy_table(year: int, by: str | None, town: Town | None = None, *, keys: 
         rows = [SubsidyCell(keys.public(by, raw) if by != "enrolment" else raw, lab(raw), a.people, yuan(a.amount))
                 for a, raw in found]
     return rows, total
+
+
+# --- identity changes by what made them (issue 9: corrections apart; issue 15: migrated apart) -----
+IDENTITY_CHANGE_KINDS = (
+    ("ROSTER", "月度名单新增"), ("ROSTER_END", "月度名单终止"), ("CORRECTION", "名单外更正新增"),
+    ("CORRECTION_END", "名单外更正终止"), ("MIGRATED", "原系统迁移"),
+)
+
+
+def identity_change_rows(year: int, *, user=None, town=None):
+    """Twelve months and a total of identity changes by kind (docs/statistics.md)."""
+    from beneficiaries.corrections import monthly_identity_changes
+
+    counts = monthly_identity_changes(year, user=user, town=town)
+    rows = []
+    total = {code: 0 for code, _ in IDENTITY_CHANGE_KINDS}
+    for month in range(1, 13):
+        cells = [counts.get(month, {}).get(code, 0) for code, _ in IDENTITY_CHANGE_KINDS]
+        for (code, _), n in zip(IDENTITY_CHANGE_KINDS, cells, strict=True):
+            total[code] += n
+        rows.append({"month": month, "cells": cells, "sum": sum(cells)})
+    totals = [total[code] for code, _ in IDENTITY_CHANGE_KINDS]
+    return rows, {"cells": totals, "sum": sum(totals)}

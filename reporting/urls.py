@@ -6,6 +6,7 @@ app_name = "reporting"
 urlpatterns = [
     path("", views.statistics, name="statistics"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("identities/", views.identity_changes, name="identity-changes"),
     path("returns/", views.return_list, name="returns"),
     path("returns/new/", views.return_new, name="return-new"),
     path("returns/<int:pk>/", views.return_detail, name="return-detail"),

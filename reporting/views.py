@@ -93,6 +93,26 @@ def statistics(request):
     })
 
 
+# --- identity changes by what made them ---------------------------------------------------------
+@login_required
+@permission_required(VIEW_STATS, raise_exception=True)
+def identity_changes(request):
+    user = request.user
+    own_town = forced_town(user)
+    period, problems = period_from_request(request)
+    towns = list(Town.objects.order_by("code")) if own_town is None else [own_town]
+    town = own_town
+    if own_town is None and request.GET.get("town"):
+        town = next((t for t in towns if t.code == request.GET["town"]), None)
+        if town is None:
+            problems.append(f"无法识别的镇街：{request.GET['town']}，已显示全区")
+    rows, total = selectors.identity_change_rows(period.year, user=user, town=town)
+    return render(request, "reporting/identity_changes.html", {
+        "year": period.year, "years": years_available(), "towns": towns, "town": town, "own_town": own_town,
+        "kinds": [name for _, name in selectors.IDENTITY_CHANGE_KINDS], "rows": rows, "total": total, "problems": problems,
+    })
+
+
 # --- the leadership dashboard -------------------------------------------------------------------
 def dashboard_charts(period: Period, keys=None):
     from . import charts
