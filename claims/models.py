@@ -338,6 +338,9 @@ class Decision(models.Model):
     reviewed_at = models.DateTimeField("审批时间", null=True, blank=True)
     provisional_confirmed = models.BooleanField("审核人已确认暂行规则", default=False)
     refusal_reason = models.TextField("不予救助理由（审核人）", blank=True)
+    #: a key of yfbz.rules.codes.REFUSAL_REASONS (data: label and legal basis), not a choices field so
+    #: that the table stays data
+    refusal_code = models.CharField("不予救助理由类别", max_length=30, blank=True)
     assistance_paid_on = models.DateField("救助支付日期", null=True, blank=True)
     assistance_paid_amount = money_field("救助已支付金额")
     youfu_paid_on = models.DateField("优抚补助支付日期", null=True, blank=True)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +23,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from yfbz.core import display
 from yfbz.rules import Reason
+from yfbz.rules.codes import REASON_BASIS, REFUSAL_REASONS, REFUSING_REASONS
 from yfbz.rules.engine import LEVEL_ZH
 
 from .models import Bill, Decision, DocumentCounter, Notice, NoticeBatch, NoticePrint
@@ -94,14 +97,37 @@ def _layer_detail(layer: dict, d: Decision) -> str:
         name = d.category_name if layer["category"] == d.category and d.category_name else layer["category"]
         parts.append(f"身份：{name}")
     if layer.get("ratio"):
-        parts.append(f"比例{float(layer['ratio']) * 100:g}%")
+        parts.append(f"比例{display.pct(layer['ratio'])}")
     if layer.get("base"):
-        parts.append(f"基数{layer['base']}元")
+        parts.append(f"基数{display.money(layer['base'])}元")
     if layer.get("cap_left") is not None and layer.get("scheme"):
-        parts.append(f"年度限额剩余{layer['cap_left']}元")
+        parts.append(f"年度限额剩余{display.money(layer['cap_left'])}元")
     if layer.get("source"):
         parts.append(f"依据{layer['source']}")
     return "；".join(parts)
+
+
+def refusal_grounds(d: Decision) -> list[dict]:
+    """What a refusal notice lists: ONLY the reasons for refusing, each with its legal basis (document
+    and clause) from the reason's data (yfbz.rules.codes.REFUSAL_REASONS for a reviewer's refusal,
+    REASON_BASIS for the engine's reasons). Never a reason that pays (R100 按规定给予医疗救助), never the
+    engine's explanation (it names schemes considered and amounts)."""
+    if d.refusal_code in REFUSAL_REASONS:
+        text, basis = REFUSAL_REASONS[d.refusal_code]
+        return [{"text": text, "basis": basis, "note": d.refusal_reason}]
+    if d.refusal_reason:  # refused before reasons had codes: the reviewer's words, no basis recorded
+        return [{"text": d.refusal_reason, "basis": "", "note": ""}]
+    out, seen = [], set()
+    for code in d.reasons:
+        try:
+            r = Reason(code)
+        except ValueError:
+            continue
+        if r in REFUSING_REASONS and r not in seen:
+            seen.add(r)
+            out.append({"text": r.zh, "basis": REASON_BASIS[r], "note": ""})
+    return out or [{"text": "经核定，本次医疗费用没有应予救助的政策范围内自付费用",
+                    "basis": REASON_BASIS[Reason.NOTHING_LEFT_TO_PAY], "note": ""}]
 
 
 def _explanation_for_notice(text: str) -> str:
@@ -114,7 +140,11 @@ def _explanation_for_notice(text: str) -> str:
         if line.startswith(("本年度", "本次结算后个人仍需自付")):
             continue
         keep.append(line)
-    return "\n".join(keep)
+    # the engine writes plain figures (4000.00): on paper every amount has thousands separators
+    return _AMOUNT.sub(lambda m: display.money(m.group()), "\n".join(keep))
+
+
+_AMOUNT = re.compile(r"(?<![\d.,])\d{4,}\.\d{2}(?!\d)")
 
 
 def _month_end(d: date, months_after: int) -> date:
@@ -197,12 +227,9 @@ def notice_context(notice: Notice) -> dict:
         name = layer["name"] if layer["code"] != "ASSISTANCE" or d.scheme else "医疗救助"
         amount = layer["amount"] if approval or layer["code"] in ("BASIC", "CRITICAL") else "0.00"
         layers.append({"name": name, "detail": _layer_detail(layer, d) if approval else "", "amount": amount})
-    reasons = []
-    if d.refusal_reason:
-        reasons.append(d.refusal_reason)
-    reasons += [Reason(r).zh for r in d.reasons if r < 120 and r not in (Reason.UNGRADED_AS_LEVEL_1,)]
     if approval and d.scheme and d.cap is not None:
-        cap_line = f"本年度{d.scheme_label}限额{d.cap}元，本次核定后剩余{d.cap_left_after}元。"
+        cap_line = (f"本年度{d.scheme_label}限额{display.money(d.cap)}元，"
+                    f"本次核定后剩余{display.money(d.cap_left_after)}元。")
     else:
         cap_line = ""
     payable = d.assistance_payable + d.youfu_payable
@@ -240,8 +267,8 @@ def notice_context(notice: Notice) -> dict:
         "bank_name": bill.bank_name,
         "bank_tail": bill.bank_account[-4:] if bill.bank_account else "",
         "cap_line": cap_line,
-        "refusal_reasons": reasons or ["不符合医疗救助条件"],
-        "explanation": _explanation_for_notice(d.explanation),
+        "refusal_grounds": [] if approval else refusal_grounds(d),
+        "explanation": _explanation_for_notice(d.explanation) if approval else "",
         "issued_on": _date_zh(notice.issued_on),
         "redecision": redecision,
     }

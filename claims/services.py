@@ -516,10 +516,16 @@ def decision_approve(*, bill_id: int, user, confirm_provisional: bool = False, n
         return d
 
 
-def decision_refuse(*, bill_id: int, user, reason: str) -> Decision:
-    """The reviewer refuses assistance on the bill (e.g. papers not genuine): the caps are released."""
+def decision_refuse(*, bill_id: int, user, reason: str, code: str = "") -> Decision:
+    """The reviewer refuses assistance on the bill (e.g. papers not genuine): the caps are released.
+    ``code`` is a key of REFUSAL_REASONS (its label and legal basis go on the refusal notice);
+    ``reason`` is the reviewer's own explanation."""
+    from yfbz.rules.codes import REFUSAL_REASONS
+
     if not reason.strip():
         raise ClaimsError("不予救助须写明理由。")
+    if code not in REFUSAL_REASONS:
+        raise ClaimsError("请选择不予救助的理由（每个理由都有其政策依据，打印在不予救助决定书上）。")
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         d = bill.decisions.select_for_update().filter(is_current=True).first()
@@ -531,9 +537,10 @@ def decision_refuse(*, bill_id: int, user, reason: str) -> Decision:
         d.reviewed_by = user
         d.reviewed_at = timezone.now()
         d.refusal_reason = reason.strip()
-        d.save(update_fields=["reviewed_by", "reviewed_at", "refusal_reason"])
+        d.refusal_code = code
+        d.save(update_fields=["reviewed_by", "reviewed_at", "refusal_reason", "refusal_code"])
         _record_differences(d, user)  # a re-decision refused outright: what was paid is recovered
-        bill_set_status(bill=bill, to=S.REFUSED, user=user, note=reason.strip())
+        bill_set_status(bill=bill, to=S.REFUSED, user=user, note=f"{REFUSAL_REASONS[code][0]}：{reason.strip()}")
         _advance_change(d, user)
         return d
 

@@ -21,6 +21,7 @@ from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.policy.selectors import policy_in_force
 from yfbz.rules import Reason
+from yfbz.rules.codes import REFUSAL_REASONS
 
 from . import selectors
 from .exports import bills_xlsx, settlement_lines_xlsx
@@ -187,6 +188,7 @@ def bill_detail(request, pk):
         "can_print": current is not None and bill.status in PRINTABLE and current.reviewed_at is not None,
         "approve_form": ApproveForm(),
         "reason_form": ReasonForm(),
+        "refusal_reasons": [(k, v[0]) for k, v in REFUSAL_REASONS.items()],
     }
     ctx["chain"] = _decision_chain(decisions)
     if current is not None:
@@ -282,7 +284,17 @@ def _with_reason(service, message):
     return view
 
 
-bill_refuse = _with_reason(decision_refuse, lambda d: "已作出不予救助决定。")
+@login_required
+@require_POST
+@permission_required("claims.change_bill", raise_exception=True)
+def bill_refuse(request, pk):
+    """不予救助: a reason chosen from REFUSAL_REASONS (each with its basis) and the reviewer's own words."""
+    def go():
+        decision_refuse(bill_id=pk, user=request.user, reason=_reason(request), code=request.POST.get("code", ""))
+        return "已作出不予救助决定。"
+
+    return _act(request, pk, go)
+
 bill_send_back = _with_reason(bill_return, lambda b: "已退回修改。")
 bill_redecide = _with_reason(bill_decide, lambda d: f"已核定：{d.scheme_label} {d.assistance}元。")
 

@@ -5,6 +5,7 @@ every print is recorded; a batch is one PDF with one notice per page."""
 import io
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -47,11 +48,12 @@ def test_an_approval_notice_holds_name_amounts_in_figures_and_capitals_and_the_n
     text = re.sub(r"\s+", "", pdf_text(pdf))
     assert "医疗救助待遇核定通知书" in text
     assert "张双龙" in text
-    assert "4000.00" in text and "肆仟元整" in text
+    assert "4,000.00" in text and "肆仟元整" in text
     assert re.fullmatch(r"渝北医保救助〔\d{4}〕0001号", notice.doc_number)
     assert notice.doc_number in text
     assert "六十日内" in text and "六个月内" in text
-    assert "本年度普通疾病住院医疗救助限额10000.00元，本次核定后剩余6000.00元" in text
+    assert "本年度普通疾病住院医疗救助限额10,000.00元，本次核定后剩余6,000.00元" in text
+    assert "比例80%" in text and "0.8000" not in text
 
 
 def test_the_notice_fonts_are_embedded_cjk_fonts(approved, staff):
@@ -61,20 +63,60 @@ def test_the_notice_fonts_are_embedded_cjk_fonts(approved, staff):
     assert any("CJK" in name for name, _ in fonts)
 
 
-def test_a_refusal_notice_gives_the_reasons(decided_bill, make_person, staff):
+GRANTING = ("按规定给予", "最接近", "核定医疗救助金额", "给予大额费用医疗救助", "给予普通疾病")
+
+
+def test_a_refusal_notice_gives_only_refusal_reasons_each_with_its_basis(decided_bill, make_person, staff):
     student = make_person("钱学生", categories=("KUNNAN_DAXUESHENG",), birth=date(2004, 3, 1))
     bill = decided_bill(student)
     d = decision_approve(bill_id=bill.pk, user=staff["reviewer"])
     text = re.sub(r"\s+", "", pdf_text(notice_print(decision=d, user=staff["reviewer"])[0]))
     assert "不予救助决定书" in text and "钱学生" in text
-    assert "所持身份不享受该项医疗救助" in text
+    assert "所持身份不享受该项医疗救助依据：渝北府办发〔2025〕2号二(三)至(六)" in text
+    assert not any(w in text for w in GRANTING), text
+    grounds = re.findall(r"依据：", text)
+    assert len(grounds) >= 1
 
 
-def test_a_reviewer_refusal_prints_the_reviewers_reason(decided_bill, people, staff):
-    bill = decided_bill(people["slh"])
-    d = decision_refuse(bill_id=bill.pk, user=staff["reviewer"], reason="发票系复印件，未能提供原件")
+def test_bill_152_refused_as_a_duplicate_prints_the_duplicate_reason_its_basis_and_no_amount(
+        decided_bill, people, staff):
+    """The story of issue 11: bill 151 approved; the same bill entered again (152) is decided to pay the
+    same amount, and the reviewer refuses it as a duplicate. Its 不予救助决定书 used to list
+    "按规定给予医疗救助" and "给予…医疗救助4000.00元"."""
+    first = decided_bill(people["slh"], settled_on=date(2025, 4, 9), admitted_on=date(2025, 4, 1))
+    decision_approve(bill_id=first.pk, user=staff["reviewer"])
+    again = decided_bill(people["slh"], settled_on=date(2025, 4, 9), admitted_on=date(2025, 4, 1))
+    assert again.current_decision.assistance == Decimal("4000.00")
+    d = decision_refuse(bill_id=again.pk, user=staff["reviewer"], code="DUPLICATE",
+                        reason=f"与票据{first.pk}为同一次住院的同一笔费用")
     text = re.sub(r"\s+", "", pdf_text(notice_print(decision=d, user=staff["reviewer"])[0]))
-    assert "发票系复印件，未能提供原件" in text
+    assert "不予救助决定书" in text and "决定不予医疗救助" in text
+    assert "重复申请：该笔医疗费用已申请过医疗救助，同一费用不重复救助" in text
+    assert f"与票据{first.pk}为同一次住院的同一笔费用" in text
+    assert "依据：渝北府办发〔2025〕2号二(三)至(六)" in text
+    assert not re.search(r"(?<![\d,])4,?000\.00", text) and "肆仟" not in text
+    assert not any(w in text for w in GRANTING), text
+    assert "重庆市渝北区医疗保障局" in text and d.notice.doc_number in text
+
+
+def test_a_reviewer_refusal_needs_a_reason_from_the_list(decided_bill, people, staff):
+    bill = decided_bill(people["slh"])
+    with pytest.raises(ClaimsError, match="请选择不予救助的理由"):
+        decision_refuse(bill_id=bill.pk, user=staff["reviewer"], reason="发票系复印件")
+    d = decision_refuse(bill_id=bill.pk, user=staff["reviewer"], code="PAPERS_NOT_GENUINE",
+                        reason="发票系复印件，未能提供原件")
+    text = re.sub(r"\s+", "", pdf_text(notice_print(decision=d, user=staff["reviewer"])[0]))
+    assert "所提交的票据或材料经核查不真实" in text and "发票系复印件，未能提供原件" in text
+    assert "《社会救助暂行办法》（国务院令第649号）第六十八条" in text
+
+
+def test_every_refusing_reason_code_has_a_basis_naming_a_document():
+    from yfbz.rules.codes import REASON_BASIS, REFUSAL_REASONS, REFUSING_REASONS
+
+    for r in REFUSING_REASONS:
+        assert re.search(r"〔\d{4}〕\d+号 [第二三四五六]", REASON_BASIS[r]), r
+    for code, (label, basis) in REFUSAL_REASONS.items():
+        assert label and re.search(r"(〔\d{4}〕\d+号|《.+》).*[条(（]", basis), code
 
 
 def test_numbers_follow_each_other_and_a_reprint_keeps_its_number_and_is_recorded(approved, decided_bill, make_person, staff):

@@ -174,9 +174,12 @@ def test_reviewer_refuses_sends_back_and_clerk_redecides_from_the_page(decided_b
     other = decided_bill(make_person("冯拒绝"))
     resp = reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": ""}, follow=True)
     assert "须写明理由" in resp.content.decode()
-    reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": "发票系复印件"})
+    resp = reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": "发票系复印件"}, follow=True)
+    assert "请选择不予救助的理由" in resp.content.decode()
+    reviewer.post(reverse("claims:bill-refuse", args=[other.pk]), {"reason": "发票系复印件", "code": "PAPERS_NOT_GENUINE"})
     other.refresh_from_db()
     assert other.status == Bill.Status.REFUSED and other.current_decision.refusal_reason == "发票系复印件"
+    assert other.current_decision.refusal_code == "PAPERS_NOT_GENUINE"
     clerk = login(staff["district_clerk"])
     resp = clerk.post(reverse("claims:bill-redecide", args=[other.pk]), {"reason": "补交原件"}, follow=True)
     assert "已核定：普通疾病住院医疗救助 4000.00元" in resp.content.decode()

@@ -91,7 +91,7 @@ def test_the_reviewer_refusing_releases_the_cap(decided_bill, people, staff):
     bill = decided_bill(people["slh"])
     cap = CapUsage.objects.get(person=people["slh"], year=2025, scheme="INPATIENT")
     assert cap.used == Decimal("4000.00")
-    decision_refuse(bill_id=bill.pk, user=staff["reviewer"], reason="票据非原件")
+    decision_refuse(bill_id=bill.pk, user=staff["reviewer"], code="PAPERS_NOT_GENUINE", reason="票据非原件")
     cap.refresh_from_db()
     assert cap.used == Decimal("0.00")
 

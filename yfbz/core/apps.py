@@ -21,11 +21,13 @@ class CoreConfig(AppConfig):
         self._sync = sync_role_groups
 
         # the engine's codes, in words (yfbz.core.display); each app registers its own in its ready()
-        from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_ZH
+        from yfbz.rules.codes import ENROLMENT_ZH, REFUSAL_REASONS, SCHEME_ZH, YOUFU, YOUFU_ZH
 
         from .display import register_labels
 
         register_labels("scheme", {**{str(k): v for k, v in SCHEME_ZH.items()}, YOUFU: YOUFU_ZH, "ONE_STOP": "一站式结算"})
+        register_labels("enrolment", {str(k): v for k, v in ENROLMENT_ZH.items()})
+        register_labels("refusal", {k: v[0] for k, v in REFUSAL_REASONS.items()})
 
 
 def _sync_roles_once(sender, **kwargs):

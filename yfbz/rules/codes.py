@@ -182,12 +182,77 @@ REASON_ZH: dict[Reason, str] = {
 }
 assert set(REASON_ZH) == set(Reason)
 
-#: The document and clause behind a reason code, for the codes whose basis is one clause (the pages
-#: engineer keeps the full table as data; these are the texts for the codes added with them).
+#: The document and clause behind each reason code that can refuse or limit a payment: a refusal
+#: notice prints every refusal reason with this basis (GB/T 9704 body), and pages show it beside the
+#: code's label. Data, not logic: a district with other documents replaces the texts.
+DOC_2025_2 = "渝北府办发〔2025〕2号"
+DOC_52 = "渝退役军人局〔2022〕52号"
+DOC_JIN = "晋退役军人规〔2024〕2号"
+DOC_32 = "渝医保发〔2023〕32号"
 REASON_BASIS: dict[Reason, str] = {
-    Reason.NOT_DESIGNATED_INSTITUTION: "渝北府办发〔2025〕2号 二(五)（在定点医疗机构发生的住院或门诊费用）",
-    Reason.CATEGORY_AGE_NOT_MET: "渝退役军人局〔2022〕52号 第二条（60周岁以上农村籍退役人员）；年龄按结算日计算（POLICY.md §3、D1）",
-    Reason.YOUFU_INPATIENT_ONLY: "晋退役军人规〔2024〕2号 第八条（优抚对象住院发生的符合规定的医疗费用）",
-    Reason.YOUFU_BELOW_ANNUAL_THRESHOLD: "晋退役军人规〔2024〕2号 第八条（个人负担较重部分医疗费用）",
-    Reason.SUBSIDY_AGE_NOT_MET: "渝北府办发〔2025〕2号 二(一)；渝退役军人局〔2022〕52号 第二条；年度内任一日有效且当日符合年龄条件（D8）",
+    Reason.NO_IDENTITY_ON_DATE: f"{DOC_2025_2} 三(一)（医疗救助对象实行动态管理，不再符合条件的人员取消救助资格）",
+    Reason.NO_SCHEME_FOR_IDENTITY: f"{DOC_2025_2} 二(三)至(六)（各项医疗救助的救助对象范围）",
+    Reason.CAP_USED_UP: f"{DOC_2025_2} 二(三)至(六)（年救助限额，救助限额当年有效）",
+    Reason.CAP_LIMITED: f"{DOC_2025_2} 二(三)至(六)（年救助限额，救助限额当年有效）",
+    Reason.NOTHING_LEFT_TO_PAY: f"{DOC_2025_2} 二(三)(四)（经基本医保、大病保险报销后的政策范围内自付费用）",
+    Reason.NOT_IN_CATALOGUE: f"{DOC_2025_2} 二(五)（纳入特殊疾病医疗救助范围的26类疾病）",
+    Reason.LARGE_BELOW_THRESHOLD: f"{DOC_2025_2} 二(六)（一次性住院政策范围内费用超过3万元）",
+    Reason.LARGE_LEVEL_TOO_LOW: f"{DOC_2025_2} 二(六)（在二级及以上医疗机构住院）",
+    Reason.LARGE_DISEASE_IN_CATALOGUE: f"{DOC_2025_2} 二(六)（患重特大疾病以外的其他疾病）",
+    Reason.LARGE_NOT_INPATIENT: f"{DOC_2025_2} 二(六)（一次性住院发生的费用）",
+    Reason.NO_RULE_IN_FORCE: f"{DOC_2025_2} 二（医疗救助待遇标准，按结算日有效的规定执行）",
+    Reason.NOT_DESIGNATED_INSTITUTION: f"{DOC_2025_2} 二(五)（在定点医疗机构发生的住院或门诊费用）",
+    Reason.CATEGORY_AGE_NOT_MET: f"{DOC_52} 第二条（60周岁以上农村籍退役人员），年龄按结算日计算",
+    Reason.YOUFU_NO_CAP: f"{DOC_52} 第八条（优抚对象医疗补助标准由区县确定）",
+    Reason.YOUFU_CAP_USED_UP: f"{DOC_52} 第八条（优抚对象医疗补助年度限额）",
+    Reason.YOUFU_NOTHING_REMAINS: f"{DOC_52} 第八条（经基本医保、大病保险、医疗救助后个人负担的医疗费用）",
+    Reason.YOUFU_CAP_LIMITED: f"{DOC_52} 第八条（优抚对象医疗补助年度限额）",
+    Reason.YOUFU_INPATIENT_ONLY: f"{DOC_JIN} 第八条（优抚对象住院发生的符合规定的医疗费用）",
+    Reason.YOUFU_BELOW_ANNUAL_THRESHOLD: f"{DOC_JIN} 第八条（个人负担较重部分医疗费用）",
+    Reason.SUBSIDY_EMPLOYER_INSURED: f"{DOC_2025_2} 二(一)(二)（资助参加城乡居民医保或以个人身份参加职工医保）",
+    Reason.SUBSIDY_NOT_ENROLLED: f"{DOC_2025_2} 三(二)（资助参保期内通过税务系统缴费）",
+    Reason.SUBSIDY_NO_QUALIFYING_IDENTITY: f"{DOC_2025_2} 二(一)(二)（资助参保对象范围）；{DOC_52} 第五条",
+    Reason.SUBSIDY_NO_STANDARD: f"{DOC_2025_2} 二(一)(二)（按当年个人缴费标准资助）",
+    Reason.SUBSIDY_NO_RULE_FOR_ENROLMENT: f"{DOC_2025_2} 二(一)(二)（资助标准按参保档次确定）",
+    Reason.SUBSIDY_AGE_NOT_MET: f"{DOC_2025_2} 二(一)；{DOC_52} 第二条（年度内任一日持有身份且当日符合年龄条件）",
+    Reason.POOLING_DEDUCTIBLE_NOT_REACHED: f"{DOC_32} 第四条（年度起付标准）",
+    Reason.POOLING_LIMIT_USED_UP: f"{DOC_32} 第六条（年度支付限额）",
+    Reason.POOLING_LIMIT_REACHED: f"{DOC_32} 第六条（年度支付限额）",
+    Reason.POOLING_FIXED_ITEMS_EXCLUDED: f"{DOC_32} 第六条（定额报销项目不计入）",
+}
+
+#: Reason codes of a bill that say why nothing (or nothing more) is paid: the ones a refusal notice lists.
+#: The others (paid, compared schemes, best of several identities …) explain a payment, never a refusal.
+REFUSING_REASONS: frozenset[Reason] = frozenset({
+    Reason.NO_IDENTITY_ON_DATE, Reason.NO_SCHEME_FOR_IDENTITY, Reason.CAP_USED_UP, Reason.NOTHING_LEFT_TO_PAY,
+    Reason.NOT_IN_CATALOGUE, Reason.LARGE_BELOW_THRESHOLD, Reason.LARGE_LEVEL_TOO_LOW,
+    Reason.LARGE_DISEASE_IN_CATALOGUE, Reason.LARGE_NOT_INPATIENT, Reason.NO_RULE_IN_FORCE,
+    Reason.NOT_DESIGNATED_INSTITUTION, Reason.CATEGORY_AGE_NOT_MET,
+})
+assert REFUSING_REASONS <= set(REASON_BASIS)
+
+#: The reasons a reviewer refuses a bill for (不予救助, claims.services.decision_refuse), each with its
+#: Chinese label and its legal basis (document and clause): the refusal notice prints both, then the
+#: reviewer's own words. code → (label, basis).
+REFUSAL_REASONS: dict[str, tuple[str, str]] = {
+    "DUPLICATE": (
+        "重复申请：该笔医疗费用已申请过医疗救助，同一费用不重复救助",
+        f"{DOC_2025_2} 二(三)至(六)（对经基本医保、大病保险报销后的政策范围内自付费用给予一次救助）",
+    ),
+    "PAID_ONE_STOP": (
+        "该笔医疗费用已在定点医疗机构“一站式”结算中给予救助",
+        f"{DOC_2025_2} 三(三)（医疗救助与医疗保险“一站式”同步结算，市外就医费用方可手工报销）",
+    ),
+    "PAPERS_NOT_GENUINE": (
+        "所提交的票据或材料经核查不真实（非原件或无法核实）",
+        "《社会救助暂行办法》（国务院令第649号）第六十八条",
+    ),
+    "NOT_ELIGIBLE": (
+        "经核查，就医时不符合医疗救助对象条件",
+        f"{DOC_2025_2} 三(一)（医疗救助对象实行动态管理，不再符合条件的人员取消救助资格）",
+    ),
+    "NOT_IN_POLICY": (
+        "所报费用不属于医疗保险政策范围内的自付费用",
+        f"{DOC_2025_2} 二(三)至(六)（属于医疗保险政策范围内的自付费用）",
+    ),
 }
