@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from yfbz.areas.models import DATE_MIN
+from yfbz.core.params import FIRST as DATE_MIN  # the same day as yfbz.areas.models.DATE_MIN
 
 from .models import Identity, Person, PersonTown, Town
 

@@ -198,8 +198,9 @@ def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
 def _category_min_ages(categories: dict, on) -> dict[int, int]:
     """Category pk → the age its policy condition asks for on ``on`` (52号 第二条: NONGCUN_60 → 60):
     policy data with dates (yfbz.policy), never read from the category's name."""
-    from yfbz.policy.selectors import policy_in_force
+    from yfbz.core import hooks
 
+    policy_in_force = hooks.get("policy_in_force")  # yfbz.policy.selectors (beneficiaries imports no policy)
     try:
         policy = policy_in_force(on)
     except Exception:  # noqa: BLE001 - a warning only: broken policy data must not stop a roster

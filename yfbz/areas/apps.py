@@ -14,6 +14,13 @@ class AreasConfig(AppConfig):
         from .models import Area, Bureau, TownDistrict
 
         register_labels("area_kind", Area.Kind)
+
+        # beneficiaries asks for the tree through a hook (it imports no areas)
+        from yfbz.core.hooks import register
+
+        from .tree import area_tree
+
+        register("area_tree", area_tree)
         # the tree decides which policy applies and who sees what: every change invalidates the caches
         for model in (Area, TownDistrict, Bureau):
             post_save.connect(_changed, sender=model, dispatch_uid=f"areas-changed-save-{model.__name__}")

@@ -21,8 +21,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from yfbz.core.params import FIRST
+
 #: the start of "always": spans carried over from before areas were dated begin here
-DATE_MIN = date(1900, 1, 1)
+DATE_MIN = FIRST  # an open start: the first plausible date (yfbz.core.params)
 
 
 class Area(models.Model):

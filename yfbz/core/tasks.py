@@ -5,12 +5,12 @@ from celery import shared_task
 def ping_database() -> dict:
     """A round trip through the broker, a worker and the database: used by tests and by
     operators (`celery -A yfbz call core.ping_database`) to check a new worker host."""
-    from beneficiaries.models import Town
+    from django.apps import apps
 
     from .health import check_database
 
     ok, detail = check_database()
-    return {"database": ok, "vendor": detail, "towns": Town.objects.count()}
+    return {"database": ok, "vendor": detail, "towns": apps.get_model("beneficiaries", "Town").objects.count()}
 
 
 @shared_task(name="core.seal_audit_trail")

@@ -10,8 +10,16 @@ class PolicyConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from beneficiaries.models import Category
+        from yfbz.core.hooks import register
 
+        from .benefits import benefits_on
         from .models import RECORD_MODELS
+        from .selectors import policy_in_force
+
+        # beneficiaries asks the policy through hooks (it imports no policy): the roster's age rules,
+        # and what a person's identities give on the person page
+        register("policy_in_force", policy_in_force)
+        register("benefits_on", benefits_on)
 
         # category names come from the editable Category table (yfbz.policy.models.category_records)
         for model in (*RECORD_MODELS, Category):
