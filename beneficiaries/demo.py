@@ -2,7 +2,8 @@
 with exits, town moves, a category change, newcomers and a few faulty rows.
 
 The two older months are applied through the administrators' route (as `import_roster --apply`);
-the last month of 民政 waits in town review, with 双龙湖 done, so every screen has something to show.
+the last month of 民政 waits in town review, every town done but 回兴 (hx_clerk walks it, then the
+reviewer confirms), so every screen has something to show.
 Deterministic and re-runnable: a file already confirmed changes nothing (same bytes, same month).
 """
 
@@ -108,7 +109,9 @@ def demo_rosters(stdout, rng):
     admin = User.objects.filter(username="admin").first()
     if admin is None:
         return
-    users = {u.username: u for u in User.objects.filter(username__in=["civil_officer", "veterans_officer", "district_clerk", "slh_clerk"])}
+    users = {u.username: u for u in User.objects.filter(username__in=["civil_officer", "veterans_officer", "district_clerk"])}
+    town_clerks = list(User.objects.filter(username__endswith="_clerk", town__isnull=False).exclude(town__code="HX")
+                       .order_by("username"))
     months = _months_before(timezone.localdate(), 3)
     made = 0
     for dept in Department.objects.order_by("id"):
@@ -129,10 +132,11 @@ def demo_rosters(stdout, rng):
                 result = services.roster_upload_create(user=uploader, department=dept, month=month, mode="snapshot",
                                                        file_name=name, data=data)
                 upload = result.upload
+                services.roster_check(upload_id=upload.pk)  # here, not queued: a demo run with Redis has no worker yet
                 upload.refresh_from_db()
                 if upload.status == RosterUpload.Status.VALIDATED:
                     services.roster_submit(upload=upload, user=uploader)
-                    if "slh_clerk" in users:
-                        services.roster_rows_review(upload=upload, user=users["slh_clerk"], accept=True)
+                    for clerk in town_clerks:  # every town but 回兴 has reviewed
+                        services.roster_rows_review(upload=upload, user=clerk, accept=True)
             made += 1
     stdout.write(f"演示名单：新增 {made} 份（各部门近三个月，含终止、迁移、新增和错误行）")

@@ -1,5 +1,7 @@
-"""Demo data of claims (python manage.py demo_data): institutions, a year of hand-settled bills decided
-and mostly approved, and three monthly one-stop settlement files with some disputed lines.
+"""Demo data of claims (python manage.py demo_data), on today's calendar: institutions, the last
+eleven months of hand-settled bills decided and mostly approved (a few this month still waiting for
+the district clerk's decision), and the three months before this one of one-stop settlement files
+with some disputed lines.
 
 Deterministic (seeded) and re-runnable: nothing is added twice (institutions by code, bills by
 their demo note, settlement files by their bytes' sha256).
@@ -12,6 +14,8 @@ import io
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 INSTITUTIONS = [
     # code, name, level, in city, networked
@@ -66,8 +70,9 @@ def _eligible_people(codes, n, seed):
 
 
 def bills_step(stdout, rng):
-    """About 150 bills over 2025 (outside the city, not networked, or employee outpatient), decided;
-    four in five approved by the reviewer (provisional rules ticked)."""
+    """About 150 bills settled over the last eleven months (outside the city, not networked, or employee
+    outpatient), decided; four in five approved by the reviewer (provisional rules ticked); the last
+    three, settled this month, are entered but not decided yet."""
     from .models import Bill, Institution
     from .services import ClaimsError, bill_decide, bill_enter, decision_approve
 
@@ -76,12 +81,16 @@ def bills_step(stdout, rng):
         return
     clerk, reviewer = _staff()
     r = random.Random(2025)
+    today = timezone.localdate()
+    first_day = max(date(2025, 1, 5), today - timedelta(days=330))  # the shipped rules start 2025-01-01
     insts = {i.code: i for i in Institution.objects.all()}
     people = list(_eligible_people(["DIBAO", "TEKUN", "ZHONGDU_CANJI", "BINGGU_YISHU", "ZAIXIANG_FUYUAN",
                                     "DIBAO_BIANYUAN", "YINBING_ZHIPIN", "CANZHAN"], 150, 11))
     made = approved = 0
     for i, person in enumerate(people):
-        settled = date(2025, 1, 5) + timedelta(days=r.randrange(320))
+        undecided = i >= len(people) - 3
+        settled = today - timedelta(days=r.randrange(today.day)) if undecided else \
+            first_day + timedelta(days=r.randrange(max(1, (today - first_day).days)))
         inpatient = r.random() < 0.7
         inst = insts[r.choice(["CD001", "BJ001", "CQ001", "YB001"] if inpatient else ["CD001", "SLH01", "HX001"])]
         if inpatient:
@@ -101,14 +110,16 @@ def bills_step(stdout, rng):
                 basic_paid=basic, critical_paid=crit, account_holder=person.name, bank_name="重庆农村商业银行",
                 bank_account=f"62284800{person.pk:08d}", note=f"{DEMO_NOTE}{i + 1}",
             )
-            d = bill_decide(bill_id=bill.pk, user=clerk)
             made += 1
+            if undecided:
+                continue
+            d = bill_decide(bill_id=bill.pk, user=clerk)
             if r.random() < 0.8:
                 decision_approve(bill_id=bill.pk, user=reviewer, confirm_provisional=d.provisional, note="演示审批")
                 approved += 1
         except ClaimsError as exc:
             stdout.write(f"演示票据跳过：{exc}")
-    stdout.write(f"手工报销票据：新增 {made} 张，其中已审批 {approved} 张")
+    stdout.write(f"手工报销票据：新增 {made} 张，其中已审批 {approved} 张，本月 3 张待经办核定")
 
 
 def _settlement_csv(person_rows, month: date, inst_code: str, r: random.Random) -> bytes:
@@ -144,7 +155,11 @@ def settlements_step(stdout, rng):
     good = [(p.id_number, p.name, Decimal("0.80")) for p in _eligible_people(["DIBAO", "TEKUN"], 60, 21)]
     other = [(p.id_number, p.name, Decimal("0.80")) for p in _eligible_people(["DIBAO_BIANYUAN", "KUNNAN_DAXUESHENG"], 6, 22)]
     done = 0
-    for k, month in enumerate((date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1))):
+    months, m = [], timezone.localdate().replace(day=1)
+    for _ in range(3):
+        m = (m - timedelta(days=1)).replace(day=1)
+        months.insert(0, m)
+    for k, month in enumerate(months):
         rows = good[k * 20 : k * 20 + 18] + other[k * 2 : k * 2 + 2]
         rows[3] = (rows[3][0], rows[3][1], Decimal("0.90"))  # an institution's wrong ratio
         data = _settlement_csv(rows, month, inst.code, r)

@@ -1,15 +1,29 @@
-"""Demo data of the funding app (python manage.py demo_data): enrolment for 2025, the subsidy run,
-money received into the three accounts, the veterans' fund budget (an example figure), a few
-self-paid reports approved, and March's fund request funded and paid. Re-runnable: each step
-does nothing when its data is already there."""
+"""Demo data of the funding app (python manage.py demo_data), on today's calendar: enrolment and the
+subsidy run for the previous and the current year (the current year's contribution standard is entered
+as an example when the policy has none), money received into the three accounts, the veterans' fund
+budget (an example figure), a few self-paid reports approved, and last month's fund request funded and
+paid with one payment failed at the bank. Re-runnable: each step does nothing when its data is there."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-YEAR = 2025
+from django.utils import timezone
+
 KINDS = ["RESIDENT_T1"] * 14 + ["RESIDENT_T2"] * 3 + ["EMPLOYEE_INDIVIDUAL", "EMPLOYEE_EMPLOYER", "NOT_ENROLLED"]
+EXAMPLE_SOURCE = "演示示例：{year}年度城乡居民医保个人缴费标准（示例数字，请按正式文件录入）"
+
+
+def demo_years(today: date | None = None) -> list[int]:
+    """The years the demo covers: the previous and the current one."""
+    today = today or timezone.localdate()
+    return [today.year - 1, today.year]
+
+
+def last_month(today: date | None = None) -> date:
+    today = today or timezone.localdate()
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def _users():
@@ -18,28 +32,50 @@ def _users():
     return {u.username: u for u in User.objects.filter(username__in=["district_clerk", "reviewer", "finance", "slh_clerk"])}
 
 
+def standards(stdout, rng):
+    """A contribution standard for each demo year: the shipped one where it exists, else an example row."""
+    from yfbz.policy.models import ContributionStandard, Status
+
+    made = []
+    for year in demo_years():
+        if ContributionStandard.objects.filter(year=year, category="").exists():
+            continue
+        base = ContributionStandard.objects.filter(year__lt=year, category="").order_by("-year", "-effective_from").first()
+        ContributionStandard.objects.create(
+            year=year, category="", t1=base.t1 if base else Decimal("400.00"), t2=base.t2 if base else Decimal("775.00"),
+            effective_from=date(year, 1, 1), source=EXAMPLE_SOURCE.format(year=year), status=Status.PROVISIONAL,
+            note="演示数据：沿用上一年度数字作示例",
+        )
+        made.append(str(year))
+    if made:
+        stdout.write(f"政策：已为{'、'.join(made)}年录入示例缴费标准（暂行，待按正式文件确认）")
+
+
 def enrolment(stdout, rng):
     from beneficiaries.models import Person
     from funding.models import Enrolment
 
-    if Enrolment.objects.filter(year=YEAR).exists():
-        return
     ids = list(Person.objects.order_by("pk").values_list("pk", flat=True))
-    rows = [Enrolment(person_id=pk, year=YEAR, kind=KINDS[(pk * 7) % len(KINDS)], source="演示数据") for pk in ids if pk % 23]
-    Enrolment.objects.bulk_create(rows, batch_size=5000)
-    stdout.write(f"资助参保：{len(rows)} 条{YEAR}年参保登记（每23人中有1人未登记，用于漏保名单）")
+    for year in demo_years():
+        if Enrolment.objects.filter(year=year).exists():
+            continue
+        rows = [Enrolment(person_id=pk, year=year, kind=KINDS[(pk * 7 + year) % len(KINDS)], source="演示数据")
+                for pk in ids if pk % 23]
+        Enrolment.objects.bulk_create(rows, batch_size=5000)
+        stdout.write(f"资助参保：{len(rows)} 条{year}年参保登记（每23人中有1人未登记，用于漏保名单）")
 
 
 def subsidy_run(stdout, rng):
     from funding.models import SubsidyRun
     from funding.services import subsidy_run_execute
 
-    if SubsidyRun.objects.filter(year=YEAR, status="done").exists():
-        return
     users = _users()
-    run = SubsidyRun.objects.create(year=YEAR, started_by=users["district_clerk"])
-    run = subsidy_run_execute(run_id=run.pk)
-    stdout.write(f"资助参保计算：{run.count_eligible} 人可资助，合计 {run.total_amount} 元")
+    for year in demo_years():
+        if SubsidyRun.objects.filter(year=year, status="done").exists():
+            continue
+        run = SubsidyRun.objects.create(year=year, started_by=users["district_clerk"])
+        run = subsidy_run_execute(run_id=run.pk)
+        stdout.write(f"资助参保计算（{year}年）：{run.count_eligible} 人可资助，合计 {run.total_amount:,.2f} 元")
 
 
 def ledger(stdout, rng):
@@ -49,44 +85,57 @@ def ledger(stdout, rng):
     if JournalEntry.objects.exists():
         return
     u = _users()
+    year = timezone.localdate().year
+    on = min(date(year, 1, 15), timezone.localdate())
     for account, kind, amount, cp, doc in [
-        ("SPECIAL", "INCOME_CENTRAL", "3000000.00", "CENTRAL", "财社〔2025〕演示1号"),
-        ("SPECIAL", "INCOME_CITY", "1500000.00", "CITY", "渝财社〔2025〕演示2号"),
-        ("SPECIAL", "INCOME_DISTRICT", "800000.00", "DISTRICT", "渝北财社〔2025〕演示3号"),
-        ("YOUFU", "INCOME_DISTRICT", "300000.00", "DISTRICT", "渝北财社〔2025〕演示4号"),
-        ("YOUFU", "INCOME_CITY", "100000.00", "CITY", "渝财社〔2025〕演示5号"),
+        ("SPECIAL", "INCOME_CENTRAL", "3000000.00", "CENTRAL", f"财社〔{year}〕演示1号"),
+        ("SPECIAL", "INCOME_CITY", "1500000.00", "CITY", f"渝财社〔{year}〕演示2号"),
+        ("SPECIAL", "INCOME_DISTRICT", "800000.00", "DISTRICT", f"渝北财社〔{year}〕演示3号"),
+        ("YOUFU", "INCOME_DISTRICT", "300000.00", "DISTRICT", f"渝北财社〔{year}〕演示4号"),
+        ("YOUFU", "INCOME_CITY", "100000.00", "CITY", f"渝财社〔{year}〕演示5号"),
     ]:
-        money_in(account=account, kind=kind, amount=Decimal(amount), on=date(YEAR, 1, 15), counterpart=cp, source_document=doc,
+        money_in(account=account, kind=kind, amount=Decimal(amount), on=on, counterpart=cp, source_document=doc,
                  description="演示数据", entered_by=u["finance"], approved_by=u["reviewer"])
-    YoufuBudget.objects.get_or_create(year=YEAR, defaults={"amount": Decimal("400000.00")})
+    for y in demo_years():
+        YoufuBudget.objects.get_or_create(year=y, defaults={"amount": Decimal("400000.00")})
     stdout.write("资金账户：已登记演示拨款（财政专户、优抚资金），优抚资金年度预算为示例数字")
 
 
-def march_cycle(stdout, rng):
+def last_month_cycle(stdout, rng):
+    """Last month: five self-paid reports of 双龙湖 approved, the fund request funded, one payment failed."""
     from beneficiaries.models import Person
     from funding import services
     from funding.models import FundRequest, SelfPaidReport
 
-    if FundRequest.objects.exists():
+    month = last_month()
+    year = month.year
+    if FundRequest.objects.filter(year=year, month=month.month).exists():
         return
     u = _users()
     clerk = u["slh_clerk"]
-    people = list(Person.objects.filter(town=clerk.town, subsidies__year=YEAR, subsidies__amount__gt=0).order_by("pk")[:5])
+    people = list(Person.objects.filter(town=clerk.town, subsidies__year=year, subsidies__amount__gt=0).order_by("pk")[:5])
+    reported = min(date(year, 3, 2), month)
     for i, p in enumerate(people):
-        if SelfPaidReport.objects.filter(person=p, year=YEAR).exists():
+        if SelfPaidReport.objects.filter(person=p, year=year).exists():
             continue
-        rep = services.selfpaid_report(person=p, year=YEAR, enrolment="RESIDENT_T1", paid_amount=Decimal("400.00"), bank_name="重庆农村商业银行",
-                                       bank_account=f"62284800{p.pk:08d}", account_holder=p.name, user=clerk, today=date(YEAR, 3, 2))
-        services.selfpaid_decide(report_id=rep.pk, approve=True, user=u["district_clerk"], on=date(YEAR, 3, 10 + i))
-    req = services.fund_request_create(year=YEAR, month=3, user=u["district_clerk"])
+        rep = services.selfpaid_report(person=p, year=year, enrolment="RESIDENT_T1", paid_amount=Decimal("400.00"),
+                                       bank_name="重庆农村商业银行", bank_account=f"62284800{p.pk:08d}", account_holder=p.name,
+                                       user=clerk, today=reported)
+        services.selfpaid_decide(report_id=rep.pk, approve=True, user=u["district_clerk"], on=month + timedelta(days=2 + i))
+    try:
+        req = services.fund_request_create(year=year, month=month.month, user=u["district_clerk"])
+    except services.FundingError as exc:
+        stdout.write(f"资金申请：{year}年{month.month}月未编制（{exc}）")
+        return
     services.fund_request_submit(request_id=req.pk, user=u["reviewer"])
-    services.fund_request_record_transfer(request_id=req.pk, on=date(YEAR, 3, 25), source_document="渝北财社〔2025〕演示9号",
-                                          entered_by=u["finance"], approved_by=u["reviewer"])
+    services.fund_request_record_transfer(request_id=req.pk, on=month + timedelta(days=20),
+                                          source_document=f"渝北财社〔{year}〕演示9号", entered_by=u["finance"], approved_by=u["reviewer"])
     batch = services.payment_batch_create(request_id=req.pk, fund="ASSISTANCE", user=u["finance"])
     first = batch.payments.order_by("pk").first()
-    services.payment_batch_confirm(batch_id=batch.pk, paid_on=date(YEAR, 3, 28), failures={first.pk: "演示：账号有误"}, user=u["reviewer"])
+    services.payment_batch_confirm(batch_id=batch.pk, paid_on=month + timedelta(days=22), failures={first.pk: "演示：账号有误"},
+                                   user=u["reviewer"])
     stdout.write(f"资金申请：{req.number} 已划拨并支付（1笔演示支付失败，待更正账号后重新支付）")
 
 
 def demo_steps():
-    return [enrolment, subsidy_run, ledger, march_cycle]
+    return [standards, enrolment, subsidy_run, ledger, last_month_cycle]

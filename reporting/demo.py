@@ -16,7 +16,7 @@ def _budgets(stdout, rng):
     finance = User.objects.filter(username="finance").first()
     if finance is None:
         return
-    for year in sorted({2025, timezone.localdate().year}):
+    for year in (timezone.localdate().year - 1, timezone.localdate().year):
         budget_save(year=year, amounts={"UPPER": Decimal("2400000.00"), "DISTRICT": Decimal("800000.00"),
                                         "YOUFU": Decimal("50000.00")}, note="演示预算（示例数字）", user=finance)
     stdout.write("统计：已录入演示年度预算（上级下拨、区本级、优抚资金）")
@@ -45,7 +45,12 @@ def _returns(stdout, rng):
     if clerk is None or reviewer is None or StatReturn.objects.exists():
         return
     try:
-        ret = return_prepare(kind="ASSISTANCE", period=Period(2025, quarter=1), user=clerk)
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        quarter = (today.month - 1) // 3  # the last quarter that has ended
+        period = Period(today.year, quarter=quarter) if quarter else Period(today.year - 1, quarter=4)
+        ret = return_prepare(kind="ASSISTANCE", period=period, user=clerk)
         if ret.tie_out_ok:
             return_approve(return_id=ret.pk, user=reviewer, responsible="局长（演示）")
         stdout.write(f"统计报表：{ret}（{'已审核' if ret.tie_out_ok else '勾稽未通过，待处理'}）")

@@ -40,8 +40,6 @@ CATEGORY_MIX = [
 STAFF = [
     # username, full name, role, town code, department code
     ("admin", "系统管理员", Role.SYSADMIN, None, None),
-    ("slh_clerk", "双龙湖街道经办员", Role.TOWN_CLERK, "SLH", None),
-    ("hx_clerk", "回兴街道经办员", Role.TOWN_CLERK, "HX", None),
     ("civil_officer", "民政局数据员", Role.DEPT_OFFICER, None, "CIVIL"),
     ("veterans_officer", "退役军人局数据员", Role.DEPT_OFFICER, None, "VETERANS"),
     ("district_clerk", "区医保经办", Role.DISTRICT_CLERK, None, None),
@@ -51,6 +49,15 @@ STAFF = [
     ("security_admin", "安全管理员", Role.SECURITY_ADMIN, None, None),
     ("leader", "局领导", Role.LEADERSHIP, None, None),
 ]
+
+
+TOWN_CLERK_PATTERN = "{code}_clerk"  # one clerk per town, e.g. slh_clerk (双龙湖街道), hx_clerk (回兴街道)
+
+
+def town_clerks() -> list[tuple]:
+    """A clerk for every town (STAFF's shape), named by the pattern: slh_clerk, hx_clerk, …"""
+    return [(TOWN_CLERK_PATTERN.format(code=t.code.lower()), f"{t.name}经办员", Role.TOWN_CLERK, t.code, None)
+            for t in Town.objects.order_by("pk")]
 
 
 def demo_people(n: int, seed: int = 20250101):
@@ -111,14 +118,18 @@ class Command(BaseCommand):
             for module in modules:
                 for step in getattr(module, hook, list)():
                     step(self.stdout, rng)
-        self.stdout.write(self.style.SUCCESS(f"演示账号（密码均为 {password}）：" + "、".join(u for u, *_ in STAFF)))
+        self.stdout.write(self.style.SUCCESS(
+            f"演示账号（密码均为 {password}）：" + "、".join(u for u, *_ in STAFF)
+            + f"；镇街经办员每镇街一个，账号为“镇街代码小写_clerk”，如 slh_clerk（双龙湖街道）、hx_clerk（回兴街道），"
+            f"共 {Town.objects.count()} 个（镇街代码见 yfbz/reference/towns.csv）"
+        ))
 
     def _staff(self, password):
         towns = {t.code: t for t in Town.objects.all()}
         from beneficiaries.models import Department
 
         depts = {d.code: d for d in Department.objects.all()}
-        for username, full_name, role, town, dept in STAFF:
+        for username, full_name, role, town, dept in STAFF + town_clerks():
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"full_name": full_name, "town": towns.get(town), "department": depts.get(dept)},
