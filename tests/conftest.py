@@ -181,6 +181,16 @@ def browser_login(page):
     return do
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_inline():
+    """Tasks run inline, as under ``./dev test`` (CELERY_TASK_ALWAYS_EAGER=1), however pytest is
+    started (a bare ``pytest`` with REDIS_URL set would send them to a broker nobody reads); the
+    worker tests switch to a real worker themselves (``celery_worker_real``)."""
+    from yfbz.celery import app
+
+    app.conf.task_always_eager = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
