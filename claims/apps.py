@@ -10,9 +10,10 @@ class ClaimsConfig(AppConfig):
         # PDFs (a 20 MB settlement file would otherwise be copied into the log as text).
         from auditlog.registry import auditlog
 
-        from .models import BillAttachment, NoticeBatch, SettlementFile
+        from .models import BillAttachment, NoticeBatch, PlatformSettlementFile, SettlementFile
 
-        for model, fields in ((BillAttachment, ["data"]), (SettlementFile, ["data"]), (NoticeBatch, ["pdf"])):
+        for model, fields in ((BillAttachment, ["data"]), (SettlementFile, ["data"]), (PlatformSettlementFile, ["data"]),
+                              (NoticeBatch, ["pdf"])):
             if auditlog.contains(model):
                 auditlog.unregister(model)
             auditlog.register(model, exclude_fields=fields)

@@ -41,12 +41,13 @@ def settlement_lines_xlsx(lines, full: bool = False) -> bytes:
             yield [
                 ln.institution.name, ln.line_no, ln.settlement_no, ln.name, m(ln.id_number),
                 ln.person.town.name if ln.person_id and ln.person.town_id else "", ln.get_kind_display(),
-                ln.settled_on, ln.in_policy_cost, ln.basic_paid, ln.critical_paid, ln.advanced, ln.decided,
+                ln.settled_on, ln.in_policy_cost, ln.basic_paid, ln.critical_paid, ln.large_paid, ln.advanced,
+                ln.tilted_paid, ln.decided,
                 ln.difference, ln.get_outcome_display(), ln.get_dispute_display() if ln.dispute else "",
                 ln.dispute_text, ln.get_resolution_display() if ln.resolution else "", ln.payable,
             ]
 
     return _book("一站式结算审核", [
         "医疗机构", "行号", "结算编号", "姓名", "公民身份号码", "镇街", "类型", "结算日期", "政策范围内费用", "基本医保支付",
-        "大病保险支付", "机构垫付救助", "核定救助", "差额", "审核结果", "异议原因", "说明", "处理结果", "应付机构",
+        "大病保险支付", "职工大额医疗保险支付", "机构垫付救助", "倾斜救助（方案外）", "核定救助", "差额", "审核结果", "异议原因", "说明", "处理结果", "应付机构",
     ], rows())

@@ -146,6 +146,16 @@ class SettlementUploadForm(forms.Form):
             raise forms.ValidationError("月份格式应为YYYY-MM，如2025-03。") from None
 
 
+class PlatformUploadForm(forms.Form):
+    """The city platform's settlement detail of a month: all institutions in one file (issue 18)."""
+
+    month = forms.CharField(label="结算月份", help_text="如 2025-03", max_length=7)
+    file = DataFileField(label="平台结算明细（全部机构）", kind="settlement",
+                         help_text="医保信息平台导出的结算明细，按就诊医疗机构拆分后逐家核对")
+
+    clean_month = SettlementUploadForm.clean_month
+
+
 class ResolveForm(forms.Form):
     resolution = forms.ChoiceField(label="处理", choices=[c for c in SettlementLine.Resolution.choices if c[0]])
     note = forms.CharField(label="说明", required=False, max_length=500)

@@ -638,6 +638,34 @@ class SettlementFile(models.Model):
         return self.file_name
 
 
+class PlatformSettlementFile(models.Model):
+    """The city platform's monthly settlement detail (结算明细): one file for all institutions of a
+    month, split by institution on import into one ``SettlementFile`` each (``claims.platform``).
+    Lines of an institution we do not know wait here, listed for the administrator to add (with its
+    level); splitting again after that imports them."""
+
+    month = models.DateField("结算月份", help_text="该月第一天")
+    file_name = models.CharField("文件名", max_length=200)
+    data = models.BinaryField("文件内容", editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="导入人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
+    reading = models.JSONField("读取情况", default=dict, help_text="表头所在行、使用和未使用的列")
+    lines_total = models.PositiveIntegerField("行数", default=0)
+    #: [{"code", "name", "file": SettlementFile id, "rows"}] of the institutions split off so far
+    parts = models.JSONField("已拆分的机构", default=list)
+    #: [{"name", "code", "rows", "advanced"}] of the institutions the file names that we do not know
+    unknown = models.JSONField("待添加的机构", default=list)
+
+    class Meta:
+        verbose_name = "平台结算明细"
+        verbose_name_plural = "平台结算明细"
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name}（{self.month:%Y年%m月}）"
+
+
 class SettlementLine(models.Model):
     """One settlement of the file, decided again by the engine and sorted agreed / disputed."""
 
@@ -686,6 +714,10 @@ class SettlementLine(models.Model):
     in_policy_cost = money_field("政策范围内费用")
     basic_paid = money_field("基本医保支付")
     critical_paid = money_field("大病保险支付")
+    # employees' large-amount insurance (大额报销金额): a layer before assistance, like critical-illness
+    large_paid = money_field("职工大额医疗保险支付")
+    # 倾斜救助: assistance the platform paid outside our schemes: recorded and shown, not decided here
+    tilted_paid = money_field("倾斜救助（方案外）")
     advanced = money_field("机构垫付救助")
     scheme = models.CharField("核定方案", max_length=16, choices=Scheme.choices, blank=True)
     category = models.CharField("适用身份", max_length=30, blank=True)

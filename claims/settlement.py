@@ -14,13 +14,11 @@ database (identities on that date, caps used), and sorted into agreed and disput
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -28,6 +26,9 @@ from django.utils import timezone
 
 from beneficiaries.models import Town
 from yfbz.core.roles import Role
+from yfbz.files.cells import DATE_FORMATS_ZH, id_number_text, parse_amount, parse_date
+from yfbz.files.formats import SETTLEMENT
+from yfbz.files.reader import FileUnreadable, Table, cell_text, normalise_text, read_table
 from yfbz.policy.inputs import (
     bill_for_engine,
     decide_bill,
@@ -45,25 +46,22 @@ from .services import ClaimsError, log_bulk
 L = SettlementLine
 CHUNK = 5000
 
-#: column → accepted headers (the first is the one our template writes)
-HEADERS: dict[str, tuple[str, ...]] = {
-    "settlement_no": ("结算编号", "结算流水号", "结算单号"),
-    "id_number": ("公民身份号码", "身份证号码", "身份证号"),
-    "name": ("姓名",),
-    "kind": ("类型", "就诊类型", "结算类型"),
-    "disease": ("疾病", "病种", "疾病名称"),
-    "admitted_on": ("入院日期",),
-    "settled_on": ("结算日期", "出院日期"),
-    "total_cost": ("医疗总费用", "总费用"),
-    "in_policy_cost": ("政策范围内费用", "政策内费用"),
-    "basic_paid": ("基本医保支付", "统筹支付"),
-    "critical_paid": ("大病保险支付",),
-    "advanced": ("医疗救助垫付", "医疗救助支付", "救助金额"),
-}
-REQUIRED = ("settlement_no", "id_number", "name", "kind", "settled_on", "in_policy_cost", "basic_paid", "advanced")
-LABEL = {k: v[0] for k, v in HEADERS.items()}
+LABEL = SETTLEMENT.labels  # column → the header our template writes (docs/files.md)
 KINDS = {"住院": "INPATIENT", "门诊": "OUTPATIENT", "INPATIENT": "INPATIENT", "OUTPATIENT": "OUTPATIENT"}
 MAX_ERRORS = 50
+
+
+def kind_of(text: str) -> str | None:
+    """住院 / 门诊 as our template writes them, or the platform's 医保就诊类别 (普通住院, 普通门诊,
+    门诊特殊疾病, 门诊慢特病 …): a wording holding 住院 is a stay, one holding 门诊 or 门特 a visit."""
+    text = "".join(text.split()).upper()
+    if text in KINDS:
+        return KINDS[text]
+    if "住院" in text:
+        return "INPATIENT"
+    if "门诊" in text or "门特" in text:
+        return "OUTPATIENT"
+    return None
 
 
 class SettlementFileError(ClaimsError):
@@ -88,162 +86,122 @@ class Row:
     basic_paid: Decimal
     critical_paid: Decimal
     advanced: Decimal
+    large_paid: Decimal = ZERO  # 职工大额医疗保险 (大额报销金额): a layer before assistance
+    tilted_paid: Decimal = ZERO  # 倾斜救助: assistance paid outside our schemes, recorded and shown
+    institution_code: str = ""
+    institution_name: str = ""
 
 
-# --- reading -------------------------------------------------------------------------------------
-def _rows_of(data: bytes, file_name: str) -> list[list]:
-    from yfbz.core.spreadsheets import SpreadsheetRefused, check_spreadsheet
-
-    try:  # before any reader allocates (issue 9, finding 4)
-        check_spreadsheet(data)
-    except SpreadsheetRefused as exc:
-        raise SettlementFileError([str(exc)]) from None
-    name = file_name.lower()
-    if name.endswith((".xlsx", ".xls", ".ods")) or data[:2] == b"PK":
-        from python_calamine import CalamineWorkbook
-
-        try:
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
-            raise SettlementFileError([f"无法读取Excel文件：{exc}"]) from None
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SettlementFileError(["无法识别文件编码（应为UTF-8或GBK的CSV，或xlsx）"])
-    return list(csv.reader(io.StringIO(text)))
-
-
-def _text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def _date(v, where: str, errors: list[str], required: bool) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    s = _text(v)
-    if not s:
-        if required:
-            errors.append(f"{where}：缺少日期")
-        return None
-    if len(s) == 10 and s[4] == "-":
-        try:
-            return date.fromisoformat(s)
-        except ValueError:
-            pass
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
-        try:
-            return datetime.strptime(s[:10] if "-" in s or "/" in s else s, fmt).date()
-        except ValueError:
-            continue
-    errors.append(f"{where}：日期格式错误“{s}”（应为YYYY-MM-DD）")
-    return None
-
-
-def _amount(v, where: str, errors: list[str], required: bool) -> Decimal:
-    if isinstance(v, float):
-        v = repr(v)  # calamine gives numbers as floats: take their shortest decimal text, never the binary value
-    s = _text(v).replace(",", "")
-    if not s:
-        if required:
-            errors.append(f"{where}：缺少金额")
-        return ZERO
+# --- reading (through the one reader, yfbz.files: docs/files.md) ---------------------------------
+def _open(data: bytes) -> Table:
     try:
-        d = Decimal(s)
-    except InvalidOperation:
-        errors.append(f"{where}：金额格式错误“{s}”")
-        return ZERO
-    if not d.is_finite() or d < 0:
-        errors.append(f"{where}：金额不能为负数或非数字“{s}”")
-        return ZERO
-    if d >= Decimal("1E+12"):  # the fields hold 14 digits; 1E+30 cannot even be rounded to cents
-        errors.append(f"{where}：金额“{s}”超出合理范围（应小于1万亿元）")
-        return ZERO
-    if d != d.quantize(Decimal("0.01")):
-        errors.append(f"{where}：金额最多两位小数“{s}”")
-        return ZERO
-    return d.quantize(Decimal("0.01"))
+        return read_table(data, SETTLEMENT)
+    except FileUnreadable as exc:
+        raise SettlementFileError([str(exc)]) from None
 
 
-def read_settlement_file(data: bytes, file_name: str, month: date) -> list[Row]:
-    """Parse and check every line. Raises SettlementFileError listing each bad row and field."""
-    table = _rows_of(data, file_name)
-    if not table:
-        raise SettlementFileError(["文件为空"])
-    header = [_text(h) for h in table[0]]
-    col: dict[str, int] = {}
-    for key, names in HEADERS.items():
-        for i, h in enumerate(header):
-            if h in names:
-                col[key] = i
-                break
-    missing = [LABEL[k] for k in REQUIRED if k not in col]
-    if missing:
-        raise SettlementFileError([f"第1行（表头）：缺少列“{m}”" for m in missing])
+def read_settlement_rows(table: Table, month: date) -> list[Row]:
+    """Parse and check every line of an opened settlement table (an institution's file or the city
+    platform's settlement detail). Raises SettlementFileError listing each bad row and field, named
+    by the spreadsheet's row number and the file's own header."""
+    col = table.columns
     errors: list[str] = []
     rows: list[Row] = []
-    for n, raw in enumerate(table[1:], start=2):
-        if not any(_text(c) for c in raw):
-            continue
-
+    for n, raw in table.rows:
         def cell(key, raw=raw):
             i = col.get(key)
             return raw[i] if i is not None and i < len(raw) else None
 
-        def where(key, n=n):
-            return f"第{n}行“{LABEL[key]}”"
+        def text(key, raw=raw):
+            return normalise_text(cell_text(cell(key, raw)))
 
-        kind_raw = _text(cell("kind"))
-        kind = KINDS.get(kind_raw)
+        def where(key, n=n):
+            return f"第{n}行“{table.header_of(key)}”"
+
+        def day(key, required, n=n):
+            try:
+                d = parse_date(cell(key))
+            except ValueError as exc:
+                errors.append(f"{where(key)}：日期格式错误“{exc}”（应为{DATE_FORMATS_ZH}）")
+                return None
+            if d is None and required:
+                errors.append(f"{where(key)}：缺少日期")
+            return d
+
+        def amount(key, required):
+            try:
+                d = parse_amount(cell(key))
+            except ValueError as exc:
+                errors.append(f"{where(key)}：{exc}")
+                return ZERO
+            if d is None:
+                if required:
+                    errors.append(f"{where(key)}：缺少金额")
+                return ZERO
+            return d
+
+        kind_raw = text("kind")
+        kind = kind_of(kind_raw)
         if kind is None:
-            errors.append(f"{where('kind')}：应为“住院”或“门诊”，不是“{kind_raw}”")
-        settled = _date(cell("settled_on"), where("settled_on"), errors, True)
+            errors.append(f"{where('kind')}：应为“住院”或“门诊”（或平台的普通住院、门诊慢特病等），不是“{kind_raw}”")
+        settled = day("settled_on", True)
         if settled and (settled.year, settled.month) != (month.year, month.month):
             errors.append(f"{where('settled_on')}：{settled}不在{month:%Y年%m月}")
-        admitted = _date(cell("admitted_on"), where("admitted_on"), errors, False)
+        admitted = day("admitted_on", False)
         if admitted and settled and admitted > settled:
             errors.append(f"{where('admitted_on')}：入院日期晚于结算日期")
-        inpol = _amount(cell("in_policy_cost"), where("in_policy_cost"), errors, True)
-        total = _amount(cell("total_cost"), where("total_cost"), errors, False) or inpol
-        basic = _amount(cell("basic_paid"), where("basic_paid"), errors, True)
-        crit = _amount(cell("critical_paid"), where("critical_paid"), errors, False)
-        adv = _amount(cell("advanced"), where("advanced"), errors, True)
+        inpol = amount("in_policy_cost", True)
+        total = amount("total_cost", False) or inpol
+        basic = amount("basic_paid", True)
+        crit = amount("critical_paid", False)
+        large = amount("large_paid", False)
+        adv = amount("advanced", True)
+        tilted = amount("tilted_paid", False)
         if inpol > total:
             errors.append(f"{where('in_policy_cost')}：{inpol}大于医疗总费用{total}")
-        if basic + crit > inpol:
-            errors.append(f"{where('basic_paid')}：基本医保与大病保险之和{basic + crit}大于政策范围内费用{inpol}")
-        sno = _text(cell("settlement_no"))
+        if basic + crit + large > inpol:
+            named = "基本医保与大病保险" + ("、职工大额医疗保险" if large else "")
+            errors.append(f"{where('basic_paid')}：{named}之和{basic + crit + large}大于政策范围内费用{inpol}")
+        sno = text("settlement_no")
         if not sno:
             errors.append(f"{where('settlement_no')}：缺少结算编号")
-        idn = _text(cell("id_number")).upper()
-        if not idn:
-            errors.append(f"{where('id_number')}：缺少公民身份号码")
+        try:
+            idn = id_number_text(cell("id_number"))
+        except ValueError as exc:
+            errors.append(f"{where('id_number')}：{exc}")
+            idn = ""
+        else:
+            if not idn:
+                errors.append(f"{where('id_number')}：缺少公民身份号码")
         # never silently cut (issue 9)
-        for f, limit in (("settlement_no", 60), ("id_number", 40), ("name", 50), ("disease", 60)):
-            if len(_text(cell(f))) > limit:
-                errors.append(f"{where(f)}：超过{limit}个字符（共{len(_text(cell(f)))}个），请核对")
+        for f, limit in (("settlement_no", 60), ("id_number", 40), ("name", 50), ("disease", 60),
+                         ("institution_code", 30), ("institution_name", 120)):
+            if len(text(f)) > limit:
+                errors.append(f"{where(f)}：超过{limit}个字符（共{len(text(f))}个），请核对")
         if len(errors) >= MAX_ERRORS:
             break
+        line_no = n
+        if "source_row" in col:  # a part split from the platform's detail keeps the platform file's rows
+            try:
+                line_no = int(text("source_row"))
+            except ValueError:
+                errors.append(f"{where('source_row')}：应为行号，不是“{text('source_row')}”")
         if settled is not None and kind is not None:
             rows.append(
-                Row(n, sno[:60], idn[:40], _text(cell("name"))[:50], kind, _text(cell("disease"))[:60], admitted,
-                    settled, total, inpol, basic, crit, adv)
+                Row(line_no, sno[:60], idn[:40], text("name")[:50], kind, text("disease")[:60], admitted,
+                    settled, total, inpol, basic, crit, adv, large, tilted, text("institution_code")[:30],
+                    text("institution_name")[:120])
             )
     if errors:
         raise SettlementFileError(errors)
     if not rows:
         raise SettlementFileError(["文件中没有结算数据"])
     return rows
+
+
+def read_settlement_file(data: bytes, file_name: str, month: date) -> list[Row]:
+    """Parse and check every line. Raises SettlementFileError listing each bad row and field."""
+    return read_settlement_rows(_open(data), month)
 
 
 # --- uploading and importing ---------------------------------------------------------------------
@@ -362,7 +320,8 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             **common, "line_no": r.line_no, "settlement_no": r.settlement_no, "id_number": r.id_number, "name": r.name,
             "kind": r.kind, "disease": r.disease, "admitted_on": r.admitted_on, "settled_on": r.settled_on,
             "total_cost": r.total_cost, "in_policy_cost": r.in_policy_cost, "basic_paid": r.basic_paid,
-            "critical_paid": r.critical_paid, "advanced": r.advanced, "outcome": L.Outcome.DISPUTED.value,
+            "critical_paid": r.critical_paid, "large_paid": r.large_paid, "tilted_paid": r.tilted_paid,
+            "advanced": r.advanced, "outcome": L.Outcome.DISPUTED.value,
             "difference": r.advanced,
         }
         lines.append(line)

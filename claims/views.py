@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from yfbz.core.display import money as display_money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.files.reader import describe
 from yfbz.policy.selectors import policy_in_force
 from yfbz.rules import Reason
 from yfbz.rules.codes import REFUSAL_REASONS
@@ -26,9 +27,19 @@ from yfbz.rules.codes import REFUSAL_REASONS
 from . import selectors
 from .exports import bills_xlsx, settlement_lines_xlsx
 from .filters import BillFilter, SettlementLineFilter
-from .forms import ApproveForm, BillForm, ReasonForm, ResolveForm, SettlementUploadForm
-from .models import Bill, BillAttachment, Decision, Notice, NoticeBatch, SettlementFile, SettlementLine
+from .forms import ApproveForm, BillForm, PlatformUploadForm, ReasonForm, ResolveForm, SettlementUploadForm
+from .models import (
+    Bill,
+    BillAttachment,
+    Decision,
+    Notice,
+    NoticeBatch,
+    PlatformSettlementFile,
+    SettlementFile,
+    SettlementLine,
+)
 from .notices import PRINTABLE, notice_batch_create, notice_print
+from .platform import platform_file_split, platform_file_upload, unknown_institutions
 from .services import (
     ClaimsError,
     Upload,
@@ -356,8 +367,25 @@ def notice_batch_detail(request, pk):
 @login_required
 @permission_required("claims.view_settlementline", raise_exception=True)
 def settlement_list(request):
-    form = SettlementUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
+    platform = request.method == "POST" and "platform" in request.POST
+    form = SettlementUploadForm(None if platform else request.POST or None, None if platform else request.FILES or None)
+    platform_form = PlatformUploadForm(request.POST if platform else None, request.FILES if platform else None,
+                                       prefix="platform")
+    if platform:
+        if not request.user.has_perm("claims.add_settlementfile"):
+            messages.error(request, "无权导入结算文件。")
+        elif platform_form.is_valid():
+            up = platform_form.cleaned_data["file"]
+            try:
+                with transaction.atomic():
+                    pf, files = platform_file_upload(month=platform_form.cleaned_data["month"], file_name=up.name,
+                                                     data=up.read(), user=request.user)
+                    _queue_imports(files, request.user)
+                messages.success(request, _platform_message(pf, files))
+                return redirect("claims:settlement-list")
+            except YfbzError as exc:
+                messages.error(request, str(exc))
+    elif request.method == "POST":
         if not request.user.has_perm("claims.add_settlementfile"):
             messages.error(request, "无权导入结算文件。")
         elif form.is_valid():
@@ -379,7 +407,44 @@ def settlement_list(request):
     files = SettlementFile.objects.defer("data").select_related("settlement_month__institution", "uploaded_by")[:20]
     if not request.user.sees_everything:
         files = []
-    return render(request, "claims/settlement_list.html", {"form": form, "page": page, "files": files})
+    return render(request, "claims/settlement_list.html", {
+        "form": form, "platform_form": platform_form, "page": page, "files": files,
+        "unknown": unknown_institutions() if request.user.sees_everything else [],
+    })
+
+
+def _queue_imports(files, user) -> None:
+    from .tasks import settlement_import
+
+    user_id = user.pk
+    for f in files:
+        transaction.on_commit(lambda pk=f.pk: settlement_import.delay(pk, user_id))
+
+
+def _platform_message(pf, files) -> str:
+    msg = f"平台结算明细“{pf.file_name}”共{pf.lines_total:,}行（{describe(pf.reading)}），已拆分为{len(files)}家机构的文件，正在导入核对。"
+    if pf.unknown:
+        msg += (f"另有{len(pf.unknown)}家机构系统中没有（{'、'.join(u['name'] or u['code'] for u in pf.unknown)}），"
+                "其明细待系统管理员添加机构（含等级）后，再点“重新拆分”核对。")
+    return msg
+
+
+@login_required
+@require_POST
+@permission_required("claims.add_settlementfile", raise_exception=True)
+def platform_split(request, pk):
+    pf = get_object_or_404(PlatformSettlementFile.objects.defer("data"), pk=pk)
+    try:
+        with transaction.atomic():
+            files = platform_file_split(platform_file_id=pf.pk, user=request.user)
+            _queue_imports(files, request.user)
+    except YfbzError as exc:
+        messages.error(request, str(exc))
+    else:
+        pf.refresh_from_db()
+        messages.success(request, f"重新拆分：新增{len(files)}家机构的文件" + (
+            f"；仍有{len(pf.unknown)}家机构待添加。" if pf.unknown else "；全部机构均已拆分。"))
+    return redirect("claims:settlement-list")
 
 
 def _line_filter(request, month=None):

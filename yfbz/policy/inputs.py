@@ -197,6 +197,7 @@ def bill_for_engine(
         admitted_on=src.admitted_on,
         ref=ref if ref is not None else str(getattr(src, "pk", "") or ""),
         designated=designated,
+        large_paid=getattr(src, "large_paid", None) or Decimal("0.00"),
     )
 
 

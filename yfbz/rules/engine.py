@@ -103,11 +103,14 @@ class Bill:
     admitted_on: date | None = None
     ref: str = ""
     designated: bool = True  # the institution is a designated one (定点) on the settlement date
+    # employees' large-amount insurance (职工大额医疗保险, 大额报销金额): a layer before assistance, like
+    # critical-illness insurance (the city platform's settlement detail, issue 18)
+    large_paid: Decimal = ZERO
 
     @property
     def base(self) -> Decimal:
-        """In-policy self-pay after basic and critical-illness insurance (§5, §6)."""
-        b = self.in_policy_cost - self.basic_paid - self.critical_paid
+        """In-policy self-pay after basic, critical-illness and employees' large-amount insurance (§5, §6)."""
+        b = self.in_policy_cost - self.basic_paid - self.critical_paid - self.large_paid
         return b if b > ZERO else ZERO
 
 
@@ -202,6 +205,7 @@ class Decision:
     category_names: Mapping[str, str] = field(repr=False, compare=False, default_factory=dict)
     age_refused: tuple[tuple[str, str], ...] = ()  # (category, condition) valid but not met on the date
     age: int | None = None  # full years on the settlement date (when a condition needed it)
+    large_paid: Decimal = ZERO  # employees' large-amount insurance, a layer before assistance
 
     @property
     def assistance(self) -> Decimal:
@@ -240,6 +244,7 @@ class Decision:
         return (
             Layer("BASIC", "基本医疗保险", self.basic_paid),
             Layer("CRITICAL", "大病保险", self.critical_paid),
+            *((Layer("LARGE", "职工大额医疗保险", self.large_paid),) if self.large_paid else ()),
             Layer(
                 "ASSISTANCE",
                 self.scheme.zh if self.scheme else "医疗救助",
@@ -296,6 +301,7 @@ class Decision:
             "in_policy_cost": fmt(self.in_policy_cost),
             "basic_paid": fmt(self.basic_paid),
             "critical_paid": fmt(self.critical_paid),
+            **({"large_paid": fmt(self.large_paid)} if self.large_paid else {}),
             "held": list(self.held),
             "age_refused": [list(x) for x in self.age_refused],
             "base": fmt(self.base),
@@ -374,7 +380,8 @@ def explain_zh(d: Decision) -> str:
     lines = [
         f"{_date_zh(d.settled_on)}结算的{kind_zh}费用：政策范围内费用{fmt(d.in_policy_cost)}元，"
         f"基本医保支付{fmt(d.basic_paid)}元，大病保险支付{fmt(d.critical_paid)}元，"
-        f"政策范围内个人自付{fmt(d.base)}元。"
+        + (f"职工大额医疗保险支付{fmt(d.large_paid)}元，" if d.large_paid else "")
+        + f"政策范围内个人自付{fmt(d.base)}元。"
     ]
     if d.scheme is not None:
         level_zh = LEVEL_ZH.get(d.level, f"{d.level}级") + "医疗机构"
@@ -611,6 +618,7 @@ def adjudicate(
         category_names=policy.categories,
         age_refused=tuple([(c, policy.condition_of(c).describe_zh()) for c in refused]) if refused else (),
         age=age if refused else None,
+        large_paid=bill.large_paid,
     )
 
 

@@ -1,0 +1,166 @@
+"""The city platform's settlement detail (结算明细, issue 18): one file for all institutions of a
+month, read as it comes (title rows, the platform's headers: docs/files.md) and split by institution
+into one ``SettlementFile`` each, which the one-stop settlement audit (``claims.settlement``) then
+imports and decides exactly as an institution's own file.
+
+- Every line is checked first; a file with a bad line is refused whole, naming row and field (the
+  platform file's own row numbers, which the split parts keep in their lines).
+- Institutions are matched by code when the file has one, else by name (full-width, spaces and
+  brackets aside). An institution we do not know is listed on the upload (name, lines, advanced)
+  for the administrator to add with its level; its lines wait, undecided, until the clerk splits the
+  file again (``platform_file_split``), which imports the parts of the institutions now known.
+- The same bytes are never taken twice (``PlatformSettlementFile.sha256``); a settlement already
+  imported from another file is a duplicate line as always (``settlement_line_once``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from yfbz.core.roles import Role
+from yfbz.files.reader import header_key
+
+from .models import ZERO, Institution, PlatformSettlementFile, SettlementFile
+from .services import ClaimsError, log_bulk
+from .settlement import LABEL, Row, _open, _store_file, read_settlement_rows
+
+#: the columns of a split part (our template's headers, and the platform file's row of each line)
+PART_COLUMNS = ("settlement_no", "id_number", "name", "kind", "disease", "admitted_on", "settled_on", "total_cost",
+                "in_policy_cost", "basic_paid", "critical_paid", "large_paid", "advanced", "tilted_paid",
+                "institution_code", "institution_name", "source_row")
+KIND_ZH = {"INPATIENT": "住院", "OUTPATIENT": "门诊"}
+
+
+def name_key(name: str) -> str:
+    """An institution's name as compared: 重庆医科大学附属第一医院 / 重庆医科大学附属第一医院（本部） differ,
+    but full-width letters, spaces and bracket widths do not count."""
+    return header_key(name or "")
+
+
+class Institutions:
+    """The institutions by code and by name (one query)."""
+
+    def __init__(self):
+        self.by_code: dict[str, Institution] = {}
+        self.by_name: dict[str, Institution] = {}
+        for inst in Institution.objects.all():
+            self.by_code[inst.code.strip().upper()] = inst
+            self.by_name.setdefault(name_key(inst.name), inst)
+
+    def match(self, code: str, name: str) -> Institution | None:
+        if code and code.strip().upper() in self.by_code:
+            return self.by_code[code.strip().upper()]
+        return self.by_name.get(name_key(name)) if name else None
+
+
+def _check_clerk(user) -> None:
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise ClaimsError("只有区医保经办人员可以导入一站式结算文件。")
+
+
+def _part_bytes(pf: PlatformSettlementFile, inst: Institution, rows: list[Row]) -> bytes:
+    """A part as a CSV in our template's shape, under a title row naming where it came from (so two
+    platform files never give the same bytes)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([f"平台结算明细“{pf.file_name}”（第{pf.pk}号，{pf.month:%Y年%m月}）拆分：{inst.name}（{inst.code}）"])
+    w.writerow([LABEL[k] for k in PART_COLUMNS])
+    for r in rows:
+        values = {
+            **{k: getattr(r, k) for k in PART_COLUMNS if k not in ("kind", "source_row")},
+            "kind": KIND_ZH[r.kind], "source_row": r.line_no,
+        }
+        w.writerow(["" if values[k] is None else (v.isoformat() if isinstance(v := values[k], date) else str(v))
+                    for k in PART_COLUMNS])
+    return buf.getvalue().encode("utf-8")
+
+
+def _split(pf: PlatformSettlementFile, rows: list[Row], user) -> list[SettlementFile]:
+    """Store a part for every known institution not split off yet; list the unknown ones."""
+    known = Institutions()
+    groups: dict[int, list[Row]] = defaultdict(list)
+    insts: dict[int, Institution] = {}
+    unknown: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        inst = known.match(r.institution_code, r.institution_name)
+        if inst is None:
+            key = (r.institution_code.strip().upper(), name_key(r.institution_name))
+            u = unknown.setdefault(key, {"name": r.institution_name, "code": r.institution_code, "rows": 0,
+                                         "advanced": ZERO, "first_row": r.line_no})
+            u["rows"] += 1
+            u["advanced"] += r.advanced
+            continue
+        groups[inst.pk].append(r)
+        insts[inst.pk] = inst
+    done = {p["code"] for p in pf.parts}
+    created = []
+    for pk, part in groups.items():
+        inst = insts[pk]
+        if inst.code in done:
+            continue
+        data = _part_bytes(pf, inst, part)
+        f = _store_file(inst, pf.month, f"{pf.file_name}（{inst.name}）"[:200], data, hashlib.sha256(data).hexdigest(), user)
+        pf.parts.append({"code": inst.code, "name": inst.name, "file": f.pk, "rows": len(part)})
+        created.append(f)
+    pf.unknown = [{**u, "advanced": str(u["advanced"])} for u in unknown.values()]
+    pf.save(update_fields=["parts", "unknown"])
+    if created:
+        log_bulk(pf, user, {"拆分机构": len(created), "拆分行数": sum(len(groups[f.settlement_month.institution_id]) for f in created),
+                            "待添加机构": len(pf.unknown)})
+    return created
+
+
+def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> tuple[PlatformSettlementFile, list[SettlementFile]]:
+    """Read the platform's detail of a month, store it, and split it: one QUEUED ``SettlementFile``
+    per known institution (the caller queues their import after commit). A bad line refuses the
+    whole file; a closed month of any institution refuses it too (nothing half-applied)."""
+    _check_clerk(user)
+    month = month.replace(day=1)
+    sha = hashlib.sha256(data).hexdigest()
+    earlier = PlatformSettlementFile.objects.filter(sha256=sha).first()
+    if earlier is not None:
+        raise ClaimsError(f"该平台结算明细已于{timezone.localtime(earlier.uploaded_at):%Y-%m-%d %H:%M}导入"
+                          f"（{earlier}），不会重复导入和支付。")
+    table = _open(data)
+    rows = read_settlement_rows(table, month)
+    if not (table.has("institution_code") or table.has("institution_name")):
+        raise ClaimsError("平台结算明细须有“就诊医疗机构名称”或“医疗机构编码”列，才能按机构拆分；"
+                          "单个机构的结算文件请选择医疗机构后上传。")
+    try:
+        with transaction.atomic():
+            pf = PlatformSettlementFile.objects.create(
+                month=month, file_name=file_name[:200], data=data, sha256=sha, uploaded_by=user,
+                reading=table.reading, lines_total=len(rows),
+            )
+            return pf, _split(pf, rows, user)
+    except IntegrityError:
+        raise ClaimsError("同一文件刚刚已由另一次上传导入（两次同时上传了相同的文件），不会重复导入和支付。") from None
+
+
+def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
+    """Split again after the administrator added institutions: the parts of the institutions now
+    known are stored QUEUED (the caller queues their import); those split before are left alone."""
+    _check_clerk(user)
+    with transaction.atomic():
+        pf = PlatformSettlementFile.objects.select_for_update().get(pk=platform_file_id)
+        rows = read_settlement_rows(_open(bytes(pf.data)), pf.month)
+        return _split(pf, rows, user)
+
+
+def unknown_institutions(limit: int = 20) -> list[dict]:
+    """The institutions named by recent platform files that we do not know, with the file waiting on
+    them (for the settlement page and the administrator)."""
+    out = []
+    for pf in PlatformSettlementFile.objects.defer("data").exclude(unknown=[])[:limit]:
+        for u in pf.unknown:
+            out.append({**u, "advanced": Decimal(u["advanced"]), "file": pf})
+    return out
+

@@ -1,0 +1,151 @@
+"""The one-stop settlement audit reads the city platform's settlement detail as it comes (issue 18):
+title rows, the platform's headers, one file for all institutions split by institution; employees'
+large-amount insurance a layer before assistance; 倾斜救助 recorded and shown; an unknown
+institution listed for the administrator and its lines decided once it is added."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from claims.models import Institution, PlatformSettlementFile, SettlementFile, SettlementLine
+from claims.platform import platform_file_split, platform_file_upload
+from claims.services import ClaimsError
+from claims.settlement import SettlementFileError, settlement_file_import
+from tests.claims.test_settlement import MARCH, csv_bytes, line, upload_and_import
+from tests.files.samples import platform_row, platform_xlsx
+
+pytestmark = pytest.mark.django_db
+YB01 = "渝北区人民医院"
+CQ01 = "重庆医科大学附属第一医院"
+
+
+def import_platform(data, user, name="结算明细202503.xlsx"):
+    pf, files = platform_file_upload(month=MARCH, file_name=name, data=data, user=user)
+    for f in files:
+        settlement_file_import(file_id=f.pk, user=user)
+    return pf, files
+
+
+def by_settlement(lines):
+    return sorted((ln.institution.code, ln.settlement_no, ln.outcome, ln.dispute, ln.decided, ln.difference, ln.payable)
+                  for ln in lines.select_related("institution"))
+
+
+def test_the_platform_detail_gives_the_same_agreed_and_disputed_lines_as_the_institutions_own_file(
+        institutions, people, make_person, staff):
+    clerk = staff["district_clerk"]
+    ended = make_person("周结束", categories=("DIBAO",))
+    ended.identities.update(valid_to=date(2025, 2, 28))
+    # today's per-institution file of YB01 (the march_file of test_settlement)
+    own = [
+        line("S001", people["slh"], "4000.00"),
+        line("S002", people["hx"], "4000.00"),
+        line("S003", ended, "4000.00"),
+        line("S004", None, "100.00", idn="500112199001011234"),
+        line("S001", people["slh"], "4000.00"),
+        line("S005", people["slh"], "8000.00", in_policy="15000.00", basic="5000.00", day=20),
+    ]
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        upload_and_import(institutions["YB01"], csv_bytes(own), clerk)
+        expected = by_settlement(SettlementLine.objects.all())
+        transaction.savepoint_rollback(sid)
+    assert SettlementLine.objects.count() == 0
+    # the same settlements in the platform's monthly detail of all institutions, with its title rows
+    p = platform_row
+    rows = [
+        p("S001", people["slh"].id_number, "张双龙", YB01, "4000.00"),
+        p("S002", people["hx"].id_number, "李回兴", YB01, "4000.00", town="回兴街道", identity="优抚对象"),
+        p("S003", ended.id_number, "周结束", YB01, "4000.00"),
+        p("S004", "500112199001011234", "某人", YB01, "100.00"),
+        p("S001", people["slh"].id_number, "张双龙", YB01, "4000.00"),
+        p("S005", people["slh"].id_number, "张双龙", YB01, "8000.00", in_policy="15000.00", settled=date(2025, 3, 20)),
+    ]
+    pf, files = import_platform(platform_xlsx(rows), clerk)
+    assert [f.settlement_month.institution.code for f in files] == ["YB01"]
+    assert by_settlement(SettlementLine.objects.all()) == expected
+    # the lines keep the platform file's own row numbers (two title rows, the header on row 3)
+    assert sorted(SettlementLine.objects.values_list("line_no", flat=True)) == [4, 5, 6, 7, 8, 9]
+    assert pf.reading["header_row"] == 3 and "清算期" in pf.reading["ignored"]
+
+
+def test_one_file_of_all_institutions_is_split_by_name_large_amount_insurance_is_a_layer_and_tilted_is_shown(
+        institutions, people, staff):
+    clerk = staff["district_clerk"]
+    slh = people["slh"].id_number
+    rows = [
+        # 10000 in policy − 5000 basic − 1000 employees' large-amount = 4000 × 80% (level 2) = 3200
+        platform_row("P1", slh, "张双龙", YB01, "3200.00", large="1000.00", tilted="300.00", insured="职工"),
+        # at CQ01, its name written with spaces around it
+        platform_row("P2", slh, "张双龙", " 重庆医科大学附属第一医院 ", "4000.00", settled=date(2025, 3, 18)),
+    ]
+    pf, files = import_platform(platform_xlsx(rows), clerk)
+    assert sorted(f.settlement_month.institution.code for f in files) == ["CQ01", "YB01"]
+    assert pf.unknown == []
+    p1 = SettlementLine.objects.get(settlement_no="P1")
+    assert (p1.outcome, p1.decided, p1.large_paid, p1.tilted_paid) == ("AGREED", Decimal("3200.00"), Decimal("1000.00"),
+                                                                       Decimal("300.00"))
+    assert p1.institution.code == "YB01" and p1.line_no == 4
+    p2 = SettlementLine.objects.get(settlement_no="P2")
+    assert p2.institution.code == "CQ01" and p2.line_no == 5 and p2.large_paid == Decimal("0.00")
+    # the same file again: refused, nothing paid twice
+    with pytest.raises(ClaimsError, match="已于.*导入"):
+        platform_file_upload(month=MARCH, file_name="again.xlsx", data=platform_xlsx(rows), user=clerk)
+
+
+def test_the_month_page_shows_the_large_amount_layer_and_tilted_assistance(institutions, people, staff, login):
+    rows = [platform_row("P1", people["slh"].id_number, "张双龙", YB01, "3200.00", large="1000.00", tilted="300.00")]
+    _, files = import_platform(platform_xlsx(rows), staff["district_clerk"])
+    page = login(staff["reviewer"]).get(f"/claims/settlements/{files[0].settlement_month_id}/").content.decode()
+    assert "职工大额医疗保险 1,000.00" in page
+    assert "另有倾斜救助（方案外）300.00" in page
+
+
+def test_an_unknown_institution_is_listed_for_the_administrator_and_its_lines_wait_until_it_is_added(
+        institutions, people, staff, login):
+    clerk = staff["district_clerk"]
+    slh = people["slh"].id_number
+    rows = [
+        platform_row("P1", slh, "张双龙", YB01, "4000.00"),
+        platform_row("P2", slh, "张双龙", "渝北区仙桃街道社区卫生服务中心", "4000.00", settled=date(2025, 3, 18)),
+        platform_row("P3", slh, "张双龙", "渝北区仙桃街道社区卫生服务中心", "100.00", settled=date(2025, 3, 19),
+                     in_policy="1000.00", basic="500.00", kind="普通门诊"),
+    ]
+    pf, files = import_platform(platform_xlsx(rows), clerk)
+    assert [f.settlement_month.institution.code for f in files] == ["YB01"]
+    assert pf.unknown == [{"name": "渝北区仙桃街道社区卫生服务中心", "code": "", "rows": 2, "advanced": "4100.00",
+                           "first_row": 5}]
+    assert not SettlementLine.objects.filter(settlement_no__in=["P2", "P3"]).exists()
+    page = login(staff["sysadmin"]).get("/claims/settlements/").content.decode()
+    assert "渝北区仙桃街道社区卫生服务中心" in page and "/admin/claims/institution/add/?name=" in page
+    # nothing to split while it is still unknown
+    assert platform_file_split(platform_file_id=pf.pk, user=clerk) == []
+    # the administrator adds it with its level (未定级 → level 1); the clerk splits again
+    Institution.objects.create(code="XT01", name="渝北区仙桃街道社区卫生服务中心", level=0)
+    again = platform_file_split(platform_file_id=pf.pk, user=clerk)
+    assert [f.settlement_month.institution.code for f in again] == ["XT01"]
+    settlement_file_import(file_id=again[0].pk, user=clerk)
+    pf.refresh_from_db()
+    assert pf.unknown == [] and len(pf.parts) == 2
+    assert dict(SettlementLine.objects.filter(institution__code="XT01").values_list("settlement_no", "line_no")) == {
+        "P2": 5, "P3": 6}
+    assert platform_file_split(platform_file_id=pf.pk, user=clerk) == []  # each part once
+    assert SettlementFile.objects.count() == 2
+
+
+def test_a_bad_line_refuses_the_whole_platform_file_naming_the_platforms_row_and_header(institutions, people, staff):
+    rows = [platform_row("P1", people["slh"].id_number, "张双龙", YB01, "4000.00"),
+            platform_row("P2", people["slh"].id_number, "张双龙", CQ01, "4000.00", kind="体检")]
+    rows[0][25] = "12,5x"
+    with pytest.raises(SettlementFileError) as exc:
+        platform_file_upload(month=MARCH, file_name="bad.xlsx", data=platform_xlsx(rows), user=staff["district_clerk"])
+    assert "第4行“医疗救助”" in str(exc.value) and "第5行“医保就诊类别”" in str(exc.value)
+    assert PlatformSettlementFile.objects.count() == 0 and SettlementFile.objects.count() == 0
+
+
+def test_only_a_district_clerk_imports_the_platform_detail(institutions, people, staff):
+    rows = [platform_row("P1", people["slh"].id_number, "张双龙", YB01, "4000.00")]
+    with pytest.raises(ClaimsError, match="区医保经办人员"):
+        platform_file_upload(month=MARCH, file_name="a.xlsx", data=platform_xlsx(rows), user=staff["reviewer"])
