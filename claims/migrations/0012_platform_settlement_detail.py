@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0010_recorded_town'),
+        ('claims', '0011_decision_refusal_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
