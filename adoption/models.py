@@ -44,7 +44,8 @@ class HistoryLoadBill(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "bill__person__town"
+        town = "bill__town"
+        on = "bill__settled_on"
 
     class Meta:
         verbose_name = "历史数据导入票据"

@@ -108,6 +108,7 @@ class Person(models.Model):
     class Scoping:
         town = "town"
         department = "identities__category__department"
+        person = "pk"
 
     class Meta:
         verbose_name = "人员"
@@ -171,6 +172,7 @@ class Identity(models.Model):
     class Scoping:
         town = "person__town"
         department = "category__department"
+        person = "person"
 
     class Meta:
         verbose_name = "身份"

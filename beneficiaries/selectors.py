@@ -15,6 +15,21 @@ def person_for(user, pk):
     return Person.objects.select_related("town").get_visible_or_404(user, pk=pk)
 
 
+def person_to_change(user, pk):
+    """The person, for a change: 404 if not visible, refused (read-only) if their town has left the
+    user's district (the history the bureau made stays visible: docs/areas.md)."""
+    from yfbz.core.scoping import check_changeable
+
+    person = person_for(user, pk)
+    check_changeable(user, person)
+    return person
+
+
+def read_only_for(user, person) -> bool:
+    """True when the person is visible to ``user`` but their town has left the user's district."""
+    return not Person.objects.changeable_by(user).filter(pk=person.pk).exists()
+
+
 def town_history(person) -> list[dict]:
     """The person's towns by date, each with the district that governed the town when the span began
     and today (docs/areas.md)."""

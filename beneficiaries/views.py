@@ -71,6 +71,7 @@ def person_detail(request, pk):
     identities = selectors.identities_of(person).filter(pk__in=Identity.objects.visible_to(request.user).values("pk"))
     # the best identity per benefit weighs every identity: only for users who may see all of them
     complete = identities.count() == selectors.identities_of(person).count()
+    read_only = selectors.read_only_for(request.user, person)
     views = []
     if complete:
         views.append(selectors.benefits_on(person, today))
@@ -85,11 +86,12 @@ def person_detail(request, pk):
             "attribute_spans": PersonAttribute.objects.visible_to(request.user).filter(person=person)
             .select_related("recorded_by", "confirmed_by", "end_proposed_by"),
             "attribute_kinds": PersonAttribute.Kind.choices,
-            "can_record_attribute": request.user.is_superuser or request.user.has_role(Role.DISTRICT_CLERK),
-            "can_confirm_attribute": request.user.is_superuser or request.user.has_role(Role.DISTRICT_REVIEWER),
+            "read_only": read_only,
+            "can_record_attribute": not read_only and (request.user.is_superuser or request.user.has_role(Role.DISTRICT_CLERK)),
+            "can_confirm_attribute": not read_only and (request.user.is_superuser or request.user.has_role(Role.DISTRICT_REVIEWER)),
             "retroactive": selectors.retroactive_changes_for(request.user).filter(person=person).order_by("-created_at")[:20],
             "town_history": selectors.town_history(person),
-            "town_form": PersonTownForm() if can_change_town(request.user) else None,
+            "town_form": PersonTownForm() if can_change_town(request.user) and not read_only else None,
             "corrections": IdentityCorrection.objects.visible_to(request.user).filter(person=person)
             .select_related("category", "proposed_by", "decided_by"),
             "correction_categories": Category.objects.order_by("id"),
@@ -121,7 +123,7 @@ def _date_field(request, name: str, *, required: bool) -> date | None:
 def person_town(request, pk):
     if not can_change_town(request.user):
         raise PermissionDenied("只有区医保经办可以登记人员迁移")
-    person = selectors.person_for(request.user, pk)
+    person = selectors.person_to_change(request.user, pk)
     form = PersonTownForm(request.POST)
     if not form.is_valid():
         messages.error(request, "；".join(f"{form.fields[k].label}：{'、'.join(v)}" for k, v in form.errors.items()))
@@ -143,7 +145,7 @@ def person_town(request, pk):
 @require_POST
 def person_attribute_action(request, pk):
     """Record, end, confirm or send back a dated person attribute (maker–checker, services)."""
-    person = selectors.person_for(request.user, pk)
+    person = selectors.person_to_change(request.user, pk)
     action = request.POST.get("action")
     try:
         if action == "propose":
@@ -184,7 +186,7 @@ def person_correction(request, pk):
     """Propose, confirm or send back an identity correction outside a roster (beneficiaries.corrections)."""
     from .corrections import correction_decide, correction_propose
 
-    person = selectors.person_for(request.user, pk)
+    person = selectors.person_to_change(request.user, pk)
     action = request.POST.get("action")
     try:
         if action in ("START", "END"):

@@ -207,7 +207,10 @@ class Bill(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        # the record's own town and date (docs/areas.md)
+        town = "town"
+        on = "settled_on"
+        current_town = "person__town"
 
     class Meta:
         verbose_name = "手工报销票据"
@@ -244,7 +247,8 @@ class BillAttachment(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "bill__person__town"
+        town = "bill__town"
+        on = "bill__settled_on"
 
     class Meta:
         verbose_name = "票据扫描件"
@@ -262,7 +266,8 @@ class BillStatusChange(StatusHistory):
     bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="status_changes")
 
     class Scoping:
-        town = "bill__person__town"
+        town = "bill__town"
+        on = "bill__settled_on"
 
     class Meta(StatusHistory.Meta):
         verbose_name = "票据状态记录"
@@ -349,7 +354,10 @@ class Decision(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        # the record's own town and date (docs/areas.md)
+        town = "town"
+        on = "settled_on"
+        current_town = "person__town"
 
     class Meta:
         verbose_name = "核定结果"
@@ -398,6 +406,7 @@ class CapUsage(models.Model):
 
     class Scoping:
         town = "person__town"
+        person = "person"
 
     class Meta:
         verbose_name = "年度限额使用"
@@ -452,7 +461,9 @@ class Adjustment(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        # the record's own town and date (docs/areas.md)
+        town = "town"
+        on = ("decision__settled_on", "settlement_line__settled_on")
 
     class Meta:
         verbose_name = "重新核定差额"
@@ -505,7 +516,8 @@ class Notice(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "decision__person__town"
+        town = "decision__town"
+        on = "decision__settled_on"
 
     class Meta:
         verbose_name = "决定文书"
@@ -560,7 +572,8 @@ class NoticePrint(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "notice__decision__person__town"
+        town = "notice__decision__town"
+        on = "notice__decision__settled_on"
 
     class Meta:
         verbose_name = "打印记录"
@@ -750,7 +763,9 @@ class SettlementLine(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        # the record's own town and date (docs/areas.md)
+        town = "town"
+        on = "settled_on"
 
     class Meta:
         verbose_name = "一站式结算明细"

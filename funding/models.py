@@ -143,7 +143,10 @@ class SubsidyResult(models.Model):
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        # the record's own town and its year's 31 December (docs/areas.md)
+        town = "town"
+        on_year = "year"
+        current_town = "person__town"
 
     class Meta:
         verbose_name = "资助参保结果"

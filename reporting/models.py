@@ -58,7 +58,9 @@ class Fact(models.Model):
     objects = ScopedManager()
 
     class Scoping:
+        # the record's own town and date (docs/areas.md)
         town = "town"
+        on = "settled_on"
 
     class Meta:
         verbose_name = "统计明细"

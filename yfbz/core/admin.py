@@ -58,11 +58,11 @@ class StaffAdmin(UserAdmin):
     list_select_related = ("town", "department")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("岗位", {"fields": ("full_name", "town", "department", "email")}),
+        ("岗位", {"fields": ("full_name", "town", "department", "district", "email")}),
         ("角色与状态", {"fields": ("is_active", "is_staff", "groups", "is_superuser", "user_permissions")}),
         ("时间", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
-    add_fieldsets = UserAdmin.add_fieldsets + (("岗位", {"fields": ("full_name", "town", "department", "groups")}),)
+    add_fieldsets = UserAdmin.add_fieldsets + (("岗位", {"fields": ("full_name", "town", "department", "district", "groups")}),)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups":  # roles as plain checkboxes, in Chinese (no script widget)

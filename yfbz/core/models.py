@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from .roles import DISTRICT_WIDE, Role
+from .roles import CITY_WIDE, DISTRICT_WIDE, Role
 
 
 class User(AbstractUser):
@@ -14,6 +14,11 @@ class User(AbstractUser):
     department = models.ForeignKey(
         "beneficiaries.Department", verbose_name="所属部门", null=True, blank=True, on_delete=models.PROTECT,
         help_text="部门数据员必须指定所属部门；只能看到本部门的名单。",
+    )
+    district = models.ForeignKey(
+        "areas.Area", verbose_name="所属区", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        limit_choices_to={"kind": "DISTRICT"},
+        help_text="区级和镇街人员所属的区；为空即本局管辖区。只能看到镇街隶属该区期间形成的记录（市级医保看到全市）。",
     )
     full_name = models.CharField("姓名", max_length=50, blank=True)
     password_changed_at = models.DateTimeField(
@@ -42,7 +47,12 @@ class User(AbstractUser):
 
     @property
     def sees_everything(self) -> bool:
+        """District-wide staff (every town of their district); see ``sees_every_district`` for the city."""
         return self.is_superuser or bool(self.roles & DISTRICT_WIDE)
+
+    @property
+    def sees_every_district(self) -> bool:
+        return self.is_superuser or bool(self.roles & CITY_WIDE)
 
 
 class AuditSeal(models.Model):

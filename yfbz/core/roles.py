@@ -18,6 +18,8 @@ class Role(StrEnum):
     SECURITY_ADMIN = "安全管理员"
     # the bureau's leadership: every town's totals, read-only, never a person (docs/statistics.md)
     LEADERSHIP = "局领导"
+    # city-level pooling (医疗救助市级统筹, docs/areas.md): sees every district's records; alone it only reads
+    CITY = "市级医保"
 
 
 # Separation of duties (三权分立, docs/security.md): system administration (reference data, policy),
@@ -33,8 +35,12 @@ READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 SECOND_FACTOR_ROLES = frozenset({Role.DISTRICT_REVIEWER, Role.FINANCE, Role.SECURITY_ADMIN, Role.SYSADMIN})
 
 
-# Roles that see every town's and every department's records.
-DISTRICT_WIDE = frozenset({Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR, Role.SYSADMIN})
+# Roles that see every town's and every department's records of their district (User.district, else the
+# bureau's): the records made while a town was under it (docs/areas.md).
+DISTRICT_WIDE = frozenset({Role.DISTRICT_CLERK, Role.DISTRICT_REVIEWER, Role.FINANCE, Role.AUDITOR, Role.SYSADMIN, Role.CITY})
+
+# Roles that see every district (the city level, 市级统筹)
+CITY_WIDE = frozenset({Role.CITY})
 
 # Which model permissions each role holds, as (app_label, model, actions). "*" = every model of
 # the app. Later apps add their models here; migration core.0002 and the post_migrate hook in
@@ -44,6 +50,17 @@ VIEW = ("view",)
 ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
     # read-only totals: the statistics, the dashboard, approved returns, budgets; no model that holds people
     Role.LEADERSHIP: [
+        ("reporting", "aggregate", VIEW),
+        ("reporting", "statreturn", VIEW),
+        ("reporting", "fundbudget", VIEW),
+    ],
+    # the city level: reads every district's people, bills, decisions, funds and totals
+    Role.CITY: [
+        ("areas", "*", VIEW),
+        ("beneficiaries", "*", VIEW),
+        ("claims", "*", VIEW),
+        ("funding", "*", VIEW),
+        ("policy", "*", VIEW),
         ("reporting", "aggregate", VIEW),
         ("reporting", "statreturn", VIEW),
         ("reporting", "fundbudget", VIEW),

@@ -13,9 +13,15 @@ and every view, export, PDF, search and admin page starts from
 
     Person.objects.visible_to(request.user)
 
-The rules (docs/roles.md):
-- superusers and the district-wide roles (区医保经办, 区医保审核, 财务, 审计, 系统管理员) see all rows;
-- a 镇街经办员 sees the rows whose town is their town; rows with no town are not visible;
+The rules (docs/roles.md, docs/areas.md):
+- superusers and the city level (市级医保) see all rows;
+- the district-wide roles (区医保经办, 区医保审核, 财务, 审计, 系统管理员) see the rows of their district
+  (User.district, else the bureau's): a record with its own town and date (``Scoping.on`` or
+  ``on_year``: bills, decisions, notices, settlement lines, adjustments, subsidy results, facts) when
+  its town was under the district on its date; a person (and what hangs on the person) when their town
+  ever was, or when they lived in such a town; rows with no town, or a town placed in no district;
+- a 镇街经办员 sees the rows whose town is their town; rows with no town are not visible; a record
+  with its own town and date only while their town was under their district;
 - a 部门数据员 sees the rows reached from their department (rosters they sent, people certified
   by them); a model that declares no department path is invisible to them;
 - anyone else (no role, inactive, anonymous, a town clerk with no town) sees nothing.
@@ -34,20 +40,120 @@ from .roles import Role
 NOTHING = Q(pk__in=[])
 
 
+def _user_district(user, tree) -> int | None:
+    """The district a member of staff works for: their own (User.district), else the bureau's today."""
+    if getattr(user, "district_id", None):
+        return user.district_id
+    from django.utils import timezone
+
+    bureau = tree.bureau_on(timezone.localdate())
+    return bureau.district_id if bureau else None
+
+
+def _window(path: str, lo, hi, year: bool) -> Q | None:
+    """The record's date (or, for a year field, its 31 December) within [lo, hi]; None: always."""
+    from yfbz.areas.models import DATE_MIN
+
+    parts = {}
+    if lo > DATE_MIN:
+        parts[f"{path}__gte"] = lo.year if year else lo
+    if hi is not None:
+        parts[f"{path}__lte"] = (hi.year if (hi.month, hi.day) == (12, 31) else hi.year - 1) if year else hi
+    return Q(**parts) if parts else None
+
+
+def _dated(scoping, spans) -> Q:
+    """Records whose own town was, on the record's own date, under one of ``spans``."""
+    from collections import defaultdict
+
+    on = getattr(scoping, "on", None) or getattr(scoping, "on_year", None)
+    year = not getattr(scoping, "on", None)
+    on_paths = (on,) if isinstance(on, str) else tuple(on)
+    by_window: dict[tuple, list[int]] = defaultdict(list)
+    for span in spans:
+        by_window[(span.valid_from, span.valid_to)].append(span.town_id)
+    q = NOTHING
+    for (lo, hi), towns in by_window.items():
+        windows = [_window(p, lo, hi, year) for p in on_paths]
+        clause = Q(**{f"{scoping.town}__in": sorted(towns)})
+        if all(w is not None for w in windows):
+            when = windows[0]
+            for w in windows[1:]:
+                when |= w
+            clause &= when
+        q |= clause
+    return q
+
+
+def _district_q(model, scoping, district_id) -> Q:
+    """What district staff reach: records made while their town was under the district (a record with
+    its own town and date: ``Scoping.on``/``on_year``), people whose town ever was (read-only history
+    once it left), and records with no town or a town not yet placed in any district."""
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
+    foreign = any(s.district_id != district_id for spans in tree.spans.values() for s in spans)
+    if not foreign:
+        return Q()  # every placed town always under this district: nothing to tell apart
+    town_path = scoping.town
+    q = Q(**{f"{town_path}__isnull": True})
+    unplaced = set(tree.towns) - set(tree.spans)
+    if unplaced:
+        q |= Q(**{f"{town_path}__in": sorted(unplaced)})
+    spans = tree.district_spans(district_id) if district_id else []
+    if getattr(scoping, "on", None) or getattr(scoping, "on_year", None):
+        return q | _dated(scoping, spans)
+    ever = sorted({s.town_id for s in spans})
+    q |= Q(**{f"{town_path}__in": ever})
+    person_path = getattr(scoping, "person", None)
+    if person_path is not None and ever:
+        # a person who lived in one of its towns (PersonTown) while the bureau served them
+        from beneficiaries.models import PersonTown
+
+        q |= Q(**{f"{person_path}__in": PersonTown.objects.filter(town_id__in=ever).values("person_id")})
+    return q
+
+
+def _clerk_q(scoping, user) -> Q:
+    """A town clerk: rows of their town; a record with its own town and date, only while their town was
+    under their district (a town that left: the records after it left are the new district's)."""
+    town_path = scoping.town
+    mine = Q(**{f"{town_path}__id": user.town_id})
+    if not (getattr(scoping, "on", None) or getattr(scoping, "on_year", None)):
+        return mine
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
+    spans = tree.spans.get(user.town_id)
+    if not spans:
+        return mine
+    district_id = _user_district(user, tree)
+    ours = [s for s in spans if s.district_id == district_id]
+    if len(ours) == len(spans):
+        return mine
+    return _dated(scoping, ours) if ours else NOTHING
+
+
 def scope_q(model: type[models.Model], user) -> Q:
     """The filter that restricts `model` to what `user` may see."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
-    if user.is_superuser or user.sees_everything:
+    if user.is_superuser or getattr(user, "sees_every_district", False):
         return Q()
     scoping = getattr(model, "Scoping", None)
+    if user.sees_everything:
+        if scoping is None or not getattr(scoping, "town", None):
+            return Q()  # nothing to do with a town (rosters by department, reference data)
+        from yfbz.areas.tree import area_tree
+
+        return _district_q(model, scoping, _user_district(user, area_tree()))
     if scoping is None:
         return NOTHING
     q = NOTHING
     town_path = getattr(scoping, "town", None)
     if town_path and user.has_role(Role.TOWN_CLERK) and user.town_id:
         # equality with the clerk's town: rows with no town never match
-        q |= Q(**{f"{town_path}__id": user.town_id})
+        q |= _clerk_q(scoping, user)
     dept_path = getattr(scoping, "department", None)
     if dept_path and user.has_role(Role.DEPT_OFFICER) and user.department_id:
         if "__" in dept_path:
@@ -58,9 +164,37 @@ def scope_q(model: type[models.Model], user) -> Q:
     return q
 
 
+def changeable_q(model: type[models.Model], user) -> Q:
+    """What `user` may change: what they see, less the people whose town has left their district (kept
+    visible, read-only, for the history the bureau made: docs/areas.md)."""
+    q = scope_q(model, user)
+    scoping = getattr(model, "Scoping", None)
+    person_town = getattr(scoping, "current_town", None) or getattr(scoping, "town", None)
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_superuser or not person_town:
+        return q
+    if getattr(scoping, "on", None) or getattr(scoping, "on_year", None):
+        person_town = getattr(scoping, "current_town", None)
+        if not person_town:
+            return q
+    from django.utils import timezone
+
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
+    district_id = _user_district(user, tree)
+    if not any(s.district_id != district_id for spans in tree.spans.values() for s in spans):
+        return q
+    today = timezone.localdate()
+    here = {t for t in tree.towns if t not in tree.spans or tree.district_of(t, today) == district_id}
+    return q & (Q(**{f"{person_town}__isnull": True}) | Q(**{f"{person_town}__in": sorted(here)}))
+
+
 class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(scope_q(self.model, user))
+
+    def changeable_by(self, user):
+        return self.filter(changeable_q(self.model, user))
 
     def get_visible_or_404(self, user, **lookup):
         from django.shortcuts import get_object_or_404
@@ -74,6 +208,14 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
 
 def is_scoped(model) -> bool:
     return isinstance(getattr(model, "objects", None), ScopedManager) and hasattr(model, "Scoping")
+
+
+def check_changeable(user, obj) -> None:
+    """Raise PermissionDenied unless `user` may change `obj` (a person whose town left their district is
+    read-only for them)."""
+    model = type(obj)
+    if not model._default_manager.filter(pk=obj.pk).filter(changeable_q(model, user)).exists():
+        raise PermissionDenied("该人员所在镇街已划出本区，其记录只读")
 
 
 def check_visible(user, obj) -> None:
