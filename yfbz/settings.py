@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "funding",
     "adoption",
     "reporting",
+    "monitoring",
 ]
 
 MIDDLEWARE = [

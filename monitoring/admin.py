@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from yfbz.core.adminlock import HistoryInline, ReadOnlyAdmin, ReferenceAdmin
+from yfbz.core.scoping import ScopedAdminMixin
+
+from .models import (
+    Alert,
+    AlertStatusChange,
+    BurdenThreshold,
+    DisposableIncome,
+    HighCostImport,
+    HighCostRow,
+    PersonYearBurden,
+)
+
+POLICY_REASON = "监测预警标准：带生效日期的政策数据（暂行，待区医保局确认），已生效的记录不能修改（更正为新增一条更晚生效的记录）"
+
+
+@admin.register(BurdenThreshold)
+class BurdenThresholdAdmin(ReferenceAdmin):
+    editable_because = POLICY_REASON
+    list_display = ("alert", "amount", "income_share", "status", "effective_from", "source")
+    list_filter = ("alert", "status")
+
+
+@admin.register(DisposableIncome)
+class DisposableIncomeAdmin(ReferenceAdmin):
+    editable_because = POLICY_REASON
+    list_display = ("year", "amount", "status", "effective_from", "source")
+
+
+@admin.register(HighCostImport)
+class HighCostImportAdmin(ReadOnlyAdmin):
+    list_display = ("month", "file_name", "rows", "valid", "invalid", "duplicates", "people", "imported_by", "imported_at")
+
+
+@admin.register(HighCostRow)
+class HighCostRowAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("settlement_no", "name", "town", "settled_on", "total_cost", "burden", "assistance_paid", "engine_assistance")
+    list_select_related = ("town",)
+
+
+@admin.register(PersonYearBurden)
+class PersonYearBurdenAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("name", "year", "town", "burden", "self_pay_before", "self_pay_after")
+    list_select_related = ("town",)
+
+
+@admin.register(Alert)
+class AlertAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("kind", "name", "town", "year", "burden", "expected", "status", "due_on")
+    list_filter = ("kind", "status")
+    list_select_related = ("town",)
+    inlines = [HistoryInline.of(AlertStatusChange)]

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    name = "monitoring"
+    verbose_name = "高额医疗费用监测"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from .models import HighCostRow, PersonYearBurden
+
+        # rows of an imported file and the derived burdens: written in bulk (COPY), one audit entry per
+        # import (services.log_bulk); auditing each row would write a log entry per settlement
+        for model in (HighCostRow, PersonYearBurden):
+            if auditlog.contains(model):
+                auditlog.unregister(model)

@@ -1,0 +1,549 @@
+"""Importing the monthly high-cost export and raising the alerts (POLICY.md §15, docs/monitoring.md).
+
+One pass: the file is read through the one reader (``yfbz.files``, format ``high_cost``), each row
+checked (errors name row and field); then, with a few queries per 5,000 people, the people and
+their identities, the caps already used, the year-to-date burdens and the alerts already raised
+are read; every row of a recipient is decided by the engine as a one-stop line
+(``yfbz.policy.inputs.decide_bill``) in settlement-date order; the alerts follow. With ``apply``
+the rows go in by COPY, the burdens and alerts by COPY / bulk_update; nothing is half-applied (one
+transaction). Without ``apply`` nothing is written and the summary says what would be raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from beneficiaries.models import Town
+from beneficiaries.rosters.checking import Checked, _check_id
+from claims.bulk import insert_rows
+from claims.models import CapUsage, Institution
+from yfbz.core.audit import audit_bulk
+from yfbz.core.workflow import record_start_many
+from yfbz.files.cells import DATE_FORMATS_ZH, parse_amount, parse_date
+from yfbz.files.formats import HIGH_COST
+from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
+from yfbz.policy.inputs import bill_for_engine, decide_bill, persons_for_engine_by_id_number
+from yfbz.policy.selectors import policy_book
+from yfbz.rules import SCHEME_ZH
+
+from .models import ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
+from .thresholds import Thresholds
+
+CHUNK = 5000
+LABEL = HIGH_COST.labels
+KINDS = {
+    "住院": "INPATIENT", "门诊": "OUTPATIENT", "普通门诊": "OUTPATIENT", "门诊特殊疾病": "OUTPATIENT",
+    "门诊慢特病": "OUTPATIENT", "门诊特病": "OUTPATIENT", "门诊慢性病": "OUTPATIENT",
+}
+AMOUNTS = ("total_cost", "in_policy_cost", "basic_paid", "critical_paid", "large_paid", "assistance_paid", "tilted_paid",
+           "youfu_paid", "charity_paid", "commercial_paid", "account_paid", "cash_paid")
+REQUIRED_AMOUNTS = {"total_cost", "in_policy_cost", "basic_paid"}
+PAYERS = ("basic_paid", "critical_paid", "large_paid", "assistance_paid", "tilted_paid", "youfu_paid", "charity_paid", "commercial_paid")
+DUPLICATE = "重复的结算编号，已跳过"
+MAX_MESSAGES = 1000  # errors and warnings listed in the summary at most (counts stay exact)
+
+
+class Unreadable(FileUnreadable):
+    pass
+
+
+@dataclass(slots=True)
+class Line:
+    """A valid row of the file (the fields ``bill_for_engine`` reads, and the rest)."""
+
+    row_number: int
+    settlement_no: str
+    id_number: str
+    name: str
+    town_id: int
+    settled_on: date
+    institution_id: int | None
+    institution_text: str
+    level: int
+    designated: bool
+    kind: str
+    disease: str
+    amounts: dict
+    burden: Decimal
+    person_id: int | None = None
+    engine_assistance: Decimal = ZERO
+    scheme: str = ""
+    category: str = ""
+    admitted_on: None = None
+
+    # --- what bill_for_engine reads
+    @property
+    def total_cost(self):
+        return self.amounts["total_cost"]
+
+    @property
+    def in_policy_cost(self):
+        return self.amounts["in_policy_cost"]
+
+    @property
+    def basic_paid(self):
+        return self.amounts["basic_paid"]
+
+    @property
+    def critical_paid(self):  # employees' large-amount insurance is a layer before assistance, like critical illness
+        return self.amounts["critical_paid"] + self.amounts["large_paid"]
+
+    @property
+    def assistance(self) -> Decimal:
+        return self.amounts["assistance_paid"] + self.amounts["tilted_paid"]
+
+    @property
+    def self_pay_before(self) -> Decimal:
+        return max(self.in_policy_cost - self.basic_paid - self.critical_paid, ZERO)
+
+    @property
+    def self_pay_after(self) -> Decimal:
+        return max(self.self_pay_before - self.assistance - self.amounts["youfu_paid"], ZERO)
+
+
+class _Institution:
+    """What the engine asks of an institution: its level and whether it is designated on a date."""
+
+    __slots__ = ("designated", "level")
+
+    def __init__(self, level: int, designated: bool):
+        self.level, self.designated = level, designated
+
+    def designated_on(self, day) -> bool:
+        return self.designated
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    valid: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    people: int = 0
+    alerts: dict = field(default_factory=lambda: {k: 0 for k in AlertKind.values})
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
+
+    def error(self, row: int, f: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_MESSAGES:
+            self.errors.append({"row": row, "field": LABEL.get(f, f), "message": message})
+
+    def warn(self, row: int, f: str, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_MESSAGES:
+            self.warnings.append({"row": row, "field": LABEL.get(f, f), "message": message})
+
+    def as_json(self) -> dict:
+        return {"rows": self.rows, "valid": self.valid, "invalid": self.invalid, "duplicates": self.duplicates,
+                "people": self.people, "alerts": dict(self.alerts), "errors": self.errors, "warnings": self.warnings}
+
+
+# --- reading --------------------------------------------------------------------------------------
+class _Reference:
+    def __init__(self):
+        self.towns: dict[str, int] = {}
+        self.town_codes: dict[str, int] = {}
+        for town in Town.objects.filter(active=True):
+            self.towns[town.name] = town.pk
+            self.towns.setdefault(town.short_name, town.pk)
+            self.town_codes[town.code] = town.pk
+        self.by_code: dict[str, Institution] = {}
+        self.by_name: dict[str, Institution] = {}
+        for inst in Institution.objects.all():
+            self.by_code[inst.code.upper()] = inst
+            self.by_name.setdefault(normalise_text(inst.name), inst)
+
+
+def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Line | None:
+    cols = table.columns
+    width = len(cells)
+    errors_before = summary.error_count
+
+    def raw(f):
+        i = cols.get(f)
+        return cells[i] if i is not None and i < width else None
+
+    def text(f):
+        return normalise_text(cell_text(raw(f)))
+
+    sno = "".join(text("settlement_no").split())
+    if not sno:
+        summary.error(n, "settlement_no", "结算编号为空")
+    elif len(sno) > 60:
+        summary.error(n, "settlement_no", f"超过60个字符（共{len(sno)}个），请核对")
+    checked = Checked(n, [])
+    _check_id(checked, raw("id_number"))  # as in rosters: check character, full-width, 15-digit legacy
+    for e in checked.errors:
+        summary.error(n, "id_number", e["message"])
+    for w in checked.warnings:
+        summary.warn(n, "id_number", w["message"])
+    name = text("name")
+    if not name:
+        summary.error(n, "name", "姓名为空")
+    elif len(name) > 50:
+        summary.error(n, "name", f"超过50个字符（共{len(name)}个），请核对")
+    town_text = "".join(text("town").split())
+    town_id = ref.towns.get(town_text)
+    if not town_text:
+        summary.error(n, "town", "所属镇街为空")
+    elif town_id is None:
+        summary.error(n, "town", f"未知的镇街：「{town_text}」")
+    try:
+        settled = parse_date(raw("settled_on"))
+        if settled is None:
+            summary.error(n, "settled_on", "结算日期为空")
+        elif not 1900 <= settled.year <= 2100:
+            summary.error(n, "settled_on", f"日期{settled}不在1900至2100年之间")
+            settled = None
+    except ValueError as exc:
+        settled = None
+        summary.error(n, "settled_on", f"无法识别的日期：「{exc}」（可写作{DATE_FORMATS_ZH}）")
+    kind_text = text("kind")
+    kind = KINDS.get(kind_text.replace(" ", ""))
+    if kind is None:
+        summary.error(n, "kind", f"应为“住院”或“门诊”，不是“{kind_text}”" if kind_text else "就诊类型为空")
+    amounts = {}
+    for f in AMOUNTS:
+        try:
+            v = parse_amount(raw(f)) if f in cols else None
+            if v is None and f in REQUIRED_AMOUNTS:
+                summary.error(n, f, "金额为空")
+        except ValueError as exc:
+            summary.error(n, f, str(exc))
+            v = None
+        amounts[f] = v if v is not None else ZERO
+    if summary.error_count == errors_before:
+        total, inpol = amounts["total_cost"], amounts["in_policy_cost"]
+        if amounts["basic_paid"] + amounts["critical_paid"] > inpol:
+            summary.error(n, "basic_paid", f"基本医保与大病保险支付之和{amounts['basic_paid'] + amounts['critical_paid']:,.2f}"
+                                           f"大于政策范围内费用{inpol:,.2f}")
+        if inpol > total:
+            summary.error(n, "in_policy_cost", f"政策范围内费用{inpol:,.2f}大于医疗总费用{total:,.2f}")
+        paid = sum((amounts[f] for f in PAYERS), ZERO)
+        if paid > total:
+            summary.error(n, "total_cost", f"各项支付合计{paid:,.2f}大于医疗总费用{total:,.2f}")
+    # the institution: by code, else by name; the level from the file, else the institution's, else D5
+    code = "".join(text("institution_code").split()).upper()
+    inst_name = text("institution_name")
+    inst = ref.by_code.get(code) if code else None
+    if inst is None and inst_name:
+        inst = ref.by_name.get(inst_name)
+    if not code and not inst_name:
+        summary.error(n, "institution_code", "医疗机构编码和名称均为空")
+    level_text = text("institution_level")
+    level = None
+    if level_text:
+        level = {"0": 0, "1": 1, "2": 2, "3": 3, "未定级": 0, "一级": 1, "二级": 2, "三级": 3}.get(
+            level_text.replace("甲等", "").replace("乙等", "").replace("丙等", "").replace("级医院", "级"))
+        if level is None:
+            summary.error(n, "institution_level", f"无法识别的机构等级：「{level_text}」（应为0、1、2、3或未定级、一级、二级、三级）")
+    if summary.error_count > errors_before:
+        return None
+    if level is None:
+        if inst is not None:
+            level = inst.level
+        else:
+            level = 0
+            summary.warn(n, "institution_code", f"未找到医疗机构「{code or inst_name}」且未填等级，按未定级（一级）计算（D5）")
+    designated = inst.designated_on(settled) if inst is not None else True
+    burden = _burden(amounts, "account_paid" in cols and "cash_paid" in cols and raw("account_paid") not in (None, "")
+                     and raw("cash_paid") not in (None, ""))
+    return Line(n, sno, checked.id_number, name, town_id, settled, inst.pk if inst else None,
+                (code or inst_name)[:120], level, designated, kind, text("disease")[:60], amounts, burden)
+
+
+def _burden(amounts: dict, person_paid_given: bool) -> Decimal:
+    """D10: what the person paid (account + cash) when the file gives both; else total − every payer."""
+    if person_paid_given:
+        return amounts["account_paid"] + amounts["cash_paid"]
+    return max(amounts["total_cost"] - sum((amounts[f] for f in PAYERS), ZERO), ZERO)
+
+
+def read_lines(data: bytes, summary: Summary) -> tuple[list[Line], dict]:
+    try:
+        table = read_table(data, HIGH_COST)
+    except FileUnreadable as exc:
+        raise Unreadable(str(exc)) from None
+    ref = _Reference()
+    lines: list[Line] = []
+    for n, cells in table.rows:
+        summary.rows += 1
+        line = _check(ref, table, n, cells, summary)
+        if line is None:
+            summary.invalid += 1
+        else:
+            summary.valid += 1
+            lines.append(line)
+    return lines, table.reading
+
+
+# --- the alerts -----------------------------------------------------------------------------------
+def _chunks(items: list):
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def _earlier_numbers(numbers: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for part in _chunks(numbers):
+        seen.update(HighCostRow.objects.filter(settlement_no__in=part).values_list("settlement_no", flat=True))
+    return seen
+
+
+def _caps_used(pids: list[int], years: list[int]) -> dict[tuple[int, int], dict[str, Decimal]]:
+    out: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
+    for part in _chunks(sorted(pids)):
+        for pid, year, scheme, used in CapUsage.objects.filter(person_id__in=part, year__in=years).values_list(
+                "person_id", "year", "scheme", "used"):
+            out[(pid, year)][scheme] = used
+    return out
+
+
+def _earlier_burdens(keys: list[str], years: list[int]) -> dict[tuple[str, int], PersonYearBurden]:
+    out = {}
+    for part in _chunks(keys):
+        for b in PersonYearBurden.objects.filter(id_number__in=part, year__in=years):
+            out[(b.id_number, b.year)] = b
+    return out
+
+
+def _earlier_alerts(keys: list[str], years: list[int]) -> dict[tuple[str, str, int], Alert]:
+    out = {}
+    for part in _chunks(keys):
+        for a in Alert.objects.filter(id_number__in=part, year__in=years).exclude(kind=AlertKind.YJWJ):
+            out[(a.kind, a.id_number, a.year)] = a
+    return out
+
+
+def _bills_burden(pids: list[int], years: list[int]) -> dict[tuple[int, int], Decimal]:
+    """D11: the burden of every hand-settled bill approved in the software (its current decision):
+    total cost less basic, critical-illness, the bureau's employees' pooling, assistance and the
+    veterans' subsidy."""
+    from claims.models import Bill, Decision
+
+    out: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
+    for part in _chunks(sorted(pids)):
+        rows = Decision.objects.filter(
+            person_id__in=part, year__in=years, is_current=True,
+            bill__status__in=[Bill.Status.APPROVED, Bill.Status.PAID],
+        ).values_list("person_id", "year", "bill__total_cost", "bill__basic_paid", "bill__critical_paid", "pooling_paid",
+                      "assistance", "youfu_subsidy")
+        for pid, year, total, basic, crit, pooling, assist, youfu in rows:
+            out[(pid, year)] += max(total - basic - crit - pooling - assist - youfu, ZERO)
+    return out
+
+
+def _held_in_year(person, year: int, until: date | None) -> bool:
+    """An identity valid on any day of ``year`` (up to ``until`` when given)."""
+    start, end = date(year, 1, 1), until or date(year, 12, 31)
+    return any(i.valid_from <= end and (i.valid_to is None or i.valid_to >= start) for i in person.identities)
+
+
+def _money(v: Decimal) -> str:
+    return f"{v:,.2f}"
+
+
+@dataclass
+class Plan:
+    """What an import writes: its lines, the year burdens, the new alerts and the updated ones."""
+
+    lines: list[Line]
+    burdens_new: list[dict]
+    burdens_changed: list[PersonYearBurden]
+    alerts_new: list[dict]
+    alerts_changed: list[Alert]
+
+
+def plan(lines: list[Line], summary: Summary) -> Plan:
+    # duplicates: in the file or in an earlier import (warned, skipped, counted valid)
+    earlier = _earlier_numbers(sorted({x.settlement_no for x in lines}))
+    seen: set[str] = set()
+    kept: list[Line] = []
+    for x in lines:
+        if x.settlement_no in earlier or x.settlement_no in seen:
+            summary.duplicates += 1
+            summary.warn(x.row_number, "settlement_no", DUPLICATE)
+            continue
+        seen.add(x.settlement_no)
+        kept.append(x)
+    lines = kept
+    ids = sorted({x.id_number for x in lines})
+    summary.people = len(ids)
+    years = sorted({x.settled_on.year for x in lines})
+    people = persons_for_engine_by_id_number(ids)
+    pids = [p for p, _ in people.values()]
+    used = _caps_used(pids, years)
+    book = policy_book()
+    thresholds = Thresholds()
+    towns = dict(Town.objects.values_list("code", "pk"))
+
+    # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over)
+    alerts_new: list[dict] = []
+    for x in sorted(lines, key=lambda x: (x.settled_on, x.row_number)):
+        hit = people.get(x.id_number)
+        if hit is None:
+            continue
+        pid, person = hit
+        x.person_id = pid
+        if not person.categories_on(x.settled_on):
+            continue
+        d, _ = decide_bill(person, bill_for_engine(x, institution=_Institution(x.level, x.designated), ref=x.settlement_no),
+                           used[(pid, x.settled_on.year)], book=book)
+        x.engine_assistance = d.amount
+        x.scheme = str(d.scheme) if d.scheme is not None else ""
+        x.category = d.category or ""
+        caps = used[(pid, x.settled_on.year)]
+        paid = x.assistance
+        if x.scheme:  # what was (or should have been) paid uses the cap of the scheme the engine chose
+            caps[x.scheme] = caps.get(x.scheme, ZERO) + (paid if paid else d.amount)
+        if d.amount > 0 and paid == 0:
+            summary.alerts[AlertKind.YJWJ] += 1
+            ratio = f"{d.ratio * 100:.0f}%" if d.ratio is not None else "—"
+            alerts_new.append({
+                "kind": AlertKind.YJWJ, "settlement_no": x.settlement_no, "id_number": x.id_number, "name": x.name,
+                "person_id": pid, "town_id": towns.get(person.town_on(x.settled_on)) or x.town_id, "year": x.settled_on.year,
+                "burden": x.burden, "expected": d.amount, "threshold": None,
+                "figures": {
+                    "结算编号": x.settlement_no, "结算日期": x.settled_on.isoformat(), "医疗总费用": _money(x.total_cost),
+                    "政策范围内费用": _money(x.in_policy_cost), "医疗救助支付": _money(paid),
+                    "结算日身份": "、".join(d.category_names.get(c, c) for c in person.categories_on(x.settled_on)),
+                    "按政策应付医疗救助": _money(d.amount), "救助方案": SCHEME_ZH.get(x.scheme, x.scheme), "救助比例": ratio,
+                },
+            })
+
+    # year-to-date burdens (D11) and the alerts on them (D12)
+    per: dict[tuple[str, int], list[Line]] = defaultdict(list)
+    for x in lines:
+        per[(x.id_number, x.settled_on.year)].append(x)
+    before = _earlier_burdens(ids, years)
+    bills = _bills_burden(pids, years)
+    raised = _earlier_alerts(ids, years)
+    burdens_new, burdens_changed, alerts_changed = [], [], []
+    for (idn, year), xs in per.items():
+        hit = people.get(idn)
+        pid, person = hit if hit else (None, None)
+        last = max(xs, key=lambda x: (x.settled_on, x.row_number))
+        town_id = (towns.get(person.town_on(last.settled_on)) if person else None) or last.town_id
+        old = before.get((idn, year))
+        bills_now = bills.get((pid, year), ZERO) if pid else ZERO
+        imported = (old.burden - old.bills_burden) if old else ZERO
+        imported += sum((x.burden for x in xs), ZERO)
+        total = imported + bills_now
+        values = {
+            "burden": total, "bills_burden": bills_now,
+            "self_pay_before": (old.self_pay_before if old else ZERO) + sum((x.self_pay_before for x in xs), ZERO),
+            "self_pay_after": (old.self_pay_after if old else ZERO) + sum((x.self_pay_after for x in xs), ZERO),
+            "in_policy_cost": (old.in_policy_cost if old else ZERO) + sum((x.in_policy_cost for x in xs), ZERO),
+            "settlements": (old.settlements if old else 0) + len(xs),
+            "name": last.name, "person_id": pid, "town_id": town_id,
+        }
+        if old is None:
+            burdens_new.append({"id_number": idn, "year": year, **values})
+        else:
+            for k, v in values.items():
+                setattr(old, k, v)
+            burdens_changed.append(old)
+        # which threshold: a recipient (an identity in the year up to the last settlement) or nobody's
+        if person is not None and _held_in_year(person, year, last.settled_on):
+            kind = AlertKind.FDZZ
+        elif person is None or not _held_in_year(person, year, None):
+            kind = AlertKind.YBZP
+        else:
+            continue
+        threshold, basis = thresholds.of(kind, last.settled_on)
+        if threshold is None or total < threshold:
+            continue
+        figures = {
+            "年度": str(year), "年度个人负担": _money(total), "其中本系统手工报销": _money(bills_now),
+            "年度结算次数": str(values["settlements"]), "预警标准": _money(threshold), "标准依据": basis,
+            "最近结算日期": last.settled_on.isoformat(),
+        }
+        existing = raised.get((kind, idn, year))
+        if existing is not None:
+            existing.burden, existing.threshold, existing.figures = total, threshold, figures
+            alerts_changed.append(existing)
+            continue
+        summary.alerts[kind] += 1
+        alerts_new.append({
+            "kind": kind, "settlement_no": None, "id_number": idn, "name": last.name, "person_id": pid, "town_id": town_id,
+            "year": year, "burden": total, "expected": ZERO, "threshold": threshold, "figures": figures,
+        })
+    return Plan(lines, burdens_new, burdens_changed, alerts_new, alerts_changed)
+
+
+# --- the whole import -----------------------------------------------------------------------------
+def import_high_cost(*, data: bytes, file_name: str, month: date, user=None, apply: bool = False) -> tuple[Summary, HighCostImport | None]:
+    """Read, check and (with ``apply``) record a month's export. Raises ``Unreadable`` when the file
+    cannot be read at all. The same file twice: every row is a duplicate the second time (nothing
+    counted twice, no alert raised)."""
+    month = month.replace(day=1)
+    sha = hashlib.sha256(data).hexdigest()
+    summary = Summary()
+    lines, reading = read_lines(data, summary)
+    if not apply:
+        plan(lines, summary)
+        return summary, None
+    with transaction.atomic():
+        p = plan(lines, summary)
+        imp = HighCostImport.objects.create(
+            month=month, file_name=file_name[:200], sha256=sha, reading=reading, rows=summary.rows, valid=summary.valid,
+            invalid=summary.invalid, duplicates=summary.duplicates, people=summary.people, alerts=dict(summary.alerts),
+            errors=summary.errors, warnings=summary.warnings, imported_by=user,
+        )
+        _write(imp, p, user)
+        audit_bulk(actor=user, what="导入高额医疗费用明细", obj=imp, summary={
+            "行数": summary.rows, "有效行": summary.valid, "无效行": summary.invalid, "重复行": summary.duplicates,
+            "人数": summary.people, **{AlertKind(k).label: v for k, v in summary.alerts.items()},
+        })
+    return summary, imp
+
+
+def _write(imp: HighCostImport, p: Plan, user) -> None:
+    from .followup import due_date
+
+    insert_rows(HighCostRow, [{
+        "high_cost_import_id": imp.pk, "row_number": x.row_number, "settlement_no": x.settlement_no, "id_number": x.id_number,
+        "name": x.name, "person_id": x.person_id, "town_id": x.town_id, "settled_on": x.settled_on, "year": x.settled_on.year,
+        "institution_id": x.institution_id, "institution_text": x.institution_text, "level": x.level, "kind": x.kind,
+        "disease": x.disease, "total_cost": x.total_cost, "in_policy_cost": x.in_policy_cost, "basic_paid": x.basic_paid,
+        "critical_paid": x.amounts["critical_paid"], "large_paid": x.amounts["large_paid"], "assistance_paid": x.assistance,
+        "youfu_paid": x.amounts["youfu_paid"], "other_paid": x.amounts["charity_paid"] + x.amounts["commercial_paid"],
+        "burden": x.burden, "self_pay_before": x.self_pay_before, "self_pay_after": x.self_pay_after,
+        "engine_assistance": x.engine_assistance, "scheme": x.scheme, "category": x.category,
+    } for x in p.lines])
+    insert_rows(PersonYearBurden, p.burdens_new)
+    if p.burdens_changed:
+        PersonYearBurden.objects.bulk_update(
+            p.burdens_changed, ["burden", "bills_burden", "self_pay_before", "self_pay_after", "in_policy_cost", "settlements",
+                                "name", "person_id", "town_id"], batch_size=CHUNK)
+    row_ids = {}
+    wanted = [a["settlement_no"] for a in p.alerts_new if a["settlement_no"]]
+    for part in _chunks(wanted):
+        row_ids.update(HighCostRow.objects.filter(settlement_no__in=part).values_list("settlement_no", "pk"))
+    due = due_date(imp.imported_at.date() if imp.imported_at else date.today())
+    new = []
+    for a in p.alerts_new:
+        a = dict(a)
+        a["row_id"] = row_ids.get(a.pop("settlement_no"))
+        new.append({**a, "status": Alert.Status.OPEN.value, "raised_by_import_id": imp.pk, "updated_by_import_id": imp.pk,
+                    "due_on": due})
+    if new:
+        insert_rows(Alert, new)
+        ids = list(Alert.objects.filter(raised_by_import_id=imp.pk).values_list("pk", flat=True))
+        record_start_many(Alert, ids, by=user, reason=f"{imp.month:%Y年%m月}高额医疗费用监测")
+    for a in p.alerts_changed:
+        a.updated_by_import_id = imp.pk
+    if p.alerts_changed:
+        Alert.objects.bulk_update(p.alerts_changed, ["burden", "threshold", "figures", "updated_by_import"], batch_size=CHUNK)
+
+
+__all__ = ["Summary", "Unreadable", "import_high_cost"]

@@ -1,0 +1,277 @@
+"""High-cost monitoring (高额医疗费用监测, POLICY.md §15; docs/monitoring.md).
+
+- ``HighCostImport``: one monthly export of the city platform, imported once (same bytes refused).
+- ``HighCostRow``: its settlement rows (written by COPY), each with its burden (D10) and, for a
+  recipient, what the engine would have paid as assistance (deciding the row as a one-stop line).
+- ``PersonYearBurden``: each person's year-to-date burden and in-policy self-pay (D11), by ID number
+  (residents with no identity are not in ``beneficiaries.Person``).
+- ``Alert``: 应救未救 / 负担仍重 / 疑似因病致贫返贫 with the figures that raised it; followed up by the
+  person's town (workflow: ``MOVES``; history ``AlertStatusChange``).
+- ``BurdenThreshold`` / ``DisposableIncome``: the thresholds H and S as dated policy rows (D13),
+  shipped PROVISIONAL.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from claims.models import money_field
+from yfbz.core.scoping import ScopedManager
+from yfbz.core.workflow import NEW, StatusHistory
+from yfbz.policy.models import PolicyRecord, _check_nonneg, _check_ratio
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class AlertKind(models.TextChoices):
+    YJWJ = "YJWJ", "应救未救"
+    FDZZ = "FDZZ", "负担仍重"
+    YBZP = "YBZP", "疑似因病致贫返贫"
+
+
+# --- thresholds: dated policy data (D13) ----------------------------------------------------------
+class BurdenThreshold(PolicyRecord):
+    """Threshold H (负担仍重) or S (疑似因病致贫返贫) of the year-to-date burden, in force from a date:
+    a fixed amount, or a share of last year's per-capita disposable income of residents
+    (``DisposableIncome``) — the amount applies while that year's income is not entered."""
+
+    SECTION = "monitoring"
+    KEY_FIELDS = ("alert",)
+    alert = models.CharField("预警", max_length=4, choices=[(AlertKind.FDZZ, AlertKind.FDZZ.label), (AlertKind.YBZP, AlertKind.YBZP.label)])
+    amount = money_field("金额标准", help_text="年度个人负担达到该金额即预警；按收入比例计算时作为上年收入未录入时的标准。")
+    income_share = models.DecimalField(
+        "占上年居民人均可支配收入比例", max_digits=6, decimal_places=4, null=True, blank=True,
+        help_text="如填写：标准 = 该比例 × 上年居民人均可支配收入（须已录入）。",
+    )
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "监测预警标准"
+        verbose_name_plural = "监测预警标准"
+        constraints = [models.UniqueConstraint(fields=["alert", "effective_from"], name="burden_threshold_alert_date")]
+
+    def __str__(self) -> str:
+        how = f"上年居民人均可支配收入的{self.income_share * 100:g}%" if self.income_share is not None else f"{self.amount:,.2f}元"
+        return f"{self.get_alert_display()}：{how}（{self.effective_from}起，{self.get_status_display()}）"
+
+    def record_fields(self) -> dict:
+        return {"alert": self.alert, "amount": self.amount, "income_share": self.income_share}
+
+    def validate_fields(self, errors: dict) -> None:
+        _check_nonneg(self.amount, "amount", errors)
+        _check_ratio(self.income_share, "income_share", errors)
+
+
+class DisposableIncome(PolicyRecord):
+    """The per-capita disposable income of residents of a year (统计公报), the base of a share threshold."""
+
+    SECTION = "monitoring"
+    KEY_FIELDS = ("year",)
+    year = models.PositiveSmallIntegerField("年度")
+    amount = money_field("居民人均可支配收入")
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "居民人均可支配收入"
+        verbose_name_plural = "居民人均可支配收入"
+        constraints = [models.UniqueConstraint(fields=["year", "effective_from"], name="disposable_income_year_date")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年居民人均可支配收入{self.amount:,.2f}元"
+
+    def record_fields(self) -> dict:
+        return {"year": self.year, "amount": self.amount}
+
+    def validate_fields(self, errors: dict) -> None:
+        _check_nonneg(self.amount, "amount", errors)
+
+
+# --- imports --------------------------------------------------------------------------------------
+class HighCostImport(models.Model):
+    month = models.DateField("月份", help_text="该月第一天")
+    file_name = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField("文件指纹", max_length=64, db_index=True)
+    reading = models.JSONField("读取说明", default=dict, blank=True)
+    rows = models.PositiveIntegerField("行数", default=0)
+    valid = models.PositiveIntegerField("有效行", default=0)
+    invalid = models.PositiveIntegerField("无效行", default=0)
+    duplicates = models.PositiveIntegerField("重复行", default=0)
+    people = models.PositiveIntegerField("人数", default=0)
+    alerts = models.JSONField("新增预警", default=dict, blank=True)
+    errors = models.JSONField("错误", default=list, blank=True)
+    warnings = models.JSONField("提示", default=list, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField("导入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "高额医疗费用明细导入"
+        verbose_name_plural = "高额医疗费用明细导入"
+        ordering = ["-month", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y年%m月}高额医疗费用明细（{self.file_name}）"
+
+
+class HighCostRow(models.Model):
+    """One settlement of the export. ``assistance_paid`` includes tilted assistance (倾斜救助)."""
+
+    class Kind(models.TextChoices):
+        INPATIENT = "INPATIENT", "住院"
+        OUTPATIENT = "OUTPATIENT", "门诊"
+
+    high_cost_import = models.ForeignKey(HighCostImport, verbose_name="导入", on_delete=models.PROTECT, related_name="lines", db_index=False)
+    row_number = models.PositiveIntegerField("行号")
+    settlement_no = models.CharField("结算编号", max_length=60, unique=True)
+    id_number = models.CharField("公民身份号码", max_length=18)
+    name = models.CharField("姓名", max_length=50)
+    person = models.ForeignKey(
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False)
+    settled_on = models.DateField("结算日期")
+    year = models.PositiveSmallIntegerField("年度")
+    institution = models.ForeignKey(
+        "claims.Institution", verbose_name="医疗机构", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    institution_text = models.CharField("医疗机构（文件中）", max_length=120, blank=True)
+    level = models.PositiveSmallIntegerField("机构等级", default=0)
+    kind = models.CharField("就诊类型", max_length=10, choices=Kind.choices)
+    disease = models.CharField("疾病名称", max_length=60, blank=True)
+    total_cost = money_field("医疗总费用")
+    in_policy_cost = money_field("政策范围内费用")
+    basic_paid = money_field("基本医保支付")
+    critical_paid = money_field("大病保险支付")
+    large_paid = money_field("职工大额医疗保险支付")
+    assistance_paid = money_field("医疗救助支付（含倾斜救助）")
+    youfu_paid = money_field("优抚补助支付")
+    other_paid = money_field("其他支付（扶贫济困、渝快保）")
+    burden = money_field("个人负担")
+    self_pay_before = money_field("政策范围内自付（救助前）")
+    self_pay_after = money_field("政策范围内自付（救助后）")
+    engine_assistance = money_field("按政策应付医疗救助")
+    scheme = models.CharField("救助方案", max_length=16, blank=True)
+    category = models.CharField("适用身份", max_length=30, blank=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "person__identities__category__department"
+
+    class Meta:
+        verbose_name = "高额医疗费用结算"
+        verbose_name_plural = "高额医疗费用结算"
+        indexes = [models.Index(fields=["id_number", "year"], name="highcost_row_person_year"),
+                   models.Index(fields=["high_cost_import", "row_number"], name="highcost_row_import")]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_no} {self.name}"
+
+
+class PersonYearBurden(models.Model):
+    """A person's year-to-date burden (D11) and in-policy self-pay: every imported row and every
+    approved hand-settled bill of the calendar year."""
+
+    id_number = models.CharField("公民身份号码", max_length=18)
+    year = models.PositiveSmallIntegerField("年度")
+    name = models.CharField("姓名", max_length=50)
+    person = models.ForeignKey(
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False)
+    burden = money_field("年度个人负担")
+    bills_burden = money_field("其中本系统手工报销的个人负担")
+    self_pay_before = money_field("年度政策范围内自付（救助前）")
+    self_pay_after = money_field("年度政策范围内自付（救助后）")
+    in_policy_cost = money_field("年度政策范围内费用")
+    settlements = models.PositiveIntegerField("结算次数", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "person__identities__category__department"
+
+    class Meta:
+        verbose_name = "年度个人负担"
+        verbose_name_plural = "年度个人负担"
+        constraints = [models.UniqueConstraint(fields=["id_number", "year"], name="person_year_burden_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.year}年个人负担{self.burden:,.2f}元"
+
+
+class Alert(models.Model):
+    """One warning with the figures that raised it (``figures``: Chinese label → value as text)."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "待跟进"
+        REFERRED = "REFERRED", "已转部门认定"
+        CLOSED = "CLOSED", "已办结"
+
+    MOVES = {
+        NEW: {Status.OPEN},
+        Status.OPEN: {Status.REFERRED, Status.CLOSED},
+        Status.REFERRED: {Status.OPEN, Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+
+    kind = models.CharField("预警类型", max_length=4, choices=AlertKind.choices)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    id_number = models.CharField("公民身份号码", max_length=18)
+    name = models.CharField("姓名", max_length=50)
+    person = models.ForeignKey(
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="monitoring_alerts"
+    )
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    row = models.ForeignKey(HighCostRow, verbose_name="结算", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
+    burden = money_field("年度个人负担")
+    threshold = models.DecimalField("预警标准", max_digits=14, decimal_places=2, null=True, blank=True)
+    expected = money_field("按政策应付医疗救助")
+    figures = models.JSONField("预警依据", default=dict)
+    raised_by_import = models.ForeignKey(HighCostImport, verbose_name="产生于导入", on_delete=models.PROTECT, related_name="+")
+    updated_by_import = models.ForeignKey(HighCostImport, verbose_name="最近更新于导入", on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField("跟进期限", null=True, blank=True)
+    created_at = models.DateTimeField("产生时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "person__identities__category__department"
+
+    class Meta:
+        verbose_name = "监测预警"
+        verbose_name_plural = "监测预警"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # D12: one 负担仍重 / 疑似因病致贫返贫 per person and year; 应救未救 once per settlement row
+            models.UniqueConstraint(fields=["kind", "id_number", "year"], condition=~Q(kind="YJWJ"), name="alert_once_per_person_year"),
+            models.UniqueConstraint(fields=["row"], condition=Q(kind="YJWJ"), name="alert_once_per_row"),
+        ]
+        indexes = [models.Index(fields=["id_number", "year"], name="alert_person_year")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.name}（{self.year}年）"
+
+
+class AlertStatusChange(StatusHistory):
+    SUBJECT = "alert"
+    alert = models.ForeignKey(Alert, verbose_name="预警", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "alert__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "监测预警状态记录"
+
+
+def round_cent(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
