@@ -1,5 +1,6 @@
 """xlsx exports. They take a queryset already scoped by the caller (visible_to) and filtered."""
 
+from yfbz.core.display import pct
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules import Reason
@@ -23,9 +24,9 @@ def bills_xlsx(bills, full: bool = False) -> bytes:
                 b.pk, b.person.name, m(b.person.id_number), b.person.town.name if b.person.town_id else "",
                 b.institution.name, b.get_kind_display(), b.disease, b.settled_on, b.total_cost, b.in_policy_cost,
                 b.basic_paid, b.critical_paid, d.scheme_label if d else "", d.category_name if d else "",
-                d.ratio if d else None, d.assistance if d else None, d.youfu_subsidy if d else None,
+                pct(d.ratio) if d and d.ratio is not None else "", d.assistance if d else None, d.youfu_subsidy if d else None,
                 d.cap_left_after if d else None, b.get_status_display(),
-                "；".join(Reason(r).label for r in d.reasons) if d else "",
+                "；".join(Reason(r).zh for r in d.reasons) if d else "",
             ]
 
     return _book("手工报销", [

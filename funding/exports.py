@@ -3,6 +3,7 @@ Callers pass rows already scoped with visible_to(user)."""
 
 from __future__ import annotations
 
+from yfbz.core.display import label
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules.codes import ENROLMENT_ZH
@@ -43,6 +44,12 @@ def gap_list_xlsx(rows, full: bool = False) -> bytes:
     return _save(wb)
 
 
+def purpose(line) -> str:
+    """The bank file's 用途 in words: '个人救助待遇（重特大疾病医疗救助）', never a code."""
+    what = label(line.spending, "spending")
+    return f"{what}（{label(line.scheme, 'scheme')}）" if line.scheme else what
+
+
 def bank_file_xlsx(batch) -> bytes:
     """The bank payment file: one row per payment; 明细号 comes back on the bank's return file."""
     wb = SafeWorkbook()
@@ -50,7 +57,7 @@ def bank_file_xlsx(batch) -> bytes:
     ws.append(["明细号", "收款人", "开户银行", "银行账号", "金额", "用途"])
     for p in batch.payments.select_related("line").order_by("pk").iterator(chunk_size=5000):
         ws.append([p.pk, p.line.payee_name, p.bank_name, p.bank_account, p.amount,
-                   f"{p.line.get_spending_display()} {p.line.scheme}".strip()])
+                   purpose(p.line)])
     ws2 = wb.create_sheet("汇总")
     ws2.append(["批次号", batch.number])
     ws2.append(["资金", batch.get_fund_display()])
@@ -72,7 +79,7 @@ def month_report_xlsx(report: dict) -> bytes:
     ws = wb.create_sheet("救助项目")
     ws.append(["资金", "项目", "笔数", "金额"])
     for r in report["by_scheme"]:
-        ws.append([r["fund"], r["scheme"], r["n"], r["amount"]])
+        ws.append([r["fund"], label(r["scheme"], "scheme") if r["scheme"] != "—" else "资助参保", r["n"], r["amount"]])
     ws = wb.create_sheet("镇街")
     ws.append(["镇街", "笔数", "金额"])
     for r in report["by_town"]:

@@ -1,9 +1,19 @@
-"""PDFs (WeasyPrint, Noto CJK fonts): the fund request form for the finance bureau and the month report."""
+"""PDFs (WeasyPrint, Noto CJK fonts): the fund request form for the finance bureau and the month report.
+Every amount through the display layer (yfbz.core.display): two decimals, thousands separators, totals
+also in capital numerals (大写); every code (fund, spending, scheme) through its Chinese label."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import Decimal
+
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone
+
+from yfbz.core.display import to_decimal
+
+ZERO = Decimal("0.00")
 
 
 def _pdf(template: str, context: dict) -> bytes:
@@ -13,8 +23,55 @@ def _pdf(template: str, context: dict) -> bytes:
     return HTML(string=render_to_string(template, context)).write_pdf()
 
 
+def _date(dt) -> str:
+    if dt is None:
+        return ""
+    d = timezone.localdate(dt) if hasattr(dt, "tzinfo") and hasattr(dt, "hour") else dt
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _name(user) -> str:
+    return (user.full_name or user.username) if user else ""
+
+
+def request_form_context(req, summary: dict) -> dict:
+    """What the form adds to the request's summary: totals per fund, per spending category and per
+    scheme (codes kept for the labels), the grand total, and the sign-off block — 经办 (who drew it up,
+    when), 审核 (who submitted it to the finance bureau, when: from its status history), 负责人 (signed
+    by hand)."""
+    from yfbz.core.workflow import history_of
+
+    per_fund, per_spending, per_scheme = defaultdict(lambda: ZERO), defaultdict(lambda: ZERO), defaultdict(lambda: ZERO)
+    counts = defaultdict(int)
+    rows = []
+    for fund, group in summary["groups"].items():
+        for r in group:
+            total = to_decimal(r["total"]) or ZERO
+            per_fund[fund] += total
+            per_spending[(fund, r["spending"])] += total
+            per_scheme[(fund, r["scheme"] or "")] += total
+            counts[(fund, r["scheme"] or "")] += r["n"]
+            rows.append({**r, "fund": fund, "total": total})
+    submitted = next((h for h in history_of(req) if h.to_status == "submitted"), None)
+    grand = sum(per_fund.values(), ZERO)
+    return {
+        "rows": rows,
+        "per_fund": [{"fund": f, "total": t} for f, t in sorted(per_fund.items())],
+        "per_spending": [{"fund": f, "spending": s, "total": t} for (f, s), t in sorted(per_spending.items())],
+        "per_scheme": [{"fund": f, "scheme": s, "n": counts[(f, s)], "total": t} for (f, s), t in sorted(per_scheme.items())],
+        "grand_total": grand,
+        "signoff": [
+            {"role": "经办", "name": _name(req.created_by), "date": _date(req.created_at)},
+            {"role": "审核", "name": _name(submitted.by if submitted else req.approved_by),
+             "date": _date(submitted.at) if submitted else ""},
+            {"role": "负责人", "name": "", "date": ""},
+        ],
+        "printed_on": _date(timezone.localdate()),
+    }
+
+
 def fund_request_pdf(req, summary: dict) -> bytes:
-    return _pdf("funding/pdf/fund_request.html", {"req": req, "summary": summary})
+    return _pdf("funding/pdf/fund_request.html", {"req": req, "summary": summary, "form": request_form_context(req, summary)})
 
 
 def month_report_pdf(report: dict) -> bytes:

@@ -1,7 +1,9 @@
 """One display layer: how money, ratios and codes reach a page, a PDF or an xlsx.
 
 Every template, PDF and export formats through these helpers (templates through the filters of
-``yfbz.core.templatetags.yfbz``: ``{{ x|money }}``, ``{{ r|pct }}``, ``{{ code|label:"scheme" }}``),
+``yfbz.core.templatetags.yfbz``: ``{{ x|money }}``, ``{{ x|capitals }}``, ``{{ r|pct }}``,
+``{{ code|label:"scheme" }}``; xlsx files through yfbz.core.spreadsheets, which writes every Decimal as a
+number at two decimals with the ``#,##0.00`` format),
 so that no page shows ``41209.2800000000``, ``0.7500`` or ``MAJOR_DISEASE``.
 
 Codes reach users only through their Chinese labels. Each app registers the label tables it owns
@@ -46,6 +48,18 @@ def money(value, *, grouping: bool = True, empty: str = EMPTY) -> str:
 def money_plain(value, *, empty: str = "") -> str:
     """Two decimals without separators, for files other systems read (bank files, JSON)."""
     return money(value, grouping=False, empty=empty)
+
+
+def capitals(value, *, empty: str = EMPTY) -> str:
+    """An amount in capital numerals (大写) as financial documents write it: 1230.5 → '壹仟贰佰叁拾元伍角整'."""
+    from .numerals import amount_in_capitals
+
+    d = to_decimal(value)
+    if d is None:
+        return empty
+    if d < 0:
+        return "负" + amount_in_capitals(-d)
+    return amount_in_capitals(d)
 
 
 def pct(ratio, *, empty: str = EMPTY) -> str:

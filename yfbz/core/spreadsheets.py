@@ -24,6 +24,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 MAX_ROWS = 1_100_000
 MAX_COLUMNS = 200
@@ -154,6 +155,8 @@ def check_spreadsheet(data: bytes) -> None:
 
 # --- writing ---------------------------------------------------------------------------------------
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FEN = Decimal("0.01")
+MONEY_FORMAT = "#,##0.00"
 
 
 class SafeSheet:
@@ -170,6 +173,12 @@ class SafeSheet:
             if isinstance(value, str) and value.startswith(FORMULA_START):
                 cell = WriteOnlyCell(self.ws, value=value)
                 cell.data_type = "s"  # text, not a formula
+                out.append(cell)
+            elif isinstance(value, Decimal) and value.is_finite():
+                # money: a number at two decimals shown with thousands separators (yfbz.core.display);
+                # on SQLite a sum may come back as Decimal('41209.2800000000')
+                cell = WriteOnlyCell(self.ws, value=value.quantize(FEN, rounding=ROUND_HALF_UP))
+                cell.number_format = MONEY_FORMAT
                 out.append(cell)
             else:
                 out.append(value)

@@ -14,6 +14,11 @@ def money(value):
 
 
 @register.filter
+def capitals(value):
+    return display.capitals(value)
+
+
+@register.filter
 def pct(value):
     return display.pct(value)
 
