@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +23,6 @@ from . import selectors, services
 from .exports import roster_issues_xlsx
 from .forms import RosterUploadForm
 from .models import Department, RosterRow, RosterUpload, Town
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _upload_departments(user):
@@ -168,14 +166,13 @@ def roster_issues(request, pk):
         .filter(Q(outcome=RosterRow.Outcome.INVALID) | ~Q(warnings=[]))
         .order_by("row_number")
     )
-    from yfbz.core.pii import file_name, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what=f"导出名单{upload.pk}的错误和提示（含完整号码）", model=RosterUpload, obj=upload)
-    resp = HttpResponse(roster_issues_xlsx(upload, rows, full=full), content_type=XLSX)
-    from yfbz.core.uploads import content_disposition
+    from yfbz.core.downloads import download
 
-    resp["Content-Disposition"] = content_disposition(file_name(f"roster-{upload.pk}-issues.xlsx", full))
-    return resp
+    return download(roster_issues_xlsx(upload, rows, full=full),
+                    f"{upload.department.name}{upload.month:%Y年%m月}名单", "错误和提示", ext="xlsx", full=full)
 
 
 @login_required

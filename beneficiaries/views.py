@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,8 +15,6 @@ from .exports import people_xlsx
 from .filters import PersonFilter
 from .forms import PersonTownForm
 from .models import Category, Identity, IdentityCorrection, Person, PersonAttribute
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
@@ -32,15 +29,13 @@ def person_list(request):
 @permission_required("beneficiaries.view_person", raise_exception=True)
 def person_export(request):
     f = PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town__code", "name", "id"))
-    from yfbz.core.pii import file_name, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出人员名单（含完整号码）", model=Person)
     stamp = timezone.localdate().strftime("%Y%m%d")
-    resp = HttpResponse(people_xlsx(f.qs, full=full), content_type=XLSX)
-    from yfbz.core.uploads import content_disposition
+    from yfbz.core.downloads import download
 
-    resp["Content-Disposition"] = content_disposition(file_name(f"people-{stamp}.xlsx", full))
-    return resp
+    return download(people_xlsx(f.qs, full=full), "救助对象人员名单", stamp, ext="xlsx", full=full)
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yfbz.core.display import money as display_money
+from yfbz.core.downloads import download
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.files.reader import describe
@@ -60,18 +61,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW_BILL = "claims.view_bill"
 
 
-def _xlsx(data: bytes, name: str) -> HttpResponse:
-    resp = HttpResponse(data, content_type=XLSX)
-    from yfbz.core.uploads import content_disposition
-
-    resp["Content-Disposition"] = content_disposition(f"{name}-{timezone.localdate():%Y%m%d}.xlsx")
-    return resp
+def _xlsx(data: bytes, name: str, full: bool = False) -> HttpResponse:
+    return download(data, name, f"{timezone.localdate():%Y%m%d}", ext="xlsx", full=full)
 
 
 def _pdf(data: bytes, name: str) -> HttpResponse:
-    resp = HttpResponse(data, content_type="application/pdf")
-    resp["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    return resp
+    return download(data, name, ext="pdf", inline=True)
 
 
 # --- bills ----------------------------------------------------------------------------------------
@@ -92,10 +87,10 @@ def bill_list(request):
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
 def bill_export(request):
-    from yfbz.core.pii import FULL_NUMBERS_SUFFIX, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出手工报销票据（含完整号码）", model=Bill)
-    return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct(), full=full), "bills" + (f"-{FULL_NUMBERS_SUFFIX}" if full else ""))
+    return _xlsx(bills_xlsx(_bill_filter(request).qs.distinct(), full=full), "手工报销票据", full)
 
 
 def _layers_display(layers: list[dict], names) -> list[dict]:
@@ -123,7 +118,7 @@ def _preview(form: BillForm):
     return {
         "decision": ed,
         "explanation": explanation_of(ed, pooling),
-        "reasons": [r.label for r in ed.reasons],
+        "reasons": [r.zh for r in ed.reasons],
         "category_name": policy.category_name(ed.category),
         "layers": _layers_display(layers_json(ed), policy.categories),
         "pooling": pooling,
@@ -187,7 +182,7 @@ def bill_detail(request, pk):
         "bill": bill,
         "decision": current,
         "decisions": decisions,
-        "reasons": [Reason(r).label for r in current.reasons] if current else [],
+        "reasons": [Reason(r).zh for r in current.reasons] if current else [],
         "layers": _layers_display(current.layers, policy_in_force(current.settled_on).categories) if current else [],
         "history": selectors.history_of(bill),
         "attachments": BillAttachment.objects.filter(bill=bill).only("pk", "file_name", "size", "uploaded_at"),
@@ -307,7 +302,7 @@ def bill_refuse(request, pk):
     return _act(request, pk, go)
 
 bill_send_back = _with_reason(bill_return, lambda b: "已退回修改。")
-bill_redecide = _with_reason(bill_decide, lambda d: f"已核定：{d.scheme_label} {d.assistance}元。")
+bill_redecide = _with_reason(bill_decide, lambda d: f"已核定：{d.scheme_label} {display_money(d.assistance)}元。")
 
 
 @login_required
@@ -331,7 +326,7 @@ def notice_pdf(request, pk):
     except YfbzError as exc:
         messages.error(request, str(exc))
         return redirect("claims:bill-detail", d.bill_id)
-    return _pdf(pdf, f"notice-{notice.year}-{notice.number:04d}")
+    return _pdf(pdf, f"{notice.doc_number}-{notice.get_kind_display()}")
 
 
 @login_required
@@ -359,7 +354,7 @@ def notice_batch_detail(request, pk):
     batch = get_object_or_404(NoticeBatch.objects.defer("pdf"), pk=pk, requested_by=request.user)
     if request.GET.get("download") and batch.status == NoticeBatch.Status.DONE:
         pdf = NoticeBatch.objects.values_list("pdf", flat=True).get(pk=pk)
-        return _pdf(bytes(pdf), f"notices-batch-{batch.pk}")
+        return _pdf(bytes(pdf), f"医疗救助决定文书-打印批次{batch.pk}")
     return render(request, "claims/notice_batch.html", {"batch": batch})
 
 
@@ -471,11 +466,10 @@ def settlement_month(request, pk):
 @login_required
 @permission_required("claims.view_settlementline", raise_exception=True)
 def settlement_export(request):
-    from yfbz.core.pii import FULL_NUMBERS_SUFFIX, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出一站式结算明细（含完整号码）", model=SettlementLine)
-    return _xlsx(settlement_lines_xlsx(_line_filter(request).qs, full=full),
-                 "settlement-lines" + (f"-{FULL_NUMBERS_SUFFIX}" if full else ""))
+    return _xlsx(settlement_lines_xlsx(_line_filter(request).qs, full=full), "一站式结算明细", full)
 
 
 @login_required

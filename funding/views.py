@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Person, Town
 from yfbz.core.display import money as display_money
+from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
@@ -49,16 +50,6 @@ from .models import (
 from .services import FundingError
 from .services.imports import enrolment_import
 from .services.requests import bank_return_parse
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _file(content: bytes, name: str, content_type: str = XLSX) -> HttpResponse:
-    resp = HttpResponse(content, content_type=content_type)
-    from yfbz.core.uploads import content_disposition
-
-    resp["Content-Disposition"] = content_disposition(name)
-    return resp
 
 
 def _refused(request, exc: YfbzError):
@@ -116,7 +107,8 @@ def request_detail(request, pk):
 @permission_required("funding.view_fundrequest", raise_exception=True)
 def request_pdf(request, pk):
     req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
-    return _file(notices.fund_request_pdf(req, selectors.request_summary(req)), f"{req.number}.pdf", "application/pdf")
+    return download(notices.fund_request_pdf(req, selectors.request_summary(req)),
+                    f"{req.year}年{req.month}月医疗救助资金申请表", req.number, ext="pdf")
 
 
 @login_required
@@ -185,7 +177,7 @@ def line_correct_bank(request, pk):
 @permission_required("funding.view_paymentbatch", raise_exception=True)
 def batch_xlsx(request, pk):
     batch = get_object_or_404(PaymentBatch, pk=pk)
-    return _file(exports.bank_file_xlsx(batch), f"{batch.number}.xlsx")
+    return download(exports.bank_file_xlsx(batch), "银行代发文件", batch.get_fund_display(), batch.number, ext="xlsx")
 
 
 @login_required
@@ -221,9 +213,9 @@ def report(request):
     r = selectors.month_report(y, m)
     fmt = request.GET.get("format")
     if fmt == "xlsx":
-        return _file(exports.month_report_xlsx(r), f"report-{y}-{m:02d}.xlsx")
+        return download(exports.month_report_xlsx(r), f"医疗救助资金{y}年{m}月收支报表", ext="xlsx")
     if fmt == "pdf":
-        return _file(notices.month_report_pdf(r), f"report-{y}-{m:02d}.pdf", "application/pdf")
+        return download(notices.month_report_pdf(r), f"医疗救助资金{y}年{m}月收支报表", ext="pdf")
     period = Period.objects.filter(year=y, month=m).first()
     return render(request, "funding/report.html", {"form": form, "r": r, "period": period})
 
@@ -297,22 +289,23 @@ def subsidy_run_start(request):
 def tax_list(request, year):
     town_id = _town_for(request)
     rows = selectors.tax_list(request.user, year=year, town_id=town_id)
-    from yfbz.core.pii import file_name, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     # the tax system needs full numbers: asked for on purpose, with a reason, recorded
     full = full_numbers_requested(request, what=f"导出{year}年资助参保税务名单（含完整号码）", model=SubsidyResult)
-    return _file(exports.tax_list_xlsx(rows, full=full), file_name(f"tax-list-{year}-{town_id or 'all'}.xlsx", full))
+    return download(exports.tax_list_xlsx(rows, full=full), town_name(town_id), f"{year}年资助参保税务名单", ext="xlsx",
+                    full=full)
 
 
 @login_required
 @permission_required("funding.view_subsidyresult", raise_exception=True)
 def gap_list(request, year):
     town_id = _town_for(request)
-    from yfbz.core.pii import file_name, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what=f"导出{year}年漏保断保名单（含完整号码）", model=SubsidyResult)
-    return _file(exports.gap_list_xlsx(selectors.gap_list(request.user, year=year, town_id=town_id), full=full),
-                 file_name(f"gaps-{year}-{town_id or 'all'}.xlsx", full))
+    return download(exports.gap_list_xlsx(selectors.gap_list(request.user, year=year, town_id=town_id), full=full),
+                    town_name(town_id), f"{year}年漏保断保名单", ext="xlsx", full=full)
 
 
 @login_required

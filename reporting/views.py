@@ -263,9 +263,7 @@ def return_act(request, pk, action):
 @login_required
 @permission_required("reporting.view_statreturn", raise_exception=True)
 def return_file(request, pk, fmt):
-    from urllib.parse import quote
 
-    from django.http import HttpResponse
 
     from .exports import return_pdf, return_xlsx
 
@@ -276,14 +274,15 @@ def return_file(request, pk, fmt):
     ret = _return_for(request, pk)
     name = f"{ret.unit}-{ret.get_kind_display()}-{ret.period_zh}-第{ret.version}版"
     if fmt == "xlsx":
-        resp = HttpResponse(return_xlsx(ret), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        data = return_xlsx(ret)
     else:
         period = Period.from_code(ret.year, ret.period)
         charts = dashboard_charts(period)[:4] if ret.kind == "ASSISTANCE" else (
             [dashboard_charts(period)[4]] if ret.kind == "FUNDS" else [])
-        resp = HttpResponse(return_pdf(ret, charts), content_type="application/pdf")
-    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"
-    return resp
+        data = return_pdf(ret, charts)
+    from yfbz.core.downloads import download
+
+    return download(data, name, ext=fmt)
 
 
 # --- budgets and the fund risk warning ------------------------------------------------------------------

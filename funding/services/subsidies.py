@@ -258,7 +258,8 @@ def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: 
         else:
             d = subsidy_for(report.person, report.year, report.enrolment)
             if d.amount <= 0:
-                raise FundingError(f"{report.person.name} {report.year}年无可资助金额（原因代码 {','.join(str(int(r)) for r in d.reasons)}）")
+                why = "；".join(Reason(int(r)).zh for r in d.reasons) or "不符合资助条件"
+                raise FundingError(f"{report.person.name} {report.year}年无可资助金额：{why}")
             report.amount = min(d.amount, report.paid_amount)
             report.status, report.note = SelfPaidReport.Status.APPROVED, note
             EnrolmentRow.objects.update_or_create(

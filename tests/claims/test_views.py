@@ -182,7 +182,7 @@ def test_reviewer_refuses_sends_back_and_clerk_redecides_from_the_page(decided_b
     assert other.current_decision.refusal_code == "PAPERS_NOT_GENUINE"
     clerk = login(staff["district_clerk"])
     resp = clerk.post(reverse("claims:bill-redecide", args=[other.pk]), {"reason": "补交原件"}, follow=True)
-    assert "已核定：普通疾病住院医疗救助 4000.00元" in resp.content.decode()
+    assert "已核定：普通疾病住院医疗救助 4,000.00元" in resp.content.decode()
     other.refresh_from_db()
     assert other.status == Bill.Status.DECIDED and other.decisions.count() == 2
 

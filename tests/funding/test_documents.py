@@ -105,3 +105,20 @@ def test_the_month_report_shows_amounts_with_separators_and_schemes_by_name(bene
         assert "41,209.28" in content and "重特大疾病医疗救助" in content and "45,444.55" in content
         assert "MAJOR_DISEASE" not in content and "ONE_STOP" not in content
         assert not re.search(r"\d\.\d{3,}", re.sub(r"<[^>]+>", " ", content))
+
+
+def test_downloads_are_named_in_chinese_never_by_town_id(benefits, staff, login, towns):
+    from urllib.parse import unquote
+
+    def name(resp):
+        assert resp.status_code == 200, resp.status_code
+        return unquote(resp["Content-Disposition"].split("filename*=UTF-8''")[1])
+
+    assert name(login(staff["slh_clerk"]).get(reverse("funding:tax-list", args=[2025]))) == "双龙湖街道-2025年资助参保税务名单.xlsx"
+    district = login(staff["district_clerk"])
+    assert name(district.get(reverse("funding:tax-list", args=[2025]), {"town": towns["HX"].pk})) == "回兴街道-2025年资助参保税务名单.xlsx"
+    assert name(district.get(reverse("funding:gap-list", args=[2025]))) == "全区-2025年漏保断保名单.xlsx"
+    req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
+    assert name(district.get(reverse("funding:request-pdf", args=[req.pk]))) == f"2025年3月医疗救助资金申请表-{req.number}.pdf"
+    assert name(login(staff["auditor"]).get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "xlsx"})) == \
+        "医疗救助资金2025年3月收支报表.xlsx"

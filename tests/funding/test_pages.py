@@ -150,7 +150,7 @@ def test_the_fund_request_pdf_and_the_month_report_show_the_figures(make_person,
     closing = {r[0]: Decimal(str(r[4])) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert closing["医疗救助资金 财政专户"] == Decimal("5000.00") - rep.amount
     report_pdf = pdf_text(client.get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "pdf"}).content)
-    assert "收支报表" in report_pdf and str(Decimal("5000.00") - rep.amount) in report_pdf
+    assert "收支报表" in report_pdf and f"{Decimal('5000.00') - rep.amount:,.2f}" in report_pdf
 
 
 def test_a_town_clerk_edits_enrolment_of_their_town_only(two_towns, staff, login):

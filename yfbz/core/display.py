@@ -96,3 +96,32 @@ def label(code, kind: str | None = None) -> str:
 
 def labels(kind: str) -> dict[str, str]:
     return dict(_LABELS.get(kind, {}))
+
+
+# --- the audit trail -------------------------------------------------------------------------------
+#: django-auditlog's actions (LogEntry.Action) in words
+AUDIT_ACTIONS = {0: "新增", 1: "修改", 2: "删除", 3: "查看"}
+_AUDIT_VALUES = {"None": EMPTY, "": EMPTY, "True": "是", "False": "否"}
+
+
+def audit_value(value) -> str:
+    text = str(value) if value is not None else ""
+    return _AUDIT_VALUES.get(text, text)
+
+
+def audit_changes(entry) -> list[tuple[str, str, str]]:
+    """(field, before, after) of an audit entry: the field by its verbose name, a code by its label
+    (auditlog's changes_display_dict reads the field's choices), None as '—', booleans as 是/否.
+    Entries whose model is gone keep the recorded names."""
+    try:
+        changes = entry.changes_display_dict
+    except Exception:  # the model no longer exists, or a value no longer parses: show what was recorded
+        changes = entry.changes_dict or {}
+    out = []
+    for field, values in (changes or {}).items():
+        if not isinstance(values, (list, tuple)):
+            values = [None, values]
+        before = values[0] if values else None
+        after = values[1] if len(values) > 1 else None
+        out.append((str(field), audit_value(before), audit_value(after)))
+    return out

@@ -70,15 +70,15 @@ def audit_export(request):
     access entry. Values are as recorded (ID and phone numbers masked in the trail)."""
     from django.utils import timezone
 
+    from .display import AUDIT_ACTIONS, audit_changes
     from .pii import record_access
     from .spreadsheets import write_xlsx
 
     entries = _audit_entries(request)
     rows = (
         [e.pk, timezone.localtime(e.timestamp).strftime("%Y-%m-%d %H:%M:%S"), str(e.actor or "系统"),
-         e.get_action_display(), e.content_type.name if e.content_type_id else "", e.object_repr,
-         "；".join(f"{k}：{v[0] if isinstance(v, list) else v} → {v[1] if isinstance(v, list) and len(v) > 1 else ''}"
-                  for k, v in (e.changes_dict or {}).items()), e.remote_addr or ""]
+         AUDIT_ACTIONS.get(e.action, str(e.action)), e.content_type.name if e.content_type_id else "", e.object_repr,
+         "；".join(f"{field}：{before} → {after}" for field, before, after in audit_changes(e)), e.remote_addr or ""]
         for e in entries[:AUDIT_EXPORT_MAX].iterator(chunk_size=5000)
     )
     data = write_xlsx("审计日志", ["编号", "时间", "操作人", "动作", "对象类型", "对象", "变更（前 → 后）", "地址"], rows)

@@ -29,6 +29,17 @@ def label(value, kind=None):
 
 
 @register.filter
+def audit_changes(entry):
+    """An audit entry's changes as (field, before, after), in words (yfbz.core.display.audit_changes)."""
+    return display.audit_changes(entry)
+
+
+@register.filter
+def audit_action(code):
+    return display.AUDIT_ACTIONS.get(code, display.label(code))
+
+
+@register.filter
 def masked(value):
     """An ID or phone number masked (first 6 + last 4): yfbz.core.pii.mask."""
     from yfbz.core.pii import mask
