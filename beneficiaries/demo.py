@@ -2,8 +2,9 @@
 with exits, town moves, a category change, newcomers and a few faulty rows.
 
 The two older months are applied through the administrators' route (as `import_roster --apply`);
-the last month of 民政 waits in town review, every town done but 回兴 (hx_clerk walks it, then the
-reviewer confirms), so every screen has something to show.
+the last month of 民政 waits in town review, every town done but 回兴, whose review is past its
+deadline (hx_clerk may still review it, or the reviewer confirms with a reason, accepting 回兴's rows as
+sent), so every screen has something to show.
 Deterministic and re-runnable: a file already confirmed changes nothing (same bytes, same month).
 """
 
@@ -138,5 +139,9 @@ def demo_rosters(stdout, rng):
                     services.roster_submit(upload=upload, user=uploader)
                     for clerk in town_clerks:  # every town but 回兴 has reviewed
                         services.roster_rows_review(upload=upload, user=clerk, accept=True)
+                    # sent to the towns three weeks ago: 回兴's review is past its deadline (5 working days), so the
+                    # reviewer may also confirm without it, accepting its rows as sent (the duty board shows it late)
+                    sent = timezone.now() - timedelta(days=21)
+                    RosterUpload.objects.filter(pk=upload.pk).update(uploaded_at=sent, submitted_at=sent)
             made += 1
     stdout.write(f"演示名单：新增 {made} 份（各部门近三个月，含终止、迁移、新增和错误行）")

@@ -472,6 +472,7 @@ class RosterRow(models.Model):
         PENDING = "pending", "待审核"
         ACCEPTED = "accepted", "已接受"
         SENT_BACK = "sent_back", "已退回"
+        OVERDUE = "overdue", "逾期未审核，按报送接受"
 
     # Foreign keys without their own index where a composite index below (or nothing) needs one:
     # a roster of 100,000 rows is written with COPY, and every index costs on every row.

@@ -11,6 +11,7 @@ def todo(user):
 
     from yfbz.core.roles import Role
 
+    from . import services
     from .models import RetroactiveChange, RosterRow, RosterUpload
 
     items = []
@@ -19,9 +20,21 @@ def todo(user):
             upload__status=RosterUpload.Status.TOWN_REVIEW, review=RosterRow.Review.PENDING
         )
         items.append(("本镇街待审核的名单行", pending.count(), reverse("beneficiaries:roster-list")))
+        for upload in RosterUpload.objects.filter(pk__in=pending.values("upload_id")).select_related("department"):
+            if services.review_overdue(upload):
+                late = pending.filter(upload=upload).count()
+                items.append((f"本镇街逾期未审核：{upload.department.name}{upload.month:%Y年%m月}名单"
+                              f"（期限{services.review_deadline(upload):%m月%d日}已过）", late,
+                              reverse("beneficiaries:roster-detail", args=[upload.pk])))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         waiting = RosterUpload.objects.visible_to(user).filter(status=RosterUpload.Status.TOWN_REVIEW)
         items.append(("镇街审核中、待区级确认的名单", waiting.count(), reverse("beneficiaries:roster-list")))
+        for upload in waiting.select_related("department"):
+            towns = services.late_towns(upload) if services.review_overdue(upload) else []
+            if towns:  # the duty board shows them too; the reviewer may confirm and accept their rows as sent
+                items.append((f"镇街逾期未审核：{upload.department.name}{upload.month:%Y年%m月}名单——"
+                              f"{services.towns_text(towns)}（可填写原因确认，按报送接受）", len(towns),
+                              reverse("beneficiaries:roster-detail", args=[upload.pk])))
         if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
             from .models import IdentityCorrection
 

@@ -89,7 +89,8 @@ def roster_detail(request, pk):
     by_town = (
         rows.exclude(outcome=RosterRow.Outcome.INVALID).values("town__id", "town__name")
         .annotate(total=Count("id"), pending=Count("id", filter=Q(review=RosterRow.Review.PENDING)),
-                  sent_back=Count("id", filter=Q(review=RosterRow.Review.SENT_BACK)))
+                  sent_back=Count("id", filter=Q(review=RosterRow.Review.SENT_BACK)),
+                  overdue=Count("id", filter=Q(review=RosterRow.Review.OVERDUE)))
         .order_by("town__id")
     )
     page = Paginator(_row_filter(request, rows).order_by("row_number", "id"), 50).get_page(request.GET.get("page"))
@@ -107,6 +108,8 @@ def roster_detail(request, pk):
         "my_pending": rows.filter(review=RosterRow.Review.PENDING).exclude(outcome=RosterRow.Outcome.INVALID).count()
         if is_town_clerk else 0,
         "pending_total": services.pending_review_count(upload),
+        "review_deadline": services.review_deadline(upload) if upload.submitted_at else None,
+        "review_overdue": upload.status == RosterUpload.Status.TOWN_REVIEW and services.review_overdue(upload),
         "max_share": services.max_ending_share() * 100,
         "outcomes": RosterRow.Outcome.choices,
         "reviews": RosterRow.Review.choices,
@@ -195,7 +198,8 @@ def roster_action(request, pk):
             services.roster_reject(upload=upload, user=user, reason=request.POST.get("reason", ""))
             messages.success(request, "名单已退回")
         elif action == "confirm":
-            services.roster_confirm(upload=upload, user=user, confirm_endings=request.POST.get("confirm_endings") == "1")
+            services.roster_confirm(upload=upload, user=user, confirm_endings=request.POST.get("confirm_endings") == "1",
+                                    overdue_reason=request.POST.get("overdue_reason", ""))
             messages.success(request, "已确认，名单正在生效")
         else:
             messages.error(request, "未知操作")

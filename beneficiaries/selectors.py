@@ -162,10 +162,23 @@ def duty_board(month_start):
             RosterRow.objects.filter(upload=live, review=RosterRow.Review.PENDING, town__isnull=False)
             .exclude(outcome=RosterRow.Outcome.INVALID).values_list("town_id", flat=True).distinct()
         )
+        overdue_accepted = set(
+            RosterRow.objects.filter(upload=live, review=RosterRow.Review.OVERDUE, town__isnull=False)
+            .values_list("town_id", flat=True).distinct()
+        )
+        from .services import review_deadline, review_overdue
+
+        departments[-1]["review_deadline"] = review_deadline(live) if live.submitted_at else None
+        late = live.status == RosterUpload.Status.TOWN_REVIEW and review_overdue(live)
         for r in per_town:
             done = r["town_id"] not in pending
-            cells[(r["town_id"], dept.pk)] = {"reviewed_at": r["last"] if done else None,
-                                              "state": state(r["last"]) if done else "missing"}
+            if r["town_id"] in overdue_accepted:
+                cell_state = "overdue_accepted"  # the town did not review: the district accepted its rows as sent
+            elif done:
+                cell_state = state(r["last"])
+            else:
+                cell_state = "overdue" if late else "missing"
+            cells[(r["town_id"], dept.pk)] = {"reviewed_at": r["last"] if done else None, "state": cell_state}
     none = {"state": "none"}  # this department's roster has nobody of this town
     grid = [
         {"town": t, "cells": [cells.get((t.pk, d["department"].pk), none if d["upload"] else None) for d in departments]}

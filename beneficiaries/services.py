@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -332,8 +332,64 @@ def pending_review_count(upload: RosterUpload) -> int:
     return reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False).count()
 
 
-def roster_confirm(*, upload: RosterUpload, user, confirm_endings: bool = False) -> RosterUpload:
-    """The district confirms a reviewed roster; applying it runs as a job (roster_apply)."""
+#: a town's review of a roster is due within this many working days (official calendar) after it was sent
+REVIEW_WORKING_DAYS = 5
+
+
+def review_deadline(upload: RosterUpload) -> date | None:
+    """The last day of the towns' review: the 5th working day (国务院节假日安排, with make-up days)
+    after the day the roster was sent to the towns (or uploaded, if it never was)."""
+    from .selectors import working_days
+
+    start = upload.submitted_at or upload.uploaded_at
+    if start is None:
+        return None
+    return working_days(timezone.localdate(start) + timedelta(days=1), REVIEW_WORKING_DAYS)[-1]
+
+
+def review_overdue(upload: RosterUpload, today: date | None = None) -> bool:
+    deadline = review_deadline(upload)
+    return deadline is not None and (today or timezone.localdate()) > deadline
+
+
+def late_towns(upload: RosterUpload) -> list[str]:
+    """The towns that still have rows of this roster to review, by name."""
+    from .models import Town
+
+    ids = reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False).values("town_id")
+    return list(Town.objects.filter(pk__in=ids).order_by("pk").values_list("name", flat=True))
+
+
+def towns_text(names: list[str]) -> str:
+    return "、".join(names[:5]) + (f"等{len(names)}个镇街" if len(names) > 5 else "")
+
+
+def _accept_overdue(upload: RosterUpload, user, reason: str, pending: int) -> str:
+    """After the deadline the district accepts the towns' unreviewed rows as sent, recording why."""
+    deadline = review_deadline(upload)
+    towns = late_towns(upload)
+    if not review_overdue(upload):
+        raise ValidationError(
+            f"尚有{pending}行待镇街审核（{towns_text(towns)}），审核期限为{deadline:%Y年%m月%d日}；"
+            "期限届满前须等镇街审核完毕后才能确认"
+        )
+    if not reason.strip():
+        raise ValidationError(
+            f"尚有{pending}行待镇街审核（{towns_text(towns)}），审核期限{deadline:%Y年%m月%d日}已过："
+            "请填写原因后确认，未审核的行将按报送内容接受"
+        )
+    n = reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False).update(
+        review=Review.OVERDUE, review_reason=reason.strip(), reviewed_by=user, reviewed_at=timezone.now()
+    )
+    bulk.log_bulk(actor=user, obj=upload, action="逾期未审核按报送接受",
+                  changes={"towns": "、".join(towns), "rows": n, "deadline": f"{deadline:%Y-%m-%d}", "reason": reason.strip()})
+    return f"；{towns_text(towns)}逾期未审核的{n}行按报送接受（原因：{reason.strip()}）"
+
+
+def roster_confirm(*, upload: RosterUpload, user, confirm_endings: bool = False, overdue_reason: str = "") -> RosterUpload:
+    """The district confirms a reviewed roster; applying it runs as a job (roster_apply). After the
+    review deadline (review_deadline) the rows of towns that did not review are accepted as sent,
+    marked so, with the reason the reviewer gives (``overdue_reason``)."""
     if not can_confirm(user, upload):
         raise PermissionDenied("名单须由区医保经办或审核人员确认，且不能由上传人本人确认")
     with transaction.atomic():
@@ -341,12 +397,11 @@ def roster_confirm(*, upload: RosterUpload, user, confirm_endings: bool = False)
         if upload.status != S.TOWN_REVIEW:
             raise ValidationError(f"名单当前状态为“{upload.get_status_display()}”，不能确认")
         pending = pending_review_count(upload)
-        if pending:
-            raise ValidationError(f"尚有{pending}行待镇街审核，审核完毕后才能确认")
         _guard_endings(upload, user, confirm_endings)
+        overdue_note = _accept_overdue(upload, user, overdue_reason, pending) if pending else ""
         upload.confirmed_by = user
         upload.save(update_fields=["confirmed_by", "endings_confirmed_by"])
-        roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="区医保确认，开始生效")
+        roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="区医保确认，开始生效" + overdue_note)
         _queue_apply(upload.pk)
     return upload
 
