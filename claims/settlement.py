@@ -524,6 +524,32 @@ def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str
     return pay, scheme
 
 
+class _TryOnly(Exception):
+    pass
+
+
+def resolution_options(line: SettlementLine) -> tuple[list[tuple[str, str]], str]:
+    """The resolutions the reviewer can choose for a disputed line, and why "按机构垫付金额支付" is not
+    offered when settlement_line_resolve would refuse it (a duplicate or an unknown person pays nothing;
+    no scheme on that date, or the annual cap left, refuses the advanced amount). The check is the
+    resolve's own, run in a savepoint that is rolled back."""
+    choices = [(v, label) for v, label in L.Resolution.choices if v]
+    if line.dispute in (L.Dispute.DUPLICATE, L.Dispute.UNKNOWN_PERSON) or not line.person_id:
+        return [c for c in choices if c[0] == L.Resolution.NONE], f"{line.get_dispute_display()}，只能不予支付"
+    refusal = ""
+    try:
+        with transaction.atomic():
+            _pay_within_cap(line, L.Resolution.ADVANCED)
+            raise _TryOnly
+    except _TryOnly:
+        pass
+    except ClaimsError as exc:
+        refusal = str(exc)
+    if refusal:
+        choices = [c for c in choices if c[0] != L.Resolution.ADVANCED]
+    return choices, refusal
+
+
 def settlement_month_confirm(*, month_id: int, user) -> SettlementMonth:
     """Fix the agreed total of an institution-month once no disputed line is pending: it becomes payable."""
     with transaction.atomic():

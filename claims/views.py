@@ -456,6 +456,13 @@ def settlement_month(request, pk):
     f = _line_filter(request, sm)
     page = Paginator(f.qs, 100).get_page(request.GET.get("page"))
     is_reviewer = request.user.is_superuser or request.user.has_role(Role.DISTRICT_REVIEWER)
+    if is_reviewer:  # offer on each disputed line only the resolutions the service will accept
+        from .settlement import resolution_options
+
+        page.object_list = list(page.object_list)
+        for ln in page.object_list:
+            if not ln.resolution and (ln.outcome == "DISPUTED" and sm.status == "OPEN" or ln.pending and ln.prior_payable is not None):
+                ln.options, ln.refusal = resolution_options(ln)
     return render(request, "claims/settlement_month.html", {
         "sm": sm, "filter": f, "page": page, "summary": selectors.settlement_month_summary(sm),
         "files": sm.files.defer("data").select_related("uploaded_by"), "can_review": is_reviewer,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -217,7 +219,11 @@ def report(request):
     if fmt == "pdf":
         return download(notices.month_report_pdf(r), f"医疗救助资金{y}年{m}月收支报表", ext="pdf")
     period = Period.objects.filter(year=y, month=m).first()
-    return render(request, "funding/report.html", {"form": form, "r": r, "period": period})
+    return render(request, "funding/report.html", {
+        "form": form, "r": r, "period": period, "month_ended": today > r["last"],
+        "month_in": sum((a["inflow"] for a in r["accounts"]), Decimal("0.00")),
+        "month_out": sum((a["outflow"] for a in r["accounts"]), Decimal("0.00")),
+    })
 
 
 @login_required

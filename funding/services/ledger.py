@@ -9,6 +9,7 @@ serialised: the second sees the first's lines and is refused.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -183,8 +184,12 @@ def account_balance(account: Account, *, until: date | None = None) -> Decimal:
     return qs.aggregate(s=Sum("amount"))["s"] or ZERO
 
 
-def period_close(*, year: int, month: int, user) -> Period:
-    """Month-end close: after it the month takes no more entries (refused in entry_post under the same lock)."""
+def period_close(*, year: int, month: int, user, today: date | None = None) -> Period:
+    """Month-end close: after it the month takes no more entries (refused in entry_post under the same lock).
+    Only after the month has ended: closed on its last day, an entry dated that day would be refused."""
+    last_day = date(year, month, calendar.monthrange(year, month)[1])
+    if (today or timezone.localdate()) <= last_day:  # an entry dated a later day of the month would be refused
+        raise FundingError(f"{year}年{month}月尚未结束（月末为{last_day:%m月%d日}），须在月末之后结账")
     with transaction.atomic():
         period = _period_locked(date(year, month, 1))
         if period.closed_at:

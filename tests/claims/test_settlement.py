@@ -194,3 +194,18 @@ def test_paying_a_line_the_records_find_ineligible_is_refused_until_the_identity
     with pytest.raises(ClaimsError, match="不符合任何救助方案"):
         settlement_line_resolve(line_id=lines["S003NOT_ELIGIBLE"].pk, user=staff["reviewer"], resolution="ADVANCED",
                                 note="当事人持有证明")
+
+
+def test_the_page_offers_pay_what_was_advanced_only_where_it_would_be_accepted(march_file, staff, login):
+    """Issue 11: duplicates, unknown people, lines the records find ineligible and lines past the cap are
+    not offered "按机构垫付金额支付" (the service would refuse it); the page says why."""
+    import re
+
+    page = login(staff["reviewer"]).get(f"/claims/settlements/{march_file.settlement_month_id}/").content.decode()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"<tr><td>\d+</td><td>(S\d+)</td>.*?</tr>", page, re.S)}
+    offers = {no: "按机构垫付金额支付" in row.split("<select", 1)[-1].split("</select>")[0] for no, row in rows.items()
+              if "<select" in row}
+    assert offers == {"S002": True, "S003": False, "S004": False, "S001": False, "S005": False}
+    assert "不可按垫付金额支付：查无此人，只能不予支付" in page
+    assert "不可按垫付金额支付：第4行按系统记录在结算日不符合任何救助方案" in page
+    assert "不可按垫付金额支付：重复结算，只能不予支付" in page and "本年剩余6000.00元" in page

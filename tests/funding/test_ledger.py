@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from funding import services
 from funding.models import Account, JournalEntry, JournalLine
@@ -111,6 +112,22 @@ def test_a_closed_month_takes_no_more_entries(fund, staff):
         fund("SPECIAL", "1.00", on=date(2025, 3, 31))
     fund("SPECIAL", "1.00", on=date(2025, 4, 1))
     assert balance("SPECIAL") == Decimal("301.00")
+
+
+def test_a_month_is_closed_only_after_it_has_ended(fund, staff, login):
+    """Issue 11: closed on its last day, an entry dated that day would then be refused."""
+    fund("SPECIAL", "300.00", on=date(2025, 3, 3))
+    with pytest.raises(FundingError, match="2025年3月尚未结束（月末为03月31日）"):
+        services.period_close(year=2025, month=3, user=staff["finance"], today=date(2025, 3, 31))
+    fund("SPECIAL", "1.00", on=date(2025, 3, 31))  # the last day still takes entries
+    services.period_close(year=2025, month=3, user=staff["finance"], today=date(2025, 4, 1))
+    assert balance("SPECIAL") == Decimal("301.00")
+    # the page offers no close button for the month still running, and says when it can be closed
+    today = timezone.localdate()
+    page = login(staff["finance"]).get(f"/funding/report/?year={today.year}&month={today.month}").content.decode()
+    assert "尚未结束" in page and 'data-testid="period-close"' not in page
+    resp = login(staff["finance"]).post("/funding/report/close/", {"year": today.year, "month": today.month}, follow=True)
+    assert "尚未结束" in resp.content.decode()
 
 
 def test_a_receivable_is_opened_once_and_recovered_money_is_booked_back(fund, staff):

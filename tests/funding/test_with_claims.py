@@ -71,7 +71,8 @@ def test_a_month_with_an_approved_claim_end_to_end(approved_bill, people, staff,
                                 entered_by=fin, approved_by=rev)
     assert balance("EXPENDITURE") == decision.assistance
 
-    services.period_close(year=today.year, month=today.month, user=fin)
+    with pytest.raises(services.FundingError, match="尚未结束"):  # this month has not ended yet (issue 11)
+        services.period_close(year=today.year, month=today.month, user=fin)
     for acc in Account.objects.all():
         assert balance(acc.code) == (JournalLine.objects.filter(account=acc).aggregate(s=Sum("amount"))["s"] or 0)
     assert balance("SPECIAL") == Decimal("50000.00") - decision.assistance
