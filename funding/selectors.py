@@ -150,3 +150,24 @@ def request_summary(req) -> dict:
     return {"groups": dict(groups), "institutions": institutions, "towns": towns,
             "withdrawn_n": withdrawn["n"] or 0, "withdrawn_total": withdrawn["total"] or Decimal("0.00"),
             "withdrawn_assistance": withdrawn_assistance(req), "transfer_due": transfer_due(req)}
+
+
+def subsidy_missing(year: int) -> list[str]:
+    """Why a subsidy run for ``year`` finds nobody (or would): each missing input in words, so that a
+    run of 0 people is explained instead of shown as a silent zero (issue 11). Empty when all are there."""
+    from beneficiaries.models import Identity, RosterUpload
+    from yfbz.policy.models import ContributionStandard
+
+    from .models import Enrolment
+
+    out = []
+    if not ContributionStandard.objects.filter(year=year, active=True).exists():
+        out.append(f"未录入{year}年城乡居民医保个人缴费标准（管理后台 → 城乡居民医保个人缴费标准），资助金额无从计算")
+    if not Enrolment.objects.filter(year=year).exists():
+        out.append(f"未导入{year}年参保登记（本页“导入参保登记”），无法判断各人参保类型")
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    identities = Identity.objects.filter(valid_from__lte=end).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+    if not identities.exists():
+        confirmed = RosterUpload.objects.filter(status=RosterUpload.Status.CONFIRMED).exists()
+        out.append(f"{year}年内没有任何在册身份" + ("" if confirmed else "（尚无已确认的身份名单）"))
+    return out

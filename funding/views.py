@@ -263,6 +263,7 @@ def subsidy(request):
     towns = Town.objects.all() if (request.user.sees_everything or request.user.is_superuser) else Town.objects.filter(pk=request.user.town_id)
     settlements = TaxListSettlement.objects.visible_to(request.user).filter(year=year).select_related("town")
     return render(request, "funding/subsidy.html", {"year": year, "runs": runs, "latest": latest, "changes": changes,
+                                                     "missing": selectors.subsidy_missing(year),
                                                      "settlements": settlements,
                                                      "towns": towns, "import_form": ImportForm(initial={"year": year}),
                                                      "enrolment_form": EnrolmentForm(initial={"year": year})})

@@ -88,6 +88,7 @@ class Context:
             else:
                 self.other_aliases.setdefault(key, cat)
         self.towns: dict[str, int] = {}
+        self.town_names: dict[int, str] = dict(Town.objects.values_list("pk", "name"))
         for town in Town.objects.filter(active=True):
             self.towns[town.name] = town.pk
             self.towns.setdefault(town.short_name, town.pk)
@@ -254,6 +255,15 @@ def _compare(ctx: Context, row: Checked, person) -> None:
         person[2] != row.town_id or (row.village and row.village != person[3]) or (row.phone and row.phone != person[4])
     )
     row.outcome = Outcome.CHANGED if differs else Outcome.CONTINUING
+    if differs:  # say what changed (issue 11); the phone number itself stays off the page
+        parts = []
+        if person[2] != row.town_id:
+            parts.append(f"镇街 {ctx.town_names.get(person[2], '（无）')} → {ctx.town_names.get(row.town_id, '（无）')}")
+        if row.village and row.village != person[3]:
+            parts.append(f"村（社区） {person[3] or '（无）'} → {row.village}")
+        if row.phone and row.phone != person[4]:
+            parts.append("联系电话已更新")
+        row.warn("变更内容", "；".join(parts))
 
 
 def check_roster(

@@ -47,11 +47,18 @@ def test_upload_then_town_review_then_district_confirm(staff, page, browser_logi
         assert own in rows and other not in rows, clerk
         assert page.get_by_test_id("my-pending").inner_text() == "1"
         page.get_by_test_id("accept-all").click()
+        # an irreversible step asks first, saying how many rows (issue 11)
+        assert "全部 1 行" in page.get_by_test_id("confirm-text").inner_text()
+        page.get_by_test_id("confirm-yes").click()
+        page.wait_for_load_state()
         assert "已接受1行" in page.content()
 
     switch_user(page, browser_login, "district_clerk")
     page.goto(roster_url)
     page.get_by_test_id("confirm").click()
+    asked = page.get_by_test_id("confirm-text").inner_text()
+    assert "新增 2 个身份" in asked and "生效后不能撤回" in asked
+    page.get_by_test_id("confirm-yes").click()
     page.wait_for_function("document.querySelector('[data-testid=roster-status]').innerText === '已确认'")
     starts = dict(Identity.objects.values_list("person__name", "valid_from"))
     assert starts == {"双龙甲": date(2025, 3, 2), "回兴乙": date(2025, 3, 1)}

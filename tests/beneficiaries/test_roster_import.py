@@ -117,6 +117,9 @@ def second_month_scenario(upload_file, confirm_roster):
     ]  # 丙 is absent: ended
     up = upload_file(roster_xlsx(april), month=date(2025, 4, 1)).upload
     assert up.summary() == {"rows": 5, "valid": 4, "invalid": 1, "new": 2, "continuing": 1, "changed": 1, "ended": 2}
+    # a changed row says what changed (issue 11)
+    changed = RosterRow.objects.get(upload=up, outcome="changed")
+    assert changed.warnings == [{"row": changed.row_number, "field": "变更内容", "message": "镇街 双龙湖街道 → 回兴街道"}]
     # 2 endings of 5 is above 10%: the guard asks for a second confirmation
     confirm_roster(up, confirm_endings=True)
     by_person = {i.person.id_number: i for i in Identity.objects.filter(category__code="DIBAO")}

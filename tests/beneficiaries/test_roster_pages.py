@@ -241,3 +241,17 @@ def test_the_progress_endpoint_reports_the_running_jobs_live_figures(staff, logi
     assert (got["phase"], got["done"], got["total"], got["finished"]) == ("校验比对", 40_000, 100_000, False)
     page = login(staff["civil_officer"]).get(reverse("beneficiaries:roster-detail", args=[up.pk])).content.decode()
     assert 'id="progress"' in page and "40000 / 100000" in page
+
+
+def test_a_txt_upload_is_refused_at_once_with_a_clear_message_not_left_checking(staff, login):
+    """Issue 11: a .txt whose text reads as CSV was accepted and shown as 正在校验, then failed."""
+    client = login(staff["civil_officer"])
+    text = "身份证号码,姓名,救助类别,所属镇街\n" + f"{ids(1)[0]},某,低保,双龙湖\n"
+    f = io.BytesIO(text.encode())
+    f.name = "低保名单.txt"
+    resp = client.post(reverse("beneficiaries:roster-list"), {
+        "department": staff["civil_officer"].department_id, "month": "2025-03", "mode": "snapshot", "file": f,
+    })
+    page = resp.content.decode()
+    assert resp.status_code == 200 and RosterUpload.objects.count() == 0
+    assert "“低保名单.txt”是.txt文件，不能上传：请上传Excel（.xlsx）或CSV（.csv）文件" in page

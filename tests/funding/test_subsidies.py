@@ -156,3 +156,15 @@ def test_the_same_person_is_reported_only_once_a_year(roster, staff):
     report(roster["dibao"], staff["slh_clerk"], date(2025, 7, 1))
     with pytest.raises(FundingError, match="已上报过"):
         report(roster["dibao"], staff["slh_clerk"], date(2025, 7, 2))
+
+
+def test_a_year_without_standard_or_enrolment_says_why_instead_of_a_silent_zero(roster, staff, login, django_capture_on_commit_callbacks):
+    """Issue 11: a 2026 run found 可资助 0 人 and said nothing; the page names what is missing."""
+    with django_capture_on_commit_callbacks(execute=True):
+        run(2030, staff["district_clerk"])
+    page = login(staff["district_clerk"]).get("/funding/subsidy/?year=2030").content.decode()
+    assert "未录入2030年城乡居民医保个人缴费标准" in page and "未导入2030年参保登记" in page
+    assert "因此最近一次计算可资助 0 人" in page
+    assert "2030年内没有任何在册身份" not in page  # the people's identities are open
+    ok = login(staff["district_clerk"]).get("/funding/subsidy/?year=2025").content.decode()
+    assert 'data-testid="subsidy-missing"' not in ok

@@ -152,6 +152,15 @@ class DataFileField(_LimitedFileField):
                 check_data(f.name, content, self.kind, allow_csv=self.allow_csv)
             except UploadRefused as exc:
                 raise forms.ValidationError(str(exc)) from None
+            # the bytes may read as CSV, but a .txt (or any other name) is refused here with a clear
+            # message rather than accepted and left to fail in the background job (issue 11)
+            suffix = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
+            allowed = ("xlsx", "csv") if self.allow_csv else ("xlsx",)
+            if suffix and suffix not in allowed:  # a name without a suffix is judged by its bytes alone
+                raise forms.ValidationError(
+                    f"“{f.name}”是.{suffix}文件，不能上传：请上传{'Excel（.xlsx）或CSV（.csv）' if self.allow_csv else 'Excel（.xlsx）'}"
+                    "文件。文本文件请在Excel中打开后另存为.xlsx或.csv。"
+                )
         return f
 
 
