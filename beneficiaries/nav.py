@@ -26,6 +26,26 @@ def todo(user):
                 items.append((f"本镇街逾期未审核：{upload.department.name}{upload.month:%Y年%m月}名单"
                               f"（期限{services.review_deadline(upload):%m月%d日}已过）", late,
                               reverse("beneficiaries:roster-detail", args=[upload.pk])))
+    if user.has_role(Role.DEPT_OFFICER) and user.department_id:
+        own = RosterUpload.objects.visible_to(user).filter(department_id=user.department_id)
+        validated = own.filter(status=RosterUpload.Status.VALIDATED)
+        first = validated.values_list("pk", flat=True).first()
+        items.append(("已校验、待提交镇街审核的名单", validated.count(),
+                      reverse("beneficiaries:roster-detail", args=[first]) if first else reverse("beneficiaries:roster-list")))
+        # rows sent back by a town of a roster still in review, or confirmed within the last 30 days (they
+        # were not applied: the department checks them and sends them again in its next roster)
+        from datetime import timedelta
+
+        from django.db.models import Q
+        from django.utils import timezone
+
+        recent = own.filter(Q(status=RosterUpload.Status.TOWN_REVIEW)
+                            | Q(status=RosterUpload.Status.CONFIRMED, confirmed_at__gte=timezone.now() - timedelta(days=30)))
+        sent_back = RosterRow.objects.filter(upload__in=recent, review=RosterRow.Review.SENT_BACK)
+        first = sent_back.order_by("-upload_id").values_list("upload_id", flat=True).first()
+        items.append(("镇街退回的名单行（请核实后更正或重报）", sent_back.count(),
+                      reverse("beneficiaries:roster-detail", args=[first]) + "?review=sent_back" if first
+                      else reverse("beneficiaries:roster-list")))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         waiting = RosterUpload.objects.visible_to(user).filter(status=RosterUpload.Status.TOWN_REVIEW)
         items.append(("镇街审核中、待区级确认的名单", waiting.count(), reverse("beneficiaries:roster-list")))

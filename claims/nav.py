@@ -1,6 +1,7 @@
 ITEMS = [
     ("手工报销", "claims:bill-list", "claims.view_bill"),
     ("一站式结算审核", "claims:settlement-list", "claims.view_settlementline"),
+    ("批量打印记录", "claims:notice-batches", "claims.view_bill"),
 ]
 
 
@@ -13,9 +14,19 @@ def todo(user):
     from .models import Bill, SettlementLine
 
     items = []
+    if user.is_superuser or user.has_role(Role.DISTRICT_CLERK):
+        entered = Bill.objects.visible_to(user).filter(status=Bill.Status.ENTERED)
+        items.append(("已录入、待核定的票据", entered.count(), reverse("claims:bill-list") + "?status=ENTERED"))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
         decided = Bill.objects.visible_to(user).filter(status=Bill.Status.DECIDED)
         items.append(("已核定待审批的票据", decided.count(), reverse("claims:bill-list") + "?status=DECIDED"))
         disputed = SettlementLine.objects.visible_to(user).filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="")
         items.append(("待处理的一站式结算异议", disputed.count(), reverse("claims:settlement-list")))
+        from .models import SettlementMonth
+
+        ready = (SettlementMonth.objects.filter(status=SettlementMonth.Status.OPEN)
+                 .exclude(lines__outcome=SettlementLine.Outcome.DISPUTED, lines__resolution="").distinct())
+        first = ready.order_by("pk").values_list("pk", flat=True).first()
+        items.append(("异议已处理完、待确认的一站式结算月份", ready.count(),
+                      reverse("claims:settlement-month", args=[first]) if first else reverse("claims:settlement-list")))
     return items

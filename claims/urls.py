@@ -17,6 +17,7 @@ urlpatterns = [
     path("decisions/<int:pk>/notice.pdf", views.notice_pdf, name="notice-pdf"),
     path("notices/batch/", views.notice_batch_new, name="notice-batch-new"),
     path("notices/batch/<int:pk>/", views.notice_batch_detail, name="notice-batch"),
+    path("notices/batches/", views.notice_batch_list, name="notice-batches"),
     path("settlements/", views.settlement_list, name="settlement-list"),
     path("settlements/export.xlsx", views.settlement_export, name="settlement-export"),
     path("settlements/<int:pk>/", views.settlement_month, name="settlement-month"),

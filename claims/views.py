@@ -350,6 +350,15 @@ def notice_batch_new(request):
 
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
+def notice_batch_list(request):
+    """The user's past notice batches (a batch's PDF is for the person who asked for it)."""
+    batches = NoticeBatch.objects.defer("pdf").filter(requested_by=request.user).order_by("-requested_at")
+    page = Paginator(batches, 50).get_page(request.GET.get("page"))
+    return render(request, "claims/notice_batch_list.html", {"page": page})
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
 def notice_batch_detail(request, pk):
     batch = get_object_or_404(NoticeBatch.objects.defer("pdf"), pk=pk, requested_by=request.user)
     if request.GET.get("download") and batch.status == NoticeBatch.Status.DONE:

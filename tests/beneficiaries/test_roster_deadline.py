@@ -92,3 +92,15 @@ def test_after_the_deadline_the_reviewer_confirms_with_a_reason_and_late_rows_ar
     from beneficiaries.models import Identity
 
     assert Identity.objects.filter(person__town__code="HX", category__code="DIBAO", started_by=sent_roster).count() == 2
+
+
+def test_the_department_officer_is_told_of_rows_a_town_sent_back(sent_roster, staff, login):
+    row = RosterRow.objects.filter(upload=sent_roster, town__code="HX").first()
+    services.roster_rows_review(upload=sent_roster, user=staff["hx_clerk"], row_ids=[row.pk], accept=False,
+                                reason="本人已迁出本镇街")
+    officer = login(staff["civil_officer"])
+    todo = {t["label"]: (t["count"], t["url"]) for t in officer.get("/").context["todo"]}
+    count, url = todo["镇街退回的名单行（请核实后更正或重报）"]
+    assert count == 1 and url == f"/people/rosters/{sent_roster.pk}/?review=sent_back"
+    assert "本人已迁出本镇街" in officer.get(url).content.decode()
+    assert "镇街退回的名单行（请核实后更正或重报）" not in {t["label"] for t in login(staff["veterans_officer"]).get("/").context["todo"]}
