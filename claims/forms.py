@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.urls import reverse
 
 from beneficiaries.models import Person
 from yfbz.core.uploads import DataFileField
@@ -68,6 +69,12 @@ class BillForm(forms.ModelForm):
         self.fields["institution"].queryset = Institution.objects.filter(active=True)
         self.fields["disease"].widget.attrs["list"] = "catalogue"
         self.fields["disease"].help_text = "重特大疾病目录内的病种名称；不在目录内留空"
+        # the person card follows the ID number and the settlement date as they are typed (htmx, GET only)
+        card = {"hx-get": reverse("claims:bill-person"), "hx-target": "#person-card", "hx-swap": "outerHTML"}
+        self.fields["id_number"].widget.attrs.update(card, **{
+            "hx-trigger": "input changed delay:300ms", "hx-include": "[name=settled_on]", "autofocus": True,
+            "data-testid": "id-number", "autocomplete": "off"})
+        self.fields["settled_on"].widget.attrs.update(card, **{"hx-trigger": "change", "hx-include": "[name=id_number]"})
         self.person = None
 
     def clean_id_number(self):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.bill_list, name="bill-list"),
     path("export.xlsx", views.bill_export, name="bill-export"),
     path("bills/new/", views.bill_new, name="bill-new"),
+    path("bills/person/", views.bill_person_card, name="bill-person"),
     path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
     path("bills/<int:pk>/edit/", views.bill_edit, name="bill-edit"),
     path("bills/<int:pk>/approve/", views.bill_approve, name="bill-approve"),

@@ -151,7 +151,30 @@ def _bill_form(request, bill: Bill | None):
                 return redirect("claims:bill-detail", bill.pk)
         except YfbzError as exc:
             messages.error(request, str(exc))
-    return render(request, "claims/bill_form.html", {"form": form, "preview": preview, "catalogue": catalogue, "bill": bill})
+    return render(request, "claims/bill_form.html", {
+        "form": form, "preview": preview, "catalogue": catalogue, "bill": bill, **BILL_FORM_STEPS,
+        "card": _person_card_of(request, form),
+    })
+
+
+#: the bill form in the order a clerk reads a bill: the person, the stay or visit, the insurance layers, the payee
+BILL_FORM_STEPS = {
+    "visit_fields": ("institution", "kind", "disease", "admitted_on", "settled_on"),
+    "insurance_fields": ("total_cost", "in_policy_cost", "basic_paid", "critical_paid", "employee_pooling", "employment",
+                         "tier", "fixed_items_paid", "pharmacy", "prescribing_level"),
+    "payee_fields": ("account_holder", "bank_name", "bank_account"),
+    "other_fields": ("note", "attachments"),
+}
+
+
+def _person_card_of(request, form) -> dict:
+    """The person card as the form stands (a form shown again, or a bill being corrected)."""
+    if form.is_bound:
+        return person_card(request.user, form.data.get("id_number", ""), form.data.get("settled_on", ""))
+    number = (form.initial or {}).get("id_number")
+    if not number:
+        return {"hint": PERSON_HINT}
+    return person_card(request.user, number, form.instance.settled_on.isoformat() if form.instance.settled_on else "")
 
 
 @login_required
@@ -346,6 +369,52 @@ def notice_batch_new(request):
         messages.error(request, str(exc))
         return redirect(reverse("claims:bill-list") + "?" + request.GET.urlencode())
     return redirect("claims:notice-batch", batch.pk)
+
+
+PERSON_HINT = "请输入18位公民身份号码，输入完整后自动显示此人的身份和本年度剩余限额。"
+
+
+def person_card(user, raw: str, settled_on: str) -> dict:
+    """Whose bill it is, for the bill form: name, town, the identities held on the settlement date and
+    what each benefit's annual cap has left this year (the engine's own view: beneficiaries.selectors.benefits_on)."""
+    from datetime import date as _date
+
+    from beneficiaries.models import Person
+    from beneficiaries.selectors import benefits_on
+    from yfbz.rules.idcard import IdNumberError, parse_id_number
+
+    raw = (raw or "").strip()
+    try:
+        on = _date.fromisoformat(settled_on or "")
+    except ValueError:
+        on = timezone.localdate()
+    if not 1900 <= on.year <= 2100:
+        on = timezone.localdate()
+    card = {"on": on}
+    if len(raw) < 18:
+        return {**card, "hint": PERSON_HINT}
+    try:
+        number = parse_id_number(raw).number
+    except IdNumberError as exc:
+        return {**card, "error": f"公民身份号码有误：{exc}"}
+    person = Person.objects.visible_to(user).select_related("town").filter(id_number=number).first()
+    if person is None:
+        return {**card, "error": "没有找到此人（或不在您的管辖范围内）。请先在人员库中登记。"}
+    benefits = benefits_on(person, on)
+    used = selectors.caps_of(person, on.year)
+    for row in benefits["rows"]:
+        cap, scheme = row.get("cap"), row.get("scheme")
+        row["used"] = used.get(scheme, Decimal("0.00")) if scheme else None
+        row["left"] = max(cap - row["used"], Decimal("0.00")) if cap is not None and scheme else None
+    return {**card, "person": person, "benefits": benefits}
+
+
+@login_required
+@permission_required("claims.add_bill", raise_exception=True)
+def bill_person_card(request):
+    """The bill form's first step, asked by htmx as the ID number (or the settlement date) is typed."""
+    card = person_card(request.user, request.GET.get("id_number", ""), request.GET.get("settled_on", ""))
+    return render(request, "claims/_person_card.html", card)
 
 
 @login_required

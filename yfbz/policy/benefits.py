@@ -38,6 +38,7 @@ def benefits_on(person, on):
                 continue
             seen.add(c.scheme)
             rows.append({
+                "scheme": str(c.scheme),
                 "benefit": c.scheme.zh,
                 "category": policy.category_name(c.category) if c.category else None,
                 "ratio": c.ratio, "cap": c.cap, "level": bill.institution_level,
