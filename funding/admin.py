@@ -60,6 +60,14 @@ class EnrolmentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_select_related = ("person",)
 
 
+@admin.register(models.SubsidyRoute)
+class SubsidyRouteAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("person", "year", "route", "report", "settlement", "created_at")
+    list_filter = ("year", "route")
+    search_fields = ("person__name", "=person__id_number")
+    list_select_related = ("person",)
+
+
 @admin.register(models.SubsidyResult)
 class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("person", "year", "enrolment", "category", "group", "amount", "provisional")

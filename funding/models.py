@@ -258,6 +258,46 @@ class SelfPaidReport(models.Model):
         return f"subsidy-b:{self.pk}"
 
 
+class SubsidyRoute(models.Model):
+    """Which route pays a person's contribution subsidy for a year — (a) through the town's tax-system
+    list or (b) to the person who paid themselves — one row per person and year, so the two are
+    exclusive in the database (issue 10, finding 2). Written only by
+    ``funding.services.subsidies.subsidy_route_take``: route (b) when the district approves a
+    self-paid report, route (a) for every person of a town's list when the district confirms it."""
+
+    class Route(models.TextChoices):
+        TAX = "A", "税务代缴（途径一）"
+        SELF_PAID = "B", "个人自缴后资助（途径二）"
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    route = models.CharField("资助途径", max_length=1, choices=Route.choices)
+    report = models.ForeignKey(SelfPaidReport, verbose_name="自行缴费申报", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    settlement = models.ForeignKey("TaxListSettlement", verbose_name="税务代缴结算", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="routes")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "person__town"
+
+    class Meta:
+        verbose_name = verbose_name_plural = "资助参保途径"
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year"], name="subsidy_one_route_per_person_year"),
+            models.CheckConstraint(
+                condition=Q(route="A", settlement__isnull=False, report__isnull=True)
+                | Q(route="B", report__isnull=False, settlement__isnull=True),
+                name="subsidy_route_has_its_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.person_id} {self.get_route_display()}"
+
+
 # --- the ledger ---------------------------------------------------------------------------------
 class Account(models.Model):
     """A ledger account: the bureau's own accounts (never below zero) and counterparts (external)."""

@@ -17,7 +17,9 @@ from .models import (
     Fund,
     JournalLine,
     Payment,
+    SelfPaidReport,
     SubsidyResult,
+    SubsidyRoute,
     YoufuBudget,
 )
 
@@ -39,6 +41,11 @@ def tax_list(user, *, year: int, town_id: int | None = None):
     qs = SubsidyResult.objects.visible_to(user).filter(year=year, amount__gt=0, enrolment__in=ROUTE_A)
     self_paid = Enrolment.objects.filter(year=year, self_paid=True).values("person_id")
     qs = qs.exclude(person_id__in=self_paid)
+    # route (b) reported (not turned down) or approved: never on the tax list too, whatever the
+    # enrolment's 是否自行缴费 says (issue 10, finding 2: routes (a) and (b) are exclusive)
+    qs = qs.exclude(person_id__in=SelfPaidReport.objects.filter(year=year).exclude(status=SelfPaidReport.Status.REJECTED)
+                    .values("person_id"))
+    qs = qs.exclude(person_id__in=SubsidyRoute.objects.filter(year=year, route=SubsidyRoute.Route.SELF_PAID).values("person_id"))
     if town_id:
         qs = qs.filter(person__town_id=town_id)
     return qs.select_related("person", "person__town").order_by("person__town__code", "person__name", "person_id")

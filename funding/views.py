@@ -362,7 +362,9 @@ def enrolment_upload(request):
         try:
             done = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
                                     source=form.cleaned_data["file"].name)
-            messages.success(request, f"已导入 {done.count} 条参保数据（{describe(done.reading)}）")
+            kept = (f"；其中{done.kept_self_paid}人的自行缴费资助已审核，仍按已自行缴费处理（不列入税务代缴名单）"
+                    if done.kept_self_paid else "")
+            messages.success(request, f"已导入 {done.count} 条参保数据（{describe(done.reading)}）{kept}")
         except YfbzError as exc:
             _refused(request, exc)
     return redirect("funding:subsidy")

@@ -15,7 +15,7 @@ from yfbz.files.formats import ENROLMENT
 from yfbz.files.reader import FileUnreadable, normalise_text, read_table
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
-from ..models import Enrolment, EnrolmentKind
+from ..models import Enrolment, EnrolmentKind, SubsidyRoute
 from .errors import FundingError
 from .subsidies import log_bulk
 
@@ -32,6 +32,7 @@ MAX_ERRORS_SHOWN = 20
 class EnrolmentImported:
     count: int
     reading: dict  # the header row, columns used and ignored (yfbz.files.reader)
+    kept_self_paid: int = 0  # rows saying 否 for a person whose route (b) subsidy is approved: kept 是
 
 
 def enrolment_import(*, year: int, data: bytes, user, source: str = "参保系统导出") -> EnrolmentImported:
@@ -91,8 +92,15 @@ def enrolment_import(*, year: int, data: bytes, user, source: str = "参保系�
     with transaction.atomic():
         Enrolment.objects.bulk_create(parsed, batch_size=5000, update_conflicts=True, unique_fields=["person", "year"],
                                       update_fields=["kind", "self_paid", "source", "updated_by"])
-        log_bulk(Enrolment, user=user, object_repr=f"{year}年参保数据导入", summary={"行数": len(parsed), "来源": source})
-    return EnrolmentImported(len(parsed), table.reading)
+        # a person whose route (b) subsidy is approved stays self-paid: an import never puts them on the
+        # town's tax list as well (issue 10, finding 2)
+        kept = Enrolment.objects.filter(
+            year=year, self_paid=False,
+            person_id__in=SubsidyRoute.objects.filter(year=year, route=SubsidyRoute.Route.SELF_PAID).values("person_id"),
+        ).update(self_paid=True)
+        log_bulk(Enrolment, user=user, object_repr=f"{year}年参保数据导入",
+                 summary={"行数": len(parsed), "来源": source, "保留已审核自缴标记": kept})
+    return EnrolmentImported(len(parsed), table.reading, kept)
 
 
 def _row_no(message: str) -> int:

@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from ..models import (
     SelfPaidReport,
     SubsidyChange,
     SubsidyResult,
+    SubsidyRoute,
     SubsidyRun,
     SubsidyYear,
     TaxListSettlement,
@@ -62,10 +63,40 @@ def enrolment_set(*, person: Person, year: int, kind: str, user, self_paid: bool
         raise FundingError(f"参保类型「{kind}」无效")
     if not Person.objects.visible_to(user).filter(pk=person.pk).exists():
         raise FundingError("无权修改该人员的参保登记")
+    # a person whose route (b) subsidy is approved stays self-paid: an edit never puts them on the tax list
+    self_paid = self_paid or SubsidyRoute.objects.filter(person=person, year=year, route=SubsidyRoute.Route.SELF_PAID).exists()
     row, _ = EnrolmentRow.objects.update_or_create(
         person=person, year=year, defaults={"kind": kind, "self_paid": self_paid, "source": source, "updated_by": user}
     )
     return row
+
+
+# --- routes (a) and (b): exclusive per person and year -------------------------------------------------
+ROUTE_CLASH = "{names}{year}年已由「{route}」资助参保，途径一（税务代缴）和途径二（自缴后资助）不能同时享受"
+
+
+def subsidy_route_take(*, year: int, route: str, person_ids: list[int], report: SelfPaidReport | None = None,
+                       settlement: TaxListSettlement | None = None) -> int:
+    """The one door both routes go through: record that ``route`` pays these people's subsidy for
+    ``year``. Refused (nothing written) when any of them is already paid by the other route; people
+    already on this route are left as they are (a supplementary tax-list settlement). The database's
+    unique (person, year) row makes the two routes exclusive even for two requests at the same moment.
+    Returns how many rows were written. Call inside the caller's transaction."""
+    taken = dict(SubsidyRoute.objects.filter(year=year, person_id__in=person_ids).values_list("person_id", "route"))
+    clash = sorted(pid for pid, r in taken.items() if r != route)
+    if clash:
+        names = "、".join(Person.objects.filter(pk__in=clash[:5]).order_by("pk").values_list("name", flat=True))
+        more = f"等{len(clash)}人" if len(clash) > 5 else ""
+        other = SubsidyRoute.Route(taken[clash[0]]).label
+        raise FundingError(ROUTE_CLASH.format(names=names + more, year=year, route=other))
+    rows = [SubsidyRoute(person_id=pid, year=year, route=route, report=report, settlement=settlement)
+            for pid in person_ids if pid not in taken]
+    try:
+        with transaction.atomic():
+            SubsidyRoute.objects.bulk_create(rows, batch_size=5000)
+    except IntegrityError:  # the other route was recorded for one of them at the same moment
+        raise FundingError(f"{year}年资助参保途径正被同时登记（途径一和途径二不能同时享受），请刷新后重试") from None
+    return len(rows)
 
 
 # --- the year's run ----------------------------------------------------------------------------------
@@ -236,6 +267,8 @@ def selfpaid_report(*, person: Person, year: int, enrolment: str, paid_amount: D
     with transaction.atomic():
         if SelfPaidReport.objects.filter(person=person, year=year).exclude(status=SelfPaidReport.Status.REJECTED).exists():
             raise FundingError(f"{person.name} 的{year}年自行缴费资助已上报过")
+        if SubsidyRoute.objects.filter(person=person, year=year, route=SubsidyRoute.Route.TAX).exists():
+            raise FundingError(ROUTE_CLASH.format(names=person.name, year=year, route=SubsidyRoute.Route.TAX.label))
         return SelfPaidReport.objects.create(
             person=person, year=year, town=town, enrolment=enrolment, paid_amount=paid_amount, bank_name=bank_name.strip(),
             bank_account=bank_account.strip(), account_holder=account_holder.strip(), reported_by=user,
@@ -262,6 +295,8 @@ def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: 
                 raise FundingError(f"{report.person.name} {report.year}年无可资助金额：{why}")
             report.amount = min(d.amount, report.paid_amount)
             report.status, report.note = SelfPaidReport.Status.APPROVED, note
+            subsidy_route_take(year=report.year, route=SubsidyRoute.Route.SELF_PAID, person_ids=[report.person_id],
+                               report=report)
             EnrolmentRow.objects.update_or_create(
                 person=report.person, year=report.year,
                 defaults={"kind": report.enrolment, "self_paid": True, "source": "自行缴费申报", "updated_by": user},
@@ -295,8 +330,12 @@ def tax_list_confirm(*, year: int, town_id: int, payee_name: str, bank_name: str
         amount = (agg["total"] or Decimal("0.00")) - settled
         if amount <= 0:
             raise FundingError(f"该镇街{year}年税务代缴名单没有尚未结算的金额（已结算 {settled} 元）")
-        return TaxListSettlement.objects.create(
+        settlement = TaxListSettlement.objects.create(
             year=year, town_id=town_id, people=agg["n"] or 0, amount=amount, payee_name=payee_name.strip(),
             bank_name=bank_name.strip(), bank_account=bank_account.strip(), confirmed_by=user,
             confirmed_on=on or timezone.localdate(),
         )
+        # everyone on the list is now paid by route (a) for the year: route (b) is closed to them
+        people = list(tax_list(user, year=year, town_id=town_id).values_list("person_id", flat=True))
+        subsidy_route_take(year=year, route=SubsidyRoute.Route.TAX, person_ids=people, settlement=settlement)
+        return settlement
