@@ -15,9 +15,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from yfbz.core.display import money as display_money
 from yfbz.rules.money import money
 
 from ..models import Account, EntryKind, EntryProposal, Fund, JournalEntry, JournalLine, Period
@@ -97,14 +98,20 @@ def entry_post(
         period = _period_locked(on)
         if period.closed_at:
             raise FundingError(f"{on.year}年{on.month}月已结账，不能再记账；请记入当前未结账月份")
+        later = Period.objects.filter(closed_at__isnull=False).filter(
+            Q(year__gt=on.year) | Q(year=on.year, month__gt=on.month)).order_by("-year", "-month").first()
+        if later is not None:  # a back-dated entry would change the balances of a month already closed
+            raise FundingError(f"{later.year}年{later.month}月已结账，不能再记入{on:%Y年%m月%d日}及以前的日期；"
+                               "请记入已结账月份之后的日期")
         locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=[a.pk for a in own]).order_by("pk")}
         for acc in locked.values():
             delta = amounts[acc.code]
             if delta < ZERO:
-                balance = account_balance(acc)
-                if balance + delta < ZERO:
+                low_on, low = lowest_balance_from(acc, on)
+                if low + delta < ZERO:
                     raise FundingError(
-                        f"「{acc.name}」余额不足：当前余额 {balance} 元，本次支出 {-delta} 元，不能透支"
+                        f"「{acc.name}」余额不足：{low_on:%Y年%m月%d日}余额 {display_money(low)} 元，"
+                        f"本次{on:%Y年%m月%d日}支出 {display_money(-delta)} 元，该日起任何一天都不能透支"
                     )
         period.entry_seq += 1
         period.save(update_fields=["entry_seq"])
@@ -184,6 +191,21 @@ def account_balance(account: Account, *, until: date | None = None) -> Decimal:
     return qs.aggregate(s=Sum("amount"))["s"] or ZERO
 
 
+def lowest_balance_from(account: Account, on: date) -> tuple[date, Decimal]:
+    """The lowest end-of-day balance of ``account`` on ``on`` or any later day with entries, and that day:
+    money taken out on ``on`` is missing on every later day too, so a payment must fit under this
+    (issue 10, finding 4: a balance is never negative at any date)."""
+    low_on, low = on, account_balance(account, until=on)
+    running = low
+    later = (JournalLine.objects.filter(account=account, entry__date__gt=on).values("entry__date")
+             .annotate(s=Sum("amount")).order_by("entry__date"))
+    for row in later:
+        running += row["s"]
+        if running < low:
+            low_on, low = row["entry__date"], running
+    return low_on, low
+
+
 def period_close(*, year: int, month: int, user, today: date | None = None) -> Period:
     """Month-end close: after it the month takes no more entries (refused in entry_post under the same lock).
     Only after the month has ended: closed on its last day, an entry dated that day would be refused."""
@@ -203,5 +225,5 @@ def period_close(*, year: int, month: int, user, today: date | None = None) -> P
     return period
 
 
-__all__ = ["Fund", "INCOME_KINDS", "account_balance", "entry_post", "entry_reverse", "money_in", "money_transfer",
+__all__ = ["Fund", "INCOME_KINDS", "account_balance", "entry_post", "lowest_balance_from", "entry_reverse", "money_in", "money_transfer",
            "period_close"]
