@@ -39,3 +39,10 @@ class ClaimsConfig(AppConfig):
         from .services import payables_mark_paid
 
         register_provider(Provider("claims", payables, payables_mark_paid))
+
+        # verify_books: every cap row equals the sum of the current decisions behind it
+        from yfbz.core.books import register_check
+
+        from .books import check_caps
+
+        register_check("caps", "年度限额与核定不符", check_caps)

@@ -22,6 +22,16 @@ class FundingConfig(AppConfig):
         register_replay("funding", items)
         register_labels("spending", Spending)
 
+        # verify_books (yfbz.core.books): balances, payables, payments, subsidy routes
+        from yfbz.core.books import register_check
+
+        from . import books
+
+        register_check("balances", "账户余额", books.check_balances)
+        register_check("payables", "应付款与资金申请", books.check_payables)
+        register_check("payments", "支付", books.check_payments)
+        register_check("routes", "资助参保途径重复", books.check_routes)
+
         def _ensure(sender, **kwargs):
             from django.db import DatabaseError
 

@@ -46,3 +46,13 @@ def _first_request_url(requests, fallback: str) -> str:
 
     first = requests.order_by("pk").values_list("pk", flat=True).first()
     return reverse("funding:request-detail", args=[first]) if first else fallback
+
+
+def panels(user):
+    """The finance officer's (and the reviewer's) home page: the last verify_books result (yfbz.core.books)."""
+    from yfbz.core.books import last
+    from yfbz.core.roles import Role
+
+    if not (user.is_superuser or user.has_role(Role.FINANCE, Role.DISTRICT_REVIEWER)):
+        return []
+    return [{"template": "funding/_books_panel.html", "books": last()}]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_celery_beat",
     "yfbz.core",
     "yfbz.areas",
     "yfbz.policy",
@@ -189,10 +190,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
-# periodic jobs (celery beat): the audit trail's hash chain is extended every minute
+# periodic jobs (celery beat): the audit trail's hash chain is extended every minute; the schedule
+# lives in the database (django-celery-beat: `celery -A yfbz beat -S django`), where the nightly
+# verify_books row is data (yfbz/core/migrations, editable by the administrator)
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "core.seal_audit_trail", "schedule": 60.0},
 }
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_ACCEPT_CONTENT = ["json"]
 
 # --- Security -----------------------------------------------------------------------------

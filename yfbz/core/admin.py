@@ -205,3 +205,22 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class RoleGroupAdmin(ReadOnlyAdmin, GroupAdmin):
     pass
+
+
+# --- the beat schedule (django-celery-beat): data the system administrator may adjust ---------------
+def _lock_beat_admin():
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat import models as beat
+
+    from .adminlock import ReferenceAdmin
+
+    because = "定时任务的运行时间是数据（django-celery-beat）：系统管理员可调整每晚账目核对等任务的时间"
+    for model, base in ((beat.PeriodicTask, beat_admin.PeriodicTaskAdmin), (beat.CrontabSchedule, beat_admin.CrontabScheduleAdmin),
+                        (beat.IntervalSchedule, admin.ModelAdmin), (beat.SolarSchedule, admin.ModelAdmin),
+                        (beat.ClockedSchedule, beat_admin.ClockedScheduleAdmin)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, type(f"Locked{model.__name__}Admin", (ReferenceAdmin, base), {"editable_because": because}))
+
+
+_lock_beat_admin()

@@ -73,3 +73,22 @@ class AuditSeal(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.hash[:12]}"
+
+
+class BooksVerification(models.Model):
+    """One run of ``manage.py verify_books`` (yfbz.core.books): whether the books add up, and what not."""
+
+    ran_at = models.DateTimeField("核对时间", auto_now_add=True)
+    ok = models.BooleanField("无误")
+    summary = models.CharField("结论", max_length=500)
+    findings = models.JSONField("发现的问题", default=list)
+    counts = models.JSONField("各项检查问题数", default=dict)
+    source = models.CharField("运行方式", max_length=20, help_text="命令 / 定时任务")
+
+    class Meta:
+        verbose_name = "账目核对"
+        verbose_name_plural = "账目核对"
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self):
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {self.summary}"

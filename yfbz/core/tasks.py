@@ -19,3 +19,13 @@ def seal_audit_trail() -> int:
     from .auditchain import seal_pending
 
     return seal_pending()
+
+
+@shared_task(name="core.verify_books")
+def verify_books() -> dict:
+    """Nightly (django-celery-beat row "账目核对"): run every check of yfbz.core.books and keep the result."""
+    from . import books
+
+    result = books.verify()
+    row = books.record(result, source="定时任务")
+    return {"ok": row.ok, "summary": row.summary}

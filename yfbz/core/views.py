@@ -31,6 +31,12 @@ def healthz(request):
     ok = checks["database"][0] and checks["broker"][0]
     body = {"status": "ok" if ok else "error"}
     body.update({name: {"ok": good, "detail": detail} for name, (good, detail) in checks.items()})
+    # the last verify_books (yfbz.core.books): reported, not a reason to take the site out of service
+    from .books import last
+
+    books = last()
+    body["books"] = ({"ok": books.ok, "detail": books.summary, "ran_at": books.ran_at.isoformat()} if books
+                     else {"ok": None, "detail": "尚未核对"})
     return JsonResponse(body, status=200 if ok else 503, json_dumps_params={"ensure_ascii": False})
 
 
