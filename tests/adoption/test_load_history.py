@@ -41,7 +41,9 @@ def test_the_example_loads_to_the_expected_figures_and_equals_the_what_if_path_f
         assert (d.decided_by.username, d.reviewed_by.username, d.historic) == ("district_clerk", "reviewer", False)
     tekun = Person.objects.get(id_number="500112196203150436")
     assert CapUsage.objects.get(person=tekun, year=2025, scheme="INPATIENT").used == Decimal("10000.00")
+    from yfbz.core.books import verify
 
+    assert verify().ok, verify().findings  # the caps equal the decisions the load made
 
 def test_people_identities_and_institutions_come_in_as_migrated(load, staff, login):
     load(EXAMPLE)
@@ -189,6 +191,13 @@ def test_historic_records_the_old_systems_decisions_as_given(load, tmp_path):
     assert CapUsage.objects.get(person=li, year=2025, scheme="OUTPATIENT").used == Decimal("280.00")
     assert CapUsage.objects.get(person=li, year=2025, scheme="YOUFU").used == Decimal("60.00")
     assert "原系统核定结果，不再支付" in err
+    # verify_books: every cap row equals the historic decisions behind it (issue 10)
+    from yfbz.core.books import verify
+
+    result = verify()
+    assert result.ok, result.findings
+    CapUsage.objects.filter(person=tekun, year=2025, scheme="INPATIENT").update(used=Decimal("9000.00"))
+    assert [kind for kind, _ in verify().findings] == ["年度限额与核定不符"]
 
 
 def test_historic_decisions_are_never_payables_and_never_decided_again(load, tmp_path, staff):
