@@ -596,7 +596,17 @@ class SettlementMonth(models.Model):
 
     institution = models.ForeignKey(Institution, verbose_name="医疗机构", on_delete=models.PROTECT, related_name="settlement_months")
     month = models.DateField("结算月份", help_text="该月第一天")
+    #: the allowed moves (yfbz.core.workflow.transition): a reviewer may reopen a confirmed month with a reason
+    MOVES = {
+        NEW: {Status.OPEN},
+        Status.OPEN: {Status.CONFIRMED},
+        Status.CONFIRMED: {Status.PAID, Status.OPEN},
+        Status.PAID: set(),
+    }
+    REASON_REQUIRED = {(Status.CONFIRMED, Status.OPEN)}
+
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    reopened = models.PositiveSmallIntegerField("重新打开次数", default=0, editable=False)
     agreed_total = money_field("确认支付总额")
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -615,7 +625,19 @@ class SettlementMonth(models.Model):
 
     @property
     def source_key(self) -> str:
-        return f"settlement:{self.institution.code}:{self.month:%Y-%m}"
+        """The payable of this confirmation: a month reopened and confirmed again is a new payable
+        (``…:r1``), since the withdrawn line keeps the old key."""
+        base = f"settlement:{self.institution.code}:{self.month:%Y-%m}"
+        return f"{base}:r{self.reopened}" if self.reopened else base
+
+
+class SettlementMonthStatusChange(StatusHistory):
+    SUBJECT = "settlement_month"
+    settlement_month = models.ForeignKey(SettlementMonth, verbose_name="结算月度", on_delete=models.PROTECT,
+                                         related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "一站式结算月度状态记录"
 
 
 class SettlementFile(models.Model):

@@ -669,10 +669,10 @@ def _parse_key(key: str) -> tuple[str, object, str | None]:
         return "decision", int(parts[1]), part
     if parts[0] == "settlement-adj" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         return "settlement-adj", key, None
-    if parts[0] == "settlement" and len(parts) == 3:
+    if parts[0] == "settlement" and len(parts) in (3, 4):  # settlement:<code>:<YYYY-MM>[:r<n> after a reopening]
         try:
             y, m = (int(x) for x in parts[2].split("-"))
-            return "settlement", (parts[1], date(y, m, 1)), None
+            return "settlement", (parts[1], date(y, m, 1), key), None
         except ValueError:
             pass
     raise ClaimsError(f"无法识别的应付款标识：{key}")
@@ -725,9 +725,9 @@ def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
                     adj.save(update_fields=["paid_on"])
                     changed += 1
             else:
-                code, month = ident
+                code, month, _key = ident
                 sm = (
-                    SettlementMonth.objects.select_for_update()
+                    SettlementMonth.objects.select_for_update().select_related("institution")
                     .filter(institution__code=code, month=month)
                     .first()
                 )
@@ -735,11 +735,11 @@ def payables_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
                     raise ClaimsError(f"应付款{key}：没有该机构该月的一站式结算。")
                 if sm.status == SettlementMonth.Status.PAID:
                     continue
-                if sm.status != SettlementMonth.Status.CONFIRMED:
-                    raise ClaimsError(f"应付款{key}：该月结算尚未确认，不能标记支付。")
-                sm.status = SettlementMonth.Status.PAID
+                if sm.status != SettlementMonth.Status.CONFIRMED or sm.source_key != key:
+                    raise ClaimsError(f"应付款{key}：该月结算尚未确认或已重新打开，不能标记支付。")
                 sm.paid_on = paid_on
-                sm.save(update_fields=["status", "paid_on"])
+                transition(sm, SettlementMonth.Status.PAID, by=user, reason=f"支付日期{paid_on}",
+                                    update_fields=["paid_on"])
                 changed += 1
     return changed
 

@@ -25,7 +25,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Town
+from yfbz.core.display import money
 from yfbz.core.roles import Role
+from yfbz.core.workflow import transition
 from yfbz.files.cells import DATE_FORMATS_ZH, id_number_text, parse_amount, parse_date
 from yfbz.files.formats import SETTLEMENT
 from yfbz.files.reader import FileUnreadable, Table, cell_text, normalise_text, read_table
@@ -40,7 +42,16 @@ from yfbz.rules import SCHEME_ZH, Reason
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
 from .bulk import ensure_cap_rows, insert_rows, set_cap_used
-from .models import CAP_KEYS, ZERO, CapUsage, Institution, SettlementFile, SettlementLine, SettlementMonth
+from .models import (
+    CAP_KEYS,
+    ZERO,
+    Adjustment,
+    CapUsage,
+    Institution,
+    SettlementFile,
+    SettlementLine,
+    SettlementMonth,
+)
 from .services import ClaimsError, log_bulk
 
 L = SettlementLine
@@ -563,10 +574,43 @@ def settlement_month_confirm(*, month_id: int, user) -> SettlementMonth:
         if pending:
             raise ClaimsError(f"还有{pending}条有异议的结算未处理，不能确认。")
         sm.agreed_total = sm.lines.aggregate(t=Sum("payable"))["t"] or ZERO
-        sm.status = SettlementMonth.Status.CONFIRMED
         sm.confirmed_by = user
         sm.confirmed_at = timezone.now()
-        sm.save(update_fields=["agreed_total", "status", "confirmed_by", "confirmed_at"])
+        transition(sm, SettlementMonth.Status.CONFIRMED, by=user, reason=f"确认应付机构{money(sm.agreed_total)}元",
+                   update_fields=["agreed_total", "confirmed_by", "confirmed_at"])
+        return sm
+
+
+def settlement_month_reopen(*, month_id: int, user, reason: str) -> SettlementMonth:
+    """A reviewer reopens a confirmed month, with a reason (a file was missing, a line was wrong): its
+    payable leaves the fund request it waits on (withdrawn, the money held if already transferred),
+    files and disputes can be handled again, and the next confirmation is a new payable (``…:r<n>``),
+    requested in the month it is confirmed. Refused once the bank has the payment or paid it, and
+    when lines of the month were settled again after confirmation (their top-ups and recoveries
+    stand on the confirmed total)."""
+    from funding.models import PayableLine
+    from funding.services import payable_lines_withdraw
+
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        sm = SettlementMonth.objects.select_for_update().select_related("institution").get(pk=month_id)
+        _check_reviewer(user, sm)
+        if sm.status != SettlementMonth.Status.CONFIRMED:
+            raise ClaimsError(f"{sm}当前为“{sm.get_status_display()}”，只有已确认待支付的月份可以重新打开。")
+        if not reason:
+            raise ClaimsError("请填写重新打开的原因。")
+        key = sm.source_key
+        line = PayableLine.objects.filter(source_key=key).first()
+        if line is not None and line.status in (PayableLine.Status.IN_BATCH, PayableLine.Status.PAID):
+            raise ClaimsError(f"{sm}的应付款已{line.get_status_display()}，不能重新打开。")
+        if Adjustment.objects.filter(settlement_line__settlement_month=sm).exists():
+            raise ClaimsError(f"{sm}已有确认后重新审核的结算（补付或追回），不能重新打开。")
+        if line is not None and line.status == PayableLine.Status.PENDING:
+            payable_lines_withdraw(source_keys=[key], reason=f"{sm}重新打开：{reason}", user=user)
+        sm.reopened += 1
+        sm.agreed_total, sm.confirmed_by, sm.confirmed_at = ZERO, None, None
+        transition(sm, SettlementMonth.Status.OPEN, by=user, reason=reason,
+                   update_fields=["reopened", "agreed_total", "confirmed_by", "confirmed_at"])
         return sm
 
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("settlements/<int:pk>/", views.settlement_month, name="settlement-month"),
     path("settlements/platform/<int:pk>/split/", views.platform_split, name="platform-split"),
     path("settlements/<int:pk>/confirm/", views.settlement_confirm, name="settlement-confirm"),
+    path("settlements/<int:pk>/reopen/", views.settlement_reopen, name="settlement-reopen"),
     path("settlement-lines/<int:pk>/resolve/", views.settlement_resolve, name="settlement-resolve"),
     path("retroactive/<int:pk>/", views.retroactive_detail, name="retroactive-detail"),
 ]

@@ -55,7 +55,12 @@ from .services import (
     explanation_of,
     layers_json,
 )
-from .settlement import settlement_file_upload, settlement_line_resolve, settlement_month_confirm
+from .settlement import (
+    settlement_file_upload,
+    settlement_line_resolve,
+    settlement_month_confirm,
+    settlement_month_reopen,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW_BILL = "claims.view_bill"
@@ -544,7 +549,7 @@ def settlement_month(request, pk):
     return render(request, "claims/settlement_month.html", {
         "sm": sm, "filter": f, "page": page, "summary": selectors.settlement_month_summary(sm),
         "files": sm.files.defer("data").select_related("uploaded_by"), "can_review": is_reviewer,
-        "resolve_form": ResolveForm(),
+        "resolve_form": ResolveForm(), "history": selectors.history_of(sm),
     })
 
 
@@ -582,6 +587,19 @@ def settlement_confirm(request, pk):
     try:
         sm = settlement_month_confirm(month_id=sm.pk, user=request.user)
         messages.success(request, f"{sm}已确认，应付机构{sm.agreed_total}元。")
+    except YfbzError as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:settlement-month", sm.pk)
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_settlementmonth", raise_exception=True)
+def settlement_reopen(request, pk):
+    sm = get_object_or_404(selectors.settlement_months_for(request.user), pk=pk)
+    try:
+        sm = settlement_month_reopen(month_id=sm.pk, user=request.user, reason=request.POST.get("reason", "")[:200])
+        messages.success(request, f"{sm}已重新打开；再次确认后，应付款在确认当月的资金申请中另行申请。")
     except YfbzError as exc:
         messages.error(request, str(exc))
     return redirect("claims:settlement-month", sm.pk)
