@@ -44,6 +44,7 @@ def town_name(town_id) -> str:
     """The town's name for a file name ('全区' for no town)."""
     if not town_id:
         return "全区"
-    from beneficiaries.models import Town
+    from django.apps import apps
 
+    Town = apps.get_model("beneficiaries", "Town")  # core imports no app
     return Town.objects.filter(pk=town_id).values_list("name", flat=True).first() or "全区"

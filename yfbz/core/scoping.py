@@ -52,7 +52,7 @@ def _user_district(user, tree) -> int | None:
 
 def _window(path: str, lo, hi, year: bool) -> Q | None:
     """The record's date (or, for a year field, its 31 December) within [lo, hi]; None: always."""
-    from yfbz.areas.models import DATE_MIN
+    from .params import FIRST as DATE_MIN  # the same day as yfbz.areas.models.DATE_MIN
 
     parts = {}
     if lo > DATE_MIN:
@@ -89,7 +89,9 @@ def _district_q(model, scoping, district_id) -> Q:
     """What district staff reach: records made while their town was under the district (a record with
     its own town and date: ``Scoping.on``/``on_year``), people whose town ever was (read-only history
     once it left), and records with no town or a town not yet placed in any district."""
-    from yfbz.areas.tree import area_tree
+    from .hooks import get
+
+    area_tree = get("area_tree")  # yfbz.areas.tree.area_tree (core imports no app)
 
     tree = area_tree()
     foreign = any(s.district_id != district_id for spans in tree.spans.values() for s in spans)
@@ -108,7 +110,9 @@ def _district_q(model, scoping, district_id) -> Q:
     person_path = getattr(scoping, "person", None)
     if person_path is not None and ever:
         # a person who lived in one of its towns (PersonTown) while the bureau served them
-        from beneficiaries.models import PersonTown
+        from django.apps import apps
+
+        PersonTown = apps.get_model("beneficiaries", "PersonTown")  # core imports no app
 
         q |= Q(**{f"{person_path}__in": PersonTown.objects.filter(town_id__in=ever).values("person_id")})
     return q
@@ -121,7 +125,9 @@ def _clerk_q(scoping, user) -> Q:
     mine = Q(**{f"{town_path}__id": user.town_id})
     if not (getattr(scoping, "on", None) or getattr(scoping, "on_year", None)):
         return mine
-    from yfbz.areas.tree import area_tree
+    from .hooks import get
+
+    area_tree = get("area_tree")  # yfbz.areas.tree.area_tree (core imports no app)
 
     tree = area_tree()
     spans = tree.spans.get(user.town_id)
@@ -144,8 +150,9 @@ def scope_q(model: type[models.Model], user) -> Q:
     if user.sees_everything:
         if scoping is None or not getattr(scoping, "town", None):
             return Q()  # nothing to do with a town (rosters by department, reference data)
-        from yfbz.areas.tree import area_tree
+        from .hooks import get
 
+        area_tree = get("area_tree")  # yfbz.areas.tree.area_tree (core imports no app)
         return _district_q(model, scoping, _user_district(user, area_tree()))
     if scoping is None:
         return NOTHING
@@ -178,7 +185,9 @@ def changeable_q(model: type[models.Model], user) -> Q:
             return q
     from django.utils import timezone
 
-    from yfbz.areas.tree import area_tree
+    from .hooks import get
+
+    area_tree = get("area_tree")  # yfbz.areas.tree.area_tree (core imports no app)
 
     tree = area_tree()
     district_id = _user_district(user, tree)
