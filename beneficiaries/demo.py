@@ -105,7 +105,7 @@ def demo_rosters(stdout, rng):
     from yfbz.core.models import User
 
     from . import services
-    from .models import Department, RosterUpload
+    from .models import Department, RosterRow, RosterUpload
 
     admin = User.objects.filter(username="admin").first()
     if admin is None:
@@ -143,5 +143,7 @@ def demo_rosters(stdout, rng):
                     # reviewer may also confirm without it, accepting its rows as sent (the duty board shows it late)
                     sent = timezone.now() - timedelta(days=21)
                     RosterUpload.objects.filter(pk=upload.pk).update(uploaded_at=sent, submitted_at=sent)
+                    RosterRow.objects.filter(upload=upload, review=RosterRow.Review.ACCEPTED).update(
+                        reviewed_at=sent + timedelta(days=2))  # the towns that reviewed did so in time
             made += 1
     stdout.write(f"演示名单：新增 {made} 份（各部门近三个月，含终止、迁移、新增和错误行）")

@@ -175,7 +175,10 @@ def duty_board(month_start):
             if r["town_id"] in overdue_accepted:
                 cell_state = "overdue_accepted"  # the town did not review: the district accepted its rows as sent
             elif done:
-                cell_state = state(r["last"])
+                # a town's review is late after its own deadline (5 working days after sending), else the month's
+                review_by = departments[-1]["review_deadline"]
+                cell_state = state(r["last"]) if review_by is None or r["last"] is None else (
+                    "on_time" if timezone.localdate(r["last"]) <= review_by else "late")
             else:
                 cell_state = "overdue" if late else "missing"
             cells[(r["town_id"], dept.pk)] = {"reviewed_at": r["last"] if done else None, "state": cell_state}
