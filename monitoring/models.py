@@ -212,15 +212,20 @@ class Alert(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "OPEN", "待跟进"
+        FOLLOWING = "FOLLOWING", "跟进中"
         REFERRED = "REFERRED", "已转部门认定"
         CLOSED = "CLOSED", "已办结"
 
+    #: the town's actions move an alert (monitoring.followup); a department's outcome returns a
+    #: referred alert to the town (FOLLOWING), which then closes it
     MOVES = {
         NEW: {Status.OPEN},
-        Status.OPEN: {Status.REFERRED, Status.CLOSED},
-        Status.REFERRED: {Status.OPEN, Status.CLOSED},
+        Status.OPEN: {Status.FOLLOWING, Status.REFERRED, Status.CLOSED},
+        Status.FOLLOWING: {Status.FOLLOWING, Status.REFERRED, Status.CLOSED},
+        Status.REFERRED: {Status.FOLLOWING},
         Status.CLOSED: set(),
     }
+    OPEN_STATUSES = (Status.OPEN, Status.FOLLOWING)
 
     kind = models.CharField("预警类型", max_length=4, choices=AlertKind.choices)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -261,6 +266,13 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.name}（{self.year}年）"
 
+    @property
+    def late(self) -> bool:
+        """Not closed (nor waiting for a department) and past its deadline."""
+        from django.utils import timezone
+
+        return self.status in self.OPEN_STATUSES and self.due_on is not None and self.due_on < timezone.localdate()
+
 
 class AlertStatusChange(StatusHistory):
     SUBJECT = "alert"
@@ -271,6 +283,115 @@ class AlertStatusChange(StatusHistory):
 
     class Meta(StatusHistory.Meta):
         verbose_name = verbose_name_plural = "监测预警状态记录"
+
+
+# --- the follow-up loop ---------------------------------------------------------------------------
+class FollowUp(models.Model):
+    """What the town did about an alert, with the date it was done (append-only: a new action is a new row)."""
+
+    class Action(models.TextChoices):
+        CONTACTED = "CONTACTED", "已联系"
+        HELPED_APPLY = "HELPED_APPLY", "已协助申请救助"
+        REFERRED = "REFERRED", "已转部门认定"
+        NOT_ELIGIBLE = "NOT_ELIGIBLE", "经核实不符合条件"
+        DECLINED = "DECLINED", "本人拒绝"
+        UNREACHABLE = "UNREACHABLE", "无法联系"
+
+    alert = models.ForeignKey(Alert, verbose_name="预警", on_delete=models.PROTECT, related_name="follow_ups")
+    action = models.CharField("跟进措施", max_length=14, choices=Action.choices)
+    done_on = models.DateField("办理日期")
+    note = models.TextField("情况说明", blank=True)
+    department = models.ForeignKey(
+        "beneficiaries.Department", verbose_name="转至部门", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "alert__town"
+
+    class Meta:
+        verbose_name = "预警跟进记录"
+        verbose_name_plural = "预警跟进记录"
+        ordering = ["done_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.done_on} {self.get_action_display()}"
+
+
+class Referral(models.Model):
+    """A person referred to a certifying department (from an alert, or from an application for a
+    person not yet certified); the department's officer records the outcome."""
+
+    class Status(models.TextChoices):
+        WAITING = "WAITING", "待部门认定"
+        CERTIFIED = "CERTIFIED", "已认定"
+        NOT_CERTIFIED = "NOT_CERTIFIED", "不予认定"
+
+    MOVES = {
+        NEW: {Status.WAITING},
+        Status.WAITING: {Status.CERTIFIED, Status.NOT_CERTIFIED},
+        Status.CERTIFIED: set(),
+        Status.NOT_CERTIFIED: set(),
+    }
+    REASON_REQUIRED = {(Status.WAITING, Status.NOT_CERTIFIED)}
+
+    alert = models.ForeignKey(Alert, verbose_name="预警", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    department = models.ForeignKey("beneficiaries.Department", verbose_name="认定部门", on_delete=models.PROTECT, related_name="+")
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+")
+    id_number = models.CharField("公民身份号码", max_length=18)
+    name = models.CharField("姓名", max_length=50)
+    person = models.ForeignKey(
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="monitoring_referrals"
+    )
+    status = models.CharField("状态", max_length=14, choices=Status.choices, default=Status.WAITING)
+    referred_on = models.DateField("转介日期")
+    due_on = models.DateField("认定期限")
+    note = models.TextField("转介说明", blank=True)
+    certified_from = models.DateField("认定起始日期", null=True, blank=True)
+    category = models.ForeignKey(
+        "beneficiaries.Category", verbose_name="认定身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_reason = models.TextField("认定结果说明", blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="认定结果登记人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_on = models.DateField("认定结果日期", null=True, blank=True)
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="转介人", on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "department"
+
+    class Meta:
+        verbose_name = "转部门认定"
+        verbose_name_plural = "转部门认定"
+        ordering = ["-referred_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}转{self.department}认定（{self.get_status_display()}）"
+
+    @property
+    def late(self) -> bool:
+        from django.utils import timezone
+
+        return self.status == self.Status.WAITING and self.due_on < timezone.localdate()
+
+
+class ReferralStatusChange(StatusHistory):
+    SUBJECT = "referral"
+    referral = models.ForeignKey(Referral, verbose_name="转介", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "referral__town"
+        department = "referral__department"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "转部门认定状态记录"
 
 
 def round_cent(value: Decimal) -> Decimal:

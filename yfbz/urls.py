@@ -25,7 +25,7 @@ urlpatterns = [
 ]
 
 # Apps that grow their own pages add them here when they have a urls module.
-for app in ("claims", "funding", "yfbz.policy", "yfbz.areas", "reporting"):
+for app in ("claims", "funding", "yfbz.policy", "yfbz.areas", "reporting", "monitoring"):
     try:
         __import__(f"{app}.urls")
     except ModuleNotFoundError:

@@ -5,7 +5,7 @@ from django.urls import NoReverseMatch, reverse
 
 # Each app may add menu entries with a module `<app>/nav.py` holding
 # ITEMS = [("名称", "url-name", "app_label.perm_codename" or None), ...]
-NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy", "yfbz.areas", "reporting")
+NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy", "yfbz.areas", "reporting", "monitoring")
 
 
 def _nav_modules():

@@ -79,6 +79,11 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("funding", "enrolment", ("view", "change")),
         ("funding", "selfpaidreport", ("view", "add")),
         ("reporting", "aggregate", VIEW),  # their own town's totals
+        # monitoring: their town's alerts (follow-up recorded through monitoring.followup) and referrals
+        ("monitoring", "alert", ("view", "change")),
+        ("monitoring", "followup", ("view", "add")),
+        ("monitoring", "referral", VIEW),
+        ("monitoring", "highcostrow", VIEW),
     ],
     Role.DEPT_OFFICER: [
         ("beneficiaries", "person", VIEW),
@@ -87,6 +92,9 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("beneficiaries", "category", VIEW),
         ("beneficiaries", "categoryalias", VIEW),
         ("beneficiaries", "department", VIEW),
+        # monitoring: the referrals to their department (outcome recorded through monitoring.followup)
+        ("monitoring", "referral", ("view", "change")),
+        ("monitoring", "alert", VIEW),
     ],
     Role.DISTRICT_CLERK: [
         ("areas", "*", VIEW),
@@ -105,6 +113,10 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("reporting", "aggregate", VIEW),
         ("reporting", "statreturn", ("view", "add")),
         ("reporting", "fundbudget", VIEW),
+        ("monitoring", "*", VIEW),
+        ("monitoring", "alert", ("change",)),
+        ("monitoring", "followup", ("add",)),
+        ("monitoring", "highcostimport", ("add",)),
     ],
     Role.DISTRICT_REVIEWER: [
         ("areas", "*", VIEW),
@@ -121,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("reporting", "aggregate", VIEW),
         ("reporting", "statreturn", ("view", "change")),
         ("reporting", "fundbudget", VIEW),
+        ("monitoring", "*", VIEW),
     ],
     Role.FINANCE: [
         ("areas", "*", VIEW),
@@ -143,6 +156,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("auditlog", "*", VIEW),
         ("core", "*", VIEW),
         ("reporting", "*", VIEW),
+        ("monitoring", "*", VIEW),
     ],
     # reference data and policy only: no staff accounts, no bills, no money
     Role.SYSADMIN: [
@@ -157,6 +171,8 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("policy", "*", ALL),
         ("reporting", "aggregate", VIEW),
         ("reporting", "warningrule", ALL),
+        ("monitoring", "burdenthreshold", ALL),
+        ("monitoring", "disposableincome", ALL),
     ],
     # staff accounts and roles, unlocking accounts, resetting second factors; sees no one's data
     Role.SECURITY_ADMIN: [

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path("", views.alert_list, name="alert-list"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
+    path("alerts/<int:pk>/action/", views.alert_action, name="alert-action"),
+    path("referrals/", views.referral_list, name="referral-list"),
+    path("referrals/<int:pk>/", views.referral_detail, name="referral-detail"),
+    path("referrals/<int:pk>/outcome/", views.referral_outcome, name="referral-outcome"),
+    path("overview/", views.overview_page, name="overview"),
+]
