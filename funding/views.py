@@ -479,6 +479,8 @@ def receivables(request):
             except YfbzError as exc:
                 form.add_error(None, str(exc))
     page = Paginator(Receivable.objects.select_related("opened_by"), 50).get_page(request.GET.get("page"))
+    for r in page:
+        r.source_text = selectors.source_label(r.source_key)
     return render(request, "funding/receivables.html", {"form": form, "page": page, "recovery_form": RecoveryForm()})
 
 

@@ -14,6 +14,8 @@ the every-page crawler test fails on any raw code it finds, so a missing label i
 
 from __future__ import annotations
 
+import re
+import time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
@@ -104,9 +106,46 @@ AUDIT_ACTIONS = {0: "新增", 1: "修改", 2: "删除", 3: "查看"}
 _AUDIT_VALUES = {"None": EMPTY, "": EMPTY, "True": "是", "False": "否"}
 
 
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
+_RELATION = re.compile(r"\w+\.[A-Z]\w*\.None")
+_codes: dict[str, str] | None = None
+_categories: tuple[float, dict[str, str]] = (0.0, {})
+
+
+def code_label(text: str) -> str:
+    """Any known code in words: the label tables, the choices of every model's fields, the identity
+    categories (from the database, re-read every five minutes). Unknown text is returned unchanged."""
+    global _codes, _categories
+    if not _CODE.fullmatch(text):
+        return text
+    if _codes is None:
+        from django.apps import apps
+
+        found: dict[str, str] = {}
+        for table in _LABELS.values():
+            for k, v in table.items():
+                found.setdefault(k, v)
+        for model in apps.get_models():
+            for field in model._meta.get_fields():
+                for key, name in getattr(field, "flatchoices", None) or []:
+                    if isinstance(key, str):
+                        found.setdefault(key, str(name))
+        _codes = found
+    if text in _codes:
+        return _codes[text]
+    if time.monotonic() - _categories[0] > 300:
+        try:
+            from beneficiaries.models import Category
+
+            _categories = (time.monotonic(), dict(Category.objects.values_list("code", "name")))
+        except Exception:  # no database (yet): codes stay as they are
+            _categories = (time.monotonic(), {})
+    return _categories[1].get(text, text)
+
+
 def audit_value(value) -> str:
     text = str(value) if value is not None else ""
-    return _AUDIT_VALUES.get(text, text)
+    return _AUDIT_VALUES.get(text, code_label(text))
 
 
 def audit_changes(entry) -> list[tuple[str, str, str]]:
@@ -123,5 +162,7 @@ def audit_changes(entry) -> list[tuple[str, str, str]]:
             values = [None, values]
         before = values[0] if values else None
         after = values[1] if len(values) > 1 else None
+        if any(_RELATION.fullmatch(str(v)) for v in (before, after) if v is not None):
+            continue  # a reverse relation auditlog notes as "claims.Adjustment.None": nothing a reader can use
         out.append((str(field), audit_value(before), audit_value(after)))
     return out

@@ -17,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from yfbz.rules.codes import YOUFU, Enrolment, Scheme, group_scheme
+from yfbz.core.display import code_label, label, money, pct
+from yfbz.rules.codes import ENROLMENT_ZH, YOUFU, Enrolment, Scheme, group_scheme
 from yfbz.rules.defaults import default_records
 from yfbz.rules.policy import PARAMETER_KEYS, age_condition_zh
 
@@ -120,6 +121,11 @@ class PolicyRevision(models.Model):
 
     def __str__(self) -> str:
         return f"政策修订号 {self.counter}"
+
+
+def _category_name(code: str) -> str:
+    names = {c["code"]: c["name"] for c in category_records()}
+    return names.get(code, code)
 
 
 class PolicyRecord(models.Model):
@@ -262,6 +268,9 @@ class CategoryCondition(PolicyRecord):
     def __str__(self) -> str:
         return f"{self.category}：{self.condition_zh()}"
 
+    def describe_zh(self) -> str:
+        return f"{_category_name(self.category)}：{self.condition_zh()}"
+
     def condition_zh(self) -> str:
         return age_condition_zh(self.min_age, self.max_age) or "无年龄条件"
 
@@ -313,16 +322,17 @@ class GroupMembership(PolicyRecord):
 
     def describe_zh(self) -> str:
         names = {c["code"]: c["name"] for c in category_records()}
-        return f"{names.get(self.category, self.category)}（{self.category}）→ {self.group}；条件：{self.condition_zh()}"
+        group = label(self.group, "scheme") if self.group == YOUFU else self.group
+        return f"{names.get(self.category, self.category)} → {group}；条件：{self.condition_zh()}"
 
     def condition_zh(self) -> str:
         parts = []
         if self.min_age is not None:
             parts.append(f"年满{self.min_age}周岁")
         if self.also_holds:
-            parts.append(f"同时为{self.also_holds}")
+            parts.append(f"同时为{_category_name(self.also_holds)}")
         if self.attribute:
-            parts.append(f"属性{self.attribute}")
+            parts.append(f"属于{code_label(self.attribute)}")
         text = "或".join(parts)
         if self.otherwise:
             text = (text + "；" if text else "") + "其余情形"
@@ -380,6 +390,10 @@ class SchemeRule(PolicyRecord):
 
     def __str__(self) -> str:
         return f"{self.get_scheme_display()} {self.group}{' ' + self.category if self.category else ''}"
+
+    def describe_zh(self) -> str:
+        who = f"（{_category_name(self.category)}）" if self.category else ""
+        return f"{self.get_scheme_display()} {self.group}{who}"
 
     def record_fields(self) -> dict:
         return {
@@ -453,6 +467,10 @@ class ContributionStandard(PolicyRecord):
     def __str__(self) -> str:
         return f"{self.year}年 T1={self.t1} T2={self.t2}{' ' + self.category if self.category else ''}"
 
+    def describe_zh(self) -> str:
+        who = f"（{_category_name(self.category)}）" if self.category else ""
+        return f"{self.year}年{who} 一档T1={money(self.t1)}元，二档T2={money(self.t2)}元"
+
     def record_fields(self) -> dict:
         return {"year": self.year, "category": self.category or None, "t1": self.t1, "t2": self.t2}
 
@@ -488,6 +506,9 @@ class SubsidyRule(PolicyRecord):
 
     def __str__(self) -> str:
         return f"{self.group} {self.enrolment}: {self.share} × {self.standard}"
+
+    def describe_zh(self) -> str:
+        return f"{self.group} {ENROLMENT_ZH.get(self.enrolment, self.enrolment)}：{pct(self.share)} × {self.get_standard_display()}"
 
     def record_fields(self) -> dict:
         return {
@@ -546,6 +567,11 @@ class YoufuRule(PolicyRecord):
     def __str__(self) -> str:
         cap = "未设定（不启用）" if self.annual_cap is None else self.annual_cap
         return f"优抚补助 {self.category or '全部'}：{self.ratio}，限额{cap}"
+
+    def describe_zh(self) -> str:
+        cap = "未设定（不启用）" if self.annual_cap is None else f"{money(self.annual_cap)}元"
+        who = _category_name(self.category) if self.category else "全部身份"
+        return f"优抚补助 {who}：比例{pct(self.ratio)}，年度限额{cap}"
 
     def record_fields(self) -> dict:
         return {
