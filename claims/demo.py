@@ -31,7 +31,7 @@ DEMO_NOTE = "演示数据"
 
 
 def demo_steps():
-    return [institutions_step, bills_step, settlements_step]
+    return [institutions_step, bills_step, settlements_step, platform_step]
 
 
 def demo_steps_last():
@@ -173,3 +173,51 @@ def settlements_step(stdout, rng):
         stdout.write(f"一站式结算 {f.settlement_month}：{f.lines_total} 行，无异议 {f.lines_agreed}，有异议 {f.lines_disputed}")
     if not done:
         stdout.write("一站式结算演示文件已导入，跳过")
+
+
+def platform_step(stdout, rng):
+    """This month's settlement detail of the city platform (title rows, the platform's headers), all
+    institutions in one file: split by institution and audited; one line with employees' large-amount
+    insurance, one with 倾斜救助, one wrong ratio, and a clinic we do not know (listed for the
+    administrator; its lines wait)."""
+    from yfbz.files.samples import platform_row, platform_xlsx
+
+    from .models import Institution, PlatformSettlementFile
+    from .platform import platform_file_upload
+    from .services import ClaimsError
+    from .settlement import settlement_file_import
+
+    if PlatformSettlementFile.objects.exists():
+        stdout.write("平台结算明细演示文件已导入，跳过")
+        return
+    clerk, _ = _staff()
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    insts = {i.code: i for i in Institution.objects.filter(code__in=["YB001", "YB002"])}
+    r = random.Random(618)
+    rows = []
+    for n, p in enumerate(_eligible_people(["DIBAO", "TEKUN"], 24, 23)):
+        inst = insts["YB001" if n % 2 else "YB002"]
+        day = month + timedelta(days=r.randrange(max(today.day - 1, 1)))
+        inpol = Decimal(r.randrange(200_000, 1_200_000)) / 100
+        basic = (inpol * Decimal("0.6")).quantize(Decimal("0.01"))
+        large = Decimal("1000.00") if n == 1 else Decimal("0.00")
+        ratio = Decimal("0.90") if n == 4 else Decimal("0.80")  # the institution's wrong ratio
+        advanced = ((inpol - basic - large) * ratio).quantize(Decimal("0.01"))
+        rows.append(platform_row(f"JS{month:%Y%m}{n:05d}", p.id_number, p.name, inst.name, str(advanced),
+                                 in_policy=str(inpol), basic=str(basic), large=str(large), settled=day,
+                                 tilted="300.00" if n == 2 else "0.00", insured="职工" if n == 1 else "城乡居民",
+                                 town=p.town.name if p.town_id else ""))
+    p = _eligible_people(["DIBAO"], 1, 24).first()
+    rows.append(platform_row(f"JS{month:%Y%m}99999", p.id_number, p.name, "重庆渝北仙桃诊所", "800.00", in_policy="2000.00",
+                             basic="1000.00", settled=month + timedelta(days=max(today.day - 2, 0)), kind="普通门诊"))
+    try:
+        pf, files = platform_file_upload(month=month, file_name=f"结算明细{month:%Y%m}.xlsx", data=platform_xlsx(rows, month),
+                                         user=clerk)
+    except ClaimsError as exc:
+        stdout.write(f"平台结算明细演示文件未导入：{exc}")
+        return
+    for f in files:
+        f = settlement_file_import(file_id=f.pk, user=clerk)
+        stdout.write(f"平台结算明细拆分 {f.settlement_month}：{f.lines_total} 行，无异议 {f.lines_agreed}，有异议 {f.lines_disputed}")
+    stdout.write(f"平台结算明细：待添加机构 {len(pf.unknown)} 家（{'、'.join(u['name'] for u in pf.unknown)}）")

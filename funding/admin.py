@@ -151,3 +151,16 @@ class EntryProposalAdmin(ReadOnlyAdmin):
 class TaxListSettlementAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("year", "town", "people", "amount", "payee_name", "confirmed_by", "confirmed_on", "paid")
     list_filter = ("year", "paid")
+
+
+@admin.register(models.TaxCategoryWording)
+class TaxCategoryWordingAdmin(ReferenceAdmin):
+    editable_because = "参考数据：税务代缴明细中“代缴类别”的写法对应本系统的身份类别（类别名称和名单的类别写法无需添加）"
+    list_display = ("wording", "category", "note")
+    search_fields = ("wording",)
+    autocomplete_fields = ()
+
+
+@admin.register(models.TaxReconciliation)
+class TaxReconciliationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "year", "file_name", "rows", "agreed_total", "uploaded_by", "uploaded_at")

@@ -89,3 +89,18 @@ def month_report_xlsx(report: dict) -> bytes:
     ws.append(["年度预算", "本年已支出", "预算结余"])
     ws.append([y["budget"], y["spent"], y["left"]])
     return _save(wb)
+
+
+def tax_reconciliation_xlsx(lines, full: bool = False) -> bytes:
+    """The disagreements (and agreements) of a 代缴明细 reconciliation, per town, for follow-up."""
+    m = str if full else mask
+    names = _category_names()
+    wb = SafeWorkbook()
+    ws = wb.create_sheet("税务代缴明细核对")
+    ws.append(["镇街", "结果", "税务明细行号", "身份证件号码", "姓名", "代缴类别（税务）", "代缴金额（税务）", "资助身份（我方）",
+               "资助金额（我方）", "说明"])
+    for ln in lines.iterator(chunk_size=5000):
+        ws.append([ln.town.name if ln.town_id else "（未能确定镇街）", ln.get_kind_display(), ln.row_no, m(ln.id_number), ln.name,
+                   ln.tax_category, ln.tax_amount, names.get(ln.our_category, ln.our_category), ln.our_amount,
+                   ln.explanation])
+    return _save(wb)

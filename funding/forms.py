@@ -59,6 +59,14 @@ class ImportForm(forms.Form):
     file = DataFileField(label="参保数据", kind="enrolment")
 
 
+class TaxDetailForm(forms.Form):
+    """The tax system's 税务代缴明细 of a year (two title rows, the header on row 3: docs/files.md)."""
+
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    file = DataFileField(label="税务代缴明细", kind="enrolment",
+                         help_text="税务系统导出的代缴明细（序号、人员编号、姓名、身份证件号码、街道乡镇、代缴类别、代缴金额…）")
+
+
 def _choices(kind):
     from .models import Account
 

@@ -740,3 +740,87 @@ class TaxListSettlement(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.town} {self.amount}"
+
+
+# --- the tax system's 代缴明细 reconciled with the subsidy run (issue 18, docs/funding.md) -----------
+class TaxCategoryWording(models.Model):
+    """A 代缴类别 wording of the tax system's 代缴明细 mapped to one of our categories. Editable data:
+    category names (特困人员) and the rosters' category wordings (城市低保) are recognised without a row."""
+
+    wording = models.CharField("代缴类别写法", max_length=80, unique=True)
+    category = models.ForeignKey("beneficiaries.Category", verbose_name="对应身份类别", on_delete=models.PROTECT,
+                                 related_name="+")
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "代缴类别写法"
+        verbose_name_plural = "代缴类别写法"
+        ordering = ["wording"]
+
+    def __str__(self):
+        return f"{self.wording} → {self.category}"
+
+
+class TaxReconciliation(models.Model):
+    """One 代缴明细 of a year checked against the subsidy run, person by person."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    file_name = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(USER, verbose_name="导入人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
+    reading = models.JSONField("读取情况", default=dict)
+    rows = models.PositiveIntegerField("明细行数", default=0)
+    counts = models.JSONField("各类结果人数", default=dict)
+    agreed_total = models.DecimalField("一致金额合计", default=Decimal("0.00"), **MONEY)
+
+    class Meta:
+        verbose_name = "税务代缴明细核对"
+        verbose_name_plural = "税务代缴明细核对"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.year}年税务代缴明细核对 #{self.pk}（{self.file_name}）"
+
+
+class TaxReconciliationLine(models.Model):
+    """One person of the reconciliation: a row of the 代缴明细, or one of ours missing from it (漏保)."""
+
+    class Kind(models.TextChoices):
+        AGREED = "AGREED", "一致"
+        AMOUNT = "AMOUNT", "金额不一致"
+        CATEGORY = "CATEGORY", "类别不一致"
+        NOT_ELIGIBLE = "NOT_ELIGIBLE", "按我方记录不符合资助条件"
+        MISSING = "MISSING", "漏保（应代缴未在税务明细中）"
+        BOTH_ROUTES = "BOTH_ROUTES", "两种方式重复资助"
+        DUPLICATE = "DUPLICATE", "税务明细重复"
+
+    reconciliation = models.ForeignKey(TaxReconciliation, verbose_name="核对", on_delete=models.CASCADE,
+                                       related_name="lines", db_index=False)
+    row_no = models.PositiveIntegerField("税务明细行号", null=True, blank=True)
+    kind = models.CharField("结果", max_length=12, choices=Kind.choices)
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+", db_index=False)
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="镇街", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", db_index=False)
+    id_number = models.CharField("身份证件号码", max_length=40)
+    name = models.CharField("姓名", max_length=50)
+    tax_category = models.CharField("代缴类别（税务）", max_length=80, blank=True)
+    tax_amount = models.DecimalField("代缴金额（税务）", null=True, blank=True, **MONEY)
+    our_category = models.CharField("资助身份（我方）", max_length=30, blank=True)
+    our_amount = models.DecimalField("资助金额（我方）", null=True, blank=True, **MONEY)
+    explanation = models.TextField("说明")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "税务代缴明细核对结果"
+        verbose_name_plural = "税务代缴明细核对结果"
+        ordering = ["reconciliation_id", "town_id", "kind", "row_no", "id"]
+        indexes = [models.Index(fields=["reconciliation", "town", "kind"])]
+
+    def __str__(self):
+        return f"{self.name} {self.get_kind_display()}"

@@ -32,6 +32,7 @@ from .forms import (
     ReceivableForm,
     RecoveryForm,
     SelfPaidForm,
+    TaxDetailForm,
     TransferForm,
     YearForm,
 )
@@ -48,6 +49,8 @@ from .models import (
     SubsidyResult,
     SubsidyRun,
     TaxListSettlement,
+    TaxReconciliation,
+    TaxReconciliationLine,
 )
 from .services import FundingError
 from .services.imports import enrolment_import
@@ -498,3 +501,83 @@ def receivable_recover(request, pk):
         except YfbzError as exc:
             _refused(request, exc)
     return redirect("funding:receivables")
+
+
+# --- the tax system's 代缴明细 reconciled with the subsidy run (issue 18) ------------------------------
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def tax_reconciliations(request):
+    form = TaxDetailForm(request.POST or None, request.FILES or None, initial={"year": timezone.localdate().year})
+    if request.method == "POST":
+        if not request.user.has_perm("funding.add_subsidyrun"):
+            raise PermissionDenied
+        if form.is_valid():
+            up = form.cleaned_data["file"]
+            try:
+                rec = services.tax_reconciliation_import(year=form.cleaned_data["year"], file_name=up.name, data=up.read(),
+                                                         user=request.user)
+            except YfbzError as exc:
+                _refused(request, exc)
+            else:
+                messages.success(request, f"已核对{rec.year}年税务代缴明细{rec.rows:,}行（{describe(rec.reading)}）。")
+                return redirect("funding:tax-reconciliation", rec.pk)
+    recs = TaxReconciliation.objects.select_related("uploaded_by")[:20]
+    return render(request, "funding/tax_reconciliations.html", {"form": form, "recs": recs})
+
+
+def _rec_lines(request, rec):
+    qs = TaxReconciliationLine.objects.visible_to(request.user).filter(reconciliation=rec).select_related("town")
+    town_id = _town_for(request)
+    if town_id:
+        qs = qs.filter(town_id=town_id)
+    kind = request.GET.get("kind", "")
+    if kind in TaxReconciliationLine.Kind.values:
+        qs = qs.filter(kind=kind)
+    elif kind != "all":
+        qs = qs.exclude(kind=TaxReconciliationLine.Kind.AGREED)  # the follow-up list: disagreements only
+    return qs.order_by("town_id", "kind", "row_no", "pk")
+
+
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def tax_reconciliation(request, pk):
+    rec = get_object_or_404(TaxReconciliation, pk=pk)
+    page = Paginator(_rec_lines(request, rec), 100).get_page(request.GET.get("page"))
+    from beneficiaries.models import Category
+
+    names = dict(Category.objects.values_list("code", "name"))
+    for ln in page:  # codes reach users only through their Chinese names
+        ln.our_category_name = names.get(ln.our_category, ln.our_category)
+    return render(request, "funding/tax_reconciliation.html", {
+        "rec": rec, "summary": services.tax_reconciliation_towns(rec, request.user), "page": page,
+        "kinds": TaxReconciliationLine.Kind.choices, "kind": request.GET.get("kind", ""),
+        "town": request.GET.get("town", ""), "reading": describe(rec.reading),
+    })
+
+
+@login_required
+@permission_required("funding.view_subsidyresult", raise_exception=True)
+def tax_reconciliation_export(request, pk):
+    rec = get_object_or_404(TaxReconciliation, pk=pk)
+    from yfbz.core.pii import file_name, full_numbers_requested
+
+    full = full_numbers_requested(request, what=f"导出{rec.year}年税务代缴明细核对结果（含完整号码）", model=TaxReconciliationLine)
+    return _file(exports.tax_reconciliation_xlsx(_rec_lines(request, rec), full=full),
+                 file_name(f"tax-detail-{rec.year}-{rec.pk}.xlsx", full))
+
+
+@login_required
+@permission_required("funding.add_taxlistsettlement", raise_exception=True)
+@require_POST
+def tax_reconciliation_settle(request, pk):
+    rec = get_object_or_404(TaxReconciliation, pk=pk)
+    town = get_object_or_404(Town, pk=request.POST.get("town") or 0)
+    try:
+        s = services.tax_reconciliation_settle(
+            reconciliation_id=rec.pk, town_id=town.pk, payee_name=request.POST.get("payee_name", ""),
+            bank_name=request.POST.get("bank_name", ""), bank_account=request.POST.get("bank_account", ""), user=request.user)
+        messages.success(request, f"已确认{town.name}{rec.year}年税务代缴结算：一致 {s.people:,} 人，本次结算 {display_money(s.amount)} 元，"
+                                  "计入当月资金申请")
+    except YfbzError as exc:
+        _refused(request, exc)
+    return redirect("funding:tax-reconciliation", rec.pk)

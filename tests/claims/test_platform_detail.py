@@ -14,7 +14,7 @@ from claims.platform import platform_file_split, platform_file_upload
 from claims.services import ClaimsError
 from claims.settlement import SettlementFileError, settlement_file_import
 from tests.claims.test_settlement import MARCH, csv_bytes, line, upload_and_import
-from tests.files.samples import platform_row, platform_xlsx
+from yfbz.files.samples import platform_row, platform_xlsx
 
 pytestmark = pytest.mark.django_db
 YB01 = "渝北区人民医院"

@@ -167,7 +167,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("claims", "institution", ALL),
         ("claims", "institutionbankchange", ("add",)),
         ("funding", "*", VIEW),
-        *[("funding", m, ALL) for m in ("subsidyyear", "youfubudget")],
+        *[("funding", m, ALL) for m in ("subsidyyear", "youfubudget", "taxcategorywording")],
         ("policy", "*", ALL),
         ("reporting", "aggregate", VIEW),
         ("reporting", "warningrule", ALL),

@@ -1,6 +1,6 @@
 """Sample files of each real shape (made-up people, valid ID numbers, the title rows the systems
 write): the city platform's settlement detail (结算明细) and the tax system's 代缴明细. Tests build
-them here; docs/files.md lists their columns."""
+them here and the demo data too (demo_data); docs/files.md lists their columns."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ PLATFORM_HEADER = [
 TAX_HEADER = ["序号", "人员编号", "姓名", "身份证件类型", "身份证件号码", "街道乡镇", "代缴类别", "代缴金额", "个人缴费日期"]
 
 
-def _xlsx(title_rows, header, rows) -> bytes:
+def titled_xlsx(title_rows, header, rows) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Sheet1")
     for t in title_rows:
@@ -53,7 +53,7 @@ def platform_row(sno, id_number, name, institution, advanced, *, in_policy="1000
 
 def platform_xlsx(rows, month: date = date(2025, 3, 1)) -> bytes:
     """The platform's monthly settlement detail of all institutions, with its two title rows."""
-    return _xlsx(
+    return titled_xlsx(
         (f"重庆市医疗保障信息平台 医疗救助一站式结算明细（{month:%Y年%m月}）", f"统筹区：渝北区　导出时间：{month:%Y-%m}-28"),
         PLATFORM_HEADER, rows,
     )
@@ -65,7 +65,7 @@ def tax_row(serial, id_number, name, town, category, amount, paid_on=date(2025, 
 
 def tax_xlsx(rows, year: int = 2025) -> bytes:
     """The tax system's 代缴明细 of a year: two title rows, the header on row 3."""
-    return _xlsx(
+    return titled_xlsx(
         (f"城乡居民基本医疗保险{year}年度税务代缴明细", "填报单位：国家税务总局重庆市渝北区税务局　单位：元"),
         TAX_HEADER, rows,
     )

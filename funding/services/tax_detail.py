@@ -1,0 +1,293 @@
+"""The tax system's 税务代缴明细 reconciled with our subsidy run (issue 18, docs/funding.md).
+
+The file is read as it comes (two title rows, the header on row 3: yfbz.files, docs/files.md). Every
+row is checked first (a bad row refuses the whole file, naming row and field). Each person is then
+sorted, against our best identity and amount of the year (``SubsidyResult``), into:
+
+- 一致 (AGREED): the 代缴类别 maps to our category and the 代缴金额 is our amount;
+- 金额不一致 (AMOUNT), 类别不一致 (CATEGORY, also when the wording maps to none of our categories);
+- 按我方记录不符合资助条件 (NOT_ELIGIBLE): not in our records, or no qualifying identity this year;
+- 两种方式重复资助 (BOTH_ROUTES): also subsidised by route (b) (self-paid, or a self-paid report approved);
+- 税务明细重复 (DUPLICATE): the same person a second time in the file;
+- 漏保 (MISSING): on our route (a) list (``selectors.tax_list``) but not in the tax system's file.
+
+Every line carries its explanation in Chinese words and the town (the person's town, else the
+file's 街道乡镇), so each town follows up its own (scoped). The 代缴类别 wordings are data: our
+category names, the rosters' category wordings and ``TaxCategoryWording`` rows staff add.
+
+The agreed total of a town becomes route (a)'s settlement (``TaxListSettlement``, paid through
+``funding.payables._tax_payables``) when a second person confirms it.
+
+Speed: one query for the year's results, one for route (b), the lines written in bulk
+(``funding.bulk.insert_rows``); bench/reconcile.py measures 200,000 rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from beneficiaries.models import Category, CategoryAlias, Town
+from yfbz.core.audit import audit_bulk
+from yfbz.core.display import money
+from yfbz.core.roles import Role
+from yfbz.files.cells import id_number_text, parse_amount
+from yfbz.files.formats import TAX_DETAIL
+from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
+
+from ..bulk import is_postgresql
+from ..models import (
+    Enrolment,
+    EnrolmentKind,
+    SelfPaidReport,
+    SubsidyResult,
+    TaxCategoryWording,
+    TaxListSettlement,
+    TaxReconciliation,
+    TaxReconciliationLine,
+)
+from .errors import FundingError
+
+K = TaxReconciliationLine.Kind
+ROUTE_A = (EnrolmentKind.RESIDENT_T1, EnrolmentKind.RESIDENT_T2)
+MAX_ERRORS = 50
+ZERO = Decimal("0.00")
+
+
+def _key(text: str) -> str:
+    return "".join(normalise_text(text or "").split())
+
+
+def category_wordings() -> dict[str, str]:
+    """代缴类别 wording (compared without spaces, full-width aside) → our category code."""
+    out: dict[str, str] = {}
+    for wording, code in CategoryAlias.objects.values_list("wording", "category__code"):
+        out.setdefault(_key(wording), code)
+    for name, code in Category.objects.values_list("name", "code"):
+        out[_key(name)] = code
+        out[_key(code)] = code
+    for wording, code in TaxCategoryWording.objects.values_list("wording", "category__code"):
+        out[_key(wording)] = code  # staff's wordings win
+    return out
+
+
+def town_names() -> dict[str, int]:
+    """双龙湖街道 / 双龙湖 → the town's id."""
+    out: dict[str, int] = {}
+    for pk, name in Town.objects.values_list("pk", "name"):
+        out[_key(name)] = pk
+        for suffix in ("街道", "镇"):
+            if name.endswith(suffix) and len(name) > len(suffix) + 1:
+                out.setdefault(_key(name[: -len(suffix)]), pk)
+    return out
+
+
+def _read(data: bytes):
+    """The file's rows as (row number, id number, name, town text, category text, amount); refuses the
+    whole file on any bad row."""
+    try:
+        table = read_table(data, TAX_DETAIL)
+    except FileUnreadable as exc:
+        raise FundingError(str(exc)) from None
+    col = table.columns
+    i_id, i_name, i_town, i_cat, i_amount = (col[k] for k in ("id_number", "name", "town", "category", "amount"))
+    width = max(i_id, i_name, i_town, i_cat, i_amount) + 1
+    rows, errors = [], []
+    for n, cells in table.rows:
+        if len(cells) < width:
+            cells = list(cells) + [None] * (width - len(cells))
+        try:
+            idn = id_number_text(cells[i_id])
+        except ValueError as exc:
+            errors.append(f"第{n}行“{table.header_of('id_number')}”：{exc}")
+            idn = ""
+        else:
+            if not idn:
+                errors.append(f"第{n}行“{table.header_of('id_number')}”：缺少身份证件号码")
+        try:
+            amount = parse_amount(cells[i_amount])
+        except ValueError as exc:
+            errors.append(f"第{n}行“{table.header_of('amount')}”：{exc}")
+            amount = ZERO
+        else:
+            if amount is None:
+                errors.append(f"第{n}行“{table.header_of('amount')}”：缺少代缴金额")
+                amount = ZERO
+        category = normalise_text(cell_text(cells[i_cat]))
+        if not category:
+            errors.append(f"第{n}行“{table.header_of('category')}”：缺少代缴类别")
+        name = normalise_text(cell_text(cells[i_name]))
+        for text, key, limit in ((idn, "id_number", 40), (name, "name", 50), (category, "category", 80)):
+            if len(text) > limit:
+                errors.append(f"第{n}行“{table.header_of(key)}”：超过{limit}个字符（共{len(text)}个），请核对")
+        if len(errors) >= MAX_ERRORS:
+            break
+        rows.append((n, idn, name, normalise_text(cell_text(cells[i_town])), category, amount))
+    if errors:
+        more = f"（另有{len(errors) - 10}处错误未列出）" if len(errors) > 10 else ""
+        raise FundingError("文件未导入：" + "；".join(errors[:10]) + more)
+    if not rows:
+        raise FundingError("文件中没有代缴明细行")
+    return table, rows
+
+
+def _ours(year: int):
+    """Our year: id number → (person, category, amount, enrolment, town); people of route (b)."""
+    by_id = {
+        idn: (pid, cat, amount, enrolment, town_id or result_town)
+        for idn, pid, cat, amount, enrolment, town_id, result_town in SubsidyResult.objects.filter(year=year).values_list(
+            "person__id_number", "person_id", "category", "amount", "enrolment", "person__town_id", "town_id"
+        ).iterator(chunk_size=20_000)
+    }
+    route_b = set(Enrolment.objects.filter(year=year, self_paid=True).values_list("person_id", flat=True))
+    route_b |= set(SelfPaidReport.objects.filter(
+        year=year, status__in=[SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID]).values_list("person_id", flat=True))
+    return by_id, route_b
+
+
+def reconcile(rows, year: int):
+    """Sort every row and every one of ours missing from the file. Returns line tuples in the order
+    of ``LINE_COLUMNS``."""
+    by_id, route_b = _ours(year)
+    wordings = category_wordings()
+    towns = town_names()
+    names = dict(Category.objects.values_list("code", "name"))
+    seen: dict[str, int] = {}
+    lines = []
+    for n, idn, name, town_text, category, amount in rows:
+        ours = by_id.get(idn)
+        pid, our_cat, our_amount, enrolment, town_id = ours if ours else (None, "", None, "", None)
+        town_id = town_id or towns.get(_key(town_text))
+        tax = f"税务代缴{money(amount)}元（{category}）"
+        if idn in seen:
+            kind, text = K.DUPLICATE, f"税务明细第{seen[idn]}行已有此人，本行又{tax}，重复代缴"
+        elif ours is None:
+            kind, text = K.NOT_ELIGIBLE, f"{tax}，但系统中没有此人的记录（未在任何身份名单中）"
+        elif pid in route_b:
+            kind, text = K.BOTH_ROUTES, f"{tax}，此人{year}年又按个人缴费后补助（自行缴费）资助，两种方式重复"
+        elif not our_amount or enrolment not in ROUTE_A:
+            why = (f"参保类型为{EnrolmentKind(enrolment).label}，不由税务代缴" if enrolment and enrolment not in ROUTE_A
+                   else f"{year}年没有可资助的身份" if not our_amount else "未登记参保类型，不由税务代缴")
+            kind, text = K.NOT_ELIGIBLE, f"{tax}，但按我方记录{why}"
+        else:
+            mapped = wordings.get(_key(category))
+            ours_zh = f"我方最优身份为“{names.get(our_cat, our_cat)}”，应资助{money(our_amount)}元"
+            if mapped is None:
+                kind, text = K.CATEGORY, (f"代缴类别“{category}”对应不上我方的身份类别（可由系统管理员在“代缴类别写法”中添加）；"
+                                          f"{ours_zh}")
+            elif mapped != our_cat:
+                kind, text = K.CATEGORY, f"税务按“{category}”代缴{money(amount)}元，{ours_zh}"
+            elif amount != our_amount:
+                diff = amount - our_amount
+                kind, text = K.AMOUNT, (f"税务代缴{money(amount)}元，我方应资助{money(our_amount)}元，"
+                                        f"{'多' if diff > 0 else '少'}{money(abs(diff))}元")
+            else:
+                kind, text = K.AGREED, ""
+        seen.setdefault(idn, n)
+        lines.append((n, kind.value, pid, town_id, idn, name, category, amount, our_cat, our_amount, text))
+    for idn, (pid, our_cat, our_amount, enrolment, town_id) in by_id.items():
+        if idn in seen or not our_amount or enrolment not in ROUTE_A or pid in route_b:
+            continue
+        lines.append((None, K.MISSING.value, pid, town_id, idn, "", "", None, our_cat, our_amount,
+                      f"按我方记录应由税务代缴{money(our_amount)}元（{names.get(our_cat, our_cat)}），税务代缴明细中没有此人"))
+    return lines
+
+
+LINE_COLUMNS = [("row_no", "integer"), ("kind", "varchar"), ("person_id", "bigint"), ("town_id", "bigint"),
+                ("id_number", "varchar"), ("name", "varchar"), ("tax_category", "varchar"), ("tax_amount", "numeric"),
+                ("our_category", "varchar"), ("our_amount", "numeric"), ("explanation", "text")]
+
+
+def _write(rec: TaxReconciliation, lines) -> None:
+    if is_postgresql():  # COPY: 200,000 lines in a few seconds (bench/reconcile.py)
+        from django.db import connection
+
+        cols = ", ".join(f'"{c}"' for c, _ in LINE_COLUMNS)
+        sql = f'COPY "{TaxReconciliationLine._meta.db_table}" ({cols}, "reconciliation_id") FROM STDIN'
+        with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+            for ln in lines:
+                copy.write_row((*ln, rec.pk))
+        return
+    names = [c for c, _ in LINE_COLUMNS]
+    TaxReconciliationLine.objects.bulk_create(
+        [TaxReconciliationLine(reconciliation=rec, **dict(zip(names, ln, strict=True))) for ln in lines], batch_size=5000)
+
+
+def _names_filled(lines):
+    """漏保 lines carry the person's name from our records (one query)."""
+    from beneficiaries.models import Person
+
+    missing = [i for i, ln in enumerate(lines) if ln[1] == K.MISSING]
+    if not missing:
+        return lines
+    names = dict(Person.objects.filter(pk__in=[lines[i][2] for i in missing]).values_list("pk", "name"))
+    for i in missing:
+        ln = lines[i]
+        lines[i] = (*ln[:5], names.get(ln[2], ""), *ln[6:])
+    return lines
+
+
+def tax_reconciliation_import(*, year: int, file_name: str, data: bytes, user) -> TaxReconciliation:
+    """Read the tax system's 代缴明细 of ``year`` and reconcile it with the subsidy run."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
+        raise FundingError("只有区医保经办人员可以导入税务代缴明细。")
+    table, rows = _read(data)
+    lines = _names_filled(reconcile(rows, year))
+    counts = Counter(ln[1] for ln in lines)
+    agreed = sum((ln[7] for ln in lines if ln[1] == K.AGREED), ZERO)
+    with transaction.atomic():
+        rec = TaxReconciliation.objects.create(
+            year=year, file_name=file_name[:200], sha256=hashlib.sha256(data).hexdigest(), uploaded_by=user,
+            reading=table.reading, rows=len(rows), counts={k: counts.get(k, 0) for k in K.values}, agreed_total=agreed,
+        )
+        _write(rec, lines)
+        audit_bulk(actor=user, what=str(rec), obj=rec, summary={
+            "明细行数": len(rows), **{K(k).label: v for k, v in counts.items()}, "一致金额合计": str(agreed)})
+    return rec
+
+
+def town_summary(rec: TaxReconciliation, user) -> list[dict]:
+    """Per town (those the user sees): people per kind and the agreed total."""
+    qs = TaxReconciliationLine.objects.visible_to(user).filter(reconciliation=rec)
+    out: dict[int | None, dict] = defaultdict(lambda: {"counts": {k: 0 for k in K.values}, "agreed": ZERO})
+    for town_id, kind, n, s in qs.order_by().values_list("town_id", "kind").annotate(
+            n=Count("id"), s=Sum("tax_amount")):
+        out[town_id]["counts"][kind] = n
+        if kind == K.AGREED:
+            out[town_id]["agreed"] = s or ZERO
+    towns = Town.objects.in_bulk([t for t in out if t])
+    return [{"town": towns.get(t) if t else None, **v} for t, v in sorted(out.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
+
+
+def tax_reconciliation_settle(*, reconciliation_id: int, town_id: int, payee_name: str, bank_name: str,
+                              bank_account: str, user, on=None) -> TaxListSettlement:
+    """Route (a)'s settlement of a town from the reconciliation: the agreed total not yet settled for
+    the town and year becomes payable (``funding.payables._tax_payables``). Confirmed by someone other
+    than the clerk who imported the file (maker ≠ checker)."""
+    if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK) or user.has_role(Role.DISTRICT_REVIEWER)):
+        raise FundingError("只有区医保经办或审核人员可以确认税务代缴结算。")
+    if not (payee_name.strip() and bank_name.strip() and bank_account.strip()):
+        raise FundingError("请填写收款单位、开户银行和银行账号")
+    with transaction.atomic():
+        town = Town.objects.select_for_update().get(pk=town_id)  # one confirmation per town at a time
+        rec = TaxReconciliation.objects.get(pk=reconciliation_id)
+        if rec.uploaded_by_id == user.pk:
+            raise FundingError("导入税务代缴明细的人员不能确认其结算（经办与审核分离）。")
+        agreed = TaxReconciliationLine.objects.filter(reconciliation=rec, town=town, kind=K.AGREED)
+        agg = agreed.aggregate(s=Sum("tax_amount"))
+        people = agreed.count()
+        settled = TaxListSettlement.objects.filter(year=rec.year, town=town).aggregate(s=Sum("amount"))["s"] or ZERO
+        amount = (agg["s"] or ZERO) - settled
+        if amount <= 0:
+            raise FundingError(f"{town.name}{rec.year}年税务代缴明细中一致的金额{money(agg['s'] or ZERO)}元"
+                               f"已全部结算（已结算{money(settled)}元），没有尚未结算的金额")
+        return TaxListSettlement.objects.create(
+            year=rec.year, town=town, people=people, amount=amount, payee_name=payee_name.strip(),
+            bank_name=bank_name.strip(), bank_account=bank_account.strip(), confirmed_by=user,
+            confirmed_on=on or timezone.localdate(),
+        )
