@@ -81,7 +81,8 @@ def test_one_file_of_all_institutions_is_split_by_name_large_amount_insurance_is
         # at CQ01, its name written with spaces around it
         platform_row("P2", slh, "张双龙", " 重庆医科大学附属第一医院 ", "4000.00", settled=date(2025, 3, 18)),
     ]
-    pf, files = import_platform(platform_xlsx(rows), clerk)
+    data = platform_xlsx(rows)
+    pf, files = import_platform(data, clerk)
     assert sorted(f.settlement_month.institution.code for f in files) == ["CQ01", "YB01"]
     assert pf.unknown == []
     p1 = SettlementLine.objects.get(settlement_no="P1")
@@ -92,7 +93,7 @@ def test_one_file_of_all_institutions_is_split_by_name_large_amount_insurance_is
     assert p2.institution.code == "CQ01" and p2.line_no == 5 and p2.large_paid == Decimal("0.00")
     # the same file again: refused, nothing paid twice
     with pytest.raises(ClaimsError, match="已于.*导入"):
-        platform_file_upload(month=MARCH, file_name="again.xlsx", data=platform_xlsx(rows), user=clerk)
+        platform_file_upload(month=MARCH, file_name="again.xlsx", data=data, user=clerk)
 
 
 def test_the_month_page_shows_the_large_amount_layer_and_tilted_assistance(institutions, people, staff, login):
