@@ -559,11 +559,11 @@ def tax_reconciliation(request, pk):
 @permission_required("funding.view_subsidyresult", raise_exception=True)
 def tax_reconciliation_export(request, pk):
     rec = get_object_or_404(TaxReconciliation, pk=pk)
-    from yfbz.core.pii import file_name, full_numbers_requested
+    from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what=f"导出{rec.year}年税务代缴明细核对结果（含完整号码）", model=TaxReconciliationLine)
-    return _file(exports.tax_reconciliation_xlsx(_rec_lines(request, rec), full=full),
-                 file_name(f"tax-detail-{rec.year}-{rec.pk}.xlsx", full))
+    return download(exports.tax_reconciliation_xlsx(_rec_lines(request, rec), full=full), town_name(_town_for(request)),
+                    f"{rec.year}年税务代缴明细核对{rec.pk}", ext="xlsx", full=full)
 
 
 @login_required
