@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0015_identity_corrections'),
-        ('funding', '0010_recorded_town'),
+        ('funding', '0011_subsidy_route'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
