@@ -46,6 +46,7 @@ from ..models import (
     EnrolmentKind,
     SelfPaidReport,
     SubsidyResult,
+    SubsidyRoute,
     TaxCategoryWording,
     TaxListSettlement,
     TaxReconciliation,
@@ -155,8 +156,10 @@ def _ours(year: int):
         ).iterator(chunk_size=20_000)
     }
     route_b = set(Enrolment.objects.filter(year=year, self_paid=True).values_list("person_id", flat=True))
-    route_b |= set(SelfPaidReport.objects.filter(
-        year=year, status__in=[SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID]).values_list("person_id", flat=True))
+    # route (b) reported (not turned down) or recorded: as selectors.tax_list leaves them out (issue 10)
+    route_b |= set(SelfPaidReport.objects.filter(year=year).exclude(status=SelfPaidReport.Status.REJECTED)
+                   .values_list("person_id", flat=True))
+    route_b |= set(SubsidyRoute.objects.filter(year=year, route=SubsidyRoute.Route.SELF_PAID).values_list("person_id", flat=True))
     return by_id, route_b
 
 
