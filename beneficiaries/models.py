@@ -439,6 +439,7 @@ class RosterFile(models.Model):
     class Meta:
         verbose_name = "名单文件"
         verbose_name_plural = "名单文件"
+        base_manager_name = "objects"  # the bytes stay deferred behind a lazy foreign key (yfbz.core.bytes)
 
     def __str__(self):
         return self.upload.file_name

@@ -157,7 +157,7 @@ class BillAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 class DecisionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("pk", "bill", "person", "scheme", "category", "assistance", "youfu_subsidy", "is_current", "provisional")
     list_filter = ("scheme", "is_current", "provisional", "year")
-    list_select_related = ("bill", "person")
+    list_select_related = ("bill", "bill__person", "person")  # str(bill) names its person
     search_fields = ("person__name", "=person__id_number")
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from yfbz.core.bytes import BytesDeferredManager
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_BURDEN, YOUFU_ZH
@@ -216,7 +217,10 @@ class Bill(models.Model):
         verbose_name = "手工报销票据"
         verbose_name_plural = "手工报销票据"
         ordering = ["-settled_on", "-id"]
-        indexes = [models.Index(fields=["status", "settled_on"]), models.Index(fields=["person", "settled_on"])]
+        indexes = [
+            models.Index(fields=["status", "settled_on"]), models.Index(fields=["person", "settled_on"]),
+            models.Index(fields=["settled_on", "id"], name="bill_default_order"),  # the list's order (issue 14)
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(in_policy_cost__lte=models.F("total_cost")), name="bill_in_policy_le_total",
                                    violation_error_message="政策范围内费用不能大于医疗总费用。"),
@@ -253,6 +257,7 @@ class BillAttachment(models.Model):
     class Meta:
         verbose_name = "票据扫描件"
         verbose_name_plural = "票据扫描件"
+        base_manager_name = "objects"  # the bytes stay deferred behind a lazy foreign key (yfbz.core.bytes)
         ordering = ["bill_id", "id"]
 
     def __str__(self):
@@ -363,7 +368,13 @@ class Decision(models.Model):
         verbose_name = "核定结果"
         verbose_name_plural = "核定结果"
         ordering = ["-decided_at", "-id"]
-        indexes = [models.Index(fields=["is_current", "reviewed_at"]), models.Index(fields=["person", "year"])]
+        indexes = [
+            models.Index(fields=["is_current", "reviewed_at"]), models.Index(fields=["person", "year"]),
+            models.Index(fields=["decided_at", "id"], name="decision_default_order"),  # the admin's order
+            # the bill list's scheme and category filters find the current decisions (issue 14)
+            models.Index(fields=["scheme", "bill"], condition=Q(is_current=True), name="decision_current_scheme"),
+            models.Index(fields=["category", "bill"], condition=Q(is_current=True), name="decision_current_category"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["bill"], condition=Q(is_current=True), name="one_current_decision_per_bill"),
             models.CheckConstraint(condition=Q(assistance__gte=0) & Q(youfu_subsidy__gte=0), name="decision_amounts_not_negative"),
@@ -547,9 +558,12 @@ class NoticeBatch(models.Model):
     error = models.TextField("错误", blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
+    objects = BytesDeferredManager()  # the PDF is read by the download only (yfbz.core.bytes)
+
     class Meta:
         verbose_name = "批量打印"
         verbose_name_plural = "批量打印"
+        base_manager_name = "objects"
         ordering = ["-requested_at", "-id"]
 
     def __str__(self):
@@ -664,9 +678,12 @@ class SettlementFile(models.Model):
     advanced_total = money_field("机构垫付合计")
     agreed_total = money_field("无异议合计")
 
+    objects = BytesDeferredManager()  # the bytes are read by the import only (yfbz.core.bytes)
+
     class Meta:
         verbose_name = "一站式结算文件"
         verbose_name_plural = "一站式结算文件"
+        base_manager_name = "objects"
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self):

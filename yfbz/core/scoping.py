@@ -35,6 +35,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 
+from .bytes import BytesDeferredManager, BytesDeferredQuerySet
 from .roles import Role
 
 NOTHING = Q(pk__in=[])
@@ -198,7 +199,7 @@ def changeable_q(model: type[models.Model], user) -> Q:
     return q & (Q(**{f"{person_town}__isnull": True}) | Q(**{f"{person_town}__in": sorted(here)}))
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(BytesDeferredQuerySet):
     def visible_to(self, user):
         return self.filter(scope_q(self.model, user))
 
@@ -211,8 +212,8 @@ class ScopedQuerySet(models.QuerySet):
         return get_object_or_404(self.visible_to(user), **lookup)
 
 
-class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
-    pass
+class ScopedManager(BytesDeferredManager.from_queryset(ScopedQuerySet)):
+    """Also defers file bytes by default (yfbz.core.bytes)."""
 
 
 def is_scoped(model) -> bool:

@@ -1,0 +1,102 @@
+"""Issue 14, the causes on the claims pages, shown on a few rows without a stopwatch: the bills
+list walks an index in its order (no DISTINCT, no sort of every bill), its scheme and category
+filters find the current decisions by an index, no page counts every bill, and a settlement page
+never selects the uploaded file's bytes."""
+
+from datetime import date
+
+import pytest
+
+from beneficiaries.models import Category
+from claims.models import Bill, Decision, SettlementLine
+from tests.plans import full_counts, list_query, plan, queries_of, selects_from, sorts_everything
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bills(people, decided_bill):
+    return [decided_bill(people["slh"], settled_on=date(2025, 4, d)) for d in (3, 9, 17)] + [
+        decided_bill(people["hx"], settled_on=date(2025, 5, 2))
+    ]
+
+
+@pytest.mark.parametrize("filters", ["", "?scheme=INPATIENT", "?category=DIBAO", "?scheme=INPATIENT&category=DIBAO&status=DECIDED"])
+def test_the_bills_list_walks_the_settled_date_index_and_counts_no_full_table(client, staff, bills, filters):
+    if "category=" in filters:
+        filters = filters.replace("DIBAO", str(Category.objects.get(code="DIBAO").pk))
+    client.force_login(staff["district_clerk"])
+    resp, queries = queries_of(client, "/claims/" + filters)
+    assert resp.status_code == 200
+    assert Decision.objects.filter(is_current=True, scheme="INPATIENT").exists()
+    if filters:
+        assert "张双龙" in resp.content.decode()
+    sql = list_query(queries, "claims_bill")
+    assert "DISTINCT" not in sql
+    explained = plan(sql)
+    if not filters:
+        assert "bill_default_order" in explained, explained
+    assert not sorts_everything(explained), explained
+    assert "Seq Scan on claims_bill" not in explained and "Seq Scan on claims_decision" not in explained, explained
+    assert full_counts(queries, "claims_bill") == []
+
+
+def test_a_list_longer_than_the_exact_limit_says_its_total_is_estimated(client, staff, bills, monkeypatch):
+    from yfbz.core.paging import EstimatedPaginator
+
+    monkeypatch.setattr(EstimatedPaginator, "exact_up_to", 2)
+    client.force_login(staff["district_clerk"])
+    text = client.get("/claims/").content.decode()
+    assert "共约" in text and "数据库估算" in text
+    monkeypatch.setattr(EstimatedPaginator, "exact_up_to", 10)
+    text = client.get("/claims/").content.decode()
+    assert "共 4 条" in text and "估算" not in text
+
+
+def test_the_admin_lists_of_bills_and_decisions_use_an_index_for_their_order_and_no_query_per_row(
+        client, admin_user, bills, people, decided_bill):
+    client.force_login(admin_user)
+    counts = {}
+    for url, table in (("/admin/claims/bill/", "claims_bill"), ("/admin/claims/decision/", "claims_decision")):
+        resp, queries = queries_of(client, url)
+        assert resp.status_code == 200
+        explained = plan(list_query(queries, table))
+        assert not sorts_everything(explained) and f"Seq Scan on {table}" not in explained, (url, explained)
+        counts[url] = len(queries)
+    # four more rows, the same number of queries (str(bill) names its person: no query per row)
+    for d in (4, 5, 6, 7):
+        decided_bill(people["none"], settled_on=date(2025, 6, d))
+    assert Bill.objects.count() == 8 and Decision.objects.count() == 8
+    for url, n in counts.items():
+        assert len(queries_of(client, url)[1]) == n, url
+
+
+def test_the_settlement_month_page_and_export_never_select_the_files_bytes(client, staff, institutions, people):
+    from tests.claims.test_settlement import csv_bytes, line, upload_and_import
+
+    f = upload_and_import(institutions["YB01"], csv_bytes([line(f"S{i:03d}", people["slh"], "10.00") for i in range(30)]),
+                          staff["district_clerk"])
+    assert SettlementLine.objects.filter(file=f).count() == 30
+    client.force_login(staff["district_clerk"])
+    for url in (f"/claims/settlements/{f.settlement_month_id}/", "/claims/settlements/export.xlsx?month=2025-03",
+                "/claims/settlements/"):
+        resp, queries = queries_of(client, url)
+        assert resp.status_code == 200, url
+        assert selects_from(queries, "claims_settlementline") or "export" not in url
+        leaks = [q for q in queries if '"claims_settlementfile"."data"' in q]
+        assert leaks == [], (url, leaks)
+
+
+def test_a_settlement_file_is_read_by_the_import_and_on_purpose_only(staff, institutions, people, client):
+    from claims.models import SettlementFile
+    from claims.selectors import settlement_lines_for
+    from tests.claims.test_settlement import csv_bytes, line, upload_and_import
+
+    data = csv_bytes([line("S001", people["slh"], "10.00")])
+    f = upload_and_import(institutions["YB01"], data, staff["district_clerk"])
+    assert f.status == SettlementFile.Status.DONE and SettlementLine.objects.filter(file=f).count() == 1
+    ln = settlement_lines_for(staff["district_clerk"]).get(file=f)
+    assert "data" in ln.file.get_deferred_fields()
+    assert bytes(ln.file.data) == data  # read on purpose: one query of its own
+    lazy = SettlementLine.objects.get(pk=ln.pk).file  # a lazy foreign key
+    assert "data" in lazy.get_deferred_fields() and bytes(lazy.data) == data
