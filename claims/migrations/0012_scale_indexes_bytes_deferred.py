@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0016_scale_indexes_bytes_deferred'),
-        ('claims', '0010_recorded_town'),
+        ('claims', '0011_decision_refusal_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
