@@ -1,25 +1,30 @@
 import django_filters
 from django.db.models import Q
 
-from .models import Category, Department, Person, RetroactiveChange, RosterUpload, Town
+from .models import Category, Department, Identity, Person, RetroactiveChange, RosterUpload, Town
 
 
 class PersonFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="姓名或身份证号", method="search")
+    q = django_filters.CharFilter(label="姓名或身份证号", method="search",
+                                  help_text="姓名从姓起输入（如“张”“张三”），身份证号输入完整18位")
     town = django_filters.ModelChoiceFilter(label="镇街", queryset=Town.objects.all())
-    category = django_filters.ModelChoiceFilter(
-        label="身份类别", queryset=Category.objects.all(), field_name="identities__category", distinct=True
-    )
+    category = django_filters.ModelChoiceFilter(label="身份类别", queryset=Category.objects.all(), method="by_category")
 
     class Meta:
         model = Person
         fields = ["q", "town", "category"]
 
     def search(self, queryset, name, value):
+        # a name from its first character (the name_prefix index) or a whole ID number (unique
+        # index): a search reads index ranges, never the million people (issue 14)
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__contains=value) | Q(id_number=value.upper()))
+        return queryset.filter(Q(name__startswith=value) | Q(id_number=value.upper()))
+
+    def by_category(self, queryset, name, value):
+        # a subquery, not a join: no DISTINCT over the people list
+        return queryset.filter(pk__in=Identity.objects.filter(category=value).values("person_id"))
 
 
 class RetroactiveChangeFilter(django_filters.FilterSet):

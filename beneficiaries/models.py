@@ -113,7 +113,11 @@ class Person(models.Model):
     class Meta:
         verbose_name = "人员"
         verbose_name_plural = "人员"
-        indexes = [models.Index(fields=["town", "name"])]
+        indexes = [
+            models.Index(fields=["town", "name", "id"], name="person_list_order"),  # the people list's order
+            # name search from the first character (LIKE '张%') whatever the database's collation
+            models.Index(fields=["name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"]),
+        ]
         constraints = [models.UniqueConstraint(fields=["id_number"], name="person_id_number_unique")]
 
     def __str__(self):

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from yfbz.core.errors import YfbzError
+from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
 
@@ -86,15 +87,25 @@ def roster_detail(request, pk):
     upload = selectors.upload_for(request.user, pk)
     user = request.user
     rows = selectors.rows_for(user, upload)
-    by_town = (
+    # one pass over the upload's rows gives the towns' figures and both pending counts (issue 14: a
+    # 650k-row roster was scanned three times); the page's total is counted up to 10,000 rows
+    by_town = list(
         rows.exclude(outcome=RosterRow.Outcome.INVALID).values("town__id", "town__name")
         .annotate(total=Count("id"), pending=Count("id", filter=Q(review=RosterRow.Review.PENDING)),
                   sent_back=Count("id", filter=Q(review=RosterRow.Review.SENT_BACK)),
                   overdue=Count("id", filter=Q(review=RosterRow.Review.OVERDUE)))
         .order_by("town__id")
     )
-    page = Paginator(_row_filter(request, rows).order_by("row_number", "id"), 50).get_page(request.GET.get("page"))
+    pending_in_towns = sum(t["pending"] for t in by_town if t["town__id"] is not None)
+    page = EstimatedPaginator(_row_filter(request, rows).order_by("row_number", "id"), 50).get_page(request.GET.get("page"))
     is_town_clerk = services.can_review(user)
+    can_confirm = services.can_confirm(user, upload)
+    if not (can_confirm and upload.status == RosterUpload.Status.TOWN_REVIEW):
+        pending_total = 0  # shown beside the confirm button only
+    elif _sees_whole_roster(user, upload):
+        pending_total = pending_in_towns  # by_town covers the whole upload
+    else:
+        pending_total = services.pending_review_count(upload)
     context = {
         "upload": upload,
         "summary": _summary_for(user, upload, rows),
@@ -103,11 +114,11 @@ def roster_detail(request, pk):
         "by_town": by_town,
         "history": history_of(upload),
         "can_upload": services.can_upload(user, upload.department),
-        "can_confirm": services.can_confirm(user, upload),
+        "can_confirm": can_confirm,
         "can_review": is_town_clerk and upload.status == RosterUpload.Status.TOWN_REVIEW,
-        "my_pending": rows.filter(review=RosterRow.Review.PENDING).exclude(outcome=RosterRow.Outcome.INVALID).count()
-        if is_town_clerk else 0,
-        "pending_total": services.pending_review_count(upload),
+        # a town clerk's rows are their town's: by_town holds them
+        "my_pending": sum(t["pending"] for t in by_town) if is_town_clerk else 0,
+        "pending_total": pending_total,
         "review_deadline": services.review_deadline(upload) if upload.submitted_at else None,
         "review_overdue": upload.status == RosterUpload.Status.TOWN_REVIEW and services.review_overdue(upload),
         "max_share": services.max_ending_share() * 100,

@@ -122,8 +122,9 @@ def duty_board(month_start):
     """For the roster of the month before `month_start`, due by its 5th working day: per department
     whether it was sent and confirmed and when; per town and department whether the town reviewed."""
     import datetime as dt
+    from collections import defaultdict
 
-    from django.db.models import Max, Min
+    from django.db.models import Count, Max, Q
     from django.utils import timezone
 
     from .models import Department, RosterRow, RosterUpload, Town
@@ -136,52 +137,56 @@ def duty_board(month_start):
             return "missing"
         return "on_time" if timezone.localdate(at) <= deadline else "late"
 
+    # a fixed number of queries whatever the number of departments, and the towns' review state
+    # aggregated in the database (issue 14: 4–5 queries per department, and a DISTINCT that kept the
+    # rows' default order brought 650k pending rows back to Python)
     departments, cells = [], {}
     towns = list(Town.objects.filter(active=True).order_by("id"))
+    uploads = defaultdict(list)
+    for u in (RosterUpload.objects.filter(month=roster_month).exclude(status=RosterUpload.Status.UNREADABLE)
+              .order_by("uploaded_at", "id")):
+        uploads[u.department_id].append(u)
     for dept in Department.objects.order_by("id"):
-        uploads = RosterUpload.objects.filter(department=dept, month=roster_month).exclude(
-            status__in=[RosterUpload.Status.UNREADABLE]
-        )
-        first = uploads.aggregate(at=Min("uploaded_at"))["at"]
-        confirmed = uploads.filter(status=RosterUpload.Status.CONFIRMED).order_by("confirmed_at").first()
-        live = confirmed or uploads.exclude(status=RosterUpload.Status.REJECTED).order_by("-uploaded_at").first()
+        mine = uploads[dept.pk]
+        first = mine[0].uploaded_at if mine else None
+        confirmed = min((u for u in mine if u.status == RosterUpload.Status.CONFIRMED),
+                        key=lambda u: (u.confirmed_at is None, u.confirmed_at or first, u.pk), default=None)
+        live = confirmed or next((u for u in reversed(mine) if u.status != RosterUpload.Status.REJECTED), None)
         departments.append({
             "department": dept, "sent_at": first, "sent": state(first),
             "confirmed_at": confirmed.confirmed_at if confirmed else None,
             "confirmed": state(confirmed.confirmed_at if confirmed else None), "upload": live,
         })
+    from .services import review_deadline, review_overdue
+
+    live_ids = {d["upload"].pk: d["department"].pk for d in departments if d["upload"] is not None}
+    late, review_by_upload = {}, {}
+    for d in departments:
+        live = d["upload"]
         if live is None:
             continue
-        per_town = (
-            RosterRow.objects.filter(upload=live, town__isnull=False)
-            .exclude(outcome=RosterRow.Outcome.INVALID)
-            .values("town_id")
-            .annotate(last=Max("reviewed_at"), first_pending=Min("review"))
-        )
-        pending = set(
-            RosterRow.objects.filter(upload=live, review=RosterRow.Review.PENDING, town__isnull=False)
-            .exclude(outcome=RosterRow.Outcome.INVALID).values_list("town_id", flat=True).distinct()
-        )
-        overdue_accepted = set(
-            RosterRow.objects.filter(upload=live, review=RosterRow.Review.OVERDUE, town__isnull=False)
-            .values_list("town_id", flat=True).distinct()
-        )
-        from .services import review_deadline, review_overdue
-
-        departments[-1]["review_deadline"] = review_deadline(live) if live.submitted_at else None
-        late = live.status == RosterUpload.Status.TOWN_REVIEW and review_overdue(live)
-        for r in per_town:
-            done = r["town_id"] not in pending
-            if r["town_id"] in overdue_accepted:
-                cell_state = "overdue_accepted"  # the town did not review: the district accepted its rows as sent
-            elif done:
-                # a town's review is late after its own deadline (5 working days after sending), else the month's
-                review_by = departments[-1]["review_deadline"]
-                cell_state = state(r["last"]) if review_by is None or r["last"] is None else (
-                    "on_time" if timezone.localdate(r["last"]) <= review_by else "late")
-            else:
-                cell_state = "overdue" if late else "missing"
-            cells[(r["town_id"], dept.pk)] = {"reviewed_at": r["last"] if done else None, "state": cell_state}
+        d["review_deadline"] = review_by_upload[live.pk] = review_deadline(live) if live.submitted_at else None
+        late[live.pk] = live.status == RosterUpload.Status.TOWN_REVIEW and review_overdue(live)
+    per_town = (
+        RosterRow.objects.filter(upload_id__in=list(live_ids), town__isnull=False)
+        .exclude(outcome=RosterRow.Outcome.INVALID)
+        .values("upload_id", "town_id")
+        .annotate(last=Max("reviewed_at"), pending=Count("id", filter=Q(review=RosterRow.Review.PENDING)),
+                  overdue=Count("id", filter=Q(review=RosterRow.Review.OVERDUE)))
+        .order_by()
+    )
+    for r in per_town:
+        done = not r["pending"]
+        if r["overdue"]:
+            cell_state = "overdue_accepted"  # the town did not review: the district accepted its rows as sent
+        elif done:
+            # a town's review is late after its own deadline (5 working days after sending), else the month's
+            review_by = review_by_upload.get(r["upload_id"])
+            cell_state = state(r["last"]) if review_by is None or r["last"] is None else (
+                "on_time" if timezone.localdate(r["last"]) <= review_by else "late")
+        else:
+            cell_state = "overdue" if late[r["upload_id"]] else "missing"
+        cells[(r["town_id"], live_ids[r["upload_id"]])] = {"reviewed_at": r["last"] if done else None, "state": cell_state}
     none = {"state": "none"}  # this department's roster has nobody of this town
     grid = [
         {"town": t, "cells": [cells.get((t.pk, d["department"].pk), none if d["upload"] else None) for d in departments]}

@@ -42,8 +42,9 @@ def selects_from(queries, table: str) -> list[str]:
 
 
 def full_counts(queries, table: str) -> list[str]:
-    """COUNT queries over ``table`` with no LIMIT: each reads every matching row."""
-    return [q for q in selects_from(queries, table) if "COUNT(" in q.upper() and not re.search(r"\bLIMIT\b", q)]
+    """Totals (``SELECT COUNT(*)``) over ``table`` with no LIMIT: each reads every matching row."""
+    return [q for q in selects_from(queries, table)
+            if re.match(r"\s*SELECT COUNT\(\*\)", q, re.I) and not re.search(r"\bLIMIT\b", q)]
 
 
 def list_query(queries, table: str) -> str:
