@@ -5,6 +5,7 @@ and the monthly roster uploads that start and end identities (docs/rosters.md)."
 from django.conf import settings
 from django.db import models
 
+from yfbz.core.bytes import BytesDeferredModel
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 
@@ -428,7 +429,7 @@ class RosterUpload(models.Model):
         }
 
 
-class RosterFile(models.Model):
+class RosterFile(BytesDeferredModel, models.Model):
     """The bytes of an uploaded roster, in the database so any host or worker reads them; a row of
     its own so that the upload row (locked, saved and audited at every step) stays small."""
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from yfbz.core.bytes import BytesDeferredManager
+from yfbz.core.bytes import BytesDeferredManager, BytesDeferredModel
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_BURDEN, YOUFU_ZH
@@ -236,7 +236,7 @@ class Bill(models.Model):
         return self.decisions.filter(is_current=True).first()
 
 
-class BillAttachment(models.Model):
+class BillAttachment(BytesDeferredModel, models.Model):
     """A scanned paper of a bill, kept in the database so every web process and worker reads it."""
 
     bill = models.ForeignKey(Bill, verbose_name="票据", on_delete=models.PROTECT, related_name="attachments")
@@ -539,7 +539,7 @@ class Notice(models.Model):
         return self.doc_number
 
 
-class NoticeBatch(models.Model):
+class NoticeBatch(BytesDeferredModel, models.Model):
     """Many notices printed into one PDF by a Celery task; progress is committed as it goes."""
 
     class Status(models.TextChoices):
@@ -654,7 +654,7 @@ class SettlementMonthStatusChange(StatusHistory):
         verbose_name = verbose_name_plural = "一站式结算月度状态记录"
 
 
-class SettlementFile(models.Model):
+class SettlementFile(BytesDeferredModel, models.Model):
     """An institution's monthly settlement file, kept in the database. The same bytes are never
     imported twice (sha256 unique)."""
 

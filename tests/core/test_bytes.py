@@ -38,3 +38,23 @@ def test_no_query_of_a_model_holding_a_file_selects_its_bytes_unless_asked(model
                     qs = other._default_manager.select_related(f.name)
                     assert column not in _sql(qs), f"{other._meta.label}.select_related({f.name!r})"
 
+
+
+@pytest.mark.parametrize("model", BINARY_MODELS, ids=lambda m: m._meta.label)
+def test_every_model_holding_a_file_reloads_its_bytes_on_refresh(model):
+    from yfbz.core.bytes import BytesDeferredModel
+
+    # refresh_from_db() reloads what the instance had loaded, bytes included (a worker's result)
+    assert issubclass(model, BytesDeferredModel)
+
+
+def test_a_batch_refreshed_after_its_task_has_its_pdf(staff):
+    from claims.models import NoticeBatch
+
+    batch = NoticeBatch.objects.create(requested_by=staff["district_clerk"], decision_ids=[], progress_total=0)
+    NoticeBatch.objects.filter(pk=batch.pk).update(pdf=b"%PDF-1.7 done")
+    batch.refresh_from_db()
+    assert bytes(batch.pdf) == b"%PDF-1.7 done"
+    again = NoticeBatch.objects.get(pk=batch.pk)
+    again.refresh_from_db()
+    assert "pdf" in again.get_deferred_fields() and bytes(again.pdf) == b"%PDF-1.7 done"

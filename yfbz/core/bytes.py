@@ -8,6 +8,7 @@ default**:
 - ``BytesDeferredManager`` (and ``ScopedManager``, which builds on it) defers the model's own
   binary columns on every query, also as the base manager (lazy foreign keys, related managers);
 - its queryset's ``select_related(path, …)`` defers the binary columns of every model on the path;
+- models declare ``BytesDeferredModel`` first among their bases (``refresh_from_db`` as usual);
 - reading ``obj.data`` loads the bytes in one query of their own — done only by the download and
   the import (or ``values_list("data")``).
 
@@ -55,6 +56,18 @@ class BytesDeferredQuerySet(models.QuerySet):
         if defer:  # a deferral (ours or the caller's) gives way to an explicit list
             qs.query.clear_deferred_loading()
         return super(BytesDeferredQuerySet, qs).only(*fields)
+
+
+class BytesDeferredModel:
+    """Mixed into a model holding bytes: ``refresh_from_db()`` reloads what the instance had loaded
+    (its bytes too, when it had them), as it does for any model; the deferring base manager would
+    otherwise leave them out."""
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        if fields is None and from_queryset is None:
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        return super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
 
 class BytesDeferredManager(models.Manager.from_queryset(BytesDeferredQuerySet)):
