@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0016_scale_indexes_bytes_deferred'),
-        ('claims', '0011_decision_refusal_code'),
+        ('claims', '0012_platform_settlement_detail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
