@@ -690,7 +690,7 @@ class SettlementFile(BytesDeferredModel, models.Model):
         return self.file_name
 
 
-class PlatformSettlementFile(models.Model):
+class PlatformSettlementFile(BytesDeferredModel, models.Model):
     """The city platform's monthly settlement detail (结算明细): one file for all institutions of a
     month, split by institution on import into one ``SettlementFile`` each (``claims.platform``).
     Lines of an institution we do not know wait here, listed for the administrator to add (with its
@@ -709,9 +709,12 @@ class PlatformSettlementFile(models.Model):
     #: [{"name", "code", "rows", "advanced"}] of the institutions the file names that we do not know
     unknown = models.JSONField("待添加的机构", default=list)
 
+    objects = BytesDeferredManager()  # the bytes are read by the split only (yfbz.core.bytes)
+
     class Meta:
         verbose_name = "平台结算明细"
         verbose_name_plural = "平台结算明细"
+        base_manager_name = "objects"
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self):
