@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0016_scale_indexes_bytes_deferred'),
+        ('beneficiaries', '0017_scale_indexes_bytes_deferred'),
         ('claims', '0012_platform_settlement_detail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

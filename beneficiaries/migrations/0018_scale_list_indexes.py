@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0016_scale_indexes_bytes_deferred'),
+        ('beneficiaries', '0017_scale_indexes_bytes_deferred'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('beneficiaries', '0015_identity_corrections'),
+        ('beneficiaries', '0016_roster_review_overdue'),
     ]
 
     operations = [
