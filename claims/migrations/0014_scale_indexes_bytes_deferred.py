@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0017_scale_indexes_bytes_deferred'),
-        ('claims', '0012_platform_settlement_detail'),
+        ('claims', '0013_settlement_month_reopen'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0013_scale_indexes_bytes_deferred'),
+        ('claims', '0014_scale_indexes_bytes_deferred'),
     ]
 
     operations = [
