@@ -33,7 +33,6 @@ import os
 import re
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -50,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yfbz.settings")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+# one key for this process (which makes the sessions) and gunicorn (which reads them: sessions are signed)
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(60))
 
 import django  # noqa: E402
 
@@ -344,7 +345,7 @@ def session_cookie(user) -> str:
 
     s = SessionStore()
     s[SESSION_KEY] = str(user.pk)
-    s[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    s[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b.lower())
     s[HASH_SESSION_KEY] = user.get_session_auth_hash()
     s.set_expiry(24 * 3600)
     s.create()
@@ -364,9 +365,15 @@ def worker_rss(master: int) -> dict[int, int]:
 
 
 def serve(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "YFBZ_PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(60), "YFBZ_OTP_REQUIRED": "0",
+    with __import__("socket").socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is taken (a gunicorn left from an earlier run?): stop it first")
+    env = {**os.environ, "YFBZ_PRODUCTION": "1", "YFBZ_OTP_REQUIRED": "0",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DEBUG": "0"}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    # as deployed: the static files collected (production serves them from the manifest)
+    subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "yfbz.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "--max-requests", "2000", "--max-requests-jitter", "200", "--timeout", "60", "--graceful-timeout", "30",
@@ -380,7 +387,7 @@ def serve(port: int, workers: int) -> subprocess.Popen:
             return proc
         except OSError:  # refused, reset, timed out: not up yet
             time.sleep(0.5)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGTERM)
     raise SystemExit("gunicorn did not start")
 
 
@@ -463,7 +470,7 @@ def main():
         p95 = pct(times[k], 95)
         ratio = p95 / base if base else 0
         q = queries.get(k, 0)
-        say(f"{k[:60]:60} {len(times[k]):5} {statistics.median(times[k]):7.0f} {p95:7.0f} {ratio:6.1f} {q:7} {errors.get(k, 0):6}")
+        say(f"{k[:60]:60} {len(times[k]):5} {pct(times[k], 50):7.0f} {p95:7.0f} {ratio:6.1f} {q:7} {errors.get(k, 0):6}")
         if p95 > 300 or (base and ratio > 3) or q > 30:
             over.append(k)
     for k, n in errors.items():
