@@ -61,7 +61,7 @@ class PolicyRecordAdmin(ReferenceAdmin):
     on existing decisions has been shown (yfbz.policy.forms, yfbz.policy.impact)."""
 
     editable_because = "政策记录：带生效日期的数据，已生效的记录不能修改（更正为新增一条更晚生效的记录），不属于任何业务流程"
-    list_filter = ("status", "active", "effective_from")
+    list_filter = ("area", "status", "active", "effective_from")
     date_hierarchy = "effective_from"
     search_fields = ("source", "note")
     readonly_fields = ("created_at", "updated_at")
@@ -73,7 +73,7 @@ class PolicyRecordAdmin(ReferenceAdmin):
         super().__init__(model, admin_site)
 
     def get_list_display(self, request):
-        return (*self.key_display, status_badge, "effective_from", in_force_today, "source")
+        return (*self.key_display, "area", status_badge, "effective_from", in_force_today, "source")
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.in_force:

@@ -141,6 +141,13 @@ class PolicyRecord(models.Model):
     active = models.BooleanField(
         "有效", default=True, help_text="取消勾选：自生效日期起停用此项（如目录删除某病种）。"
     )
+    # where it applies (docs/areas.md): the city, a district or a set of towns (镇街组合); the engine
+    # takes the rows of the areas of the person's town on the bill's date. Required on the admin form;
+    # empty (rows written by code) means the bureau's default policy area.
+    area = models.ForeignKey(
+        "areas.Area", verbose_name="适用区域", null=True, blank=False, on_delete=models.PROTECT, related_name="+",
+        help_text="全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。",
+    )
     note = models.TextField("备注", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("修改时间", auto_now=True)
@@ -156,6 +163,7 @@ class PolicyRecord(models.Model):
     def to_record(self) -> dict:
         rec = self.record_fields()
         rec.update(
+            area=self.area.code if self.area_id else None,
             effective_from=self.effective_from,
             source=self.source,
             status=self.status,
@@ -224,7 +232,7 @@ class PolicyParameter(PolicyRecord):
         verbose_name = "政策参数"
         verbose_name_plural = "政策参数"
         constraints = [
-            models.UniqueConstraint(fields=["key", "effective_from"], name="policy_parameter_key_date")
+            models.UniqueConstraint(fields=["key", "area", "effective_from"], name="policy_parameter_key_date")
         ]
 
     def __str__(self) -> str:
@@ -262,7 +270,7 @@ class CategoryCondition(PolicyRecord):
         verbose_name = "身份类别年龄条件"
         verbose_name_plural = "身份类别年龄条件"
         constraints = [
-            models.UniqueConstraint(fields=["category", "effective_from"], name="policy_condition_key_date")
+            models.UniqueConstraint(fields=["category", "area", "effective_from"], name="policy_condition_key_date")
         ]
 
     def __str__(self) -> str:
@@ -313,7 +321,7 @@ class GroupMembership(PolicyRecord):
         verbose_name_plural = "身份类别与待遇组"
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "group", "effective_from"], name="policy_membership_key_date"
+                fields=["category", "group", "area", "effective_from"], name="policy_membership_key_date"
             )
         ]
 
@@ -384,7 +392,7 @@ class SchemeRule(PolicyRecord):
         verbose_name_plural = "救助比例与年度限额"
         constraints = [
             models.UniqueConstraint(
-                fields=["scheme", "group", "category", "effective_from"], name="policy_schemerule_key_date"
+                fields=["scheme", "group", "category", "area", "effective_from"], name="policy_schemerule_key_date"
             )
         ]
 
@@ -427,7 +435,7 @@ class CatalogueDisease(PolicyRecord):
         verbose_name = "重特大疾病目录病种"
         verbose_name_plural = "重特大疾病目录"
         constraints = [
-            models.UniqueConstraint(fields=["name", "effective_from"], name="policy_disease_key_date")
+            models.UniqueConstraint(fields=["name", "area", "effective_from"], name="policy_disease_key_date")
         ]
 
     def __str__(self) -> str:
@@ -460,7 +468,7 @@ class ContributionStandard(PolicyRecord):
         verbose_name_plural = "城乡居民医保个人缴费标准"
         constraints = [
             models.UniqueConstraint(
-                fields=["year", "category", "effective_from"], name="policy_standard_key_date"
+                fields=["year", "category", "area", "effective_from"], name="policy_standard_key_date"
             )
         ]
 
@@ -500,7 +508,7 @@ class SubsidyRule(PolicyRecord):
         verbose_name_plural = "资助参保规则"
         constraints = [
             models.UniqueConstraint(
-                fields=["group", "enrolment", "effective_from"], name="policy_subsidyrule_key_date"
+                fields=["group", "enrolment", "area", "effective_from"], name="policy_subsidyrule_key_date"
             )
         ]
 
@@ -561,7 +569,7 @@ class YoufuRule(PolicyRecord):
         verbose_name = "优抚对象医疗补助规则"
         verbose_name_plural = "优抚对象医疗补助规则"
         constraints = [
-            models.UniqueConstraint(fields=["category", "effective_from"], name="policy_youfu_key_date")
+            models.UniqueConstraint(fields=["category", "area", "effective_from"], name="policy_youfu_key_date")
         ]
 
     def __str__(self) -> str:
@@ -619,7 +627,7 @@ class EmployeePoolingRule(PolicyRecord):
         verbose_name = "职工医保普通门诊统筹规则"
         verbose_name_plural = "职工医保普通门诊统筹规则"
         constraints = [
-            models.UniqueConstraint(fields=["employment", "effective_from"], name="policy_pooling_key_date")
+            models.UniqueConstraint(fields=["employment", "area", "effective_from"], name="policy_pooling_key_date")
         ]
 
     def __str__(self) -> str:

@@ -13,8 +13,8 @@ from .models import RECORD_MODELS
 def rows_in_force(model, on: date):
     """The latest active row per natural key effective on or before `on`."""
     latest = {}
-    for row in model.objects.filter(effective_from__lte=on).order_by("effective_from", "pk"):
-        latest[tuple(getattr(row, f) for f in model.KEY_FIELDS)] = row
+    for row in model.objects.select_related("area").filter(effective_from__lte=on).order_by("effective_from", "pk"):
+        latest[(row.area_id, *(getattr(row, f) for f in model.KEY_FIELDS))] = row  # per area (docs/areas.md)
     return [r for r in latest.values() if r.active]
 
 

@@ -102,6 +102,8 @@ class Reason(IntEnum):
     COMPARED_SCHEMES = 117
     NOT_DESIGNATED_INSTITUTION = 118
     CATEGORY_AGE_NOT_MET = 119
+    # the area of the person's town on the date has no policy of its own (docs/areas.md)
+    NO_POLICY_FOR_AREA = 130
     # 12x: 优抚对象医疗补助
     YOUFU_PAID = 120
     YOUFU_NO_CAP = 121
@@ -119,6 +121,7 @@ class Reason(IntEnum):
     SUBSIDY_PROVISIONAL_STANDARD = 205
     SUBSIDY_NO_RULE_FOR_ENROLMENT = 206
     SUBSIDY_AGE_NOT_MET = 207
+    SUBSIDY_NO_POLICY_FOR_AREA = 208
     # 3xx: employees' outpatient pooling (渝医保发〔2023〕32号)
     POOLING_PAID = 300
     POOLING_DEDUCTIBLE_NOT_REACHED = 301
@@ -158,6 +161,8 @@ REASON_ZH: dict[Reason, str] = {
     Reason.COMPARED_SCHEMES: "符合多个救助方案，按救助金额最高的方案计算，不重复救助",
     Reason.NOT_DESIGNATED_INSTITUTION: "就诊医疗机构在结算日不是定点医疗机构，不适用重特大疾病医疗救助",
     Reason.CATEGORY_AGE_NOT_MET: "结算日不符合所持身份类别的年龄条件",
+    Reason.NO_POLICY_FOR_AREA: "结算日所在镇街的区域尚无本局医疗救助政策，未按其他区域的标准核定",
+    Reason.SUBSIDY_NO_POLICY_FOR_AREA: "年末所在镇街的区域尚无本局资助参保政策，未按其他区域的标准核定",
     Reason.YOUFU_PAID: "按规定给予优抚对象医疗补助",
     Reason.YOUFU_NO_CAP: "优抚对象医疗补助年度限额尚未设定，暂不启用",
     Reason.YOUFU_CAP_USED_UP: "本年度优抚对象医疗补助限额已用完",
@@ -202,6 +207,8 @@ REASON_BASIS: dict[Reason, str] = {
     Reason.LARGE_NOT_INPATIENT: f"{DOC_2025_2} 二(六)（一次性住院发生的费用）",
     Reason.NO_RULE_IN_FORCE: f"{DOC_2025_2} 二（医疗救助待遇标准，按结算日有效的规定执行）",
     Reason.NOT_DESIGNATED_INSTITUTION: f"{DOC_2025_2} 二(五)（在定点医疗机构发生的住院或门诊费用）",
+    Reason.NO_POLICY_FOR_AREA: "区划调整过渡期：按结算日所在镇街所属区域的政策执行（该区域政策录入后重新核定）",
+    Reason.SUBSIDY_NO_POLICY_FOR_AREA: "区划调整过渡期：按年末所在镇街所属区域的政策执行（该区域政策录入后重新计算）",
     Reason.CATEGORY_AGE_NOT_MET: f"{DOC_52} 第二条（60周岁以上农村籍退役人员），年龄按结算日计算",
     Reason.YOUFU_NO_CAP: f"{DOC_52} 第八条（优抚对象医疗补助标准由区县确定）",
     Reason.YOUFU_CAP_USED_UP: f"{DOC_52} 第八条（优抚对象医疗补助年度限额）",
@@ -227,7 +234,7 @@ REFUSING_REASONS: frozenset[Reason] = frozenset({
     Reason.NO_IDENTITY_ON_DATE, Reason.NO_SCHEME_FOR_IDENTITY, Reason.CAP_USED_UP, Reason.NOTHING_LEFT_TO_PAY,
     Reason.NOT_IN_CATALOGUE, Reason.LARGE_BELOW_THRESHOLD, Reason.LARGE_LEVEL_TOO_LOW,
     Reason.LARGE_DISEASE_IN_CATALOGUE, Reason.LARGE_NOT_INPATIENT, Reason.NO_RULE_IN_FORCE,
-    Reason.NOT_DESIGNATED_INSTITUTION, Reason.CATEGORY_AGE_NOT_MET,
+    Reason.NOT_DESIGNATED_INSTITUTION, Reason.CATEGORY_AGE_NOT_MET, Reason.NO_POLICY_FOR_AREA,
 })
 assert REFUSING_REASONS <= set(REASON_BASIS)
 

@@ -404,7 +404,7 @@ def explain_zh(d: Decision) -> str:
                 + f"，按金额较高（同额按更具体方案）的{d.scheme.zh}计算，不重复救助。"
             )
     else:
-        why = [r for r in d.reasons if r < 120 and r not in (Reason.UNGRADED_AS_LEVEL_1,)]
+        why = [r for r in d.reasons if (r < 120 or r == Reason.NO_POLICY_FOR_AREA) and r not in (Reason.UNGRADED_AS_LEVEL_1,)]
         text = "；".join(r.zh for r in why) or "不符合救助条件"
         if d.held and Reason.NO_SCHEME_FOR_IDENTITY in why:
             held = "、".join(f"“{_name(d, c)}”" for c in d.held)
@@ -486,6 +486,16 @@ def adjudicate(
     if youfu_used is None:
         youfu_used = used.get(YOUFU, ZERO)
     on = bill.settled_on
+    if not policy.covered:
+        # the area of the person's town on the date has no rules of its own: say so, borrow no one's figures
+        return Decision(
+            bill_ref=bill.ref, settled_on=on, year=on.year, policy_version=policy.version, kind=str(bill.kind),
+            level=bill.institution_level, level_used=bill.institution_level, in_policy_cost=bill.in_policy_cost,
+            basic_paid=bill.basic_paid, critical_paid=bill.critical_paid, base=bill.base, scheme=None, category=None,
+            group=None, ratio=None, amount=ZERO, cap=None, cap_left_before=None, cap_left_after=None, considered=(),
+            reasons=(Reason.NO_POLICY_FOR_AREA,), closest_scheme=None, youfu=NO_YOUFU, provisional=(), rule=None,
+            held=person.categories_on(on), category_names=policy.categories,
+        )
     cats = person.categories_on(on)
     refused: tuple[str, ...] = ()
     if not policy._condition_cats.isdisjoint(cats):  # a category with an age condition (POLICY.md §3)

@@ -15,6 +15,7 @@ The code knows the shapes of the rules; every figure comes from the records.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 import re
@@ -312,6 +313,10 @@ class Policy:
     parameters: Mapping[str, str]
     category_conditions: tuple[CategoryCondition, ...] = ()
     records: Mapping[str, tuple[dict, ...]] = field(repr=False, default_factory=dict)
+    # the areas (codes) whose rows formed it (docs/areas.md), and whether any of them has rules of its
+    # own: False → a bill or subsidy is decided with Reason.NO_POLICY_FOR_AREA, never with another area's figures
+    areas: tuple[str, ...] = ()
+    covered: bool = True
     # --- derived lookup tables (built in __post_init__) ---
     _memberships_by_cat: dict = field(init=False, repr=False, compare=False)
     _rules: dict = field(init=False, repr=False, compare=False)
@@ -636,35 +641,78 @@ def _build(sel: dict[str, list[dict]], on: date, suffix: str) -> Policy:
     )
 
 
+#: sections whose rows make an area's own rules (the categories are the city's; parameters have defaults)
+OWN_RULES = ("memberships", "scheme_rules", "subsidy_rules", "youfu_rules", "employee_pooling")
+
+
 class PolicyBook:
     """All versions of the policy records; ``in_force(on)`` builds at most one Policy per interval
-    between effective dates and caches it, so bulk runs pay for a bisect and a dict lookup."""
+    between effective dates (and per set of areas) and caches it, so bulk runs pay for a bisect and a
+    dict lookup.
+
+    Policy is held per area (docs/areas.md): a record may name the area it applies to (``area``: the
+    city, a district or a set of towns). With ``areas_of`` (town code, day → the codes of the areas that
+    town belongs to that day) the book takes only the rows of those areas; a record with no area
+    belongs to ``default_area``. Without ``areas_of`` (the engine's own tests, what-if books) every
+    row applies."""
 
     def __init__(
-        self, records: Mapping[str, Iterable[Mapping[str, Any]]], *, version_suffix: str = ""
+        self, records: Mapping[str, Iterable[Mapping[str, Any]]], *, version_suffix: str = "",
+        areas_of: Callable[[str | None, date], frozenset[str]] | None = None, default_area: str | None = None,
     ) -> None:
         self.records = {s: [dict(r) for r in records.get(s, ())] for s in SECTIONS}
         self._suffix = version_suffix
+        self._areas_of = areas_of
+        self._default_area = default_area
         self._dates = sorted(
             {_date(r.get("effective_from", "1900-01-01")) for s in SECTIONS for r in self.records[s]}
         )
-        self._cache: dict[int, Policy] = {}
+        self._cache: dict[tuple, Policy] = {}
+        self._by_area: dict[frozenset[str], dict[str, list[dict]]] = {}
+
+    def _records_of(self, areas: frozenset[str]) -> dict[str, list[dict]]:
+        out = self._by_area.get(areas)
+        if out is None:
+            out = {}
+            for s in SECTIONS:
+                rows = []
+                for r in self.records[s]:
+                    area = r.get("area") or self._default_area
+                    if s == "categories" or area is None or area in areas:
+                        rows.append({k: v for k, v in r.items() if k != "area"})
+                out[s] = rows
+            self._by_area[areas] = out
+        return out
 
     def in_force(self, on: date, *, town: str | None = None) -> Policy:
         """The policy in force on ``on`` for a person of ``town``: THE choice of policy rows for a
-        bill or a subsidy year (``yfbz.policy.inputs.policy_for`` calls it). Policy is held per area
-        (POLICY.md "Where it applies"); until areas are data every town has the bureau's one policy,
-        so ``town`` does not change the choice yet — the area is to be chosen here, nowhere else."""
+        bill or a subsidy year (``yfbz.policy.inputs.policy_for`` calls it). The rows of the areas the
+        town belonged to on ``on`` (its sets of towns, its district that day, the city); for each key
+        the latest such row effective by then, so a later city-wide notice supersedes a district's row."""
         i = bisect.bisect_right(self._dates, on)
-        pol = self._cache.get(i)
+        areas = self._areas_of(town, on) if self._areas_of is not None else None
+        key = (i, areas)
+        pol = self._cache.get(key)
         if pol is None:
-            pol = build_policy(self.records, on, version_suffix=self._suffix)
-            self._cache[i] = pol
+            if areas is None:
+                pol = build_policy(self.records, on, version_suffix=self._suffix)
+            else:
+                records = self._records_of(areas)
+                own = any(
+                    (r.get("area") or self._default_area) in areas and _date(r.get("effective_from", "1900-01-01")) <= on
+                    for s in OWN_RULES for r in self.records[s]
+                )
+                default_only = self._default_area in areas
+                suffix = self._suffix if default_only else f"{self._suffix}@{'+'.join(sorted(areas))}"
+                pol = build_policy(records, on, version_suffix=suffix)
+                pol = dataclasses.replace(pol, areas=tuple(sorted(areas)), covered=own)
+            self._cache[key] = pol
         return pol
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> PolicyBook:
         return PolicyBook(
-            merge_overrides(self.records, overrides, default_from=date(1900, 1, 1)), version_suffix="+what-if"
+            merge_overrides(self.records, overrides, default_from=date(1900, 1, 1)), version_suffix="+what-if",
+            areas_of=self._areas_of, default_area=self._default_area,
         )
 
     __call__: Callable[[date], Policy] = in_force

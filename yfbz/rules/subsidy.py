@@ -69,6 +69,8 @@ def contribution_subsidy(
             policy.version,
         )
 
+    if not policy.covered:  # no subsidy rules of the area's own (docs/areas.md)
+        return refuse(Reason.SUBSIDY_NO_POLICY_FOR_AREA)
     held = [i for i in person.identities if i.overlaps_year(year)]
     if not held:
         return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
