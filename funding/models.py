@@ -310,6 +310,11 @@ class Account(models.Model):
     name = models.CharField("名称", max_length=60)
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     fund = models.CharField("所属资金", max_length=12, choices=Fund.choices, blank=True, help_text="往来对方不属于任何一项资金")
+    # the pool it belongs to (docs/areas.md): a district's pool during a transition, the city's after it
+    area = models.ForeignKey(
+        "areas.Area", verbose_name="资金池（服务区域）", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="本单位账户所属的区或市级资金池；为空：本局管辖区的资金池",
+    )
 
     class Meta:
         verbose_name = "资金账户"
@@ -334,6 +339,7 @@ class EntryKind(models.TextChoices):
     PAY_YOUFU = "PAY_YOUFU", "优抚对象医疗补助支出"
     RECOVERY = "RECOVERY", "追回资金"
     RETURN_TO_SPECIAL = "RETURN_TO_SPECIAL", "撤回款项退回财政专户"
+    POOL_TRANSFER = "POOL_TRANSFER", "资金池间划转"
     REVERSAL = "REVERSAL", "冲销"
 
 
@@ -448,6 +454,10 @@ class FundRequest(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     month = models.PositiveSmallIntegerField("月份")
     number = models.CharField("申请编号", max_length=20, unique=True)
+    # the district it serves (docs/areas.md); empty: the bureau's district
+    district = models.ForeignKey(
+        "areas.Area", verbose_name="服务的区", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(USER, verbose_name="编制人", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("编制时间", auto_now_add=True)

@@ -36,6 +36,28 @@ def balances() -> list[dict]:
     return [{"account": a, "balance": sums.get(a.pk) or ZERO} for a in own_accounts()]
 
 
+def balances_by_pool(until: date | None = None) -> list[dict]:
+    """Every pool (a district's, the city's: docs/areas.md) with its own accounts and their balances."""
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
+    lines = JournalLine.objects.all()
+    if until is not None:
+        lines = lines.filter(entry__date__lte=until)
+    sums = dict(lines.values("account").annotate(s=Sum("amount")).values_list("account", "s"))
+    bureau = tree.bureau_on(until or date.today())
+    pools: dict[int | None, dict] = {}
+    for a in own_accounts():
+        area_id = a.area_id or (bureau.district_id if bureau else None)
+        pool = pools.setdefault(area_id, {"area": tree.area(area_id), "accounts": [], "by_fund": defaultdict(lambda: ZERO)})
+        bal = sums.get(a.pk) or ZERO
+        pool["accounts"].append({"account": a, "balance": bal})
+        pool["by_fund"][a.get_fund_display()] += bal
+    for pool in pools.values():
+        pool["by_fund"] = dict(pool["by_fund"])
+    return list(pools.values())
+
+
 def tax_list(user, *, year: int, town_id: int | None = None):
     """Route (a): people of the town enrolled as residents with a subsidy, not self-paid (they go by route b)."""
     qs = SubsidyResult.objects.visible_to(user).filter(year=year, amount__gt=0, enrolment__in=ROUTE_A)

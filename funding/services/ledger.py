@@ -162,6 +162,28 @@ def money_transfer(*, from_account: str, to_account: str, amount: Decimal, on: d
                       entered_by=entered_by, approved_by=approved_by, fund_request=fund_request)
 
 
+def pool_transfer(*, from_account: str, to_account: str, amount: Decimal, on: date, source_document: str,
+                  description: str, entered_by, approved_by) -> JournalEntry:
+    """Money between two pools (docs/areas.md): a district's pool to another's or to the city's (统收统支),
+    one ledger entry. Both are own accounts of one fund in different pools; maker and checker differ."""
+    from yfbz.areas.tree import area_tree
+
+    amt = money(amount)
+    if amt <= ZERO:
+        raise FundingError("划转金额应大于零")
+    src, dst = _account(from_account), _account(to_account)
+    if src.kind != Account.Kind.OWN or dst.kind != Account.Kind.OWN:
+        raise FundingError("资金池间划转只能在本单位账户之间进行")
+    tree = area_tree()
+    bureau = tree.bureau_on(on)
+    default = bureau.district_id if bureau else None
+    if (src.area_id or default) == (dst.area_id or default):
+        raise FundingError(f"「{src.name}」与「{dst.name}」属于同一资金池，请用“专户划拨至支出户”")
+    return entry_post(on=on, kind=EntryKind.POOL_TRANSFER, lines=[(from_account, -amt), (to_account, amt)],
+                      counterpart="CITY", source_document=source_document, description=description,
+                      entered_by=entered_by, approved_by=approved_by)
+
+
 def entry_reverse(*, entry_id: int, on: date, reason: str, entered_by, approved_by) -> JournalEntry:
     """Correct a mistake: a new entry with every line negated. An entry is reversed at most once."""
     if not reason.strip():

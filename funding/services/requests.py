@@ -69,11 +69,22 @@ def _check_payable(i: int, p) -> tuple[str, Decimal]:
     return p.source_key, amount
 
 
+def _district_served(user, on: date) -> int | None:
+    """The district a request serves (docs/areas.md): the compiler's own (User.district), else the bureau's."""
+    from yfbz.areas.tree import area_tree
+
+    if getattr(user, "district_id", None):
+        return user.district_id
+    bureau = area_tree().bureau_on(on)
+    return bureau.district_id if bureau else None
+
+
 def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) -> FundRequest:
     """Gather every provider's payables approved for the month and not requested before."""
     with transaction.atomic():
         seq = FundRequest.objects.filter(year=year, month=month).count() + 1
-        req = FundRequest.objects.create(year=year, month=month, number=f"ZJ{year}{month:02d}-{seq:02d}", created_by=user)
+        req = FundRequest.objects.create(year=year, month=month, number=f"ZJ{year}{month:02d}-{seq:02d}", created_by=user,
+                                         district_id=_district_served(user, date(year, month, 1)))
         gathered, seen = [], set()
         i = 0
         for name, provider in PROVIDERS.items():
