@@ -55,13 +55,17 @@ def in_force_today(obj):
     return obj.effective_from <= timezone.localdate() and obj.active
 
 
+def _has_area(model) -> bool:
+    return any(f.name == "area" for f in model._meta.concrete_fields)
+
+
 class PolicyRecordAdmin(ReferenceAdmin):
     """Rates are entered and shown as percentages; group and category codes must be known ones; a row
     already in force is neither changed nor deleted; a back-dated row is saved only after its effect
     on existing decisions has been shown (yfbz.policy.forms, yfbz.policy.impact)."""
 
     editable_because = "政策记录：带生效日期的数据，已生效的记录不能修改（更正为新增一条更晚生效的记录），不属于任何业务流程"
-    list_filter = ("area", "status", "active", "effective_from")
+    list_filter = ("status", "active", "effective_from")
     date_hierarchy = "effective_from"
     search_fields = ("source", "note")
     readonly_fields = ("created_at", "updated_at")
@@ -73,7 +77,11 @@ class PolicyRecordAdmin(ReferenceAdmin):
         super().__init__(model, admin_site)
 
     def get_list_display(self, request):
-        return (*self.key_display, "area", status_badge, "effective_from", in_force_today, "source")
+        area = ("area",) if _has_area(self.model) else ()
+        return (*self.key_display, *area, status_badge, "effective_from", in_force_today, "source")
+
+    def get_list_filter(self, request):
+        return (("area",) if _has_area(self.model) else ()) + tuple(super().get_list_filter(request))
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.in_force:

@@ -141,13 +141,6 @@ class PolicyRecord(models.Model):
     active = models.BooleanField(
         "有效", default=True, help_text="取消勾选：自生效日期起停用此项（如目录删除某病种）。"
     )
-    # where it applies (docs/areas.md): the city, a district or a set of towns (镇街组合); the engine
-    # takes the rows of the areas of the person's town on the bill's date. Required on the admin form;
-    # empty (rows written by code) means the bureau's default policy area.
-    area = models.ForeignKey(
-        "areas.Area", verbose_name="适用区域", null=True, blank=False, on_delete=models.PROTECT, related_name="+",
-        help_text="全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。",
-    )
     note = models.TextField("备注", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("修改时间", auto_now=True)
@@ -163,7 +156,7 @@ class PolicyRecord(models.Model):
     def to_record(self) -> dict:
         rec = self.record_fields()
         rec.update(
-            area=self.area.code if self.area_id else None,
+            area=self.area.code if getattr(self, "area_id", None) else None,
             effective_from=self.effective_from,
             source=self.source,
             status=self.status,
@@ -222,7 +215,22 @@ class PolicyRecord(models.Model):
             raise ValidationError(errors)
 
 
-class PolicyParameter(PolicyRecord):
+class AreaPolicyRecord(PolicyRecord):
+    """A policy row of the engine's book, held per area (docs/areas.md)."""
+
+    # where it applies (docs/areas.md): the city, a district or a set of towns (镇街组合); the engine
+    # takes the rows of the areas of the person's town on the bill's date. Required on the admin form;
+    # empty (rows written by code) means the bureau's default policy area.
+    area = models.ForeignKey(
+        "areas.Area", verbose_name="适用区域", null=True, blank=False, on_delete=models.PROTECT, related_name="+",
+        help_text="全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。",
+    )
+
+    class Meta(PolicyRecord.Meta):
+        abstract = True
+
+
+class PolicyParameter(AreaPolicyRecord):
     SECTION = "parameters"
     KEY_FIELDS = ("key",)
     key = models.CharField("参数", max_length=40, choices=sorted(PARAMETER_KEYS.items()))
@@ -255,7 +263,7 @@ class PolicyParameter(PolicyRecord):
             errors["value"] = "应填1（仅限定点医疗机构）或0（不限）。"
 
 
-class CategoryCondition(PolicyRecord):
+class CategoryCondition(AreaPolicyRecord):
     """An age condition of an identity category (POLICY.md §3), checked by the engine on the bill's
     settlement date and, for the contribution subsidy, on each day of the year (D8). Data with a
     date, never read from the category's name: 60周岁以上农村籍退役人员 → 年满60周岁 (52号 第二条)."""
@@ -297,7 +305,7 @@ class CategoryCondition(PolicyRecord):
             errors["max_age"] = f"“未满{self.max_age}周岁”应大于“年满{self.min_age}周岁”。"
 
 
-class GroupMembership(PolicyRecord):
+class GroupMembership(AreaPolicyRecord):
     SECTION = "memberships"
     KEY_FIELDS = ("category", "group")
     category = models.CharField("身份类别", max_length=40, choices=category_choices)
@@ -369,7 +377,7 @@ class GroupMembership(PolicyRecord):
             errors["otherwise"] = "“其余情形”不能同时设置其他条件。"
 
 
-class SchemeRule(PolicyRecord):
+class SchemeRule(AreaPolicyRecord):
     SECTION = "scheme_rules"
     PERCENT_FIELDS = ("ratio_level1", "ratio_level2", "ratio_level3")
     KEY_FIELDS = ("scheme", "group", "category")
@@ -426,7 +434,7 @@ class SchemeRule(PolicyRecord):
         _check_nonneg(self.annual_cap, "annual_cap", errors, "年度限额")
 
 
-class CatalogueDisease(PolicyRecord):
+class CatalogueDisease(AreaPolicyRecord):
     SECTION = "catalogue"
     KEY_FIELDS = ("name",)
     name = models.CharField("病种名称", max_length=100)
@@ -449,7 +457,7 @@ class CatalogueDisease(PolicyRecord):
             errors["name"] = "请填写病种名称。"
 
 
-class ContributionStandard(PolicyRecord):
+class ContributionStandard(AreaPolicyRecord):
     SECTION = "contribution_standards"
     KEY_FIELDS = ("year", "category")
     year = models.PositiveSmallIntegerField("年度")
@@ -490,7 +498,7 @@ class ContributionStandard(PolicyRecord):
         _check_nonneg(self.t2, "t2", errors, "缴费标准")
 
 
-class SubsidyRule(PolicyRecord):
+class SubsidyRule(AreaPolicyRecord):
     SECTION = "subsidy_rules"
     PERCENT_FIELDS = ("share",)
     KEY_FIELDS = ("group", "enrolment")
@@ -533,7 +541,7 @@ class SubsidyRule(PolicyRecord):
         _check_ratio(self.share, "share", errors)
 
 
-class YoufuRule(PolicyRecord):
+class YoufuRule(AreaPolicyRecord):
     SECTION = "youfu_rules"
     PERCENT_FIELDS = ("ratio",)
     KEY_FIELDS = ("category",)
@@ -599,7 +607,7 @@ class YoufuRule(PolicyRecord):
         _check_nonneg(self.annual_threshold, "annual_threshold", errors, "年度起付额")
 
 
-class EmployeePoolingRule(PolicyRecord):
+class EmployeePoolingRule(AreaPolicyRecord):
     SECTION = "employee_pooling"
     PERCENT_FIELDS = ("ratio_level1", "ratio_level2", "ratio_level3", "account_base_share")
     KEY_FIELDS = ("employment",)

@@ -14,7 +14,7 @@ def rows_in_force(model, on: date):
     """The latest active row per natural key effective on or before `on`."""
     latest = {}
     for row in model.objects.select_related("area").filter(effective_from__lte=on).order_by("effective_from", "pk"):
-        latest[(row.area_id, *(getattr(row, f) for f in model.KEY_FIELDS))] = row  # per area (docs/areas.md)
+        latest[(getattr(row, "area_id", None), *(getattr(row, f) for f in model.KEY_FIELDS))] = row  # per area (docs/areas.md)
     return [r for r in latest.values() if r.active]
 
 
