@@ -219,11 +219,11 @@ class AreaPolicyRecord(PolicyRecord):
     """A policy row of the engine's book, held per area (docs/areas.md)."""
 
     # where it applies (docs/areas.md): the city, a district or a set of towns (镇街组合); the engine
-    # takes the rows of the areas of the person's town on the bill's date. Required on the admin form;
-    # empty (rows written by code) means the bureau's default policy area.
+    # takes the rows of the areas of the person's town on the bill's date. Empty: the bureau's default
+    # policy area (Bureau.default_policy_area, shipped: 原渝北区镇街).
     area = models.ForeignKey(
-        "areas.Area", verbose_name="适用区域", null=True, blank=False, on_delete=models.PROTECT, related_name="+",
-        help_text="全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。",
+        "areas.Area", verbose_name="适用区域", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。",
     )
 
     class Meta(PolicyRecord.Meta):

@@ -66,47 +66,47 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cataloguedisease',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='categorycondition',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='contributionstandard',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='employeepoolingrule',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='groupmembership',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='policyparameter',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='schemerule',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='subsidyrule',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.AddField(
             model_name='youfurule',
             name='area',
-            field=models.ForeignKey(help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
+            field=models.ForeignKey(blank=True, help_text='全市、某区或镇街组合（如原渝北区镇街适用2号文）；按人员在结算日所在镇街的区域选用。为空：本局默认政策区域。', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='areas.area', verbose_name='适用区域'),
         ),
         migrations.RunPython(shipped_rows_are_former_yubei, migrations.RunPython.noop),
         migrations.AddConstraint(
