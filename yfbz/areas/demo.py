@@ -102,7 +102,7 @@ def _bill(person, settled: date, stdout):
 
 
 def staff_step(stdout, rng):
-    """A city-level user, a 北碚区 district clerk and the 统景 town clerk (password: the demo's)."""
+    """A city-level user, a 北碚区 district clerk, the 统景 clerk and the arriving town's clerk (password: the demo's)."""
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
@@ -118,6 +118,7 @@ def staff_step(stdout, rng):
         ("city", "市医保局（市级统筹）", Role.CITY, None, None),
         ("bb_clerk", "北碚区医保经办", Role.DISTRICT_CLERK, None, "BB"),
         ("tj_clerk", "统景镇经办员", Role.TOWN_CLERK, "TJ", None),
+        ("gyq_clerk", "观音桥街道经办员", Role.TOWN_CLERK, "GYQ", None),  # a clerk for every town
     ):
         user, created = User.objects.get_or_create(username=username, defaults={
             "full_name": full_name, "town": Town.objects.filter(code=town).first() if town else None,
