@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0002_reference_data'),
-        ('funding', '0010_recorded_town'),
+        ('funding', '0011_subsidy_route'),
     ]
 
     operations = [
