@@ -36,9 +36,10 @@ def demo_steps():
 
 def demo_steps_last():
     """Run after every app's demo_steps (money must be in the ledger): the retroactive chain walked."""
+    from .areas_demo import area_steps
     from .retro_demo import retroactive_demo
 
-    return [retroactive_demo]
+    return [retroactive_demo, *area_steps()]
 
 
 def institutions_step(stdout, rng):

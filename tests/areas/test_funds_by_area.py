@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from claims.services import decision_approve
@@ -28,7 +27,7 @@ def lj_pool(db):
                                   fund="ASSISTANCE", area=Area.objects.get(code="LJ"))
 
 
-def test_two_district_pools_kept_apart_and_a_transfer_between_them(lj_pool, staff, login):
+def test_two_district_pools_kept_apart_and_a_transfer_between_them(lj_pool, staff):
     money_in(account="SPECIAL", kind=EntryKind.INCOME_CITY, amount=Decimal("10000.00"), on=ON, counterpart="CITY",
              source_document="渝财社〔2026〕1号", description="市级下拨", entered_by=staff["finance"],
              approved_by=staff["reviewer"])
@@ -43,9 +42,6 @@ def test_two_district_pools_kept_apart_and_a_transfer_between_them(lj_pool, staf
     pools = {p["area"].code: p for p in balances_by_pool()}
     assert pools["YB"]["by_fund"]["医疗救助资金"] == Decimal("6000.00")
     assert pools["LJ"]["by_fund"]["医疗救助资金"] == Decimal("4000.00")
-
-    page = login(staff["finance"]).get(reverse("areas:tree"), {"on": "2026-02-02"}).content.decode()
-    assert "两江新区 医疗救助资金 财政专户" in page and "4,000.00" in page and "6,000.00" in page
 
     n = JournalEntry.objects.count()
     with pytest.raises(FundingError, match="同一资金池"):

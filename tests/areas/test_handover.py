@@ -9,10 +9,10 @@ import pytest
 from auditlog.models import LogEntry
 from django.core.management import call_command
 
+from claims.handover import handover_workbook, read_handover
 from claims.models import Adjustment, Decision
 from claims.services import decision_approve
 from funding.models import Receivable
-from yfbz.areas.handover import handover_workbook, read_handover
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,11 @@ class AreasConfig(AppConfig):
         from .models import Area, Bureau, TownDistrict
 
         register_labels("area_kind", Area.Kind)
+        from yfbz.policy.selectors import register_area_chooser
+
+        from .tree import policy_area_chooser
+
+        register_area_chooser(policy_area_chooser)
 
         # beneficiaries asks for the tree through a hook (it imports no areas)
         from yfbz.core.hooks import register

@@ -56,10 +56,6 @@ def tree(request):
         "unplaced": Town.objects.exclude(pk__in=[s.town_id for s in spans if s.covers(on)]).order_by("code"),
         "may_edit": may_edit(request.user),
     }
-    if request.user.has_perm("funding.view_account"):
-        from funding.selectors import balances_by_pool
-
-        context["pools"] = balances_by_pool(on)  # funds by area: each district's pool, the city's
     if context["may_edit"]:
         context.update(move_form=MoveTownsForm(), add_form=AddTownForm(), import_form=ImportTownsForm())
     return render(request, "areas/tree.html", context)

@@ -33,38 +33,17 @@ def policy_records() -> dict[str, list[dict]]:
     return records
 
 
+#: how the book finds the areas of a town on a day (docs/areas.md); registered by yfbz.areas (its
+#: AppConfig.ready): a lower app asks through a hook, it never imports the areas app
+_AREA_CHOOSER = []
+
+
+def register_area_chooser(fn) -> None:
+    _AREA_CHOOSER[:] = [fn]
+
+
 def area_chooser() -> dict:
-    """How the book finds the areas of a town on a day (docs/areas.md): the sets of towns it is in,
-    its district that day and that district's city; a person with no town: the bureau's default
-    policy area. Read from one snapshot of the area tree; answers are remembered per (town, day)."""
-    from yfbz.areas.tree import area_tree
-
-    tree = area_tree()
-    if not tree.bureaus:
-        return {}
-    default = tree.area(tree.bureaus[-1].default_policy_area_id)
-    town_ids = {code: tid for tid, (code, _name) in tree.towns.items()}
-    memo: dict[tuple, frozenset[str]] = {}
-
-    def areas_of(town: str | None, on: date) -> frozenset[str]:
-        got = memo.get((town, on))
-        if got is None:
-            tid = town_ids.get(town) if town else None
-            codes: set[str] = set()
-            if tid is None:
-                bureau = tree.bureau_on(on)
-                district = bureau.district_id if bureau else None
-                codes.add(tree.area(bureau.default_policy_area_id).code if bureau else default.code)
-            else:
-                district = tree.district_of(tid, on)
-                codes.update(tree.area(g).code for g in tree.groups_of(tid))
-            for a in (district, tree.city_of(district)):
-                if a is not None:
-                    codes.add(tree.area(a).code)
-            got = memo[(town, on)] = frozenset(codes)
-        return got
-
-    return {"areas_of": areas_of, "default_area": default.code if default else None}
+    return _AREA_CHOOSER[0]() if _AREA_CHOOSER else {}
 
 
 def policy_book(*, check: bool = True) -> PolicyBook:

@@ -19,15 +19,15 @@ JB_SOURCE = "原江北区医疗救助实施办法（演示示例，暂行待确�
 JB_RATIO = Decimal("0.6000")
 
 
-def demo_steps_last():
+def area_steps():
+    """Run by claims.demo's demo_steps_last, after the bills of the year exist."""
     return [move_step, arriving_step, staff_step]
 
 
 def move_step(stdout, rng):
     from beneficiaries.models import Town
-
-    from .services import move_towns
-    from .tree import area_tree
+    from yfbz.areas.services import move_towns
+    from yfbz.areas.tree import area_tree
 
     towns = list(Town.objects.filter(code__in=NORTH))
     tree = area_tree()
@@ -42,10 +42,9 @@ def move_step(stdout, rng):
 def arriving_step(stdout, rng):
     """观音桥街道 arrives from former 江北 with the set 原江北区镇街 and its example rules (provisional)."""
     from beneficiaries.models import Category, Identity, Person, Town
+    from yfbz.areas.models import Area
+    from yfbz.areas.services import add_town
     from yfbz.policy.models import GroupMembership, SchemeRule
-
-    from .models import Area
-    from .services import add_town
 
     if Town.objects.filter(code="GYQ").exists():
         stdout.write("划入镇街演示数据已存在，跳过")
@@ -107,10 +106,9 @@ def staff_step(stdout, rng):
     from django.utils import timezone
 
     from beneficiaries.models import Town
+    from yfbz.areas.models import Area
     from yfbz.core.models import User
     from yfbz.core.roles import Role
-
-    from .models import Area
 
     helper = User.objects.filter(username="district_clerk").first()
     made = 0

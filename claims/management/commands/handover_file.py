@@ -9,7 +9,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from beneficiaries.models import Town
-from yfbz.areas.handover import handover_workbook
+from claims.handover import handover_workbook
 from yfbz.core.models import User
 
 
