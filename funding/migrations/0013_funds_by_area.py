@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0002_reference_data'),
-        ('funding', '0011_subsidy_route'),
+        ('funding', '0012_tax_detail_reconciliation'),
     ]
 
     operations = [
