@@ -36,11 +36,11 @@ def test_clerk_enters_a_bill_reviewer_approves_and_the_notice_prints(staff, peop
     form.locator("input[name=bank_account]").fill("6228480000000001")
     form.locator("button[name=preview]").click()
     page.wait_for_load_state()
-    assert "医疗救助 4000.00 元" in page.get_by_test_id("preview-amount").inner_text()
+    assert "医疗救助 4,000.00 元" in page.get_by_test_id("preview-amount").inner_text()
     page.get_by_test_id("save-bill").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("bill-status").inner_text() == "已核定待审批"
-    assert "4000.00" in page.get_by_test_id("decision-amount").inner_text()
+    assert "4,000.00" in page.get_by_test_id("decision-amount").inner_text()
     assert page.get_by_test_id("approve").count() == 0  # the clerk who entered it cannot approve it
     bill = Bill.objects.get()
 

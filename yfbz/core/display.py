@@ -135,9 +135,11 @@ def code_label(text: str) -> str:
         return _codes[text]
     if time.monotonic() - _categories[0] > 300:
         try:
-            from beneficiaries.models import Category
+            from django.apps import apps
 
-            _categories = (time.monotonic(), dict(Category.objects.values_list("code", "name")))
+            category = apps.get_model("beneficiaries", "Category")  # by name: core imports no app
+
+            _categories = (time.monotonic(), dict(category.objects.values_list("code", "name")))
         except Exception:  # no database (yet): codes stay as they are
             _categories = (time.monotonic(), {})
     return _categories[1].get(text, text)
