@@ -53,6 +53,10 @@ class MultipleFileField(forms.FileField):
 class BillForm(forms.ModelForm):
     id_number = forms.CharField(label="公民身份号码", max_length=18)
     attachments = MultipleFileField(label="票据扫描件（可多选）", required=False)
+    duplicate_reason = forms.CharField(
+        label="重复录入理由", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="仅当本票据与已录入的票据相同（同一人、医疗机构、日期和政策范围内费用）而确需再次录入时填写",
+    )
 
     class Meta:
         model = Bill
@@ -112,6 +116,7 @@ class BillForm(forms.ModelForm):
                     self.add_error(f, "职工普通门诊须填写。")
             if data.get("pharmacy") and data.get("prescribing_level") is None:
                 self.add_error("prescribing_level", "药店外配处方须填写开具处方机构的等级。")
+        self._check_duplicate(data)
         for f in ("total_cost", "in_policy_cost", "basic_paid", "critical_paid", "fixed_items_paid"):
             v = data.get(f)
             if v is not None and v < 0:
@@ -120,6 +125,22 @@ class BillForm(forms.ModelForm):
             self.add_error("bank_account", "请填写收款银行账号。")
         return data
 
+    def _check_duplicate(self, data) -> None:
+        """Show the matching bill and ask for a reason, or refuse when it is approved (issue 10, finding 3)."""
+        from .services import duplicate_problem
+
+        if self.person is None or not data.get("institution") or not data.get("settled_on") or data.get("in_policy_cost") is None:
+            return
+        problem = duplicate_problem(
+            person_id=self.person.pk, institution_id=data["institution"].pk, admitted_on=data.get("admitted_on"),
+            settled_on=data["settled_on"], in_policy_cost=data["in_policy_cost"],
+            reason=(data.get("duplicate_reason") or "").strip() or (self.instance.duplicate_reason if self.instance.pk else ""),
+            exclude=self.instance.pk,
+        )
+        if problem is not None:
+            self.duplicate_match = problem[1]
+            self.add_error("duplicate_reason", str(problem[0]))
+
     def bill_fields(self) -> dict:
         data = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
         for f in ("disease", "employment", "tier", "account_holder", "bank_name", "bank_account", "note"):
@@ -127,6 +148,7 @@ class BillForm(forms.ModelForm):
         for f in ("basic_paid", "critical_paid", "fixed_items_paid"):
             data[f] = data[f] or Decimal("0.00")
         data["person"] = self.person
+        data["duplicate_reason"] = (self.cleaned_data.get("duplicate_reason") or "").strip()
         return data
 
 

@@ -14,7 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from yfbz.core import jobs
 from yfbz.core.bytes import BytesDeferredManager, BytesDeferredModel
+from yfbz.core.jobs import JobSpec
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 from yfbz.rules.codes import SCHEME_ZH, YOUFU, YOUFU_BURDEN, YOUFU_ZH
@@ -204,6 +206,12 @@ class Bill(models.Model):
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField("录入时间", auto_now_add=True)
     note = models.TextField("备注", blank=True)
+    # issue 10, finding 3: a bill matching an earlier one (same person, institution, dates and in-policy
+    # cost) is entered only with a written reason, kept here; one matching an approved bill is refused
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name="疑似重复的票据", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    duplicate_reason = models.TextField("重复录入理由", blank=True)
 
     objects = ScopedManager()
 
@@ -539,6 +547,7 @@ class Notice(models.Model):
         return self.doc_number
 
 
+@jobs.register
 class NoticeBatch(BytesDeferredModel, models.Model):
     """Many notices printed into one PDF by a Celery task; progress is committed as it goes."""
 
@@ -557,6 +566,11 @@ class NoticeBatch(BytesDeferredModel, models.Model):
     pdf = models.BinaryField("PDF", null=True, editable=False)
     error = models.TextField("错误", blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
+
+    JOB = JobSpec(label="批量打印决定文书", task="claims.tasks.notice_batch", queued=Status.QUEUED, running=Status.RUNNING,
+                  done=Status.DONE, failed=Status.FAILED, rerun_permission="claims.view_bill")
 
     objects = BytesDeferredManager()  # the PDF is read by the download only (yfbz.core.bytes)
 
@@ -654,6 +668,7 @@ class SettlementMonthStatusChange(StatusHistory):
         verbose_name = verbose_name_plural = "一站式结算月度状态记录"
 
 
+@jobs.register
 class SettlementFile(BytesDeferredModel, models.Model):
     """An institution's monthly settlement file, kept in the database. The same bytes are never
     imported twice (sha256 unique)."""
@@ -672,6 +687,8 @@ class SettlementFile(BytesDeferredModel, models.Model):
     uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField("错误", blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
     lines_total = models.PositiveIntegerField("行数", default=0)
     lines_agreed = models.PositiveIntegerField("无异议", default=0)
     lines_disputed = models.PositiveIntegerField("有异议", default=0)
@@ -679,6 +696,9 @@ class SettlementFile(BytesDeferredModel, models.Model):
     agreed_total = money_field("无异议合计")
 
     objects = BytesDeferredManager()  # the bytes are read by the import only (yfbz.core.bytes)
+    JOB = JobSpec(label="一站式结算文件导入", task="claims.tasks.settlement_import", queued=Status.QUEUED,
+                  running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED,
+                  rerun_permission="claims.add_settlementfile")
 
     class Meta:
         verbose_name = "一站式结算文件"

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from yfbz.core import display
+from yfbz.core import display, jobs
 from yfbz.rules import Reason
 from yfbz.rules.codes import REASON_BASIS, REFUSAL_REASONS, REFUSING_REASONS
 from yfbz.rules.engine import LEVEL_ZH
@@ -351,19 +351,19 @@ def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
 
 
 def notice_batch_render(*, batch_id: int) -> bool:
-    """Render a queued batch into one PDF, BATCH_CHUNK notices at a time, committing progress.
-    Claimed by a conditional update, so a second run of the task does nothing."""
-    claimed = NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.QUEUED).update(
-        status=NoticeBatch.Status.RUNNING, progress_done=0
-    )
-    if not claimed:
-        return False
-    batch = NoticeBatch.objects.select_related("requested_by").get(pk=batch_id)
-    try:
+    """Render a queued batch into one PDF, BATCH_CHUNK notices at a time, committing progress
+    (yfbz.core.jobs: one worker at a time, any error fails the batch with the reason, "重新运行"
+    renders it again; numbers already allocated are kept, prints are recorded again as reprints)."""
+
+    def work(token: str) -> bool:
+        batch = NoticeBatch.objects.select_related("requested_by").get(pk=batch_id)
+        NoticeBatch.objects.filter(pk=batch_id).update(progress_done=0)
         documents = []
         ids = batch.decision_ids
         for i in range(0, len(ids), BATCH_CHUNK):
             with transaction.atomic():
+                if not jobs.still_mine(NoticeBatch, batch_id, token):
+                    return False
                 notices = notices_number(decisions=_decisions(ids[i : i + BATCH_CHUNK]))
                 printed = set(NoticePrint.objects.filter(notice__in=notices).values_list("notice_id", flat=True))
                 NoticePrint.objects.bulk_create(
@@ -372,14 +372,16 @@ def notice_batch_render(*, batch_id: int) -> bool:
             documents.append(render_notices(notices))
             NoticeBatch.objects.filter(pk=batch_id).update(progress_done=min(i + BATCH_CHUNK, len(ids)))
         pdf = _pdf(documents)
-        NoticeBatch.objects.filter(pk=batch_id).update(
-            status=NoticeBatch.Status.DONE, pdf=pdf, finished_at=timezone.now(), progress_done=len(ids)
-        )
-        _log_batch(batch, len(ids))
-    except Exception as exc:
-        NoticeBatch.objects.filter(pk=batch_id).update(status=NoticeBatch.Status.FAILED, error=str(exc)[:2000])
-        raise
-    return True
+        with transaction.atomic():
+            if not jobs.still_mine(NoticeBatch, batch_id, token):
+                return False
+            NoticeBatch.objects.filter(pk=batch_id).update(
+                status=NoticeBatch.Status.DONE, pdf=pdf, finished_at=timezone.now(), progress_done=len(ids)
+            )
+            _log_batch(batch, len(ids))
+        return True
+
+    return bool(jobs.run(NoticeBatch, batch_id, work))
 
 
 def _log_batch(batch: NoticeBatch, count: int) -> None:

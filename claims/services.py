@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from beneficiaries.towns import town_on
 from yfbz.core.audit import audit_bulk
+from yfbz.core.display import money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import record_start, transition
@@ -38,6 +39,7 @@ from .models import (
     Institution,
     InstitutionBankChange,
     Scheme,
+    SettlementLine,
     SettlementMonth,
 )
 
@@ -122,21 +124,91 @@ def _clean(bill: Bill) -> None:
         raise ClaimsError("票据数据有误：" + "；".join(parts)) from exc
 
 
-def bill_enter(*, user, attachments: list[Upload] = (), **fields) -> Bill:
-    """Create a bill (already validated by the form) with its scanned papers, status ENTERED."""
+def bill_enter(*, user, attachments: list[Upload] = (), duplicate_reason: str = "", **fields) -> Bill:
+    """Create a bill (already validated by the form) with its scanned papers, status ENTERED. A bill
+    matching an earlier one is refused when that one is approved, else needs ``duplicate_reason``."""
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
         raise ClaimsError("只有区医保经办人员可以录入手工报销票据。")
     for up in attachments:
         _scan_type(up)
+    reason = (duplicate_reason or "").strip()
     with transaction.atomic():
         bill = Bill(entered_by=user, status=S.ENTERED, **fields)
         _clean(bill)
+        _refuse_duplicate(bill, reason)
         bill.town_id = town_on(bill.person, bill.settled_on)
         bill.save()
         for up in attachments:
             bill_attach(bill=bill, upload=up, user=user)
         record_start(bill, by=user, reason="录入")
     return bill
+
+
+# --- duplicates (issue 10, finding 3) -----------------------------------------------------------------
+#: bills whose money is decided: a bill matching one of them is refused (it would be paid twice)
+DECIDED_FOR_GOOD = (S.APPROVED, S.PAID, S.HISTORIC)
+DUPLICATE_OF_APPROVED = ("与{what}相同（同一人、同一医疗机构、同一日期、政策范围内费用相同），该笔已{status}，"
+                         "不能再次录入（否则将重复支付）。如原票据有误，请对原票据重新核定。")
+DUPLICATE_NEEDS_REASON = ("与{what}相同（同一人、同一医疗机构、同一日期、政策范围内费用相同，当前{status}）。"
+                          "如确需再次录入，请在“重复录入理由”中写明理由。")
+
+
+def bill_matches(*, person_id: int, institution_id: int, admitted_on, settled_on, in_policy_cost, exclude: int | None = None):
+    """Bills and one-stop settlement lines matching these facts: (bills, settlement lines)."""
+    same = {"person_id": person_id, "institution_id": institution_id, "settled_on": settled_on,
+            "in_policy_cost": in_policy_cost, "admitted_on": admitted_on}
+    bills = Bill.objects.filter(**same).exclude(pk=exclude).order_by("pk")
+    lines = SettlementLine.objects.filter(**same, duplicate=False).order_by("pk")
+    return bills, lines
+
+
+def _line_decided(line) -> bool:
+    """A one-stop line whose money is decided: agreed, or settled with a payment."""
+    return line.outcome == SettlementLine.Outcome.AGREED or (bool(line.resolution) and line.payable > 0)
+
+
+def describe_match(obj) -> tuple[str, str, bool]:
+    """(what, its status, decided for good) of a matching bill or settlement line, for the messages."""
+    if isinstance(obj, Bill):
+        return (f"票据{obj.pk}（{obj.settled_on:%Y-%m-%d}，政策范围内费用{money(obj.in_policy_cost)}元）",
+                obj.get_status_display(), obj.status in DECIDED_FOR_GOOD)
+    decided = _line_decided(obj)
+    return (f"一站式结算{obj.settlement_no}（{obj.settled_on:%Y-%m-%d}，政策范围内费用{money(obj.in_policy_cost)}元）",
+            "由医疗机构一站式结算" + ("并已核定" if decided else "待处理"), decided)
+
+
+def duplicate_problem(*, person_id, institution_id, admitted_on, settled_on, in_policy_cost, reason: str,
+                      exclude: int | None = None) -> tuple[ClaimsError, object] | None:
+    """The refusal a bill with these facts meets, or None: (the error, the earlier record)."""
+    bills, lines = bill_matches(person_id=person_id, institution_id=institution_id, admitted_on=admitted_on,
+                                settled_on=settled_on, in_policy_cost=in_policy_cost, exclude=exclude)
+    found = list(bills[:5]) + list(lines[:5])
+    if not found:
+        return None
+    for obj in found:
+        what, status, final = describe_match(obj)
+        if final:
+            return ClaimsError(DUPLICATE_OF_APPROVED, what=what, status=status), obj
+    if reason:
+        return None
+    what, status, _ = describe_match(found[0])
+    return ClaimsError(DUPLICATE_NEEDS_REASON, what=what, status=status), found[0]
+
+
+def _refuse_duplicate(bill: Bill, reason: str) -> None:
+    from beneficiaries.models import Person
+
+    Person.objects.select_for_update().filter(pk=bill.person_id).first()  # two clerks entering the same bill at once
+    problem = duplicate_problem(person_id=bill.person_id, institution_id=bill.institution_id, admitted_on=bill.admitted_on,
+                                settled_on=bill.settled_on, in_policy_cost=bill.in_policy_cost, reason=reason,
+                                exclude=bill.pk)
+    if problem is not None:
+        raise problem[0]
+    bills, lines = bill_matches(person_id=bill.person_id, institution_id=bill.institution_id, admitted_on=bill.admitted_on,
+                                settled_on=bill.settled_on, in_policy_cost=bill.in_policy_cost, exclude=bill.pk)
+    earlier = bills.first()
+    bill.duplicate_of = earlier
+    bill.duplicate_reason = reason if (earlier is not None or lines.exists()) else ""
 
 
 def _scan_type(upload: Upload) -> str:
@@ -563,7 +635,7 @@ def bill_return(*, bill_id: int, user, reason: str) -> Bill:
         return bill
 
 
-def bill_update(*, bill_id: int, user, **fields) -> Bill:
+def bill_update(*, bill_id: int, user, duplicate_reason: str = "", **fields) -> Bill:
     """Correct an entered (or returned) bill before it is decided."""
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
         raise ClaimsError("只有区医保经办人员可以修改票据。")
@@ -574,6 +646,7 @@ def bill_update(*, bill_id: int, user, **fields) -> Bill:
         for k, v in fields.items():
             setattr(bill, k, v)
         _clean(bill)
+        _refuse_duplicate(bill, (duplicate_reason or bill.duplicate_reason or "").strip())
         bill.town_id = town_on(bill.person, bill.settled_on)
         bill.save()
         return bill

@@ -25,6 +25,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Town
+from yfbz.core import jobs
 from yfbz.core.display import money
 from yfbz.core.roles import Role
 from yfbz.core.workflow import transition
@@ -46,6 +47,7 @@ from .models import (
     CAP_KEYS,
     ZERO,
     Adjustment,
+    Bill,
     CapUsage,
     Institution,
     SettlementFile,
@@ -184,6 +186,9 @@ def read_settlement_rows(table: Table, month: date) -> list[Row]:
         else:
             if not idn:
                 errors.append(f"{where('id_number')}：缺少公民身份号码")
+        for f in ("settlement_no", "id_number", "name", "disease"):
+            if "\x00" in cell_text(cell(f)):
+                errors.append(f"{where(f)}：含有无法保存的空字符（NUL），请核对文件")
         # never silently cut (issue 9)
         for f, limit in (("settlement_no", 60), ("id_number", 40), ("name", 50), ("disease", 60),
                          ("institution_code", 30), ("institution_name", 120)):
@@ -264,6 +269,19 @@ def _already_imported(institution_id: int, numbers: list[str]) -> set[str]:
     return seen
 
 
+def _decided_bills(institution_id: int, person_ids: list[int]) -> dict[tuple, tuple[int, str]]:
+    """Hand-settled bills of these people at this institution whose money is decided (approved, paid,
+    or the old system's), by (person, settled on, admitted on, in-policy cost)."""
+    from .services import DECIDED_FOR_GOOD
+
+    out = {}
+    for i in range(0, len(person_ids), CHUNK):
+        for b in Bill.objects.filter(institution_id=institution_id, person_id__in=person_ids[i : i + CHUNK],
+                                     status__in=DECIDED_FOR_GOOD).order_by("pk"):
+            out.setdefault((b.person_id, b.settled_on, b.admitted_on, b.in_policy_cost), (b.pk, b.get_status_display()))
+    return out
+
+
 def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], tuple[int, Decimal]]:
     """Create the missing cap rows, then lock them all in (person, year, scheme) order — the same
     order as ``services.cap_rows_locked`` — and return (row id, used) per (person, year, scheme)."""
@@ -283,39 +301,34 @@ def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], tu
     return out
 
 
-def _claim(file_id: int) -> bool:
-    """Take the job: QUEUED → RUNNING by a conditional update (a second worker gets nothing)."""
-    return bool(
-        SettlementFile.objects.filter(pk=file_id, status=SettlementFile.Status.QUEUED).update(
-            status=SettlementFile.Status.RUNNING
-        )
-    )
+def settlement_file_import(*, file_id: int, user=None) -> SettlementFile | None:
+    """Import a QUEUED file: decide every line again and sort it (yfbz.core.jobs: claimed, and failed
+    with the reason in Chinese on any error; a second call while it runs, or after it is done, does
+    nothing and returns None). On a bad file: FAILED with the errors, no lines."""
 
-
-def settlement_file_import(*, file_id: int, user) -> SettlementFile | None:
-    """Import a QUEUED file: decide every line again and sort it. Safe to call twice (the second
-    call finds the file taken and returns None). On a bad file: FAILED with the errors, no lines."""
-    if not _claim(file_id):
-        return None
-    f = SettlementFile.objects.select_related("settlement_month", "settlement_month__institution").get(pk=file_id)
-    try:
+    def work(token: str) -> SettlementFile | None:
+        f = SettlementFile.objects.select_related("settlement_month", "settlement_month__institution").get(pk=file_id)
         rows = read_settlement_file(bytes(f.data), f.file_name, f.settlement_month.month)
         with transaction.atomic():
-            _import_rows(f, rows, user)
-    except ClaimsError as exc:
-        SettlementFile.objects.filter(pk=file_id).update(status=SettlementFile.Status.FAILED, error=str(exc))
-        raise
-    f.refresh_from_db()
-    return f
+            if not jobs.still_mine(SettlementFile, file_id, token):
+                return None
+            _import_rows(f, rows, user or f.uploaded_by)
+        f.refresh_from_db()
+        return f
+
+    return jobs.run(SettlementFile, file_id, work)
 
 
 def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
+    # one import per institution at a time: two months' files carrying the same 结算编号 imported at
+    # once would otherwise both see it as new (the second now waits and finds it a duplicate)
+    inst = Institution.objects.select_for_update().get(pk=f.settlement_month.institution_id)
     sm = SettlementMonth.objects.select_for_update().get(pk=f.settlement_month_id)
     if sm.status != SettlementMonth.Status.OPEN:
         raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
-    inst = Institution.objects.get(pk=sm.institution_id)
     people = persons_for_engine_by_id_number({r.id_number for r in rows})
     existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
+    by_bill = _decided_bills(inst.pk, sorted({people[r.id_number][0] for r in rows if r.id_number in people}))
     caps = _lock_caps_bulk({(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people})
     used: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
     for (pid, year, scheme), (_pk, amount) in caps.items():
@@ -353,6 +366,11 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
         pid, person = p
         line["person_id"] = pid
         line["town_id"] = town_ids.get(person.town_on(r.settled_on))  # the town the line is decided under
+        bill = by_bill.get((pid, r.settled_on, r.admitted_on, r.in_policy_cost))
+        if bill is not None:  # decided already as a hand-settled bill (issue 10, finding 3): not paid twice
+            line.update(dispute=L.Dispute.DUPLICATE.value,
+                        dispute_text=f"与手工报销票据{bill[0]}（{bill[1]}）相同，已核定，不重复支付")
+            continue
         bill = bill_for_engine(r, institution=inst, ref=r.settlement_no)
         u = used[(pid, r.settled_on.year)]
         d, _ = decide_bill(person, bill, u, book=book)

@@ -3,18 +3,19 @@
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from .services import ClaimsError
+from yfbz.core.errors import YfbzError
 
 
 @shared_task(name="claims.settlement_import")
-def settlement_import(file_id: int, user_id: int) -> dict:
-    """Import a queued settlement file (the service claims it: a second run does nothing)."""
+def settlement_import(file_id: int, user_id: int | None = None) -> dict:
+    """Import a queued settlement file (yfbz.core.jobs: a second run does nothing; a failure is
+    recorded on the file with the reason; ``user_id`` None: the one who uploaded it)."""
     from .settlement import settlement_file_import
 
-    user = get_user_model().objects.get(pk=user_id)
+    user = get_user_model().objects.get(pk=user_id) if user_id else None
     try:
         f = settlement_file_import(file_id=file_id, user=user)
-    except ClaimsError as exc:
+    except YfbzError as exc:
         return {"file": file_id, "error": str(exc)}
     return {"file": file_id, "done": f is not None}
 
@@ -24,5 +25,7 @@ def notice_batch(batch_id: int) -> dict:
     """Render a batch of notices into one PDF (the service claims the batch: a second run does nothing)."""
     from .notices import notice_batch_render
 
-    done = notice_batch_render(batch_id=batch_id)
-    return {"batch": batch_id, "done": done}
+    try:
+        return {"batch": batch_id, "done": notice_batch_render(batch_id=batch_id)}
+    except YfbzError as exc:
+        return {"batch": batch_id, "error": str(exc)}

@@ -587,7 +587,7 @@ def settlement_confirm(request, pk):
     sm = get_object_or_404(selectors.settlement_months_for(request.user), pk=pk)
     try:
         sm = settlement_month_confirm(month_id=sm.pk, user=request.user)
-        messages.success(request, f"{sm}已确认，应付机构{sm.agreed_total}元。")
+        messages.success(request, f"{sm}已确认，应付机构{display_money(sm.agreed_total)}元。")
     except YfbzError as exc:
         messages.error(request, str(exc))
     return redirect("claims:settlement-month", sm.pk)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("subsidy/", views.subsidy, name="subsidy"),
     path("subsidy/run/", views.subsidy_run_start, name="subsidy-run"),
     path("subsidy/run/<int:pk>/progress/", views.subsidy_run_progress, name="subsidy-progress"),
+    path("imports/<int:pk>/", views.file_import_detail, name="file-import"),
     path("subsidy/<int:year>/tax-list.xlsx", views.tax_list, name="tax-list"),
     path("subsidy/<int:year>/gaps.xlsx", views.gap_list, name="gap-list"),
     path("subsidy/<int:year>/tax-list/confirm/", views.tax_list_confirm, name="tax-list-confirm"),

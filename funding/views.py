@@ -20,7 +20,6 @@ from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
-from yfbz.files.reader import describe
 
 from . import exports, notices, selectors, services
 from .forms import (
@@ -38,6 +37,7 @@ from .forms import (
 )
 from .models import (
     EntryProposal,
+    FileImport,
     FundRequest,
     JournalEntry,
     PayableLine,
@@ -53,8 +53,7 @@ from .models import (
     TaxReconciliationLine,
 )
 from .services import FundingError
-from .services.imports import enrolment_import
-from .services.requests import bank_return_parse
+from .services.fileimports import file_import_queue
 
 
 def _refused(request, exc: YfbzError):
@@ -194,10 +193,14 @@ def batch_confirm(request, pk):
     if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
         return redirect("funding:request-detail", pk=batch.request_id)
+    if request.FILES.get("bank_return"):  # read, checked and applied by a background task (issue 9, finding 10)
+        up = request.FILES["bank_return"]
+        row = file_import_queue(kind=FileImport.Kind.BANK_RETURN, file_name=up.name, data=up.read(), user=request.user,
+                                batch_id=batch.pk, paid_on=form.cleaned_data["paid_on"].isoformat())
+        messages.success(request, f"银行回单“{row.file_name}”已上传，正在后台核对并确认批次 {batch.number}。")
+        return redirect("funding:file-import", row.pk)
     try:
         failures = form.cleaned_data["failures"]
-        if request.FILES.get("bank_return"):
-            failures = bank_return_parse(batch_id=batch.pk, data=request.FILES["bank_return"].read())
         services.payment_batch_confirm(batch_id=batch.pk, paid_on=form.cleaned_data["paid_on"],
                                        failures=failures, user=request.user)
         messages.success(request, f"批次 {batch.number} 已按银行回单确认")
@@ -362,15 +365,26 @@ def enrolment_upload(request):
     if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs) or "请选择年度和文件（xlsx或CSV）")
     else:
-        try:
-            done = enrolment_import(year=form.cleaned_data["year"], data=form.cleaned_data["file"].read(), user=request.user,
-                                    source=form.cleaned_data["file"].name)
-            kept = (f"；其中{done.kept_self_paid}人的自行缴费资助已审核，仍按已自行缴费处理（不列入税务代缴名单）"
-                    if done.kept_self_paid else "")
-            messages.success(request, f"已导入 {done.count} 条参保数据（{describe(done.reading)}）{kept}")
-        except YfbzError as exc:
-            _refused(request, exc)
+        up = form.cleaned_data["file"]
+        row = file_import_queue(kind=FileImport.Kind.ENROLMENT, file_name=up.name, data=up.read(), user=request.user,
+                                year=form.cleaned_data["year"])
+        messages.success(request, f"参保数据文件“{row.file_name}”已上传，正在后台导入。")
+        return redirect("funding:file-import", row.pk)
     return redirect("funding:subsidy")
+
+
+@login_required
+def file_import_detail(request, pk):
+    """The progress and result of an uploaded data file's import (only its uploader sees it)."""
+    row = get_object_or_404(FileImport.objects.defer("data"), pk=pk)
+    if not (request.user.is_superuser or row.created_by_id == request.user.pk):
+        raise PermissionDenied("只能查看自己上传的文件")
+    if request.GET.get("format") == "json":
+        return JsonResponse({"status": row.status, "status_zh": row.get_status_display(), "finished": row.finished,
+                             "result": row.result, "error": row.error})
+    back = reverse("funding:subsidy") if row.kind == FileImport.Kind.ENROLMENT else (
+        reverse("funding:request-detail", args=[PaymentBatch.objects.get(pk=row.params["batch_id"]).request_id]))
+    return render(request, "funding/file_import.html", {"row": row, "back": back})
 
 
 # --- route (b) ---------------------------------------------------------------------------------------

@@ -198,6 +198,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_ACCEPT_CONTENT = ["json"]
+# people per committed batch of a subsidy run (a rerun resumes after the last committed batch)
+SUBSIDY_BATCH_SIZE = env.int("SUBSIDY_BATCH_SIZE", default=5000)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -251,6 +253,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "django_celery_results",
     "core.auditseal",  # the chain of the trail itself
     "otp_totp",  # the device's secret key never enters the trail; enrolment and resets are logged explicitly
+    "funding.fileimport",  # the uploaded bytes never enter the trail; the upload and the import are logged explicitly
 )
 # a password hash never enters the trail; ID and phone numbers in it are masked (docs/security.md)
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("password", "last_login")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/otp/setup/", core_auth.otp_setup, name="otp-setup"),
     path("accounts/otp/", core_auth.otp_verify, name="otp-verify"),
     path("audit/", core_views.audit_log, name="audit-log"),
+    path("jobs/<str:label>/<int:pk>/rerun/", core_views.job_rerun, name="job-rerun"),
     path("audit/export.xlsx", core_views.audit_export, name="audit-export"),
     path("people/", include("beneficiaries.urls")),
     path("admin/", admin.site.urls),

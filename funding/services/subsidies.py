@@ -1,15 +1,14 @@
 """Contribution subsidies (资助参保, POLICY.md §4, D8; 渝北府办发〔2025〕2号 二(一)(二), 三(二)).
 
 The year's run is a Celery job (funding.tasks.subsidy_run_execute) that goes through people in
-batches ordered by id. The run row is claimed with a conditional update carrying a fresh token:
-the latest claimant wins and an older worker stops at its next batch, so running the task twice
-is harmless; each batch commits its results together with the progress, so a restart resumes
-where the last committed batch ended.
+batches ordered by id. The run row is a job of yfbz.core.jobs: one worker at a time holds it, running
+the task twice is harmless, any error fails it with the reason in Chinese, and a run whose worker died
+is offered "重新运行" at once; each batch commits its results together with the progress, so a rerun
+resumes where the last committed batch ended.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Person, Town
+from yfbz.core import jobs
 from yfbz.core.audit import audit_bulk
 from yfbz.policy.inputs import decide_subsidy, person_for_engine, persons_for_engine, policy_for
 from yfbz.policy.selectors import policy_book
@@ -38,7 +38,7 @@ from ..models import (
 )
 from .errors import FundingError
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 5000  # people per committed batch (settings.SUBSIDY_BATCH_SIZE; the worker-kill test makes it small)
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET}
 # the fields of a result a run computes; a row is rewritten only when one of them changed
 # (and the town on 31 December of the year, the town the subsidy is made under: docs/areas.md)
@@ -106,6 +106,9 @@ def subsidy_run_start(*, year: int, user) -> SubsidyRun:
 
     with transaction.atomic():
         busy = SubsidyRun.objects.select_for_update().filter(year=year, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).first()
+        if busy and jobs.abandoned(busy):
+            raise FundingError(f"{year}年资助参保计算 #{busy.pk} 已中断（{busy.progress_done}/{busy.progress_total}），"
+                               "请在该计算上点“重新运行”从中断处继续")
         if busy:
             raise FundingError(f"{year}年资助参保计算 #{busy.pk} 正在进行中（{busy.progress_done}/{busy.progress_total}），请等待完成")
         run = SubsidyRun.objects.create(year=year, started_by=user, progress_total=Person.objects.count())
@@ -113,49 +116,48 @@ def subsidy_run_start(*, year: int, user) -> SubsidyRun:
     return run
 
 
-def _claim(run_id: int) -> str | None:
-    token = uuid.uuid4().hex
-    n = SubsidyRun.objects.filter(pk=run_id, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).update(
-        status=SubsidyRun.Status.RUNNING, job_token=token, started_at=timezone.now()
-    )
-    return token if n == 1 else None
+def subsidy_run_execute(*, run_id: int, batch_size: int | None = None) -> SubsidyRun:
+    """Compute everybody's subsidy for the run's year, batch by batch (yfbz.core.jobs: claimed, failed
+    with the reason on any error, offered "重新运行" at once when its worker dies). Safe to call twice;
+    a rerun resumes after the last committed batch."""
+    from django.conf import settings
+
+    size = batch_size or getattr(settings, "SUBSIDY_BATCH_SIZE", BATCH_SIZE)
+    jobs.run(SubsidyRun, run_id, lambda token: _execute(run_id, token, size))
+    return SubsidyRun.objects.get(pk=run_id)
 
 
-def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> SubsidyRun:
-    """Compute everybody's subsidy for the run's year, batch by batch. Safe to call twice."""
-    token = _claim(run_id)
+def _execute(run_id: int, token: str, batch_size: int) -> None:
     run = SubsidyRun.objects.get(pk=run_id)
-    if token is None:
-        return run  # done, failed, or unknown: nothing to do
+    if run.started_at is None:
+        SubsidyRun.objects.filter(pk=run_id).update(started_at=timezone.now())
     book = policy_book()
     policy = policy_for(date(run.year, 12, 31), book=book)
     # the first run of a year lists no changes (everybody would be "new"); later runs list each one
     record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exists()
-    try:
-        while True:
-            with transaction.atomic():
-                current = SubsidyRun.objects.select_for_update().get(pk=run_id)
-                if current.job_token != token:
-                    return current  # another worker took over
-                ids = list(
-                    Person.objects.filter(pk__gt=current.last_person_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
-                )
-                if not ids:
-                    break
-                counts = _run_batch(current, ids, book, record_changes)
-                SubsidyRun.objects.filter(pk=run_id).update(
-                    last_person_id=ids[-1],
-                    progress_done=current.progress_done + len(ids),
-                    count_new=current.count_new + counts["new"],
-                    count_changed=current.count_changed + counts["changed"],
-                    count_removed=current.count_removed + counts["removed"],
-                )
-    except Exception as exc:
-        SubsidyRun.objects.filter(pk=run_id, job_token=token).update(status=SubsidyRun.Status.FAILED, error=str(exc)[:2000])
-        raise
+    while True:
+        with transaction.atomic():
+            if not jobs.still_mine(SubsidyRun, run_id, token):
+                return  # another worker took over
+            current = SubsidyRun.objects.get(pk=run_id)
+            ids = list(
+                Person.objects.filter(pk__gt=current.last_person_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            counts = _run_batch(current, ids, book, record_changes)
+            SubsidyRun.objects.filter(pk=run_id).update(
+                last_person_id=ids[-1],
+                progress_done=current.progress_done + len(ids),
+                count_new=current.count_new + counts["new"],
+                count_changed=current.count_changed + counts["changed"],
+                count_removed=current.count_removed + counts["removed"],
+            )
     with transaction.atomic():
+        if not jobs.still_mine(SubsidyRun, run_id, token):
+            return
         agg = SubsidyResult.objects.filter(year=run.year).aggregate(n=Count("pk", filter=Q(amount__gt=0)), total=Sum("amount"))
-        SubsidyRun.objects.filter(pk=run_id, job_token=token).update(
+        SubsidyRun.objects.filter(pk=run_id).update(
             status=SubsidyRun.Status.DONE, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
             total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
             progress_total=SubsidyRun.objects.get(pk=run_id).progress_done,
@@ -164,7 +166,6 @@ def subsidy_run_execute(*, run_id: int, batch_size: int = BATCH_SIZE) -> Subsidy
         log_bulk(SubsidyResult, user=run.started_by, object_repr=f"{run.year}年资助参保计算 #{run.pk}",
                  summary={"新增": run.count_new, "变更": run.count_changed, "不再资助": run.count_removed,
                           "可资助人数": run.count_eligible, "资助总额": run.total_amount})
-    return run
 
 
 def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> dict:

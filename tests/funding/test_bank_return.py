@@ -41,12 +41,25 @@ def batch(make_person, staff, fund):
     return services.payment_batch_create(request_id=req.pk, fund="ASSISTANCE", user=staff["finance"])
 
 
-def test_the_bank_return_file_marks_the_failed_payment_and_pays_the_rest(batch, staff, login):
+def test_the_bank_return_file_marks_the_failed_payment_and_pays_the_rest(batch, staff, login,
+                                                                         django_capture_on_commit_callbacks):
+    from funding.models import FileImport
+
     ok, bad = batch.payments.order_by("pk")
     data = workbook([(ok.pk, "成功", ""), (bad.pk, "失败", "户名不符")])
     f = io.BytesIO(data)
     f.name = "return.xlsx"
-    login(staff["reviewer"]).post(reverse("funding:batch-confirm", args=[batch.pk]), {"paid_on": "2025-03-28", "bank_return": f})
+    client = login(staff["reviewer"])
+    with django_capture_on_commit_callbacks(execute=False) as queued:  # the request only stores and queues
+        resp = client.post(reverse("funding:batch-confirm", args=[batch.pk]), {"paid_on": "2025-03-28", "bank_return": f})
+    row = FileImport.objects.get()
+    assert resp["Location"] == reverse("funding:file-import", args=[row.pk]) and row.status == "queued"
+    assert Payment.objects.get(pk=ok.pk).status != "paid"
+    assert "排队中" in client.get(resp["Location"]).content.decode()
+    for callback in queued:  # the worker
+        callback()
+    page = client.get(resp["Location"]).content.decode()
+    assert "已按银行回单确认（支付失败 1 笔）" in page
     assert Payment.objects.get(pk=ok.pk).status == "paid"
     assert (Payment.objects.get(pk=bad.pk).status, Payment.objects.get(pk=bad.pk).failure_reason) == ("failed", "户名不符")
     assert PayableLine.objects.get(pk=bad.line_id).status == "pending"

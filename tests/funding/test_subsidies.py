@@ -112,8 +112,13 @@ def test_a_run_resumes_from_its_last_committed_batch(roster, staff):
 
 
 def test_a_second_run_cannot_start_while_one_is_running(roster, staff):
-    SubsidyRun.objects.create(year=2025, started_by=staff["district_clerk"], status="running")
-    with pytest.raises(FundingError, match="正在进行中"):
+    from tests.worker_process import another_worker_holding
+
+    run = SubsidyRun.objects.create(year=2025, started_by=staff["district_clerk"], status="running")
+    with another_worker_holding(run), pytest.raises(FundingError, match="正在进行中"):
+        services.subsidy_run_start(year=2025, user=staff["district_clerk"])
+    # its worker died (issue 10, finding 5): not "wait an hour" but "rerun it", at once
+    with pytest.raises(FundingError, match="已中断.*重新运行"):
         services.subsidy_run_start(year=2025, user=staff["district_clerk"])
 
 

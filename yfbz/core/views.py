@@ -99,3 +99,31 @@ def audit_export(request):
 
 def csrf_failure(request, reason=""):
     return render(request, "403.html", {"exception": "页面已过期或来源无法验证（安全校验未通过），请刷新页面后重新提交。"}, status=403)
+
+
+@login_required
+def job_rerun(request, label, pk):
+    """"重新运行" of any job row (yfbz.core.jobs): a failed job, or one whose worker died."""
+    from django.contrib import messages
+    from django.http import Http404, HttpResponseNotAllowed
+    from django.shortcuts import get_object_or_404, redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from . import jobs
+    from .errors import YfbzError
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    model = jobs.REGISTRY.get(label)
+    if model is None:
+        raise Http404("没有这种任务")
+    obj = get_object_or_404(model._base_manager, pk=pk)
+    try:
+        jobs.rerun(obj, by=request.user)
+        messages.success(request, f"{obj}：已重新排队运行。")
+    except YfbzError as exc:
+        messages.error(request, str(exc))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return redirect(back)

@@ -53,3 +53,16 @@ def pii_reasons():
     from yfbz.core.pii import REASONS
 
     return REASONS.items()
+
+
+@register.inclusion_tag("includes/job_status.html", takes_context=True)
+def job_status(context, obj):
+    """A job row's status, its failure reason and the "重新运行" button (yfbz.core.jobs)."""
+    from yfbz.core import jobs
+
+    request = context.get("request")
+    return {
+        "obj": obj, "label": obj._meta.label_lower, "can_rerun": jobs.can_rerun(obj),
+        "abandoned": jobs.abandoned(obj), "error": getattr(obj, jobs.spec_of(type(obj)).error_field, ""),
+        "next": request.get_full_path() if request else "/", "csrf_token": context.get("csrf_token"),
+    }

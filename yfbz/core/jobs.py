@@ -1,0 +1,239 @@
+"""Background jobs never stuck (issue 10, finding 5): one helper for every job row.
+
+A job row (a settlement file to import, a subsidy run, a notice batch …) declares ``JOB = JobSpec(…)``
+and has the fields ``job_token`` and ``job_tries``. Its task calls::
+
+    jobs.run(SettlementFile, pk, work)         # work(token) does the job and marks it done itself
+
+which
+
+1. takes a PostgreSQL *session* advisory lock on the row (``pg_try_advisory_lock``): only one worker
+   works on a row; the lock lives exactly as long as that worker's database connection, so a worker
+   killed with SIGKILL releases it at once and the row is seen as abandoned (``alive()`` is False);
+2. claims the row in a short committed transaction — status → running, a fresh token, one more try.
+   A row tried ``MAX_TRIES`` times already (a poison message that kills its worker, redelivered by the
+   broker) is marked failed instead of being tried again;
+3. runs ``work(token)``: the job writes its results in its own transaction(s) and marks the row done in
+   the last of them (the work and its "done" commit together, or neither does);
+4. on *any* error marks the row failed with the reason in Chinese (``reason()``: a number too large, a
+   NUL byte, a conflict, a deadlock, or the service's own ``YfbzError``) and raises ``JobError`` with it.
+
+A row left running by a dead worker, or failed, is offered "重新运行" (``rerun()``; the shared view
+``core:job-rerun`` and ``templates/includes/job_status.html``): it goes back to queued with its tries
+reset and the task is sent again. A subsidy run resumes after its last committed batch.
+
+Without PostgreSQL (``./dev serve`` on SQLite) tasks run inline in the request: there is no lock and
+``alive()`` is always False.
+"""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F
+
+from . import errors
+from .errors import JobError, YfbzError
+
+#: a row claimed this many times without finishing is failed, not tried again (poison messages)
+MAX_TRIES = 3
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The statuses of a job row and how to send its task again."""
+
+    label: str  # what the job is, in Chinese: "一站式结算文件导入"
+    task: str  # the Celery task's dotted path ("claims.tasks.settlement_import"), sent the row's primary key
+    queued: str
+    running: str
+    done: str
+    failed: str
+    error_field: str = "error"
+    rerun_permission: str = ""  # a Django permission (app_label.codename) needed to rerun
+
+    @property
+    def pending(self) -> tuple[str, str]:
+        return (self.queued, self.running)
+
+
+def spec_of(model) -> JobSpec:
+    return model.JOB
+
+
+REGISTRY: dict[str, type[models.Model]] = {}
+
+
+def register(model):
+    """Class decorator: a job row reachable by the shared rerun view (``core:job-rerun``)."""
+    REGISTRY[model._meta.label_lower] = model
+    return model
+
+
+# --- the lock: whoever holds it is alive ---------------------------------------------------------
+def _key(model, pk: int) -> tuple[int, int]:
+    return zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, int(pk)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@contextmanager
+def _held(model, pk: int):
+    if not _pg():
+        yield True
+        return
+    k1, k2 = _key(model, pk)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [k1, k2])
+        got = cur.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [k1, k2])
+
+
+def alive(obj) -> bool:
+    """Whether a worker is working on ``obj`` now (holds its lock; a killed worker holds nothing)."""
+    if not _pg():
+        return False
+    k1, k2 = _key(type(obj), obj.pk)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
+            "AND objsubid = 2 AND granted AND pid <> pg_backend_pid())",
+            [k1, k2],
+        )
+        return cur.fetchone()[0]
+
+
+def abandoned(obj) -> bool:
+    """Running on the page but nobody works on it (its worker died): offered "重新运行" at once."""
+    return getattr(obj, "status", None) == spec_of(type(obj)).running and not alive(obj)
+
+
+def can_rerun(obj) -> bool:
+    spec = spec_of(type(obj))
+    return obj.status == spec.failed or abandoned(obj)
+
+
+# --- claiming, failing, running ------------------------------------------------------------------
+def _claim(model, pk: int) -> str | None:
+    spec = spec_of(model)
+    with transaction.atomic():
+        row = model._base_manager.select_for_update().filter(pk=pk).values("status", "job_tries").first()
+        if row is None or row["status"] not in spec.pending:
+            return None
+        if row["job_tries"] >= MAX_TRIES:
+            model._base_manager.filter(pk=pk).update(
+                status=spec.failed, **{spec.error_field: errors.JOB_FAILED_TOO_MANY_TRIES.format(tries=row["job_tries"])}
+            )
+            return None
+        token = uuid.uuid4().hex
+        model._base_manager.filter(pk=pk).update(status=spec.running, job_token=token, job_tries=F("job_tries") + 1,
+                                                 **{spec.error_field: ""})
+        return token
+
+
+def still_mine(model, pk: int, token: str) -> bool:
+    """Inside the work's transaction: lock the row and check that this worker's claim still holds."""
+    row = model._base_manager.select_for_update().filter(pk=pk).values("status", "job_token").first()
+    return row is not None and row["job_token"] == token and row["status"] == spec_of(model).running
+
+
+def _unwrap(exc: BaseException):
+    seen = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def reason(exc: BaseException) -> str:
+    """The Chinese sentence a member of staff reads for what stopped a job."""
+    if isinstance(exc, YfbzError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return "；".join(exc.messages)
+    for e in _unwrap(exc):
+        name = type(e).__name__
+        if name in ("DeadlockDetected", "SerializationFailure", "LockNotAvailable"):
+            return errors.JOB_DEADLOCK
+        if name == "NumericValueOutOfRange" or isinstance(e, (decimal.InvalidOperation, OverflowError)):
+            return errors.JOB_DATA_TOO_LARGE.format(detail=str(e).splitlines()[0][:120])
+        if isinstance(e, ValueError) and ("NUL" in str(e) or "\\x00" in str(e)):
+            return errors.JOB_DATA_NUL
+        if name in ("CharacterNotInRepertoire", "UntranslatableCharacter"):
+            return errors.JOB_DATA_NUL
+        if isinstance(e, IntegrityError) or name in ("UniqueViolation", "ForeignKeyViolation"):
+            return errors.JOB_DATA_CONFLICT.format(detail=str(e).splitlines()[0][:200])
+    return f"{type(exc).__name__}：{str(exc).splitlines()[0][:200] if str(exc) else '无说明'}"
+
+
+def fail(model, pk: int, token: str | None, exc: BaseException) -> str:
+    """Mark the row failed (only if this worker's claim still holds) with the reason in Chinese."""
+    spec = spec_of(model)
+    why = reason(exc)
+    text = why if isinstance(exc, YfbzError) else errors.JOB_FAILED_UNEXPECTED.format(kind=spec.label, detail=why)
+    qs = model._base_manager.filter(pk=pk)
+    if token is not None:
+        qs = qs.filter(job_token=token)
+    qs.update(status=spec.failed, **{spec.error_field: text[:2000]})
+    return text
+
+
+def run(model, pk: int, work):
+    """Claim the row and run ``work(token)``; see the module docstring. Returns what ``work``
+    returns, or None when there was nothing to do (done, failed, or another worker is on it)."""
+    with _held(model, pk) as got:
+        if not got:
+            return None
+        token = _claim(model, pk)
+        if token is None:
+            return None
+        try:
+            return work(token)
+        except Exception as exc:
+            text = fail(model, pk, token, exc)
+            if isinstance(exc, YfbzError):
+                raise
+            raise JobError(text) from exc
+
+
+def rerun(obj, *, by) -> None:
+    """Send a failed or abandoned job again ("重新运行"): queued, tries reset, the task after commit."""
+    model = type(obj)
+    spec = spec_of(model)
+    own_rule = getattr(obj, "can_rerun_by", None)
+    if (spec.rerun_permission and not (by.is_superuser or by.has_perm(spec.rerun_permission))) or (
+            own_rule is not None and not own_rule(by)):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("无权重新运行该任务")
+    subject = str(obj)
+    with transaction.atomic():
+        row = model._base_manager.select_for_update().get(pk=obj.pk)
+        if alive(row):
+            raise JobError(errors.JOB_STILL_RUNNING, subject=subject)
+        if row.status not in (spec.failed, spec.running, spec.queued):
+            raise JobError(errors.JOB_NOT_RERUNNABLE, subject=subject, status=row.get_status_display())
+        model._base_manager.filter(pk=obj.pk).update(status=spec.queued, job_tries=0, job_token="",
+                                                     **{spec.error_field: ""})
+        from .audit import audit_bulk
+
+        audit_bulk(actor=by, what="重新运行", summary={"原状态": row.get_status_display()}, obj=row)
+        transaction.on_commit(lambda: send(model, obj.pk))
+
+
+def send(model, pk: int) -> None:
+    from django.utils.module_loading import import_string
+
+    import_string(spec_of(model).task).delay(pk)
