@@ -169,7 +169,7 @@ BILL_FORM_STEPS = {
     "insurance_fields": ("total_cost", "in_policy_cost", "basic_paid", "critical_paid", "employee_pooling", "employment",
                          "tier", "fixed_items_paid", "pharmacy", "prescribing_level"),
     "payee_fields": ("account_holder", "bank_name", "bank_account"),
-    "other_fields": ("note", "attachments"),
+    "other_fields": ("note", "attachments", "duplicate_reason"),
 }
 
 
