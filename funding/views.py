@@ -20,6 +20,7 @@ from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
+from yfbz.files.reader import describe
 
 from . import exports, notices, selectors, services
 from .forms import (
