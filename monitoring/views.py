@@ -47,7 +47,10 @@ def alert_list(request):
         qs = qs.filter(status=status)
     town = request.GET.get("town", "")
     if town:
-        qs = qs.filter(town__code=town)
+        if Town.objects.filter(code=town.replace("\x00", "")).exists() and "\x00" not in town:
+            qs = qs.filter(town__code=town)
+        else:  # a mistyped or hostile parameter shows every town the user may see, never a 500
+            town = ""
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     imports = HighCostImport.objects.all()[:6] if (request.user.is_superuser or request.user.sees_everything) else []
     return render(request, "monitoring/alert_list.html", {

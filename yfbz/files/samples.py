@@ -4,11 +4,10 @@ them here and the demo data too (demo_data); docs/files.md lists their columns."
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from decimal import Decimal
 
-from openpyxl import Workbook
+from yfbz.core.spreadsheets import SafeWorkbook
 
 #: the city platform's settlement detail, as a Chongqing district's own tool reads it (issue 18)
 PLATFORM_HEADER = [
@@ -23,16 +22,14 @@ TAX_HEADER = ["序号", "人员编号", "姓名", "身份证件类型", "身份�
 
 
 def titled_xlsx(title_rows, header, rows) -> bytes:
-    wb = Workbook(write_only=True)
+    wb = SafeWorkbook()
     ws = wb.create_sheet("Sheet1")
     for t in title_rows:
         ws.append([t])
     ws.append(header)
     for r in rows:
         ws.append(list(r))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 
 
 def platform_row(sno, id_number, name, institution, advanced, *, in_policy="10000.00", basic="5000.00",
