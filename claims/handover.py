@@ -52,8 +52,6 @@ def people_leaving(towns, on: date):
 
 def handover_workbook(*, towns, on: date, user, reason: str, year: int | None = None) -> Handover:
     """The hand-over file for ``towns`` leaving on ``on`` (cap use of ``year``, by default ``on``'s year)."""
-    from openpyxl import Workbook
-
     from beneficiaries.models import Identity
     from claims.models import Adjustment, Bill, CapKey, CapUsage
     from funding.models import Receivable
@@ -62,52 +60,50 @@ def handover_workbook(*, towns, on: date, user, reason: str, year: int | None = 
     year = year or on.year
     people = list(people_leaving(towns, on))
     ids = [p.pk for p in people]
-    wb = Workbook()
-    ws = {k: (wb.active if i == 0 else wb.create_sheet()) for i, k in enumerate(SHEETS)}
-    for key, (title, header) in SHEETS.items():
-        ws[key].title = title
-        ws[key].append(list(header))
+    rows = {key: [] for key in SHEETS}
 
-    def money(sheet, row_values, money_cols):
+    def money(sheet, row_values, money_cols):  # amounts are Decimal: the safe writer formats them #,##0.00
         sheet.append(row_values)
-        for c in money_cols:
-            sheet.cell(row=sheet.max_row, column=c).number_format = MONEY_FORMAT
 
     by_person = {p.pk: p for p in people}
     for i in Identity.objects.filter(person_id__in=ids).select_related("category").order_by("person_id", "valid_from"):
         p = by_person[i.person_id]
-        ws["people"].append([p.id_number, p.name, p.town.name if p.town_id else "", i.category.name,
+        rows["people"].append([p.id_number, p.name, p.town.name if p.town_id else "", i.category.name,
                              i.valid_from.isoformat(), i.valid_to.isoformat() if i.valid_to else "至今"])
     # people with no identity still appear once
-    listed = {row[0].value for row in ws["people"].iter_rows(min_row=2)}
+    listed = {row[0] for row in rows["people"]}
     for p in people:
         if p.id_number not in listed:
-            ws["people"].append([p.id_number, p.name, p.town.name if p.town_id else "", "", "", ""])
+            rows["people"].append([p.id_number, p.name, p.town.name if p.town_id else "", "", "", ""])
     labels = dict(CapKey.choices)
     for u in CapUsage.objects.filter(person_id__in=ids, year=year).order_by("person_id", "scheme"):
         p = by_person[u.person_id]
-        money(ws["caps"], [p.id_number, p.name, year, labels.get(u.scheme, u.scheme), u.used], (5,))
+        money(rows["caps"], [p.id_number, p.name, year, labels.get(u.scheme, u.scheme), u.used], (5,))
     refs = defaultdict(list)
     for adj in Adjustment.objects.filter(person_id__in=ids).exclude(receivable_ref=""):
         refs[adj.receivable_ref].append(adj.person_id)
     for r in Receivable.objects.filter(source_key__in=list(refs)).exclude(status=Receivable.Status.SETTLED):
         p = by_person[refs[r.source_key][0]]
-        money(ws["receivables"], [p.id_number, p.name, r.source_key, r.get_fund_display(), r.amount, r.recovered,
+        money(rows["receivables"], [p.id_number, p.name, r.source_key, r.get_fund_display(), r.amount, r.recovered,
                                   r.outstanding, r.reason], (5, 6, 7))
     for b in Bill.objects.filter(person_id__in=ids, status__in=OPEN_BILL_STATUSES).order_by("person_id", "settled_on"):
         p = by_person[b.person_id]
-        money(ws["bills"], [p.id_number, p.name, b.pk, b.settled_on.isoformat(), b.get_kind_display(),
+        money(rows["bills"], [p.id_number, p.name, b.pk, b.settled_on.isoformat(), b.get_kind_display(),
                             b.in_policy_cost, b.get_status_display()], (6,))
-    for sheet in ws.values():
-        sheet.column_dimensions["A"].width = 22
-    buf = io.BytesIO()
-    wb.save(buf)
+    from yfbz.core.spreadsheets import SafeWorkbook
+
+    wb = SafeWorkbook()
+    for key, (title, header) in SHEETS.items():
+        sheet = wb.create_sheet(title)
+        sheet.append(list(header))
+        for r in rows[key]:
+            sheet.append(r)
     names = "、".join(t.name for t in towns)
     file_name = f"移交清单-{names}-{on:%Y%m%d}-含完整号码.xlsx"
     from beneficiaries.models import Person
 
     record_access(user=user, what=f"移交清单（{names}，{on:%Y-%m-%d}划出，{len(people)}人）", model=Person, reason=reason)
-    return Handover(buf.getvalue(), len(people), file_name)
+    return Handover(wb.to_bytes(), len(people), file_name)
 
 
 def read_handover(data: bytes) -> dict[str, list[dict]]:
