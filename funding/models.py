@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from yfbz.core import jobs
+from yfbz.core.bytes import BytesDeferredManager, BytesDeferredModel
 from yfbz.core.jobs import JobSpec
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
@@ -844,7 +845,7 @@ class TaxReconciliationLine(models.Model):
 
 
 @jobs.register
-class FileImport(models.Model):
+class FileImport(BytesDeferredModel, models.Model):
     """An uploaded data file imported by a background task (issue 9, finding 10): the web request only
     stores the file and queues; the task reads, checks and applies it in one transaction (yfbz.core.jobs:
     failed with the reason, "重新运行", never stuck)."""
@@ -876,10 +877,13 @@ class FileImport(models.Model):
     JOB = JobSpec(label="数据文件导入", task="funding.tasks.file_import", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED)
 
+    objects = BytesDeferredManager()  # the bytes are read by the import only (yfbz.core.bytes)
+
     class Meta:
         verbose_name = "数据文件导入"
         verbose_name_plural = "数据文件导入"
         ordering = ["-id"]
+        base_manager_name = "objects"
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.file_name}"

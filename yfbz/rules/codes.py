@@ -207,7 +207,8 @@ REASON_BASIS: dict[Reason, str] = {
     Reason.LARGE_NOT_INPATIENT: f"{DOC_2025_2} 二(六)（一次性住院发生的费用）",
     Reason.NO_RULE_IN_FORCE: f"{DOC_2025_2} 二（医疗救助待遇标准，按结算日有效的规定执行）",
     Reason.NOT_DESIGNATED_INSTITUTION: f"{DOC_2025_2} 二(五)（在定点医疗机构发生的住院或门诊费用）",
-    Reason.NO_POLICY_FOR_AREA: "区划调整过渡期：按结算日所在镇街所属区域的政策执行（该区域政策录入后重新核定）",
+    Reason.NO_POLICY_FOR_AREA: (f"{DOC_2025_2} 二（本区医疗救助政策，结合本区实际制定，不适用于其他区域）；"
+                                "区划调整过渡期按结算日所在镇街所属区域的政策执行（该区域政策录入后重新核定）"),
     Reason.SUBSIDY_NO_POLICY_FOR_AREA: "区划调整过渡期：按年末所在镇街所属区域的政策执行（该区域政策录入后重新计算）",
     Reason.CATEGORY_AGE_NOT_MET: f"{DOC_52} 第二条（60周岁以上农村籍退役人员），年龄按结算日计算",
     Reason.YOUFU_NO_CAP: f"{DOC_52} 第八条（优抚对象医疗补助标准由区县确定）",
