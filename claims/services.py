@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from beneficiaries.towns import town_on
@@ -727,6 +727,8 @@ def _open_receivable_for(adj: Adjustment, *, debtor_name: str, user) -> str:
             reason=adj.reason,
             user=user,
         )
+    except DatabaseError:  # a conflict stays a conflict (yfbz.core.middleware): 操作冲突，请重试
+        raise
     except Exception as exc:  # a refusal by funding rolls the approval back, with its reason
         raise ClaimsError(f"追回款登记失败：{exc}") from exc
     return str(getattr(rec, "pk", rec) or "")[:60]

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "yfbz.core.secondfactor.SecondFactorMiddleware",
     "yfbz.core.middleware.ReadOnlyRoles",
     "yfbz.core.params.BadRequestMiddleware",
+    "yfbz.core.middleware.ConflictMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]

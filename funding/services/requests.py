@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -363,7 +363,7 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
         for name, keys in by_provider.items():
             try:
                 PROVIDERS[name].mark_paid(source_keys=keys, paid_on=paid_on, user=user)
-            except FundingError:
+            except (FundingError, DatabaseError):  # a conflict stays a conflict (yfbz.core.middleware)
                 raise
             except Exception as exc:  # the provider's own refusal: nothing of this confirmation is kept
                 raise FundingError(f"「{name}」模块拒绝标记支付，本次回单确认未生效：{exc}") from exc

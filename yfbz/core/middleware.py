@@ -45,3 +45,72 @@ def is_read_only(user) -> bool:
     from .roles import READ_ONLY_ROLES
 
     return not user.is_superuser and bool(user.roles) and user.roles <= READ_ONLY_ROLES
+
+
+# --- a conflict between two people's simultaneous actions ---------------------------------------
+# SQLSTATEs PostgreSQL gives when it had to give up one of two transactions: deadlock, serialization
+# failure, lock not available (NOWAIT). The losing transaction was rolled back as a whole.
+CONFLICT_SQLSTATES = {"40P01", "40001", "55P03"}
+CONFLICT_MESSAGE = "操作冲突，请重试"
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a database error (or anything it caused) means "another action ran at the same
+    moment and the database gave up this one" — worth retrying, never a defect of the data."""
+    from django.db import DatabaseError
+
+    seen, depth = exc, 0
+    while seen is not None and depth < 10:
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if state in CONFLICT_SQLSTATES:
+            return True
+        if isinstance(seen, DatabaseError) and "database is locked" in str(seen):  # SQLite's busy timeout
+            return True
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return False
+
+
+class ConflictMiddleware:
+    """A deadlock or serialization failure that reaches a user is a Chinese 409 page, not a 500.
+
+    The database rolled back the losing transaction entirely (services are atomic), so nothing of
+    the action is half-applied and retrying is safe: the page says so and offers the way back. The
+    event is logged for the developers. Background jobs say the same through ``yfbz.core.jobs.reason``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_conflict(exception):
+            return None
+        import logging
+
+        from django.db import connection
+        from django.http import HttpResponse
+        from django.shortcuts import render
+        from django.template.loader import render_to_string
+
+        logging.getLogger("yfbz.conflict").warning("conflict on %s %s: %s", request.method, request.get_full_path(),
+                                                   str(exception).splitlines()[0] if str(exception) else "",
+                                                   exc_info=exception)
+        context = {"message": CONFLICT_MESSAGE, "back": _same_site_referer(request)}
+        if connection.in_atomic_block and connection.needs_rollback:  # the page cannot read the database now
+            return HttpResponse(render_to_string("409_plain.html", context), status=409)
+        try:
+            return render(request, "409.html", context, status=409)
+        except Exception:  # noqa: BLE001 - the layout needs the database; the plain page does not
+            return HttpResponse(render_to_string("409_plain.html", context), status=409)
+
+
+def _same_site_referer(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    ref = request.META.get("HTTP_REFERER", "")
+    if ref and url_has_allowed_host_and_scheme(ref, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return ref
+    return request.path if request.method in ("GET", "HEAD") else ""
