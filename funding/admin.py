@@ -163,4 +163,4 @@ class TaxCategoryWordingAdmin(ReferenceAdmin):
 
 @admin.register(models.TaxReconciliation)
 class TaxReconciliationAdmin(ReadOnlyAdmin):
-    list_display = ("id", "year", "file_name", "rows", "agreed_total", "uploaded_by", "uploaded_at")
+    list_display = ("id", "year", "file_name", "status", "rows", "agreed_total", "uploaded_by", "uploaded_at")

@@ -14,6 +14,15 @@ class FundingConfig(AppConfig):
 
         register_labels("fund", Fund)
 
+        # the audit trail records the reconciliation, never the bytes of the uploaded 代缴明细
+        from auditlog.registry import auditlog
+
+        from .models import TaxReconciliation
+
+        if auditlog.contains(TaxReconciliation):
+            auditlog.unregister(TaxReconciliation)
+        auditlog.register(TaxReconciliation, exclude_fields=["data"])
+
         # what a back-dated policy row would have changed: the year's subsidies (yfbz.policy.impact)
         from yfbz.policy.impact import register_replay
 

@@ -779,12 +779,30 @@ class TaxCategoryWording(models.Model):
         return f"{self.wording} → {self.category}"
 
 
-class TaxReconciliation(models.Model):
-    """One 代缴明细 of a year checked against the subsidy run, person by person."""
+@jobs.register
+class TaxReconciliation(BytesDeferredModel, models.Model):
+    """One 代缴明细 of a year checked against the subsidy run, person by person. A background job
+    (yfbz.core.jobs): the page stores the file and queues; the task reads, reconciles and writes the
+    lines, and marks the row done in the same transaction — or failed with the reason, nothing kept."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "核对中"
+        DONE = "done", "已核对"
+        FAILED = "failed", "核对失败"
 
     year = models.PositiveSmallIntegerField("年度")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     file_name = models.CharField("文件名", max_length=200)
+    data = models.BinaryField("文件内容", editable=False, default=b"")
+    file_size = models.PositiveBigIntegerField("文件大小（字节）", default=0)
     sha256 = models.CharField("SHA-256", max_length=64)
+    content_sha256 = models.CharField("内容摘要", max_length=64, blank=True,
+                                      help_text="明细行（身份证件号码、街道乡镇、代缴类别、代缴金额）不计顺序的摘要")
+    error = models.TextField("错误", blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
     uploaded_by = models.ForeignKey(USER, verbose_name="导入人", on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
     reading = models.JSONField("读取情况", default=dict)
@@ -792,13 +810,27 @@ class TaxReconciliation(models.Model):
     counts = models.JSONField("各类结果人数", default=dict)
     agreed_total = models.DecimalField("一致金额合计", default=Decimal("0.00"), **MONEY)
 
+    JOB = JobSpec(label="税务代缴明细核对", task="funding.tasks.tax_reconciliation", queued=Status.QUEUED,
+                  running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED)
+
+    objects = BytesDeferredManager()  # the bytes are read by the job only (yfbz.core.bytes)
+
     class Meta:
         verbose_name = "税务代缴明细核对"
         verbose_name_plural = "税务代缴明细核对"
         ordering = ["-id"]
+        base_manager_name = "objects"
 
     def __str__(self):
         return f"{self.year}年税务代缴明细核对 #{self.pk}（{self.file_name}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def can_rerun_by(self, user) -> bool:
+        """Only the one who uploaded the file reruns it (it is reconciled in their name)."""
+        return user.is_superuser or user.pk == self.uploaded_by_id
 
 
 class TaxReconciliationLine(models.Model):

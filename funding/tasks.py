@@ -26,3 +26,15 @@ def file_import(import_id: int) -> dict:
         return {"import": import_id, "done": row is not None}
     except YfbzError as exc:
         return {"import": import_id, "error": str(exc)}
+
+
+@shared_task(name="funding.tax_reconciliation")
+def tax_reconciliation(reconciliation_id: int) -> dict:
+    """A 代缴明细 reconciled with the subsidy run (yfbz.core.jobs: a failure is recorded on the row)."""
+    from .services.tax_detail import tax_reconciliation_run
+
+    try:
+        rec = tax_reconciliation_run(reconciliation_id=reconciliation_id)
+        return {"reconciliation": reconciliation_id, "done": rec is not None}
+    except YfbzError as exc:
+        return {"reconciliation": reconciliation_id, "error": str(exc)}

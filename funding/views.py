@@ -529,12 +529,12 @@ def tax_reconciliations(request):
         if form.is_valid():
             up = form.cleaned_data["file"]
             try:
-                rec = services.tax_reconciliation_import(year=form.cleaned_data["year"], file_name=up.name, data=up.read(),
-                                                         user=request.user)
+                rec = services.tax_reconciliation_queue(year=form.cleaned_data["year"], file_name=up.name, data=up.read(),
+                                                        user=request.user)
             except YfbzError as exc:
                 _refused(request, exc)
             else:
-                messages.success(request, f"已核对{rec.year}年税务代缴明细{rec.rows:,}行（{describe(rec.reading)}）。")
+                messages.success(request, f"已上传{rec.year}年税务代缴明细“{rec.file_name}”，后台正在读取并核对。")
                 return redirect("funding:tax-reconciliation", rec.pk)
     recs = TaxReconciliation.objects.select_related("uploaded_by")[:20]
     return render(request, "funding/tax_reconciliations.html", {"form": form, "recs": recs})
@@ -557,6 +557,11 @@ def _rec_lines(request, rec):
 @permission_required("funding.view_subsidyresult", raise_exception=True)
 def tax_reconciliation(request, pk):
     rec = get_object_or_404(TaxReconciliation, pk=pk)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"status": rec.status, "status_zh": rec.get_status_display(), "finished": rec.finished,
+                             "error": rec.error})
+    if rec.status != TaxReconciliation.Status.DONE:  # queued, running or failed: its status, the reason, 重新运行
+        return render(request, "funding/tax_reconciliation.html", {"rec": rec})
     page = Paginator(_rec_lines(request, rec), 100).get_page(request.GET.get("page"))
     from beneficiaries.models import Category
 

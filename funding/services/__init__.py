@@ -33,7 +33,7 @@ from .subsidies import (
                        subsidy_run_start,
                        tax_list_confirm,
 )
-from .tax_detail import tax_reconciliation_import, tax_reconciliation_settle
+from .tax_detail import tax_reconciliation_import, tax_reconciliation_queue, tax_reconciliation_settle
 from .tax_detail import town_summary as tax_reconciliation_towns
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "subsidy_run_start",
     "tax_list_confirm",
     "tax_reconciliation_import",
+    "tax_reconciliation_queue",
     "tax_reconciliation_settle",
     "tax_reconciliation_towns",
 ]

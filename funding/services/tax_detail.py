@@ -33,6 +33,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Category, CategoryAlias, Town
+from yfbz.core import jobs
 from yfbz.core.audit import audit_bulk
 from yfbz.core.display import money
 from yfbz.core.roles import Role
@@ -57,6 +58,7 @@ from .errors import FundingError
 K = TaxReconciliationLine.Kind
 ROUTE_A = frozenset({EnrolmentKind.RESIDENT_T1.value, EnrolmentKind.RESIDENT_T2.value})
 MAX_ERRORS = 50
+LOCK_KEY = 0x7A78  # pg_advisory_xact_lock(LOCK_KEY, year): one decision "already uploaded?" at a time
 ZERO = Decimal("0.00")
 
 
@@ -254,22 +256,102 @@ def _names_filled(lines):
     return lines
 
 
-def tax_reconciliation_import(*, year: int, file_name: str, data: bytes, user) -> TaxReconciliation:
-    """Read the tax system's 代缴明细 of ``year`` and reconcile it with the subsidy run."""
+def _check_clerk(user) -> None:
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
         raise FundingError("只有区医保经办人员可以导入税务代缴明细。")
-    table, rows = _read(data)
-    lines = _names_filled(reconcile(rows, year))
-    counts = Counter(ln[1] for ln in lines)
-    agreed = sum((ln[7] for ln in lines if ln[1] == K.AGREED), ZERO)
+
+
+def _year_lock(year: int) -> None:
+    """One upload or reconciliation of a year's 代缴明细 decides "already uploaded?" at a time
+    (PostgreSQL: a transaction advisory lock; released at commit)."""
+    if is_postgresql():
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_KEY, int(year)])
+
+
+def _earlier(rec_or_none, **match):
+    """An upload of the same year that was not turned down (queued, running or done) matching ``match``."""
+    qs = TaxReconciliation.objects.filter(**match).exclude(status=TaxReconciliation.Status.FAILED)
+    if rec_or_none is not None:
+        qs = qs.exclude(pk=rec_or_none.pk)
+    return qs.select_related("uploaded_by").order_by("pk").first()
+
+
+def _named(rec: TaxReconciliation) -> str:
+    who = str(rec.uploaded_by) if rec.uploaded_by_id else "—"
+    return (f"第{rec.pk}号核对（文件“{rec.file_name}”，{who}于{timezone.localtime(rec.uploaded_at):%Y-%m-%d %H:%M}上传，"
+            f"{rec.get_status_display()}）")
+
+
+def content_digest(year: int, rows) -> str:
+    """The rows' content whatever their order and 序号: id number, town, category and amount."""
+    h = hashlib.sha256(f"{year}\n".encode())
+    for idn, town, category, amount in sorted((r[1], _key(r[3]), _key(r[4]), str(r[5])) for r in rows):
+        h.update(f"{idn}\t{town}\t{category}\t{amount}\n".encode())
+    return h.hexdigest()
+
+
+def tax_reconciliation_queue(*, year: int, file_name: str, data: bytes, user, send: bool = True) -> TaxReconciliation:
+    """The page's part: store the file and queue its reconciliation (the task after commit). The same
+    bytes as an earlier upload of the year are refused here, naming it."""
+    _check_clerk(user)
+    sha = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
-        rec = TaxReconciliation.objects.create(
-            year=year, file_name=file_name[:200], sha256=hashlib.sha256(data).hexdigest(), uploaded_by=user,
-            reading=table.reading, rows=len(rows), counts={k: counts.get(k, 0) for k in K.values}, agreed_total=agreed,
-        )
+        _year_lock(year)
+        earlier = _earlier(None, year=year, sha256=sha)
+        if earlier is not None:
+            raise FundingError(f"该文件与{_named(earlier)}完全相同，不再重复导入。如需按最新的资助参保结果重新核对，"
+                               "请打开该次核对查看。")
+        rec = TaxReconciliation.objects.create(year=year, file_name=file_name[:200], data=data, file_size=len(data),
+                                               sha256=sha, uploaded_by=user)
+        audit_bulk(actor=user, what="上传待核对", obj=rec, summary={"文件": rec.file_name, "大小（字节）": len(data)})
+        if send:
+            from ..tasks import tax_reconciliation as task
+
+            transaction.on_commit(lambda: task.delay(rec.pk))
+    return rec
+
+
+def tax_reconciliation_run(*, reconciliation_id: int) -> TaxReconciliation | None:
+    """The task's part (yfbz.core.jobs): read, reconcile and write the lines; done in the same
+    transaction, or failed with the reason in Chinese and nothing kept."""
+    return jobs.run(TaxReconciliation, reconciliation_id, lambda token: _work(reconciliation_id, token))
+
+
+def _work(reconciliation_id: int, token: str) -> TaxReconciliation | None:
+    rec = TaxReconciliation.objects.select_related("uploaded_by").get(pk=reconciliation_id)
+    data = bytes(TaxReconciliation.objects.filter(pk=rec.pk).values_list("data", flat=True)[0])
+    table, rows = _read(data)
+    digest = content_digest(rec.year, rows)
+    with transaction.atomic():
+        _year_lock(rec.year)
+        if not jobs.still_mine(TaxReconciliation, rec.pk, token):
+            return None
+        earlier = _earlier(rec, year=rec.year, content_sha256=digest)
+        if earlier is not None:
+            raise FundingError(f"该文件的{rec.year}年代缴明细（{len(rows):,}行，各镇街人员、代缴类别和金额）与{_named(earlier)}"
+                               "完全相同，不再重复核对。")
+        lines = _names_filled(reconcile(rows, rec.year))
+        counts = Counter(ln[1] for ln in lines)
+        agreed = sum((ln[7] for ln in lines if ln[1] == K.AGREED), ZERO)
         _write(rec, lines)
-        audit_bulk(actor=user, what=str(rec), obj=rec, summary={
+        TaxReconciliation.objects.filter(pk=rec.pk).update(
+            status=TaxReconciliation.Status.DONE, finished_at=timezone.now(), content_sha256=digest,
+            reading=table.reading, rows=len(rows), counts={k: counts.get(k, 0) for k in K.values}, agreed_total=agreed)
+        rec.refresh_from_db()
+        audit_bulk(actor=rec.uploaded_by, what=str(rec), obj=rec, summary={
             "明细行数": len(rows), **{K(k).label: v for k, v in counts.items()}, "一致金额合计": str(agreed)})
+    return rec
+
+
+def tax_reconciliation_import(*, year: int, file_name: str, data: bytes, user) -> TaxReconciliation:
+    """Queue and run at once, in this process (the demo data, bench/reconcile.py, tests): the same
+    job as the page's; a refusal raises ``FundingError`` (the row is left failed with the reason)."""
+    rec = tax_reconciliation_queue(year=year, file_name=file_name, data=data, user=user, send=False)
+    tax_reconciliation_run(reconciliation_id=rec.pk)
+    rec.refresh_from_db()
     return rec
 
 
@@ -298,6 +380,8 @@ def tax_reconciliation_settle(*, reconciliation_id: int, town_id: int, payee_nam
     with transaction.atomic():
         town = Town.objects.select_for_update().get(pk=town_id)  # one confirmation per town at a time
         rec = TaxReconciliation.objects.get(pk=reconciliation_id)
+        if rec.status != TaxReconciliation.Status.DONE:
+            raise FundingError(f"{rec}{rec.get_status_display()}，核对完成后才能确认结算。")
         if rec.uploaded_by_id == user.pk:
             raise FundingError("导入税务代缴明细的人员不能确认其结算（经办与审核分离）。")
         agreed = TaxReconciliationLine.objects.filter(reconciliation=rec, town=town, kind=K.AGREED)

@@ -61,8 +61,14 @@ def job_status(context, obj):
     from yfbz.core import jobs
 
     request = context.get("request")
+    can = jobs.can_rerun(obj)
+    user = getattr(request, "user", None)
+    if can and user is not None:  # the button only for whoever may press it (jobs.rerun's own rule)
+        spec, own_rule = jobs.spec_of(type(obj)), getattr(obj, "can_rerun_by", None)
+        can = not ((spec.rerun_permission and not (user.is_superuser or user.has_perm(spec.rerun_permission)))
+                   or (own_rule is not None and not own_rule(user)))
     return {
-        "obj": obj, "label": obj._meta.label_lower, "can_rerun": jobs.can_rerun(obj),
+        "obj": obj, "label": obj._meta.label_lower, "can_rerun": can,
         "abandoned": jobs.abandoned(obj), "error": getattr(obj, jobs.spec_of(type(obj)).error_field, ""),
         "next": request.get_full_path() if request else "/", "csrf_token": context.get("csrf_token"),
     }
