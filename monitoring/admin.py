@@ -6,7 +6,10 @@ from yfbz.core.scoping import ScopedAdminMixin
 from .models import (
     Alert,
     AlertStatusChange,
+    Application,
+    ApplicationStatusChange,
     BurdenThreshold,
+    DeadlineRule,
     DisposableIncome,
     HighCostImport,
     HighCostRow,
@@ -52,3 +55,17 @@ class AlertAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ("kind", "status")
     list_select_related = ("town",)
     inlines = [HistoryInline.of(AlertStatusChange)]
+
+
+@admin.register(DeadlineRule)
+class DeadlineRuleAdmin(ReferenceAdmin):
+    editable_because = "办理时限：带生效日期的政策数据（暂行，待区医保局确认），已生效的记录不能修改（更正为新增一条更晚生效的记录）"
+    list_display = ("step", "working_days", "status", "effective_from", "source")
+
+
+@admin.register(Application)
+class ApplicationAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("person", "town", "status", "registered_on", "settled_on", "total_cost", "due_on")
+    list_filter = ("status",)
+    list_select_related = ("person", "town")
+    inlines = [HistoryInline.of(ApplicationStatusChange)]

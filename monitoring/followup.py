@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,34 +11,14 @@ from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
 from yfbz.core.workflow import record_start, transition
 
+from .deadlines import Step, add_working_days, due  # noqa: F401 - add_working_days: used by the tests
 from .models import Alert, FollowUp, Referral
-
-#: working days (official calendar: holidays and make-up working days) a town has to record its action
-FOLLOW_UP_WORKING_DAYS = 10
-
-
-def add_working_days(start: date, n: int) -> date:
-    """The n-th working day after ``start`` on the official Chinese calendar (chinesecalendar)."""
-    from chinese_calendar import is_workday
-
-    day, left = start, n
-    while left > 0:
-        day += timedelta(days=1)
-        try:
-            work = is_workday(day)
-        except NotImplementedError:  # a year the library does not know yet: weekdays
-            work = day.weekday() < 5
-        if work:
-            left -= 1
-    return day
 
 
 def due_date(raised_on: date) -> date:
-    return add_working_days(raised_on, FOLLOW_UP_WORKING_DAYS)
+    """The town's deadline for an alert raised on a date (DeadlineRule ALERT_FOLLOW_UP)."""
+    return due(Step.ALERT_FOLLOW_UP, raised_on)
 
-
-#: working days a department has to record the outcome of a referral
-REFERRAL_WORKING_DAYS = 20
 
 # --- the town's actions and the department's outcome ---------------------------------------------
 A = FollowUp.Action
@@ -90,7 +70,7 @@ def alert_act(*, alert_id: int, user, action: str, done_on: date, note: str = ""
         if action == A.REFERRED:
             referral = Referral.objects.create(
                 alert=alert, department=department, town=alert.town, id_number=alert.id_number, name=alert.name,
-                person=alert.person, referred_on=done_on, due_on=add_working_days(done_on, REFERRAL_WORKING_DAYS),
+                person=alert.person, referred_on=done_on, due_on=due(Step.REFERRAL, done_on),
                 note=note.strip(), referred_by=user,
             )
             record_start(referral, by=user, reason=f"{alert.get_kind_display()}预警转{department.name}认定")
@@ -122,10 +102,14 @@ def referral_decide(*, referral_id: int, user, certified: bool, decided_on: date
         text = (f"自{certified_from}起认定" + (f"为{category.name}" if category else "")) if certified else f"不予认定：{reason.strip()}"
         transition(r, to, by=user, reason=text,
                    update_fields=["certified_from", "category", "outcome_reason", "decided_by", "decided_on"])
+        if r.application_id:
+            from .applications import referral_returns
+
+            referral_returns(r, user, certified, text)
         if r.alert_id:
             alert = Alert.objects.select_for_update().get(pk=r.alert_id)
             if alert.status == Alert.Status.REFERRED:
-                alert.due_on = add_working_days(decided_on, FOLLOW_UP_WORKING_DAYS)
+                alert.due_on = due(Step.ALERT_FOLLOW_UP, decided_on)
                 transition(alert, Alert.Status.FOLLOWING, by=user, reason=f"{r.department.name}{text}", update_fields=["due_on"])
         return r
 

@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 
 from claims.models import money_field
+from yfbz.core.bytes import BytesDeferredModel
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 from yfbz.policy.models import PolicyRecord, _check_nonneg, _check_ratio
@@ -339,6 +340,8 @@ class Referral(models.Model):
     REASON_REQUIRED = {(Status.WAITING, Status.NOT_CERTIFIED)}
 
     alert = models.ForeignKey(Alert, verbose_name="预警", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
+    application = models.ForeignKey("Application", verbose_name="救助申请", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="referrals")
     department = models.ForeignKey("beneficiaries.Department", verbose_name="认定部门", on_delete=models.PROTECT, related_name="+")
     town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+")
     id_number = models.CharField("公民身份号码", max_length=18)
@@ -396,3 +399,185 @@ class ReferralStatusChange(StatusHistory):
 
 def round_cent(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- deadlines: dated policy data -----------------------------------------------------------------
+class DeadlineRule(PolicyRecord):
+    """How many working days (official calendar) a step of the loop or of an application may take,
+    in force from a date (监测与依申请救助办理时限). Shipped PROVISIONAL (migration 0004)."""
+
+    class Step(models.TextChoices):
+        ALERT_FOLLOW_UP = "ALERT_FOLLOW_UP", "镇街跟进预警"
+        REFERRAL = "REFERRAL", "部门认定转介"
+        APP_TOWN_REVIEW = "APP_TOWN_REVIEW", "镇街审核申请资料"
+        APP_DISTRICT = "APP_DISTRICT", "区医保局审批申请"
+
+    SECTION = "monitoring"
+    KEY_FIELDS = ("step",)
+    step = models.CharField("办理环节", max_length=16, choices=Step.choices)
+    working_days = models.PositiveSmallIntegerField("时限（工作日）")
+
+    class Meta(PolicyRecord.Meta):
+        verbose_name = "监测与申请办理时限"
+        verbose_name_plural = "监测与申请办理时限"
+        constraints = [models.UniqueConstraint(fields=["step", "effective_from"], name="deadline_rule_step_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_step_display()}：{self.working_days}个工作日（{self.effective_from}起，{self.get_status_display()}）"
+
+    def record_fields(self) -> dict:
+        return {"step": self.step, "working_days": self.working_days}
+
+    def validate_fields(self, errors: dict) -> None:
+        if self.working_days is not None and self.working_days < 1:
+            errors["working_days"] = "时限至少为1个工作日。"
+
+
+# --- assistance on application (依申请救助) ----------------------------------------------------------
+class Application(models.Model):
+    """An application for assistance (依申请救助, 2号 五(二)(三)): registered by the person's town (on
+    their behalf if need be: 委托代办) with the bill, the papers and the reason; the town reviews the
+    papers (资料审核) and sends it to the district — or, for a person not certified on the bill's date,
+    to a department as a referral first; the district clerk gives an opinion and a district reviewer
+    (another person) decides. A granted application becomes a hand-settled bill (claims) that goes the
+    normal way: decided by the engine, approved by a reviewer, notice."""
+
+    class Status(models.TextChoices):
+        REGISTERED = "REGISTERED", "待镇街审核资料"
+        INCOMPLETE = "INCOMPLETE", "资料待补正"
+        REFERRED = "REFERRED", "待部门认定身份"
+        SUBMITTED = "SUBMITTED", "待区医保局初审"
+        PROPOSED = "PROPOSED", "待区医保局审批"
+        GRANTED = "GRANTED", "已批准（转入报销核定）"
+        REFUSED = "REFUSED", "不予救助"
+        CLOSED = "CLOSED", "部门不予认定，已终止"
+        WITHDRAWN = "WITHDRAWN", "已撤回"
+
+    S = Status
+    MOVES = {
+        NEW: {S.REGISTERED},
+        S.REGISTERED: {S.SUBMITTED, S.INCOMPLETE, S.REFERRED, S.WITHDRAWN},
+        S.INCOMPLETE: {S.REGISTERED, S.WITHDRAWN},
+        S.REFERRED: {S.REGISTERED, S.CLOSED},
+        S.SUBMITTED: {S.PROPOSED, S.INCOMPLETE},
+        S.PROPOSED: {S.GRANTED, S.REFUSED, S.SUBMITTED},
+        S.GRANTED: set(), S.REFUSED: set(), S.CLOSED: set(), S.WITHDRAWN: set(),
+    }
+    REASON_REQUIRED = {
+        (S.REGISTERED, S.INCOMPLETE), (S.SUBMITTED, S.INCOMPLETE), (S.REGISTERED, S.WITHDRAWN),
+        (S.INCOMPLETE, S.WITHDRAWN), (S.PROPOSED, S.REFUSED), (S.PROPOSED, S.SUBMITTED), (S.REFERRED, S.CLOSED),
+    }
+    #: who acts next, by status: the town (review, papers), the department, the district clerk, the reviewer
+    WAITING_TOWN = (S.REGISTERED, S.INCOMPLETE)
+    WAITING_DISTRICT = (S.SUBMITTED, S.PROPOSED)
+    OPEN_STATUSES = (S.REGISTERED, S.INCOMPLETE, S.REFERRED, S.SUBMITTED, S.PROPOSED)
+
+    class Opinion(models.TextChoices):
+        GRANT = "GRANT", "建议给予救助"
+        REFUSE = "REFUSE", "建议不予救助"
+
+    person = models.ForeignKey("beneficiaries.Person", verbose_name="申请人", on_delete=models.PROTECT,
+                               related_name="monitoring_applications")
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="受理镇街", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.REGISTERED)
+    on_behalf = models.BooleanField("委托代办", default=False)
+    agent_name = models.CharField("代办人姓名", max_length=50, blank=True)
+    agent_relation = models.CharField("代办人与申请人关系", max_length=30, blank=True)
+    reason = models.TextField("申请事由")
+    alert = models.ForeignKey(Alert, verbose_name="来源预警", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="applications")
+    # the bill applied for (becomes a claims.Bill when granted)
+    institution = models.ForeignKey("claims.Institution", verbose_name="医疗机构", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类型", max_length=10, choices=HighCostRow.Kind.choices)
+    disease = models.CharField("疾病（重特大疾病目录名称）", max_length=60, blank=True)
+    admitted_on = models.DateField("入院日期", null=True, blank=True)
+    settled_on = models.DateField("结算日期")
+    total_cost = money_field("医疗总费用")
+    in_policy_cost = money_field("政策范围内费用")
+    basic_paid = money_field("基本医保支付")
+    critical_paid = money_field("大病保险支付")
+    account_holder = models.CharField("收款人", max_length=50, blank=True)
+    bank_name = models.CharField("开户银行", max_length=80, blank=True)
+    bank_account = models.CharField("银行账号", max_length=40, blank=True)
+    # the steps, each dated
+    registered_on = models.DateField("登记日期")
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="资料审核人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    reviewed_on = models.DateField("资料审核日期", null=True, blank=True)
+    opinion = models.CharField("初审意见", max_length=8, choices=Opinion.choices, blank=True)
+    opinion_note = models.TextField("初审说明", blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="初审人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    proposed_on = models.DateField("初审日期", null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审批人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_on = models.DateField("审批日期", null=True, blank=True)
+    decision_note = models.TextField("审批意见", blank=True)
+    bill = models.OneToOneField("claims.Bill", verbose_name="报销票据", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="monitoring_application")
+    due_on = models.DateField("本环节办理期限", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+        department = "person__identities__category__department"
+
+    class Meta:
+        verbose_name = "依申请救助"
+        verbose_name_plural = "依申请救助"
+        ordering = ["-registered_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(in_policy_cost__lte=models.F("total_cost")), name="application_in_policy_le_total",
+                                   violation_error_message="政策范围内费用不能大于医疗总费用。"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.name}的医疗救助申请（{self.registered_on}）"
+
+    @property
+    def late(self) -> bool:
+        from django.utils import timezone
+
+        return (self.status in self.OPEN_STATUSES and self.status != self.S.REFERRED and self.due_on is not None
+                and self.due_on < timezone.localdate())
+
+
+class ApplicationStatusChange(StatusHistory):
+    SUBJECT = "application"
+    application = models.ForeignKey(Application, verbose_name="申请", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "application__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "依申请救助状态记录"
+
+
+class ApplicationPaper(BytesDeferredModel, models.Model):
+    """A scanned paper of an application (PDF, JPEG or PNG, checked by its bytes)."""
+
+    application = models.ForeignKey(Application, verbose_name="申请", on_delete=models.PROTECT, related_name="papers")
+    file_name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=100)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    data = models.BinaryField("内容", editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "application__town"
+
+    class Meta:
+        verbose_name = "申请资料扫描件"
+        verbose_name_plural = "申请资料扫描件"
+        base_manager_name = "objects"
+        ordering = ["application_id", "id"]
+
+    def __str__(self) -> str:
+        return self.file_name

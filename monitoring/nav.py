@@ -1,6 +1,7 @@
 ITEMS = [
     ("高额费用监测", "monitoring:alert-list", "monitoring.view_alert"),
     ("转部门认定", "monitoring:referral-list", "monitoring.view_referral"),
+    ("依申请救助", "monitoring:application-list", "monitoring.view_application"),
 ]
 
 
@@ -23,4 +24,12 @@ def todo(user):
         waiting = Referral.objects.visible_to(user).filter(status=Referral.Status.WAITING)
         items.append(("待认定的转介", waiting.count(), reverse("monitoring:referral-list")))
         items.append(("已超期的转介", waiting.filter(due_on__lt=today).count(), reverse("monitoring:referral-list") + "?status=late"))
+    from .applications import waiting_for
+    from .models import Application
+
+    url = reverse("monitoring:application-list")
+    for label, qs, _ in waiting_for(user):
+        items.append((label, qs.count(), url))
+        late = qs.filter(due_on__lt=today).exclude(status=Application.Status.REFERRED)
+        items.append((f"{label.replace('待', '', 1)}已超期", late.count(), url + "?status=late"))
     return items

@@ -11,4 +11,9 @@ urlpatterns = [
     path("referrals/<int:pk>/", views.referral_detail, name="referral-detail"),
     path("referrals/<int:pk>/outcome/", views.referral_outcome, name="referral-outcome"),
     path("overview/", views.overview_page, name="overview"),
+    path("applications/", views.application_list, name="application-list"),
+    path("applications/new/", views.application_new, name="application-new"),
+    path("applications/<int:pk>/", views.application_detail, name="application-detail"),
+    path("applications/<int:pk>/papers/<int:paper>/", views.application_paper, name="application-paper"),
+    path("applications/<int:pk>/<str:step>/", views.application_step, name="application-step"),
 ]

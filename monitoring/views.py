@@ -17,7 +17,16 @@ from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
 
 from .followup import MonitoringError, alert_act, overview, referral_decide
-from .models import Alert, AlertKind, FollowUp, HighCostImport, HighCostRow, Referral
+from .models import (
+    Alert,
+    AlertKind,
+    Application,
+    ApplicationPaper,
+    FollowUp,
+    HighCostImport,
+    HighCostRow,
+    Referral,
+)
 
 VIEW_ALERT = "monitoring.view_alert"
 VIEW_REFERRAL = "monitoring.view_referral"
@@ -105,7 +114,7 @@ def referral_list(request):
 
 @permission_required(VIEW_REFERRAL, raise_exception=True)
 def referral_detail(request, pk: int):
-    r = Referral.objects.select_related("town", "department", "alert").get_visible_or_404(request.user, pk=pk)
+    r = Referral.objects.select_related("town", "department", "alert", "application").get_visible_or_404(request.user, pk=pk)
     can_decide = r.status == Referral.Status.WAITING and (
         request.user.is_superuser or (request.user.has_role(Role.DEPT_OFFICER) and request.user.department_id == r.department_id))
     return render(request, "monitoring/referral_detail.html", {
@@ -128,10 +137,145 @@ def referral_outcome(request, pk: int):
     except MonitoringError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "已登记认定结果，预警已退回镇街继续跟进。")
+        messages.success(request, "已登记认定结果，已退回镇街继续办理。")
     return redirect("monitoring:referral-detail", pk=r.pk)
 
 
 @permission_required(VIEW_ALERT, raise_exception=True)
 def overview_page(request):
     return render(request, "monitoring/overview.html", overview(request.user))
+
+
+# --- assistance on application (依申请救助) ----------------------------------------------------------
+VIEW_APPLICATION = "monitoring.view_application"
+
+
+def _uploads(files) -> list[tuple[str, bytes]]:
+    return [(f.name, f.read()) for f in files]
+
+
+@permission_required(VIEW_APPLICATION, raise_exception=True)
+def application_list(request):
+    from .applications import next_actor
+
+    today = timezone.localdate()
+    qs = Application.objects.visible_to(request.user).select_related("person", "town").order_by("due_on", "id")
+    status = request.GET.get("status", "open")
+    if status == "open":
+        qs = qs.filter(status__in=Application.OPEN_STATUSES)
+    elif status == "late":
+        qs = qs.filter(status__in=Application.OPEN_STATUSES, due_on__lt=today).exclude(status=Application.Status.REFERRED)
+    elif status in Application.Status.values:
+        qs = qs.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for a in page:
+        a.next_actor = next_actor(a)
+    return render(request, "monitoring/application_list.html", {
+        "page": page, "status": status, "statuses": Application.Status.choices, "today": today,
+        "can_register": request.user.is_superuser or request.user.has_role(Role.TOWN_CLERK),
+    })
+
+
+@permission_required(VIEW_APPLICATION, raise_exception=True)
+def application_new(request):
+    from .applications import application_register
+    from .forms import ApplicationForm
+
+    alert = None
+    if request.GET.get("alert") or request.POST.get("alert"):
+        from yfbz.core.params import parse_int
+
+        alert = Alert.objects.visible_to(request.user).filter(pk=parse_int(request.GET.get("alert") or request.POST.get("alert"), "预警", low=1, high=2**31 - 1)).first()
+    initial = {"id_number": alert.id_number} if alert else {}
+    form = ApplicationForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k not in ("id_number", "papers")}
+        try:
+            app = application_register(user=request.user, person=form.person, alert=alert,
+                                       papers=_uploads(form.cleaned_data["papers"]), **fields)
+        except MonitoringError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "已登记申请，请审核资料后报区医保局。")
+            return redirect("monitoring:application-detail", pk=app.pk)
+    return render(request, "monitoring/application_form.html", {"form": form, "alert": alert})
+
+
+@permission_required(VIEW_APPLICATION, raise_exception=True)
+def application_detail(request, pk: int):
+    from .applications import next_actor
+
+    app = (Application.objects.select_related("person", "town", "institution", "registered_by", "reviewed_by", "proposed_by",
+                                              "decided_by", "bill", "alert")
+           .get_visible_or_404(request.user, pk=pk))
+    u = request.user
+    S = Application.Status
+    town_acts = u.is_superuser or (u.has_role(Role.TOWN_CLERK) and u.town_id == app.town_id)
+    return render(request, "monitoring/application_detail.html", {
+        "app": app, "history": history_of(app), "next_actor": next_actor(app),
+        "papers": app.papers.all(), "referrals": app.referrals.select_related("department"),
+        "can_review": town_acts and app.status == S.REGISTERED,
+        "can_add_papers": town_acts and app.status in Application.WAITING_TOWN,
+        "can_withdraw": town_acts and app.status in Application.WAITING_TOWN,
+        "can_propose": (u.is_superuser or u.has_role(Role.DISTRICT_CLERK)) and app.status == S.SUBMITTED,
+        "can_decide": ((u.is_superuser or u.has_role(Role.DISTRICT_REVIEWER)) and app.status == S.PROPOSED
+                       and u.pk not in (app.proposed_by_id, app.registered_by_id)),
+        "departments": Department.objects.order_by("code"), "opinions": Application.Opinion.choices,
+    })
+
+
+@require_POST
+@permission_required(VIEW_APPLICATION, raise_exception=True)
+def application_step(request, pk: int, step: str):
+    from . import applications as svc
+
+    app = Application.objects.get_visible_or_404(request.user, pk=pk)
+    p, note = request.POST, request.POST.get("note", "")
+    try:
+        if step == "review":
+            department = Department.objects.filter(pk=p.get("department") or None).first() if (p.get("department") or "").isdigit() else None
+            svc.application_review(application_id=app.pk, user=request.user, complete=p.get("complete") == "yes",
+                                   note=note, department=department)
+        elif step == "papers":
+            from django import forms
+
+            from claims.forms import MultipleFileField
+
+            try:
+                files = MultipleFileField(required=False).clean(request.FILES.getlist("papers"))
+            except forms.ValidationError as exc:
+                raise MonitoringError("；".join(exc.messages)) from None
+            svc.application_add_papers(application_id=app.pk, user=request.user, papers=_uploads(files), note=note)
+        elif step == "withdraw":
+            svc.application_withdraw(application_id=app.pk, user=request.user, reason=note)
+        elif step == "propose":
+            svc.application_propose(application_id=app.pk, user=request.user, opinion=p.get("opinion", ""), note=note,
+                                    back_to_town=p.get("back") == "yes")
+        elif step == "decide":
+            grant = {"grant": True, "refuse": False, "back": None}.get(p.get("decision", ""), "missing")
+            if grant == "missing":
+                raise MonitoringError("请选择审批意见。")
+            svc.application_decide(application_id=app.pk, user=request.user, grant=grant, note=note)
+        else:
+            raise MonitoringError("没有这一步。")
+    except MonitoringError as exc:
+        messages.error(request, str(exc))
+    else:
+        app.refresh_from_db()
+        messages.success(request, f"已办理，申请当前为“{app.get_status_display()}”。")
+    return redirect("monitoring:application-detail", pk=app.pk)
+
+
+@permission_required(VIEW_APPLICATION, raise_exception=True)
+def application_paper(request, pk: int, paper: int):
+    from yfbz.core.uploads import attachment_response
+
+    app = Application.objects.get_visible_or_404(request.user, pk=pk)
+    p = ApplicationPaper.objects.visible_to(request.user).filter(application=app, pk=paper).defer(None).first()
+    if p is None:
+        from django.http import Http404
+
+        raise Http404("没有这份扫描件。")
+    return attachment_response(bytes(p.data), file_name=p.file_name, content_type=p.content_type)

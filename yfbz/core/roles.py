@@ -84,6 +84,9 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("monitoring", "followup", ("view", "add")),
         ("monitoring", "referral", VIEW),
         ("monitoring", "highcostrow", VIEW),
+        # monitoring: applications for assistance of their town (monitoring.applications)
+        ("monitoring", "application", ("view", "add", "change")),
+        ("monitoring", "applicationpaper", ("view", "add")),
     ],
     Role.DEPT_OFFICER: [
         ("beneficiaries", "person", VIEW),
@@ -117,6 +120,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("monitoring", "alert", ("change",)),
         ("monitoring", "followup", ("add",)),
         ("monitoring", "highcostimport", ("add",)),
+        ("monitoring", "application", ("change",)),
     ],
     Role.DISTRICT_REVIEWER: [
         ("areas", "*", VIEW),
@@ -134,6 +138,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("reporting", "statreturn", ("view", "change")),
         ("reporting", "fundbudget", VIEW),
         ("monitoring", "*", VIEW),
+        ("monitoring", "application", ("change",)),
     ],
     Role.FINANCE: [
         ("areas", "*", VIEW),
@@ -173,6 +178,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("reporting", "warningrule", ALL),
         ("monitoring", "burdenthreshold", ALL),
         ("monitoring", "disposableincome", ALL),
+        ("monitoring", "deadlinerule", ALL),
     ],
     # staff accounts and roles, unlocking accounts, resetting second factors; sees no one's data
     Role.SECURITY_ADMIN: [
