@@ -150,10 +150,57 @@ def audit_value(value) -> str:
     return _AUDIT_VALUES.get(text, code_label(text))
 
 
-def audit_changes(entry) -> list[tuple[str, str, str]]:
+def prime_audit_memo(entries, memo: dict) -> None:
+    """Name, in one query per related model, every object the entries' changed foreign keys point at,
+    for ``audit_changes(entry, memo)`` (an export of the trail reads thousands of entries at a time)."""
+    from auditlog.models import _get_manager_from_settings
+    from django.core.exceptions import FieldDoesNotExist, ValidationError
+    from django.utils.encoding import smart_str
+
+    wanted: dict = {}
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        if model is None:
+            continue
+        for name, values in (entry.changes_dict or {}).items():
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+                continue
+            for value in values if isinstance(values, (list, tuple)) else [values]:
+                if value in (None, "None") or (field.related_model, str(value)) in memo:
+                    continue
+                try:
+                    pk = field.related_model._meta.pk.to_python(value)
+                except ValidationError:
+                    continue
+                wanted.setdefault(field.related_model, {})[pk] = str(value)
+    for related, pks in wanted.items():
+        found = _get_manager_from_settings(related).select_related().in_bulk(list(pks))
+        for pk, obj in found.items():
+            memo[(related, pks[pk])] = smart_str(obj)
+
+
+def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]:
     """(field, before, after) of an audit entry: the field by its verbose name, a code by its label
     (auditlog's changes_display_dict reads the field's choices), None as '—', booleans as 是/否.
-    Entries whose model is gone keep the recorded names."""
+    Entries whose model is gone keep the recorded names.
+
+    ``memo`` (a dict kept over a list of entries) names each related object once: auditlog reads a
+    foreign key's object per entry and per field, so an export of the trail would otherwise make a
+    query for every changed reference of every entry (issue 14)."""
+    if memo is not None:
+        lookup = entry._get_changes_display_for_fk_field
+
+        def remembered(field, value, lookup=lookup):
+            key = (field.related_model, str(value))  # auditlog passes the recorded value as text
+            if key not in memo:
+                memo[key] = lookup(field, value)
+            return memo[key]
+
+        entry._get_changes_display_for_fk_field = remembered
     try:
         changes = entry.changes_display_dict
     except Exception:  # the model no longer exists, or a value no longer parses: show what was recorded

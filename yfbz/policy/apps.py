@@ -32,6 +32,9 @@ class PolicyConfig(AppConfig):
 def _changed(sender, **kwargs):
     if kwargs.get("raw"):
         return
+    from yfbz.core.memo import forget
+
     from .services import bump_revision
 
     bump_revision()
+    forget("categories")  # a request that changed a category reads the table again

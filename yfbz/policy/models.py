@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from yfbz.core.display import code_label, label, money, pct
+from yfbz.core.memo import remembered
 from yfbz.rules.codes import ENROLMENT_ZH, YOUFU, Enrolment, Scheme, group_scheme
 from yfbz.rules.defaults import default_records
 from yfbz.rules.policy import PARAMETER_KEYS, age_condition_zh
@@ -27,7 +28,12 @@ GROUP_RE = re.compile(r"^(OUT|IN|MAJ|LRG|SUB)_[A-Z0-9_]+$")
 
 def category_records() -> list[dict]:
     """The identity categories: the editable beneficiaries.Category table (so a category an
-    administrator adds is known to the policy), or the shipped list before it exists."""
+    administrator adds is known to the policy), or the shipped list before it exists. Read once per
+    request (a field's choices ask for them per row drawn: yfbz.core.memo)."""
+    return [dict(c) for c in remembered("categories", _category_records)]
+
+
+def _category_records() -> list[dict]:
     from django.apps import apps
     from django.db import DatabaseError
 
