@@ -2,6 +2,7 @@ ITEMS = [
     ("高额费用监测", "monitoring:alert-list", "monitoring.view_alert"),
     ("转部门认定", "monitoring:referral-list", "monitoring.view_referral"),
     ("依申请救助", "monitoring:application-list", "monitoring.view_application"),
+    ("部门救助结果", "monitoring:department-results", "monitoring.view_referral"),
 ]
 
 

@@ -4,6 +4,8 @@ change goes through monitoring.followup (which checks roles again and moves thro
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -11,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from beneficiaries.models import Category, Department, Town
+from beneficiaries.models import Category, Department, Person, Town
 from yfbz.core.params import parse_date
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
@@ -279,3 +281,49 @@ def application_paper(request, pk: int, paper: int):
 
         raise Http404("没有这份扫描件。")
     return attachment_response(bytes(p.data), file_name=p.file_name, content_type=p.content_type)
+
+
+# --- results shared with the departments ----------------------------------------------------------
+@permission_required(VIEW_REFERRAL, raise_exception=True)
+def department_results(request):
+    """A department officer: their department's people's results of a month (page + xlsx); district staff
+    choose the department."""
+    from yfbz.core.downloads import download
+    from yfbz.core.params import BadParameter, parse_month
+    from yfbz.core.pii import full_numbers_requested
+
+    from .results import results, results_xlsx
+
+    u = request.user
+    if not (u.is_superuser or u.sees_everything or u.has_role(Role.DEPT_OFFICER)):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("部门救助结果仅供认定部门和区医保局查看。")
+    today = timezone.localdate()
+    default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = parse_month(request.GET["month"]) if request.GET.get("month") else default
+    if u.has_role(Role.DEPT_OFFICER) and not (u.is_superuser or u.sees_everything):
+        department = Department.objects.filter(pk=u.department_id).first()
+    else:
+        code = request.GET.get("department", "")
+        department = Department.objects.filter(code=code).first() if "\x00" not in code else None
+        department = department or Department.objects.order_by("code").first()
+    if department is None:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("您的账号没有所属认定部门。")
+    data = results(u, department.pk, month)
+    if request.GET.get("format") == "xlsx":
+        try:
+            full = full_numbers_requested(request, what=f"{department.name}{month:%Y年%m月}医疗救助结果", model=Person)
+        except BadParameter as exc:
+            messages.error(request, str(exc))
+            return redirect(request.path + f"?month={month:%Y-%m}&department={department.code}")
+        title = f"{department.name}认定人员{month:%Y年%m月}医疗救助结果"
+        return download(results_xlsx(data, title=title, full=full), department.name, f"{month:%Y年%m月}医疗救助结果",
+                        ext="xlsx", full=full)
+    waiting = Referral.objects.visible_to(u).filter(department=department, status=Referral.Status.WAITING).select_related("town")
+    return render(request, "monitoring/department_results.html", {
+        "department": department, "month": month, "data": data, "waiting": waiting, "today": today,
+        "departments": Department.objects.order_by("code") if (u.is_superuser or u.sees_everything) else [],
+    })

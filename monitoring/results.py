@@ -1,0 +1,116 @@
+"""Assistance results shared with the certifying departments (2号 五(二); docs/monitoring.md "Results").
+
+Each month a department's officer downloads the results of the people their department certified —
+their own people only: the people come from ``Person.objects.visible_to(user)`` (a department officer
+sees the people certified by their department, yfbz.core.scoping) — with the warnings and referrals
+concerning them. Written through the formula-safe writer (``SafeWorkbook``), named in Chinese."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q
+
+from beneficiaries.models import Identity, Person
+from claims.models import Bill, Decision, SettlementLine
+from yfbz.core.pii import mask
+from yfbz.core.spreadsheets import SafeWorkbook
+
+from .models import Alert, Application, Referral
+
+RESULTS_HEADER = ["姓名", "公民身份号码", "所属镇街", "本部门认定身份", "救助方式", "救助方案", "结算日期", "医疗机构",
+                  "医疗总费用", "政策范围内费用", "医疗救助金额", "优抚补助金额", "审批（结算）日期", "状态"]
+CONCERNS_HEADER = ["姓名", "公民身份号码", "所属镇街", "事项", "类型", "产生日期", "状态", "说明"]
+
+
+def _month_end(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def people_of(user, department_id: int):
+    """The people the department certified (an identity of one of its categories), of those the user may see."""
+    return Person.objects.visible_to(user).filter(identities__category__department_id=department_id).distinct()
+
+
+def results(user, department_id: int, month: date) -> dict:
+    """The month's rows (hand-settled decisions approved in the month, one-stop lines settled in it) and
+    the warnings, referrals and applications concerning the same people, of the department's people."""
+    start, end = month.replace(day=1), _month_end(month)
+    people = people_of(user, department_id)
+    ids = people.values("pk")
+    held: dict[int, set[str]] = {}
+    for pid, name in (Identity.objects.filter(person_id__in=ids, category__department_id=department_id)
+                      .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start), valid_from__lt=end)
+                      .values_list("person_id", "category__name")):
+        held.setdefault(pid, set()).add(name)
+    rows = []
+    decisions = (Decision.objects.filter(person_id__in=ids, is_current=True, reviewed_at__date__gte=start,
+                                         reviewed_at__date__lt=end,
+                                         bill__status__in=(Bill.Status.APPROVED, Bill.Status.PAID, Bill.Status.REFUSED))
+                 .select_related("person", "person__town", "bill", "bill__institution").order_by("person__name", "settled_on", "pk"))
+    for d in decisions:
+        p = d.person
+        rows.append({
+            "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
+            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "route": "手工报销",
+            "scheme": d.scheme_label, "settled_on": d.settled_on, "institution": d.bill.institution.name,
+            "total_cost": d.bill.total_cost, "in_policy_cost": d.bill.in_policy_cost, "assistance": d.assistance,
+            "youfu": d.youfu_subsidy, "on": d.reviewed_at.date(), "status": d.bill.get_status_display(),
+        })
+    lines = (SettlementLine.objects.filter(person_id__in=ids, settled_on__gte=start, settled_on__lt=end, duplicate=False)
+             .select_related("person", "person__town", "institution").order_by("person__name", "settled_on", "pk"))
+    R = SettlementLine.Resolution
+    for ln in lines:
+        p = ln.person
+        if ln.outcome == SettlementLine.Outcome.AGREED or ln.resolution == R.ADVANCED:
+            amount, status = ln.advanced, "已结算"
+        elif ln.resolution == R.ENGINE:
+            amount, status = ln.decided, "按核定金额支付"
+        elif ln.resolution == R.NONE:
+            amount, status = ln.advanced - ln.advanced, "不予支付"
+        else:
+            amount, status = ln.advanced, "有异议，待处理"
+        rows.append({
+            "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
+            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "route": "一站式结算",
+            "scheme": ln.get_scheme_display() if ln.scheme else "—", "settled_on": ln.settled_on,
+            "institution": ln.institution.name, "total_cost": ln.total_cost, "in_policy_cost": ln.in_policy_cost,
+            "assistance": amount, "youfu": None, "on": ln.settled_on, "status": status,
+        })
+    rows.sort(key=lambda r: (r["name"], r["settled_on"]))
+    concerns = []
+    for a in (Alert.objects.filter(person_id__in=ids).filter(Q(status__in=Alert.OPEN_STATUSES) | Q(created_at__date__gte=start, created_at__date__lt=end))
+              .select_related("person", "town").order_by("name", "pk")):
+        concerns.append({"name": a.name, "id_number": a.id_number, "town": a.town.name, "what": "高额费用监测预警",
+                         "kind": a.get_kind_display(), "on": a.created_at.date(), "status": a.get_status_display(),
+                         "note": f"{a.year}年个人负担{a.burden:,.2f}元"})
+    for r in (Referral.objects.filter(department_id=department_id, person_id__in=ids)
+              .filter(Q(status=Referral.Status.WAITING) | Q(referred_on__gte=start, referred_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
+              .select_related("town").order_by("name", "pk")):
+        concerns.append({"name": r.name, "id_number": r.id_number, "town": r.town.name, "what": "转部门认定",
+                         "kind": "来自依申请救助" if r.application_id else "来自监测预警", "on": r.referred_on,
+                         "status": r.get_status_display(), "note": r.outcome_reason or r.note})
+    for ap in (Application.objects.filter(person_id__in=ids)
+               .filter(Q(status__in=Application.OPEN_STATUSES) | Q(registered_on__gte=start, registered_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
+               .select_related("person", "town").order_by("person__name", "pk")):
+        concerns.append({"name": ap.person.name, "id_number": ap.person.id_number, "town": ap.town.name, "what": "依申请救助",
+                         "kind": "委托代办" if ap.on_behalf else "本人申请", "on": ap.registered_on,
+                         "status": ap.get_status_display(), "note": ap.reason})
+    return {"rows": rows, "concerns": concerns, "people": people.count()}
+
+
+def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:
+    wb = SafeWorkbook()
+    ws = wb.create_sheet("救助结果")
+    ws.append([title])
+    ws.append(RESULTS_HEADER)
+    for r in data["rows"]:
+        ws.append([r["name"], r["id_number"] if full else mask(r["id_number"]), r["town"], r["categories"], r["route"],
+                   r["scheme"], r["settled_on"], r["institution"], r["total_cost"], r["in_policy_cost"], r["assistance"],
+                   r["youfu"], r["on"], r["status"]])
+    ws2 = wb.create_sheet("预警转介与申请")
+    ws2.append(CONCERNS_HEADER)
+    for c in data["concerns"]:
+        ws2.append([c["name"], c["id_number"] if full else mask(c["id_number"]), c["town"], c["what"], c["kind"], c["on"],
+                    c["status"], c["note"]])
+    return wb.to_bytes()

@@ -1,0 +1,79 @@
+"""Results shared with the departments: each department's officer downloads the month's assistance
+results of the people their department certified (their own people only), with the warnings, referrals
+and applications concerning them; an xlsx through the formula-safe writer with a Chinese file name."""
+
+import io
+from decimal import Decimal
+from urllib.parse import unquote
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from claims.models import Institution
+from claims.services import bill_decide, bill_enter, decision_approve
+
+pytestmark = pytest.mark.django_db
+
+
+def approved_bill(person, staff, inst):
+    from datetime import date
+
+    bill = bill_enter(user=staff["district_clerk"], person=person, institution=inst, kind="INPATIENT",
+                      admitted_on=date(2025, 6, 1), settled_on=date(2025, 6, 10), total_cost=Decimal("30000.00"),
+                      in_policy_cost=Decimal("25000.00"), basic_paid=Decimal("15000.00"), critical_paid=Decimal("2000.00"),
+                      bank_account="6214000011112222")
+    bill_decide(bill_id=bill.pk, user=staff["district_clerk"])
+    return decision_approve(bill_id=bill.pk, user=staff["reviewer"], confirm_provisional=True)
+
+
+@pytest.fixture
+def month_results(make_person, staff):
+    inst = Institution.objects.create(code="YB01", name="渝北区人民医院", level=2)
+    civil = make_person("=HYPERLINK(\"http://x\",\"点我\")", town="SLH", categories=("DIBAO",))
+    veteran = make_person("李退役", town="HX", categories=("BINGGU_YISHU",))
+    d1 = approved_bill(civil, staff, inst)
+    approved_bill(veteran, staff, inst)
+    return {"civil": civil, "veteran": veteran, "d1": d1, "month": timezone.localdate().strftime("%Y-%m")}
+
+
+def test_a_department_downloads_only_its_own_peoples_results(month_results, staff):
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    page = c.get(f"/monitoring/results/?month={month_results['month']}").content.decode()
+    assert "李退役" not in page and "HYPERLINK" in page
+    assert month_results["civil"].id_number not in page  # masked
+    resp = c.get(f"/monitoring/results/?month={month_results['month']}&format=xlsx")
+    assert resp.status_code == 200
+    name = unquote(resp["Content-Disposition"].split("filename*=UTF-8''")[1])
+    year, mon = month_results["month"].split("-")
+    civil_name = staff["civil_officer"].department.name
+    assert name == f"{civil_name}-{year}年{mon}月医疗救助结果.xlsx"
+    wb = load_workbook(io.BytesIO(resp.content))
+    ws = wb["救助结果"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[1][0] == "姓名"
+    data = rows[2:]
+    assert len(data) == 1
+    row = data[0]
+    # the name that looks like a formula stays text
+    cell = ws.cell(row=3, column=1)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+    assert row[1] != month_results["civil"].id_number and row[1].startswith(month_results["civil"].id_number[:6])
+    assert row[3] and row[3] != "—"  # the department's category held
+    assert row[4] == "手工报销" and Decimal(str(row[10])) == month_results["d1"].assistance
+    assert all("李退役" not in str(v) for r in rows for v in r)
+
+    c.force_login(staff["veterans_officer"])
+    page = c.get(f"/monitoring/results/?month={month_results['month']}").content.decode()
+    assert "李退役" in page and "HYPERLINK" not in page
+    # a department officer cannot ask for another department's people
+    page = c.get(f"/monitoring/results/?month={month_results['month']}&department=CIVIL").content.decode()
+    assert "HYPERLINK" not in page
+
+
+def test_a_town_clerk_has_no_department_results(month_results, staff):
+    c = Client()
+    c.force_login(staff["slh_clerk"])
+    assert c.get("/monitoring/results/").status_code == 403
