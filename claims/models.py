@@ -720,6 +720,8 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
     file_name = models.CharField("文件名", max_length=200)
     data = models.BinaryField("文件内容", editable=False)
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    content_sha256 = models.CharField("内容摘要", max_length=64, blank=True, db_index=True,
+                                      help_text="各结算行（不计行序和标题）的摘要：同月内容相同的明细不再导入")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="导入人", on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField("导入时间", auto_now_add=True)
     reading = models.JSONField("读取情况", default=dict, help_text="表头所在行、使用和未使用的列")

@@ -61,6 +61,17 @@ class Institutions:
         return self.by_name.get(name_key(name)) if name else None
 
 
+def content_digest(month: date, rows: list[Row]) -> str:
+    """The lines' content whatever their order, row numbers and title rows (every field read)."""
+    h = hashlib.sha256(f"{month:%Y-%m}\n".encode())
+    for key in sorted(tuple("" if v is None else str(v) for v in (
+            r.settlement_no, r.id_number, r.name, r.kind, r.disease, r.admitted_on, r.settled_on, r.total_cost,
+            r.in_policy_cost, r.basic_paid, r.critical_paid, r.advanced, r.large_paid, r.tilted_paid,
+            r.institution_code, name_key(r.institution_name))) for r in rows):
+        h.update(("\t".join(key) + "\n").encode())
+    return h.hexdigest()
+
+
 def _check_clerk(user) -> None:
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)):
         raise ClaimsError("只有区医保经办人员可以导入一站式结算文件。")
@@ -134,10 +145,17 @@ def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> t
     if not (table.has("institution_code") or table.has("institution_name")):
         raise ClaimsError("平台结算明细须有“就诊医疗机构名称”或“医疗机构编码”列，才能按机构拆分；"
                           "单个机构的结算文件请选择医疗机构后上传。")
+    digest = content_digest(month, rows)
     try:
         with transaction.atomic():
+            same = (PlatformSettlementFile.objects.defer("data").select_related("uploaded_by")
+                    .filter(month=month, content_sha256=digest).order_by("pk").first())
+            if same is not None:
+                raise ClaimsError(
+                    f"该平台结算明细的{len(rows):,}行与{timezone.localtime(same.uploaded_at):%Y-%m-%d %H:%M}由{same.uploaded_by}"
+                    f"导入的第{same.pk}号平台结算明细“{same.file_name}”（{same.month:%Y年%m月}）内容完全相同，不会重复导入和支付。")
             pf = PlatformSettlementFile.objects.create(
-                month=month, file_name=file_name[:200], data=data, sha256=sha, uploaded_by=user,
+                month=month, file_name=file_name[:200], data=data, sha256=sha, content_sha256=digest, uploaded_by=user,
                 reading=table.reading, lines_total=len(rows),
             )
             return pf, _split(pf, rows, user)

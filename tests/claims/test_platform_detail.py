@@ -150,3 +150,24 @@ def test_only_a_district_clerk_imports_the_platform_detail(institutions, people,
     rows = [platform_row("P1", people["slh"].id_number, "张双龙", YB01, "4000.00")]
     with pytest.raises(ClaimsError, match="区医保经办人员"):
         platform_file_upload(month=MARCH, file_name="a.xlsx", data=platform_xlsx(rows), user=staff["reviewer"])
+
+
+def test_the_same_platform_detail_again_under_another_title_or_order_is_refused_naming_the_earlier_upload(
+        institutions, people, staff):
+    clerk = staff["district_clerk"]
+    slh = people["slh"].id_number
+    rows = [platform_row("P1", slh, "张双龙", YB01, "4000.00"),
+            platform_row("P2", slh, "张双龙", CQ01, "4000.00", settled=date(2025, 3, 18))]
+    first, _ = import_platform(platform_xlsx(rows), clerk, name="结算明细202503.xlsx")
+    from yfbz.files.samples import PLATFORM_HEADER, titled_xlsx
+
+    again = titled_xlsx(("重新导出的结算明细",), PLATFORM_HEADER, list(reversed(rows)))
+    with pytest.raises(ClaimsError) as exc:
+        platform_file_upload(month=MARCH, file_name="重新导出.xlsx", data=again, user=clerk)
+    assert f"第{first.pk}号平台结算明细“结算明细202503.xlsx”（2025年03月）内容完全相同" in str(exc.value)
+    assert PlatformSettlementFile.objects.count() == 1 and SettlementFile.objects.count() == 2
+    # a file with one more settlement is another file (its repeated lines are duplicates as always)
+    more = platform_xlsx([*rows, platform_row("P3", slh, "张双龙", YB01, "100.00", settled=date(2025, 3, 20))])
+    pf, _ = import_platform(more, clerk, name="补充.xlsx")
+    assert pf.pk != first.pk
+    assert SettlementLine.objects.filter(settlement_no="P1", duplicate=True).count() == 1
