@@ -129,11 +129,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 YFBZ_PASSWORD_MAX_AGE_DAYS = env.int("YFBZ_PASSWORD_MAX_AGE_DAYS", default=90)
 
-# Login throttling (django-axes): 5 failures lock the account and, separately, the address for 30
-# minutes (the page says so in Chinese); the security administrator unlocks in the admin.
+# Login throttling (django-axes): 5 failures within 15 minutes lock the account and, separately, the
+# address for 30 minutes (a sliding window: yfbz/core/lockout.py); the page says so in Chinese; the
+# security administrator unlocks in the admin.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "yfbz.core.lockout.SlidingWindowHandler"  # 5 failures within 15 minutes, not a running count
 AXES_FAILURE_LIMIT = 5
+YFBZ_LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends 30 minutes after it began
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
@@ -254,6 +258,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "auditlog",
     "django_celery_results",
     "core.auditseal",  # the chain of the trail itself
+    "core.loginfailure",  # each failure's time for the lockout window; axes's own records are tracked
     "otp_totp",  # the device's secret key never enters the trail; enrolment and resets are logged explicitly
     "funding.fileimport",  # the uploaded bytes never enter the trail; the upload and the import are logged explicitly
 )

@@ -46,6 +46,61 @@ def test_five_failures_from_one_address_lock_that_address_for_every_account(staf
     assert _login(Client(), "reviewer", PASSWORD, ip="10.1.1.1").status_code == 302  # elsewhere: fine
 
 
+def _age(minutes: float):
+    """Let time pass for the lockout: every recorded failure happened ``minutes`` earlier."""
+    from axes.models import AccessAttempt
+    from django.db.models import F
+
+    from yfbz.core.models import LoginFailure
+
+    d = timedelta(minutes=minutes)
+    LoginFailure.objects.update(at=F("at") - d)
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - d)
+
+
+def test_failures_spread_over_more_than_15_minutes_do_not_lock(staff):
+    """A sliding window, not a running count: 4 wrong passwords, a coffee, 1 more — not locked."""
+    client = Client()
+    for _ in range(4):
+        assert _login(client, "district_clerk", "wrong-Password-1").status_code == 200
+    _age(16)
+    assert _login(client, "district_clerk", "wrong-Password-1").status_code == 200  # only 1 in the window
+    assert _login(client, "district_clerk", PASSWORD).status_code == 302
+
+
+def test_five_failures_within_15_minutes_lock_however_they_are_spread(staff):
+    client = Client()
+    for _ in range(4):  # at minutes 0, 3.5, 7, 10.5
+        assert _login(client, "district_clerk", "wrong-Password-1").status_code == 200
+        _age(3.5)
+    resp = _login(client, "district_clerk", "wrong-Password-1")  # minute 14: the fifth within 15 minutes
+    assert resp.status_code == 429 and "已被锁定30分钟" in resp.content.decode()
+    assert _login(client, "district_clerk", PASSWORD).status_code == 429
+
+
+def test_the_lock_ends_30_minutes_after_it_began_whatever_is_tried_meanwhile(staff):
+    client = Client()
+    for _ in range(5):
+        _login(client, "finance", "wrong-Password-1")
+    _age(29)
+    assert _login(client, "finance", "wrong-Password-1").status_code == 429  # still locked; not extended
+    assert _login(client, "finance", PASSWORD).status_code == 429
+    _age(2)
+    assert _login(client, "finance", PASSWORD).status_code == 302
+    # the successful login cleared the slate: four new failures do not lock
+    client = Client()
+    for _ in range(4):
+        assert _login(client, "finance", "wrong-Password-1").status_code == 200
+    assert _login(client, "finance", PASSWORD).status_code == 302
+
+
+def test_the_lockout_settings_are_the_issues():
+    assert settings.AXES_FAILURE_LIMIT == 5 and settings.YFBZ_LOGIN_FAILURE_WINDOW == timedelta(minutes=15)
+    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=30)
+    assert settings.AXES_LOCKOUT_PARAMETERS == ["username", "ip_address"]
+    assert settings.AXES_HANDLER == "yfbz.core.lockout.SlidingWindowHandler"
+
+
 def test_the_lock_lasts_30_minutes_and_the_security_administrator_can_lift_it(staff, make_user, login):
     from axes.models import AccessAttempt
 

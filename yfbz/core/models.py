@@ -92,3 +92,22 @@ class BooksVerification(models.Model):
 
     def __str__(self):
         return f"{self.ran_at:%Y-%m-%d %H:%M} {self.summary}"
+
+
+class LoginFailure(models.Model):
+    """The time of one failed login, under the django-axes attempt row it counted toward
+    (yfbz.core.lockout): the sliding window "5 failures within 15 minutes" needs each failure's time,
+    axes keeps only a counter. Deleting the attempt (a successful login, 解除锁定, expiry) deletes
+    these with it."""
+
+    attempt = models.ForeignKey("axes.AccessAttempt", verbose_name="登录失败（计入锁定）", on_delete=models.CASCADE,
+                                related_name="failure_times")
+    at = models.DateTimeField("失败时间", db_index=True)
+
+    class Meta:
+        verbose_name = "登录失败时间"
+        verbose_name_plural = "登录失败时间"
+        ordering = ["at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S}"
