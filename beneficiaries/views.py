@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from yfbz.core import hooks
 from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
 
@@ -91,6 +92,8 @@ def person_detail(request, pk):
             "corrections": IdentityCorrection.objects.visible_to(request.user).filter(person=person)
             .select_related("category", "proposed_by", "decided_by"),
             "correction_categories": Category.objects.order_by("id"),
+            # other apps' panels (monitoring: warnings, referrals, applications) through yfbz.core.hooks
+            "person_panels": hooks.contributions("person_panels", request, person),
         },
     )
 

@@ -8,6 +8,12 @@ class MonitoringConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from yfbz.core.hooks import contribute
+
+        from .panels import person_panel
+
+        contribute("person_panels", person_panel)
+
         from .models import HighCostRow, PersonYearBurden
 
         # rows of an imported file and the derived burdens: written in bulk (COPY), one audit entry per

@@ -191,6 +191,12 @@ def application_new(request):
 
         alert = Alert.objects.visible_to(request.user).filter(pk=parse_int(request.GET.get("alert") or request.POST.get("alert"), "预警", low=1, high=2**31 - 1)).first()
     initial = {"id_number": alert.id_number} if alert else {}
+    if request.GET.get("person"):
+        from yfbz.core.params import parse_int
+
+        person = Person.objects.visible_to(request.user).filter(pk=parse_int(request.GET["person"], "人员", low=1, high=2**31 - 1)).first()
+        if person is not None:
+            initial = {"id_number": person.id_number}
     form = ApplicationForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k not in ("id_number", "papers")}

@@ -34,3 +34,24 @@ def get(name: str) -> Callable:
 
 def call(name: str, *args, **kwargs):
     return get(name)(*args, **kwargs)
+
+
+# --- contributions: several apps add to one place (e.g. the person page's panels) ------------------
+#
+#     # monitoring/apps.py                                   # beneficiaries/views.py
+#     contribute("person_panels", monitoring_panel)          panels = hooks.contributions("person_panels", request, person)
+#
+# Unlike a hook, a place nobody contributes to is simply empty: the panels are optional.
+_CONTRIBUTIONS: dict[str, list[Callable]] = {}
+
+
+def contribute(name: str, fn: Callable) -> None:
+    fns = _CONTRIBUTIONS.setdefault(name, [])
+    if fn not in fns:
+        fns.append(fn)
+
+
+def contributions(name: str, *args, **kwargs) -> list:
+    """Each contributor's answer, in the order they registered (None answers left out)."""
+    out = [fn(*args, **kwargs) for fn in _CONTRIBUTIONS.get(name, [])]
+    return [x for x in out if x is not None]
