@@ -618,7 +618,7 @@ def settlement_month_reopen(*, month_id: int, user, reason: str) -> SettlementMo
         if not reason:
             raise ClaimsError("请填写重新打开的原因。")
         key = sm.source_key
-        line = PayableLine.objects.filter(source_key=key).first()
+        line = PayableLine.objects.filter(source_key=key).exclude(status=PayableLine.Status.CANCELLED).first()
         if line is not None and line.status in (PayableLine.Status.IN_BATCH, PayableLine.Status.PAID):
             raise ClaimsError(f"{sm}的应付款已{line.get_status_display()}，不能重新打开。")
         if Adjustment.objects.filter(settlement_line__settlement_month=sm).exists():

@@ -100,6 +100,7 @@ class SelfPaidReportAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("person", "year", "town", "enrolment", "amount", "status", "reported_by", "decided_by")
     list_filter = ("year", "status", "town")
     list_select_related = ("person", "town", "reported_by", "decided_by")
+    inlines = [HistoryInline.of(models.SelfPaidReportStatusChange)]
 
 
 @admin.register(models.FundRequest)
@@ -114,11 +115,13 @@ class PayableLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     search_fields = ("source_key", "payee_name")
     list_select_related = ("town",)
     show_full_result_count = False
+    inlines = [HistoryInline.of(models.PayableLineStatusChange)]
 
 
 @admin.register(models.PaymentBatch)
 class PaymentBatchAdmin(ReadOnlyAdmin):
     list_display = ("number", "fund", "status", "total", "created_by", "confirmed_by", "paid_on")
+    inlines = [HistoryInline.of(models.PaymentBatchStatusChange)]
 
 
 @admin.register(models.Payment)
@@ -126,6 +129,7 @@ class PaymentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("pk", "batch", "line", "amount", "status", "failure_reason")
     list_select_related = ("batch", "line")
     show_full_result_count = False
+    inlines = [HistoryInline.of(models.PaymentStatusChange)]
 
 
 @admin.register(models.WithdrawnFunds)
@@ -139,12 +143,14 @@ class WithdrawnFundsAdmin(ReadOnlyAdmin):
 class ReceivableAdmin(ReadOnlyAdmin):
     list_display = ("source_key", "debtor_name", "fund", "amount", "recovered", "status", "opened_by")
     list_filter = ("fund", "status")
+    inlines = [HistoryInline.of(models.ReceivableStatusChange)]
 
 
 @admin.register(models.EntryProposal)
 class EntryProposalAdmin(ReadOnlyAdmin):
     list_display = ("kind", "account", "counterpart", "amount", "on", "status", "proposed_by", "decided_by")
     list_filter = ("status", "kind")
+    inlines = [HistoryInline.of(models.EntryProposalStatusChange)]
 
 
 @admin.register(models.TaxListSettlement)

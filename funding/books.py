@@ -45,11 +45,11 @@ def check_payables() -> list[str]:
     """Every payable is on at most one request line; every line waiting for payment stands on a source
     still approved and unpaid; every paid line's source is marked paid."""
     found = []
-    for key, n in (PayableLine.objects.values("source_key").annotate(n=Count("pk")).filter(n__gt=1)
+    for key, n in (PayableLine.objects.exclude(status=PayableLine.Status.CANCELLED).values("source_key").annotate(n=Count("pk")).filter(n__gt=1)
                    .order_by("source_key").values_list("source_key", "n")):
         found.append(f"应付款 {key} 出现在{n}条资金申请明细上")
     unpaid = _unpaid_sources()
-    lines = PayableLine.objects.exclude(status=PayableLine.Status.WITHDRAWN).select_related("request").order_by("pk")
+    lines = PayableLine.objects.exclude(status__in=[PayableLine.Status.WITHDRAWN, PayableLine.Status.CANCELLED]).select_related("request").order_by("pk")
     for line in lines.only("pk", "provider", "source_key", "status", "request__number").iterator(chunk_size=5000):
         listed = line.source_key in unpaid.get(line.provider, set())
         if line.status in (PayableLine.Status.PENDING, PayableLine.Status.IN_BATCH) and not listed:

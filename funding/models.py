@@ -229,6 +229,15 @@ class SelfPaidReport(models.Model):
         REJECTED = "rejected", "已退回"
         PAID = "paid", "已支付"
 
+    #: the allowed moves (yfbz.core.workflow.transition; history: SelfPaidReportStatusChange)
+    MOVES = {
+        NEW: {Status.REPORTED},
+        Status.REPORTED: {Status.APPROVED, Status.REJECTED},
+        Status.APPROVED: {Status.PAID},
+        Status.REJECTED: set(),
+        Status.PAID: set(),
+    }
+
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField("年度")
     town = models.ForeignKey("beneficiaries.Town", verbose_name="上报镇街", on_delete=models.PROTECT, related_name="+")
@@ -264,6 +273,20 @@ class SelfPaidReport(models.Model):
     @property
     def source_key(self) -> str:
         return f"subsidy-b:{self.pk}"
+
+
+class SelfPaidReportStatusChange(StatusHistory):
+    """Append-only: every move of a self-paid report (yfbz.core.workflow)."""
+
+    SUBJECT = "report"
+    report = models.ForeignKey(SelfPaidReport, verbose_name="自行缴费资助申报", on_delete=models.PROTECT,
+                               related_name="status_changes")
+
+    class Scoping:
+        town = "report__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "自行缴费资助申报状态记录"
 
 
 class SubsidyRoute(models.Model):
@@ -514,10 +537,23 @@ class PayableLine(models.Model):
         IN_BATCH = "in_batch", "支付中"
         PAID = "paid", "已支付"
         WITHDRAWN = "withdrawn", "来源已撤回（不支付）"
+        CANCELLED = "cancelled", "所属申请已作废"
+
+    #: the allowed moves (yfbz.core.workflow.transition; history: PayableLineStatusChange). A failed
+    #: payment brings its line back to PENDING; a cancelled draft request's lines are CANCELLED, which
+    #: frees their source keys for the next request (the unique constraint leaves cancelled lines out).
+    MOVES = {
+        NEW: {Status.PENDING},
+        Status.PENDING: {Status.IN_BATCH, Status.WITHDRAWN, Status.CANCELLED},
+        Status.IN_BATCH: {Status.PAID, Status.PENDING},
+        Status.PAID: set(),
+        Status.WITHDRAWN: {Status.CANCELLED},
+        Status.CANCELLED: set(),
+    }
 
     request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="lines")
     provider = models.CharField("来源模块", max_length=20)
-    source_key = models.CharField("来源编号", max_length=80, unique=True)
+    source_key = models.CharField("来源编号", max_length=80, db_index=True)
     payee_kind = models.CharField("收款方类型", max_length=12, choices=[("PERSON", "个人"), ("INSTITUTION", "医疗机构")])
     payee_name = models.CharField("收款方", max_length=100)
     bank_name = models.CharField("开户银行", max_length=60, blank=True)
@@ -541,15 +577,35 @@ class PayableLine(models.Model):
         verbose_name = "申请明细"
         verbose_name_plural = "申请明细"
         indexes = [models.Index(fields=["request", "fund", "status"])]
+        constraints = [
+            # a source key is on one live line only: nothing is requested or paid twice
+            models.UniqueConstraint(fields=["source_key"], condition=~Q(status="cancelled"), name="payableline_source_once"),
+        ]
 
     def __str__(self):
         return f"{self.payee_name} {self.amount}"
+
+
+class PayableLineStatusChange(StatusHistory):
+    """Append-only: every move of a payable line (yfbz.core.workflow)."""
+
+    SUBJECT = "line"
+    line = models.ForeignKey(PayableLine, verbose_name="申请明细", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "line__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "申请明细状态记录"
 
 
 class PaymentBatch(models.Model):
     class Status(models.TextChoices):
         EXPORTED = "exported", "已生成支付文件"
         CONFIRMED = "confirmed", "银行已回单"
+
+    #: the allowed moves (yfbz.core.workflow.transition; history: PaymentBatchStatusChange)
+    MOVES = {NEW: {Status.EXPORTED}, Status.EXPORTED: {Status.CONFIRMED}, Status.CONFIRMED: set()}
 
     request = models.ForeignKey(FundRequest, verbose_name="资金申请", on_delete=models.PROTECT, related_name="batches")
     number = models.CharField("批次号", max_length=24, unique=True)
@@ -570,6 +626,16 @@ class PaymentBatch(models.Model):
         return f"{self.number}（{self.get_status_display()}）"
 
 
+class PaymentBatchStatusChange(StatusHistory):
+    """Append-only: every move of a payment batch (yfbz.core.workflow)."""
+
+    SUBJECT = "batch"
+    batch = models.ForeignKey(PaymentBatch, verbose_name="支付批次", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "支付批次状态记录"
+
+
 class Payment(models.Model):
     """One attempt to pay a line. A line has at most one attempt that is not failed (constraint)."""
 
@@ -577,6 +643,9 @@ class Payment(models.Model):
         SENT = "sent", "已发送银行"
         PAID = "paid", "已支付"
         FAILED = "failed", "支付失败"
+
+    #: the allowed moves (yfbz.core.workflow.transition; history: PaymentStatusChange)
+    MOVES = {NEW: {Status.SENT}, Status.SENT: {Status.PAID, Status.FAILED}, Status.PAID: set(), Status.FAILED: set()}
 
     batch = models.ForeignKey(PaymentBatch, verbose_name="支付批次", on_delete=models.PROTECT, related_name="payments")
     line = models.ForeignKey(PayableLine, verbose_name="申请明细", on_delete=models.PROTECT, related_name="payments")
@@ -600,6 +669,19 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.bank_account} {self.amount}（{self.get_status_display()}）"
+
+
+class PaymentStatusChange(StatusHistory):
+    """Append-only: every move of a payment (yfbz.core.workflow)."""
+
+    SUBJECT = "payment"
+    payment = models.ForeignKey(Payment, verbose_name="支付明细", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        town = "payment__line__town"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "支付明细状态记录"
 
 
 class WithdrawnFunds(models.Model):
@@ -658,6 +740,15 @@ class Receivable(models.Model):
         PARTLY = "partly", "部分追回"
         SETTLED = "settled", "已追回"
 
+    #: the allowed moves (yfbz.core.workflow.transition; history: ReceivableStatusChange); each
+    #: recovery is one move, a second partial recovery too (部分追回 → 部分追回)
+    MOVES = {
+        NEW: {Status.OPEN},
+        Status.OPEN: {Status.PARTLY, Status.SETTLED},
+        Status.PARTLY: {Status.PARTLY, Status.SETTLED},
+        Status.SETTLED: set(),
+    }
+
     source_key = models.CharField("来源编号", max_length=80, unique=True)
     debtor_name = models.CharField("欠款方", max_length=100)
     fund = models.CharField("资金", max_length=12, choices=Fund.choices)
@@ -679,6 +770,16 @@ class Receivable(models.Model):
     @property
     def outstanding(self) -> Decimal:
         return self.amount - self.recovered
+
+
+class ReceivableStatusChange(StatusHistory):
+    """Append-only: every move of a receivable (yfbz.core.workflow)."""
+
+    SUBJECT = "receivable"
+    receivable = models.ForeignKey(Receivable, verbose_name="应收款", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "应收款状态记录"
 
 
 class YoufuBudget(models.Model):
@@ -705,6 +806,10 @@ class EntryProposal(models.Model):
         APPROVED = "approved", "已记账"
         REJECTED = "rejected", "已退回"
 
+    #: the allowed moves (yfbz.core.workflow.transition; history: EntryProposalStatusChange)
+    MOVES = {NEW: {Status.PENDING}, Status.PENDING: {Status.APPROVED, Status.REJECTED}, Status.APPROVED: set(),
+             Status.REJECTED: set()}
+
     kind = models.CharField("类别", max_length=20, choices=EntryKind.choices)
     account = models.ForeignKey(Account, verbose_name="本单位账户", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     counterpart = models.ForeignKey(Account, verbose_name="对方单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -728,6 +833,16 @@ class EntryProposal(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount or ''}（{self.get_status_display()}）"
+
+
+class EntryProposalStatusChange(StatusHistory):
+    """Append-only: every move of a proposed entry (yfbz.core.workflow)."""
+
+    SUBJECT = "proposal"
+    proposal = models.ForeignKey(EntryProposal, verbose_name="待审核凭证", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "待审核凭证状态记录"
 
 
 class TaxListSettlement(models.Model):

@@ -5,7 +5,7 @@ a function ``mark_paid(source_keys=, paid_on=, user=)`` called when the bank con
 
 The contract of ``payables(year, month)``: **everything approved up to the end of that month and not
 yet paid**, whatever month it was approved, settled or confirmed in. The fund request leaves out the
-source keys an earlier request already holds (``PayableLine.source_key`` is unique), so an item
+source keys an earlier request already holds (``PayableLine.source_key`` is unique among lines not cancelled), so an item
 approved after a month's request was compiled is in the next month's, and none is on two requests.
 ``_withdraw_stale`` asks the same question again later: a key its provider no longer lists (decided
 again, refused, withdrawn) is withdrawn from the request.
@@ -59,10 +59,13 @@ def _subsidy_payables(*, year: int, month: int) -> Iterable[Payable]:
 
 
 def _subsidy_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
+    from yfbz.core.workflow import transition_many
+
     from .models import SelfPaidReport
 
     ids = [int(k.split(":", 1)[1]) for k in source_keys]
-    return SelfPaidReport.objects.filter(pk__in=ids, status=SelfPaidReport.Status.APPROVED).update(status=SelfPaidReport.Status.PAID)
+    return transition_many(SelfPaidReport.objects.filter(pk__in=ids, status=SelfPaidReport.Status.APPROVED),
+                           SelfPaidReport.Status.PAID, by=user, reason=f"银行支付（{paid_on:%Y-%m-%d}）")
 
 
 def _tax_payables(*, year: int, month: int) -> Iterable[Payable]:

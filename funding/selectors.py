@@ -164,7 +164,7 @@ def request_summary(req) -> dict:
     """A fund request's totals: by fund/spending/scheme, per institution, per town — of the lines
     still to be paid or paid (withdrawn lines are listed apart, with their total)."""
     withdrawn = req.lines.filter(status="withdrawn").aggregate(n=Count("pk"), total=Sum("amount"))
-    lines = req.lines.exclude(status="withdrawn")
+    lines = req.lines.exclude(status__in=["withdrawn", "cancelled"])  # a cancelled request's lines pay nothing
     groups = defaultdict(list)
     for r in lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme"):
         groups[r["fund"]].append(r)

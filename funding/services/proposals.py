@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from yfbz.core.workflow import record_start, transition
 from yfbz.rules.money import money
 
 from ..models import Account, EntryKind, EntryProposal, JournalEntry
@@ -31,16 +32,24 @@ def proposal_income(*, account: str, kind: str, counterpart: str, amount: Decima
     cp = Account.objects.filter(code=counterpart, kind=Account.Kind.EXTERNAL).first()
     if cp is None:
         raise FundingError(f"对方单位「{counterpart}」无效")
-    return EntryProposal.objects.create(kind=kind, account=Account.objects.get(code=account), counterpart=cp, amount=amt, on=on,
-                                        source_document=source_document.strip(), description=description, proposed_by=user)
+    return _proposed(EntryProposal(kind=kind, account=Account.objects.get(code=account), counterpart=cp, amount=amt, on=on,
+                                   source_document=source_document.strip(), description=description, proposed_by=user))
+
+
+def _proposed(p: EntryProposal) -> EntryProposal:
+    """Save a new proposal with the first row of its history (yfbz.core.workflow)."""
+    with transaction.atomic():
+        p.save()
+        record_start(p, by=p.proposed_by, reason="录入待审核")
+    return p
 
 
 def proposal_reversal(*, entry_id: int, on: date, reason: str, user) -> EntryProposal:
     entry = JournalEntry.objects.get(pk=entry_id)
     if not reason.strip():
         raise FundingError("请填写冲销原因")
-    return EntryProposal.objects.create(kind=EntryKind.REVERSAL, reverses=entry, on=on, source_document=f"冲销{entry.number}",
-                                        description=reason.strip(), proposed_by=user)
+    return _proposed(EntryProposal(kind=EntryKind.REVERSAL, reverses=entry, on=on, source_document=f"冲销{entry.number}",
+                                   description=reason.strip(), proposed_by=user))
 
 
 def proposal_recovery(*, receivable_id: int, amount: Decimal, on: date, source_document: str, user) -> EntryProposal:
@@ -56,9 +65,9 @@ def proposal_recovery(*, receivable_id: int, amount: Decimal, on: date, source_d
         raise FundingError(f"追回金额应大于零且不超过尚未追回的 {rec.outstanding} 元")
     if not source_document.strip():
         raise FundingError("请填写原始凭据（缴款书号/银行回单号）")
-    return EntryProposal.objects.create(kind=EntryKind.RECOVERY, receivable=rec, amount=amt, on=on,
-                                        source_document=source_document.strip(), description=f"追回 {rec.debtor_name}"[:200],
-                                        proposed_by=user)
+    return _proposed(EntryProposal(kind=EntryKind.RECOVERY, receivable=rec, amount=amt, on=on,
+                                   source_document=source_document.strip(), description=f"追回 {rec.debtor_name}"[:200],
+                                   proposed_by=user))
 
 
 def proposal_decide(*, proposal_id: int, approve: bool, user, note: str = "") -> EntryProposal:
@@ -79,9 +88,9 @@ def proposal_decide(*, proposal_id: int, approve: bool, user, note: str = "") ->
                 p.entry = money_in(account=p.account.code, kind=p.kind, amount=p.amount, on=p.on, counterpart=p.counterpart.code,
                                    source_document=p.source_document, description=p.description, entered_by=p.proposed_by,
                                    approved_by=user)
-            p.status = EntryProposal.Status.APPROVED
+            to = EntryProposal.Status.APPROVED
         else:
-            p.status = EntryProposal.Status.REJECTED
+            to = EntryProposal.Status.REJECTED
         p.decided_by, p.note = user, note
-        p.save(update_fields=["entry", "status", "decided_by", "note"])
+        transition(p, to, by=user, reason=note, update_fields=["entry", "decided_by", "note"])
     return p

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from yfbz.core.workflow import record_start, transition
 from yfbz.rules.money import money
 
 from ..models import EntryKind, Fund, Receivable
@@ -37,9 +38,11 @@ def receivable_open(*, source_key: str, debtor_name: str, fund: str, amount: Dec
                     f"来源 {source_key} 已登记应收款 {existing.amount} 元（{existing.get_fund_display()}），与本次 {amt} 元不符"
                 )
             return existing
-        return Receivable.objects.create(
+        rec = Receivable.objects.create(
             source_key=source_key, debtor_name=debtor_name, fund=fund, amount=amt, reason=reason, opened_by=user
         )
+        record_start(rec, by=user, reason=reason)
+        return rec
 
 
 def receivable_recover(*, receivable_id: int, amount: Decimal, on: date, source_document: str, entered_by,
@@ -53,10 +56,11 @@ def receivable_recover(*, receivable_id: int, amount: Decimal, on: date, source_
         if amt > rec.outstanding:
             raise FundingError(f"追回金额 {amt} 元超过尚未追回的 {rec.outstanding} 元")
         account = FUND_ACCOUNT[Fund(rec.fund)]
-        entry_post(on=on, kind=EntryKind.RECOVERY, lines=[(account, amt), ("DEBTOR", -amt)], counterpart="DEBTOR",
+        entry = entry_post(on=on, kind=EntryKind.RECOVERY, lines=[(account, amt), ("DEBTOR", -amt)], counterpart="DEBTOR",
                    source_document=source_document, description=f"追回 {rec.debtor_name}：{rec.reason}"[:200],
                    entered_by=entered_by, approved_by=approved_by, receivable=rec)
         rec.recovered += amt
-        rec.status = Receivable.Status.SETTLED if rec.recovered == rec.amount else Receivable.Status.PARTLY
-        rec.save(update_fields=["recovered", "status"])
+        to = Receivable.Status.SETTLED if rec.recovered == rec.amount else Receivable.Status.PARTLY
+        transition(rec, to, by=approved_by, reason=f"凭证 {entry.number} 追回 {amt} 元（{source_document}）",
+                   update_fields=["recovered"])
     return rec

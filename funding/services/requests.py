@@ -17,8 +17,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from yfbz.core.locks import lock, lock_one
-from yfbz.core.workflow import record_start, transition
+from yfbz.core.locks import lock, lock_one, lock_rows
+from yfbz.core.workflow import record_start, record_start_many, transition, transition_many
 from yfbz.rules.money import money
 
 from ..bulk import insert_rows, is_postgresql
@@ -98,7 +98,8 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
         keys = list(seen)
         existing = set()
         for start in range(0, len(keys), 10_000):
-            existing.update(PayableLine.objects.filter(source_key__in=keys[start:start + 10_000]).values_list("source_key", flat=True))
+            existing.update(PayableLine.objects.filter(source_key__in=keys[start:start + 10_000])
+                            .exclude(status=PayableLine.Status.CANCELLED).values_list("source_key", flat=True))
         rows = []
         totals = defaultdict(lambda: Decimal("0.00"))
         for name, p, amount in gathered:
@@ -120,6 +121,7 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
         req.line_count = len(rows)
         req.save(update_fields=["total_assistance", "total_youfu", "line_count"])
         record_start(req, by=user, reason="编制")
+        record_start_many(PayableLine, list(req.lines.values_list("pk", flat=True)), by=user, reason=f"编入资金申请 {req.number}")
         _apply_held_funds(req, user)
         log_bulk(PayableLine, user=user, object_repr=f"资金申请 {req.number}",
                  summary={"明细笔数": len(rows), "医疗救助资金": req.total_assistance, "优抚对象医疗补助": req.total_youfu})
@@ -151,7 +153,8 @@ def fund_request_submit(*, request_id: int, user) -> FundRequest:
 
 
 def fund_request_cancel(*, request_id: int, user, reason: str) -> FundRequest:
-    """A draft found wrong is cancelled; its payables are freed to be requested again."""
+    """A draft found wrong is cancelled; its lines are cancelled with it (kept, with their history), which
+    frees their payables to be requested again."""
     with transaction.atomic():
         req = FundRequest.objects.select_for_update().get(pk=request_id)
         fund_request_set_status(request=req, to=FundRequest.Status.CANCELLED, user=user, note=reason)
@@ -159,8 +162,8 @@ def fund_request_cancel(*, request_id: int, user, reason: str) -> FundRequest:
             funds.applied_to = None
             transition(funds, WithdrawnFunds.Status.HELD, by=user, reason=f"资金申请 {req.number} 作废，款项留存待下次抵减",
                        update_fields=["applied_to"])
-        n = req.lines.count()
-        req.lines.all().delete()
+        n = transition_many(req.lines.exclude(status=PayableLine.Status.CANCELLED), PayableLine.Status.CANCELLED, by=user,
+                            reason=f"资金申请 {req.number} 作废：{reason}"[:500])
         log_bulk(PayableLine, user=user, object_repr=f"作废资金申请 {req.number}", summary={"释放明细笔数": n, "原因": reason})
     return req
 
@@ -203,6 +206,7 @@ def _withdraw_stale(req: FundRequest, user) -> int:
     request (WithdrawnFunds) — it never sits there unexplained."""
     withdrawn = 0
     now = timezone.now()
+    why = "来源已撤回：该笔款项已重新核定、不予救助或改由其他方式处理，不再支付"
     for name in req.lines.filter(status=PayableLine.Status.PENDING).values_list("provider", flat=True).distinct():
         provider = PROVIDERS.get(name)
         if provider is None:
@@ -211,9 +215,10 @@ def _withdraw_stale(req: FundRequest, user) -> int:
         stale = [pk for pk, key in req.lines.filter(provider=name, status=PayableLine.Status.PENDING).values_list("pk", "source_key")
                  if key not in current]
         if stale:
-            withdrawn += PayableLine.objects.filter(pk__in=stale, status=PayableLine.Status.PENDING).update(
-                status=PayableLine.Status.WITHDRAWN, withdrawn_at=now,
-                withdrawn_reason="来源已撤回：该笔款项已重新核定、不予救助或改由其他方式处理，不再支付")
+            moving = PayableLine.objects.filter(pk__in=stale, status=PayableLine.Status.PENDING)
+            ids = [pk for pk, _s in lock_rows(moving, "status")]
+            withdrawn += transition_many(PayableLine.objects.filter(pk__in=ids), PayableLine.Status.WITHDRAWN, by=user, reason=why)
+            PayableLine.objects.filter(pk__in=ids).update(withdrawn_at=now, withdrawn_reason=why)
             if req.status == FundRequest.Status.FUNDED:
                 _hold_funds(req, PayableLine.objects.filter(pk__in=stale, fund=Fund.ASSISTANCE), user)
     if withdrawn:
@@ -231,8 +236,8 @@ def payable_lines_withdraw(*, source_keys: list[str], reason: str, user) -> int:
         lines = list(lock(PayableLine.objects.filter(source_key__in=source_keys, status=PayableLine.Status.PENDING)))
         for line in lines:
             req = line.request
-            line.status, line.withdrawn_at, line.withdrawn_reason = PayableLine.Status.WITHDRAWN, timezone.now(), reason[:200]
-            line.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            line.withdrawn_at, line.withdrawn_reason = timezone.now(), reason[:200]
+            transition(line, PayableLine.Status.WITHDRAWN, by=user, reason=reason, update_fields=["withdrawn_at", "withdrawn_reason"])
             if req.status == FundRequest.Status.FUNDED and line.fund == Fund.ASSISTANCE:
                 _hold_funds(req, PayableLine.objects.filter(pk=line.pk), user)
             n += 1
@@ -318,8 +323,12 @@ def payment_batch_create(*, request_id: int, fund: str, user) -> PaymentBatch:
         else:
             Payment.objects.bulk_create([Payment(batch=batch, line_id=r[0], bank_name=r[1], bank_account=r[2], amount=r[3]) for r in rows],
                                         batch_size=5000)
+        record_start(batch, by=user, reason=f"{len(rows)}笔")
+        record_start_many(Payment, list(batch.payments.order_by("pk").values_list("pk", flat=True)), by=user,
+                          reason=f"支付批次 {batch.number}")
         # the request row is locked: the same lines are still the pending ones
-        ready_lines.update(status=PayableLine.Status.IN_BATCH)
+        transition_many(PayableLine.objects.filter(pk__in=[r[0] for r in rows]), PayableLine.Status.IN_BATCH, by=user,
+                        reason=f"编入支付批次 {batch.number}")
         log_bulk(Payment, user=user, object_repr=f"支付批次 {batch.number}", summary={"笔数": len(rows), "金额": batch.total})
     return batch
 
@@ -342,12 +351,20 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
         for pid, reason in failures.items():
             if not (reason or "").strip():
                 raise FundingError(f"支付明细 {pid} 请填写失败原因")
-            Payment.objects.filter(pk=pid).update(status=Payment.Status.FAILED, failure_reason=reason.strip()[:200])
-        PayableLine.objects.filter(payments__pk__in=failed_ids).update(status=PayableLine.Status.PENDING)
+        for payment in lock(Payment.objects.filter(pk__in=failed_ids)):
+            payment.failure_reason = failures[payment.pk].strip()[:200]
+            transition(payment, Payment.Status.FAILED, by=user, reason=f"银行回单 {batch.number}：{payment.failure_reason}",
+                       update_fields=["failure_reason"])
+        failed_lines = list(Payment.objects.filter(pk__in=failed_ids).values_list("line_id", flat=True))
+        transition_many(PayableLine.objects.filter(pk__in=failed_lines), PayableLine.Status.PENDING, by=user,
+                        reason=f"银行回单 {batch.number}：支付失败，待重新支付")
         paid = [r for r in rows if r[0] not in failures]
-        Payment.objects.filter(batch=batch).exclude(pk__in=failed_ids).update(status=Payment.Status.PAID)
-        PayableLine.objects.filter(pk__in=Payment.objects.filter(batch=batch, status=Payment.Status.PAID).values("line_id")).update(
-            status=PayableLine.Status.PAID, paid_on=paid_on)
+        transition_many(Payment.objects.filter(batch=batch).exclude(pk__in=failed_ids), Payment.Status.PAID, by=user,
+                        reason=f"银行回单 {batch.number}")
+        paid_lines = list(Payment.objects.filter(batch=batch, status=Payment.Status.PAID).values_list("line_id", flat=True))
+        transition_many(PayableLine.objects.filter(pk__in=paid_lines), PayableLine.Status.PAID, by=user,
+                        reason=f"银行回单 {batch.number}（{paid_on:%Y-%m-%d}支付）")
+        PayableLine.objects.filter(pk__in=paid_lines).update(paid_on=paid_on)
         sums = defaultdict(lambda: Decimal("0.00"))
         by_provider = defaultdict(list)
         for _pk, amount, spending, payee_kind, provider, key in paid:
@@ -367,8 +384,10 @@ def payment_batch_confirm(*, batch_id: int, paid_on: date, failures: dict[int, s
                 raise
             except Exception as exc:  # the provider's own refusal: nothing of this confirmation is kept
                 raise FundingError(f"「{name}」模块拒绝标记支付，本次回单确认未生效：{exc}") from exc
-        batch.status, batch.confirmed_by, batch.paid_on = PaymentBatch.Status.CONFIRMED, user, paid_on
-        batch.save(update_fields=["status", "confirmed_by", "paid_on"])
+        batch.confirmed_by, batch.paid_on = user, paid_on
+        transition(batch, PaymentBatch.Status.CONFIRMED, by=user,
+                   reason=f"银行回单：成功{len(paid)}笔，失败{len(failures)}笔（{paid_on:%Y-%m-%d}）",
+                   update_fields=["confirmed_by", "paid_on"])
         log_bulk(Payment, user=user, object_repr=f"银行回单 {batch.number}",
                  summary={"成功笔数": len(paid), "失败笔数": len(failures), "成功金额": sum(sums.values(), Decimal("0.00"))})
     return batch
@@ -390,7 +409,7 @@ def payable_correct_bank(*, line_id: int, bank_name: str, bank_account: str, use
 def fund_request_totals(req: FundRequest) -> list[dict]:
     """Totals by fund, spending and scheme, for the page and the PDF."""
     return list(
-        req.lines.values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme")
+        req.lines.exclude(status=PayableLine.Status.CANCELLED).values("fund", "spending", "scheme").annotate(n=Count("pk"), total=Sum("amount")).order_by("fund", "spending", "scheme")
     )
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from beneficiaries.models import Person, Town
 from yfbz.core import jobs
 from yfbz.core.audit import audit_bulk
+from yfbz.core.workflow import record_start, transition
 from yfbz.policy.inputs import decide_subsidy, person_for_engine, persons_for_engine, policy_for
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import Reason
@@ -270,11 +271,13 @@ def selfpaid_report(*, person: Person, year: int, enrolment: str, paid_amount: D
             raise FundingError(f"{person.name} 的{year}年自行缴费资助已上报过")
         if SubsidyRoute.objects.filter(person=person, year=year, route=SubsidyRoute.Route.TAX).exists():
             raise FundingError(ROUTE_CLASH.format(names=person.name, year=year, route=SubsidyRoute.Route.TAX.label))
-        return SelfPaidReport.objects.create(
+        report = SelfPaidReport.objects.create(
             person=person, year=year, town=town, enrolment=enrolment, paid_amount=paid_amount, bank_name=bank_name.strip(),
             bank_account=bank_account.strip(), account_holder=account_holder.strip(), reported_by=user,
             late_permission=permission,
         )
+        record_start(report, by=user, reason=f"逾期补报（准许至{permission.until:%Y-%m-%d}）" if permission else "镇街上报")
+        return report
 
 
 def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: date | None = None) -> SelfPaidReport:
@@ -288,22 +291,22 @@ def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: 
         if report.reported_by_id == user.pk:
             raise FundingError("上报人不能审核自己上报的名单")
         if not approve:
-            report.status, report.note = SelfPaidReport.Status.REJECTED, note
+            to = SelfPaidReport.Status.REJECTED
         else:
             d = subsidy_for(report.person, report.year, report.enrolment)
             if d.amount <= 0:
                 why = "；".join(Reason(int(r)).zh for r in d.reasons) or "不符合资助条件"
                 raise FundingError(f"{report.person.name} {report.year}年无可资助金额：{why}")
             report.amount = min(d.amount, report.paid_amount)
-            report.status, report.note = SelfPaidReport.Status.APPROVED, note
+            to = SelfPaidReport.Status.APPROVED
             subsidy_route_take(year=report.year, route=SubsidyRoute.Route.SELF_PAID, person_ids=[report.person_id],
                                report=report)
             EnrolmentRow.objects.update_or_create(
                 person=report.person, year=report.year,
                 defaults={"kind": report.enrolment, "self_paid": True, "source": "自行缴费申报", "updated_by": user},
             )
-        report.decided_by, report.decided_on = user, on
-        report.save()
+        report.note, report.decided_by, report.decided_on = note, user, on
+        transition(report, to, by=user, reason=note, update_fields=["amount", "note", "decided_by", "decided_on"])
     return report
 
 

@@ -99,6 +99,11 @@ def test_a_payable_on_two_request_lines(books):
         cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'funding_payableline'::regclass AND contype = 'u'")
         for (name,) in cur.fetchall():
             cur.execute(f'ALTER TABLE funding_payableline DROP CONSTRAINT "{name}"')
+        # the live-line uniqueness is a partial unique index (cancelled lines left out)
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'funding_payableline' "
+                    "AND indexdef LIKE 'CREATE UNIQUE%%' AND indexname NOT LIKE '%%pkey'")
+        for (name,) in cur.fetchall():
+            cur.execute(f'DROP INDEX "{name}"')
     line = books["paid"]
     sql("INSERT INTO funding_payableline (request_id, provider, source_key, payee_kind, payee_name, bank_name, bank_account, "
         "fund, spending, scheme, town_id, amount, status, withdrawn_reason) SELECT request_id, provider, source_key, payee_kind, "
