@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from funding import services
 from funding.models import (
@@ -24,6 +25,7 @@ from funding.models import (
     Receivable,
     SelfPaidReport,
 )
+from funding.services.requests import fund_request_totals
 from tests.claims.conftest import enter_bill, institutions  # noqa: F401
 from tests.funding import test_verify_books as _verify
 from yfbz.core import errors, workflow
@@ -173,6 +175,8 @@ def moves(obj):
 
 def test_a_month_of_money_leaves_one_history_row_per_move(books, staff):
     line, report = books["paid"], books["report"]
+    line.refresh_from_db()
+    report.refresh_from_db()
     assert moves(line) == [("", "pending"), ("pending", "in_batch"), ("in_batch", "paid")]
     payment = Payment.objects.get(line=line)
     assert moves(payment) == [("", "sent"), ("sent", "paid")]
@@ -213,7 +217,7 @@ def test_a_cancelled_request_keeps_its_lines_cancelled_and_frees_them_for_the_ne
     bill = enter_bill(people["slh"], settled_on=date(2025, 4, 9))
     bill_decide(bill_id=bill.pk, user=clerk)
     d = decision_approve(bill_id=bill.pk, user=rev)
-    on = d.reviewed_at.date()
+    on = timezone.localtime(d.reviewed_at).date()
     draft = services.fund_request_create(year=on.year, month=on.month, user=clerk)
     services.fund_request_cancel(request_id=draft.pk, user=rev, reason="金额有误")
     old = PayableLine.objects.get(request=draft)
@@ -221,7 +225,7 @@ def test_a_cancelled_request_keeps_its_lines_cancelled_and_frees_them_for_the_ne
     assert workflow.history_of(old).last().reason == f"资金申请 {draft.number} 作废：金额有误"
     nxt = services.fund_request_create(year=on.year, month=on.month, user=clerk)
     assert PayableLine.objects.get(request=nxt).source_key == old.source_key
-    assert services.fund_request_totals(FundRequest.objects.get(pk=draft.pk)) == []
+    assert fund_request_totals(FundRequest.objects.get(pk=draft.pk)) == []  # a cancelled request pays nothing
     code, out = run_verify()
     assert code == 0, out
 
@@ -250,6 +254,7 @@ def test_a_receivable_and_its_recoveries_move_by_maker_and_checker(staff):
 def test_an_illegal_move_is_refused_in_chinese_and_changes_nothing(books, staff, what, to, frm_zh, to_zh):
     obj = {"line": books["paid"], "payment": Payment.objects.get(line=books["paid"]),
            "batch": PaymentBatch.objects.get(payments__line=books["paid"]), "report": books["report"]}[what]
+    obj.refresh_from_db()
     before = moves(obj)
     status = obj.status
     with pytest.raises(TransitionRefused) as caught, transaction.atomic():
