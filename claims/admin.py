@@ -159,6 +159,20 @@ class DecisionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ("scheme", "is_current", "provisional", "year")
     list_select_related = ("bill", "bill__person", "person")  # str(bill) names its person
     search_fields = ("person__name", "=person__id_number")
+    exclude = ("reasons", "group")  # codes: shown in words below
+    readonly_fields = ("reasons_zh", "group_zh")
+
+    @admin.display(description="原因")
+    def reasons_zh(self, obj):
+        from yfbz.core.display import reasons
+
+        return reasons(obj.reasons)
+
+    @admin.display(description="待遇组")
+    def group_zh(self, obj):
+        from yfbz.core.display import label
+
+        return label(obj.group, "group")
 
 
 @admin.register(CapUsage)
@@ -206,8 +220,14 @@ class SettlementLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ("outcome", "dispute", "resolution")
     list_select_related = ("institution",)
     search_fields = ("settlement_no", "=id_number")
-    exclude = ("id_number",)  # full numbers only on purpose
-    readonly_fields = ("masked_id",)
+    exclude = ("id_number", "reasons")  # full numbers only on purpose; reason codes in words below
+    readonly_fields = ("masked_id", "reasons_zh")
+
+    @admin.display(description="原因")
+    def reasons_zh(self, obj):
+        from yfbz.core.display import reasons
+
+        return reasons(obj.reasons)
 
     @admin.display(description="公民身份号码")
     def masked_id(self, obj):

@@ -70,11 +70,25 @@ class SubsidyRouteAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(models.SubsidyResult)
 class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    list_display = ("person", "year", "enrolment", "category", "group", "amount", "provisional")
+    list_display = ("person", "year", "enrolment", "category", "group_zh", "amount", "provisional")
     list_filter = ("year", "enrolment", "category")
     search_fields = ("person__name", "=person__id_number")
     list_select_related = ("person",)
     show_full_result_count = False
+    exclude = ("reasons", "group")  # codes: shown in words below
+    readonly_fields = ("reasons_zh", "group_zh")
+
+    @admin.display(description="原因")
+    def reasons_zh(self, obj):
+        from yfbz.core.display import reasons
+
+        return reasons(obj.reasons)
+
+    @admin.display(description="资助档次")
+    def group_zh(self, obj):
+        from yfbz.core.display import label
+
+        return label(obj.group, "group")
 
 
 @admin.register(models.SubsidyChange)

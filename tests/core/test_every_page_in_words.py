@@ -39,6 +39,8 @@ ALLOWED_ENGLISH = {
     "POLICY",  # POLICY.md, the product's rule book, cited as the source of an interpretation (D1–D8)
 }
 AMOUNT = re.compile(r"(?<![\d.])\d+\.\d{3,}(?![\d.])")
+#: a reason shown by its number ("R103 年度救助限额已用完", "原因代码 204") instead of its words
+REASON_CODE = re.compile(r"(?<![A-Za-z0-9_])R[1-3]\d\d(?!\d)|原因代码[：:\s]*\d+")
 #: a run of letters, digits and underscores; it is English when it has three letters in a row and no digit
 #: (institution codes such as SLH01 and document numbers are identifiers, not words)
 TOKEN = re.compile(r"[A-Za-z0-9_]+")
@@ -85,7 +87,7 @@ def raw_codes() -> re.Pattern:
             for key, text in getattr(field, "flatchoices", None) or []:
                 if isinstance(key, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,}", key) and key != str(text):
                     codes.add(key)
-    for kind in display._LABELS:
+    for kind in display.kinds():  # static tables and data (benefit groups: OUT_700, MAJ_37 …)
         codes |= {k for k in display.labels(kind) if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,}", k)}
     alternation = "|".join(sorted((re.escape(c) for c in codes), key=len, reverse=True))
     return re.compile(rf"(?<![A-Za-z0-9_])(?:{alternation})(?![A-Za-z0-9_])")
@@ -121,6 +123,7 @@ def crawl(client, start, checked: set[str]):
 
 def findings(text: str, codes: re.Pattern, allowed: set[str]) -> list[str]:
     out = [f"代码 {m.group()}" for m in codes.finditer(text)]
+    out += [f"原因代码 {m.group()}" for m in REASON_CODE.finditer(text)]
     out += [f"金额 {m.group()}" for m in AMOUNT.finditer(text)]
     out += [f"英文 {w}" for w in TOKEN.findall(text)
             if w not in allowed and re.search(r"[A-Za-z]{3}", w) and not re.search(r"\d", w)]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from yfbz.policy.models import PolicyRowInForce, SchemeRule
+from yfbz.policy.models import BenefitGroup, PolicyRowInForce, SchemeRule
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,15 @@ def test_a_mistyped_group_code_is_refused_naming_the_known_one(admin_client):
     assert not SchemeRule.objects.filter(group="IN_8O_75").exists()
 
 
-def test_a_new_group_is_accepted_only_when_ticked(admin_client):
-    resp = admin_client.post(ADD, rule_post(group="IN_90", new_group="on"))
+def test_a_new_group_is_accepted_only_when_ticked_and_named(admin_client):
+    html = admin_client.post(ADD, rule_post(group="IN_90", new_group="on")).content.decode()
+    assert "新设待遇组“IN_90”须同时填写“新待遇组名称”" in html
+    assert not SchemeRule.objects.filter(group="IN_90").exists()
+    resp = admin_client.post(ADD, rule_post(group="IN_90", new_group="on", new_group_name="住院90%比例组"))
     assert resp.status_code == 302, resp.content.decode()[:2000]
     assert SchemeRule.objects.filter(group="IN_90").exists()
+    assert BenefitGroup.objects.get(code="IN_90").name == "住院90%比例组"
+    assert "住院90%比例组" in admin_client.get("/admin/policy/schemerule/").content.decode()
 
 
 def test_rates_are_entered_as_percentages(admin_client):

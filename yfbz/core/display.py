@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
 EMPTY = "—"
 
 _LABELS: dict[str, dict[str, str]] = {}
+#: label tables that are data (read when asked, e.g. benefit group names from the policy tables)
+_SOURCES: dict[str, Callable[[], dict[str, str]]] = {}
 
 
 def to_decimal(value) -> Decimal | None:
@@ -83,21 +86,57 @@ def register_labels(kind: str, mapping) -> None:
     _LABELS.setdefault(kind, {}).update({str(k): str(v) for k, v in mapping.items()})
 
 
+def register_label_source(kind: str, source: Callable[[], dict[str, str]]) -> None:
+    """Labels of ``kind`` that are data: ``source()`` returns {code: label} (it caches as it sees fit)."""
+    _SOURCES[kind] = source
+
+
+def _table(kind: str) -> dict[str, str]:
+    if kind in _SOURCES:
+        try:
+            return {**_LABELS.get(kind, {}), **_SOURCES[kind]()}
+        except Exception:  # no database (yet): the registered static labels only
+            return _LABELS.get(kind, {})
+    return _LABELS.get(kind, {})
+
+
+def kinds() -> list[str]:
+    """Every kind of code with labels: the static tables in the order registered, then data sources."""
+    return [*_LABELS, *(k for k in _SOURCES if k not in _LABELS)]
+
+
 def label(code, kind: str | None = None) -> str:
     """The Chinese label of ``code`` (of ``kind`` when given, else of any kind that knows it)."""
     if code is None or code == "":
         return EMPTY
     key = str(code)
     if kind is not None:
-        return _LABELS.get(kind, {}).get(key, key)
-    for table in _LABELS.values():
+        return _table(kind).get(key, key)
+    for k in kinds():
+        table = _table(k)
         if key in table:
             return table[key]
     return key
 
 
 def labels(kind: str) -> dict[str, str]:
-    return dict(_LABELS.get(kind, {}))
+    return dict(_table(kind))
+
+
+def reasons(codes, *, empty: str = EMPTY) -> str:
+    """The engine's reason codes in words, never as numbers or "R103": a list of ints, or text such as
+    "103,115" (how some tables store them) → '本年度该项救助限额已用完；多重身份，按待遇最优的身份计算'."""
+    from yfbz.rules.codes import REASON_ZH, Reason
+
+    if isinstance(codes, str):
+        codes = [c for c in re.split(r"[,，;；\s]+", codes) if c]
+    words = []
+    for c in codes or ():
+        try:
+            words.append(REASON_ZH[Reason(int(c))])
+        except (ValueError, KeyError):
+            words.append(str(c))
+    return "；".join(words) or empty
 
 
 # --- the audit trail -------------------------------------------------------------------------------
@@ -124,6 +163,9 @@ def code_label(text: str) -> str:
         found: dict[str, str] = {}
         for table in _LABELS.values():
             for k, v in table.items():
+                found.setdefault(k, v)
+        for kind in _SOURCES:
+            for k, v in _table(kind).items():
                 found.setdefault(k, v)
         for model in apps.get_models():
             for field in model._meta.get_fields():

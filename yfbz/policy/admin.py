@@ -16,6 +16,7 @@ from yfbz.core.display import pct
 
 from .forms import form_for
 from .models import (
+    BenefitGroup,
     CatalogueDisease,
     CategoryCondition,
     ContributionStandard,
@@ -25,6 +26,7 @@ from .models import (
     SchemeRule,
     SubsidyRule,
     YoufuRule,
+    group_name,
 )
 from .selectors import policy_in_force
 
@@ -53,6 +55,12 @@ def percent_column(field: str, description: str):
 @admin.display(description="在用", boolean=True)
 def in_force_today(obj):
     return obj.effective_from <= timezone.localdate() and obj.active
+
+
+@admin.display(description="待遇组", ordering="group")
+def group_column(obj):
+    """The group by its name, the code small beside it for the administrator who types it."""
+    return format_html("{} <small style=\"color:#666\">{}</small>", group_name(obj.group), obj.group)
 
 
 def _has_area(model) -> bool:
@@ -130,7 +138,7 @@ class CategoryConditionAdmin(PolicyRecordAdmin):
 
 @admin.register(GroupMembership)
 class GroupMembershipAdmin(PolicyRecordAdmin):
-    key_display = ("category", "group", "condition_zh_display")
+    key_display = ("category", group_column, "condition_zh_display")
     list_filter = ("group", "category", "status", "active")
     search_fields = ("category", "group", "source")
 
@@ -143,7 +151,7 @@ class GroupMembershipAdmin(PolicyRecordAdmin):
 class SchemeRuleAdmin(PolicyRecordAdmin):
     key_display = (
         "scheme",
-        "group",
+        group_column,
         "category",
         percent_column("ratio_level1", "一级（含未定级）比例"),
         percent_column("ratio_level2", "二级比例"),
@@ -168,7 +176,7 @@ class ContributionStandardAdmin(PolicyRecordAdmin):
 
 @admin.register(SubsidyRule)
 class SubsidyRuleAdmin(PolicyRecordAdmin):
-    key_display = ("group", "enrolment", "standard", percent_column("share", "资助比例"))
+    key_display = (group_column, "enrolment", "standard", percent_column("share", "资助比例"))
     list_filter = ("group", "enrolment", "status")
 
 
@@ -204,3 +212,13 @@ class EmployeePoolingRuleAdmin(PolicyRecordAdmin):
         "employment", "deductible", percent_column("ratio_level1", "一级比例"), percent_column("ratio_level3", "三级比例"),
         "limit_tier2", "limit_tier1",
     )
+
+
+@admin.register(BenefitGroup)
+class BenefitGroupAdmin(ReferenceAdmin):
+    editable_because = "待遇组的中文名称：页面、文书和报表只显示名称，编码仅作政策记录之间的键；不属于任何业务流程"
+    list_display = ("name", "code", "note")
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()  # the code is the key policy rows name: rename, never recode

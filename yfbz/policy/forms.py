@@ -77,6 +77,7 @@ class PolicyRecordForm(forms.ModelForm):
         data = super().clean()
         if "new_group" in self.fields:
             self.instance.allow_new_group = bool(data.get("new_group"))
+            self.instance.new_group_name = (data.get("new_group_name") or "").strip() if data.get("new_group") else ""
         return data
 
     def _post_clean(self):
@@ -101,7 +102,7 @@ class PolicyRecordForm(forms.ModelForm):
             return False
         if inst.pk is None:
             return True
-        return bool(self.changed_data and set(self.changed_data) - {"note", "confirm_backdated", "new_group"})
+        return bool(self.changed_data and set(self.changed_data) - {"note", "confirm_backdated", "new_group", "new_group_name"})
 
 
 def form_for(model: type[PolicyRecord]) -> type[PolicyRecordForm]:
@@ -115,5 +116,9 @@ def form_for(model: type[PolicyRecord]) -> type[PolicyRecordForm]:
         attrs["new_group"] = forms.BooleanField(
             label="新设待遇组", required=False,
             help_text="待遇组编码须为现有政策中已有的编码；确需新设时勾选（如为新类别设立新的待遇组）。",
+        )
+        attrs["new_group_name"] = forms.CharField(
+            label="新待遇组名称", required=False, max_length=60,
+            help_text="新设待遇组时必填，如“住院90%比例组”：页面、文书和报表只显示名称。",
         )
     return type(f"{model.__name__}Form", (PolicyRecordForm,), attrs)

@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from yfbz.core.display import code_label, label, money, pct
-from yfbz.core.memo import remembered
+from yfbz.core.display import code_label, money, pct
+from yfbz.core.memo import forget, remembered
 from yfbz.rules.codes import ENROLMENT_ZH, YOUFU, Enrolment, Scheme, group_scheme
 from yfbz.rules.defaults import default_records
 from yfbz.rules.policy import PARAMETER_KEYS, age_condition_zh
@@ -73,7 +73,7 @@ def _check_category(value: str | None, field: str, errors: dict, *, required: bo
 def known_groups() -> set[str]:
     """Every benefit group any policy row names (all versions), and YOUFU: a group code typed in the
     admin must be one of these unless the administrator ticks that a new group is meant."""
-    groups = {YOUFU}
+    groups = {YOUFU} | set(BenefitGroup.objects.values_list("code", flat=True))
     for model in (GroupMembership, SchemeRule, SubsidyRule):
         groups.update(model.objects.values_list("group", flat=True).distinct())
     return groups
@@ -84,7 +84,14 @@ def _check_known_group(record: PolicyRecord, errors: dict) -> None:
     import difflib
 
     group = record.group or ""
-    if "group" in errors or getattr(record, "allow_new_group", False):
+    if "group" in errors:
+        return
+    if getattr(record, "allow_new_group", False):
+        name = (getattr(record, "new_group_name", "") or "").strip()
+        if group not in group_names() and not name:
+            errors["group"] = f"新设待遇组“{group}”须同时填写“新待遇组名称”（页面和文书只显示名称，不显示编码）。"
+        elif name and BenefitGroup.objects.filter(name=name).exclude(code=group).exists():
+            errors["group"] = f"待遇组名称“{name}”已被其他待遇组使用，请换一个名称。"
         return
     known = known_groups()
     if group in known:
@@ -129,6 +136,55 @@ class PolicyRevision(models.Model):
         return f"政策修订号 {self.counter}"
 
 
+class BenefitGroup(models.Model):
+    """The Chinese name of a benefit group (OUT_700 → 门诊700元限额组): staff read the name wherever a
+    group is shown (the policy page, the admin, decisions); the code stays the key policy rows share.
+    Data: shipped in yfbz/rules/defaults.json ("group_names"), edited in the admin."""
+
+    code = models.CharField("待遇组编码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=60, unique=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "待遇组名称"
+        verbose_name_plural = "待遇组名称"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def group_names() -> dict[str, str]:
+    """{group code: its Chinese name}, read once per request (yfbz.core.memo); the shipped names before the
+    table exists or when it is empty."""
+    return remembered("group_names", _read_group_names)
+
+
+def _read_group_names() -> dict[str, str]:
+    from django.db import DatabaseError
+
+    try:
+        return dict(BenefitGroup.objects.values_list("code", "name")) or shipped_group_names()
+    except DatabaseError:
+        return shipped_group_names()
+
+
+def forget_group_names() -> None:
+    forget("group_names")
+
+
+def shipped_group_names() -> dict[str, str]:
+    return {g["code"]: g["name"] for g in default_records().get("group_names", [])}
+
+
+def group_name(code: str | None) -> str:
+    """A group code in words; an unknown code is shown as "待遇组（code）" rather than bare."""
+    if not code:
+        return "—"
+    name = group_names().get(code)
+    return name if name else f"未命名待遇组（{code}）"
+
+
 def _category_name(code: str) -> str:
     names = {c["code"]: c["name"] for c in category_records()}
     return names.get(code, code)
@@ -154,6 +210,12 @@ class PolicyRecord(models.Model):
     class Meta:
         abstract = True
         ordering = ("-effective_from",)
+
+    def save(self, *args, **kwargs):
+        name = (getattr(self, "new_group_name", "") or "").strip()
+        if name and getattr(self, "group", None):  # a new group comes with its name (data, not code)
+            BenefitGroup.objects.get_or_create(code=self.group, defaults={"name": name})
+        return super().save(*args, **kwargs)
 
     # --- conversion to the engine's plain records
     def record_fields(self) -> dict:
@@ -340,12 +402,10 @@ class GroupMembership(AreaPolicyRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} → {self.group}"
+        return f"{_category_name(self.category)} → {group_name(self.group)}"
 
     def describe_zh(self) -> str:
-        names = {c["code"]: c["name"] for c in category_records()}
-        group = label(self.group, "scheme") if self.group == YOUFU else self.group
-        return f"{names.get(self.category, self.category)} → {group}；条件：{self.condition_zh()}"
+        return f"{_category_name(self.category)} → {group_name(self.group)}；条件：{self.condition_zh()}"
 
     def condition_zh(self) -> str:
         parts = []
@@ -411,11 +471,11 @@ class SchemeRule(AreaPolicyRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_scheme_display()} {self.group}{' ' + self.category if self.category else ''}"
+        return self.describe_zh()
 
     def describe_zh(self) -> str:
         who = f"（{_category_name(self.category)}）" if self.category else ""
-        return f"{self.get_scheme_display()} {self.group}{who}"
+        return f"{self.get_scheme_display()} {group_name(self.group)}{who}"
 
     def record_fields(self) -> dict:
         return {
@@ -527,10 +587,11 @@ class SubsidyRule(AreaPolicyRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.group} {self.enrolment}: {self.share} × {self.standard}"
+        return self.describe_zh()
 
     def describe_zh(self) -> str:
-        return f"{self.group} {ENROLMENT_ZH.get(self.enrolment, self.enrolment)}：{pct(self.share)} × {self.get_standard_display()}"
+        return (f"{group_name(self.group)} {ENROLMENT_ZH.get(self.enrolment, self.enrolment)}："
+                f"{pct(self.share)} × {self.get_standard_display()}")
 
     def record_fields(self) -> dict:
         return {
