@@ -730,6 +730,9 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
     parts = models.JSONField("已拆分的机构", default=list)
     #: [{"name", "code", "rows", "advanced"}] of the institutions the file names that we do not know
     unknown = models.JSONField("待添加的机构", default=list)
+    #: [{"period": "2025-02", "rows", "advanced", "first_row", "row_numbers"}]: lines whose 清算期 is another
+    #: month than the upload's — flagged, never split into this month
+    other_periods = models.JSONField("其他清算期的明细", default=list, blank=True)
 
     objects = BytesDeferredManager()  # the bytes are read by the split only (yfbz.core.bytes)
 

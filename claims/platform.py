@@ -35,7 +35,7 @@ from .settlement import LABEL, Row, _open, _store_file, read_settlement_rows
 #: the columns of a split part (our template's headers, and the platform file's row of each line)
 PART_COLUMNS = ("settlement_no", "id_number", "name", "kind", "disease", "admitted_on", "settled_on", "total_cost",
                 "in_policy_cost", "basic_paid", "critical_paid", "large_paid", "advanced", "tilted_paid",
-                "institution_code", "institution_name", "source_row")
+                "institution_code", "institution_name", "clearing_period", "source_row")
 KIND_ZH = {"INPATIENT": "住院", "OUTPATIENT": "门诊"}
 
 
@@ -67,9 +67,23 @@ def content_digest(month: date, rows: list[Row]) -> str:
     for key in sorted(tuple("" if v is None else str(v) for v in (
             r.settlement_no, r.id_number, r.name, r.kind, r.disease, r.admitted_on, r.settled_on, r.total_cost,
             r.in_policy_cost, r.basic_paid, r.critical_paid, r.advanced, r.large_paid, r.tilted_paid,
-            r.institution_code, name_key(r.institution_name))) for r in rows):
+            r.institution_code, name_key(r.institution_name), r.period)) for r in rows):
         h.update(("\t".join(key) + "\n").encode())
     return h.hexdigest()
+
+
+def other_periods(others: list[Row]) -> list[dict]:
+    """The lines of another 清算期 than the upload's month, per 清算期: flagged on the upload, not
+    split, not decided (they belong to that month's detail)."""
+    out: dict[date, dict] = {}
+    for r in sorted(others, key=lambda r: r.line_no):
+        o = out.setdefault(r.period, {"period": f"{r.period:%Y-%m}", "rows": 0, "advanced": ZERO, "first_row": r.line_no,
+                                      "row_numbers": []})
+        o["rows"] += 1
+        o["advanced"] += r.advanced
+        if len(o["row_numbers"]) < 20:
+            o["row_numbers"].append(r.line_no)
+    return [{**o, "advanced": str(o["advanced"])} for _, o in sorted(out.items())]
 
 
 def _check_clerk(user) -> None:
@@ -86,8 +100,9 @@ def _part_bytes(pf: PlatformSettlementFile, inst: Institution, rows: list[Row]) 
     w.writerow([LABEL[k] for k in PART_COLUMNS])
     for r in rows:
         values = {
-            **{k: getattr(r, k) for k in PART_COLUMNS if k not in ("kind", "source_row")},
+            **{k: getattr(r, k) for k in PART_COLUMNS if k not in ("kind", "source_row", "clearing_period")},
             "kind": KIND_ZH[r.kind], "source_row": r.line_no,
+            "clearing_period": f"{r.period:%Y%m}" if r.period else "",
         }
         w.writerow(["" if values[k] is None else (v.isoformat() if isinstance(v := values[k], date) else str(v))
                     for k in PART_COLUMNS])
@@ -141,11 +156,12 @@ def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> t
         raise ClaimsError(f"该平台结算明细已于{timezone.localtime(earlier.uploaded_at):%Y-%m-%d %H:%M}导入"
                           f"（{earlier}），不会重复导入和支付。")
     table = _open(data)
-    rows = read_settlement_rows(table, month)
+    others: list[Row] = []
+    rows = read_settlement_rows(table, month, others)
     if not (table.has("institution_code") or table.has("institution_name")):
         raise ClaimsError("平台结算明细须有“就诊医疗机构名称”或“医疗机构编码”列，才能按机构拆分；"
                           "单个机构的结算文件请选择医疗机构后上传。")
-    digest = content_digest(month, rows)
+    digest = content_digest(month, rows + others)
     try:
         with transaction.atomic():
             same = (PlatformSettlementFile.objects.defer("data").select_related("uploaded_by")
@@ -156,7 +172,7 @@ def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> t
                     f"导入的第{same.pk}号平台结算明细“{same.file_name}”（{same.month:%Y年%m月}）内容完全相同，不会重复导入和支付。")
             pf = PlatformSettlementFile.objects.create(
                 month=month, file_name=file_name[:200], data=data, sha256=sha, content_sha256=digest, uploaded_by=user,
-                reading=table.reading, lines_total=len(rows),
+                reading=table.reading, lines_total=len(rows), other_periods=other_periods(others),
             )
             return pf, _split(pf, rows, user)
     except IntegrityError:
@@ -169,7 +185,7 @@ def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
     _check_clerk(user)
     with transaction.atomic():
         pf = PlatformSettlementFile.objects.select_for_update().get(pk=platform_file_id)
-        rows = read_settlement_rows(_open(bytes(pf.data)), pf.month)
+        rows = read_settlement_rows(_open(bytes(pf.data)), pf.month, [])
         return _split(pf, rows, user)
 
 
@@ -182,3 +198,12 @@ def unknown_institutions(limit: int = 20) -> list[dict]:
             out.append({**u, "advanced": Decimal(u["advanced"]), "file": pf})
     return out
 
+
+
+def other_period_lines(limit: int = 20) -> list[dict]:
+    """Recent platform files' lines of another 清算期 than the file's month (for the settlement page)."""
+    out = []
+    for pf in PlatformSettlementFile.objects.defer("data").exclude(other_periods=[])[:limit]:
+        for o in pf.other_periods:
+            out.append({**o, "advanced": Decimal(o["advanced"]), "file": pf})
+    return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -29,7 +29,14 @@ from yfbz.core import jobs
 from yfbz.core.display import money
 from yfbz.core.roles import Role
 from yfbz.core.workflow import transition
-from yfbz.files.cells import DATE_FORMATS_ZH, id_number_text, parse_amount, parse_date
+from yfbz.files.cells import (
+    DATE_FORMATS_ZH,
+    MONTH_FORMATS_ZH,
+    id_number_text,
+    parse_amount,
+    parse_date,
+    parse_month,
+)
 from yfbz.files.formats import SETTLEMENT
 from yfbz.files.reader import FileUnreadable, Table, cell_text, normalise_text, read_table
 from yfbz.policy.inputs import (
@@ -103,6 +110,11 @@ class Row:
     tilted_paid: Decimal = ZERO  # 倾斜救助: assistance paid outside our schemes, recorded and shown
     institution_code: str = ""
     institution_name: str = ""
+    period: date | None = None  # the platform's 清算期 (first day of the month) when the file has it
+
+
+def month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 # --- reading (through the one reader, yfbz.files: docs/files.md) ---------------------------------
@@ -113,13 +125,20 @@ def _open(data: bytes) -> Table:
         raise SettlementFileError([str(exc)]) from None
 
 
-def read_settlement_rows(table: Table, month: date) -> list[Row]:
+def read_settlement_rows(table: Table, month: date, other_periods: list[Row] | None = None) -> list[Row]:
     """Parse and check every line of an opened settlement table (an institution's file or the city
     platform's settlement detail). Raises SettlementFileError listing each bad row and field, named
-    by the spreadsheet's row number and the file's own header."""
+    by the spreadsheet's row number and the file's own header.
+
+    **清算期** (the platform's settlement month of a line), when the file has it, says which month a
+    line belongs to: a line of the month may have been settled before it (a stay settled on 2 月 27 日
+    and cleared in 3 月), never after it. A line of another 清算期 is never mixed into the month: it is
+    collected in ``other_periods`` when the caller passes that list (the platform's detail lists them
+    on the upload), else it is an error naming the row."""
     col = table.columns
     errors: list[str] = []
     rows: list[Row] = []
+    has_period = "clearing_period" in col
     for n, raw in table.rows:
         def cell(key, raw=raw):
             i = col.get(key)
@@ -158,7 +177,19 @@ def read_settlement_rows(table: Table, month: date) -> list[Row]:
         if kind is None:
             errors.append(f"{where('kind')}：应为“住院”或“门诊”（或平台的普通住院、门诊慢特病等），不是“{kind_raw}”")
         settled = day("settled_on", True)
-        if settled and (settled.year, settled.month) != (month.year, month.month):
+        period = None
+        if has_period:
+            try:
+                period = parse_month(cell("clearing_period"))
+            except ValueError as exc:
+                errors.append(f"{where('clearing_period')}：清算期格式错误“{exc}”（应为{MONTH_FORMATS_ZH}）")
+        if period is not None:
+            if settled and settled > month_end(period):
+                errors.append(f"{where('settled_on')}：{settled}晚于清算期{period:%Y年%m月}")
+            elif period != month and other_periods is None:
+                errors.append(f"{where('clearing_period')}：清算期为{period:%Y年%m月}，不是本次导入的{month:%Y年%m月}，"
+                              "不能混入本月；请在该月导入")
+        elif settled and (settled.year, settled.month) != (month.year, month.month):
             errors.append(f"{where('settled_on')}：{settled}不在{month:%Y年%m月}")
         admitted = day("admitted_on", False)
         if admitted and settled and admitted > settled:
@@ -203,14 +234,20 @@ def read_settlement_rows(table: Table, month: date) -> list[Row]:
             except ValueError:
                 errors.append(f"{where('source_row')}：应为行号，不是“{text('source_row')}”")
         if settled is not None and kind is not None:
-            rows.append(
-                Row(line_no, sno[:60], idn[:40], text("name")[:50], kind, text("disease")[:60], admitted,
-                    settled, total, inpol, basic, crit, adv, large, tilted, text("institution_code")[:30],
-                    text("institution_name")[:120])
-            )
+            row = Row(line_no, sno[:60], idn[:40], text("name")[:50], kind, text("disease")[:60], admitted,
+                      settled, total, inpol, basic, crit, adv, large, tilted, text("institution_code")[:30],
+                      text("institution_name")[:120], period)
+            if period is None or period == month:
+                rows.append(row)
+            elif other_periods is not None:
+                other_periods.append(row)
     if errors:
         raise SettlementFileError(errors)
     if not rows:
+        if other_periods:
+            months = "、".join(sorted({f"{r.period:%Y年%m月}" for r in other_periods}))
+            raise SettlementFileError([f"文件中没有清算期为{month:%Y年%m月}的结算（{len(other_periods)}行的清算期为{months}），"
+                                       "请核对所选月份"])
         raise SettlementFileError(["文件中没有结算数据"])
     return rows
 

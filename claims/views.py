@@ -41,7 +41,7 @@ from .models import (
     SettlementLine,
 )
 from .notices import PRINTABLE, notice_batch_create, notice_print
-from .platform import platform_file_split, platform_file_upload, unknown_institutions
+from .platform import other_period_lines, platform_file_split, platform_file_upload, unknown_institutions
 from .services import (
     ClaimsError,
     Upload,
@@ -489,6 +489,7 @@ def settlement_list(request):
     return render(request, "claims/settlement_list.html", {
         "form": form, "platform_form": platform_form, "page": page, "files": files,
         "unknown": unknown_institutions() if request.user.sees_everything else [],
+        "other_periods": other_period_lines() if request.user.sees_everything else [],
     })
 
 
@@ -502,6 +503,9 @@ def _queue_imports(files, user) -> None:
 
 def _platform_message(pf, files) -> str:
     msg = f"平台结算明细“{pf.file_name}”共{pf.lines_total:,}行（{describe(pf.reading)}），已拆分为{len(files)}家机构的文件，正在导入核对。"
+    if pf.other_periods:
+        msg += ("另有" + "、".join(f"{o['rows']:,}行的清算期为{o['period']}" for o in pf.other_periods)
+                + f"，不是{pf.month:%Y-%m}，未混入本月核对（见“其他清算期的平台明细”）。")
     if pf.unknown:
         msg += (f"另有{len(pf.unknown)}家机构系统中没有（{'、'.join(u['name'] or u['code'] for u in pf.unknown)}），"
                 "其明细待系统管理员添加机构（含等级）后，再点“重新拆分”核对。")

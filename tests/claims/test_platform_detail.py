@@ -68,7 +68,7 @@ def test_the_platform_detail_gives_the_same_agreed_and_disputed_lines_as_the_ins
     assert by_settlement(SettlementLine.objects.all()) == expected
     # the lines keep the platform file's own row numbers (two title rows, the header on row 3)
     assert sorted(SettlementLine.objects.values_list("line_no", flat=True)) == [4, 5, 6, 7, 8, 9]
-    assert pf.reading["header_row"] == 3 and "清算期" in pf.reading["ignored"]
+    assert pf.reading["header_row"] == 3 and "清算期" in [u["header"] for u in pf.reading["used"]]
 
 
 def test_one_file_of_all_institutions_is_split_by_name_large_amount_insurance_is_a_layer_and_tilted_is_shown(
@@ -171,3 +171,55 @@ def test_the_same_platform_detail_again_under_another_title_or_order_is_refused_
     pf, _ = import_platform(more, clerk, name="补充.xlsx")
     assert pf.pk != first.pk
     assert SettlementLine.objects.filter(settlement_no="P1", duplicate=True).count() == 1
+
+
+def test_the_clearing_period_says_the_month_a_line_belongs_to_and_lines_of_another_are_flagged_not_mixed(
+        institutions, people, staff, login):
+    clerk = staff["district_clerk"]
+    slh = people["slh"].id_number
+    rows = [
+        platform_row("C1", slh, "张双龙", YB01, "4000.00"),
+        # settled on 27 February, cleared in March: a line of March
+        platform_row("C2", slh, "张双龙", YB01, "4000.00", settled=date(2025, 2, 27)),
+        # cleared in February (sent again in March's export): flagged, never split into March
+        platform_row("C3", slh, "张双龙", CQ01, "4000.00", settled=date(2025, 2, 20)),
+        platform_row("C4", slh, "张双龙", YB01, "100.00", settled=date(2025, 2, 21), in_policy="1000.00", basic="500.00"),
+    ]
+    rows[1][0] = "202503"
+    rows[2][0] = rows[3][0] = "2025-02"
+    pf, files = import_platform(platform_xlsx(rows), clerk)
+    assert [f.settlement_month.institution.code for f in files] == ["YB01"]
+    assert sorted(SettlementLine.objects.values_list("settlement_no", flat=True)) == ["C1", "C2"]
+    assert SettlementLine.objects.get(settlement_no="C2").settled_on == date(2025, 2, 27)
+    assert pf.lines_total == 2
+    assert pf.other_periods == [{"period": "2025-02", "rows": 2, "advanced": "4100.00", "first_row": 6,
+                                 "row_numbers": [6, 7]}]
+    page = login(clerk).get("/claims/settlements/").content.decode()
+    assert "其他清算期的平台明细" in page and "2025-02" in page and "6、7" in page and "4,100.00" in page
+    # a line settled after its 清算期 is an error naming row and header
+    late = [platform_row("C9", slh, "张双龙", YB01, "4000.00", settled=date(2025, 4, 2))]
+    late[0][0] = "202503"
+    with pytest.raises(SettlementFileError, match="第4行“结算日期”：2025-04-02晚于清算期2025年03月"):
+        platform_file_upload(month=MARCH, file_name="late.xlsx", data=platform_xlsx(late), user=clerk)
+    # a 清算期 that cannot be read names row and header
+    bad = [platform_row("C8", slh, "张双龙", YB01, "4000.00")]
+    bad[0][0] = "三月"
+    with pytest.raises(SettlementFileError, match="第4行“清算期”：清算期格式错误“三月”"):
+        platform_file_upload(month=MARCH, file_name="bad.xlsx", data=platform_xlsx(bad), user=clerk)
+    # a file holding only other months' lines says so
+    only_feb = [rows[2]]
+    with pytest.raises(SettlementFileError, match="没有清算期为2025年03月的结算（1行的清算期为2025年02月）"):
+        platform_file_upload(month=MARCH, file_name="feb.xlsx", data=platform_xlsx(only_feb), user=clerk)
+
+
+def test_an_institutions_own_file_with_a_line_of_another_clearing_period_is_refused_naming_the_row(
+        institutions, people, staff):
+    from claims.settlement import settlement_file_upload
+
+    rows = [platform_row("D1", people["slh"].id_number, "张双龙", YB01, "4000.00", settled=date(2025, 2, 20))]
+    rows[0][0] = "202502"
+    f = settlement_file_upload(institution=institutions["YB01"], month=MARCH, file_name="own.xlsx",
+                               data=platform_xlsx(rows), user=staff["district_clerk"])
+    with pytest.raises(SettlementFileError, match="第4行“清算期”：清算期为2025年02月，不是本次导入的2025年03月"):
+        settlement_file_import(file_id=f.pk, user=staff["district_clerk"])
+    assert not SettlementLine.objects.exists()

@@ -50,6 +50,41 @@ def _parse_date_text(raw_text: str) -> date | None:
     raise ValueError(text)
 
 
+_MONTH_PATTERNS = (
+    re.compile(r"^(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月?$"),
+)
+MONTH_FORMATS_ZH = "202503、2025-03、2025/3、2025年3月或一个日期"
+
+
+def parse_month(value) -> date | None:
+    """A month (the platform's 清算期: 202503, 2025-03, 2025年3月, or a date of the month) as its first
+    day. None when empty; ValueError (its text) when it cannot be read."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, date):
+        return value.replace(day=1)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = normalise_text(cell_text(value)).replace(" ", "")
+    if not text:
+        return None
+    for pattern in _MONTH_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            if 1 <= int(m.group(2)) <= 12 and 1900 <= int(m.group(1)) <= 2100:
+                return date(int(m.group(1)), int(m.group(2)), 1)
+            raise ValueError(text)
+    try:
+        d = _parse_date_text(text)
+    except ValueError:
+        raise ValueError(text) from None
+    return d.replace(day=1) if d else None
+
+
 def parse_amount(value) -> Decimal | None:
     """Yuan with at most two decimals, not negative. None when empty; ValueError with the reason
     (for staff) when it cannot be read."""

@@ -87,6 +87,7 @@ SETTLEMENT = register(FileFormat("settlement", "一站式结算明细", (
     C("institution_code", "医疗机构编码", "定点机构编码", "机构编码"),
     C("institution_name", "医疗机构名称", "就诊医疗机构名称", "定点医疗机构名称", "机构名称"),
     C("platform_identity", "救助身份", "医疗救助身份"),
+    C("clearing_period", "清算期", "清算月份", "清算年月"),
     # written by the split of the platform's settlement detail: the line's row in the platform's file
     C("source_row", "原文件行号"),
 )))
