@@ -294,7 +294,8 @@ class SubsidyRoute(models.Model):
     list or (b) to the person who paid themselves — one row per person and year, so the two are
     exclusive in the database (issue 10, finding 2). Written only by
     ``funding.services.subsidies.subsidy_route_take``: route (b) when the district approves a
-    self-paid report, route (a) for every person of a town's list when the district confirms it."""
+    self-paid report, route (a) for every person of a town's list when the district confirms it — from the
+    tax list (``tax_list_confirm``) or from the tax system's 代缴明细 (``tax_reconciliation_settle``)."""
 
     class Route(models.TextChoices):
         TAX = "A", "税务代缴（途径一）"

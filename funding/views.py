@@ -598,6 +598,10 @@ def tax_reconciliation_settle(request, pk):
             bank_name=request.POST.get("bank_name", ""), bank_account=request.POST.get("bank_account", ""), user=request.user)
         messages.success(request, f"已确认{town.name}{rec.year}年税务代缴结算：一致 {s.people:,} 人，本次结算 {display_money(s.amount)} 元，"
                                   "计入当月资金申请")
+        if s.flagged:
+            messages.warning(request, f"{'、'.join(s.flagged[:10])}{'等' if len(s.flagged) > 10 else ''}{len(s.flagged)}人"
+                                      f"{rec.year}年已按途径二（个人自缴后资助）资助，未计入本次结算，已标为“两种方式重复资助”，"
+                                      "请与税务部门核对已代缴的款项")
     except YfbzError as exc:
         _refused(request, exc)
     return redirect("funding:tax-reconciliation", rec.pk)

@@ -368,32 +368,71 @@ def town_summary(rec: TaxReconciliation, user) -> list[dict]:
     return [{"town": towns.get(t) if t else None, **v} for t, v in sorted(out.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
 
 
+def _route_b_people(year: int, person_ids: list[int]) -> set[int]:
+    """Those of ``person_ids`` whose ``year`` subsidy is paid by route (b): a route row, or a self-paid
+    report approved or paid (a report still waiting is refused later, by the route (a) row written now)."""
+    taken = set(SubsidyRoute.objects.filter(year=year, route=SubsidyRoute.Route.SELF_PAID, person_id__in=person_ids)
+                .values_list("person_id", flat=True))
+    taken |= set(SelfPaidReport.objects.filter(year=year, person_id__in=person_ids, status__in=[
+        SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID]).values_list("person_id", flat=True))
+    return taken
+
+
+ROUTE_B_AT_SETTLEMENT = ("确认结算时此人{year}年已按途径二（个人自缴后资助）资助，未计入本次税务代缴结算；"
+                         "途径一和途径二不能同时享受，请与税务部门核对已代缴的款项")
+
+
 def tax_reconciliation_settle(*, reconciliation_id: int, town_id: int, payee_name: str, bank_name: str,
                               bank_account: str, user, on=None) -> TaxListSettlement:
     """Route (a)'s settlement of a town from the reconciliation: the agreed total not yet settled for
     the town and year becomes payable (``funding.payables._tax_payables``). Confirmed by someone other
-    than the clerk who imported the file (maker ≠ checker)."""
+    than the clerk who imported the file (maker ≠ checker).
+
+    Every person settled is recorded on route (a) through ``subsidy_route_take`` (the one door both
+    routes go through), so route (b) is closed to them from now on. A person paid by route (b) since
+    the file was reconciled is never paid twice: their line is flagged 两种方式重复资助 with the reason
+    and left out of the amount; ``settlement.flagged`` names them for the page."""
+    from .subsidies import subsidy_route_take
+
     if not (user.is_superuser or user.has_role(Role.DISTRICT_CLERK) or user.has_role(Role.DISTRICT_REVIEWER)):
         raise FundingError("只有区医保经办或审核人员可以确认税务代缴结算。")
     if not (payee_name.strip() and bank_name.strip() and bank_account.strip()):
         raise FundingError("请填写收款单位、开户银行和银行账号")
     with transaction.atomic():
         town = Town.objects.select_for_update().get(pk=town_id)  # one confirmation per town at a time
-        rec = TaxReconciliation.objects.get(pk=reconciliation_id)
+        rec = TaxReconciliation.objects.select_for_update().get(pk=reconciliation_id)
         if rec.status != TaxReconciliation.Status.DONE:
             raise FundingError(f"{rec}{rec.get_status_display()}，核对完成后才能确认结算。")
         if rec.uploaded_by_id == user.pk:
             raise FundingError("导入税务代缴明细的人员不能确认其结算（经办与审核分离）。")
-        agreed = TaxReconciliationLine.objects.filter(reconciliation=rec, town=town, kind=K.AGREED)
-        agg = agreed.aggregate(s=Sum("tax_amount"))
-        people = agreed.count()
+        agreed = list(TaxReconciliationLine.objects.filter(reconciliation=rec, town=town, kind=K.AGREED)
+                      .order_by("pk").values_list("pk", "person_id", "tax_amount", "name"))
+        route_b = _route_b_people(rec.year, [pid for _pk, pid, _a, _n in agreed])
+        flagged = [(pk, name, amount) for pk, pid, amount, name in agreed if pid in route_b]
+        kept = [(pid, amount) for _pk, pid, amount, _n in agreed if pid not in route_b]
+        total = sum((amount for _pid, amount in kept), ZERO)
         settled = TaxListSettlement.objects.filter(year=rec.year, town=town).aggregate(s=Sum("amount"))["s"] or ZERO
-        amount = (agg["s"] or ZERO) - settled
+        amount = total - settled
         if amount <= 0:
-            raise FundingError(f"{town.name}{rec.year}年税务代缴明细中一致的金额{money(agg['s'] or ZERO)}元"
-                               f"已全部结算（已结算{money(settled)}元），没有尚未结算的金额")
-        return TaxListSettlement.objects.create(
-            year=rec.year, town=town, people=people, amount=amount, payee_name=payee_name.strip(),
+            also = (f"（另有{'、'.join(n for _pk, n, _a in flagged)}已按途径二资助，不能再按税务代缴结算）"
+                    if flagged else "")
+            raise FundingError(f"{town.name}{rec.year}年税务代缴明细中一致的金额{money(total)}元"
+                               f"已全部结算（已结算{money(settled)}元），没有尚未结算的金额{also}")
+        if flagged:
+            TaxReconciliationLine.objects.filter(pk__in=[pk for pk, _n, _a in flagged]).update(
+                kind=K.BOTH_ROUTES, explanation=ROUTE_B_AT_SETTLEMENT.format(year=rec.year))
+            gone = sum((a for _pk, _n, a in flagged), ZERO)
+            rec.counts = {**rec.counts, K.AGREED.value: rec.counts.get(K.AGREED.value, 0) - len(flagged),
+                          K.BOTH_ROUTES.value: rec.counts.get(K.BOTH_ROUTES.value, 0) + len(flagged)}
+            rec.agreed_total -= gone
+            rec.save(update_fields=["counts", "agreed_total"])
+        settlement = TaxListSettlement.objects.create(
+            year=rec.year, town=town, people=len(kept), amount=amount, payee_name=payee_name.strip(),
             bank_name=bank_name.strip(), bank_account=bank_account.strip(), confirmed_by=user,
             confirmed_on=on or timezone.localdate(),
         )
+        # everyone settled is now paid by route (a) for the year: route (b) is closed to them
+        subsidy_route_take(year=rec.year, route=SubsidyRoute.Route.TAX, person_ids=[pid for pid, _a in kept],
+                           settlement=settlement)
+        settlement.flagged = [n for _pk, n, _a in flagged]
+        return settlement
