@@ -14,6 +14,14 @@ class MonitoringConfig(AppConfig):
 
         contribute("person_panels", person_panel)
 
+        # the leadership dashboard's monitoring sections (reporting reaches no monitoring: it asks its hooks)
+        from reporting.hooks import register_dashboard_section
+
+        from .indicator import dashboard_open_work, dashboard_self_pay
+
+        register_dashboard_section(dashboard_open_work)
+        register_dashboard_section(dashboard_self_pay)
+
         from .models import HighCostRow, PersonYearBurden
 
         # rows of an imported file and the derived burdens: written in bulk (COPY), one audit entry per

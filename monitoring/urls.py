@@ -12,6 +12,7 @@ urlpatterns = [
     path("referrals/<int:pk>/outcome/", views.referral_outcome, name="referral-outcome"),
     path("overview/", views.overview_page, name="overview"),
     path("results/", views.department_results, name="department-results"),
+    path("indicator/", views.indicator_page, name="indicator"),
     path("applications/", views.application_list, name="application-list"),
     path("applications/new/", views.application_new, name="application-new"),
     path("applications/<int:pk>/", views.application_detail, name="application-detail"),

@@ -333,3 +333,21 @@ def department_results(request):
         "department": department, "month": month, "data": data, "waiting": waiting, "today": today,
         "departments": Department.objects.order_by("code") if (u.is_superuser or u.sees_everything) else [],
     })
+
+
+# --- the indicator ----------------------------------------------------------------------------------
+@permission_required(VIEW_ALERT, raise_exception=True)
+def indicator_page(request):
+    """Recipients' in-policy self-pay ratio before and after assistance (high-cost export), by month,
+    category and town, for a year; and the open work per town."""
+    from yfbz.core.params import parse_int
+
+    from .indicator import CUTS, open_work_by_town, self_pay
+
+    today = timezone.localdate()
+    year = parse_int(request.GET["year"], "年度", low=2000, high=2100) if request.GET.get("year") else today.year
+    tables = [(label, self_pay(request.user, year, by)) for by, label in CUTS.items()]
+    return render(request, "monitoring/indicator.html", {
+        "year": year, "tables": tables, "open_work": open_work_by_town(request.user, today),
+        "years": sorted({today.year, today.year - 1, year}, reverse=True),
+    })
