@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 
 from yfbz.core.bytes import BytesDeferredModel
+from yfbz.core.jobs import JobSpec
+from yfbz.core.jobs import register as register_job
 from yfbz.core.scoping import ScopedManager
 from yfbz.core.workflow import NEW, StatusHistory
 
@@ -427,6 +429,57 @@ class RosterUpload(models.Model):
             "new": self.count_new, "continuing": self.count_continuing, "changed": self.count_changed,
             "ended": self.count_ended,
         }
+
+
+@register_job
+class RosterJob(models.Model):
+    """One background job of a roster upload — its check (校验比对) or its apply (确认生效) — on the
+    shared helper (yfbz.core.jobs): one worker at a time, a worker killed mid-way leaves it "运行已中断"
+    and offered 重新运行 at once, a file that keeps killing workers is failed after 3 tries (no longer
+    redelivered), any error fails it with the reason in Chinese. The upload's own status (已上传，待校验 /
+    确认中) says what is left to do; the job says how the doing went. The work is idempotent: a job run
+    again when nothing is left does nothing."""
+
+    class Kind(models.TextChoices):
+        CHECK = "check", "名单校验比对"
+        APPLY = "apply", "名单确认生效"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "运行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "运行失败"
+
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField("任务", max_length=10, choices=Kind.choices)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    error = models.TextField("失败原因", blank=True)
+    created_at = models.DateTimeField("排队时间", auto_now_add=True)
+
+    JOB = JobSpec(label="名单处理", task="beneficiaries.tasks.roster_job", queued=Status.QUEUED, running=Status.RUNNING,
+                  done=Status.DONE, failed=Status.FAILED)
+
+    objects = ScopedManager()
+
+    class Scoping:
+        department = "upload__department"
+
+    class Meta:
+        verbose_name = "名单处理任务"
+        verbose_name_plural = "名单处理任务"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}（名单{self.upload_id}）"
+
+    def can_rerun_by(self, user) -> bool:
+        """Whoever may act on the upload: its department's data officer, the district clerk, an administrator."""
+        from . import services
+
+        upload = self.upload
+        return bool(user.is_superuser or services.can_upload(user, upload.department) or services.can_confirm(user, upload))
 
 
 class RosterFile(BytesDeferredModel, models.Model):

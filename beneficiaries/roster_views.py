@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from yfbz.core import jobs
 from yfbz.core.errors import YfbzError
 from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
@@ -106,10 +107,13 @@ def roster_detail(request, pk):
         pending_total = pending_in_towns  # by_town covers the whole upload
     else:
         pending_total = services.pending_review_count(upload)
+    job = services.latest_job(upload) if upload.status in (RosterUpload.Status.UPLOADED, RosterUpload.Status.CONFIRMING) else None
     context = {
         "upload": upload,
         "summary": _summary_for(user, upload, rows),
         "progress": _progress_for(user, upload),
+        "job": job,
+        "job_stopped": job is not None and (job.status == job.Status.FAILED or jobs.abandoned(job)),
         "page": page,
         "by_town": by_town,
         "history": history_of(upload),

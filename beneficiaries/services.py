@@ -34,6 +34,7 @@ from .models import (
     Department,
     RetroactiveChange,
     RosterFile,
+    RosterJob,
     RosterRow,
     RosterUpload,
 )
@@ -139,9 +140,35 @@ def roster_upload_create(*, user, department: Department, month: date, mode: str
 
 
 def _queue_check(upload_id: int) -> None:
-    from .tasks import roster_check_task
+    _queue_job(upload_id, RosterJob.Kind.CHECK)
 
-    transaction.on_commit(lambda: roster_check_task.delay(upload_id))
+
+def _queue_job(upload_id: int, kind: str) -> RosterJob:
+    """A job row for the check or the apply, and its task once the upload's change is committed
+    (yfbz.core.jobs: failed with a reason, 重新运行, never stuck)."""
+    from yfbz.core import jobs
+
+    job = RosterJob.objects.create(upload_id=upload_id, kind=kind)
+    transaction.on_commit(lambda: jobs.send(RosterJob, job.pk))
+    return job
+
+
+def roster_job_run(*, job_id: int) -> bool | None:
+    """The task's body: the check or the apply under the jobs helper. Both are idempotent (nothing left
+    to do: they return False), so a job redelivered or rerun after a success does nothing."""
+    from yfbz.core import jobs
+
+    def work(token: str) -> bool:
+        job = RosterJob.objects.only("upload_id", "kind").get(pk=job_id)
+        did = roster_check(upload_id=job.upload_id) if job.kind == RosterJob.Kind.CHECK else roster_apply(upload_id=job.upload_id)
+        RosterJob.objects.filter(pk=job_id, job_token=token).update(status=RosterJob.Status.DONE)
+        return did
+
+    return jobs.run(RosterJob, job_id, work)
+
+
+def latest_job(upload: RosterUpload) -> RosterJob | None:
+    return RosterJob.objects.filter(upload=upload).order_by("-pk").first()
 
 
 def _progress_key(upload_id: int) -> str:
@@ -151,13 +178,18 @@ def _progress_key(upload_id: int) -> str:
 def roster_progress(upload: RosterUpload) -> dict:
     """What the page shows while a job runs: the live figure from the cache, else the committed one."""
     live = cache.get(_progress_key(upload.pk)) or {}
+    pending = upload.status in (S.UPLOADED, S.CONFIRMING)
+    job = latest_job(upload) if pending else None
+    failed = job is not None and job.status == RosterJob.Status.FAILED
     return {
         "status": upload.status,
         "status_label": upload.get_status_display(),
         "phase": live.get("phase", upload.job_phase),
         "done": live.get("done", upload.progress_done),
         "total": live.get("total", upload.progress_total),
-        "finished": upload.status not in (S.UPLOADED, S.CONFIRMING),
+        "finished": not pending or failed,  # a failed job waits for 重新运行, not for the page to poll
+        "failed": failed,
+        "error": job.error if failed else "",
     }
 
 
@@ -276,12 +308,23 @@ def roster_revalidate(*, upload: RosterUpload, user) -> RosterUpload:
 
 def roster_rerun(*, upload: RosterUpload, user) -> None:
     """Queue the pending job again (after a worker was lost): the job itself decides whether work is left."""
+    from yfbz.core import jobs
+
     if not (can_upload(user, upload.department) or can_confirm(user, upload) or user.is_superuser):
         raise PermissionDenied("无权重新运行该任务")
-    if upload.status == S.UPLOADED:
-        _queue_check(upload.pk)
-    elif upload.status == S.CONFIRMING:
-        _queue_apply(upload.pk)
+    job = latest_job(upload)
+    if job is not None and job.status in (RosterJob.Status.QUEUED, RosterJob.Status.RUNNING) and jobs.alive(job):
+        from yfbz.core.errors import JOB_STILL_RUNNING, JobError
+
+        raise JobError(JOB_STILL_RUNNING, subject=str(job))
+    if job is not None and job.status != RosterJob.Status.DONE:  # failed, abandoned or never picked up
+        jobs.rerun(job, by=user)
+        return
+    with transaction.atomic():  # a job that finished, or an upload from before job rows: a new job
+        if upload.status == S.UPLOADED:
+            _queue_check(upload.pk)
+        elif upload.status == S.CONFIRMING:
+            _queue_apply(upload.pk)
 
 
 def roster_reject(*, upload: RosterUpload, user, reason: str) -> RosterUpload:
@@ -420,9 +463,7 @@ def _guard_endings(upload: RosterUpload, user, confirm_endings: bool) -> None:
 
 
 def _queue_apply(upload_id: int) -> None:
-    from .tasks import roster_apply_task
-
-    transaction.on_commit(lambda: roster_apply_task.delay(upload_id))
+    _queue_job(upload_id, RosterJob.Kind.APPLY)
 
 
 # --- apply (D6) --------------------------------------------------------------------------------

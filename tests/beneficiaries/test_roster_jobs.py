@@ -34,10 +34,11 @@ def failing_after(real, calls):
 def test_a_check_killed_midway_writes_no_rows_and_runs_again(upload_file, monkeypatch):
     monkeypatch.setattr(checking, "CHUNK", 2)
     monkeypatch.setattr(bulk, "insert_rows", failing_after(bulk.insert_rows, 3))  # dies on the third chunk
-    with pytest.raises(WorkerLost):
-        upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(7)]))
+    upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(7)]))  # the job fails, with its reason
     upload = RosterUpload.objects.get()
     assert upload.status == "uploaded" and RosterRow.objects.count() == 0  # the two chunks written were rolled back
+    job = services.latest_job(upload)
+    assert job.status == "failed" and "worker killed" in job.error and "重新运行" in job.error
     monkeypatch.undo()
     assert services.roster_check(upload_id=upload.pk) is True
     upload.refresh_from_db()
@@ -53,10 +54,9 @@ def test_an_apply_killed_midway_starts_and_ends_nothing_and_can_be_rerun(upload_
     april = [(n, "某", "低保", "双龙湖", "", "") for n in first[:2]] + [(n, "新", "低保", "回兴", "", "") for n in ids(2, start=500)]
     up = upload_file(roster_xlsx(april), month=date(2025, 4, 1)).upload
     monkeypatch.setattr(bulk, "update_rows", failing_after(bulk.update_rows, 2))  # after people and new identities
-    with pytest.raises(WorkerLost):
-        confirm_roster(up, confirm_endings=True)
+    confirm_roster(up, confirm_endings=True)  # the apply job fails, with its reason
     up.refresh_from_db()
-    assert up.status == "confirming"
+    assert up.status == "confirming" and services.latest_job(up).status == "failed"
     assert Person.objects.count() == 3 and Identity.objects.filter(valid_to__isnull=False).count() == 0
     monkeypatch.undo()
     with run_jobs():
