@@ -35,7 +35,7 @@ from .settlement import LABEL, Row, _open, _store_file, read_settlement_rows
 #: the columns of a split part (our template's headers, and the platform file's row of each line)
 PART_COLUMNS = ("settlement_no", "id_number", "name", "kind", "disease", "admitted_on", "settled_on", "total_cost",
                 "in_policy_cost", "basic_paid", "critical_paid", "large_paid", "advanced", "tilted_paid",
-                "institution_code", "institution_name", "clearing_period", "source_row")
+                "institution_code", "institution_name", "platform_identity", "clearing_period", "source_row")
 KIND_ZH = {"INPATIENT": "住院", "OUTPATIENT": "门诊"}
 
 
@@ -67,7 +67,7 @@ def content_digest(month: date, rows: list[Row]) -> str:
     for key in sorted(tuple("" if v is None else str(v) for v in (
             r.settlement_no, r.id_number, r.name, r.kind, r.disease, r.admitted_on, r.settled_on, r.total_cost,
             r.in_policy_cost, r.basic_paid, r.critical_paid, r.advanced, r.large_paid, r.tilted_paid,
-            r.institution_code, name_key(r.institution_name), r.period)) for r in rows):
+            r.institution_code, name_key(r.institution_name), r.period, r.platform_identity)) for r in rows):
         h.update(("\t".join(key) + "\n").encode())
     return h.hexdigest()
 

@@ -198,3 +198,23 @@ def settlement_month_summary(sm: SettlementMonth) -> dict:
         "advanced": agg["advanced_sum"] or Decimal("0.00"),
         "payable": agg["payable_sum"] or Decimal("0.00"),
     }
+
+
+def identity_disagreements(user, month=None):
+    """One-stop lines whose platform 救助身份 is not an identity we hold on the settlement date (issue 18),
+    those the user sees (by the line's own town and date), of a settlement month or all."""
+    qs = SettlementLine.objects.visible_to(user).exclude(identity_note="")
+    if month is not None:
+        qs = qs.filter(settlement_month__month=month)
+    return qs
+
+
+def identity_disagreements_by_town(user, month=None) -> list[dict]:
+    """Per town (those the user sees): lines whose 救助身份 disagrees."""
+    from django.db.models import Count
+
+    from beneficiaries.models import Town
+
+    counts = dict(identity_disagreements(user, month).order_by().values_list("town_id").annotate(n=Count("id")))
+    towns = Town.objects.in_bulk([t for t in counts if t])
+    return [{"town": towns.get(t), "count": n} for t, n in sorted(counts.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]

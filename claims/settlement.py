@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from beneficiaries.models import Town
+from beneficiaries.models import Category, CategoryAlias, Town
 from yfbz.core import jobs
 from yfbz.core.display import money
 from yfbz.core.roles import Role
@@ -111,6 +111,7 @@ class Row:
     institution_code: str = ""
     institution_name: str = ""
     period: date | None = None  # the platform's 清算期 (first day of the month) when the file has it
+    platform_identity: str = ""  # the platform's 救助身份, compared with ours on the settlement date
 
 
 def month_end(month: date) -> date:
@@ -222,7 +223,7 @@ def read_settlement_rows(table: Table, month: date, other_periods: list[Row] | N
                 errors.append(f"{where(f)}：含有无法保存的空字符（NUL），请核对文件")
         # never silently cut (issue 9)
         for f, limit in (("settlement_no", 60), ("id_number", 40), ("name", 50), ("disease", 60),
-                         ("institution_code", 30), ("institution_name", 120)):
+                         ("institution_code", 30), ("institution_name", 120), ("platform_identity", 40)):
             if len(text(f)) > limit:
                 errors.append(f"{where(f)}：超过{limit}个字符（共{len(text(f))}个），请核对")
         if len(errors) >= MAX_ERRORS:
@@ -236,7 +237,7 @@ def read_settlement_rows(table: Table, month: date, other_periods: list[Row] | N
         if settled is not None and kind is not None:
             row = Row(line_no, sno[:60], idn[:40], text("name")[:50], kind, text("disease")[:60], admitted,
                       settled, total, inpol, basic, crit, adv, large, tilted, text("institution_code")[:30],
-                      text("institution_name")[:120], period)
+                      text("institution_name")[:120], period, text("platform_identity")[:40])
             if period is None or period == month:
                 rows.append(row)
             elif other_periods is not None:
@@ -255,6 +256,37 @@ def read_settlement_rows(table: Table, month: date, other_periods: list[Row] | N
 def read_settlement_file(data: bytes, file_name: str, month: date) -> list[Row]:
     """Parse and check every line. Raises SettlementFileError listing each bad row and field."""
     return read_settlement_rows(_open(data), month)
+
+
+# --- the platform's 救助身份 compared with ours on the settlement date -------------------------------
+def _wording_key(text: str) -> str:
+    return "".join(normalise_text(text or "").split())
+
+
+def identity_wordings() -> dict[str, str]:
+    """救助身份 wording → our category code: the category names and codes, and the rosters' category
+    wordings (类别写法, editable by the administrator)."""
+    out: dict[str, str] = {}
+    for wording, code in CategoryAlias.objects.values_list("wording", "category__code"):
+        out.setdefault(_wording_key(wording), code)
+    for name, code in Category.objects.values_list("name", "code"):
+        out[_wording_key(name)] = code
+        out[_wording_key(code)] = code
+    return out
+
+
+def identity_note(platform: str, ours: tuple[str, ...], on: date, wordings: dict[str, str], names: dict[str, str]) -> str:
+    """Empty when the platform's 救助身份 is one we hold on the settlement date; else why not, in words."""
+    mapped = wordings.get(_wording_key(platform))
+    ours_zh = "、".join(names.get(c, c) for c in ours)
+    if mapped is None:
+        return (f"平台救助身份“{platform}”对应不上我方的身份类别（可由系统管理员在“类别写法”中添加）；"
+                + (f"我方结算日（{on}）身份为“{ours_zh}”" if ours else f"按我方记录结算日（{on}）没有救助身份"))
+    if mapped in ours:
+        return ""
+    if not ours:
+        return f"平台救助身份为“{platform}”，但按我方记录此人结算日（{on}）没有救助身份"
+    return f"平台救助身份为“{platform}”，我方结算日（{on}）身份为“{ours_zh}”"
 
 
 # --- uploading and importing ---------------------------------------------------------------------
@@ -373,6 +405,8 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
     town_ids = dict(Town.objects.values_list("code", "pk"))
+    wordings = identity_wordings() if any(r.platform_identity for r in rows) else {}
+    cat_names = dict(Category.objects.values_list("code", "name")) if wordings else {}
     seen: set[str] = set()
     lines: list[dict] = []
     common = {"file_id": f.pk, "settlement_month_id": sm.pk, "institution_id": inst.pk}
@@ -383,7 +417,7 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             "total_cost": r.total_cost, "in_policy_cost": r.in_policy_cost, "basic_paid": r.basic_paid,
             "critical_paid": r.critical_paid, "large_paid": r.large_paid, "tilted_paid": r.tilted_paid,
             "advanced": r.advanced, "outcome": L.Outcome.DISPUTED.value,
-            "difference": r.advanced,
+            "difference": r.advanced, "platform_identity": r.platform_identity,
         }
         lines.append(line)
         if r.settlement_no in existing or r.settlement_no in seen:
@@ -403,6 +437,9 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
         pid, person = p
         line["person_id"] = pid
         line["town_id"] = town_ids.get(person.town_on(r.settled_on))  # the town the line is decided under
+        if r.platform_identity:
+            line["identity_note"] = identity_note(r.platform_identity, person.categories_on(r.settled_on), r.settled_on,
+                                                  wordings, cat_names)
         bill = by_bill.get((pid, r.settled_on, r.admitted_on, r.in_policy_cost))
         if bill is not None:  # decided already as a hand-settled bill (issue 10, finding 3): not paid twice
             line.update(dispute=L.Dispute.DUPLICATE.value,

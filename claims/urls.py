@@ -21,6 +21,7 @@ urlpatterns = [
     path("notices/batches/", views.notice_batch_list, name="notice-batches"),
     path("settlements/", views.settlement_list, name="settlement-list"),
     path("settlements/export.xlsx", views.settlement_export, name="settlement-export"),
+    path("settlements/identities/", views.settlement_identities, name="settlement-identities"),
     path("settlements/<int:pk>/", views.settlement_month, name="settlement-month"),
     path("settlements/platform/<int:pk>/split/", views.platform_split, name="platform-split"),
     path("settlements/<int:pk>/confirm/", views.settlement_confirm, name="settlement-confirm"),

@@ -560,6 +560,25 @@ def settlement_month(request, pk):
 
 @login_required
 @permission_required("claims.view_settlementline", raise_exception=True)
+def settlement_identities(request):
+    """The platform's 救助身份 against ours on the settlement date: disagreements per town, each in words
+    (issue 18); a town clerk sees their own town's."""
+    from yfbz.core.params import parse_month
+
+    month = parse_month(request.GET["month"]) if request.GET.get("month") else None
+    qs = selectors.identity_disagreements(request.user, month).select_related("town", "institution")
+    town = request.GET.get("town", "")
+    if town.isdigit():
+        qs = qs.filter(town_id=int(town))
+    page = Paginator(qs.order_by("town_id", "settled_on", "line_no", "pk"), 100).get_page(request.GET.get("page"))
+    return render(request, "claims/settlement_identities.html", {
+        "page": page, "summary": selectors.identity_disagreements_by_town(request.user, month),
+        "month": month, "town": town,
+    })
+
+
+@login_required
+@permission_required("claims.view_settlementline", raise_exception=True)
 def settlement_export(request):
     from yfbz.core.pii import full_numbers_requested
 

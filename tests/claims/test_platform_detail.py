@@ -223,3 +223,31 @@ def test_an_institutions_own_file_with_a_line_of_another_clearing_period_is_refu
     with pytest.raises(SettlementFileError, match="第4行“清算期”：清算期为2025年02月，不是本次导入的2025年03月"):
         settlement_file_import(file_id=f.pk, user=staff["district_clerk"])
     assert not SettlementLine.objects.exists()
+
+
+def test_the_platforms_identity_is_compared_with_ours_on_the_settlement_date_and_listed_per_town(
+        institutions, people, make_person, staff, login):
+    clerk = staff["district_clerk"]
+    ended = make_person("周结束", categories=("DIBAO",))
+    ended.identities.update(valid_to=date(2025, 3, 10))
+    rows = [
+        platform_row("I1", people["slh"].id_number, "张双龙", YB01, "4000.00"),  # 低保对象 = DIBAO: agrees
+        platform_row("I2", people["slh"].id_number, "张双龙", YB01, "4000.00", identity="城市低保", settled=date(2025, 3, 16)),
+        platform_row("I3", people["hx"].id_number, "李回兴", YB01, "4000.00", identity="特困人员", town="回兴街道"),
+        platform_row("I4", ended.id_number, "周结束", YB01, "4000.00", identity="低保对象", settled=date(2025, 3, 20)),
+        platform_row("I5", people["slh"].id_number, "张双龙", YB01, "4000.00", identity="城乡低保户（A类）",
+                     settled=date(2025, 3, 17)),
+    ]
+    import_platform(platform_xlsx(rows), clerk)
+    notes = dict(SettlementLine.objects.values_list("settlement_no", "identity_note"))
+    assert notes["I1"] == "" and notes["I2"] == ""  # a roster wording of 低保 is 低保
+    assert notes["I3"] == "平台救助身份为“特困人员”，我方结算日（2025-03-15）身份为“病故军人遗属”"
+    assert notes["I4"] == "平台救助身份为“低保对象”，但按我方记录此人结算日（2025-03-20）没有救助身份"
+    assert notes["I5"].startswith("平台救助身份“城乡低保户(A类)”对应不上我方的身份类别（可由系统管理员在“类别写法”中添加）")
+    assert SettlementLine.objects.get(settlement_no="I3").platform_identity == "特困人员"
+    # the district sees every town's; a town clerk their own town's only
+    page = login(staff["reviewer"]).get("/claims/settlements/identities/", {"month": "2025-03"}).content.decode()
+    assert "双龙湖街道" in page and "回兴街道" in page and "病故军人遗属" in page and "周结束" in page
+    hx = login(staff["hx_clerk"]).get("/claims/settlements/identities/").content.decode()
+    assert "李回兴" in hx and "周结束" not in hx and "张双龙" not in hx
+    assert people["hx"].id_number not in hx  # masked
