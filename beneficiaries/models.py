@@ -569,6 +569,7 @@ class RosterRow(models.Model):
 
     class Scoping:
         town = "town"
+        on = "upload__month"  # a row is dated by its roster's month: after a town leaves, its new district's
         department = "upload__department"
 
     class Meta:

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from yfbz.core.locks import lock, lock_one
 from yfbz.core.roles import Role
+from yfbz.core.scoping import scope_q
 from yfbz.core.workflow import record_start, record_start_many, transition, transition_many
 
 from .models import (
@@ -352,7 +353,8 @@ def roster_rows_review(*, upload: RosterUpload, user, row_ids=None, accept: bool
         upload = _locked(upload.pk)
         if upload.status != S.TOWN_REVIEW:
             raise ValidationError(f"名单当前状态为“{upload.get_status_display()}”，不在镇街审核阶段")
-        rows = reviewable_rows(upload).filter(town_id=user.town_id)
+        # their town's rows, of a month their town was under their district (docs/areas.md)
+        rows = reviewable_rows(upload).filter(town_id=user.town_id).filter(scope_q(RosterRow, user))
         if row_ids is None:
             rows = rows.filter(review=Review.PENDING)
         else:

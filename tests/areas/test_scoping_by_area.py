@@ -120,3 +120,35 @@ def test_the_old_district_reads_the_departed_persons_page_but_cannot_change_it(b
     assert resp.status_code == 403
     assert tj.town_spans.count() == 0  # nothing written
     assert "该人员所在镇街已划出本区" not in client.get(reverse("beneficiaries:person-detail", args=[slh.pk])).content.decode()
+
+
+def test_a_roster_sent_after_a_town_left_is_the_new_districts_to_review(border, upload_file, staff, login):
+    """The every-door crawl found the 统景 clerk (渝北's) reading a row of a roster sent after 统景 left:
+    a roster row is dated by its roster's month, like a bill by its settlement date."""
+    from beneficiaries import services as rosters
+    from beneficiaries.models import RosterRow
+    from tests.beneficiaries.conftest import ids, roster_xlsx
+
+    u = border["users"]
+    march, august = ids(2, start=300), ids(2, start=400)
+    before = upload_file(roster_xlsx([(march[0], "三月统景", "低保", "统景镇", "", ""),
+                                      (march[1], "三月双龙湖", "低保", "双龙湖街道", "", "")]), month=date(2025, 3, 1)).upload
+    after = upload_file(roster_xlsx([(august[0], "八月统景", "低保", "统景镇", "", ""),
+                                     (august[1], "八月双龙湖", "低保", "双龙湖街道", "", "")]), month=date(2025, 8, 1)).upload
+    for upload in (before, after):
+        rosters.roster_submit(upload=upload, user=staff["civil_officer"])
+
+    def rows(user):
+        return set(RosterRow.objects.visible_to(user).filter(upload__in=[before, after], row_number__isnull=False).values_list("name", flat=True))
+
+    assert rows(u["tj_clerk"]) == {"三月统景"}
+    assert rows(u["tj_clerk_bb"]) == {"八月统景"}
+    assert rows(u["bb_district"]) == {"八月统景"}
+    assert rows(u["district"]) == {"三月统景", "三月双龙湖", "八月双龙湖"}
+    assert rows(u["city"]) == {"三月统景", "三月双龙湖", "八月统景", "八月双龙湖"}
+    client = login(u["tj_clerk"])
+    assert client.get(reverse("beneficiaries:roster-detail", args=[after.pk])).status_code == 404
+    assert "三月统景" in client.get(reverse("beneficiaries:roster-detail", args=[before.pk])).content.decode()
+    # the old district's clerk cannot review the new district's rows; 北碚's clerk of 统景 can
+    assert rosters.roster_rows_review(upload=after, user=u["tj_clerk"], accept=True) == 0
+    assert rosters.roster_rows_review(upload=after, user=u["tj_clerk_bb"], accept=True) == 2  # 八月统景, 统景人 ended
