@@ -80,10 +80,14 @@ MODEL_OF = {
     "monitoring:alert-action": "monitoring.Alert",
     "monitoring:referral-detail": "monitoring.Referral",
     "monitoring:referral-outcome": "monitoring.Referral",
+    "monitoring:application-detail": "monitoring.Application",
+    "monitoring:application-paper": "monitoring.Application",
+    "monitoring:application-step": "monitoring.Application",
     "job-rerun": "funding.SubsidyRun",
 }
 #: the values of the other parameters
-OTHER_VALUES = {"year": [2025, 2026], "fmt": ["xlsx", "pdf"], "action": ["submit"], "label": ["funding.subsidyrun"]}
+OTHER_VALUES = {"year": [2025, 2026], "fmt": ["xlsx", "pdf"], "action": ["submit"], "label": ["funding.subsidyrun"],
+                "step": ["review"], "paper": "monitoring.ApplicationPaper"}
 SKIP = ("admin", "static", "healthz", "accounts/logout", "accounts/login", "accounts/otp")
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -104,6 +108,8 @@ def urls_of(name, params):
     for param in params:
         if param == "pk":
             values = list(apps.get_model(MODEL_OF[name])._base_manager.order_by("pk").values_list("pk", flat=True))
+        elif isinstance(OTHER_VALUES[param], str):  # the ids of another model
+            values = list(apps.get_model(OTHER_VALUES[param])._base_manager.order_by("pk").values_list("pk", flat=True))
         else:
             values = OTHER_VALUES[param]
         combos = [{**c, param: v} for c in combos for v in values]
