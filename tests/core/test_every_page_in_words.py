@@ -39,6 +39,8 @@ ALLOWED_ENGLISH = {
     "POLICY",  # POLICY.md, the product's rule book, cited as the source of an interpretation (D1–D8)
 }
 AMOUNT = re.compile(r"(?<![\d.])\d+\.\d{3,}(?![\d.])")
+#: an amount in yuan with one decimal (a float from SQLite printed as it came: 41209.3元)
+ONE_DECIMAL_YUAN = re.compile(r"(?<![\d.])\d[\d,]*\.\d(?!\d)\s*元")
 #: a reason shown by its number ("R103 年度救助限额已用完", "原因代码 204") instead of its words
 REASON_CODE = re.compile(r"(?<![A-Za-z0-9_])R[1-3]\d\d(?!\d)|原因代码[：:\s]*\d+")
 #: a run of letters, digits and underscores; it is English when it has three letters in a row and no digit
@@ -125,6 +127,7 @@ def findings(text: str, codes: re.Pattern, allowed: set[str]) -> list[str]:
     out = [f"代码 {m.group()}" for m in codes.finditer(text)]
     out += [f"原因代码 {m.group()}" for m in REASON_CODE.finditer(text)]
     out += [f"金额 {m.group()}" for m in AMOUNT.finditer(text)]
+    out += [f"金额 {m.group()}" for m in ONE_DECIMAL_YUAN.finditer(text)]
     out += [f"英文 {w}" for w in TOKEN.findall(text)
             if w not in allowed and re.search(r"[A-Za-z]{3}", w) and not re.search(r"\d", w)]
     return out
