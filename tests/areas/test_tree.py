@@ -101,7 +101,7 @@ def test_a_bad_row_imports_nothing_and_names_the_row_and_field(towns):
     text = "；".join(exc.value.messages)
     assert "第3行 类型" in text and "第3行 所属区：未知的区「火星区」" in text and "第3行 起始日期" in text
     assert not Town.objects.filter(code="GYQ").exists()
-    with pytest.raises(ValidationError, match="表头缺少：起始日期"):
+    with pytest.raises(ValidationError, match="找不到表头.*起始日期"):  # the one reader's message (yfbz.files)
         services.import_towns("代码,名称,类型,所属区\n".encode(), "t.csv")
 
 

@@ -128,3 +128,26 @@ def test_institutions_from_the_insurance_bureaus_list_with_a_title_row_through_t
     assert "第3行“医疗机构等级”：无法识别的等级“特级”" in text and "第4行“医疗机构编码”：不能为空" in text
     assert not Institution.objects.filter(code="H1").exists()
     assert login(staff["district_clerk"]).get(reverse("admin:claims_institution_import_file")).status_code in (302, 403)
+
+
+def test_the_towns_file_of_the_area_tree_goes_through_the_one_reader_with_the_spreadsheets_row_numbers(towns):
+    """The area tree's towns file (区划调整) had its own reader: header on row 1 only, blank rows dropped
+    before counting (so a message named the wrong row), no hostile-file check. Now it is the one reader's."""
+    from django.core.exceptions import ValidationError
+
+    from beneficiaries.models import Town
+    from yfbz.areas import services
+
+    header = ["序号", "镇街代码", "镇街名称", "类型", "划入区", "划入日期", "备注"]
+    good = xlsx(header, [1, "GYQ", "观音桥街道", "街道", "渝北区", "2026年1月25日", "划入"],
+                title_rows=("区划调整镇街名单", "渝北区民政局　2026年1月"))
+    result = services.import_towns(good, "区划调整.xlsx", source="划入")
+    assert [t.code for t in result.towns] == ["GYQ"] and Town.objects.filter(code="GYQ").exists()
+    assert result.reading["header_row"] == 3 and result.reading["ignored"] == ["序号", "备注"]
+    bad = xlsx(header, [1, "STJ", "水土街道", "街道", "渝北区", "2026-01-25", ""], [None] * 7,
+               [3, "WLD", "五里店街道", "村", "渝北区", "明天", ""], title_rows=("区划调整镇街名单",))
+    with pytest.raises(ValidationError) as exc:
+        services.import_towns(bad, "区划调整.xlsx")
+    text = "；".join(exc.value.messages)
+    assert "第5行 类型：应为“街道”或“镇”" in text and "第5行 起始日期" in text  # the blank row 4 counted
+    assert not Town.objects.filter(code="STJ").exists()

@@ -8,8 +8,6 @@ audit trail (django-auditlog) with who made them.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,6 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from beneficiaries.models import Town
+from yfbz.files.cells import parse_date
+from yfbz.files.formats import TOWNS
+from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
 
 from .models import DATE_MIN, Area, TownDistrict
 
@@ -93,15 +94,8 @@ def add_town(
 
 
 # --- importing towns from a file ----------------------------------------------------------------
-COLUMNS = {
-    "code": ("代码", "镇街代码"),
-    "name": ("名称", "镇街名称", "镇街"),
-    "kind": ("类型",),
-    "district": ("所属区", "划入区"),
-    "valid_from": ("起始日期", "划入日期", "生效日期"),
-    "previous_district": ("原属区",),
-    "group": ("镇街组合", "政策区域"),
-}
+#: the towns file's columns (yfbz.files.formats.TOWNS: header wordings as data, docs/files.md)
+COLUMNS = {c.key: c.wordings for c in TOWNS.columns}
 REQUIRED = ("code", "name", "kind", "district", "valid_from")
 
 
@@ -109,62 +103,33 @@ REQUIRED = ("code", "name", "kind", "district", "valid_from")
 class ImportResult:
     towns: list[Town]
     rows: int
+    reading: dict | None = None  # the header row, the columns used and ignored (yfbz.files)
 
 
-def _read_table(data: bytes, file_name: str) -> list[list[str]]:
-    if file_name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            ws = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
-            raise AreaError(f"无法读取xlsx文件：{exc}") from exc
-        out = []
-        for row in ws.iter_rows(values_only=True):
-            out.append(["" if v is None else (v.date().isoformat() if hasattr(v, "date") else str(v)).strip() for v in row])
-        return out
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise AreaError("无法识别文件编码（应为UTF-8或GB18030的CSV，或xlsx）。")
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-
-
-def _parse_date(text: str) -> date:
-    text = text.strip().replace("/", "-").replace(".", "-")
-    if " " in text:
-        text = text.split(" ")[0]
-    return date.fromisoformat(text)
+def _read_table(data: bytes):
+    """The towns file through the one reader (yfbz.files: hostile-file checks, the header found among
+    the first rows under any title rows, header wordings as data, the spreadsheet's own row numbers)."""
+    try:
+        return read_table(data, TOWNS)
+    except FileUnreadable as exc:
+        raise AreaError(str(exc)) from None
 
 
 @transaction.atomic
 def import_towns(data: bytes, file_name: str, *, source: str = "") -> ImportResult:
-    """Towns of a file (xlsx or CSV; header row 代码, 名称, 类型, 所属区, 起始日期 and optionally 原属区,
-    镇街组合), each under its district from its date. Every row is checked first; one bad row and
+    """Towns of a file (xlsx or CSV; header 代码, 名称, 类型, 所属区, 起始日期 and optionally 原属区, 镇街组合,
+    under any title rows), each under its district from its date. Every row is checked first; one bad row and
     nothing is written: the message names the row and the field."""
-    table = [r for r in _read_table(data, file_name) if any(c for c in r)]
-    if not table:
-        raise AreaError("文件为空。")
-    header = table[0]
-    where: dict[str, int] = {}
-    for key, names in COLUMNS.items():
-        for i, h in enumerate(header):
-            if h in names:
-                where[key] = i
-    missing = [COLUMNS[k][0] for k in REQUIRED if k not in where]
-    if missing:
-        raise AreaError(f"表头缺少：{'、'.join(missing)}（第1行）。")
+    table = _read_table(data)
     districts = {a.code: a for a in Area.objects.filter(kind=Area.Kind.DISTRICT)}
     districts.update({a.name: a for a in districts.copy().values()})
     groups = {a.code: a for a in Area.objects.filter(kind=Area.Kind.GROUP)}
     groups.update({a.name: a for a in groups.copy().values()})
     errors, parsed = [], []
-    for n, row in enumerate(table[1:], start=2):
-        item = {k: (row[where[k]].strip() if k in where and where[k] < len(row) else "") for k in COLUMNS}
+    where = table.columns
+    for n, row in table.rows:
+        raw = {k: (row[where[k]] if k in where and where[k] < len(row) else None) for k in COLUMNS}
+        item = {k: normalise_text(cell_text(v)) for k, v in raw.items()}
         for k in REQUIRED:
             if not item[k]:
                 errors.append(f"第{n}行 {COLUMNS[k][0]}：不能为空")
@@ -177,7 +142,7 @@ def import_towns(data: bytes, file_name: str, *, source: str = "") -> ImportResu
             errors.append(f"第{n}行 镇街组合：未知的镇街组合「{item['group']}」")
         if item["valid_from"]:
             try:
-                item["valid_from"] = _parse_date(item["valid_from"])
+                item["valid_from"] = parse_date(raw["valid_from"])
             except ValueError:
                 errors.append(f"第{n}行 起始日期：「{item['valid_from']}」不是日期（如2026-01-25）")
         parsed.append((n, item))
@@ -195,4 +160,4 @@ def import_towns(data: bytes, file_name: str, *, source: str = "") -> ImportResu
             )
         except ValidationError as exc:
             raise AreaError(f"第{n}行：{'；'.join(exc.messages)}") from exc
-    return ImportResult(towns, len(parsed))
+    return ImportResult(towns, len(parsed), table.reading)

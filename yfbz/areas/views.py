@@ -92,7 +92,10 @@ def change(request, action: str):
             if f.size > MAX_FILE:
                 raise ValidationError("文件超过5MB。")
             result = services.import_towns(f.read(), f.name, source=d["source"])
-            messages.success(request, f"已导入{result.rows}行：{'、'.join(t.name for t in result.towns)}。")
+            from yfbz.files.reader import describe
+
+            messages.success(request, f"已导入{result.rows}行：{'、'.join(t.name for t in result.towns)}"
+                                      f"（{describe(result.reading)}）。")
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     return redirect("areas:tree")

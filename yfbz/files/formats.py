@@ -153,3 +153,14 @@ TAX_DETAIL = register(FileFormat("tax_detail", "税务代缴明细", (
     C("amount", "代缴金额", "资助金额", required=True),
     C("paid_on", "个人缴费日期", "缴费日期"),
 )))
+
+#: the area tree's towns (镇街区划, docs/areas.md): a town under its district from a date
+TOWNS = register(FileFormat("towns", "镇街区划", (
+    C("code", "代码", "镇街代码", required=True),
+    C("name", "名称", "镇街名称", "镇街", required=True),
+    C("kind", "类型", required=True),
+    C("district", "所属区", "划入区", required=True),
+    C("valid_from", "起始日期", "划入日期", "生效日期", required=True),
+    C("previous_district", "原属区"),
+    C("group", "镇街组合", "政策区域"),
+)))
