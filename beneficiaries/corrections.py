@@ -40,6 +40,20 @@ def _check_dates(valid_from: date | None, valid_to: date | None) -> None:
 
 
 @transaction.atomic
+def _in_area(user, person: Person, on: date, what: str) -> None:
+    """The day a correction concerns (a new identity's start, an ending's end) must be one when the
+    person's town was under the user's district (docs/areas.md)."""
+    from yfbz.core.errors import OutsideArea
+    from yfbz.core.scoping import check_in_area
+
+    from .towns import town_on
+
+    try:
+        check_in_area(user, name=person.name, town_id=town_on(person, on), on=on, what=what)
+    except OutsideArea as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 def correction_propose(*, person: Person, action: str, user, reason: str, document_ref: str,
                        category: Category | None = None, identity: Identity | None = None,
                        valid_from: date | None = None, valid_to: date | None = None) -> IdentityCorrection:
@@ -72,6 +86,7 @@ def correction_propose(*, person: Person, action: str, user, reason: str, docume
         category, valid_from = identity.category, None
     else:
         raise ValidationError("未知的更正内容。")
+    _in_area(user, person, valid_from if action == C.Action.START else valid_to, "提出身份更正")
     if C.objects.filter(person=person, category=category, status=C.Status.PROPOSED).exists():
         raise ValidationError(f"{person.name}的“{category.name}”已有一项待确认的更正，请先确认或退回。")
     correction = C.objects.create(person=person, action=action, category=category, identity=identity,
@@ -98,6 +113,8 @@ def correction_decide(*, correction_id: int, user, confirm: bool, note: str = ""
         C.objects.filter(pk=correction.pk).update(decided_by=user, decided_at=timezone.now(), decision_note=note)
         correction.refresh_from_db()
         return correction
+    _in_area(user, correction.person, correction.valid_from if correction.action == C.Action.START else correction.valid_to,
+             "确认身份更正")
     if correction.action == C.Action.START:
         clash = Identity.objects.filter(person=correction.person, category=correction.category).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=correction.valid_from))

@@ -21,6 +21,7 @@ from yfbz.core.audit import audit_bulk
 from yfbz.core.display import money
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.core.scoping import check_in_area
 from yfbz.core.workflow import record_start, transition
 from yfbz.policy.inputs import bill_for_engine, decide_bill, person_for_engine, policy_for
 from yfbz.rules import Decision as EngineDecision
@@ -137,6 +138,7 @@ def bill_enter(*, user, attachments: list[Upload] = (), duplicate_reason: str = 
         _clean(bill)
         _refuse_duplicate(bill, reason)
         bill.town_id = town_on(bill.person, bill.settled_on)
+        _in_area(user, bill, "录入票据")
         bill.save()
         for up in attachments:
             bill_attach(bill=bill, upload=up, user=user)
@@ -518,6 +520,13 @@ def bill_record_historic(
         return d
 
 
+def _in_area(user, bill: Bill, what: str, town_id: int | None = -1) -> None:
+    """A bill of a person whose town, on the settlement date, was not under the user's district is
+    refused (docs/areas.md): read stays possible, the writing is the other district's."""
+    check_in_area(user, name=bill.person.name, town_id=bill.town_id if town_id == -1 else town_id, on=bill.settled_on,
+                  what=what)
+
+
 def _lock_bill(bill_id: int) -> Bill:
     try:
         return Bill.objects.select_for_update(of=("self",)).select_related("person", "institution").get(pk=bill_id)
@@ -538,6 +547,7 @@ def bill_decide(*, bill_id: int, user, reason: str = "", retroactive_change=None
             raise ClaimsError(f"票据{bill.pk}是原系统已核定并支付的历史票据，不能在本系统重新核定。")
         if bill.status != S.ENTERED and not reason.strip():
             raise ClaimsError("重新核定须说明原因（如身份追溯更正、录入错误）。")
+        _in_area(user, bill, "核定", town_id=town_on(bill.person, bill.settled_on))
         return _decide_locked(bill=bill, user=user, reason=reason.strip(), retroactive_change=retroactive_change)
 
 
@@ -566,6 +576,7 @@ def decision_approve(*, bill_id: int, user, confirm_provisional: bool = False, n
         if bill.status != S.DECIDED or d is None:
             raise ClaimsError(f"票据{bill.pk}当前为“{bill.get_status_display()}”，没有待审批的核定。")
         _check_checker(bill, d, user)
+        _in_area(user, bill, "审批", town_id=d.town_id)
         if d.provisional and not confirm_provisional:
             raise ClaimsError(
                 "该核定使用了暂行规则（" + "；".join(d.provisional_sources) + "），请核对后勾选“已核对暂行规则”再审批。"
@@ -604,6 +615,7 @@ def decision_refuse(*, bill_id: int, user, reason: str, code: str = "") -> Decis
         if bill.status != S.DECIDED or d is None:
             raise ClaimsError(f"票据{bill.pk}当前为“{bill.get_status_display()}”，不能作不予救助决定。")
         _check_checker(bill, d, user)
+        _in_area(user, bill, "作不予救助决定", town_id=d.town_id)
         caps = cap_rows_locked({(d.person_id, d.year)})
         _apply_usage(caps, d, -1)
         d.reviewed_by = user
@@ -627,6 +639,7 @@ def bill_return(*, bill_id: int, user, reason: str) -> Bill:
         if bill.status != S.DECIDED or d is None:
             raise ClaimsError("只有待审批的票据可以退回。")
         _check_checker(bill, d, user)
+        _in_area(user, bill, "退回", town_id=d.town_id)
         caps = cap_rows_locked({(d.person_id, d.year)})
         _apply_usage(caps, d, -1)
         d.is_current = False
@@ -648,6 +661,7 @@ def bill_update(*, bill_id: int, user, duplicate_reason: str = "", **fields) -> 
         _clean(bill)
         _refuse_duplicate(bill, (duplicate_reason or bill.duplicate_reason or "").strip())
         bill.town_id = town_on(bill.person, bill.settled_on)
+        _in_area(user, bill, "修改票据")
         bill.save()
         return bill
 

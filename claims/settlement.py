@@ -504,6 +504,9 @@ def settlement_line_resolve(*, line_id: int, user, resolution: str, note: str = 
             raise ClaimsError(f"{sm}已确认，不能再处理。")
         if line.outcome != L.Outcome.DISPUTED or line.resolution:
             raise ClaimsError(f"第{line.line_no}行不是待处理的异议行。")
+        from yfbz.core.scoping import check_in_area
+
+        check_in_area(user, name=line.name, town_id=line.town_id, on=line.settled_on, what="处理一站式结算异议")
         if line.dispute in (L.Dispute.DUPLICATE, L.Dispute.UNKNOWN_PERSON) and resolution != L.Resolution.NONE:
             raise ClaimsError(f"第{line.line_no}行{line.get_dispute_display()}，只能不予支付。")
         if resolution == L.Resolution.ADVANCED and not note.strip():

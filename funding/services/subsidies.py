@@ -59,11 +59,22 @@ def subsidy_year(year: int) -> SubsidyYear:
 
 
 # --- enrolment ---------------------------------------------------------------------------------------
+def _in_area(user, person: Person, year: int, what: str) -> None:
+    """A year's subsidy follows the person's town on 31 December (as the policy, D8): a town under
+    another district that day is that district's to handle (docs/areas.md)."""
+    from beneficiaries.towns import town_on
+    from yfbz.core.scoping import check_in_area
+
+    on = date(year, 12, 31)
+    check_in_area(user, name=person.name, town_id=town_on(person, on), on=on, what=what)
+
+
 def enrolment_set(*, person: Person, year: int, kind: str, user, self_paid: bool = False, source: str = "手工录入") -> EnrolmentRow:
     if kind not in EnrolmentKind.values:
         raise FundingError(f"参保类型「{kind}」无效")
     if not Person.objects.visible_to(user).filter(pk=person.pk).exists():
         raise FundingError("无权修改该人员的参保登记")
+    _in_area(user, person, year, "登记参保")
     # a person whose route (b) subsidy is approved stays self-paid: an edit never puts them on the tax list
     self_paid = self_paid or SubsidyRoute.objects.filter(person=person, year=year, route=SubsidyRoute.Route.SELF_PAID).exists()
     row, _ = EnrolmentRow.objects.update_or_create(
@@ -266,6 +277,7 @@ def selfpaid_report(*, person: Person, year: int, enrolment: str, paid_amount: D
         permission = LateReportPermission.objects.filter(town=town, year=year, until__gte=today).order_by("-until").first()
         if permission is None:
             raise FundingError(f"{year}年自行缴费名单已于{deadline:%Y年%m月%d日}截止上报，须经区医保局准许后方可补报")
+    _in_area(user, person, year, "上报自行缴费资助")
     with transaction.atomic():
         if SelfPaidReport.objects.filter(person=person, year=year).exclude(status=SelfPaidReport.Status.REJECTED).exists():
             raise FundingError(f"{person.name} 的{year}年自行缴费资助已上报过")
@@ -286,6 +298,7 @@ def selfpaid_decide(*, report_id: int, approve: bool, user, note: str = "", on: 
     on = on or timezone.localdate()
     with transaction.atomic():
         report = SelfPaidReport.objects.select_for_update().select_related("person").get(pk=report_id)
+        _in_area(user, report.person, report.year, "审核自行缴费资助")
         if report.status != SelfPaidReport.Status.REPORTED:
             raise FundingError(f"该申报当前为「{report.get_status_display()}」，不能再审核")
         if report.reported_by_id == user.pk:

@@ -23,19 +23,25 @@ def approve(bill, staff):
 
 
 def test_a_town_moving_mid_year_keeps_its_earlier_decisions_and_statistics_in_the_old_district(
-    make_person, decided_bill, one_stop, staff, towns
+    make_person, decided_bill, enter_bill, one_stop, staff, towns, make_user
 ):
+    from claims.services import bill_decide
     from reporting.build import refresh
     from reporting.cuts import Period
     from reporting.selectors import table
+    from yfbz.areas.models import Area
+    from yfbz.core.roles import Role
 
     p = make_person("统景人", town="TJ", categories=("TEKUN",))
     before = decided_bill(p, settled_on=date(2025, 3, 10), in_policy="5000.00", basic="0.00")
     approve(before, staff)
     line_before = one_stop(p, date(2025, 4, 10), "4000.00", confirm=True)
     areas.move_town(towns["TJ"], "BB", MOVE, source="划归北碚区")
-    after = decided_bill(p, settled_on=date(2025, 8, 10), in_policy="1000.00", basic="0.00")
-    approve(after, staff)
+    bb = Area.objects.get(code="BB")  # after the move, 北碚's staff enter, decide and approve
+    bb_clerk, bb_reviewer = make_user("bb_clerk", Role.DISTRICT_CLERK, district=bb), make_user("bb_rev", Role.DISTRICT_REVIEWER, district=bb)
+    after = enter_bill(p, settled_on=date(2025, 8, 10), in_policy="1000.00", basic="0.00", user=bb_clerk)
+    bill_decide(bill_id=after.pk, user=bb_clerk)
+    approve(after, {"reviewer": bb_reviewer})
 
     d1, d2 = Decision.objects.get(bill=before), Decision.objects.get(bill=after)
     assert d1.town == d2.town == towns["TJ"] == line_before.town

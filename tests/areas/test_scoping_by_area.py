@@ -24,22 +24,28 @@ MOVE = date(2025, 7, 1)
 
 
 @pytest.fixture
-def border(make_person, decided_bill, make_user, staff, towns):
-    """A 统景 person with a bill before and one after 统景 moves to 北碚区 on 1 July 2025, and a 双龙湖
-    person who stays; the users on both sides of the border."""
+def border(make_person, decided_bill, enter_bill, make_user, staff, towns):
+    """A 统景 person with a bill before and one after 统景 moves to 北碚区 on 1 July 2025 (entered and
+    decided by 北碚's staff), and a 双龙湖 person who stays; the users on both sides of the border."""
+    from claims.services import bill_decide
+
     tj = make_person("统景人", town="TJ", categories=("TEKUN",))
     slh = make_person("双龙湖人", town="SLH")
     before = decided_bill(tj, settled_on=date(2025, 3, 10), in_policy="5000.00", basic="0.00")
     ours = decided_bill(slh, settled_on=date(2025, 8, 3), in_policy="5000.00", basic="0.00")
     areas.move_town(towns["TJ"], "BB", MOVE, source="划归北碚区")
-    after = decided_bill(tj, settled_on=date(2025, 8, 10), in_policy="1000.00", basic="0.00")
     bb = Area.objects.get(code="BB")
+    bb_district = make_user("bb_district", Role.DISTRICT_CLERK, district=bb)
+    after = enter_bill(tj, settled_on=date(2025, 8, 10), in_policy="1000.00", basic="0.00", user=bb_district)
+    bill_decide(bill_id=after.pk, user=bb_district)
+    after.refresh_from_db()
     users = {
         "tj_clerk": make_user("tj_clerk", Role.TOWN_CLERK, town="TJ"),  # the old district's clerk of 统景
         "tj_clerk_bb": make_user("tj_clerk_bb", Role.TOWN_CLERK, town="TJ", district=bb),  # 北碚's, after
         "slh_clerk": staff["slh_clerk"],
         "district": staff["district_clerk"],  # 渝北区 (the bureau's district)
-        "bb_district": make_user("bb_district", Role.DISTRICT_CLERK, district=bb),
+        "bb_district": bb_district,
+        "bb_reviewer": make_user("bb_reviewer", Role.DISTRICT_REVIEWER, district=bb),
         "city": make_user("city", Role.CITY),
     }
     return {"tj": tj, "slh": slh, "before": before, "after": after, "ours": ours, "users": users}
@@ -92,8 +98,8 @@ def test_statistics_facts_follow_the_district_of_their_date(border, staff):
     from claims.services import decision_approve
     from reporting.build import refresh
 
-    for bill in (border["before"], border["after"]):
-        decision_approve(bill_id=bill.pk, user=staff["reviewer"], confirm_provisional=True)
+    for bill, reviewer in ((border["before"], staff["reviewer"]), (border["after"], border["users"]["bb_reviewer"])):
+        decision_approve(bill_id=bill.pk, user=reviewer, confirm_provisional=True)
     while refresh()["changes"]:
         pass
     u, before, after = border["users"], border["before"], border["after"]

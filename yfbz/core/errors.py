@@ -50,10 +50,19 @@ class JobError(YfbzError):
     """A background job could not be started, claimed or rerun."""
 
 
+class OutsideArea(YfbzError):
+    """A write about a person whose town, on the day it concerns, was not under the user's district
+    (``yfbz.core.scoping.check_in_area``): the history stays readable, nothing new is written."""
+
+
 # --- the status mechanism (yfbz.core.workflow) ---------------------------------------------------
 MOVE_REFUSED = "{subject}当前为“{frm}”，不能改为“{to}”。"
 REASON_REQUIRED = "{subject}改为“{to}”须说明原因。"
 HISTORY_APPEND_ONLY = "状态记录只能追加，不能修改或删除。"
+
+# --- areas with dated borders (yfbz.core.scoping.check_in_area, docs/areas.md) ------------------------
+OUTSIDE_AREA = ("{name}{on:%Y年%m月%d日}所在的{town}当日{there}，不属{district}，不能{what}；"
+                "该人员已有的记录仍可查看，此后的业务由{other}办理。")
 
 # --- background jobs (yfbz.core.jobs) ------------------------------------------------------------
 JOB_FAILED_UNEXPECTED = "任务运行出错（{kind}）：{detail}。已停止，数据未作任何改动；请检查后点“重新运行”。"

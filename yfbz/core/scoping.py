@@ -228,6 +228,31 @@ def check_changeable(user, obj) -> None:
         raise PermissionDenied("该人员所在镇街已划出本区，其记录只读")
 
 
+def check_in_area(user, *, name: str, town_id: int | None, on, what: str) -> None:
+    """Refuse a write (``what``: 录入票据, 核定, 审批, 身份更正, 参保登记 …) about a person whose town on
+    ``on`` (the day the record concerns: a bill's settlement date, a subsidy year's 31 December) was
+    not under the user's district that day (docs/areas.md): raises ``errors.OutsideArea`` in Chinese.
+    A person with no town, a town placed in no district and a tree with one district pass."""
+    if town_id is None or user is None:
+        return
+    from .errors import OUTSIDE_AREA, OutsideArea
+    from .hooks import get
+
+    tree = get("area_tree")()  # yfbz.areas.tree.area_tree (core imports no app)
+    if town_id not in tree.spans:
+        return
+    district_id = _user_district(user, tree)
+    governing = tree.district_of(town_id, on)
+    if district_id is None or governing == district_id:
+        return
+    other = tree.area(governing)
+    raise OutsideArea(
+        OUTSIDE_AREA, name=name, on=on, town=tree.towns.get(town_id, ("", "该镇街"))[1],
+        there=f"隶属{other.name}" if other else "不属任何区", district=tree.area(district_id).name,
+        other=other.name if other else "其所属区", what=what,
+    )
+
+
 def check_visible(user, obj) -> None:
     """Raise PermissionDenied unless `user` may see `obj` (for code paths that start from an object)."""
     model = type(obj)
