@@ -19,6 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, Sum
 
+from yfbz.core.memo import remembered
+
 from .models import Aggregate, FundBudget, SubsidyAggregate, WarningRule
 from .selectors import yuan
 
@@ -29,7 +31,9 @@ PAY_KINDS = {"ASSISTANCE": (["PAY_PERSON", "PAY_INSTITUTION", "PAY_SUBSIDY"], "E
 
 
 def rule(key: str, on: date) -> Decimal:
-    row = WarningRule.objects.filter(key=key, effective_from__lte=on).order_by("-effective_from").first()
+    """The warning threshold in force on ``on`` (the dated rows are read once per request)."""
+    rows = remembered("warning-rules", lambda: list(WarningRule.objects.order_by("-effective_from")))
+    row = next((r for r in rows if r.key == key and r.effective_from <= on), None)
     if row is None:
         return Decimal("0.10") if key == WarningRule.Key.DEVIATION else Decimal("12")
     return row.value
@@ -139,9 +143,9 @@ def _spent(year: int, fund: str, until: date) -> Decimal:
     return -(s or ZERO)
 
 
-def position(fund: str, year: int, today: date) -> FundPosition:
+def position(fund: str, year: int, today: date, budgets=None) -> FundPosition:
     months_done = 12 if year < today.year else (today.month if year == today.year else 0)
-    budgets = FundBudget.objects.filter(year=year)
+    budgets = FundBudget.objects.filter(year=year) if budgets is None else budgets
     lines = [b for b in budgets if b.fund == fund]
     budget = sum((b.amount for b in lines), ZERO) if lines else None
     fixed = ZERO
@@ -173,7 +177,8 @@ def position(fund: str, year: int, today: date) -> FundPosition:
 
 
 def positions(year: int, today: date) -> list[FundPosition]:
-    return [position(f, year, today) for f in ("ASSISTANCE", "YOUFU")]
+    budgets = list(FundBudget.objects.filter(year=year))  # read once for both funds
+    return [position(f, year, today, budgets) for f in ("ASSISTANCE", "YOUFU")]
 
 
 def budget_save(*, year: int, amounts: dict[str, Decimal | None], note: str, user) -> None:

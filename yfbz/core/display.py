@@ -209,7 +209,8 @@ def prime_audit_memo(entries, memo: dict) -> None:
                 field = model._meta.get_field(name)
             except FieldDoesNotExist:
                 continue
-            if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+            # auditlog names a reverse relation's recorded value as a foreign key too
+            if not (field.many_to_one or field.one_to_one or field.one_to_many) or field.related_model is None:
                 continue
             for value in values if isinstance(values, (list, tuple)) else [values]:
                 if value in (None, "None") or (field.related_model, str(value)) in memo:
@@ -221,8 +222,10 @@ def prime_audit_memo(entries, memo: dict) -> None:
                 wanted.setdefault(field.related_model, {})[pk] = str(value)
     for related, pks in wanted.items():
         found = _get_manager_from_settings(related).select_related().in_bulk(list(pks))
-        for pk, obj in found.items():
-            memo[(related, pks[pk])] = smart_str(obj)
+        for pk, value in pks.items():
+            obj = found.get(pk)
+            # an object deleted since: said in words (auditlog would say "Deleted 'RosterRow' (12)")
+            memo[(related, value)] = smart_str(obj) if obj is not None else f"已删除的{related._meta.verbose_name}（{value}）"
 
 
 def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+from yfbz.core.memo import forget, remembered
 from yfbz.rules.policy import Policy, PolicyBook
 
 from .models import RECORD_MODELS, PolicyRevision, category_records
@@ -19,6 +20,11 @@ _cache: dict[str, object] = {}
 
 
 def current_revision() -> int:
+    """The policy revision, read once per request (yfbz.core.memo; a change in the request forgets it)."""
+    return remembered("policy-revision", _read_revision)
+
+
+def _read_revision() -> int:
     row = PolicyRevision.objects.filter(pk=1).values_list("counter", flat=True).first()
     return row or 0
 
@@ -66,3 +72,4 @@ def policy_in_force(on: date) -> Policy:
 def invalidate_cache() -> None:
     with _lock:
         _cache.clear()
+    forget("policy-revision")
