@@ -116,11 +116,13 @@ class FundPosition:
 
 
 def _monthly_decided(year: int, fund: str) -> list[Decimal]:
-    rows = dict(
-        Aggregate.objects.filter(year=year, grouping="", period__startswith="M").values_list(
-            "period", "youfu_amount" if fund == "YOUFU" else "amount")
-    )
-    return [yuan(rows.get(f"M{m:02d}", 0)) for m in range(1, 13)]
+    """Decided per settlement month of ``year`` for one fund (both funds' months are read in one query
+    per request)."""
+    rows = remembered(f"monthly-decided-{year}", lambda: {
+        period: (amount, youfu) for period, amount, youfu in Aggregate.objects.filter(
+            year=year, grouping="", period__startswith="M").values_list("period", "amount", "youfu_amount")})
+    column = 1 if fund == "YOUFU" else 0
+    return [yuan(rows[f"M{m:02d}"][column] if f"M{m:02d}" in rows else 0) for m in range(1, 13)]
 
 
 def _shares(last_year: list[Decimal]) -> tuple[list[Decimal], str]:
@@ -135,11 +137,17 @@ def _shares(last_year: list[Decimal]) -> tuple[list[Decimal], str]:
 
 
 def _spent(year: int, fund: str, until: date) -> Decimal:
+    """Paid from the fund in ``year`` up to ``until`` (the ledger; both funds summed in one query)."""
     from funding.models import JournalLine
 
-    kinds, account = PAY_KINDS[fund]
-    s = JournalLine.objects.filter(account__code=account, entry__date__gte=date(year, 1, 1), entry__date__lte=until).filter(
-        Q(entry__kind__in=kinds) | Q(entry__kind="REVERSAL", entry__reverses__kind__in=kinds)).aggregate(s=Sum("amount"))["s"]
+    def both():
+        sums = {}
+        for name, (kinds, account) in PAY_KINDS.items():
+            sums[name] = Sum("amount", filter=Q(account__code=account) & (
+                Q(entry__kind__in=kinds) | Q(entry__kind="REVERSAL", entry__reverses__kind__in=kinds)))
+        return JournalLine.objects.filter(entry__date__gte=date(year, 1, 1), entry__date__lte=until).aggregate(**sums)
+
+    s = remembered(f"fund-spent-{year}-{until}", both)[fund]
     return -(s or ZERO)
 
 

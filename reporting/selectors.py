@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from beneficiaries.models import Category, Town
 from claims.models import Bill, Institution, Scheme
 from yfbz.core.display import label
+from yfbz.core.memo import remembered
 
 from .cuts import DIMENSIONS, Period, grouping_for, grouping_name
 from .models import Aggregate, BuildState, RefreshQueue, Route
@@ -233,7 +234,8 @@ def table(period: Period, by: str | None, town: Town | None = None, *, keys: Key
         found.sort(key=lambda x: keys.order(by, x[1]))
         rows = [_cell(a, keys.public(by, raw), keys.label(by, raw)) for a, raw in found]
     built_at, waiting = state if state is not None else status()
-    return Table(period, by, town, rows, _cell(total_q.first(), None, "合计"), built_at, waiting)
+    total = remembered(f"aggregate-total-{period.year}-{period.code}-{town.pk if town else ''}", total_q.first)
+    return Table(period, by, town, rows, _cell(total, None, "合计"), built_at, waiting)
 
 
 def cross(period: Period, rows_dim: str, cols_dim: str, *, keys: Keys | None = None):
