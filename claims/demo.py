@@ -61,6 +61,15 @@ def _staff():
     return User.objects.get(username="district_clerk"), User.objects.get(username="reviewer")
 
 
+def _identity_on(person, day) -> str:
+    """The name of a category the person holds on ``day`` (the platform's 救助身份 of the demo file)."""
+    from django.db.models import Q
+
+    ident = (person.identities.filter(valid_from__lte=day).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+             .select_related("category").order_by("pk").first())
+    return ident.category.name if ident else ""
+
+
 def _eligible_people(codes, n, seed):
     from beneficiaries.models import Person
 
@@ -209,7 +218,9 @@ def platform_step(stdout, rng):
         rows.append(platform_row(f"JS{month:%Y%m}{n:05d}", p.id_number, p.name, inst.name, str(advanced),
                                  in_policy=str(inpol), basic=str(basic), large=str(large), settled=day,
                                  tilted="300.00" if n == 2 else "0.00", insured="职工" if n == 1 else "城乡居民",
-                                 town=p.town.name if p.town_id else ""))
+                                 town=p.town.name if p.town_id else "",
+                                 # the platform's 救助身份: ours on the day, but two it still has as 特困 / an old wording
+                                 identity=("特困人员" if n == 3 else "低保户（原）" if n == 6 else _identity_on(p, day))))
     p = _eligible_people(["DIBAO"], 1, 24).first()
     rows.append(platform_row(f"JS{month:%Y%m}99999", p.id_number, p.name, "重庆渝北仙桃诊所", "800.00", in_policy="2000.00",
                              basic="1000.00", settled=month + timedelta(days=9), kind="普通门诊"))
