@@ -131,8 +131,8 @@ def settlement_xlsx(people, n: int) -> bytes:
 def naive_baseline(data: bytes, month: date, count: int, institution) -> tuple[float, dict[str, Decimal]]:
     """Per-line queries and inserts, rolled back. Returns (lines/s, decided amount by settlement number)."""
     from beneficiaries.models import Person
+    from claims import caps as cap_ledger
     from claims.models import SettlementFile, SettlementLine, SettlementMonth
-    from claims.services import cap_rows_locked
     from claims.settlement import read_settlement_file
     from yfbz.policy.inputs import person_for_engine
     from yfbz.policy.selectors import policy_in_force
@@ -147,15 +147,13 @@ def naive_baseline(data: bytes, month: date, count: int, institution) -> tuple[f
                                           uploaded_by=_clerk())
         for r in rows:
             p = Person.objects.filter(id_number=r.id_number).first()
-            caps = cap_rows_locked({(p.pk, r.settled_on.year)})
-            used = {s: c.used for (_, _, s), c in caps.items()}
+            ledger = cap_ledger.lock({(p.pk, r.settled_on.year)})
+            used = ledger.used(p.pk, r.settled_on.year)
             bill = Bill(BillKind(r.kind), r.settled_on, institution.level, r.in_policy_cost, r.basic_paid,
                         r.critical_paid, r.disease or None, r.total_cost, r.admitted_on, r.settlement_no)
             d = adjudicate(policy_in_force(r.settled_on), person_for_engine(p), bill, used)
             if d.scheme is not None and d.amount:
-                c = caps[(p.pk, r.settled_on.year, str(d.scheme))]
-                c.used += d.amount
-                c.save(update_fields=["used"])
+                ledger.add(p.pk, r.settled_on.year, str(d.scheme), d.amount)
             SettlementLine.objects.create(
                 file=f, settlement_month=sm, institution=institution, line_no=r.line_no, settlement_no="B" + r.settlement_no,
                 person=p, id_number=r.id_number, name=r.name, kind=r.kind, settled_on=r.settled_on,

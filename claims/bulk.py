@@ -6,13 +6,10 @@ send no signals: the caller writes one audit entry per operation (services.log_b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 
 from django.db import connection, models
 from django.utils import timezone
-
-from .models import CAP_KEYS, CapUsage
 
 
 def _columns(model) -> list[models.Field]:
@@ -42,52 +39,3 @@ def insert_rows(model, rows: Sequence[dict], *, batch_size: int = 5000) -> int:
                 out.append(v)
             copy.write_row(out)
     return len(rows)
-
-
-def ensure_cap_rows(keys: Iterable[tuple[int, int]]) -> None:
-    """Create the missing CapUsage rows of these (person, year) pairs (ON CONFLICT DO NOTHING)."""
-    keys = sorted(set(keys))
-    if not keys:
-        return
-    if connection.vendor != "postgresql":
-        CapUsage.objects.bulk_create(
-            [CapUsage(person_id=p, year=y, scheme=s) for p, y in keys for s in CAP_KEYS], ignore_conflicts=True, batch_size=5000
-        )
-        return
-    table = CapUsage._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS claims_tmp_capkey (person_id bigint, year smallint) ON COMMIT DROP")
-        cur.execute("TRUNCATE claims_tmp_capkey")
-        with cur.cursor.copy("COPY claims_tmp_capkey (person_id, year) FROM STDIN") as copy:
-            for k in keys:
-                copy.write_row(k)
-        cur.execute(
-            f'INSERT INTO "{table}" (person_id, year, scheme, used, updated_at) '
-            "SELECT k.person_id, k.year, s.scheme, 0, now() FROM claims_tmp_capkey k "
-            "CROSS JOIN unnest(%s::text[]) AS s(scheme) ORDER BY 1, 2, 3 "
-            "ON CONFLICT (person_id, year, scheme) DO NOTHING",
-            [list(CAP_KEYS)],
-        )
-
-
-def set_cap_used(values: dict[int, Decimal]) -> int:
-    """Set ``used`` of CapUsage rows by id (rows already locked by the caller)."""
-    if not values:
-        return 0
-    if connection.vendor != "postgresql":
-        rows = list(CapUsage.objects.filter(pk__in=list(values)))
-        for r in rows:
-            r.used = values[r.pk]
-        CapUsage.objects.bulk_update(rows, ["used", "updated_at"], batch_size=5000)
-        return len(rows)
-    table = CapUsage._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS claims_tmp_capused (id bigint, used numeric(14,2)) ON COMMIT DROP")
-        cur.execute("TRUNCATE claims_tmp_capused")
-        with cur.cursor.copy("COPY claims_tmp_capused (id, used) FROM STDIN") as copy:
-            for pk, used in values.items():
-                copy.write_row((pk, used))
-        cur.execute(
-            f'UPDATE "{table}" c SET used = t.used, updated_at = now() FROM claims_tmp_capused t WHERE c.id = t.id'
-        )
-        return cur.rowcount

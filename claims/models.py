@@ -52,7 +52,7 @@ class CapKey(models.TextChoices):
     POOLING_DEDUCTIBLE = "POOLING_DEDUCTIBLE", "职工普通门诊起付标准已计"
 
 
-#: the fixed order in which a person's cap rows are locked (services.cap_rows_locked)
+#: the fixed order in which a person's cap rows are locked (claims.caps.lock, the one cap ledger)
 CAP_KEYS = tuple(sorted(CapKey.values))
 
 
@@ -413,7 +413,7 @@ class Decision(models.Model):
 
 class CapUsage(models.Model):
     """What a person's annual cap of one scheme has used in one calendar year, kept exactly:
-    changed only inside ``services`` with the row locked (select_for_update, fixed order)."""
+    changed only by the one cap ledger, ``claims.caps``, with the row locked (select_for_update, fixed order)."""
 
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="cap_usages")
     year = models.PositiveSmallIntegerField("年度")

@@ -26,7 +26,8 @@ from django.db.models import Q, Sum
 from beneficiaries.retro import Reach
 from yfbz.core.display import money
 
-from .models import CAP_KEYS, ZERO, Adjustment, Bill, CapUsage, Decision, SettlementLine
+from . import caps
+from .models import ZERO, Adjustment, Bill, Decision, SettlementLine
 
 S = Bill.Status
 REACHABLE = (S.DECIDED, S.APPROVED, S.PAID, S.REFUSED)
@@ -106,14 +107,12 @@ def lines_in_period(changes) -> dict[int, list[SettlementLine]]:
     return out
 
 
-def counted(line: SettlementLine) -> Decimal:
-    """What a line counts in its person's cap and is paid to the institution: agreed, or settled."""
-    return line.payable if line.scheme else ZERO
+#: what a line counts in its person's cap and is paid to the institution: agreed, or settled (claims.caps)
+counted = caps.line_usage
 
 
 def _used_without(person_id: int, year: int, scheme: str, amount: Decimal, extra: dict | None = None) -> dict[str, Decimal]:
-    used = {k: ZERO for k in CAP_KEYS}
-    used.update(dict(CapUsage.objects.filter(person_id=person_id, year=year).values_list("scheme", "used")))
+    used = caps.read(person_id, year)
     for k, v in (extra or {}).items():
         used[k] = used.get(k, ZERO) - v
     if scheme and amount:
@@ -123,9 +122,9 @@ def _used_without(person_id: int, year: int, scheme: str, amount: Decimal, extra
 
 def preview_decision(d: Decision) -> tuple[Decimal, Decimal]:
     """(assistance, subsidy) the bill would get now, on today's identities, its own use taken out of the caps."""
-    from .services import COUNTING, _decision_usage, engine_decide
+    from .services import engine_decide
 
-    own = _decision_usage(d) if d.bill.status in COUNTING else {}
+    own = caps.decision_usage(d) if d.bill.status in caps.COUNTING else {}
     used = _used_without(d.person_id, d.year, "", ZERO, own)
     ed, _pooling, _policy = engine_decide(bill=d.bill, used=used)
     return ed.amount, ed.youfu.amount

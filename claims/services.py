@@ -28,14 +28,13 @@ from yfbz.rules import Decision as EngineDecision
 from yfbz.rules import outpatient_pooling
 from yfbz.rules.scenario import ratio_str
 
+from . import caps
 from .models import (
-    CAP_KEYS,
     ZERO,
     Adjustment,
     Bill,
     BillAttachment,
     CapKey,
-    CapUsage,
     Decision,
     Institution,
     InstitutionBankChange,
@@ -54,7 +53,7 @@ class ClaimsError(YfbzError):
 # --- status changes: the one door is yfbz.core.workflow.transition (moves: Bill.MOVES) -----------
 ALLOWED = Bill.MOVES
 #: statuses in which a bill's current decision counts against the person's caps
-COUNTING = {S.DECIDED, S.APPROVED, S.PAID, S.HISTORIC}
+COUNTING = caps.COUNTING
 
 
 def bill_set_status(*, bill: Bill, to: str, user, note: str = ""):
@@ -238,56 +237,7 @@ def bill_attach(*, bill: Bill, upload: Upload, user) -> BillAttachment:
     )
 
 
-# --- caps ----------------------------------------------------------------------------------------
-def cap_rows_locked(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], CapUsage]:
-    """The CapUsage rows of these (person, year) pairs, created when missing, then locked with
-    SELECT ... FOR UPDATE in one fixed order (person, year, scheme).
-
-    The lock is what keeps two decisions for the same person made at the same moment (two clerks,
-    two workers, a settlement import) from both reading the same "cap left" and together paying
-    more than the cap: the second waits until the first commits, then reads the new figure.
-    """
-    from django.db.models import Q
-
-    if not keys:
-        return {}
-    q = Q()
-    for pid, year in sorted(keys):
-        q |= Q(person_id=pid, year=year)
-    have = set(CapUsage.objects.filter(q).values_list("person_id", "year", "scheme"))
-    for pid, year in sorted(keys):
-        for scheme in CAP_KEYS:
-            if (pid, year, scheme) not in have:
-                CapUsage.objects.get_or_create(person_id=pid, year=year, scheme=scheme)
-    rows = CapUsage.objects.select_for_update().filter(q).order_by("person_id", "year", "scheme")
-    return {(r.person_id, r.year, r.scheme): r for r in rows}
-
-
-def _cap_add(caps, pid: int, year: int, scheme: str, amount: Decimal) -> None:
-    if not amount:
-        return
-    row = caps[(pid, year, scheme)]
-    row.used = row.used + amount
-    if row.used < ZERO:
-        raise ClaimsError(f"年度限额使用额将为负数（{pid} {year} {scheme}），请联系系统管理员核查。")
-    row.save(update_fields=["used", "updated_at"])
-
-
-def _decision_usage(d: Decision) -> dict[str, Decimal]:
-    out = {
-        CapKey.POOLING: d.pooling_paid,
-        CapKey.POOLING_DEDUCTIBLE: d.pooling_deductible,
-        CapKey.YOUFU: d.youfu_subsidy,
-        CapKey.YOUFU_BURDEN: d.youfu_burden,
-    }
-    if d.scheme:
-        out[d.scheme] = d.assistance
-    return out
-
-
-def _apply_usage(caps, d: Decision, sign: int) -> None:
-    for scheme, amount in _decision_usage(d).items():
-        _cap_add(caps, d.person_id, d.year, scheme, amount * sign)
+# --- caps: the one cap ledger is claims.caps (lock, read, add, in one fixed order) ----------------
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -376,11 +326,11 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
     keys = {(bill.person_id, bill.settled_on.year)}
     if old_counts:
         keys.add((old.person_id, old.year))
-    caps = cap_rows_locked(keys)
+    ledger = caps.lock(keys)
     if old_counts:
-        _apply_usage(caps, old, -1)
+        ledger.add_decision(old, -1)
     pid, year = bill.person_id, bill.settled_on.year
-    used = {scheme: caps[(pid, year, scheme)].used for scheme in CAP_KEYS}
+    used = ledger.used(pid, year)
     ed, pooling, policy = engine_decide(bill=bill, used=used)
     if pooling is not None and bill.basic_paid != pooling.amount:
         bill.basic_paid = pooling.amount
@@ -435,7 +385,7 @@ def _decide_locked(*, bill: Bill, user, reason: str, retroactive_change=None) ->
         youfu_difference=ed.youfu.amount - base.youfu_subsidy if base else ZERO,
         decided_by=user,
     )
-    _apply_usage(caps, new, +1)
+    ledger.add_decision(new, +1)
     if old is not None and old.reviewed_at is not None:
         _withdraw_payables(old, f"票据{bill.pk}已重新核定（{reason or '重新核定'}），原核定不再支付", user)
     note = "核定" if previous is None else f"重新核定：{reason}" if reason else "重新核定"
@@ -485,8 +435,8 @@ def bill_record_historic(
         bill.save()
         record_start(bill, by=entered_by, reason=f"原系统已核定（{source}）")
         pid, year = bill.person_id, bill.settled_on.year
-        caps = cap_rows_locked({(pid, year)})
-        used = {k: caps[(pid, year, k)].used for k in CAP_KEYS}
+        ledger = caps.lock({(pid, year)})
+        used = ledger.used(pid, year)
         considered, policy = _historic_cap(bill, scheme, used) if scheme else (None, None)
         policy = policy or policy_for(bill.settled_on, person=person_for_engine(bill.person))
         cap = considered.cap if considered is not None else None
@@ -516,7 +466,7 @@ def bill_record_historic(
             ],
             historic=True, decided_by=entered_by, reviewed_by=approved_by, reviewed_at=timezone.now(),
         )
-        _apply_usage(caps, d, +1)
+        ledger.add_decision(d, +1)
         return d
 
 
@@ -616,8 +566,7 @@ def decision_refuse(*, bill_id: int, user, reason: str, code: str = "") -> Decis
             raise ClaimsError(f"票据{bill.pk}当前为“{bill.get_status_display()}”，不能作不予救助决定。")
         _check_checker(bill, d, user)
         _in_area(user, bill, "作不予救助决定", town_id=d.town_id)
-        caps = cap_rows_locked({(d.person_id, d.year)})
-        _apply_usage(caps, d, -1)
+        caps.lock({(d.person_id, d.year)}).add_decision(d, -1)
         d.reviewed_by = user
         d.reviewed_at = timezone.now()
         d.refusal_reason = reason.strip()
@@ -640,8 +589,7 @@ def bill_return(*, bill_id: int, user, reason: str) -> Bill:
             raise ClaimsError("只有待审批的票据可以退回。")
         _check_checker(bill, d, user)
         _in_area(user, bill, "退回", town_id=d.town_id)
-        caps = cap_rows_locked({(d.person_id, d.year)})
-        _apply_usage(caps, d, -1)
+        caps.lock({(d.person_id, d.year)}).add_decision(d, -1)
         d.is_current = False
         d.save(update_fields=["is_current"])
         bill_set_status(bill=bill, to=S.ENTERED, user=user, note=f"退回修改：{reason.strip()}")
@@ -889,5 +837,4 @@ __all__ = [
     "decision_refuse",
     "payables_mark_paid",
     "retroactive_change_redecide",
-    "cap_rows_locked",
 ]

@@ -49,13 +49,12 @@ from yfbz.policy.selectors import policy_book
 from yfbz.rules import SCHEME_ZH, Reason
 from yfbz.rules.idcard import IdNumberError, parse_id_number
 
-from .bulk import ensure_cap_rows, insert_rows, set_cap_used
+from . import caps
+from .bulk import insert_rows
 from .models import (
-    CAP_KEYS,
     ZERO,
     Adjustment,
     Bill,
-    CapUsage,
     Institution,
     SettlementFile,
     SettlementLine,
@@ -351,25 +350,6 @@ def _decided_bills(institution_id: int, person_ids: list[int]) -> dict[tuple, tu
     return out
 
 
-def _lock_caps_bulk(keys: set[tuple[int, int]]) -> dict[tuple[int, int, str], tuple[int, Decimal]]:
-    """Create the missing cap rows, then lock them all in (person, year, scheme) order — the same
-    order as ``services.cap_rows_locked`` — and return (row id, used) per (person, year, scheme)."""
-    ensure_cap_rows(keys)
-    pids = sorted({p for p, _ in keys})
-    years = sorted({y for _, y in keys})
-    out = {}
-    for i in range(0, len(pids), CHUNK):
-        rows = (
-            CapUsage.objects.select_for_update()
-            .filter(person_id__in=pids[i : i + CHUNK], year__in=years)
-            .order_by("person_id", "year", "scheme")
-            .values_list("pk", "person_id", "year", "scheme", "used")
-        )
-        for pk, pid, year, scheme, used in rows:
-            out[(pid, year, scheme)] = (pk, used)
-    return out
-
-
 def settlement_file_import(*, file_id: int, user=None) -> SettlementFile | None:
     """Import a QUEUED file: decide every line again and sort it (yfbz.core.jobs: claimed, and failed
     with the reason in Chinese on any error; a second call while it runs, or after it is done, does
@@ -398,10 +378,10 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     people = persons_for_engine_by_id_number({r.id_number for r in rows})
     existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
     by_bill = _decided_bills(inst.pk, sorted({people[r.id_number][0] for r in rows if r.id_number in people}))
-    caps = _lock_caps_bulk({(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people})
-    used: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
-    for (pid, year, scheme), (_pk, amount) in caps.items():
-        used[(pid, year)][scheme] = amount
+    pairs = {(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people}
+    ledger = caps.lock(pairs)
+    # a working copy: every line decided counts for the next ones of the file; only agreed lines are added
+    used: dict[tuple[int, int], dict[str, Decimal]] = {pair: ledger.used(*pair) for pair in pairs}
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
     town_ids = dict(Town.objects.values_list("code", "pk"))
@@ -461,8 +441,7 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
         else:
             line["dispute"], line["dispute_text"] = _dispute(d, r.advanced)
     insert_rows(L, lines)
-    new_used = {caps[key][0]: caps[key][1] + amount for key, amount in agreed_add.items()}
-    set_cap_used(new_used)
+    changed = ledger.add_many(agreed_add)
     agreed = [x for x in lines if x["outcome"] == L.Outcome.AGREED]
     f.lines_total = len(lines)
     f.lines_agreed = len(agreed)
@@ -472,10 +451,9 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     f.status = SettlementFile.Status.DONE
     f.error = ""
     f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status", "error"])
-    changed = new_used
     log_bulk(f, user, {
         "导入明细行": len(lines), "无异议": f.lines_agreed, "有异议": f.lines_disputed,
-        "无异议合计": str(f.agreed_total), "更新年度限额行": len(changed),
+        "无异议合计": str(f.agreed_total), "更新年度限额行": changed,
     })
 
 
@@ -560,24 +538,23 @@ def settlement_line_recheck(*, line_id: int, change, user, reason: str) -> bool:
     changes becomes a disputed line again, with the reason, for a reviewer to settle (its amount
     leaves the cap meanwhile). Returns whether the line waits for a reviewer."""
     from .retro import counted
-    from .services import _cap_add, cap_rows_locked
 
     with transaction.atomic():
         line = L.objects.select_related("settlement_month").get(pk=line_id)
         sm = SettlementMonth.objects.select_for_update().get(pk=line.settlement_month_id)
         line = L.objects.select_for_update(of=("self",)).select_related("institution", "person").get(pk=line_id)
         pid, year = line.person_id, line.settled_on.year
-        caps = cap_rows_locked({(pid, year)})
+        ledger = caps.lock({(pid, year)})
         was = counted(line)
         if was:
-            _cap_add(caps, pid, year, line.scheme, -was)
-        used = {key: caps[(pid, year, key)].used for key in CAP_KEYS}
+            ledger.add(pid, year, line.scheme, -was)
+        used = ledger.used(pid, year)
         d, _ = decide_bill(person_for_engine(line.person), bill_for_engine(line, ref=line.settlement_no), used)
         scheme = str(d.scheme) if d.scheme is not None else ""
         pending = line.pending
         if not pending and d.amount == was and (scheme == line.scheme or not was):
             if was:
-                _cap_add(caps, pid, year, line.scheme, was)
+                ledger.add(pid, year, line.scheme, was)
             return False
         dispute, text = _dispute(d, line.advanced)
         if not pending and d.amount == line.advanced:
@@ -601,11 +578,9 @@ def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str
     """What a settled disputed line pays, decided again NOW under the person's locked cap rows:
     caps may have been used since the file was imported, and no payment, the reviewer's included,
     may take a scheme past its annual cap (POLICY.md §5–§7a, D3)."""
-    from .services import _cap_add, cap_rows_locked
-
     pid, year = line.person_id, line.settled_on.year
-    caps = cap_rows_locked({(pid, year)})
-    used = {key: caps[(pid, year, key)].used for key in CAP_KEYS}
+    ledger = caps.lock({(pid, year)})
+    used = ledger.used(pid, year)
     bill = bill_for_engine(line, ref=line.settlement_no)
     d, _ = decide_bill(person_for_engine(line.person), bill, used)
     if resolution == L.Resolution.ENGINE:
@@ -626,7 +601,7 @@ def _pay_within_cap(line: SettlementLine, resolution: str) -> tuple[Decimal, str
             )
         pay = line.advanced
     if pay and scheme:
-        _cap_add(caps, pid, year, scheme, pay)
+        ledger.add(pid, year, scheme, pay)
     return pay, scheme
 
 

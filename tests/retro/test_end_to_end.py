@@ -17,9 +17,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from beneficiaries.models import RetroactiveChange
+from claims.caps import COUNTING
+from claims.caps import decision_usage as _decision_usage
 from claims.models import Adjustment, Bill, CapUsage, Decision, SettlementLine
 from claims.notices import notice_print
-from claims.services import COUNTING, _decision_usage
 from claims.settlement import settlement_line_resolve
 from funding import services
 from funding.models import Account, JournalLine, PayableLine, Receivable, WithdrawnFunds
