@@ -25,17 +25,26 @@ class ApplicationForm(forms.ModelForm):
                   "bank_name", "bank_account"]
         widgets = {"admitted_on": DATE, "settled_on": DATE, "reason": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, known_number: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.person = None
+        # from a person or an alert: the number is known and never written into the page in full (issue 9,
+        # finding 7); the field is left empty (masked as its placeholder) and may be filled to change the applicant
+        self.known_number = known_number
+        if known_number:
+            from yfbz.core.pii import mask
+
+            self.fields["id_number"].required = False
+            self.fields["id_number"].widget.attrs["placeholder"] = mask(known_number)
+            self.fields["id_number"].help_text = f"已带出 {mask(known_number)}；如需更换申请人请填写其公民身份号码"
         self.fields["institution"].queryset = Institution.objects.filter(active=True).order_by("name")
         self.fields["institution"].label_from_instance = lambda i: i.name
         self.fields["on_behalf"].help_text = "申请人委托他人代为办理时勾选，并填写代办人"
 
     def clean_id_number(self):
         try:
-            number = parse_id_number(self.cleaned_data["id_number"]).number
+            number = parse_id_number(self.cleaned_data["id_number"] or self.known_number).number
         except IdNumberError as exc:
             raise forms.ValidationError(f"公民身份号码有误：{exc}") from None
         person = Person.objects.visible_to(self.user).filter(id_number=number).first()

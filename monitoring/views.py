@@ -190,14 +190,15 @@ def application_new(request):
         from yfbz.core.params import parse_int
 
         alert = Alert.objects.visible_to(request.user).filter(pk=parse_int(request.GET.get("alert") or request.POST.get("alert"), "预警", low=1, high=2**31 - 1)).first()
-    initial = {"id_number": alert.id_number} if alert else {}
-    if request.GET.get("person"):
+    known = alert.id_number if alert else ""  # carried by the form, shown masked (issue 9, finding 7)
+    person_pk = request.GET.get("person") or request.POST.get("person")
+    if person_pk:
         from yfbz.core.params import parse_int
 
-        person = Person.objects.visible_to(request.user).filter(pk=parse_int(request.GET["person"], "人员", low=1, high=2**31 - 1)).first()
+        person = Person.objects.visible_to(request.user).filter(pk=parse_int(person_pk, "人员", low=1, high=2**31 - 1)).first()
         if person is not None:
-            initial = {"id_number": person.id_number}
-    form = ApplicationForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+            known = person.id_number
+    form = ApplicationForm(request.POST or None, request.FILES or None, user=request.user, known_number=known)
     if request.method == "POST" and form.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k not in ("id_number", "papers")}
         try:
@@ -208,7 +209,8 @@ def application_new(request):
         else:
             messages.success(request, "已登记申请，请审核资料后报区医保局。")
             return redirect("monitoring:application-detail", pk=app.pk)
-    return render(request, "monitoring/application_form.html", {"form": form, "alert": alert})
+    return render(request, "monitoring/application_form.html", {"form": form, "alert": alert,
+                                                                 "person_pk": person_pk if known and person_pk else ""})
 
 
 @permission_required(VIEW_APPLICATION, raise_exception=True)

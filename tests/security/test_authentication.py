@@ -169,6 +169,23 @@ def test_a_session_ends_after_30_minutes_idle():
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
 
 
+def test_a_session_left_idle_for_30_minutes_is_over_and_one_in_use_goes_on(staff):
+    """Finding 6 said 8-hour sessions: the server keeps a session 30 minutes past its last request."""
+    from django.contrib.sessions.models import Session
+
+    client = Client()
+    assert _login(client, "auditor", PASSWORD).status_code == 302
+    key = client.session.session_key
+    expiry = Session.objects.get(session_key=key).expire_date
+    assert timedelta(minutes=29) < expiry - timezone.now() <= timedelta(minutes=30)
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + timedelta(minutes=5))  # 25 idle
+    assert client.get("/").status_code == 200  # still in: and the request renews it to 30 minutes
+    assert Session.objects.get(session_key=key).expire_date - timezone.now() > timedelta(minutes=29)
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))  # 30 idle
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp["Location"].startswith(LOGIN)
+
+
 def test_the_session_cookie_is_renewed_by_each_request(staff):
     client = Client()
     _login(client, "auditor", PASSWORD)

@@ -84,3 +84,25 @@ def test_the_roster_page_and_its_error_file_mask_numbers(upload_file, staff, log
 def test_admin_change_pages_show_no_full_number(person, staff, login):
     page = login(staff["district_clerk"]).get(reverse("admin:beneficiaries_person_change", args=[person.pk])).content.decode()
     assert person.id_number not in page and "13812345678" not in page
+
+
+def test_the_application_form_from_a_person_carries_the_number_masked_not_in_full(people, staff):
+    """Found by tests/security/test_no_full_numbers.py: /monitoring/applications/new/?person=… wrote the
+    person's full number into the form. It is carried by the form and shown masked; the application is
+    still registered for that person."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from claims.models import Institution
+    from monitoring.models import Application
+    from tests.monitoring.test_applications import PDF, client_of, form
+
+    person = people["slh"]
+    inst = Institution.objects.create(code="YB01", name="渝北区人民医院", level=2)
+    c = client_of(staff["slh_clerk"])
+    page = c.get(f"/monitoring/applications/new/?person={person.pk}").content.decode()
+    assert person.id_number not in page and person.id_number[:6] + "********" + person.id_number[-4:] in page
+    data = form(person, institution=inst.pk, id_number="")
+    data["papers"] = [SimpleUploadedFile("申请书.pdf", PDF, "application/pdf")]
+    resp = c.post(f"/monitoring/applications/new/?person={person.pk}", data)
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    assert Application.objects.get().person == person
