@@ -22,7 +22,7 @@ from yfbz.core.roles import Role
 from yfbz.rules.idcard import check_character
 
 DEMO_PASSWORD = "yfbz-demo-2025"
-DEMO_APPS = ("yfbz.policy", "beneficiaries", "claims", "funding", "reporting")
+DEMO_APPS = ("yfbz.policy", "beneficiaries", "claims", "funding", "reporting", "monitoring")
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢傅钟"
 GIVEN = "建国秀英志强丽华明军红梅小平德福桂兰玉珍春燕海涛俊杰文静家豪思远婷婷子涵雨欣浩然国强淑芬永福秋菊新民"
