@@ -385,6 +385,7 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
     book = policy_book()
     thresholds = Thresholds()
     towns = dict(Town.objects.values_list("code", "pk"))
+    inst_names = dict(Institution.objects.values_list("pk", "name"))  # alerts name institutions, never by code
 
     # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over)
     alerts_new: list[dict] = []
@@ -413,7 +414,9 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
                 "person_id": pid, "town_id": towns.get(person.town_on(x.settled_on)) or x.town_id, "year": x.settled_on.year,
                 "burden": x.burden, "expected": d.amount, "threshold": None,
                 "figures": {
-                    "结算编号": x.settlement_no, "结算日期": x.settled_on.isoformat(), "医疗总费用": _money(x.total_cost),
+                    "结算编号": x.settlement_no, "结算日期": x.settled_on.isoformat(),
+                    "医疗机构": inst_names.get(x.institution_id) or f"{x.institution_text}（本系统未登记的机构）",
+                    "医疗总费用": _money(x.total_cost),
                     "政策范围内费用": _money(x.in_policy_cost), "医疗救助支付": _money(paid),
                     "结算日身份": "、".join(d.category_names.get(c, c) for c in person.categories_on(x.settled_on)),
                     "按政策应付医疗救助": _money(d.amount), "救助方案": SCHEME_ZH.get(x.scheme, x.scheme), "救助比例": ratio,

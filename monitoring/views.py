@@ -74,7 +74,8 @@ def alert_list(request):
 @permission_required(VIEW_ALERT, raise_exception=True)
 def alert_detail(request, pk: int):
     alert = Alert.objects.select_related("town", "person", "row").get_visible_or_404(request.user, pk=pk)
-    rows = HighCostRow.objects.visible_to(request.user).filter(id_number=alert.id_number, year=alert.year).order_by("settled_on")
+    rows = (HighCostRow.objects.visible_to(request.user).filter(id_number=alert.id_number, year=alert.year)
+            .select_related("institution").order_by("settled_on"))
     return render(request, "monitoring/alert_detail.html", {
         "alert": alert, "rows": rows, "follow_ups": alert.follow_ups.select_related("department", "recorded_by"),
         "referrals": alert.referrals.select_related("department"), "history": history_of(alert),

@@ -130,3 +130,22 @@ def test_the_district_sees_open_late_and_closed_per_town_and_department(alerts, 
     # the town clerk's own figures only
     mine = {t["town__name"] for t in overview(staff["slh_clerk"])["towns"]}
     assert mine == {"双龙湖街道"}
+
+
+def test_alert_pages_name_institutions_not_their_codes(make_person, institutions, run_import, staff):
+    from django.test import Client
+
+    person = make_person("吴机构", town="SLH", categories=("DIBAO",))
+    code, out = run_import(csv_bytes([
+        row("N001", person, inst="YB01"),                      # the file gives only the code
+        row("N002", person, inst="ZZ99", settled="2025-06-20"),  # a code the bureau does not know
+    ]), apply=True)
+    assert code == 0 and out["alerts"]["YJWJ"] >= 1
+    c = Client()
+    c.force_login(staff["slh_clerk"])
+    alert = Alert.objects.filter(kind=AlertKind.YJWJ, person=person).order_by("pk").first()
+    page = c.get(f"/monitoring/alerts/{alert.pk}/").content.decode()
+    assert "渝北区人民医院" in page
+    assert ">YB01<" not in page and "YB01" not in page.split('data-testid="figures"')[1]
+    assert "ZZ99（本系统未登记的机构）" in page
+    assert alert.figures["医疗机构"] == "渝北区人民医院"
