@@ -12,6 +12,7 @@ transaction). Without ``apply`` nothing is written and the summary says what wou
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +33,7 @@ from yfbz.policy.inputs import bill_for_engine, decide_bill, persons_for_engine_
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import SCHEME_ZH
 
-from .models import ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
+from .models import CENT, ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
 from .thresholds import Thresholds
 
 CHUNK = 5000
@@ -156,11 +157,44 @@ class _Reference:
             self.towns[town.name] = town.pk
             self.towns.setdefault(town.short_name, town.pk)
             self.town_codes[town.code] = town.pk
+        self.amounts = _Amounts()
         self.by_code: dict[str, Institution] = {}
         self.by_name: dict[str, Institution] = {}
         for inst in Institution.objects.all():
             self.by_code[inst.code.upper()] = inst
             self.by_name.setdefault(normalise_text(inst.name), inst)
+
+
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
+_MEMO_MAX = 200_000
+
+
+class _Amounts:
+    """Amount cells parsed once per distinct value (a month's export repeats the same few hundred
+    thousand values — 0, blanks, round sums — across twelve amount columns): plain digits go straight
+    to ``Decimal``; anything else (separators, 元, full-width digits, floats from xlsx) through
+    ``yfbz.files.cells.parse_amount``, which also says what is wrong. Errors are not remembered."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    def parse(self, value) -> Decimal | None:
+        key = value if value.__class__ is str else (value.__class__, value)
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable cell: never from the reader, but never a 500 either
+            return parse_amount(value)
+        if value.__class__ is str and _PLAIN_AMOUNT.fullmatch(value):
+            d = Decimal(value).quantize(CENT)
+        else:
+            d = parse_amount(value)
+        if len(self.memo) < _MEMO_MAX:
+            self.memo[key] = d
+        return d
 
 
 def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Line | None:
@@ -214,7 +248,7 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
     amounts = {}
     for f in AMOUNTS:
         try:
-            v = parse_amount(raw(f)) if f in cols else None
+            v = ref.amounts.parse(raw(f)) if f in cols else None
             if v is None and f in REQUIRED_AMOUNTS:
                 summary.error(n, f, "金额为空")
         except ValueError as exc:

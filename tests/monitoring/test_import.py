@@ -160,3 +160,28 @@ def test_header_variants_and_an_xlsx_file_are_read_alike(month_file, run_import)
     wb.save(buf)
     code, out = run_import(buf.getvalue(), suffix=".xlsx")
     assert code == 0 and out["valid"] == 1 and out["alerts"]["YJWJ"] == 1
+
+
+def test_amounts_parsed_once_per_value_read_as_the_one_parser_does():
+    """The import's memoised amount parser (speed: parse once per distinct value) gives what
+    yfbz.files.cells.parse_amount gives, errors included, for every shape of cell."""
+    from decimal import Decimal
+
+    from monitoring.importing import _Amounts
+    from yfbz.files.cells import parse_amount
+
+    cells = ["0", "12.5", "1,234.50", "１２３.４", " 100 ", "100元", "", None, 12.5, 3, 1.0, True and 1, "000012",
+             "999999999999.99", "12.345", "-5", "abc", "1e3", "NaN", "1000000000000", 0.1 + 0.2]
+    amounts = _Amounts()
+    for _ in range(2):  # the second pass answers from the memo
+        for cell in cells:
+            try:
+                expected = parse_amount(cell)
+            except ValueError as exc:
+                with pytest.raises(ValueError) as got:
+                    amounts.parse(cell)
+                assert str(got.value) == str(exc)
+            else:
+                got = amounts.parse(cell)
+                assert got == expected and str(got) == str(expected), cell
+    assert amounts.parse("7") == Decimal("7.00") and str(amounts.parse("7")) == "7.00"
