@@ -35,6 +35,9 @@ class TownAdmin(ReferenceAdmin, ImportExportModelAdmin):
     list_display = ("code", "name", "kind", "active")
     search_fields = ("code", "name")
 
+    def has_import_permission(self, request):
+        return False  # towns arrive through 区划 → 导入镇街 (the one reader; a town under its district from a date)
+
 
 @admin.register(Department)
 class DepartmentAdmin(ReferenceAdmin):
@@ -64,6 +67,52 @@ class CategoryAliasAdmin(ReferenceAdmin, ImportExportModelAdmin):
     list_filter = ("department",)
     search_fields = ("wording", "category__code", "category__name")
     list_select_related = ("category", "department")
+    change_list_template = "admin/beneficiaries/categoryalias/change_list.html"
+
+    def has_import_permission(self, request):
+        return False  # one door for files: 从文件导入 (the one reader: title rows, header wordings, row numbers)
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("import-file/", self.admin_site.admin_view(self.import_file_view),
+                 name="beneficiaries_categoryalias_import_file"),
+            *super().get_urls(),
+        ]
+
+    def import_file_view(self, request):
+        from django import forms
+        from django.contrib import messages
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+        from django.template.response import TemplateResponse
+
+        from yfbz.core.uploads import DataFileField
+        from yfbz.files.formats import CATEGORY_ALIASES
+        from yfbz.files.reader import describe
+
+        from .aliases import AliasImportError, category_aliases_import
+
+        if not self.may_edit(request):
+            raise PermissionDenied
+
+        class ImportFileForm(forms.Form):
+            file = DataFileField(label="类别写法文件", kind="reference")
+
+        form = ImportFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = category_aliases_import(data=form.cleaned_data["file"].read(), user=request.user)
+            except AliasImportError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"已导入类别写法：新增{done.added}个，更新{done.updated}个。{describe(done.reading)}")
+                return redirect("admin:beneficiaries_categoryalias_changelist")
+        return TemplateResponse(request, "admin/beneficiaries/categoryalias/import_file.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "title": "从文件导入类别写法",
+            "columns": CATEGORY_ALIASES.columns,
+        })
 
 
 class IdentityInline(ReadOnlyInline, admin.TabularInline):

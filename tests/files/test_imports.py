@@ -151,3 +151,32 @@ def test_the_towns_file_of_the_area_tree_goes_through_the_one_reader_with_the_sp
     text = "；".join(exc.value.messages)
     assert "第5行 类型：应为“街道”或“镇”" in text and "第5行 起始日期" in text  # the blank row 4 counted
     assert not Town.objects.filter(code="STJ").exists()
+
+
+def test_category_wordings_from_a_departments_file_with_a_title_row_through_the_admin_and_no_english_import(staff, login):
+    """The admin imported 类别写法 (and 镇街) through django-import-export with English headers (code,
+    department, wording) and header on row 1; now 从文件导入 is the one reader's and the other is off."""
+    from django.urls import reverse
+
+    from beneficiaries.models import CategoryAlias
+    from tests.security.test_hostile_inputs import _named
+
+    header = ["序号", "名单中的写法", "身份类别", "认定部门", "备注"]
+    data = xlsx(header, [1, "城乡低保户（A类）", "低保对象", "民政", ""], [2, "特困供养", "TEKUN", "CIVIL", ""],
+                [3, "城市低保", "TEKUN", "CIVIL", "改为特困（试）"], title_rows=("民政局名单类别写法",))
+    client = login(staff["sysadmin"])
+    before = CategoryAlias.objects.get(wording="城市低保", department__code="CIVIL").category.code
+    resp = client.post(reverse("admin:beneficiaries_categoryalias_import_file"), {"file": _named(data, "写法.xlsx")}, follow=True)
+    text = resp.content.decode()
+    assert before == "DIBAO" and "新增2个，更新1个" in text and "表头在第2行" in text and "未使用的列：序号、备注" in text
+    assert CategoryAlias.objects.get(wording="城乡低保户(A类)").category.code == "DIBAO"
+    assert CategoryAlias.objects.get(wording="城市低保", department__code="CIVIL").category.code == "TEKUN"
+    bad = xlsx(header, [1, "某写法", "不存在的类别", "民政", ""], [2, "", "TEKUN", "CIVIL", ""], title_rows=("名单",))
+    resp = client.post(reverse("admin:beneficiaries_categoryalias_import_file"), {"file": _named(bad, "写法.xlsx")}, follow=True)
+    text = resp.content.decode()
+    assert "第3行“身份类别”：没有身份类别“不存在的类别”" in text and "第4行“名单中的写法”：不能为空" in text
+    assert not CategoryAlias.objects.filter(wording="某写法").exists()
+    # the import with English headers is off for 类别写法 and 镇街
+    assert client.get("/admin/beneficiaries/categoryalias/import/").status_code == 403
+    assert client.get("/admin/beneficiaries/town/import/").status_code == 403
+    assert login(staff["district_clerk"]).get(reverse("admin:beneficiaries_categoryalias_import_file")).status_code in (302, 403)

@@ -164,3 +164,10 @@ TOWNS = register(FileFormat("towns", "镇街区划", (
     C("previous_district", "原属区"),
     C("group", "镇街组合", "政策区域"),
 )))
+
+#: the rosters' category wordings (类别写法): a department's wording of one of our categories
+CATEGORY_ALIASES = register(FileFormat("category_aliases", "类别写法", (
+    C("wording", "名单中的写法", "写法", "类别写法", "wording", required=True),
+    C("category", "身份类别", "类别代码", "身份类别代码", "code", required=True),
+    C("department", "认定部门", "部门", "部门代码", "department", required=True),
+)))
