@@ -62,7 +62,7 @@ BUDGET, FILE_BUDGET = 30, 60
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_every_page_each_role_reaches_on_the_demo_is_drawn_in_at_most_30_queries(client):
+def test_every_page_each_role_reaches_and_every_admin_list_is_drawn_in_at_most_30_queries(client):
     """Each role walks every kind of page from its home page (the crawl of the words test) and no page costs
     more than 30 queries (no PDF or sheet more than 60) once the process's caches are warm (a page over the budget is
     asked again: the first request of a process reads the policy book and the area tree)."""
@@ -93,5 +93,18 @@ def test_every_page_each_role_reaches_on_the_demo_is_drawn_in_at_most_30_queries
                 again = client.get(url)
             if again.status_code == 200 and len(ctx.captured_queries) > budget:
                 over[f"{username} {url}"] = len(ctx.captured_queries)
+    # and every list of the admin, as the system administrator (with the demo's rows on them)
+    from django.contrib import admin
+    from django.urls import reverse
+
+    client.force_login(User.objects.filter(is_superuser=True).first())
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        client.get(url)  # warm
+        with CaptureQueriesContext(connection) as ctx:
+            resp = client.get(url)
+        pages += 1
+        if resp.status_code == 200 and len(ctx.captured_queries) > BUDGET:
+            over[f"admin {url}"] = len(ctx.captured_queries)
     assert over == {}, over
     assert pages > 40, pages

@@ -91,6 +91,10 @@ class PolicyRecordAdmin(ReferenceAdmin):
     def get_list_filter(self, request):
         return (("area",) if _has_area(self.model) else ()) + tuple(super().get_list_filter(request))
 
+    def get_list_select_related(self, request):
+        # the area column names each row's area: read with the rows, not one query per row (issue 14)
+        return ("area",) if _has_area(self.model) else False
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.in_force:
             return False  # decisions were made under it: end it with a new row instead
