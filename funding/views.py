@@ -39,6 +39,7 @@ from .forms import (
 from .models import (
     EntryProposal,
     FileImport,
+    Fund,
     FundRequest,
     JournalEntry,
     PayableLine,
@@ -104,8 +105,19 @@ def request_detail(request, pk):
         "batches": req.batches.select_related("created_by", "confirmed_by"),
         "transfer_form": TransferForm(), "confirm_form": ConfirmForm(),
         "pending": req.lines.filter(status="pending").count(),
+        "payable": _payable_by_fund(req),
         "failed": req.lines.filter(status="pending", payments__status="failed").distinct()[:200],
     })
+
+
+def _payable_by_fund(req) -> list[dict]:
+    """What a payment batch of each fund would send to the bank now: lines waiting with an account."""
+    from django.db.models import Count, Sum
+
+    rows = {r["fund"]: r for r in req.lines.filter(status="pending").exclude(bank_account="").values("fund")
+            .annotate(n=Count("pk"), total=Sum("amount"))}
+    return [{"fund": f, "name": f.label, "n": rows.get(f.value, {}).get("n", 0),
+             "total": rows.get(f.value, {}).get("total") or 0} for f in Fund]
 
 
 @login_required

@@ -45,11 +45,20 @@ def _proposed(p: EntryProposal) -> EntryProposal:
 
 
 def proposal_reversal(*, entry_id: int, on: date, reason: str, user) -> EntryProposal:
-    entry = JournalEntry.objects.get(pk=entry_id)
+    """Ask for an entry to be reversed. Asked once: a second request for the same entry (a double click, a second
+    tab) is refused while the first waits, and so is one for an entry already reversed or itself a reversal."""
     if not reason.strip():
         raise FundingError("请填写冲销原因")
-    return _proposed(EntryProposal(kind=EntryKind.REVERSAL, reverses=entry, on=on, source_document=f"冲销{entry.number}",
-                                   description=reason.strip(), proposed_by=user))
+    with transaction.atomic():
+        entry = JournalEntry.objects.select_for_update().get(pk=entry_id)  # two requests at once: one waits
+        if entry.kind == EntryKind.REVERSAL:
+            raise FundingError("冲销凭证不能再冲销；如需更正请重新登记")
+        if JournalEntry.objects.filter(reverses=entry).exists():
+            raise FundingError(f"凭证 {entry.number} 已冲销过")
+        if EntryProposal.objects.filter(reverses=entry, status=EntryProposal.Status.PENDING).exists():
+            raise FundingError(f"凭证 {entry.number} 已有待审核的冲销，不能重复提出")
+        return _proposed(EntryProposal(kind=EntryKind.REVERSAL, reverses=entry, on=on, source_document=f"冲销{entry.number}",
+                                       description=reason.strip(), proposed_by=user))
 
 
 def proposal_recovery(*, receivable_id: int, amount: Decimal, on: date, source_document: str, user) -> EntryProposal:

@@ -48,6 +48,8 @@ def test_clerk_enters_a_bill_reviewer_approves_and_the_notice_prints(staff, peop
     browser_login("reviewer")
     page.goto(f"/claims/bills/{bill.pk}/")
     page.get_by_test_id("approve").click()
+    assert "4,000.00 元" in page.get_by_test_id("confirm-text").inner_text()  # asked first, with the amount
+    page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("bill-status").inner_text() == "已审批"
     href = page.get_by_test_id("print-notice").get_attribute("href")

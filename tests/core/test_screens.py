@@ -105,7 +105,7 @@ def test_each_role_walks_its_main_journey_on_the_demo_data(page):
     if box.count():
         box.check()
     page.get_by_test_id("approve").click()
-    page.wait_for_load_state()
+    confirm_dialog(page, "06b-confirm-approve", "审批同意")
     assert page.get_by_test_id("bill-status").inner_text() in ("已审批", "不予救助")
     page.goto(reverse("claims:settlement-list"))
     shot(page, "07-settlement-list")
