@@ -131,3 +131,78 @@ def test_the_same_file_again_is_refused_naming_the_earlier_upload(year_run, staf
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, changed, name="更正后.xlsx")
     assert TaxReconciliation.objects.latest("pk").status == "done"
+
+
+def test_an_unexpected_error_fails_with_a_chinese_reason_and_a_rerun_reconciles_once_it_is_gone(
+        year_run, staff, login, monkeypatch, django_capture_on_commit_callbacks):  # noqa: F811
+    from funding.services import tax_detail
+
+    clerk = staff["district_clerk"]
+    rec = services.tax_reconciliation_queue(year=2025, file_name="a.xlsx", data=detail(year_run), user=clerk, send=False)
+    real = tax_detail.reconcile
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("worker lost its mind")
+
+    monkeypatch.setattr(tax_detail, "reconcile", broken)
+    with pytest.raises(Exception):  # noqa: B017 — JobError, with the reason
+        tax_detail.tax_reconciliation_run(reconciliation_id=rec.pk)
+    rec.refresh_from_db()
+    assert rec.status == "failed" and "任务运行出错（税务代缴明细核对）" in rec.error and "RuntimeError" in rec.error
+    assert not TaxReconciliationLine.objects.exists() and jobs.can_rerun(rec)
+    monkeypatch.setattr(tax_detail, "reconcile", real)
+    client = login(clerk)
+    url = reverse("funding:tax-reconciliation", args=[rec.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("job-rerun", args=["funding.taxreconciliation", rec.pk]), {"next": url})
+    rec.refresh_from_db()
+    assert rec.status == "done" and rec.error == "" and TaxReconciliationLine.objects.filter(reconciliation=rec).exists()
+
+
+def test_while_a_live_worker_holds_the_job_nobody_else_runs_or_reruns_it(year_run, staff):  # noqa: F811
+    from funding.services import tax_detail
+    from tests.worker_process import another_worker_holding
+    from yfbz.core import errors
+    from yfbz.core.errors import YfbzError
+
+    clerk = staff["district_clerk"]
+    rec = services.tax_reconciliation_queue(year=2025, file_name="a.xlsx", data=detail(year_run), user=clerk, send=False)
+    TaxReconciliation.objects.filter(pk=rec.pk).update(status="running", job_tries=1)
+    with another_worker_holding(rec):
+        rec.refresh_from_db()
+        assert jobs.alive(rec) and not jobs.abandoned(rec) and not jobs.can_rerun(rec)
+        assert tax_detail.tax_reconciliation_run(reconciliation_id=rec.pk) is None  # a second delivery does nothing
+        with pytest.raises(YfbzError) as caught:
+            jobs.rerun(rec, by=clerk)
+        assert caught.value.template is errors.JOB_STILL_RUNNING
+    rec.refresh_from_db()
+    assert jobs.abandoned(rec)  # its worker gone: offered 重新运行 at once
+    jobs.rerun(rec, by=clerk)
+    assert tax_detail.tax_reconciliation_run(reconciliation_id=rec.pk).status == "done"
+
+
+@pytest.mark.worker
+def test_the_reconciliation_goes_through_a_real_worker(celery_worker_real, staff, make_person, login):
+    """The page stores and queues; a real Celery worker (through Redis) reconciles; the page shows it."""
+    import time
+    from decimal import Decimal
+
+    from funding.models import Enrolment, SubsidyResult, SubsidyRun
+
+    clerk = staff["district_clerk"]
+    p = make_person("真工人", categories=("DIBAO",))
+    Enrolment.objects.create(person=p, year=2025, kind="RESIDENT_T1")
+    run = SubsidyRun.objects.create(year=2025, status="done", started_by=clerk)
+    SubsidyResult.objects.create(person=p, year=2025, enrolment="RESIDENT_T1", category="DIBAO", amount=Decimal("342.00"),
+                                 town_id=p.town_id, run=run)
+    client = login(clerk)
+    resp = upload(client, tax_xlsx([tax_row(1, p.id_number, p.name, "双龙湖街道", "低保对象", 342.0)]))
+    rec = TaxReconciliation.objects.get()
+    for _ in range(300):
+        rec.refresh_from_db()
+        if rec.status in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert rec.status == "done", rec.error
+    assert rec.counts["AGREED"] == 1 and rec.agreed_total == Decimal("342.00")
+    assert "各镇街核对结果" in client.get(resp["Location"]).content.decode()
