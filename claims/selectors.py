@@ -72,8 +72,9 @@ def payables(*, year: int, month: int) -> list[Payable]:
                         fund=fund,
                         spending="BENEFIT_PERSON",
                         scheme=scheme,
-                        town_id=d.person.town_id,
+                        town_id=d.town_id if d.town_id is not None else d.person.town_id,  # recorded when decided
                         amount=amount,
+                        on=d.settled_on,
                     )
                 )
     months = SettlementMonth.objects.filter(

@@ -13,31 +13,34 @@ def todo(user):
     from django.urls import reverse
 
     from yfbz.core.roles import Role
+    from yfbz.core.scoping import district_q
 
     from .models import EntryProposal, FundRequest, PayableLine, Payment, PaymentBatch, SelfPaidReport
 
     items = []
     home = reverse("funding:home")
+    requests = FundRequest.objects.filter(district_q(user))  # their district's (docs/areas.md)
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         reports = SelfPaidReport.objects.visible_to(user).filter(status=SelfPaidReport.Status.REPORTED)
         items.append(("镇街上报、待区级审核的自缴资助", reports.count(), reverse("funding:selfpaid")))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
-        drafts = FundRequest.objects.filter(status=FundRequest.Status.DRAFT)
+        drafts = requests.filter(status=FundRequest.Status.DRAFT)
         items.append(("已编制、待审核报送的资金申请", drafts.count(), _first_request_url(drafts, home)))
-        batches = PaymentBatch.objects.filter(status=PaymentBatch.Status.EXPORTED)
+        batches = PaymentBatch.objects.filter(district_q(user, "request__district"), status=PaymentBatch.Status.EXPORTED)
         items.append(("已生成支付文件、待银行回单确认的批次", batches.count(), _first_request_url(
-            FundRequest.objects.filter(batches__in=batches).distinct(), home)))
+            requests.filter(batches__in=batches).distinct(), home)))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.FINANCE):
         # a proposal waits for someone else: its maker cannot approve it (maker ≠ checker)
         proposals = EntryProposal.objects.filter(status=EntryProposal.Status.PENDING).exclude(proposed_by=user)
         items.append(("待复核的记账申请", proposals.count(), reverse("funding:ledger")))
     if user.is_superuser or user.has_role(Role.FINANCE):
-        funded = FundRequest.objects.filter(
+        funded = requests.filter(
             status=FundRequest.Status.FUNDED, lines__status=PayableLine.Status.PENDING).exclude(lines__bank_account="").distinct()
         items.append(("财政已划拨、待制作支付文件的资金申请", funded.count(), _first_request_url(funded, home)))
-        failed = PayableLine.objects.filter(status=PayableLine.Status.PENDING, payments__status=Payment.Status.FAILED).distinct()
+        failed = PayableLine.objects.filter(district_q(user, "request__district"), status=PayableLine.Status.PENDING,
+                                            payments__status=Payment.Status.FAILED).distinct()
         items.append(("支付失败、待更正账号后重新支付的款项", failed.count(), _first_request_url(
-            FundRequest.objects.filter(lines__in=failed).distinct(), home)))
+            requests.filter(lines__in=failed).distinct(), home)))
     return items
 
 

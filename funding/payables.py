@@ -35,6 +35,9 @@ class Payable:
     scheme: str
     town_id: int | None
     amount: Decimal
+    #: the day the payable concerns (a decision's settlement date, a subsidy's 31 December): its town's
+    #: district that day is the district whose fund request pays it (docs/areas.md); None: the month's end
+    on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,11 @@ def _subsidy_payables(*, year: int, month: int) -> Iterable[Payable]:
     rows = (
         SelfPaidReport.objects.filter(status=SelfPaidReport.Status.APPROVED, decided_on__lte=month_end)
         .order_by("pk")
-        .values_list("pk", "account_holder", "bank_name", "bank_account", "town_id", "amount")
+        .values_list("pk", "account_holder", "bank_name", "bank_account", "town_id", "amount", "year")
     )
-    for pk, holder, bank, account, town_id, amount in rows.iterator(chunk_size=5000):
-        yield Payable(f"subsidy-b:{pk}", "PERSON", holder, bank, account, "ASSISTANCE", "SUBSIDY", "资助参保", town_id, amount)
+    for pk, holder, bank, account, town_id, amount, yr in rows.iterator(chunk_size=5000):
+        yield Payable(f"subsidy-b:{pk}", "PERSON", holder, bank, account, "ASSISTANCE", "SUBSIDY", "资助参保", town_id, amount,
+                      date(yr, 12, 31))
 
 
 def _subsidy_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:
@@ -75,7 +79,7 @@ def _tax_payables(*, year: int, month: int) -> Iterable[Payable]:
     month_end = date(year, month, calendar.monthrange(year, month)[1])
     for s in TaxListSettlement.objects.filter(paid=False, confirmed_on__lte=month_end).select_related("town").order_by("pk"):
         yield Payable(f"subsidy-a:{s.pk}", "INSTITUTION", s.payee_name, s.bank_name, s.bank_account, "ASSISTANCE", "SUBSIDY",
-                      "资助参保（税务代缴）", s.town_id, s.amount)
+                      "资助参保（税务代缴）", s.town_id, s.amount, date(s.year, 12, 31))
 
 
 def _tax_mark_paid(*, source_keys: list[str], paid_on: date, user) -> int:

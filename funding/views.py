@@ -19,6 +19,7 @@ from yfbz.core.display import money as display_money
 from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
+from yfbz.core.scoping import district_q
 from yfbz.core.workflow import history_of
 from yfbz.files.reader import describe
 
@@ -58,6 +59,15 @@ from .services import FundingError
 from .services.fileimports import file_import_queue
 
 
+def _requests(user):
+    """Fund requests of the user's district (docs/areas.md, funds by area): yfbz.core.scoping.district_q."""
+    return FundRequest.objects.filter(district_q(user))
+
+
+def _batches(user):
+    return PaymentBatch.objects.filter(district_q(user, "request__district"))
+
+
 def _refused(request, exc: YfbzError):
     messages.error(request, str(exc))
 
@@ -69,7 +79,7 @@ def home(request):
     today = timezone.localdate()
     return render(request, "funding/home.html", {
         "balances": selectors.balances(),
-        "requests": FundRequest.objects.select_related("created_by")[:24],
+        "requests": _requests(request.user).select_related("created_by")[:24],
         "form": MonthForm(initial={"year": today.year, "month": today.month}),
     })
 
@@ -94,7 +104,7 @@ def request_create(request):
 @login_required
 @permission_required("funding.view_fundrequest", raise_exception=True)
 def request_detail(request, pk):
-    req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
+    req = get_object_or_404(_requests(request.user).select_related("created_by", "approved_by"), pk=pk)
     return render(request, "funding/request_detail.html", {
         "req": req, "summary": selectors.request_summary(req),
         "withdrawn": [{"line": ln, "source": selectors.source_label(ln.source_key),
@@ -123,7 +133,7 @@ def _payable_by_fund(req) -> list[dict]:
 @login_required
 @permission_required("funding.view_fundrequest", raise_exception=True)
 def request_pdf(request, pk):
-    req = get_object_or_404(FundRequest.objects.select_related("created_by", "approved_by"), pk=pk)
+    req = get_object_or_404(_requests(request.user).select_related("created_by", "approved_by"), pk=pk)
     return download(notices.fund_request_pdf(req, selectors.request_summary(req)),
                     f"{req.year}年{req.month}月医疗救助资金申请表", req.number, ext="pdf")
 
@@ -131,7 +141,7 @@ def request_pdf(request, pk):
 @login_required
 @require_POST
 def request_action(request, pk, action):
-    req = get_object_or_404(FundRequest, pk=pk)
+    req = get_object_or_404(_requests(request.user), pk=pk)
     needs = {"submit": "funding.change_fundrequest", "cancel": "funding.change_fundrequest",
              "transfer": "funding.add_journalentry", "batch": "funding.add_paymentbatch",
              "withdraw": "funding.add_paymentbatch", "return": "funding.add_journalentry"}
@@ -193,7 +203,7 @@ def line_correct_bank(request, pk):
 @login_required
 @permission_required("funding.view_paymentbatch", raise_exception=True)
 def batch_xlsx(request, pk):
-    batch = get_object_or_404(PaymentBatch, pk=pk)
+    batch = get_object_or_404(_batches(request.user), pk=pk)
     return download(exports.bank_file_xlsx(batch), "银行代发文件", batch.get_fund_display(), batch.number, ext="xlsx")
 
 
@@ -201,7 +211,7 @@ def batch_xlsx(request, pk):
 @permission_required("funding.change_paymentbatch", raise_exception=True)
 @require_POST
 def batch_confirm(request, pk):
-    batch = get_object_or_404(PaymentBatch, pk=pk)
+    batch = get_object_or_404(_batches(request.user), pk=pk)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
@@ -508,7 +518,8 @@ def receivables(request):
                 return redirect("funding:receivables")
             except YfbzError as exc:
                 form.add_error(None, str(exc))
-    page = Paginator(Receivable.objects.select_related("opened_by"), 50).get_page(request.GET.get("page"))
+    page = Paginator(Receivable.objects.filter(district_q(request.user)).select_related("opened_by"), 50).get_page(
+        request.GET.get("page"))
     for r in page:
         r.source_text = selectors.source_label(r.source_key)
     return render(request, "funding/receivables.html", {"form": form, "page": page, "recovery_form": RecoveryForm()})
@@ -518,6 +529,7 @@ def receivables(request):
 @permission_required("funding.add_journalentry", raise_exception=True)
 @require_POST
 def receivable_recover(request, pk):
+    get_object_or_404(Receivable.objects.filter(district_q(request.user)), pk=pk)
     form = RecoveryForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请填写追回金额、到账日期和凭据")

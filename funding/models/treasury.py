@@ -450,6 +450,10 @@ class Receivable(models.Model):
 
     source_key = models.CharField("来源编号", max_length=80, unique=True)
     debtor_name = models.CharField("欠款方", max_length=100)
+    # the district whose pool it returns to (docs/areas.md): the opener's; empty: the bureau's district
+    district = models.ForeignKey(
+        "areas.Area", verbose_name="所属区", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
     fund = models.CharField("资金", max_length=12, choices=Fund.choices)
     amount = models.DecimalField("应收金额", **MONEY)
     recovered = models.DecimalField("已追回", default=Decimal("0"), **MONEY)

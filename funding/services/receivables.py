@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from yfbz.core.workflow import record_start, transition
 from yfbz.rules.money import money
@@ -38,8 +39,11 @@ def receivable_open(*, source_key: str, debtor_name: str, fund: str, amount: Dec
                     f"来源 {source_key} 已登记应收款 {existing.amount} 元（{existing.get_fund_display()}），与本次 {amt} 元不符"
                 )
             return existing
+        from .requests import _district_served
+
         rec = Receivable.objects.create(
-            source_key=source_key, debtor_name=debtor_name, fund=fund, amount=amt, reason=reason, opened_by=user
+            source_key=source_key, debtor_name=debtor_name, fund=fund, amount=amt, reason=reason, opened_by=user,
+            district_id=_district_served(user, timezone.localdate()),
         )
         record_start(rec, by=user, reason=reason)
         return rec

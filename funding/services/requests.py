@@ -9,6 +9,7 @@ Period and the accounts.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -79,6 +80,34 @@ def _district_served(user, on: date) -> int | None:
     return bureau.district_id if bureau else None
 
 
+def _serves(district_id: int | None, month_end: date):
+    """Whether a payable is this district's: its town's district on the day it concerns (a decision's
+    settlement date; else the month's end). A payable with no town (an institution's one-stop month,
+    a top-up) or a town placed in no district is the bureau's district's."""
+    from yfbz.areas.tree import area_tree
+
+    tree = area_tree()
+    if not any(s.district_id != district_id for spans in tree.spans.values() for s in spans):
+        return lambda p: True  # one district over every town: everything is its own
+    bureau = tree.bureau_on(month_end)
+    bureau_district = bureau.district_id if bureau else None
+
+    def serves(p) -> bool:
+        if p.town_id is None or p.town_id not in tree.spans:
+            return district_id == bureau_district
+        governing = tree.district_of(p.town_id, p.on or month_end)
+        return governing == district_id if governing is not None else district_id == bureau_district
+
+    return serves
+
+
+def _district_name(district_id: int | None) -> str:
+    from yfbz.areas.tree import area_tree
+
+    area = area_tree().area(district_id)
+    return area.name if area else ""
+
+
 def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) -> FundRequest:
     """Gather every provider's payables approved for the month and not requested before."""
     with transaction.atomic():
@@ -87,10 +116,13 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
                                          district_id=_district_served(user, date(year, month, 1)))
         gathered, seen = [], set()
         i = 0
+        serves = _serves(req.district_id, date(year, month, calendar.monthrange(year, month)[1]))
         for name, provider in PROVIDERS.items():
             for p in provider.payables(year=year, month=month):
                 i += 1
                 key, amount = _check_payable(i, p)
+                if not serves(p):
+                    continue  # another district's pool pays it (docs/areas.md, funds by area)
                 if key not in seen:
                     seen.add(key)
                     gathered.append((name, p, amount))
@@ -109,7 +141,7 @@ def fund_request_create(*, year: int, month: int, user, batch_size: int = 5000) 
             rows.append((name, p.source_key, p.payee_kind, p.payee_name[:100], (p.bank_name or "")[:60],
                          (p.bank_account or "")[:40], p.fund, p.spending, (p.scheme or "")[:30], p.town_id, amount))
         if not rows:
-            raise FundingError(f"{year}年{month}月没有尚未申请的已审批待支付款项")
+            raise FundingError(f"{year}年{month}月{_district_name(req.district_id)}没有尚未申请的已审批待支付款项")
         try:
             with transaction.atomic():
                 _insert_lines(req, rows, batch_size)

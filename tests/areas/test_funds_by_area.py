@@ -69,3 +69,52 @@ def test_a_fund_request_carries_the_district_it_serves(make_person, decided_bill
     from funding.services.requests import _district_served
 
     assert _district_served(lj_clerk, date(2026, 2, 1)) == Area.objects.get(code="LJ").pk
+
+
+def test_fund_requests_are_compiled_per_district_and_each_district_sees_its_own(
+    make_person, decided_bill, enter_bill, staff, make_user, towns, login
+):
+    """统景 moves to 北碚区 on 20 January 2026: its January bill is still 渝北's to pay, its February bill
+    北碚's; each district compiles a request of its own payables, and sees only its own requests."""
+    from django.urls import reverse
+
+    from claims.services import bill_decide
+    from funding.models import PayableLine
+    from yfbz.areas import services as areas
+    from yfbz.core.roles import Role
+
+    tj, slh = make_person("统景人", town="TJ"), make_person("双龙湖人", town="SLH")
+    january = decided_bill(tj, settled_on=date(2026, 1, 10), in_policy="5000.00", basic="0.00")
+    areas.move_town(towns["TJ"], "BB", date(2026, 1, 20), source="划归北碚区")
+    bb = Area.objects.get(code="BB")
+    bb_clerk, bb_reviewer = make_user("bb_clerk", Role.DISTRICT_CLERK, district=bb), make_user("bb_rev", Role.DISTRICT_REVIEWER, district=bb)
+    february = enter_bill(tj, settled_on=date(2026, 2, 5), in_policy="3000.00", basic="0.00", user=bb_clerk)
+    bill_decide(bill_id=february.pk, user=bb_clerk)
+    ours = decided_bill(slh, settled_on=date(2026, 2, 6), in_policy="2000.00", basic="0.00")
+    for bill, reviewer in ((january, staff["reviewer"]), (february, bb_reviewer), (ours, staff["reviewer"])):
+        d = decision_approve(bill_id=bill.pk, user=reviewer, confirm_provisional=True)
+    at = timezone.localtime(d.reviewed_at)
+
+    yb_req = fund_request_create(year=at.year, month=at.month, user=staff["district_clerk"])
+    bb_req = fund_request_create(year=at.year, month=at.month, user=bb_clerk)
+    assert (yb_req.district.code, bb_req.district.code) == ("YB", "BB")
+
+    def payees(req):
+        return sorted(PayableLine.objects.filter(request=req).values_list("source_key", flat=True))
+
+    key = "decision:{}:ASSISTANCE".format
+    assert payees(yb_req) == sorted([key(january.current_decision.pk), key(ours.current_decision.pk)])
+    assert payees(bb_req) == [key(february.current_decision.pk)]
+    with pytest.raises(FundingError, match="北碚区没有尚未申请"):
+        fund_request_create(year=at.year, month=at.month, user=bb_clerk)  # nothing of 北碚's is left
+
+    yb = login(staff["district_clerk"])
+    assert yb.get(reverse("funding:request-detail", args=[bb_req.pk])).status_code == 404
+    assert yb.get(reverse("funding:request-detail", args=[yb_req.pk])).status_code == 200
+    bbc = login(bb_clerk)
+    assert bbc.get(reverse("funding:request-detail", args=[yb_req.pk])).status_code == 404
+    assert bbc.get(reverse("funding:request-pdf", args=[bb_req.pk])).status_code == 200
+    home = bbc.get(reverse("funding:home")).content.decode()
+    assert bb_req.number in home and yb_req.number not in home
+    city = login(make_user("city", Role.CITY))
+    assert all(city.get(reverse("funding:request-detail", args=[r.pk])).status_code == 200 for r in (yb_req, bb_req))

@@ -172,6 +172,30 @@ def scope_q(model: type[models.Model], user) -> Q:
     return q
 
 
+def district_q(user, path: str = "district") -> Q:
+    """Records that carry the district they serve (a fund request, its payment batches, a receivable:
+    docs/areas.md, funds by area): district staff see their district's, and those with no district when
+    their district is the bureau's; the city level and superusers see every district's; anyone else
+    nothing."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    if user.is_superuser or getattr(user, "sees_every_district", False):
+        return Q()
+    if not user.sees_everything:
+        return NOTHING
+    from django.utils import timezone
+
+    from .hooks import get
+
+    tree = get("area_tree")()  # yfbz.areas.tree.area_tree (core imports no app)
+    district_id = _user_district(user, tree)
+    bureau = tree.bureau_on(timezone.localdate())
+    q = Q(**{path: district_id}) if district_id else NOTHING
+    if bureau is None or district_id == bureau.district_id:
+        q |= Q(**{f"{path}__isnull": True})
+    return q
+
+
 def changeable_q(model: type[models.Model], user) -> Q:
     """What `user` may change: what they see, less the people whose town has left their district (kept
     visible, read-only, for the history the bureau made: docs/areas.md)."""
