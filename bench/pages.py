@@ -236,7 +236,7 @@ def build(people: int) -> None:
     run = SubsidyRun.objects.create(year=2025, started_by=users["finance"], status=SubsidyRun.Status.DONE)
     fill(SubsidyChange, int(P * PER_PERSON["changes"]), {
         "run_id": str(run.pk), "person_id": "g", "old_category": "''", "new_category": f"(ARRAY{codes})[1 + g % {len(codes)}]",
-        "new_amount": "350.00",
+        "new_amount": "350.00", "town_id": town_of.format(p="g"),
     })
     with connection.cursor() as cur:
         t = time.perf_counter()

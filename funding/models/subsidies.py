@@ -168,16 +168,24 @@ class SubsidyChange(models.Model):
     new_category = models.CharField("新资助身份", max_length=30, blank=True)
     old_amount = models.DecimalField("原金额", null=True, blank=True, **MONEY)
     new_amount = models.DecimalField("新金额", null=True, blank=True, **MONEY)
+    # the town on 31 December of the run's year, as on the person's SubsidyResult (docs/areas.md): a town
+    # clerk's list is read on the (run, town) index, never through every person of the run (issue 14);
+    # a person who moves after the run stays on the list of the town the change was made for
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街（年末）", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = ScopedManager()
 
     class Scoping:
-        town = "person__town"
+        town = "town"
+        on_year = "run__year"
+        current_town = "person__town"
 
     class Meta:
         verbose_name = "资助变化"
         verbose_name_plural = "资助变化"
         ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "town", "id"], name="subsidy_change_run_town")]
 
     def __str__(self):
         return f"{self.person_id} {self.old_amount}→{self.new_amount}"

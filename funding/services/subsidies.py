@@ -202,7 +202,8 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> d
             if pk in old:
                 removed.append(pk)
                 counts["removed"] += 1
-                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][1], old_amount=old[pk][4]))
+                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][1], old_amount=old[pk][4],
+                                             town_id=old[pk][-1]))
             continue
         category = d.category or _best_category(idents)
         std = policy_for(end, person=person, book=book).standard_for(year, category)
@@ -219,11 +220,12 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> d
         results.append((pk, *values))
         if before is None:
             counts["new"] += 1
-            changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount))
+            changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount,
+                                         town_id=values[-1]))
         elif (before[1], before[4]) != (category, d.amount):
             counts["changed"] += 1
             changes.append(SubsidyChange(run=run, person_id=pk, old_category=before[1], old_amount=before[4],
-                                         new_category=category, new_amount=d.amount))
+                                         new_category=category, new_amount=d.amount, town_id=values[-1]))
     if removed:
         SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
     _upsert_results(results, year=year, run_id=run.pk)
