@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('beneficiaries', '0019_roster_jobs'),
-        ('funding', '0018_one_door_for_lines_payments_receivables_reports_proposals'),
+        ('funding', '0019_receivable_district'),
     ]
 
     operations = [
