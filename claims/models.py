@@ -710,13 +710,25 @@ class SettlementFile(BytesDeferredModel, models.Model):
         return self.file_name
 
 
+@jobs.register
 class PlatformSettlementFile(BytesDeferredModel, models.Model):
     """The city platform's monthly settlement detail (结算明细): one file for all institutions of a
     month, split by institution on import into one ``SettlementFile`` each (``claims.platform``).
     Lines of an institution we do not know wait here, listed for the administrator to add (with its
-    level); splitting again after that imports them."""
+    level); splitting again after that imports them. Read and split by a background job
+    (yfbz.core.jobs): the page stores the file and queues."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "排队中"
+        RUNNING = "RUNNING", "拆分中"
+        DONE = "DONE", "已拆分"
+        FAILED = "FAILED", "拆分失败"
 
     month = models.DateField("结算月份", help_text="该月第一天")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField("错误", blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
     file_name = models.CharField("文件名", max_length=200)
     data = models.BinaryField("文件内容", editable=False)
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
@@ -735,6 +747,9 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
     other_periods = models.JSONField("其他清算期的明细", default=list, blank=True)
 
     objects = BytesDeferredManager()  # the bytes are read by the split only (yfbz.core.bytes)
+    JOB = JobSpec(label="平台结算明细拆分", task="claims.tasks.platform_split", queued=Status.QUEUED,
+                  running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED,
+                  rerun_permission="claims.add_settlementfile")
 
     class Meta:
         verbose_name = "平台结算明细"
@@ -744,6 +759,10 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
 
     def __str__(self):
         return f"{self.file_name}（{self.month:%Y年%m月}）"
+
+    def can_rerun_by(self, user) -> bool:
+        """Only the one who uploaded the file reruns it (it is split in their name)."""
+        return user.is_superuser or user.pk == self.uploaded_by_id
 
 
 class SettlementLine(models.Model):

@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from yfbz.core import jobs
 from yfbz.core.roles import Role
 from yfbz.files.reader import header_key
 
@@ -144,39 +145,82 @@ def _split(pf: PlatformSettlementFile, rows: list[Row], user) -> list[Settlement
     return created
 
 
-def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> tuple[PlatformSettlementFile, list[SettlementFile]]:
-    """Read the platform's detail of a month, store it, and split it: one QUEUED ``SettlementFile``
-    per known institution (the caller queues their import after commit). A bad line refuses the
-    whole file; a closed month of any institution refuses it too (nothing half-applied)."""
+def platform_file_queue(*, month: date, file_name: str, data: bytes, user, send: bool = True) -> PlatformSettlementFile:
+    """The page's part: store the platform's detail of a month and queue its reading and split (the
+    task after commit). The same bytes as an earlier upload are refused here, naming it."""
     _check_clerk(user)
     month = month.replace(day=1)
     sha = hashlib.sha256(data).hexdigest()
-    earlier = PlatformSettlementFile.objects.filter(sha256=sha).first()
+    earlier = PlatformSettlementFile.objects.defer("data").filter(sha256=sha).first()
     if earlier is not None:
+        if earlier.status == PlatformSettlementFile.Status.FAILED:
+            raise ClaimsError(f"该平台结算明细已于{timezone.localtime(earlier.uploaded_at):%Y-%m-%d %H:%M}上传（{earlier}），"
+                              f"拆分失败：{earlier.error[:200]}。文件有误请改正后上传；原因已排除的，请在该文件处点“重新运行”。")
         raise ClaimsError(f"该平台结算明细已于{timezone.localtime(earlier.uploaded_at):%Y-%m-%d %H:%M}导入"
                           f"（{earlier}），不会重复导入和支付。")
-    table = _open(data)
-    others: list[Row] = []
-    rows = read_settlement_rows(table, month, others)
-    if not (table.has("institution_code") or table.has("institution_name")):
-        raise ClaimsError("平台结算明细须有“就诊医疗机构名称”或“医疗机构编码”列，才能按机构拆分；"
-                          "单个机构的结算文件请选择医疗机构后上传。")
-    digest = content_digest(month, rows + others)
     try:
         with transaction.atomic():
+            pf = PlatformSettlementFile.objects.create(month=month, file_name=file_name[:200], data=data, sha256=sha,
+                                                       uploaded_by=user)
+            log_bulk(pf, user, {"上传待拆分": pf.file_name, "大小（字节）": len(data)})
+            if send:
+                from .tasks import platform_split
+
+                transaction.on_commit(lambda: platform_split.delay(pf.pk))
+    except IntegrityError:
+        raise ClaimsError("同一文件刚刚已由另一次上传导入（两次同时上传了相同的文件），不会重复导入和支付。") from None
+    return pf
+
+
+def platform_file_run(*, platform_file_id: int, queue_parts: bool = True) -> list[SettlementFile] | None:
+    """The task's part (yfbz.core.jobs): read the detail, check every line, refuse the same lines of
+    the month as an earlier file, split it (one QUEUED ``SettlementFile`` per known institution, their
+    imports queued after commit when ``queue_parts``) and mark it done in the same transaction — or
+    failed with the reason in Chinese, nothing split. A bad line refuses the whole file; a closed
+    month of any institution too."""
+
+    def work(token: str) -> list[SettlementFile] | None:
+        pf = PlatformSettlementFile.objects.select_related("uploaded_by").get(pk=platform_file_id)
+        data = bytes(PlatformSettlementFile.objects.filter(pk=pf.pk).values_list("data", flat=True)[0])
+        table = _open(data)
+        others: list[Row] = []
+        rows = read_settlement_rows(table, pf.month, others)
+        if not (table.has("institution_code") or table.has("institution_name")):
+            raise ClaimsError("平台结算明细须有“就诊医疗机构名称”或“医疗机构编码”列，才能按机构拆分；"
+                              "单个机构的结算文件请选择医疗机构后上传。")
+        digest = content_digest(pf.month, rows + others)
+        with transaction.atomic():
+            if not jobs.still_mine(PlatformSettlementFile, pf.pk, token):
+                return None
             same = (PlatformSettlementFile.objects.defer("data").select_related("uploaded_by")
-                    .filter(month=month, content_sha256=digest).order_by("pk").first())
+                    .filter(month=pf.month, content_sha256=digest).exclude(pk=pf.pk)
+                    .exclude(status=PlatformSettlementFile.Status.FAILED).order_by("pk").first())
             if same is not None:
                 raise ClaimsError(
                     f"该平台结算明细的{len(rows):,}行与{timezone.localtime(same.uploaded_at):%Y-%m-%d %H:%M}由{same.uploaded_by}"
                     f"导入的第{same.pk}号平台结算明细“{same.file_name}”（{same.month:%Y年%m月}）内容完全相同，不会重复导入和支付。")
-            pf = PlatformSettlementFile.objects.create(
-                month=month, file_name=file_name[:200], data=data, sha256=sha, content_sha256=digest, uploaded_by=user,
-                reading=table.reading, lines_total=len(rows), other_periods=other_periods(others),
-            )
-            return pf, _split(pf, rows, user)
-    except IntegrityError:
-        raise ClaimsError("同一文件刚刚已由另一次上传导入（两次同时上传了相同的文件），不会重复导入和支付。") from None
+            pf.content_sha256, pf.reading, pf.lines_total = digest, table.reading, len(rows)
+            pf.other_periods = other_periods(others)
+            pf.save(update_fields=["content_sha256", "reading", "lines_total", "other_periods"])
+            files = _split(pf, rows, pf.uploaded_by)
+            PlatformSettlementFile.objects.filter(pk=pf.pk).update(status=PlatformSettlementFile.Status.DONE, error="")
+            if queue_parts:
+                from .tasks import settlement_import
+
+                for f in files:
+                    transaction.on_commit(lambda pk=f.pk: settlement_import.delay(pk, pf.uploaded_by_id))
+        return files
+
+    return jobs.run(PlatformSettlementFile, platform_file_id, work)
+
+
+def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> tuple[PlatformSettlementFile, list[SettlementFile]]:
+    """Queue and run at once in this process (the demo data, tests): the page's job, the parts left
+    QUEUED for the caller to import. A refusal raises (the row is left failed with the reason)."""
+    pf = platform_file_queue(month=month, file_name=file_name, data=data, user=user, send=False)
+    files = platform_file_run(platform_file_id=pf.pk, queue_parts=False) or []
+    pf.refresh_from_db()
+    return pf, files
 
 
 def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
@@ -185,6 +229,8 @@ def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
     _check_clerk(user)
     with transaction.atomic():
         pf = PlatformSettlementFile.objects.select_for_update().get(pk=platform_file_id)
+        if pf.status != PlatformSettlementFile.Status.DONE:
+            raise ClaimsError(f"平台结算明细“{pf.file_name}”{pf.get_status_display()}，拆分完成后才能重新拆分。")
         rows = read_settlement_rows(_open(bytes(pf.data)), pf.month, [])
         return _split(pf, rows, user)
 

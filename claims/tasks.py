@@ -29,3 +29,16 @@ def notice_batch(batch_id: int) -> dict:
         return {"batch": batch_id, "done": notice_batch_render(batch_id=batch_id)}
     except YfbzError as exc:
         return {"batch": batch_id, "error": str(exc)}
+
+
+@shared_task(name="claims.platform_split")
+def platform_split(platform_file_id: int) -> dict:
+    """Read and split the platform's settlement detail (yfbz.core.jobs: a failure is recorded on the
+    file with the reason); the parts' imports are queued after it."""
+    from .platform import platform_file_run
+
+    try:
+        files = platform_file_run(platform_file_id=platform_file_id)
+    except YfbzError as exc:
+        return {"platform_file": platform_file_id, "error": str(exc)}
+    return {"platform_file": platform_file_id, "parts": len(files or [])}

@@ -41,7 +41,7 @@ from .models import (
     SettlementLine,
 )
 from .notices import PRINTABLE, notice_batch_create, notice_print
-from .platform import other_period_lines, platform_file_split, platform_file_upload, unknown_institutions
+from .platform import other_period_lines, platform_file_queue, platform_file_split, unknown_institutions
 from .services import (
     ClaimsError,
     Upload,
@@ -456,11 +456,10 @@ def settlement_list(request):
         elif platform_form.is_valid():
             up = platform_form.cleaned_data["file"]
             try:
-                with transaction.atomic():
-                    pf, files = platform_file_upload(month=platform_form.cleaned_data["month"], file_name=up.name,
-                                                     data=up.read(), user=request.user)
-                    _queue_imports(files, request.user)
-                messages.success(request, _platform_message(pf, files))
+                pf = platform_file_queue(month=platform_form.cleaned_data["month"], file_name=up.name, data=up.read(),
+                                         user=request.user)
+                messages.success(request, f"平台结算明细“{pf.file_name}”已上传，后台正在读取并按机构拆分，"
+                                          "拆分后各机构的文件自动导入核对（见下方“最近上传的平台结算明细”）。")
                 return redirect("claims:settlement-list")
             except YfbzError as exc:
                 messages.error(request, str(exc))
@@ -490,6 +489,8 @@ def settlement_list(request):
         "form": form, "platform_form": platform_form, "page": page, "files": files,
         "unknown": unknown_institutions() if request.user.sees_everything else [],
         "other_periods": other_period_lines() if request.user.sees_everything else [],
+        "platform_files": (PlatformSettlementFile.objects.defer("data").select_related("uploaded_by")[:10]
+                           if request.user.sees_everything else []),
     })
 
 

@@ -143,7 +143,9 @@ def test_a_bad_line_refuses_the_whole_platform_file_naming_the_platforms_row_and
     with pytest.raises(SettlementFileError) as exc:
         platform_file_upload(month=MARCH, file_name="bad.xlsx", data=platform_xlsx(rows), user=staff["district_clerk"])
     assert "第4行“医疗救助”" in str(exc.value) and "第5行“医保就诊类别”" in str(exc.value)
-    assert PlatformSettlementFile.objects.count() == 0 and SettlementFile.objects.count() == 0
+    pf = PlatformSettlementFile.objects.get()  # the job's row: failed with the reason, nothing split
+    assert pf.status == "FAILED" and "第4行“医疗救助”" in pf.error and pf.parts == []
+    assert SettlementFile.objects.count() == 0
 
 
 def test_only_a_district_clerk_imports_the_platform_detail(institutions, people, staff):
@@ -165,7 +167,7 @@ def test_the_same_platform_detail_again_under_another_title_or_order_is_refused_
     with pytest.raises(ClaimsError) as exc:
         platform_file_upload(month=MARCH, file_name="重新导出.xlsx", data=again, user=clerk)
     assert f"第{first.pk}号平台结算明细“结算明细202503.xlsx”（2025年03月）内容完全相同" in str(exc.value)
-    assert PlatformSettlementFile.objects.count() == 1 and SettlementFile.objects.count() == 2
+    assert PlatformSettlementFile.objects.exclude(status="FAILED").count() == 1 and SettlementFile.objects.count() == 2
     # a file with one more settlement is another file (its repeated lines are duplicates as always)
     more = platform_xlsx([*rows, platform_row("P3", slh, "张双龙", YB01, "100.00", settled=date(2025, 3, 20))])
     pf, _ = import_platform(more, clerk, name="补充.xlsx")
@@ -251,3 +253,44 @@ def test_the_platforms_identity_is_compared_with_ours_on_the_settlement_date_and
     hx = login(staff["hx_clerk"]).get("/claims/settlements/identities/").content.decode()
     assert "李回兴" in hx and "周结束" not in hx and "张双龙" not in hx
     assert people["hx"].id_number not in hx  # masked
+
+
+def test_the_page_stores_the_platform_detail_and_queues_the_job_splits_it_and_queues_the_parts(
+        institutions, people, staff, login, django_capture_on_commit_callbacks):
+    """The platform's detail is read and split by a job (yfbz.core.jobs), not in the request."""
+    import io
+
+    client = login(staff["district_clerk"])
+    slh = people["slh"].id_number
+    f = io.BytesIO(platform_xlsx([platform_row("Q1", slh, "张双龙", YB01, "4000.00"),
+                                  platform_row("Q2", slh, "张双龙", CQ01, "4000.00", settled=date(2025, 3, 18))]))
+    f.name = "结算明细202503.xlsx"
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        resp = client.post("/claims/settlements/", {"platform": "1", "platform-month": "2025-03", "platform-file": f})
+    assert resp.status_code == 302
+    pf = PlatformSettlementFile.objects.get()
+    assert pf.status == "QUEUED" and not SettlementFile.objects.exists()  # nothing read in the request
+    page = client.get("/claims/settlements/").content.decode()
+    assert "最近上传的平台结算明细" in page and "排队中" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()  # the split, then the parts' imports it queues
+    pf.refresh_from_db()
+    assert pf.status == "DONE" and pf.lines_total == 2 and len(pf.parts) == 2
+    assert sorted(SettlementFile.objects.values_list("status", flat=True)) == ["DONE", "DONE"]
+    assert sorted(SettlementLine.objects.values_list("settlement_no", flat=True)) == ["Q1", "Q2"]
+
+
+def test_a_platform_detail_that_fails_shows_the_reason_and_only_its_uploader_reruns_it(institutions, people, staff, login):
+    rows = [platform_row("R1", people["slh"].id_number, "张双龙", YB01, "4000.00")]
+    rows[0][25] = "12,5x"
+    data = platform_xlsx(rows)
+    with pytest.raises(SettlementFileError):
+        platform_file_upload(month=MARCH, file_name="bad.xlsx", data=data, user=staff["district_clerk"])
+    page = login(staff["district_clerk"]).get("/claims/settlements/").content.decode()
+    assert "拆分失败" in page and "第4行“医疗救助”" in page and 'data-testid="job-rerun"' in page
+    other = login(staff["reviewer"]).get("/claims/settlements/").content.decode()
+    assert "拆分失败" in other and 'data-testid="job-rerun"' not in other
+    # the same bytes again: refused, pointing at the failed file and its 重新运行
+    with pytest.raises(ClaimsError, match="拆分失败.*重新运行"):
+        platform_file_upload(month=MARCH, file_name="bad.xlsx", data=data, user=staff["district_clerk"])
