@@ -38,8 +38,9 @@ def demo_steps_last():
     """Run after every app's demo_steps (money must be in the ledger): the retroactive chain walked."""
     from .areas_demo import area_steps
     from .retro_demo import retroactive_demo
+    from .waiting_demo import waiting_work
 
-    return [retroactive_demo, *area_steps()]
+    return [retroactive_demo, *area_steps(), waiting_work]
 
 
 def institutions_step(stdout, rng):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from beneficiaries import services as roster_services
 from beneficiaries.models import RosterUpload, Town
 from claims.models import Bill, SettlementMonth
-from funding.models import Enrolment, FundRequest, SubsidyRun
+from funding.models import Enrolment, FundRequest, PaymentBatch, SubsidyRun
 from yfbz.core.models import User
 from yfbz.policy.models import ContributionStandard
 
@@ -27,7 +27,15 @@ def _first_of_previous(d, n):
     return d
 
 
-def test_the_demo_sits_on_todays_calendar_and_its_roster_can_be_walked_to_confirmation():
+def todo_of(html: str) -> dict[str, int]:
+    """The home page's to-do list: {label: count}."""
+    import re
+
+    block = html.split('data-testid="todo"', 1)[1].split("</ul>", 1)[0]
+    return {label: int(n) for label, n in re.findall(r'<a href="[^"]*">([^<]+)</a> <span class="count">(\d+)</span>', block)}
+
+
+def test_the_demo_sits_on_todays_calendar_and_its_roster_can_be_walked_to_confirmation(client):
     out = io.StringIO()
     call_command("demo_data", people=300, stdout=out)
     today = timezone.localdate()
@@ -54,6 +62,20 @@ def test_the_demo_sits_on_todays_calendar_and_its_roster_can_be_walked_to_confir
         assert User.objects.get(username=f"{town.code.lower()}_clerk").town == town
     printed = out.getvalue()
     assert "镇街代码小写_clerk" in printed and "lx_clerk" not in printed
+
+    # work waits for each role on its home page: bills to approve, a draft fund request and a payment batch
+    # waiting for the bank's return (reviewer); the roster rows of 回兴 (its clerk)
+    assert FundRequest.objects.filter(status=FundRequest.Status.DRAFT).exists()
+    assert PaymentBatch.objects.filter(status=PaymentBatch.Status.EXPORTED).exists()
+    for username, waiting in [
+        ("reviewer", ["已核定待审批的票据", "已编制、待审核报送的资金申请", "已生成支付文件、待银行回单确认的批次"]),
+        ("hx_clerk", ["本镇街待审核的名单行"]),
+        ("district_clerk", ["已录入、待核定的票据"]),
+    ]:
+        client.force_login(User.objects.get(username=username))
+        todo = todo_of(client.get("/").content.decode())
+        for label in waiting:
+            assert todo.get(label, 0) > 0, (username, label, todo)
 
     # the civil roster of last month: every town reviewed but 回兴; hx_clerk reviews, the reviewer confirms
     upload = RosterUpload.objects.get(department__code="CIVIL", month=last, status=RosterUpload.Status.TOWN_REVIEW)
