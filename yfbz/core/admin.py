@@ -224,3 +224,79 @@ def _lock_beat_admin():
 
 
 _lock_beat_admin()
+
+
+# --- the audit trail in the admin: the same words as /audit/ (yfbz.core.display) -----------------------
+def _audit_trail_admin():
+    from auditlog.models import LogEntry
+    from django.utils.html import format_html, format_html_join
+
+    from . import display
+
+    if admin.site.is_registered(LogEntry):
+        admin.site.unregister(LogEntry)  # django-auditlog's own admin speaks English and shows raw JSON
+
+    class ActionFilter(admin.SimpleListFilter):
+        title = "动作"
+        parameter_name = "action"
+
+        def lookups(self, request, model_admin):
+            return [(str(k), v) for k, v in display.AUDIT_ACTIONS.items()]
+
+        def queryset(self, request, queryset):
+            return queryset.filter(action=int(self.value())) if self.value() in {str(k) for k in display.AUDIT_ACTIONS} else queryset
+
+    @admin.register(LogEntry)
+    class AuditTrailAdmin(ReadOnlyAdmin):
+        """Read only, append-only: the trail as the auditor reads it on /audit/."""
+
+        list_display = ("when", "who", "what", "kind", "about", "summary")
+        list_select_related = ("content_type", "actor")
+        list_filter = (ActionFilter,)
+        search_fields = ("object_repr",)
+        date_hierarchy = "timestamp"
+        fields = ("when", "who", "what", "kind", "about", "changes_in_words", "address")
+        readonly_fields = fields
+
+        @admin.display(description="时间", ordering="timestamp")
+        def when(self, obj):
+            from django.utils import timezone
+
+            return timezone.localtime(obj.timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+        @admin.display(description="操作人")
+        def who(self, obj):
+            return str(obj.actor) if obj.actor else "系统"
+
+        @admin.display(description="动作")
+        def what(self, obj):
+            return display.AUDIT_ACTIONS.get(obj.action, str(obj.action))
+
+        @admin.display(description="对象类型")
+        def kind(self, obj):
+            return obj.content_type.name if obj.content_type_id else "—"
+
+        @admin.display(description="对象")
+        def about(self, obj):
+            return display.audit_object(obj)
+
+        @admin.display(description="IP地址")
+        def address(self, obj):
+            return obj.remote_addr or "—"
+
+        @admin.display(description="变更摘要")
+        def summary(self, obj):
+            changes = display.audit_changes(obj)
+            names = "、".join(f for f, _b, _a in changes[:6])
+            return f"{len(changes)}项：{names}{'等' if len(changes) > 6 else ''}" if changes else "—"
+
+        @admin.display(description="变更（前 → 后）")
+        def changes_in_words(self, obj):
+            rows = display.audit_changes(obj)
+            if not rows:
+                return "—"
+            return format_html('<table class="audit-changes">{}</table>', format_html_join(
+                "", "<tr><th>{}</th><td>{}</td><td>→</td><td>{}</td></tr>", rows))
+
+
+_audit_trail_admin()

@@ -142,7 +142,7 @@ def reasons(codes, *, empty: str = EMPTY) -> str:
 # --- the audit trail -------------------------------------------------------------------------------
 #: django-auditlog's actions (LogEntry.Action) in words
 AUDIT_ACTIONS = {0: "新增", 1: "修改", 2: "删除", 3: "查看"}
-_AUDIT_VALUES = {"None": EMPTY, "": EMPTY, "True": "是", "False": "否"}
+_AUDIT_VALUES = {"None": EMPTY, "": EMPTY, "True": "是", "False": "否", "<unknown>": EMPTY}
 
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
@@ -187,9 +187,14 @@ def code_label(text: str) -> str:
     return _categories[1].get(text, text)
 
 
+_CODED = re.compile(r"[A-Z][A-Z0-9_]{2,} (?=[^\x00-\x7f])")  # "DIBAO 低保对象": a category named with its code
+
+
 def audit_value(value) -> str:
     text = str(value) if value is not None else ""
-    return _AUDIT_VALUES.get(text, code_label(text))
+    if text in _AUDIT_VALUES:
+        return _AUDIT_VALUES[text]
+    return _CODED.sub("", code_label(text), count=1) if _CODED.match(text) else code_label(text)
 
 
 def prime_audit_memo(entries, memo: dict) -> None:
@@ -228,14 +233,119 @@ def prime_audit_memo(entries, memo: dict) -> None:
             memo[(related, value)] = smart_str(obj) if obj is not None else f"已删除的{related._meta.verbose_name}（{value}）"
 
 
+#: the keys of bulk entries (yfbz.core.audit.audit_bulk summaries) and of JSON values, in words
+AUDIT_KEYS = {
+    # roster reviews and applies (beneficiaries)
+    "town": "镇街", "towns": "镇街", "result": "结果", "rows": "行数", "reason": "原因", "deadline": "审核期限",
+    "people_created": "新建人员", "people_updated": "更新人员信息", "people_moved": "迁入新镇街",
+    "identities_started": "新增身份", "identities_ended": "终止身份", "retroactive": "追溯身份变化",
+    "retroactive_waiting": "追溯变化（涉及已核定救助，待处理）", "retroactive_closed": "追溯变化（未涉及，系统关闭）",
+    # how a file was read (yfbz.files.reader: reading)
+    "format": "格式", "sheet": "工作表", "header_row": "表头所在行", "header": "表头", "used": "使用的列",
+    "unused": "未使用的列", "column": "列", "columns": "列", "skipped": "跳过的行", "total_rows": "合计行",
+    "encoding": "编码", "title_rows": "标题行", "rows_read": "读取行数",
+    # upload parameters (funding.FileImport)
+    "batch_id": "支付批次", "paid_on": "支付日期", "year": "年度", "month": "月份", "source": "来源",
+}
+
+#: django-axes' records (login failures, logins, locks): its fields in words; the rest (browser string,
+#: the form's masked contents, the session hash) says nothing to an auditor and is left out
+AXES_FIELDS = {
+    "username": "用户名", "ip_address": "IP地址", "attempt_time": "时间",
+    "locked_out": "因此锁定", "failures_since_start": "失败次数", "logout_time": "退出时间",
+}
+
+#: a JSON field whose value is a machine's record, summarised by what it is
+AUDIT_JSON_SUMMARY = {"snapshot": "引擎原始核定结果，共{n}项（存于核定记录，见核定页面）"}
+#: a JSON field an app knows how to say in words (field name → function of the value; None: not its shape)
+_AUDIT_SUMMARISERS: dict = {}
+
+
+def register_audit_summary(field_name: str, summarise) -> None:
+    """An app's way of saying a JSON field of its records in words on the audit trail (core imports no app)."""
+    _AUDIT_SUMMARISERS[field_name] = summarise
+
+_EXPRESSION = re.compile(r"\b(F|Concat|ConcatPair|Value|CombinedExpression)\(")
+
+
+def _parsed(value):
+    """A recorded value as Python data: JSON fields are stored as data, or as their text."""
+    if isinstance(value, str) and value[:1] in "[{":
+        import ast
+        import json
+
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                return parse(value)
+            except (ValueError, SyntaxError):
+                continue
+    return value
+
+
+def _key(key) -> str | None:
+    text = str(key)
+    if text in AUDIT_KEYS:
+        return AUDIT_KEYS[text]
+    label = code_label(text)
+    return None if _CODE.fullmatch(label) else label
+
+
+def audit_summary(value, depth: int = 0) -> str:
+    """A JSON value as a reader reads it: a list of words joined with 、, a small flat record as
+    "键：值", anything deeper counted ("共12项") — never raw JSON."""
+    value = _parsed(value)
+    if value in (None, "", [], {}):
+        return EMPTY
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (list, tuple, dict)) for v in value):
+            shown = "、".join(audit_value(v) for v in value[:10])
+            return shown + (f"等{len(value)}项" if len(value) > 10 else "")
+        return f"共{len(value)}项"
+    if isinstance(value, dict):
+        keys = {k: _key(k) for k in value}
+        if depth > 0 or len(value) > 8 or any(k is None for k in keys.values()):
+            return f"共{len(value)}项"
+        return "；".join(f"{keys[k]}：{audit_summary(v, depth + 1)}" for k, v in value.items())
+    return audit_value(value)
+
+
+def _m2m(name: str, values: dict) -> str:
+    what = {"add": "添加", "delete": "移除", "remove": "移除", "clear": "清空"}.get(str(values.get("operation")), "变更")
+    objects = values.get("objects") or []
+    if name == "permissions":  # Django names permissions in English; the roles (groups) are the words that matter
+        return f"{what}{len(objects)}项权限" if objects else what
+    return f"{what}：{'、'.join(str(o) for o in objects)}" if objects else what
+
+
+def audit_object(entry) -> str:
+    """What an entry is about, in words: django-axes names its records in English."""
+    text = entry.object_repr or ""
+    if entry.content_type_id and entry.content_type.app_label == "axes":
+        m = re.match(r"Failed access: user (?P<u>.*?)( locked out)? on .* from (?P<ip>\S+)$", text)
+        if m:
+            return f"登录失败：{m['u']}（{m['ip']}）" + ("，因此锁定" if " locked out on " in text else "")
+        m = re.match(r"Access Log for (?P<u>.*?) @ ", text)
+        if m:
+            return f"登录记录：{m['u']}"
+        if text.startswith("Attempted Access"):
+            return "计入锁定的失败登录"
+    # a record that names itself with a code ("1 2025 INPATIENT 4000.00"): the code in words
+    return re.sub(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9_]{2,}(?![A-Za-z0-9_])", lambda m: code_label(m.group()), text)
+
+
 def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]:
     """(field, before, after) of an audit entry: the field by its verbose name, a code by its label
     (auditlog's changes_display_dict reads the field's choices), None as '—', booleans as 是/否.
-    Entries whose model is gone keep the recorded names.
+    Entries whose model is gone keep the recorded names. The keys of a bulk entry are in words
+    (``AUDIT_KEYS``), a JSON value is summarised (``audit_summary``: never raw JSON, an engine's
+    snapshot by what it is), a many-to-many change says what was added or removed, django-axes'
+    records show their few meaningful fields in Chinese (``AXES_FIELDS``).
 
     ``memo`` (a dict kept over a list of entries) names each related object once: auditlog reads a
     foreign key's object per entry and per field, so an export of the trail would otherwise make a
     query for every changed reference of every entry (issue 14)."""
+    from django.core.exceptions import FieldDoesNotExist
+
     if memo is not None:
         lookup = entry._get_changes_display_for_fk_field
 
@@ -246,17 +356,65 @@ def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]
             return memo[key]
 
         entry._get_changes_display_for_fk_field = remembered
+    raw = entry.changes_dict or {}
     try:
         changes = entry.changes_display_dict
     except Exception:  # the model no longer exists, or a value no longer parses: show what was recorded
-        changes = entry.changes_dict or {}
+        changes = {}
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    axes = entry.content_type_id is not None and entry.content_type.app_label == "axes"
     out = []
-    for field, values in (changes or {}).items():
+    for name, values in raw.items():
+        field = None
+        if model is not None:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None
+            if field is not None and field.auto_created and not field.concrete:
+                field = None  # a reverse relation named like a bulk entry's key ("rows"): the key it is
+        if axes:
+            if name not in AXES_FIELDS:
+                continue
+            label = AXES_FIELDS[name]
+        elif field is not None:
+            label = str(getattr(field, "verbose_name", name))
+        else:
+            label = _key(name) or str(name)
+        if isinstance(values, dict) and values.get("type") == "m2m":
+            out.append((label, EMPTY, _m2m(name, values)))
+            continue
         if not isinstance(values, (list, tuple)):
             values = [None, values]
         before = values[0] if values else None
         after = values[1] if len(values) > 1 else None
         if any(_RELATION.fullmatch(str(v)) for v in (before, after) if v is not None):
             continue  # a reverse relation auditlog notes as "claims.Adjustment.None": nothing a reader can use
-        out.append((str(field), audit_value(before), audit_value(after)))
+        if field is not None and field.get_internal_type() == "JSONField":
+            template = AUDIT_JSON_SUMMARY.get(name)
+            own = _AUDIT_SUMMARISERS.get(name)
+            if own is not None or name == "reasons":
+                def summary(v, own=own, name=name):
+                    v = _parsed(v)
+                    if v in (None, "", [], {}):
+                        return EMPTY
+                    if name == "reasons" and isinstance(v, list):  # the engine's reason codes, in words
+                        return reasons(v)
+                    said = own(v) if own else None
+                    return said if said else audit_summary(v)
+            elif template:
+                def summary(v, template=template):
+                    v = _parsed(v)
+                    return EMPTY if v in (None, "", [], {}) else template.format(n=len(v) if hasattr(v, "__len__") else 1)
+            else:
+                summary = audit_summary
+            out.append((label, summary(before), summary(after)))
+            continue
+        shown = changes.get(str(getattr(field, "verbose_name", name))) if field is not None else None
+        if isinstance(shown, (list, tuple)) and len(shown) == 2:
+            before, after = shown
+        before, after = (EMPTY if _EXPRESSION.search(str(v)) and name != "failures_since_start"
+                         else "原值加1" if _EXPRESSION.search(str(v)) else v for v in (before, after))
+        out.append((label, audit_value(before) if not isinstance(before, (list, dict)) else audit_summary(before),
+                    audit_value(after) if not isinstance(after, (list, dict)) else audit_summary(after)))
     return out

@@ -82,7 +82,7 @@ def audit_export(request):
     access entry. Values are as recorded (ID and phone numbers masked in the trail)."""
     from django.utils import timezone
 
-    from .display import AUDIT_ACTIONS, audit_changes, prime_audit_memo
+    from .display import AUDIT_ACTIONS, audit_changes, audit_object, prime_audit_memo
     from .pii import record_access
     from .spreadsheets import write_xlsx
 
@@ -102,7 +102,7 @@ def audit_export(request):
             for e in batch:
                 yield [e.pk, timezone.localtime(e.timestamp).strftime("%Y-%m-%d %H:%M:%S"), str(e.actor or "系统"),
                        AUDIT_ACTIONS.get(e.action, str(e.action)), e.content_type.name if e.content_type_id else "",
-                       e.object_repr,
+                       audit_object(e),
                        "；".join(f"{field}：{before} → {after}" for field, before, after in audit_changes(e, memo)),
                        e.remote_addr or ""]
             batch = []

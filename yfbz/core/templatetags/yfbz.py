@@ -35,6 +35,12 @@ def audit_changes(entry):
 
 
 @register.filter
+def audit_object(entry):
+    """What an audit entry is about, in words (yfbz.core.display.audit_object)."""
+    return display.audit_object(entry)
+
+
+@register.filter
 def audit_action(code):
     return display.AUDIT_ACTIONS.get(code, display.label(code))
 
