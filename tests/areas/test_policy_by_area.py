@@ -98,3 +98,29 @@ def test_a_later_city_wide_row_supersedes_the_areas_own(jiangbei, make_person, d
     late = decided_bill(p, settled_on=date(2025, 9, 10), in_policy="1000.00", basic="0.00")
     assert Decision.objects.get(bill=early).ratio != Decimal("0.9000")
     assert Decision.objects.get(bill=late).ratio == Decimal("0.9000")
+
+
+def test_a_towns_sets_are_dated_a_bill_before_leaving_a_set_keeps_its_policy(jiangbei, make_person, decided_bill, towns,
+                                                                             login, staff):
+    """双龙湖 leaves 原渝北区镇街 on 1 June 2025 and joins 原江北区镇街 that day (镇街组合 with dates): a bill
+    before is decided under 2号, a bill after under 江北's rules; the areas page shows the dates."""
+    from yfbz.areas.tree import area_tree
+
+    jiangbei_rules("0.5000")
+    areas.group_leave("YB_TOWNS", towns["SLH"], MOVE, source="示例通知")
+    areas.group_join("JB_TOWNS", towns["SLH"], MOVE, source="示例通知")
+    tree = area_tree()
+    codes = {g: tree.area(g).code for g in tree.group_towns}
+    assert [codes[g] for g in tree.groups_of(towns["SLH"].pk, date(2025, 5, 31))] == ["YB_TOWNS"]
+    assert [codes[g] for g in tree.groups_of(towns["SLH"].pk, MOVE)] == ["JB_TOWNS"]
+
+    p = make_person("双龙湖人", town="SLH", categories=("DIBAO",))
+    before = Decision.objects.get(bill=decided_bill(p, settled_on=date(2025, 5, 20), in_policy="5000.00", basic="0.00"))
+    after = Decision.objects.get(bill=decided_bill(p, settled_on=date(2025, 6, 20), in_policy="5000.00", basic="0.00"))
+    assert "JB_TOWNS" not in before.policy_version and before.ratio != Decimal("0.5000")
+    assert "JB_TOWNS" in after.policy_version and after.ratio == Decimal("0.5000")
+
+    with pytest.raises(areas.AreaError, match="不在“原渝北区镇街”中"):
+        areas.group_leave("YB_TOWNS", towns["SLH"], date(2025, 8, 1))
+    page = login(staff["district_clerk"]).get(reverse("areas:tree")).content.decode()
+    assert "双龙湖街道（至2025-05-31）" in page and "双龙湖街道（2025-06-01起）" in page

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from yfbz.core.adminlock import ReferenceAdmin
 
-from .models import Area, Bureau, TownDistrict
+from .models import Area, Bureau, GroupTown, TownDistrict
 
 REFERENCE = "参考数据：区域、镇街所属区和本局信息是带日期的数据，不属于任何业务流程，由系统管理员维护"
 
@@ -29,14 +29,22 @@ class TownDistrictInline(admin.TabularInline):
         return False
 
 
+class GroupTownInline(admin.TabularInline):
+    """A set's towns with their dates (镇街组合, docs/areas.md): a town leaves a set by its end date."""
+
+    model = GroupTown
+    fk_name = "area"
+    extra = 0
+    fields = ("town", "valid_from", "valid_to", "source")
+
+
 @admin.register(Area)
 class AreaAdmin(ReferenceAdmin):
     editable_because = REFERENCE
     list_display = ("code", "name", "kind", "parent")
     list_filter = ("kind",)
     search_fields = ("code", "name")
-    filter_horizontal = ("towns",)
-    inlines = [TownDistrictInline]
+    inlines = [TownDistrictInline, GroupTownInline]
 
 
 @admin.register(TownDistrict)

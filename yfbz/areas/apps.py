@@ -11,7 +11,7 @@ class AreasConfig(AppConfig):
 
         from yfbz.core.display import register_labels
 
-        from .models import Area, Bureau, TownDistrict
+        from .models import Area, Bureau, GroupTown, TownDistrict
 
         register_labels("area_kind", Area.Kind)
         from yfbz.policy.selectors import register_area_chooser
@@ -27,7 +27,7 @@ class AreasConfig(AppConfig):
 
         register("area_tree", area_tree)
         # the tree decides which policy applies and who sees what: every change invalidates the caches
-        for model in (Area, TownDistrict, Bureau):
+        for model in (Area, TownDistrict, Bureau, GroupTown):
             post_save.connect(_changed, sender=model, dispatch_uid=f"areas-changed-save-{model.__name__}")
             post_delete.connect(_changed, sender=model, dispatch_uid=f"areas-changed-delete-{model.__name__}")
         m2m_changed.connect(_changed, sender=Area.towns.through, dispatch_uid="areas-changed-group-towns")

@@ -41,8 +41,8 @@ class Area(models.Model):
         help_text="区的上级为市；市和镇街组合不填。",
     )
     towns = models.ManyToManyField(
-        "beneficiaries.Town", verbose_name="包含镇街", blank=True, related_name="groups",
-        help_text="仅镇街组合填写：政策适用于这些镇街（如原渝北区的镇街）。",
+        "beneficiaries.Town", verbose_name="包含镇街", blank=True, related_name="groups", through="GroupTown",
+        help_text="仅镇街组合填写：政策适用于这些镇街（如原渝北区的镇街），各镇街带起止日期。",
     )
     note = models.TextField("备注", blank=True)
 
@@ -63,6 +63,34 @@ class Area(models.Model):
             errors["parent"] = "市和镇街组合不设上级。"
         if errors:
             raise ValidationError(errors)
+
+
+class GroupTown(models.Model):
+    """A town in a set of towns (镇街组合) from ``valid_from`` to ``valid_to`` (open: still): a policy
+    of the set applies to the town on the days it is in it (docs/areas.md). One span per town and set:
+    a town leaves a set by its end date (``yfbz.areas.services.group_leave``)."""
+
+    area = models.ForeignKey(Area, verbose_name="镇街组合", on_delete=models.CASCADE, limit_choices_to={"kind": "GROUP"})
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="镇街", on_delete=models.CASCADE)
+    valid_from = models.DateField("起始日期", default=DATE_MIN)
+    valid_to = models.DateField("终止日期", null=True, blank=True, help_text="为空：至今")
+    source = models.CharField("依据", max_length=200, blank=True)
+
+    class Meta:
+        db_table = "areas_area_towns"  # the set's towns before they were dated: same rows, now with dates
+        verbose_name = "镇街组合成员"
+        verbose_name_plural = "镇街组合成员"
+        unique_together = [("area", "town")]
+
+    def __str__(self):
+        return f"{self.area} ∋ {self.town}（{self.valid_from}～{self.valid_to or '至今'}）"
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def clean(self):
+        if self.valid_to is not None and self.valid_from and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": "终止日期不能早于起始日期。"})
 
 
 class TownDistrict(models.Model):

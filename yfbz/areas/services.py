@@ -19,7 +19,7 @@ from yfbz.files.cells import parse_date
 from yfbz.files.formats import TOWNS
 from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
 
-from .models import DATE_MIN, Area, TownDistrict
+from .models import DATE_MIN, Area, GroupTown, TownDistrict
 
 
 class AreaError(ValidationError):
@@ -91,6 +91,40 @@ def add_town(
             raise AreaError(f"未知的镇街组合：{g}")
         group.towns.add(town)
     return town
+
+
+def group_join(group: Area | str, town: Town, on: date, *, source: str = "") -> GroupTown:
+    """``town`` is in the set of towns ``group`` from ``on`` (a policy of the set applies to it from then)."""
+    group = _group(group)
+    with transaction.atomic():
+        if GroupTown.objects.select_for_update().filter(area=group, town=town).exists():
+            raise AreaError(f"{town.name}已登记在“{group.name}”中（如需改期，请在后台修改其起止日期）。")
+        return GroupTown.objects.create(area=group, town=town, valid_from=on, source=source)
+
+
+def group_leave(group: Area | str, town: Town, on: date, *, source: str = "") -> GroupTown:
+    """``town`` leaves the set ``group`` on ``on``: its last day in the set is the day before."""
+    group = _group(group)
+    with transaction.atomic():
+        span = GroupTown.objects.select_for_update().filter(area=group, town=town).first()
+        if span is None or (span.valid_to is not None and span.valid_to < on):
+            raise AreaError(f"{town.name}在{on}不在“{group.name}”中。")
+        if on <= span.valid_from:
+            raise AreaError(f"{town.name}自{span.valid_from}起才在“{group.name}”中，退出日期须晚于该日。")
+        span.valid_to = on - timedelta(days=1)
+        span.source = "；".join(x for x in (span.source, source) if x)[:200]
+        span.save(update_fields=["valid_to", "source"])
+        return span
+
+
+def _group(group: Area | str) -> Area:
+    if isinstance(group, Area):
+        found = group
+    else:
+        found = Area.objects.filter(code=group).first() or Area.objects.filter(name=group).first()
+    if found is None or found.kind != Area.Kind.GROUP:
+        raise AreaError(f"未知的镇街组合：{group}")
+    return found
 
 
 # --- importing towns from a file ----------------------------------------------------------------

@@ -55,7 +55,7 @@ class AreaTree:
     areas: dict[int, AreaRow]
     towns: dict[int, tuple[str, str]]  # id -> (code, name)
     spans: dict[int, list[Span]]  # town id -> spans by valid_from
-    group_towns: dict[int, frozenset[int]]  # group area id -> town ids
+    group_towns: dict[int, tuple[Span, ...]]  # group area id -> (town, from, to) spans (district_id: the group)
     bureaus: list[BureauRow]  # by valid_from
     _starts: dict[int, list[date]] = field(default_factory=dict, repr=False)
 
@@ -86,8 +86,10 @@ class AreaTree:
         area = self.areas.get(district_id) if district_id else None
         return area.parent_id if area else None
 
-    def groups_of(self, town_id: int) -> list[int]:
-        return [g for g, towns in self.group_towns.items() if town_id in towns]
+    def groups_of(self, town_id: int, on: date | None = None) -> list[int]:
+        """The sets of towns ``town_id`` is in on ``on`` (None: ever)."""
+        return [g for g, spans in self.group_towns.items()
+                if any(s.town_id == town_id and (on is None or s.covers(on)) for s in spans)]
 
     def area(self, area_id: int | None) -> AreaRow | None:
         return self.areas.get(area_id) if area_id else None
@@ -138,7 +140,7 @@ class AreaTree:
 def _build() -> AreaTree:
     from beneficiaries.models import Town
 
-    from .models import Area, Bureau, TownDistrict
+    from .models import Area, Bureau, GroupTown, TownDistrict
 
     areas = {a.id: AreaRow(a.id, a.code, a.name, a.kind, a.parent_id) for a in Area.objects.all()}
     towns = {t[0]: (t[1], t[2]) for t in Town.objects.values_list("id", "code", "name")}
@@ -147,16 +149,18 @@ def _build() -> AreaTree:
         "town_id", "district_id", "valid_from", "valid_to"
     ):
         spans[row[0]].append(Span(*row))
-    groups: dict[int, set[int]] = defaultdict(set)
-    for area_id, town_id in Area.towns.through.objects.values_list("area_id", "town_id"):
-        groups[area_id].add(town_id)
+    groups: dict[int, list[Span]] = defaultdict(list)
+    for area_id, town_id, lo, hi in GroupTown.objects.order_by("area_id", "town_id").values_list(
+        "area_id", "town_id", "valid_from", "valid_to"
+    ):
+        groups[area_id].append(Span(town_id, area_id, lo, hi))
     bureaus = [
         BureauRow(*row)
         for row in Bureau.objects.order_by("valid_from").values_list(
             "valid_from", "name", "site_title", "doc_prefix", "reconsideration_body", "district_id", "default_policy_area_id"
         )
     ]
-    return AreaTree(areas, towns, dict(spans), {k: frozenset(v) for k, v in groups.items()}, bureaus)
+    return AreaTree(areas, towns, dict(spans), {k: tuple(v) for k, v in groups.items()}, bureaus)
 
 
 def area_tree() -> AreaTree:
@@ -200,7 +204,7 @@ def policy_area_chooser() -> dict:
                 codes.add(tree.area(bureau.default_policy_area_id).code if bureau else default.code)
             else:
                 district = tree.district_of(tid, on)
-                codes.update(tree.area(g).code for g in tree.groups_of(tid))
+                codes.update(tree.area(g).code for g in tree.groups_of(tid, on))
             for a in (district, tree.city_of(district)):
                 if a is not None:
                     codes.add(tree.area(a).code)

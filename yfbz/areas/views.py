@@ -9,6 +9,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,7 +19,7 @@ from yfbz.core.roles import Role
 
 from . import services
 from .forms import AddTownForm, ImportTownsForm, MoveTownsForm
-from .models import Area, Bureau, TownDistrict
+from .models import DATE_MIN, Area, Bureau, GroupTown, TownDistrict
 
 MAX_FILE = 5 * 1024 * 1024
 
@@ -50,7 +51,9 @@ def tree(request):
         "on": on,
         "districts": districts,
         "city": Area.objects.filter(kind=Area.Kind.CITY).first(),
-        "groups": Area.objects.filter(kind=Area.Kind.GROUP).prefetch_related("towns").order_by("code"),
+        "groups": Area.objects.filter(kind=Area.Kind.GROUP).prefetch_related(
+            Prefetch("grouptown_set", queryset=GroupTown.objects.select_related("town").order_by("town__code"))).order_by("code"),
+        "always": DATE_MIN,
         "bureaus": Bureau.objects.select_related("district", "default_policy_area").order_by("valid_from"),
         "bureau": bureau,
         "unplaced": Town.objects.exclude(pk__in=[s.town_id for s in spans if s.covers(on)]).order_by("code"),
