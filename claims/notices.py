@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
@@ -141,10 +140,7 @@ def _explanation_for_notice(text: str) -> str:
             continue
         keep.append(line)
     # the engine writes plain figures (4000.00): on paper every amount has thousands separators
-    return _AMOUNT.sub(lambda m: display.money(m.group()), "\n".join(keep))
-
-
-_AMOUNT = re.compile(r"(?<![\d.,])\d{4,}\.\d{2}(?!\d)")
+    return display.amounts_in_text("\n".join(keep))
 
 
 def _month_end(d: date, months_after: int) -> date:

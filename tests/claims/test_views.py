@@ -241,3 +241,12 @@ def test_a_bill_sent_back_is_corrected_and_decided_again_from_its_edit_page(deci
     # a decided bill cannot be edited: it is decided again with a reason instead
     resp = client.get(reverse("claims:bill-edit", args=[bill.pk]))
     assert resp.status_code == 302
+
+
+def test_the_explanation_on_the_bill_page_writes_amounts_with_thousands_separators(decided_bill, people, staff, login):
+    """Issue 11: the engine writes 14000.00; the page beside a table of 14,000.00 must read the same."""
+    bill = decided_bill(people["slh"])  # in-policy 14,000.00, basic insurance 9,000.00
+    page = login(staff["reviewer"]).get(reverse("claims:bill-detail", args=[bill.pk])).content.decode()
+    explanation = page.split('data-testid="explanation"', 1)[1].split("</pre>", 1)[0]
+    assert "政策范围内费用14,000.00元" in explanation and "基本医保支付9,000.00元" in explanation
+    assert "14000.00" not in explanation

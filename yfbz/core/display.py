@@ -50,6 +50,18 @@ def money(value, *, grouping: bool = True, empty: str = EMPTY) -> str:
     return f"{d:,.2f}" if grouping else f"{d:.2f}"
 
 
+#: a plain amount inside a sentence as the engine writes it (4000.00, 1122.28): four digits or more before the point
+_PLAIN_AMOUNT = re.compile(r"(?<![\d.,])\d{4,}\.\d{2}(?!\d)")
+
+
+def amounts_in_text(text) -> str:
+    """A sentence's plain amounts with thousands separators ('自付1122.28元' → '自付1,122.28元'), so the
+    explanation on a page reads as the table beside it and the notice do."""
+    if not text:
+        return text or ""
+    return _PLAIN_AMOUNT.sub(lambda m: money(m.group()), str(text))
+
+
 def money_plain(value, *, empty: str = "") -> str:
     """Two decimals without separators, for files other systems read (bank files, JSON)."""
     return money(value, grouping=False, empty=empty)

@@ -14,6 +14,12 @@ def money(value):
 
 
 @register.filter
+def amounts(text):
+    """Plain amounts inside a sentence with thousands separators (display.amounts_in_text)."""
+    return display.amounts_in_text(text)
+
+
+@register.filter
 def capitals(value):
     return display.capitals(value)
 
