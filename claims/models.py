@@ -588,6 +588,32 @@ class NoticeBatch(BytesDeferredModel, models.Model):
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
 
+class NoticeBatchPart(BytesDeferredModel, models.Model):
+    """One chunk of a notice batch, rendered by its own Celery task (issue 14, jobs spread over
+    workers). The coordinator numbers the chunk's notices and records their prints in the same
+    transaction that creates this row, so a part that exists is numbered and printed; ``pdf`` is empty
+    until a part task has rendered it. The last step merges the parts' PDFs in ``index`` order."""
+
+    batch = models.ForeignKey(NoticeBatch, verbose_name="批量打印", on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField("序号")
+    notice_ids = models.JSONField("文书", default=list)
+    pdf = models.BinaryField("PDF", null=True, editable=False)
+    pages = models.PositiveIntegerField("页数", default=0)
+    rendered_at = models.DateTimeField("生成时间", null=True, blank=True)
+
+    objects = BytesDeferredManager()  # the part's PDF is read by the merge only
+
+    class Meta:
+        verbose_name = "批量打印分段"
+        verbose_name_plural = "批量打印分段"
+        base_manager_name = "objects"
+        ordering = ["batch", "index"]
+        constraints = [models.UniqueConstraint(fields=["batch", "index"], name="notice_batch_part_unique")]
+
+    def __str__(self):
+        return f"批量打印{self.batch_id}第{self.index + 1}段"
+
+
 class NoticePrint(models.Model):
     """Append-only: every print and reprint of a notice."""
 

@@ -7,11 +7,13 @@
   the PDF prints the same on any office PC. HarfBuzz's subsetter (libharfbuzz-subset0) makes that
   fast; /healthz says when it is missing.
 - Many notices are rendered as ONE HTML document with page breaks, reusing one CSS and one
-  FontConfiguration (``render_notices``); a batch runs as a Celery task in chunks with progress.
+  FontConfiguration (``render_notices``); a batch is numbered chunk by chunk by one task and its
+  chunks are rendered by part tasks on several workers, then joined in order (issue 14).
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -27,7 +30,7 @@ from yfbz.rules import Reason
 from yfbz.rules.codes import REASON_BASIS, REFUSAL_REASONS, REFUSING_REASONS
 from yfbz.rules.engine import LEVEL_ZH
 
-from .models import Bill, Decision, DocumentCounter, Notice, NoticeBatch, NoticePrint
+from .models import Bill, Decision, DocumentCounter, Notice, NoticeBatch, NoticeBatchPart, NoticePrint
 from .numerals import amount_in_capitals
 from .services import ClaimsError, log_bulk
 
@@ -347,16 +350,27 @@ def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
 
 
 def notice_batch_render(*, batch_id: int) -> bool:
-    """Render a queued batch into one PDF, BATCH_CHUNK notices at a time, committing progress
-    (yfbz.core.jobs: one worker at a time, any error fails the batch with the reason, "重新运行"
-    renders it again; numbers already allocated are kept, prints are recorded again as reprints)."""
+    """Coordinate a queued batch (issue 14, jobs spread over workers; yfbz.core.jobs: one coordinator at
+    a time, any error fails the batch with the reason in Chinese, "重新运行" resumes it).
+
+    Here, BATCH_CHUNK decisions at a time, each in its own transaction under the batch's token: the
+    chunk's notices are numbered, their prints recorded and a ``NoticeBatchPart`` row created — a
+    chunk that already has its row (a rerun) is skipped, so nothing is numbered or recorded twice.
+    Then the CPU-heavy rendering goes to the workers: one ``claims.notice_batch_part`` task per part
+    not rendered yet (a Celery chord), and ``claims.notice_batch_merge`` joins the parts' PDFs in order
+    and marks the batch done under the same token check. With CELERY_TASK_ALWAYS_EAGER all of it runs
+    inline. Returns True when the batch was finished here (inline), False when its parts were sent."""
+    from celery import chord
+
+    from .tasks import notice_batch_merge, notice_batch_part
 
     def work(token: str) -> bool:
         batch = NoticeBatch.objects.select_related("requested_by").get(pk=batch_id)
-        NoticeBatch.objects.filter(pk=batch_id).update(progress_done=0)
-        documents = []
         ids = batch.decision_ids
-        for i in range(0, len(ids), BATCH_CHUNK):
+        have = set(NoticeBatchPart.objects.filter(batch_id=batch_id).values_list("index", flat=True))
+        for index, i in enumerate(range(0, len(ids), BATCH_CHUNK)):
+            if index in have:
+                continue
             with transaction.atomic():
                 if not jobs.still_mine(NoticeBatch, batch_id, token):
                     return False
@@ -365,19 +379,81 @@ def notice_batch_render(*, batch_id: int) -> bool:
                 NoticePrint.objects.bulk_create(
                     [NoticePrint(notice=n, by=batch.requested_by, reprint=n.pk in printed, batch=batch) for n in notices]
                 )
-            documents.append(render_notices(notices))
-            NoticeBatch.objects.filter(pk=batch_id).update(progress_done=min(i + BATCH_CHUNK, len(ids)))
-        pdf = _pdf(documents)
+                NoticeBatchPart.objects.create(batch_id=batch_id, index=index, notice_ids=[n.pk for n in notices])
+        todo = list(
+            NoticeBatchPart.objects.filter(batch_id=batch_id, rendered_at__isnull=True).values_list("pk", flat=True)
+        )
+        done = sum(len(n) for n in NoticeBatchPart.objects.filter(batch_id=batch_id, rendered_at__isnull=False)
+                   .values_list("notice_ids", flat=True))
+        NoticeBatch.objects.filter(pk=batch_id).update(progress_done=done)
+        if not todo:
+            return bool(notice_batch_merge_parts(batch_id=batch_id, token=token))
+        result = chord(notice_batch_part.si(pk, token) for pk in todo)(notice_batch_merge.si(batch_id, token))
+        if NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.DONE).exists():
+            return True  # eager: the parts and the merge ran inline
+        del result
+        return False
+
+    return bool(jobs.run(NoticeBatch, batch_id, work))
+
+
+def notice_batch_part_render(*, part_id: int, token: str) -> bool:
+    """Render one part's notices (numbered already) into its PDF. Idempotent: a rendered part, or one
+    whose batch is no longer claimed by ``token`` (failed, rerun), is left alone. Any error fails the
+    batch with the reason in Chinese; "重新运行" then renders only the parts still missing."""
+    part = NoticeBatchPart.objects.filter(pk=part_id).values("batch_id", "notice_ids", "rendered_at").first()
+    if part is None or part["rendered_at"] is not None:
+        return False
+    batch_id = part["batch_id"]
+    if not NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.RUNNING, job_token=token).exists():
+        return False
+    try:
+        by_id = {n.pk: n for n in Notice.objects.filter(pk__in=part["notice_ids"])}
+        document = render_notices([by_id[i] for i in part["notice_ids"]])
+        pdf = document.write_pdf()
         with transaction.atomic():
             if not jobs.still_mine(NoticeBatch, batch_id, token):
                 return False
-            NoticeBatch.objects.filter(pk=batch_id).update(
-                status=NoticeBatch.Status.DONE, pdf=pdf, finished_at=timezone.now(), progress_done=len(ids)
+            stored = NoticeBatchPart.objects.filter(pk=part_id, rendered_at__isnull=True).update(
+                pdf=pdf, pages=len(document.pages), rendered_at=timezone.now()
             )
-            _log_batch(batch, len(ids))
-        return True
+            if stored:
+                NoticeBatch.objects.filter(pk=batch_id).update(progress_done=F("progress_done") + len(part["notice_ids"]))
+        return bool(stored)
+    except Exception as exc:  # noqa: BLE001 — recorded on the batch in Chinese, offered "重新运行"
+        jobs.fail(NoticeBatch, batch_id, token, exc)
+        return False
 
-    return bool(jobs.run(NoticeBatch, batch_id, work))
+
+def notice_batch_merge_parts(*, batch_id: int, token: str) -> bool:
+    """The last step: join the parts' PDFs in order (pypdf) and mark the batch done, only while
+    ``token`` still holds the batch and every part is rendered (else nothing: a failed part has failed
+    the batch already, and a rerun sends its own merge)."""
+    from pypdf import PdfWriter
+
+    try:
+        with transaction.atomic():
+            if not jobs.still_mine(NoticeBatch, batch_id, token):
+                return False
+            parts = NoticeBatchPart.objects.filter(batch_id=batch_id).order_by("index")
+            if parts.filter(rendered_at__isnull=True).exists():
+                return False
+            batch = NoticeBatch.objects.select_related("requested_by").get(pk=batch_id)
+            writer = PdfWriter()
+            for data in parts.values_list("pdf", flat=True).iterator(chunk_size=20):
+                writer.append(io.BytesIO(bytes(data)))
+            out = io.BytesIO()
+            writer.write(out)
+            NoticeBatch.objects.filter(pk=batch_id).update(
+                status=NoticeBatch.Status.DONE, pdf=out.getvalue(), finished_at=timezone.now(),
+                progress_done=len(batch.decision_ids)
+            )
+            parts.update(pdf=None)  # the merged PDF is the one kept; the parts keep their pages and time
+            _log_batch(batch, len(batch.decision_ids))
+        return True
+    except Exception as exc:
+        text = jobs.fail(NoticeBatch, batch_id, token, exc)
+        raise jobs.JobError(text) from exc
 
 
 def _log_batch(batch: NoticeBatch, count: int) -> None:

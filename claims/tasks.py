@@ -22,7 +22,8 @@ def settlement_import(file_id: int, user_id: int | None = None) -> dict:
 
 @shared_task(name="claims.notice_batch")
 def notice_batch(batch_id: int) -> dict:
-    """Render a batch of notices into one PDF (the service claims the batch: a second run does nothing)."""
+    """Coordinate a batch of notices: number them and send their parts to the workers (the service claims
+    the batch: a second run does nothing; a rerun renders only the parts still missing)."""
     from .notices import notice_batch_render
 
     try:
@@ -42,3 +43,22 @@ def platform_split(platform_file_id: int) -> dict:
     except YfbzError as exc:
         return {"platform_file": platform_file_id, "error": str(exc)}
     return {"platform_file": platform_file_id, "parts": len(files or [])}
+
+
+@shared_task(name="claims.notice_batch_part")
+def notice_batch_part(part_id: int, token: str) -> dict:
+    """Render one part of a notice batch (a second delivery, or a part of a batch rerun since, does nothing)."""
+    from .notices import notice_batch_part_render
+
+    return {"part": part_id, "done": notice_batch_part_render(part_id=part_id, token=token)}
+
+
+@shared_task(name="claims.notice_batch_merge")
+def notice_batch_merge(batch_id: int, token: str) -> dict:
+    """Join a batch's rendered parts in order and mark it done (only under the token that sent the parts)."""
+    from .notices import notice_batch_merge_parts
+
+    try:
+        return {"batch": batch_id, "done": notice_batch_merge_parts(batch_id=batch_id, token=token)}
+    except YfbzError as exc:
+        return {"batch": batch_id, "error": str(exc)}
