@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0020_settlement_line_identity'),
+        ('claims', '0021_platform_file_job'),
     ]
 
     operations = [
