@@ -29,3 +29,9 @@ class MonitoringConfig(AppConfig):
         for model in (HighCostRow, PersonYearBurden):
             if auditlog.contains(model):
                 auditlog.unregister(model)
+        # a scan's bytes never enter the trail (binary: not text), the rest of its row does
+        from .models import ApplicationPaper
+
+        if auditlog.contains(ApplicationPaper):
+            auditlog.unregister(ApplicationPaper)
+        auditlog.register(ApplicationPaper, exclude_fields=["data"])

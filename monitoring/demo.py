@@ -17,9 +17,19 @@ from django.utils import timezone
 
 DEMO_FILE = "演示-高额医疗费用明细.csv"
 DEMO_REASON = "（演示）"
-PDF = b"%PDF-1.4\n% demo scan\n"
 HEADER = ["结算流水号", "公民身份号码", "姓名", "镇街", "结算日期", "定点机构编码", "医疗类别", "费用总额", "政策内费用",
           "统筹支付", "大病报销金额", "医疗救助支付", "优抚补助支付"]
+
+
+def _scan(title: str) -> bytes:
+    """A real (one-page) PDF standing for a scanned paper, laid out like the notices."""
+    from weasyprint import HTML
+
+    from claims.notices import _weasy
+
+    css, fonts = _weasy()
+    html = f"<h1>{title}</h1><p>（演示数据：申请人提交的纸质材料扫描件示例）</p>"
+    return HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
 
 
 def demo_steps_last():
@@ -130,10 +140,11 @@ def applications_step(stdout, rng):
         stdout.write("依申请救助（演示）：缺少演示账号、机构或人员，跳过")
         return
     settled = _last_month().replace(day=18)
+    papers = [("申请书.pdf", _scan("医疗救助申请书")), ("住院费用清单.pdf", _scan("住院费用清单"))]
     made = []
     for i, (person, behalf) in enumerate(zip(people, (True, False, False), strict=True)):
         made.append(application_register(
-            user=users["slh_clerk"], person=person, papers=[("申请书.pdf", PDF), ("住院费用清单.pdf", PDF)],
+            user=users["slh_clerk"], person=person, papers=papers,
             reason="住院自付费用较高，家庭生活困难，申请医疗救助" + DEMO_REASON, on_behalf=behalf,
             agent_name="（演示）代办人" if behalf else "", agent_relation="子女" if behalf else "",
             institution=inst, kind="INPATIENT", admitted_on=settled - timedelta(days=6 + i), settled_on=settled,

@@ -17,7 +17,7 @@ from monitoring.models import Application, ApplicationStatusChange, DeadlineRule
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n% scan of the bill\n"
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n% a scan: binary bytes, not text\n\xff\xfe\x00\x01"
 S = Application.Status
 
 

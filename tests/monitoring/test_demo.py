@@ -55,3 +55,14 @@ def test_the_demo_has_each_warning_some_followed_up_and_applications_waiting_for
     counts = (HighCostImport.objects.count(), Alert.objects.count(), Application.objects.count(), FollowUp.objects.count())
     run_steps()  # re-runnable
     assert (HighCostImport.objects.count(), Alert.objects.count(), Application.objects.count(), FollowUp.objects.count()) == counts
+
+
+def test_the_demo_scans_are_real_pdfs(demo_world):
+    from pypdf import PdfReader
+
+    from monitoring.models import ApplicationPaper
+
+    run_steps()
+    paper = ApplicationPaper.objects.defer(None).first()
+    pages = PdfReader(io.BytesIO(bytes(paper.data))).pages
+    assert len(pages) == 1 and "演示" in pages[0].extract_text()
