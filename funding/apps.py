@@ -14,6 +14,13 @@ class FundingConfig(AppConfig):
 
         register_labels("fund", Fund)
 
+        # a payable's source key on the audit trail, in words (decision:12:ASSISTANCE → 手工报销核定12（医疗救助资金）)
+        from yfbz.core.display import register_audit_summary
+
+        from .selectors import source_label
+
+        register_audit_summary("source_key", lambda v: source_label(v) if isinstance(v, str) and ":" in v else None)
+
         # the audit trail records the reconciliation, never the bytes of the uploaded 代缴明细
         from auditlog.registry import auditlog
 

@@ -78,6 +78,9 @@ def test_the_audit_trail_reads_in_chinese_with_summaries_not_raw_json(trail, sta
     raw = [v for v in values if re.search(r"[{}\[\]]|&#x27;|\bm2m\b|\boperation\b|Concat\(|F\(", v)]
     assert raw == [], raw[:5]
     text = "\n".join(values)
+    assert not re.search(r"(?<![\d.])[01]\.\d{4}(?!\d)", text)  # a ratio as a percentage, not 0.6000
+    assert "DIBAO" not in text and "低保对象" in text  # the category in words, without its code
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", text)  # no raw timestamps
     assert "引擎原始核定结果，共" in text  # the snapshot said for what it is
     assert "添加：区医保审核" in text  # the role given
     assert "表头在第1行" in text  # how the roster was read, as the roster page says it

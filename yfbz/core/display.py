@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
@@ -199,14 +200,28 @@ def code_label(text: str) -> str:
     return _categories[1].get(text, text)
 
 
-_CODED = re.compile(r"[A-Z][A-Z0-9_]{2,} (?=[^\x00-\x7f])")  # "DIBAO 低保对象": a category named with its code
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?")
+_CODED = re.compile(r"[A-Z][A-Z0-9_]{2,} (?=[^ ]*[^\x00-\x7f])")  # "DIBAO 低保对象": a category named with its code
 
 
 def audit_value(value) -> str:
     text = str(value) if value is not None else ""
     if text in _AUDIT_VALUES:
         return _AUDIT_VALUES[text]
-    return _CODED.sub("", code_label(text), count=1) if _CODED.match(text) else code_label(text)
+    if _TIMESTAMP.fullmatch(text):  # a time recorded as text: read in local time, to the second
+        from datetime import datetime
+
+        from django.utils import timezone
+
+        try:
+            moment = datetime.fromisoformat(text)
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=UTC)
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return text
+    said = code_label(text)
+    return _CODED.sub("", said, count=1) if _CODED.match(said) else said
 
 
 def prime_audit_memo(entries, memo: dict) -> None:
@@ -277,6 +292,7 @@ def register_audit_summary(field_name: str, summarise) -> None:
     """An app's way of saying a JSON field of its records in words on the audit trail (core imports no app)."""
     _AUDIT_SUMMARISERS[field_name] = summarise
 
+_RATIO = re.compile(r"(0(\.\d+)?|1(\.0+)?)")
 _EXPRESSION = re.compile(r"\b(F|Concat|ConcatPair|Value|CombinedExpression)\(")
 
 
@@ -422,6 +438,16 @@ def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]
                 summary = audit_summary
             out.append((label, summary(before), summary(after)))
             continue
+        own = _AUDIT_SUMMARISERS.get(name)
+        if own is not None:  # an app says this field in words (a payable's source key …)
+            said = [own(v) if v not in (None, "", "None") else None for v in (before, after)]
+            if all(x is not None or v in (None, "", "None") for x, v in zip(said, (before, after), strict=True)):
+                out.append((label, *(x if x is not None else EMPTY for x in said)))
+                continue
+        if (field is not None and field.get_internal_type() == "DecimalField" and (field.decimal_places or 0) > 2
+                and all(v in (None, "None", "") or _RATIO.fullmatch(str(v)) for v in (before, after))):
+            out.append((label, *(pct(v) if v not in (None, "None", "") else EMPTY for v in (before, after))))
+            continue  # a ratio stored to 4 places (0.6000): a percentage
         shown = changes.get(str(getattr(field, "verbose_name", name))) if field is not None else None
         if isinstance(shown, (list, tuple)) and len(shown) == 2:
             before, after = shown
