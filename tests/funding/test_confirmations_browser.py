@@ -39,8 +39,12 @@ def ask(page, click, expect: str, shot: str) -> None:
     dialog = page.get_by_test_id("confirm-dialog")
     dialog.wait_for(state="visible")
     assert expect in page.get_by_test_id("confirm-text").inner_text()
+    from tests.core.test_screens import _compress
+
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"confirm-{shot}.png"))
+    path = SHOTS / f"confirm-{shot}.png"
+    page.screenshot(path=str(path))
+    _compress(path)
 
 
 def cancel(page) -> None:
@@ -95,7 +99,7 @@ def test_a_reversal_asks_first_and_a_second_request_for_it_is_refused(staff, pag
     cancel(page)
     assert not EntryProposal.objects.filter(reverses=entry).exists()
 
-    ask(page, button.click, "冲销后不能撤销", "reversal")
+    ask(page, button.click, "经另一人审核后记一张金额相反的冲销凭证", "reversal")
     confirm(page)
     assert f"已提出冲销 {entry.number}" in page.content()
     assert EntryProposal.objects.filter(reverses=entry).count() == 1
