@@ -34,8 +34,10 @@ def test_the_fund_request_is_compiled_checked_funded_and_printed_in_the_browser(
 
     assert page.get_by_test_id("total-assistance").inner_text() == f"{money(rep.amount)} 元"
     assert page.get_by_test_id("status").inner_text() == "草稿"
-    # the clerk who compiled it cannot approve it
+    # the clerk who compiled it cannot approve it (asked first, with the amount)
     page.get_by_test_id("submit").click()
+    assert f"医疗救助资金 {money(rep.amount)} 元" in page.get_by_test_id("confirm-text").inner_text()
+    page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert "编制人不能审核自己编制的资金申请" in page.content()
 
@@ -44,6 +46,7 @@ def test_the_fund_request_is_compiled_checked_funded_and_printed_in_the_browser(
     req = FundRequest.objects.get()
     page.goto(f"/funding/requests/{req.pk}/")
     page.get_by_test_id("submit").click()
+    page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("status").inner_text() == "已审核报送"
 
@@ -54,6 +57,8 @@ def test_the_fund_request_is_compiled_checked_funded_and_printed_in_the_browser(
     transfer.locator("input[name=on]").fill("2025-03-20")
     transfer.locator("input[name=source_document]").fill("渝北财社〔2025〕12号")
     transfer.locator("button").click()
+    assert f"支出户 {money(rep.amount)} 元" in page.get_by_test_id("confirm-text").inner_text()
+    page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("status").inner_text() == "财政已划拨"
     with page.expect_download() as dl:
