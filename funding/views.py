@@ -473,6 +473,14 @@ def ledger(request):
         entries = entries.filter(lines__account__code=request.GET["account"]).distinct()
     page = Paginator(entries.order_by("-date", "-id"), 50).get_page(request.GET.get("page"))
     pending = EntryProposal.objects.filter(status=EntryProposal.Status.PENDING).select_related("account", "counterpart", "reverses", "proposed_by")
+    # an entry already reversed, or with a reversal waiting for approval, is said so instead of offering 冲销
+    on_page = [e.pk for e in page]
+    reversed_by = dict(JournalEntry.objects.filter(reverses__in=on_page).values_list("reverses_id", "number"))
+    waiting = set(EntryProposal.objects.filter(status=EntryProposal.Status.PENDING, reverses__in=on_page)
+                  .values_list("reverses_id", flat=True))
+    for e in page:
+        e.reversed_by_number = reversed_by.get(e.pk)
+        e.reversal_waiting = e.pk in waiting
     return render(request, "funding/ledger.html", {"form": form, "page": page, "pending": pending, "balances": selectors.balances()})
 
 

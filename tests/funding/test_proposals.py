@@ -93,3 +93,22 @@ def test_an_institution_at_fault_owes_money_and_its_recovery_is_booked_after_a_s
     assert (rec.recovered, rec.status) == (Decimal("6000.00"), "partly")
     assert balance("EXPENDITURE") == Decimal("6000.00")
     assert EntryProposal.objects.get(pk=p.pk).entry.receivable == rec
+
+
+def test_the_ledger_offers_no_second_reversal_and_says_where_each_entry_stands(staff, login, fund):
+    entry = fund("SPECIAL", "500.00")
+    finance = login(staff["finance"])
+
+    def row_of(number):
+        page = finance.get(reverse("funding:ledger")).content.decode()
+        return next(r for r in page.split("<tr>") if r.startswith(f'<td class="mono">{number}<'))
+
+    assert 'placeholder="冲销原因"' in row_of(entry.number)
+    finance.post(reverse("funding:entry-reverse", args=[entry.pk]), {"reason": "重复登记"})
+    waiting = row_of(entry.number)
+    assert "冲销待审核" in waiting and 'placeholder="冲销原因"' not in waiting
+    p = EntryProposal.objects.get(kind="REVERSAL")
+    login(staff["reviewer"]).post(reverse("funding:proposal-decide", args=[p.pk]), {"approve": "1"})
+    reversal = JournalEntry.objects.get(reverses=entry)
+    done = row_of(entry.number)
+    assert f"已冲销（冲销凭证 {reversal.number}）" in done and 'placeholder="冲销原因"' not in done
