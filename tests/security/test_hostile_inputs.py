@@ -47,7 +47,9 @@ def _messages(resp) -> str:
 
 
 def _snapshot():
-    return (Person.objects.count(), Identity.objects.count(), Enrolment.objects.count(), BillAttachment.objects.count(),
+    from claims.models import Institution
+
+    return (Institution.objects.count(), Person.objects.count(), Identity.objects.count(), Enrolment.objects.count(), BillAttachment.objects.count(),
             Payment.objects.filter(status="PAID").count() if hasattr(Payment, "status") else 0)
 
 
@@ -93,19 +95,12 @@ def doors(staff, login, towns, django_capture_on_commit_callbacks):
             "bank_account": "6228", "attachments": _named(data, name)}, follow=True)
 
     def admin_import(data, name):
+        # the admin's import of reference data goes through the one reader (django-import-export's own
+        # import is switched off for towns and category wordings): the institutions' 从文件导入
         client = login(staff["sysadmin"])
-        return client.post(reverse("admin:beneficiaries_town_import"), {
-            "format": _format_index(name), "import_file": _named(data, name), "resource": 0}, follow=True)
+        return client.post(reverse("admin:claims_institution_import_file"), {"file": _named(data, name)}, follow=True)
 
     return {"roster": roster, "settlement": settlement, "enrolment": enrolment, "scans": scans, "admin": admin_import}
-
-
-def _format_index(name: str) -> str:
-    from django.conf import settings
-
-    formats = [f.__name__ if hasattr(f, "__name__") else str(f) for f in settings.IMPORT_FORMATS]
-    wanted = "CSV" if name.endswith(".csv") else "XLSX"
-    return str(next(i for i, f in enumerate(formats) if wanted in f.upper()))
 
 
 def _named(data: bytes, name: str):
@@ -121,7 +116,7 @@ def test_every_bad_file_through_every_door_gets_a_message_and_changes_nothing(do
     data = (HOSTILE / name).read_bytes()
     resp = doors[door](data, name)
     assert resp.status_code in (200, 403), f"{door} {name}: {resp.status_code}"
-    assert resp.status_code != 500
+    assert resp.status_code == 200 or door != "admin", f"the admin's import refused the administrator: {name}"
     text = _messages(resp)
     assert CHINESE.search(text), f"{door} {name}: no message in Chinese: {text[:300]!r}"
     assert _snapshot() == before, f"{door} {name}: something was applied"
