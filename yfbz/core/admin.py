@@ -284,9 +284,20 @@ def _audit_trail_admin():
         def address(self, obj):
             return obj.remote_addr or "—"
 
+        def get_changelist_instance(self, request):
+            # the objects the page's entries refer to, named in one query per kind (issue 14: no page
+            # over 30 queries; auditlog would read each one per entry and field)
+            from .memo import remembered
+
+            cl = super().get_changelist_instance(request)
+            display.prime_audit_memo(cl.result_list, remembered("audit-names", dict))
+            return cl
+
         @admin.display(description="变更摘要")
         def summary(self, obj):
-            changes = display.audit_changes(obj)
+            from .memo import remembered
+
+            changes = display.audit_changes(obj, remembered("audit-names", dict))
             names = "、".join(f for f, _b, _a in changes[:6])
             return f"{len(changes)}项：{names}{'等' if len(changes) > 6 else ''}" if changes else "—"
 
