@@ -236,6 +236,22 @@ def restore_migration_data():
     load_areas(apps)
     sync_role_groups()
     load_default_policy()
+    # the other data migrations' shipped rows (each idempotent): accounts, benefit group names, warning
+    # thresholds, monitoring thresholds and deadlines
+    import importlib
+
+    for module, fn in DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), fn)(apps, None)
+
+
+#: data migrations whose rows a flush removes and the next test needs (run with the live app registry)
+DATA_MIGRATIONS = (
+    ("funding.migrations.0002_accounts_and_append_only", "add_accounts"),
+    ("yfbz.policy.migrations.0006_benefitgroup", "load"),
+    ("reporting.migrations.0005_warning_defaults", "add"),
+    ("monitoring.migrations.0002_provisional_thresholds", "ship"),
+    ("monitoring.migrations.0004_applications", "ship"),
+)
 
 
 @pytest.fixture(autouse=True)
