@@ -22,7 +22,6 @@ import io
 import os
 import random
 import resource
-import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -32,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yfbz.settings")
-os.environ.pop("REDIS_URL", None)  # jobs run inline: the benchmark times the work, not a queue
+WORKERS = "--workers" in sys.argv  # the notice batch's parts go to Celery workers already running (REDIS_URL)
+if not WORKERS:
+    os.environ.pop("REDIS_URL", None)  # jobs run inline: the benchmark times the work, not a queue
 
 import django  # noqa: E402
 
@@ -248,8 +249,9 @@ def bench_notices(args):
         t = time.perf_counter()
         notice_print(decision=d, user=clerk)
         singles.append(time.perf_counter() - t)
+    median = sorted(singles)[len(singles) // 2]  # (bench/statistics.py shadows the standard library's module)
     print(f"one notice as a clerk prints it (number, print record, PDF): first {cold:.2f} s (fonts loaded), "
-          f"then median {statistics.median(singles):.3f} s -> target < 0.5 s {'met' if statistics.median(singles) < 0.5 else 'NOT met'}")
+          f"then median {median:.3f} s -> target < 0.5 s {'met' if median < 0.5 else 'NOT met'}")
     one_by_one = decisions[6:30]
     notices = notices_number(decisions=_decisions([d.pk for d in one_by_one]))
     t = time.perf_counter()
@@ -270,7 +272,8 @@ def bench_notices(args):
     rate = len(batch_ids) / took
     print(f"batch: {len(batch_ids)} notices into one PDF ({len(bytes(batch.pdf)) / 1e6:.1f} MB) in {took:.1f} s = {rate:.1f} notices/s; "
           f"one document at a time: {single_rate:.1f} notices/s; ratio {rate / single_rate:.1f}x "
-          f"-> target >= 15/s {'met' if rate >= 15 else 'NOT met'}")
+          f"-> target {'>= 30/s with 2 workers' if WORKERS else '>= 15/s in one process'} "
+          f"{'met' if rate >= (30 if WORKERS else 15) else 'NOT met'}")
 
 
 def main():
@@ -281,6 +284,7 @@ def main():
     ap.add_argument("--notices", type=int, default=1000)
     ap.add_argument("--skip-notices", action="store_true")
     ap.add_argument("--skip-settlement", action="store_true")
+    ap.add_argument("--workers", action="store_true", help="keep REDIS_URL: the batch's parts go to running workers")
     args = ap.parse_args()
     assert connection.vendor == "postgresql", "run on PostgreSQL (DATABASE_URL)"
     call_command("migrate", verbosity=0)

@@ -43,7 +43,7 @@ def empty_tables():
     with connection.cursor() as cur:
         cur.execute(
             "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = current_schema() "
-            "AND (tablename LIKE 'monitoring\\_%%' AND tablename NOT IN ('monitoring_burdenthreshold', 'monitoring_disposableincome') "
+            "AND (tablename LIKE 'monitoring\\_%%' AND tablename NOT IN ('monitoring_burdenthreshold', 'monitoring_disposableincome', 'monitoring_deadlinerule') "
             "OR tablename LIKE 'claims\\_%%' OR tablename IN ('beneficiaries_identity', 'beneficiaries_person'))"
         )
         cur.execute(f"TRUNCATE {cur.fetchone()[0]} RESTART IDENTITY CASCADE")
