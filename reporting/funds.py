@@ -30,13 +30,12 @@ FUND_LABELS = {"ASSISTANCE": "医疗救助资金", "YOUFU": "优抚对象医疗�
 PAY_KINDS = {"ASSISTANCE": (["PAY_PERSON", "PAY_INSTITUTION", "PAY_SUBSIDY"], "EXPENDITURE"), "YOUFU": (["PAY_YOUFU"], "YOUFU")}
 
 
-def rule(key: str, on: date) -> Decimal:
-    """The warning threshold in force on ``on`` (the dated rows are read once per request)."""
+def rule(key: str, on: date) -> Decimal | None:
+    """The warning threshold in force on ``on`` (dated data, shipped by a migration; read once per
+    request), or None when none is in force: the position then says so instead of assuming a figure."""
     rows = remembered("warning-rules", lambda: list(WarningRule.objects.order_by("-effective_from")))
     row = next((r for r in rows if r.key == key and r.effective_from <= on), None)
-    if row is None:
-        return Decimal("0.10") if key == WarningRule.Key.DEVIATION else Decimal("12")
-    return row.value
+    return None if row is None else row.value
 
 
 @dataclass
@@ -50,8 +49,8 @@ class FundPosition:
     spent: Decimal  # paid to date (ledger)
     shares: list[Decimal]  # cumulative seasonal share by the end of each month
     seasonality: str
-    deviation_limit: Decimal
-    run_out_limit: int
+    deviation_limit: Decimal | None  # None: no threshold in force (said among the warnings)
+    run_out_limit: int | None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -165,18 +164,22 @@ def position(fund: str, year: int, today: date, budgets=None) -> FundPosition:
     pos = FundPosition(
         fund=fund, year=year, months_done=months_done, budget=budget, monthly=_monthly_decided(year, fund), fixed=fixed,
         spent=_spent(year, fund, until), shares=shares, seasonality=how,
-        deviation_limit=rule(WarningRule.Key.DEVIATION, until), run_out_limit=int(rule(WarningRule.Key.RUN_OUT_MONTH, until)),
+        deviation_limit=rule(WarningRule.Key.DEVIATION, until), run_out_limit=None,
     )
+    run_out = rule(WarningRule.Key.RUN_OUT_MONTH, until)
+    pos.run_out_limit = int(run_out) if run_out is not None else None
+    if pos.deviation_limit is None or pos.run_out_limit is None:
+        pos.warnings.append(f"{until:%Y-%m-%d}没有生效的资金风险预警阈值（预算进度偏离、资金用尽月份），请在“资金风险预警阈值”中录入")
     if budget is None:
         pos.warnings.append("尚未录入年度预算")
     elif months_done:
         out = pos.run_out_month
-        if out is not None and out < pos.run_out_limit:
+        if out is not None and pos.run_out_limit is not None and out < pos.run_out_limit:
             pos.warnings.append(f"按当前进度预计{out}月资金用尽（年度预算{budget:,.2f}元，全年预计{pos.projected:,.2f}元）")
         elif pos.projected > budget:
             pos.warnings.append(f"预计全年支出{pos.projected:,.2f}元，超出预算{pos.projected - budget:,.2f}元")
         dev = pos.deviation
-        if dev is not None and abs(dev) > pos.deviation_limit:
+        if dev is not None and pos.deviation_limit is not None and abs(dev) > pos.deviation_limit:
             direction = "快于" if dev > 0 else "慢于"
             pos.warnings.append(
                 f"支出进度{direction}预算序时进度{abs(dev) * 100:.1f}%（预警线{pos.deviation_limit * 100:.0f}%）"

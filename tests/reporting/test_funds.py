@@ -73,3 +73,13 @@ def test_without_last_year_an_even_twelfth_a_month_and_no_budget_says_so(db):
     p = position("ASSISTANCE", 2025, date(2025, 1, 20))
     assert p.seasonality == "上年无数据，按各月平均测算" and p.projected == Decimal("1440.00")
     assert p.warnings == ["尚未录入年度预算"]
+
+
+def test_without_a_threshold_in_force_the_position_says_so_instead_of_assuming_one(history):
+    # the thresholds are policy data: none in force on the day is said, never replaced by a figure in code
+    history("2400.00")
+    WarningRule.objects.all().delete()
+    p = position("ASSISTANCE", 2025, MARCH_15)
+    assert p.deviation_limit is None and p.run_out_limit is None
+    assert any("没有生效的资金风险预警阈值" in w for w in p.warnings), p.warnings
+    assert not any("预警线" in w for w in p.warnings)
