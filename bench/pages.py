@@ -2,7 +2,7 @@
 deployed, and time every page of every role under a bounded load.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/yfbz_bench_pages .venv/bin/python bench/pages.py
-        [--people 1004440] [--rebuild] [--users 20] [--seconds 120] [--workers 4] [--port 8108] [--crawl 150]
+        [--people 1004440] [--rebuild] [--users 20] [--seconds 120] [--workers 4] [--port 8108] [--crawl 150] [--crawl-only]
 
 1. **Build** (skipped when the database already holds a build of that size: re-measuring takes
    minutes). ``migrate``, then INSERT … SELECT over ``generate_series`` for the big tables (no bulk
@@ -11,8 +11,8 @@ deployed, and time every page of every role under a bounded load.
    settlement lines (600 institution months, each file 100 KB of bytes), 1.84 enrolments, a roster
    in town review with 0.65 rows, a subsidy run with 0.91 changes. Staff: one user per role.
 2. **Pages**: each role crawls the site from its home page with Django's test client in this process
-   (every link, three samples per kind of page, exports included), and each page's number of
-   queries is counted once.
+   (every link, one sample per kind of page, exports included): each page's queries are counted
+   and its single fetch timed (the slowest are printed; ``--crawl-only`` stops there).
 3. **Load**: gunicorn ``yfbz.wsgi`` with production settings (``YFBZ_PRODUCTION=1``, ``--workers``
    sync workers, ``--max-requests`` as docs/deployment.md) on ``--port``; ``--users`` threads, each
    a role's session, request the role's pages in turn with a 1 s pause, for ``--seconds``. The
@@ -289,9 +289,12 @@ def kind_of(path: str) -> str:
     return re.sub(r"\d+", "N", parts.path) + ("?" + "&".join(sorted({p.split("=")[0] for p in parts.query.split("&")})) if parts.query else "")
 
 
+CRAWL_MS: dict[str, float] = {}  # kind of page -> slowest single fetch in the crawl (one user, in process)
+
+
 def crawl(client, start: str, queries: dict, limit: int = 150) -> list[str]:
     """Every page the client reaches from ``start`` (one sample per kind of page), each page's
-    number of queries counted as it is fetched."""
+    number of queries counted and its time taken as it is fetched."""
     from django.test.utils import CaptureQueriesContext
 
     seen, queue, per, visited = [], [start], defaultdict(int), set()
@@ -300,9 +303,12 @@ def crawl(client, start: str, queries: dict, limit: int = 150) -> list[str]:
         if url in visited:
             continue
         visited.add(url)
+        t0 = time.perf_counter()
         with CaptureQueriesContext(connection) as ctx:
             resp = client.get(url)
             body = b"".join(resp.streaming_content) if getattr(resp, "streaming", False) else resp.content
+        ms = (time.perf_counter() - t0) * 1000
+        CRAWL_MS[kind_of(url)] = max(CRAWL_MS.get(kind_of(url), 0), ms)
         if resp.status_code != 200:
             continue
         seen.append(url)
@@ -436,6 +442,7 @@ def main():
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--port", type=int, default=8108)
     ap.add_argument("--crawl", type=int, default=150, help="pages per role at most")
+    ap.add_argument("--crawl-only", action="store_true", help="build, crawl and print each page's single fetch; no load")
     a = ap.parse_args()
     if not connection.settings_dict["NAME"].startswith("yfbz_bench"):
         raise SystemExit("bench/pages.py empties its database: point DATABASE_URL at yfbz_bench_pages")
@@ -451,6 +458,11 @@ def main():
     users = staff()
     say("crawling every role's pages and counting queries …")
     pages, queries = pages_and_queries(users, a.crawl)
+    say(f"slowest single fetches in the crawl (ms, one user in this process, load {load()}):")
+    for k, ms in sorted(CRAWL_MS.items(), key=lambda kv: -kv[1])[:40]:
+        say(f"  {k[:70]:70} {ms:8.0f} {queries.get(k, 0):4} queries")
+    if a.crawl_only:
+        return
     cookies = {r: session_cookie(users[r]) for r in ROLES}
     connection.close()
     proc = serve(a.port, a.workers)
