@@ -202,7 +202,7 @@ class RetroactiveChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
                     "lines_reached", "roster_upload", "reviewed_at")
     list_filter = ("status", "kind", "category")
     inlines = [HistoryInline.of(RetroactiveChangeStatusChange)]
-    list_select_related = ("person", "category", "roster_upload", "roster_upload__department")
+    list_select_related = ("person", "category", "roster_upload", "roster_upload__department", "correction")
     raw_id_fields = ("person",)
     show_full_result_count = False
 

@@ -115,6 +115,7 @@ def correction_decide(*, correction_id: int, user, confirm: bool, note: str = ""
         return correction
     _in_area(user, correction.person, correction.valid_from if correction.action == C.Action.START else correction.valid_to,
              "确认身份更正")
+    old_to = None  # an ended identity's end before the correction
     if correction.action == C.Action.START:
         clash = Identity.objects.filter(person=correction.person, category=correction.category).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=correction.valid_from))
@@ -130,13 +131,40 @@ def correction_decide(*, correction_id: int, user, confirm: bool, note: str = ""
         identity = Identity.objects.select_for_update().get(pk=correction.identity_id)
         if identity.valid_to is not None and identity.valid_to <= correction.valid_to:
             raise ValidationError(f"该身份已于{identity.valid_to}终止，本更正无需确认，请退回。")
+        old_to = identity.valid_to
         identity.valid_to = correction.valid_to
         identity.save(update_fields=["valid_to"])
     transition(correction, C.Status.CONFIRMED, by=user, reason=note or "确认")
     C.objects.filter(pk=correction.pk).update(identity=identity, decided_by=user, decided_at=timezone.now(),
                                               decision_note=note)
     correction.refresh_from_db()
+    _record_retroactive(correction, identity, old_to)
     return correction
+
+
+def _record_retroactive(correction: IdentityCorrection, identity: Identity, old_to: date | None) -> None:
+    """A confirmed correction that reaches back before today changes who was entitled on days already
+    decided: record it as a retroactive change (as a roster's would be) and measure what it reaches, so
+    the decisions of that period are decided again or closed with a reason (应退尽退、应补尽补)."""
+    from datetime import timedelta
+
+    from .models import RetroactiveChange
+    from .retro import measure_changes
+
+    today = timezone.localdate()
+    if correction.action == C.Action.START:
+        start, end, kind = correction.valid_from, correction.valid_to, RetroactiveChange.Kind.STARTED_EARLIER
+    else:
+        start, end, kind = correction.valid_to + timedelta(days=1), old_to, RetroactiveChange.Kind.ENDED_EARLIER
+    end = today if end is None else min(end, today)
+    if start > end:
+        return  # nothing already past is touched
+    change = RetroactiveChange.objects.create(
+        person=correction.person, category=correction.category, identity=identity, period_start=start,
+        period_end=end, kind=kind, correction=correction,
+    )
+    record_start(change, by=None, reason=f"{correction.ref}确认，记录追溯身份变化")
+    measure_changes([change], close_empty=True)
 
 
 def monthly_identity_changes(year: int, *, user=None, town=None) -> dict[int, dict[str, int]]:

@@ -630,7 +630,11 @@ class RetroactiveChange(models.Model):
     period_start = models.DateField("影响期间起")
     period_end = models.DateField("影响期间止", help_text="名单生效（确认）之日")
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
-    roster_upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.PROTECT, related_name="retroactive_changes")
+    # what changed the identity for a past period: a confirmed roster, or a confirmed correction outside one
+    roster_upload = models.ForeignKey(RosterUpload, verbose_name="名单", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="retroactive_changes")
+    correction = models.ForeignKey("IdentityCorrection", verbose_name="名单外身份更正", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="retroactive_changes")
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
     # db_default: rosters write changes with COPY and leave these columns out
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.OPEN, db_default=Status.OPEN)
@@ -659,9 +663,23 @@ class RetroactiveChange(models.Model):
         verbose_name_plural = "追溯身份变化"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["person", "period_start"]), models.Index(fields=["status", "roster_upload"])]
+        constraints = [
+            models.CheckConstraint(
+                name="retro_change_one_source",
+                condition=(models.Q(roster_upload__isnull=False, correction__isnull=True)
+                           | models.Q(roster_upload__isnull=True, correction__isnull=False)),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.person.name} {self.category.name} {self.get_kind_display()} {self.period_start}～{self.period_end}"
+
+    @property
+    def source_text(self) -> str:
+        """What made the change, in words: 民政局2026年4月名单 / 身份更正12号（渝北民函〔2026〕9号）."""
+        if self.roster_upload_id:
+            return f"{self.roster_upload.department.name}{self.roster_upload.month:%Y年%m月}名单"
+        return self.correction.ref
 
     @property
     def waiting(self) -> bool:

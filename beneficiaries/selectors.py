@@ -92,7 +92,7 @@ def retroactive_changes_for(user):
     from .models import RetroactiveChange
 
     return RetroactiveChange.objects.visible_to(user).select_related(
-        "person", "person__town", "category", "roster_upload", "roster_upload__department", "reviewed_by"
+        "person", "person__town", "category", "roster_upload", "roster_upload__department", "correction", "reviewed_by"
     )
 
 

@@ -191,7 +191,7 @@ def change_reason(change) -> str:
     return (
         f"身份追溯变化：{change.category.name}{change.get_kind_display()}"
         f"（影响期间{change.period_start:%Y-%m-%d}至{change.period_end:%Y-%m-%d}，"
-        f"{change.roster_upload.department.name}{change.roster_upload.month:%Y年%m月}名单）"
+        f"{change.source_text}）"
     )
 
 
@@ -200,7 +200,7 @@ def _lock_change(change_id: int):
 
     return (
         RetroactiveChange.objects.select_for_update(of=("self",))
-        .select_related("category", "roster_upload", "roster_upload__department", "person")
+        .select_related("category", "roster_upload", "roster_upload__department", "correction", "person")
         .get(pk=change_id)
     )
 
