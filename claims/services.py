@@ -17,6 +17,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from beneficiaries.towns import town_on
+from yfbz.core import hooks
 from yfbz.core.audit import audit_bulk
 from yfbz.core.display import money
 from yfbz.core.errors import YfbzError
@@ -57,8 +58,12 @@ COUNTING = caps.COUNTING
 
 
 def bill_set_status(*, bill: Bill, to: str, user, note: str = ""):
-    """Move a (locked) bill to ``to`` through the one door (``workflow.transition``)."""
-    return transition(bill, to, by=user, reason=note)
+    """Move a (locked) bill to ``to`` through the one door (``workflow.transition``). Whoever follows a
+    bill (monitoring: an application granted on it) is told in the same transaction, through the
+    ``bill_moved`` place of ``yfbz.core.hooks`` (claims imports none of them)."""
+    row = transition(bill, to, by=user, reason=note)
+    hooks.contributions("bill_moved", bill, to, user, note)
+    return row
 
 
 # --- an institution's bank account: maker ≠ checker ---------------------------------------------

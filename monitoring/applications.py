@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from beneficiaries.models import Identity
+from claims.models import Bill
 from yfbz.core.roles import Role
 from yfbz.core.workflow import record_start, transition
 
@@ -273,6 +274,20 @@ def _enter_bill(app: Application):
         )
     except ClaimsError as exc:
         raise MonitoringError(f"无法转入报销核定：{exc}") from None
+
+
+def follow_bill(bill, to: str, user, note: str = "") -> None:
+    """Called in the bill's transaction after each of its moves (``claims.services.bill_set_status``,
+    through the ``bill_moved`` place of ``yfbz.core.hooks``): a granted application follows its bill —
+    decided, approved or refused, paid, decided again — through the one door, with its history."""
+    target = Application.FOLLOWS_BILL.get(str(to))
+    if target is None:
+        return
+    app = Application.objects.select_for_update().filter(bill_id=bill.pk).first()
+    if app is None or app.status == target or app.status not in Application.FOLLOWS_BILL.values():
+        return
+    why = f"报销票据{bill.pk}：{Bill.Status(to).label}" + (f"（{note.strip()}）" if (note or "").strip() else "")
+    transition(app, target, by=user, reason=why)
 
 
 # --- for the pages --------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ class MonitoringConfig(AppConfig):
 
         contribute("person_panels", person_panel)
 
+        # an application granted on a bill follows its bill's moves (claims.services.bill_set_status)
+        from .applications import follow_bill
+
+        contribute("bill_moved", follow_bill)
+
         # the leadership dashboard's monitoring sections (reporting reaches no monitoring: it asks its hooks)
         from reporting.hooks import register_dashboard_section
 

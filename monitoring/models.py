@@ -449,6 +449,11 @@ class Application(models.Model):
         SUBMITTED = "SUBMITTED", "待区医保局初审"
         PROPOSED = "PROPOSED", "待区医保局审批"
         GRANTED = "GRANTED", "已批准（转入报销核定）"
+        # after the grant the application follows its bill (claims.services.bill_set_status → follow_bill)
+        DECIDED = "DECIDED", "已批准，报销已核定待审批"
+        APPROVED = "APPROVED", "已批准，报销已审批待支付"
+        BILL_REFUSED = "BILL_REFUSED", "已批准，报销核定不予救助"
+        PAID = "PAID", "已批准，救助金已支付"
         REFUSED = "REFUSED", "不予救助"
         CLOSED = "CLOSED", "部门不予认定，已终止"
         WITHDRAWN = "WITHDRAWN", "已撤回"
@@ -461,8 +466,17 @@ class Application(models.Model):
         S.REFERRED: {S.REGISTERED, S.CLOSED},
         S.SUBMITTED: {S.PROPOSED, S.INCOMPLETE},
         S.PROPOSED: {S.GRANTED, S.REFUSED, S.SUBMITTED},
-        S.GRANTED: set(), S.REFUSED: set(), S.CLOSED: set(), S.WITHDRAWN: set(),
+        # the bill's moves (Bill.MOVES), mirrored: entered → decided → approved/refused → paid; re-decided or sent back
+        S.GRANTED: {S.DECIDED},
+        S.DECIDED: {S.GRANTED, S.APPROVED, S.BILL_REFUSED},
+        S.APPROVED: {S.PAID, S.DECIDED},
+        S.BILL_REFUSED: {S.DECIDED},
+        S.PAID: {S.DECIDED},
+        S.REFUSED: set(), S.CLOSED: set(), S.WITHDRAWN: set(),
     }
+    #: an application granted: its status is its bill's (Bill.Status → Application.Status)
+    FOLLOWS_BILL = {"ENTERED": S.GRANTED, "DECIDED": S.DECIDED, "APPROVED": S.APPROVED, "REFUSED": S.BILL_REFUSED,
+                    "PAID": S.PAID}
     REASON_REQUIRED = {
         (S.REGISTERED, S.INCOMPLETE), (S.SUBMITTED, S.INCOMPLETE), (S.REGISTERED, S.WITHDRAWN),
         (S.INCOMPLETE, S.WITHDRAWN), (S.PROPOSED, S.REFUSED), (S.PROPOSED, S.SUBMITTED), (S.REFERRED, S.CLOSED),

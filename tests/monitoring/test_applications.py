@@ -116,10 +116,61 @@ def test_an_application_from_registration_to_the_notice(make_person, staff, inst
     notice = reviewer.get(f"/claims/decisions/{decision.pk}/notice.pdf")
     assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
     page = town.get(f"/monitoring/applications/{app.pk}/").content.decode()
-    assert "已批准（转入报销核定）" in page and "已审批" in page
+    assert "已批准（转入报销核定）" in page and "已批准，报销已审批待支付" in page
 
     moves = list(ApplicationStatusChange.objects.filter(application=app).order_by("pk").values_list("to_status", flat=True))
-    assert moves == ["REGISTERED", "INCOMPLETE", "REGISTERED", "SUBMITTED", "PROPOSED", "GRANTED"]
+    assert moves == ["REGISTERED", "INCOMPLETE", "REGISTERED", "SUBMITTED", "PROPOSED", "GRANTED", "DECIDED", "APPROVED"]
+
+
+def _granted(make_person, staff, inst, name):
+    person = make_person(name, town="SLH", categories=("DIBAO",))
+    town = client_of(staff["slh_clerk"])
+    app = register(town, person, inst)
+    step(town, app, "review", complete="yes")
+    step(client_of(staff["district_clerk"]), app, "propose", opinion="GRANT", note="符合条件")
+    step(client_of(staff["reviewer"]), app, "decide", decision="grant", note="同意")
+    assert app.status == S.GRANTED
+    return app
+
+
+def test_a_granted_application_follows_its_bill_to_paid(make_person, staff, inst, make_user):
+    """After the grant the application's own status is its bill's: decided, approved, paid — each move
+    through the one door with a history row naming the bill (it stayed at 已批准 before)."""
+    from claims.services import bill_decide, decision_approve, payables_mark_paid
+    from yfbz.core.roles import Role
+
+    app = _granted(make_person, staff, inst, "周跟随")
+    d = bill_decide(bill_id=app.bill_id, user=staff["district_clerk"])
+    app.refresh_from_db()
+    assert app.status == S.DECIDED and app.get_status_display() == "已批准，报销已核定待审批"
+    decision_approve(bill_id=app.bill_id, user=make_user("reviewer2", Role.DISTRICT_REVIEWER), confirm_provisional=True)
+    app.refresh_from_db()
+    assert app.status == S.APPROVED
+    payables_mark_paid(source_keys=[f"decision:{d.pk}"], paid_on=timezone.localdate(), user=staff["finance"])
+    app.refresh_from_db()
+    assert app.bill.status == Bill.Status.PAID and app.status == S.PAID
+    history = list(ApplicationStatusChange.objects.filter(application=app).order_by("pk"))
+    assert [h.to_status for h in history][-4:] == ["GRANTED", "DECIDED", "APPROVED", "PAID"]
+    assert history[-1].from_status == "APPROVED" and f"报销票据{app.bill_id}：已支付" in history[-1].reason
+    assert history[-2].by.username == "reviewer2"
+    page = client_of(staff["slh_clerk"]).get(f"/monitoring/applications/{app.pk}/").content.decode()
+    assert "已批准，救助金已支付" in page
+
+
+def test_a_granted_application_follows_its_bill_refused_and_decided_again(make_person, staff, inst):
+    from claims.services import bill_decide, bill_return, decision_refuse
+
+    app = _granted(make_person, staff, inst, "吴退回")
+    bill_decide(bill_id=app.bill_id, user=staff["district_clerk"])
+    bill_return(bill_id=app.bill_id, user=staff["reviewer"], reason="金额录错")
+    app.refresh_from_db()
+    assert app.bill.status == Bill.Status.ENTERED and app.status == S.GRANTED
+    bill_decide(bill_id=app.bill_id, user=staff["district_clerk"])
+    decision_refuse(bill_id=app.bill_id, user=staff["reviewer"], code="PAPERS_NOT_GENUINE", reason="票据非原件")
+    app.refresh_from_db()
+    assert app.bill.status == Bill.Status.REFUSED and app.status == S.BILL_REFUSED
+    moves = list(ApplicationStatusChange.objects.filter(application=app).order_by("pk").values_list("from_status", "to_status"))
+    assert moves[-4:] == [("GRANTED", "DECIDED"), ("DECIDED", "GRANTED"), ("GRANTED", "DECIDED"), ("DECIDED", "BILL_REFUSED")]
 
 
 def test_a_refusal_needs_a_reason_and_ends_the_application(make_person, staff, inst):
