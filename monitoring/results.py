@@ -11,8 +11,9 @@ from datetime import date
 
 from django.db.models import Q
 
-from beneficiaries.models import Identity, Person
+from beneficiaries.models import Category, Identity, Person
 from claims.models import Bill, Decision, SettlementLine
+from funding.models import SelfPaidReport, SubsidyResult, SubsidyRun
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 
@@ -20,6 +21,8 @@ from .models import Alert, Application, Referral
 
 RESULTS_HEADER = ["姓名", "公民身份号码", "所属镇街", "本部门认定身份", "救助方式", "救助方案", "结算日期", "医疗机构",
                   "医疗总费用", "政策范围内费用", "医疗救助金额", "优抚补助金额", "审批（结算）日期", "状态"]
+SUBSIDY_HEADER = ["姓名", "公民身份号码", "所属镇街", "本部门认定身份", "年度", "资助方式", "资助身份", "参保类型", "资助金额",
+                  "核定日期", "状态"]
 CONCERNS_HEADER = ["姓名", "公民身份号码", "所属镇街", "事项", "类型", "产生日期", "状态", "说明"]
 
 
@@ -78,6 +81,7 @@ def results(user, department_id: int, month: date) -> dict:
             "assistance": amount, "youfu": None, "on": ln.settled_on, "status": status,
         })
     rows.sort(key=lambda r: (r["name"], r["settled_on"]))
+    subsidies = _subsidies(ids, held, start, end)
     concerns = []
     for a in (Alert.objects.filter(person_id__in=ids).filter(Q(status__in=Alert.OPEN_STATUSES) | Q(created_at__date__gte=start, created_at__date__lt=end))
               .select_related("person", "town").order_by("name", "pk")):
@@ -96,7 +100,37 @@ def results(user, department_id: int, month: date) -> dict:
         concerns.append({"name": ap.person.name, "id_number": ap.person.id_number, "town": ap.town.name, "what": "依申请救助",
                          "kind": "委托代办" if ap.on_behalf else "本人申请", "on": ap.registered_on,
                          "status": ap.get_status_display(), "note": ap.reason})
-    return {"rows": rows, "concerns": concerns, "people": people.count()}
+    return {"rows": rows, "subsidies": subsidies, "concerns": concerns, "people": people.count()}
+
+
+def _subsidies(ids, held: dict[int, set[str]], start: date, end: date) -> list[dict]:
+    """Contribution subsidies (资助参保) of the department's people decided in the month: route (a), the
+    year's list — a result the subsidy run finished in the month made or changed, with an amount — and
+    route (b), a self-paid report the district approved in the month (or since paid)."""
+    names = dict(Category.objects.values_list("code", "name"))
+    out = []
+    runs = SubsidyRun.objects.filter(status=SubsidyRun.Status.DONE, finished_at__date__gte=start, finished_at__date__lt=end)
+    for r in (SubsidyResult.objects.filter(person_id__in=ids, run__in=runs.values("pk"), amount__gt=0)
+              .select_related("person", "person__town", "run").order_by("person__name", "year", "pk")):
+        p = r.person
+        out.append({
+            "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
+            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "year": r.year, "route": "资助参保（代缴）",
+            "category": names.get(r.category, r.category) or "—", "enrolment": r.get_enrolment_display() or "—",
+            "amount": r.amount, "on": r.run.finished_at.date(), "status": f"已列入{r.year}年度资助名单",
+        })
+    for rep in (SelfPaidReport.objects.filter(person_id__in=ids, decided_on__gte=start, decided_on__lt=end,
+                                              status__in=(SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID))
+                .select_related("person", "person__town").order_by("person__name", "year", "pk")):
+        p = rep.person
+        out.append({
+            "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
+            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "year": rep.year, "route": "资助参保（个人缴费后补助）",
+            "category": "—", "enrolment": rep.get_enrolment_display(), "amount": rep.amount, "on": rep.decided_on,
+            "status": rep.get_status_display(),
+        })
+    out.sort(key=lambda r: (r["name"], r["year"], r["route"]))
+    return out
 
 
 def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:
@@ -108,6 +142,11 @@ def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:
         ws.append([r["name"], r["id_number"] if full else mask(r["id_number"]), r["town"], r["categories"], r["route"],
                    r["scheme"], r["settled_on"], r["institution"], r["total_cost"], r["in_policy_cost"], r["assistance"],
                    r["youfu"], r["on"], r["status"]])
+    ws3 = wb.create_sheet("资助参保")
+    ws3.append(SUBSIDY_HEADER)
+    for r in data["subsidies"]:
+        ws3.append([r["name"], r["id_number"] if full else mask(r["id_number"]), r["town"], r["categories"], r["year"],
+                    r["route"], r["category"], r["enrolment"], r["amount"], r["on"], r["status"]])
     ws2 = wb.create_sheet("预警转介与申请")
     ws2.append(CONCERNS_HEADER)
     for c in data["concerns"]:

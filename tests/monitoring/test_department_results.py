@@ -77,3 +77,50 @@ def test_a_town_clerk_has_no_department_results(month_results, staff):
     c = Client()
     c.force_login(staff["slh_clerk"])
     assert c.get("/monitoring/results/").status_code == 403
+
+
+def test_a_departments_results_include_its_peoples_contribution_subsidies(make_person, staff, django_capture_on_commit_callbacks):
+    """资助参保 of the month (the year's list as the run finished this month left it, and self-paid reports
+    approved this month) is in the department's results, page and xlsx — of its own people only."""
+    from datetime import date
+
+    from funding import services
+    from funding.models import Enrolment, SubsidyResult
+
+    today = timezone.localdate()
+    civil = make_person("低保资助", town="SLH", categories=("DIBAO",))
+    selfpaid = make_person("低保自缴", town="SLH", categories=("DIBAO",))
+    veteran = make_person("遗属资助", town="HX", categories=("BINGGU_YISHU",))
+    Enrolment.objects.create(person=civil, year=2025, kind="RESIDENT_T1")
+    Enrolment.objects.create(person=veteran, year=2025, kind="RESIDENT_T2")
+    rep = services.selfpaid_report(person=selfpaid, year=2025, enrolment="RESIDENT_T1", paid_amount=Decimal("400.00"),
+                                   bank_name="重庆农商行", bank_account="6214000011112222", account_holder=selfpaid.name,
+                                   user=staff["slh_clerk"], today=date(2025, 7, 31))
+    rep = services.selfpaid_decide(report_id=rep.pk, approve=True, user=staff["district_clerk"], on=today)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subsidy_run_start(year=2025, user=staff["district_clerk"])
+    mine = SubsidyResult.objects.get(person=civil, year=2025)
+    theirs = SubsidyResult.objects.get(person=veteran, year=2025)
+    assert mine.amount > 0 and theirs.amount > 0
+
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    month = today.strftime("%Y-%m")
+    page = c.get(f"/monitoring/results/?month={month}").content.decode()
+    assert "资助参保（代缴）" in page and "低保资助" in page and f"{mine.amount:,.2f}" in page
+    assert "资助参保（个人缴费后补助）" in page and "低保自缴" in page and f"{rep.amount:,.2f}" in page
+    assert "遗属资助" not in page and civil.id_number not in page
+    wb = load_workbook(io.BytesIO(c.get(f"/monitoring/results/?month={month}&format=xlsx").content))
+    rows = list(wb["资助参保"].iter_rows(values_only=True))
+    assert rows[0][0] == "姓名"
+    got = {(r[0], r[5]): Decimal(str(r[8])) for r in rows[1:]}
+    assert got == {("低保资助", "资助参保（代缴）"): mine.amount, ("低保自缴", "资助参保（个人缴费后补助）"): rep.amount}
+    assert rows[1][1] != civil.id_number  # masked
+
+    c.force_login(staff["veterans_officer"])
+    page = c.get(f"/monitoring/results/?month={month}").content.decode()
+    assert "遗属资助" in page and "低保资助" not in page and "低保自缴" not in page
+    # another month: nothing decided then
+    prev = (today.replace(day=1) - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
+    page = c.get(f"/monitoring/results/?month={prev}").content.decode()
+    assert "本月没有资助参保结果" in page
