@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from beneficiaries.models import Category, Identity, Person
 from claims.models import Bill, Decision, SettlementLine
-from funding.models import SelfPaidReport, SubsidyResult, SubsidyRun
+from funding.models import SelfPaidReport, SubsidyResult, SubsidyRoute, SubsidyRun
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 
@@ -110,7 +110,9 @@ def _subsidies(ids, held: dict[int, set[str]], start: date, end: date) -> list[d
     names = dict(Category.objects.values_list("code", "name"))
     out = []
     runs = SubsidyRun.objects.filter(status=SubsidyRun.Status.DONE, finished_at__date__gte=start, finished_at__date__lt=end)
+    self_paid = SubsidyRoute.objects.filter(route=SubsidyRoute.Route.SELF_PAID, person_id=OuterRef("person_id"), year=OuterRef("year"))
     for r in (SubsidyResult.objects.filter(person_id__in=ids, run__in=runs.values("pk"), amount__gt=0)
+              .exclude(Exists(self_paid))  # paid to the person who paid themselves: route (b) below, not twice
               .select_related("person", "person__town", "run").order_by("person__name", "year", "pk")):
         p = r.person
         out.append({
