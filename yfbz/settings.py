@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_ACCEPT_CONTENT = ["json"]
 # people per committed batch of a subsidy run (a rerun resumes after the last committed batch)
 SUBSIDY_BATCH_SIZE = env.int("SUBSIDY_BATCH_SIZE", default=5000)
+SUBSIDY_PART_SIZE = env.int("SUBSIDY_PART_SIZE", default=25_000)  # people per part task of the run (issue 14)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -114,6 +114,33 @@ class SubsidyRun(models.Model):
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else (100 if self.status == "done" else 0)
 
 
+class SubsidyRunPart(models.Model):
+    """One chunk of a year's run: a contiguous range of person ids (after ``after_id``, up to ``upto_id``
+    inclusive; no upper bound on the last part), worked by a Celery task of its own (issue 14: the run
+    spread over workers, as claims' ``NoticeBatchPart``). Each batch of the part commits its results, its
+    changes and ``last_person_id`` together, so a part whose worker was killed resumes after its last
+    committed batch and nothing is written twice; ``finished_at`` is set when the range is exhausted."""
+
+    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField("序号")
+    after_id = models.BigIntegerField("起始人员ID（不含）")
+    upto_id = models.BigIntegerField("截止人员ID（含）", null=True, blank=True)
+    last_person_id = models.BigIntegerField("已处理至人员ID")
+    progress_done = models.PositiveIntegerField("已处理人数", default=0)
+    count_new = models.PositiveIntegerField("新增", default=0)
+    count_changed = models.PositiveIntegerField("变更", default=0)
+    count_removed = models.PositiveIntegerField("不再资助", default=0)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "资助参保计算分段"
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="subsidy_run_part_unique")]
+
+    def __str__(self):
+        return f"{self.run_id}号资助参保计算第{self.index + 1}段"
+
+
 class SubsidyResult(models.Model):
     """The current subsidy of one person for one year (kept up to date by every run)."""
 

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Person, Town
@@ -34,12 +34,15 @@ from ..models import (
     SubsidyResult,
     SubsidyRoute,
     SubsidyRun,
+    SubsidyRunPart,
     SubsidyYear,
     TaxListSettlement,
 )
 from .errors import FundingError
 
 BATCH_SIZE = 5000  # people per committed batch (settings.SUBSIDY_BATCH_SIZE; the worker-kill test makes it small)
+PART_SIZE = 25_000  # people per part, one Celery task each (settings.SUBSIDY_PART_SIZE)
+PART_LOCK = 0x5B5D  # advisory lock class of a part being worked (with the part's id)
 NO_GROUP = {Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET}
 # the fields of a result a run computes; a row is rewritten only when one of them changed
 # (and the town on 31 December of the year, the town the subsidy is made under: docs/areas.md)
@@ -128,65 +131,210 @@ def subsidy_run_start(*, year: int, user) -> SubsidyRun:
     return run
 
 
-def subsidy_run_execute(*, run_id: int, batch_size: int | None = None) -> SubsidyRun:
-    """Compute everybody's subsidy for the run's year, batch by batch (yfbz.core.jobs: claimed, failed
-    with the reason on any error, offered "重新运行" at once when its worker dies). Safe to call twice;
-    a rerun resumes after the last committed batch."""
+def subsidy_run_execute(*, run_id: int, batch_size: int | None = None, part_size: int | None = None,
+                        inline: bool = True) -> SubsidyRun:
+    """Compute everybody's subsidy for the run's year, spread over Celery workers (issue 14).
+
+    The coordinator (this, under yfbz.core.jobs: claimed with a fresh token, failed with the reason on
+    any error, offered "重新运行" at once when nobody works on it) splits the people into parts of
+    contiguous person ids (``SubsidyRunPart``, ``SUBSIDY_PART_SIZE`` people each; made once, a rerun
+    keeps them) and sends a Celery chord: one ``funding.subsidy_run_part`` task per part not finished,
+    then ``funding.subsidy_run_finish`` — when called by the task ``funding.subsidy_run_execute``
+    (``inline=False``). Called directly (demo data, the bench's one-process time, tests) the parts run
+    here one after the other, as they do under CELERY_TASK_ALWAYS_EAGER. Safe to call twice; a rerun
+    resumes each part after its last committed batch."""
     from django.conf import settings
 
     size = batch_size or getattr(settings, "SUBSIDY_BATCH_SIZE", BATCH_SIZE)
-    jobs.run(SubsidyRun, run_id, lambda token: _execute(run_id, token, size))
+    psize = part_size or getattr(settings, "SUBSIDY_PART_SIZE", PART_SIZE)
+    jobs.run(SubsidyRun, run_id, lambda token: _coordinate(run_id, token, size, psize, inline))
     return SubsidyRun.objects.get(pk=run_id)
 
 
-def _execute(run_id: int, token: str, batch_size: int) -> None:
-    run = SubsidyRun.objects.get(pk=run_id)
-    if run.started_at is None:
-        SubsidyRun.objects.filter(pk=run_id).update(started_at=timezone.now())
-    book = policy_book()
-    policy = policy_for(date(run.year, 12, 31), book=book)
-    # the first run of a year lists no changes (everybody would be "new"); later runs list each one
-    record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exists()
-    while True:
-        with transaction.atomic():
-            if not jobs.still_mine(SubsidyRun, run_id, token):
-                return  # another worker took over
-            current = SubsidyRun.objects.get(pk=run_id)
-            ids = list(
-                Person.objects.filter(pk__gt=current.last_person_id).order_by("pk").values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            counts = _run_batch(current, ids, book, record_changes)
-            SubsidyRun.objects.filter(pk=run_id).update(
-                last_person_id=ids[-1],
-                progress_done=current.progress_done + len(ids),
-                count_new=current.count_new + counts["new"],
-                count_changed=current.count_changed + counts["changed"],
-                count_removed=current.count_removed + counts["removed"],
-            )
+def _split(run: SubsidyRun, part_size: int) -> None:
+    """The run's parts: every ``part_size``-th person id (after what the run had done before parts
+    existed) is a boundary; the last part has no upper bound (people added during the run are in it)."""
+    start = run.last_person_id
+    table = Person._meta.db_table
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            f'SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM "{table}" WHERE id > %s) AS t '
+            "WHERE n %% %s = 0 ORDER BY id",
+            [start, part_size],
+        )
+        bounds = [r[0] for r in cur.fetchall()]
+    edges = [start, *bounds]
+    parts = [SubsidyRunPart(run=run, index=i, after_id=lo, upto_id=hi, last_person_id=lo)
+             for i, (lo, hi) in enumerate(zip(edges, [*bounds, None], strict=True))]
+    SubsidyRunPart.objects.bulk_create(parts)
+
+
+def _coordinate(run_id: int, token: str, batch_size: int, part_size: int, inline: bool) -> None:
+    from celery import chord
+
+    from ..tasks import subsidy_run_finish, subsidy_run_part
+
     with transaction.atomic():
         if not jobs.still_mine(SubsidyRun, run_id, token):
             return
-        agg = SubsidyResult.objects.filter(year=run.year).aggregate(n=Count("pk", filter=Q(amount__gt=0)), total=Sum("amount"))
-        SubsidyRun.objects.filter(pk=run_id).update(
-            status=SubsidyRun.Status.DONE, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
-            total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
-            progress_total=SubsidyRun.objects.get(pk=run_id).progress_done,
-        )
-        run.refresh_from_db()
-        log_bulk(SubsidyResult, user=run.started_by, object_repr=f"{run.year}年资助参保计算 #{run.pk}",
-                 summary={"新增": run.count_new, "变更": run.count_changed, "不再资助": run.count_removed,
-                          "可资助人数": run.count_eligible, "资助总额": run.total_amount})
+        run = SubsidyRun.objects.get(pk=run_id)
+        if run.started_at is None:
+            SubsidyRun.objects.filter(pk=run_id).update(started_at=timezone.now())
+        if not SubsidyRunPart.objects.filter(run_id=run_id).exists():
+            _split(run, part_size)
+    todo = list(SubsidyRunPart.objects.filter(run_id=run_id, finished_at__isnull=True).order_by("index")
+                .values_list("pk", flat=True))
+    if inline or not todo:
+        for pk in todo:
+            subsidy_run_part_work(part_id=pk, token=token, batch_size=batch_size)
+        subsidy_run_finish_now(run_id=run_id, token=token)
+        return
+    chord(subsidy_run_part.si(pk, token, batch_size) for pk in todo)(subsidy_run_finish.si(run_id, token))
 
 
-def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool) -> dict:
+def _part_lock(part_id: int) -> bool:
+    """Whether this worker may work on the part now (a part is worked by one worker at a time: a
+    session advisory lock, released when the worker's connection goes, e.g. when it is killed)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [PART_LOCK, part_id])
+        return cur.fetchone()[0]
+
+
+def _part_unlock(part_id: int) -> None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [PART_LOCK, part_id])
+
+
+def subsidy_run_part_work(*, part_id: int, token: str, batch_size: int | None = None) -> int:
+    """A part task: work this part batch by batch, then any other part of the run not finished and
+    not being worked (a worker left idle helps with the rest; a part whose worker was killed is taken
+    over), then finish the run if every part is finished. Each batch commits its results, changes and
+    the part's progress together under the run's token (``jobs.still_mine_shared``): a rerun, a failed
+    run or a finished part stops it, and a batch rolled back by a killed worker is simply done again.
+    Any error fails the run with the reason in Chinese. Returns the number of people worked here."""
+    from django.conf import settings
+
+    size = batch_size or getattr(settings, "SUBSIDY_BATCH_SIZE", BATCH_SIZE)
+    part = SubsidyRunPart.objects.filter(pk=part_id).values("run_id").first()
+    if part is None:
+        return 0
+    run_id = part["run_id"]
+    worked = 0
+    try:
+        with jobs.helping(SubsidyRun, run_id):
+            run = SubsidyRun.objects.get(pk=run_id)
+            if not (run.status == SubsidyRun.Status.RUNNING and run.job_token == token):
+                return 0
+            book = policy_book()
+            # the first run of a year lists no changes (everybody would be "new"); later runs list each one
+            record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exclude(pk=run_id).exists()
+            towns = dict(Town.objects.values_list("code", "pk"))
+            pk = _next_part(run_id, first=part_id)
+            while pk is not None:
+                try:
+                    done = _work_part(run, pk, token, size, book, record_changes, towns)
+                finally:
+                    _part_unlock(pk)
+                if done is None:
+                    return worked  # the run is no longer this token's (failed, or rerun by another)
+                worked += done
+                pk = _next_part(run_id)
+        if not SubsidyRunPart.objects.filter(run_id=run_id, finished_at__isnull=True).exists():
+            subsidy_run_finish_now(run_id=run_id, token=token)
+        return worked
+    except Exception as exc:  # noqa: BLE001 — recorded on the run in Chinese, offered "重新运行"
+        text = jobs.fail(SubsidyRun, run_id, token, exc)
+        raise jobs.JobError(text) from exc
+
+
+def _next_part(run_id: int, first: int | None = None) -> int | None:
+    """The next part of the run this worker takes (its lock held): ``first`` if free, else the first
+    part not finished and not being worked by another worker."""
+    candidates = [first] if first is not None else []
+    candidates += SubsidyRunPart.objects.filter(run_id=run_id, finished_at__isnull=True).order_by("index") \
+        .values_list("pk", flat=True)
+    for pk in candidates:
+        if _part_lock(pk):
+            return pk
+    return None
+
+
+def _work_part(run: SubsidyRun, part_id: int, token: str, batch_size: int, book, record_changes: bool,
+               towns: dict) -> int | None:
+    """The part's batches, each committed with the part's progress; None when the token no longer holds."""
+    worked = 0
+    while True:
+        with transaction.atomic():
+            if not jobs.still_mine_shared(SubsidyRun, run.pk, token):
+                return None
+            part = SubsidyRunPart.objects.select_for_update().get(pk=part_id)
+            if part.finished_at is not None:
+                return worked
+            people = Person.objects.filter(pk__gt=part.last_person_id)
+            if part.upto_id is not None:
+                people = people.filter(pk__lte=part.upto_id)
+            ids = list(people.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                SubsidyRunPart.objects.filter(pk=part_id).update(finished_at=timezone.now())
+                return worked
+            counts = _run_batch(run, ids, book, record_changes, towns)
+            SubsidyRunPart.objects.filter(pk=part_id).update(
+                last_person_id=ids[-1], progress_done=F("progress_done") + len(ids),
+                count_new=F("count_new") + counts["new"], count_changed=F("count_changed") + counts["changed"],
+                count_removed=F("count_removed") + counts["removed"],
+            )
+            # the page's progress and counts (the run row is updated last: its lock is held for the commit only)
+            SubsidyRun.objects.filter(pk=run.pk).update(
+                progress_done=F("progress_done") + len(ids), count_new=F("count_new") + counts["new"],
+                count_changed=F("count_changed") + counts["changed"], count_removed=F("count_removed") + counts["removed"],
+            )
+            worked += len(ids)
+
+
+def subsidy_run_finish_now(*, run_id: int, token: str) -> bool:
+    """The run's one end: when every part is finished, and only while ``token`` holds the run (the
+    row locked FOR UPDATE: a second caller — the chord's callback after the last part finished the run,
+    a stale worker — finds it done and does nothing), the year's totals are stored and the run is
+    marked done, with one audit row. Returns whether it was finished here."""
+    try:
+        with transaction.atomic():
+            if not jobs.still_mine(SubsidyRun, run_id, token):
+                return False
+            if SubsidyRunPart.objects.filter(run_id=run_id, finished_at__isnull=True).exists():
+                return False
+            run = SubsidyRun.objects.get(pk=run_id)
+            policy = policy_for(date(run.year, 12, 31))
+            agg = SubsidyResult.objects.filter(year=run.year).aggregate(n=Count("pk", filter=Q(amount__gt=0)), total=Sum("amount"))
+            SubsidyRun.objects.filter(pk=run_id).update(
+                status=SubsidyRun.Status.DONE, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
+                total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
+                progress_total=run.progress_done,
+            )
+            run.refresh_from_db()
+            log_bulk(SubsidyResult, user=run.started_by, object_repr=f"{run.year}年资助参保计算 #{run.pk}",
+                     summary={"新增": run.count_new, "变更": run.count_changed, "不再资助": run.count_removed,
+                              "可资助人数": run.count_eligible, "资助总额": run.total_amount})
+        return True
+    except Exception as exc:
+        text = jobs.fail(SubsidyRun, run_id, token, exc)
+        raise jobs.JobError(text) from exc
+
+
+def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool, town_ids: dict) -> dict:
     year = run.year
     start, end = date(year, 1, 1), date(year, 12, 31)
     # the batch is a contiguous range of person ids: range lookups instead of 5,000-element IN lists
     in_batch = {"person_id__gte": ids[0], "person_id__lte": ids[-1]}
     persons = persons_for_engine(ids, period=(start, end))
-    town_ids = dict(Town.objects.values_list("code", "pk"))
     enrol = dict(EnrolmentRow.objects.filter(**in_batch, year=year).values_list("person_id", "kind"))
     old = {row[0]: row[1:] for row in SubsidyResult.objects.filter(**in_batch, year=year).values_list("person_id", *RESULT_FIELDS)}
     results, changes, removed = [], [], []

@@ -102,6 +102,38 @@ def _held(model, pk: int):
                 cur.execute("SELECT pg_advisory_unlock(%s, %s)", [k1, k2])
 
 
+@contextmanager
+def helping(model, pk: int):
+    """A worker working on a part of the job (a chunk of a run spread over workers) holds the job's lock
+    *shared* while it works: the job is ``alive()`` as long as one part is being worked, a second
+    coordinator cannot claim it (``run`` takes the lock exclusively), and a killed part worker releases
+    its share at once. A session that holds the lock exclusively (the coordinator running the parts
+    inline) may take the share too."""
+    if not _pg():
+        yield
+        return
+    k1, k2 = _key(model, pk)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock_shared(%s, %s)", [k1, k2])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock_shared(%s, %s)", [k1, k2])
+
+
+def still_mine_shared(model, pk: int, token: str) -> bool:
+    """``still_mine`` for the parts of a job worked at the same time by several workers: the row is
+    locked FOR KEY SHARE, so the parts' transactions do not wait for each other, while a new claim
+    (``_claim`` locks the row FOR UPDATE) waits for the parts' transactions in flight to commit; after
+    it, the old token no longer holds."""
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT status, job_token FROM "{table}" WHERE id = %s{" FOR KEY SHARE" if _pg() else ""}', [pk])
+        row = cur.fetchone()
+    return row is not None and row[1] == token and row[0] == spec_of(model).running
+
+
 def alive(obj) -> bool:
     """Whether a worker is working on ``obj`` now (holds its lock; a killed worker holds nothing)."""
     if not _pg():
