@@ -103,23 +103,40 @@ def actors():
 def run_roster(data: bytes, month: date, name: str) -> dict:
     """Upload (read + validate + compare, inline) then submit, accept all, confirm (apply, inline)."""
     from beneficiaries.models import RosterRow
+    from beneficiaries.rosters import phases
     from beneficiaries.services import roster_confirm, roster_submit, roster_upload_create
 
     civil, officer, clerk = actors()
+    phases.reset()
     t0 = time.perf_counter()
     upload = roster_upload_create(user=officer, department=civil, month=month, mode="snapshot", file_name=name, data=data).upload
     t1 = time.perf_counter()
+    check_phases = phases.snapshot()
     rss_check = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     upload.refresh_from_db()
     assert upload.status == "validated", upload.message
     roster_submit(upload=upload, user=officer)
     RosterRow.objects.filter(upload=upload).exclude(outcome="invalid").update(review="accepted")
     t2 = time.perf_counter()
+    phases.reset()
     roster_confirm(upload=upload, user=clerk, confirm_endings=True)
     t3 = time.perf_counter()
+    apply_phases = phases.snapshot()
     upload.refresh_from_db()
     assert upload.status == "confirmed"
-    return {"check": t1 - t0, "review": t2 - t1, "apply": t3 - t2, "summary": upload.summary(), "rss_check": rss_check}
+    return {"check": t1 - t0, "review": t2 - t1, "apply": t3 - t2, "summary": upload.summary(), "rss_check": rss_check,
+            "check_phases": check_phases, "apply_phases": apply_phases}
+
+
+def print_phases(t: dict) -> None:
+    """Where the time went: per phase of the check and of the apply, the rest (storing the upload,
+    the job's bookkeeping, confirming) as 其他. The town review is done by the benchmark in one
+    UPDATE and is not part of the total."""
+    for label, total, ph in (("check", t["check"], t["check_phases"]), ("apply", t["apply"], t["apply_phases"])):
+        parts = [f"{k} {v:.2f}" for k, v in ph.items()]
+        parts.append(f"其他 {total - sum(ph.values()):.2f}")
+        print(f"  {label} {total:.2f} s = " + " + ".join(parts))
+    print(f"  town review (submit + accept all, not in the total) {t['review']:.2f} s")
 
 
 def baseline(rows) -> float:
@@ -187,9 +204,10 @@ def main():
     rate = args.rows / total
     print(
         f"xlsx month 1 ({args.rows:,} rows): read+validate+compare {t['check']:.1f} s, apply {t['apply']:.1f} s, "
-        f"total {total:.1f} s (target < 15 s); {rate:,.0f} rows/s; summary {t['summary']}"
+        f"total {total:.1f} s ; {rate:,.0f} rows/s; summary {t['summary']}"
     )
-    print(f"ratio to baseline: {rate / base_rate:.1f}x (target >= 20x)")
+    print_phases(t)
+    print(f"ratio to baseline: {rate / base_rate:.1f}x (target >= 50x)")
 
     # month 2: the same people with 2% gone, 1% moved town and 2% new ones: the comparison at work
     rng = random.Random(11)
@@ -204,7 +222,8 @@ def main():
         f"xlsx month 2 ({len(kept) + len(fresh):,} rows): read+validate+compare {t2['check']:.1f} s, apply "
         f"{t2['apply']:.1f} s, total {total2:.1f} s; {(len(kept) + len(fresh)) / total2:,.0f} rows/s; summary {t2['summary']}"
     )
-    print(f"ratio to baseline (month 2): {(len(kept) + len(fresh)) / total2 / base_rate:.1f}x")
+    print_phases(t2)
+    print(f"ratio to baseline (month 2): {(len(kept) + len(fresh)) / total2 / base_rate:.1f}x (target >= 50x)")
 
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.skip_csv:

@@ -161,13 +161,15 @@ class Identity(models.Model):
     valid_to = models.DateField("终止日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     # no index of their own: rosters write identities in bulk and nothing searches by upload at scale
+    # audit links without a database constraint (Django's PROTECT still guards deletes): PostgreSQL
+    # checks every foreign key of every row a roster writes at commit (issue 14)
     started_by = models.ForeignKey(
         "RosterUpload", verbose_name="起始名单", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="started_identities", db_index=False,
+        related_name="started_identities", db_index=False, db_constraint=False,
     )
     ended_by = models.ForeignKey(
         "RosterUpload", verbose_name="终止名单", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="ended_identities", db_index=False,
+        related_name="ended_identities", db_index=False, db_constraint=False,
     )
     # db_default: rosters write identities with COPY and leave this column out
     source = models.CharField("来源", max_length=12, choices=Source.choices, default=Source.ROSTER, db_default=Source.ROSTER)
@@ -534,16 +536,22 @@ class RosterRow(models.Model):
         OVERDUE = "overdue", "逾期未审核，按报送接受"
 
     # Foreign keys without their own index where a composite index below (or nothing) needs one:
-    # a roster of 100,000 rows is written with COPY, and every index costs on every row.
+    # a roster of 100,000 rows is written with COPY, and every index costs on every row. The references
+    # the check fills in (category, town, person, identity) have no database constraint either: the
+    # check takes them from the tables themselves in the same transaction, Django's PROTECT still
+    # guards deletes, and PostgreSQL would otherwise check four foreign keys per row at commit (issue 14).
     upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField("行号", null=True, blank=True, help_text="表格中的行号（表头为第1行）；名单未列出而终止的身份为空")
     cells = models.JSONField("原始内容", default=list, help_text="各列原始内容，顺序同名单表头")
     id_number = models.CharField("公民身份号码", max_length=40, blank=True)
     name = models.CharField("姓名", max_length=50, blank=True)
     category = models.ForeignKey(
-        Category, verbose_name="身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Category, verbose_name="身份类别", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
-    town = models.ForeignKey(Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    town = models.ForeignKey(
+        Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     village = models.CharField("村（社区）", max_length=60, blank=True)
     phone = models.CharField("联系电话", max_length=30, blank=True)
     certified_on = models.DateField("认定日期", null=True, blank=True)
@@ -552,10 +560,12 @@ class RosterRow(models.Model):
     warnings = models.JSONField("提示", default=list, blank=True)
     outcome = models.CharField("比对结果", max_length=10, choices=Outcome.choices)
     person = models.ForeignKey(
-        Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Person, verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     identity = models.ForeignKey(
-        Identity, verbose_name="对应身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Identity, verbose_name="对应身份", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     review = models.CharField("镇街审核", max_length=10, choices=Review.choices, default=Review.PENDING)
     review_reason = models.TextField("退回原因", blank=True)

@@ -39,7 +39,7 @@ from .models import (
     RosterRow,
     RosterUpload,
 )
-from .rosters import bulk
+from .rosters import bulk, phases
 from .rosters.applying import apply_roster
 from .rosters.checking import Checked, Context, Summary, check_roster
 from .rosters.reading import RosterUnreadable, open_roster
@@ -216,7 +216,8 @@ def roster_check(*, upload_id: int) -> bool:
         if upload.status != S.UPLOADED or upload.job_token != token:
             return False
         try:
-            sheet = open_roster(data)
+            with phases.phase("读取"):
+                sheet = open_roster(data)
         except RosterUnreadable as exc:
             upload.message = str(exc)
             upload.job_phase = ""
@@ -231,6 +232,8 @@ def roster_check(*, upload_id: int) -> bool:
         upload.reading = sheet.reading  # after the rows: it names the 合计 rows skipped
         _store_summary(upload, summary)
         roster_set_status(upload=upload, to=S.VALIDATED, note=_summary_note(summary))
+        committing = phases.clock()
+    phases.add("提交", phases.clock() - committing)
     cache.delete(_progress_key(upload_id))
     return True
 
@@ -241,15 +244,21 @@ def _check_and_store(upload: RosterUpload, sheet, outermost: bool, progress) -> 
     check needs): PostgreSQL stores rows while Python checks the next ones."""
     if bulk.is_postgres() and outermost:
         with bulk.side_connection() as side:
-            ctx = Context(upload, lookup_using=side)
+            with phases.phase("比对"):
+                ctx = Context(upload, lookup_using=side)
             with bulk.copy_stream(RosterRow, ROW_FIELDS) as write:
                 for chunk in check_roster(ctx, sheet, progress=progress):
-                    for r in chunk:
-                        write(_row_values(upload.pk, r))
+                    with phases.phase("写入"):
+                        for r in chunk:
+                            write(_row_values(upload.pk, r))
+                copying = phases.clock()
+            phases.add("写入", phases.clock() - copying)  # the end of the COPY waits for the server
         return ctx.summary
-    ctx = Context(upload)
+    with phases.phase("比对"):
+        ctx = Context(upload)
     for chunk in check_roster(ctx, sheet, progress=progress):
-        bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))
+        with phases.phase("写入"):
+            bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))
     return ctx.summary
 
 
@@ -477,12 +486,16 @@ def roster_apply(*, upload_id: int) -> bool:
         if upload.status != S.CONFIRMING:
             return False
         counts = apply_roster(upload)
-        counts["retroactive_waiting"], counts["retroactive_closed"] = _measure_retroactive(upload)
-        upload.confirmed_at = timezone.now()
-        upload.job_phase = ""
-        upload.save(update_fields=["confirmed_at", "job_phase"])
-        roster_set_status(upload=upload, to=S.CONFIRMED, by=upload.confirmed_by, note=_apply_note(counts))
-        bulk.log_bulk(actor=upload.confirmed_by, obj=upload, action="名单生效", changes=counts)
+        with phases.phase("追溯"):
+            counts["retroactive_waiting"], counts["retroactive_closed"] = _measure_retroactive(upload)
+        with phases.phase("历史"):
+            upload.confirmed_at = timezone.now()
+            upload.job_phase = ""
+            upload.save(update_fields=["confirmed_at", "job_phase"])
+            roster_set_status(upload=upload, to=S.CONFIRMED, by=upload.confirmed_by, note=_apply_note(counts))
+            bulk.log_bulk(actor=upload.confirmed_by, obj=upload, action="名单生效", changes=counts)
+        committing = phases.clock()
+    phases.add("生效提交", phases.clock() - committing)
     return True
 
 

@@ -16,7 +16,7 @@ from yfbz.files.cells import DATE_FORMATS_ZH, parse_date  # the roster's dates a
 from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
 
 from ..models import Category, CategoryAlias, Identity, Person, RosterRow, RosterUpload, Town
-from . import bulk
+from . import bulk, phases
 from .reading import LABEL, Sheet, cell_text, normalise_text
 
 Outcome = RosterRow.Outcome
@@ -276,6 +276,10 @@ def check_roster(
     chunk: list[Checked] = []
 
     def finish(chunk: list[Checked]) -> list[Checked]:
+        with phases.phase("比对"):
+            return compare(chunk)
+
+    def compare(chunk: list[Checked]) -> list[Checked]:
         ids = {r.id_number for r in chunk if not r.errors}
         people = bulk.lookup(Person, "id_number", ids, ("pk", "name", "town_id", "village", "phone"), using=ctx.lookup_using)
         for r in chunk:
@@ -296,7 +300,9 @@ def check_roster(
             progress(summary.rows)
         return chunk
 
-    for number, cells in sheet.rows:
+    clock, checking = phases.clock, 0.0
+    for number, cells in phases.timed("读取", sheet.rows):
+        start = clock()
         row = check_row(ctx, number, cells, sheet)
         key = (row.id_number, row.category_id)
         if not row.errors:
@@ -305,14 +311,16 @@ def check_roster(
             else:
                 first_seen[key] = number
         chunk.append(row)
+        checking += clock() - start
         if len(chunk) >= CHUNK:
             yield finish(chunk)
             chunk = []
+    phases.add("校验", checking)
     if chunk:
         yield finish(chunk)
     if ctx.upload.mode == RosterUpload.Mode.SNAPSHOT:
         # a listed identity whose row failed only in the comparison (an exit for nothing open) is not open: no matter
-        yield from _endings(ctx, first_seen, invalid_ids, summary)
+        yield from phases.timed("比对", _endings(ctx, first_seen, invalid_ids, summary))
 
 
 def _endings(ctx: Context, listed, invalid_ids, summary: Summary) -> Iterator[list[Checked]]:
