@@ -123,6 +123,8 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"import + alerts: {args.lines:,} lines in {elapsed:.1f} s ({rate:,.0f} lines/s), load {load:.1f}, peak {peak:,.0f} MiB; "
           f"rows {summary.rows:,} valid {summary.valid:,} people {summary.people:,} alerts {summary.alerts}")
+    for phase, seconds in summary.timings.items():
+        print(f"  {phase}: {seconds:.1f} s ({seconds / elapsed:.0%})")
     base = baseline(data, args.baseline)
     print(f"per-row baseline: {base:,.0f} lines/s on the first {args.baseline:,} lines; ratio {rate / base:.1f}×")
     print(f"target: < 60 s for 1,000,000 lines ({'met' if elapsed < 60 else 'NOT met'} at this size: {elapsed:.1f} s)")

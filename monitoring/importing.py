@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from beneficiaries.models import Town
 from beneficiaries.rosters.checking import Checked, _check_id
 from claims.bulk import insert_rows
 from claims.models import CapUsage, Institution
+from yfbz.core import lookups  # noqa: F401 - registers ``__any`` (one array parameter instead of an IN list)
 from yfbz.core.audit import audit_bulk
 from yfbz.core.workflow import record_start_many
 from yfbz.files.cells import DATE_FORMATS_ZH, parse_amount, parse_date
@@ -37,6 +40,7 @@ from .models import CENT, ZERO, Alert, AlertKind, HighCostImport, HighCostRow, P
 from .thresholds import Thresholds
 
 CHUNK = 5000
+BIG_CHUNK = 50_000  # lookups by one array parameter (``__any``): a chunk is one value, not 50,000 parameters
 LABEL = HIGH_COST.labels
 KINDS = {
     "住院": "INPATIENT", "门诊": "OUTPATIENT", "普通门诊": "OUTPATIENT", "门诊特殊疾病": "OUTPATIENT",
@@ -46,6 +50,7 @@ AMOUNTS = ("total_cost", "in_policy_cost", "basic_paid", "critical_paid", "large
            "youfu_paid", "charity_paid", "commercial_paid", "account_paid", "cash_paid")
 REQUIRED_AMOUNTS = {"total_cost", "in_policy_cost", "basic_paid"}
 PAYERS = ("basic_paid", "critical_paid", "large_paid", "assistance_paid", "tilted_paid", "youfu_paid", "charity_paid", "commercial_paid")
+LEVELS = {"0": 0, "1": 1, "2": 2, "3": 3, "未定级": 0, "一级": 1, "二级": 2, "三级": 3}
 DUPLICATE = "重复的结算编号，已跳过"
 MAX_MESSAGES = 1000  # errors and warnings listed in the summary at most (counts stay exact)
 
@@ -56,7 +61,8 @@ class Unreadable(FileUnreadable):
 
 @dataclass(slots=True)
 class Line:
-    """A valid row of the file (the fields ``bill_for_engine`` reads, and the rest)."""
+    """A valid row of the file (the fields ``bill_for_engine`` reads, and the rest). The amounts are
+    plain slots, not a dict per row: a million rows are held between reading and writing."""
 
     row_number: int
     settlement_no: str
@@ -70,42 +76,27 @@ class Line:
     designated: bool
     kind: str
     disease: str
-    amounts: dict
+    total_cost: Decimal
+    in_policy_cost: Decimal
+    basic_paid: Decimal
+    critical_only: Decimal  # the file's 大病保险支付
+    large: Decimal  # employees' large-amount insurance (大额)
+    assistance: Decimal  # assistance incl. tilted (倾斜救助)
+    youfu_paid: Decimal
+    other_paid: Decimal  # charity + 渝快保
     burden: Decimal
+    self_pay_before: Decimal
+    self_pay_after: Decimal
     person_id: int | None = None
     engine_assistance: Decimal = ZERO
     scheme: str = ""
     category: str = ""
     admitted_on: None = None
 
-    # --- what bill_for_engine reads
-    @property
-    def total_cost(self):
-        return self.amounts["total_cost"]
-
-    @property
-    def in_policy_cost(self):
-        return self.amounts["in_policy_cost"]
-
-    @property
-    def basic_paid(self):
-        return self.amounts["basic_paid"]
-
+    # --- what bill_for_engine reads (it asks ``large_paid`` with getattr: none here, it is in critical_paid)
     @property
     def critical_paid(self):  # employees' large-amount insurance is a layer before assistance, like critical illness
-        return self.amounts["critical_paid"] + self.amounts["large_paid"]
-
-    @property
-    def assistance(self) -> Decimal:
-        return self.amounts["assistance_paid"] + self.amounts["tilted_paid"]
-
-    @property
-    def self_pay_before(self) -> Decimal:
-        return max(self.in_policy_cost - self.basic_paid - self.critical_paid, ZERO)
-
-    @property
-    def self_pay_after(self) -> Decimal:
-        return max(self.self_pay_before - self.assistance - self.amounts["youfu_paid"], ZERO)
+        return self.critical_only + self.large
 
 
 class _Institution:
@@ -132,6 +123,13 @@ class Summary:
     warnings: list = field(default_factory=list)
     error_count: int = 0
     warning_count: int = 0
+    #: seconds per phase (read and check, plan, write …, commit): printed by bench/monitoring.py, not in the JSON
+    timings: dict = field(default_factory=dict)
+
+    def timed(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - since
+        return now
 
     def error(self, row: int, f: str, message: str) -> None:
         self.error_count += 1
@@ -158,11 +156,42 @@ class _Reference:
             self.towns.setdefault(town.short_name, town.pk)
             self.town_codes[town.code] = town.pk
         self.amounts = _Amounts()
+        self.columns: dict = {}
+        self.ids: dict = {}
+        self.texts: dict = {}
+        self.dates: dict = {}
+
         self.by_code: dict[str, Institution] = {}
         self.by_name: dict[str, Institution] = {}
         for inst in Institution.objects.all():
             self.by_code[inst.code.upper()] = inst
             self.by_name.setdefault(normalise_text(inst.name), inst)
+
+    def date(self, value):
+        """``parse_date`` once per distinct cell (a month has some thirty settlement dates); errors are
+        raised each time and not remembered."""
+        if value.__class__ is not str:
+            return parse_date(value)
+        d = self.dates.get(value)
+        if d is None:
+            d = parse_date(value)
+            if d is not None and len(self.dates) < _MEMO_MAX:
+                self.dates[value] = d
+        return d
+
+    def id_number(self, value) -> tuple[str, tuple, tuple]:
+        """An ID number cell checked as in rosters (check character, full-width, 15-digit legacy):
+        (number, errors, warnings), once per distinct cell (a person's settlements repeat it)."""
+        key = value if value.__class__ is str else None
+        hit = self.ids.get(key) if key is not None else None
+        if hit is not None:
+            return hit
+        checked = Checked(0, [])
+        _check_id(checked, value)
+        hit = (checked.id_number, tuple(e["message"] for e in checked.errors), tuple(w["message"] for w in checked.warnings))
+        if key is not None and len(self.ids) < _MEMO_MAX * 5:
+            self.ids[key] = hit
+        return hit
 
 
 _PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
@@ -197,42 +226,69 @@ class _Amounts:
         return d
 
 
+def _columns(ref: _Reference, table) -> dict:
+    cols = ref.columns.get(id(table))
+    if cols is None:
+        cols = ref.columns[id(table)] = {f: table.columns.get(f) for f in (*TEXT_FIELDS, *AMOUNTS)}
+    return cols
+
+
+TEXT_FIELDS = ("settlement_no", "id_number", "name", "town", "settled_on", "kind", "institution_code", "institution_name",
+               "institution_level", "disease")
+
+
 def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Line | None:
-    cols = table.columns
+    cols = _columns(ref, table)
     width = len(cells)
     errors_before = summary.error_count
 
     def raw(f):
-        i = cols.get(f)
+        i = cols[f]
         return cells[i] if i is not None and i < width else None
 
     def text(f):
-        return normalise_text(cell_text(raw(f)))
+        i = cols[f]
+        return normalise_text(cell_text(cells[i] if i is not None and i < width else None))
+
+    def short(f):  # a column of few distinct values (town, kind, institution, level): normalised once per value
+        i = cols[f]
+        v = cells[i] if i is not None and i < width else None
+        key = v if v.__class__ is str else (v.__class__, v)
+        try:
+            return memo[key]
+        except KeyError:
+            t = normalise_text(cell_text(v))
+            if len(memo) < _MEMO_MAX:
+                memo[key] = t
+            return t
+        except TypeError:
+            return normalise_text(cell_text(v))
+
+    memo = ref.texts
 
     sno = "".join(text("settlement_no").split())
     if not sno:
         summary.error(n, "settlement_no", "结算编号为空")
     elif len(sno) > 60:
         summary.error(n, "settlement_no", f"超过60个字符（共{len(sno)}个），请核对")
-    checked = Checked(n, [])
-    _check_id(checked, raw("id_number"))  # as in rosters: check character, full-width, 15-digit legacy
-    for e in checked.errors:
-        summary.error(n, "id_number", e["message"])
-    for w in checked.warnings:
-        summary.warn(n, "id_number", w["message"])
+    id_number, id_errors, id_warnings = ref.id_number(raw("id_number"))  # as in rosters
+    for e in id_errors:
+        summary.error(n, "id_number", e)
+    for w in id_warnings:
+        summary.warn(n, "id_number", w)
     name = text("name")
     if not name:
         summary.error(n, "name", "姓名为空")
     elif len(name) > 50:
         summary.error(n, "name", f"超过50个字符（共{len(name)}个），请核对")
-    town_text = "".join(text("town").split())
+    town_text = "".join(short("town").split())
     town_id = ref.towns.get(town_text)
     if not town_text:
         summary.error(n, "town", "所属镇街为空")
     elif town_id is None:
         summary.error(n, "town", f"未知的镇街：「{town_text}」")
     try:
-        settled = parse_date(raw("settled_on"))
+        settled = ref.date(raw("settled_on"))
         if settled is None:
             summary.error(n, "settled_on", "结算日期为空")
         elif not 1900 <= settled.year <= 2100:
@@ -241,14 +297,14 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
     except ValueError as exc:
         settled = None
         summary.error(n, "settled_on", f"无法识别的日期：「{exc}」（可写作{DATE_FORMATS_ZH}）")
-    kind_text = text("kind")
+    kind_text = short("kind")
     kind = KINDS.get(kind_text.replace(" ", ""))
     if kind is None:
         summary.error(n, "kind", f"应为“住院”或“门诊”，不是“{kind_text}”" if kind_text else "就诊类型为空")
     amounts = {}
     for f in AMOUNTS:
         try:
-            v = ref.amounts.parse(raw(f)) if f in cols else None
+            v = ref.amounts.parse(raw(f)) if cols[f] is not None else None
             if v is None and f in REQUIRED_AMOUNTS:
                 summary.error(n, f, "金额为空")
         except ValueError as exc:
@@ -266,18 +322,19 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
         if paid > total:
             summary.error(n, "total_cost", f"各项支付合计{paid:,.2f}大于医疗总费用{total:,.2f}")
     # the institution: by code, else by name; the level from the file, else the institution's, else D5
-    code = "".join(text("institution_code").split()).upper()
-    inst_name = text("institution_name")
+    code = "".join(short("institution_code").split()).upper()
+    inst_name = short("institution_name")
     inst = ref.by_code.get(code) if code else None
     if inst is None and inst_name:
         inst = ref.by_name.get(inst_name)
     if not code and not inst_name:
         summary.error(n, "institution_code", "医疗机构编码和名称均为空")
-    level_text = text("institution_level")
+    level_text = short("institution_level")
     level = None
     if level_text:
-        level = {"0": 0, "1": 1, "2": 2, "3": 3, "未定级": 0, "一级": 1, "二级": 2, "三级": 3}.get(
-            level_text.replace("甲等", "").replace("乙等", "").replace("丙等", "").replace("级医院", "级"))
+        level = LEVELS.get(level_text)
+        if level is None:
+            level = LEVELS.get(level_text.replace("甲等", "").replace("乙等", "").replace("丙等", "").replace("级医院", "级"))
         if level is None:
             summary.error(n, "institution_level", f"无法识别的机构等级：「{level_text}」（应为0、1、2、3或未定级、一级、二级、三级）")
     if summary.error_count > errors_before:
@@ -289,10 +346,16 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
             level = 0
             summary.warn(n, "institution_code", f"未找到医疗机构「{code or inst_name}」且未填等级，按未定级（一级）计算（D5）")
     designated = inst.designated_on(settled) if inst is not None else True
-    burden = _burden(amounts, "account_paid" in cols and "cash_paid" in cols and raw("account_paid") not in (None, "")
-                     and raw("cash_paid") not in (None, ""))
-    return Line(n, sno, checked.id_number, name, town_id, settled, inst.pk if inst else None,
-                (code or inst_name)[:120], level, designated, kind, text("disease")[:60], amounts, burden)
+    burden = _burden(amounts, cols["account_paid"] is not None and cols["cash_paid"] is not None
+                     and raw("account_paid") not in (None, "") and raw("cash_paid") not in (None, ""))
+    critical = amounts["critical_paid"] + amounts["large_paid"]
+    assistance = amounts["assistance_paid"] + amounts["tilted_paid"]
+    before = max(amounts["in_policy_cost"] - amounts["basic_paid"] - critical, ZERO)
+    after = max(before - assistance - amounts["youfu_paid"], ZERO)
+    return Line(n, sno, id_number, name, town_id, settled, inst.pk if inst else None,
+                (code or inst_name)[:120], level, designated, kind, text("disease")[:60], amounts["total_cost"],
+                amounts["in_policy_cost"], amounts["basic_paid"], amounts["critical_paid"], amounts["large_paid"], assistance,
+                amounts["youfu_paid"], amounts["charity_paid"] + amounts["commercial_paid"], burden, before, after)
 
 
 def _burden(amounts: dict, person_paid_given: bool) -> Decimal:
@@ -321,22 +384,22 @@ def read_lines(data: bytes, summary: Summary) -> tuple[list[Line], dict]:
 
 
 # --- the alerts -----------------------------------------------------------------------------------
-def _chunks(items: list):
-    for i in range(0, len(items), CHUNK):
-        yield items[i:i + CHUNK]
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def _earlier_numbers(numbers: list[str]) -> set[str]:
     seen: set[str] = set()
-    for part in _chunks(numbers):
-        seen.update(HighCostRow.objects.filter(settlement_no__in=part).values_list("settlement_no", flat=True))
+    for part in _chunks(numbers, BIG_CHUNK):
+        seen.update(HighCostRow.objects.filter(settlement_no__any=part).values_list("settlement_no", flat=True))
     return seen
 
 
 def _caps_used(pids: list[int], years: list[int]) -> dict[tuple[int, int], dict[str, Decimal]]:
     out: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
-    for part in _chunks(sorted(pids)):
-        for pid, year, scheme, used in CapUsage.objects.filter(person_id__in=part, year__in=years).values_list(
+    for part in _chunks(sorted(pids), BIG_CHUNK):
+        for pid, year, scheme, used in CapUsage.objects.filter(person_id__any=part, year__in=years).values_list(
                 "person_id", "year", "scheme", "used"):
             out[(pid, year)][scheme] = used
     return out
@@ -344,16 +407,16 @@ def _caps_used(pids: list[int], years: list[int]) -> dict[tuple[int, int], dict[
 
 def _earlier_burdens(keys: list[str], years: list[int]) -> dict[tuple[str, int], PersonYearBurden]:
     out = {}
-    for part in _chunks(keys):
-        for b in PersonYearBurden.objects.filter(id_number__in=part, year__in=years):
+    for part in _chunks(keys, BIG_CHUNK):
+        for b in PersonYearBurden.objects.filter(id_number__any=part, year__in=years):
             out[(b.id_number, b.year)] = b
     return out
 
 
 def _earlier_alerts(keys: list[str], years: list[int]) -> dict[tuple[str, str, int], Alert]:
     out = {}
-    for part in _chunks(keys):
-        for a in Alert.objects.filter(id_number__in=part, year__in=years).exclude(kind=AlertKind.YJWJ):
+    for part in _chunks(keys, BIG_CHUNK):
+        for a in Alert.objects.filter(id_number__any=part, year__in=years).exclude(kind=AlertKind.YJWJ):
             out[(a.kind, a.id_number, a.year)] = a
     return out
 
@@ -365,9 +428,9 @@ def _bills_burden(pids: list[int], years: list[int]) -> dict[tuple[int, int], De
     from claims.models import Bill, Decision
 
     out: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
-    for part in _chunks(sorted(pids)):
+    for part in _chunks(sorted(pids), BIG_CHUNK):
         rows = Decision.objects.filter(
-            person_id__in=part, year__in=years, is_current=True,
+            person_id__any=part, year__in=years, is_current=True,
             bill__status__in=[Bill.Status.APPROVED, Bill.Status.PAID],
         ).values_list("person_id", "year", "bill__total_cost", "bill__basic_paid", "bill__critical_paid", "pooling_paid",
                       "assistance", "youfu_subsidy")
@@ -525,47 +588,129 @@ def import_high_cost(*, data: bytes, file_name: str, month: date, user=None, app
     month = month.replace(day=1)
     sha = hashlib.sha256(data).hexdigest()
     summary = Summary()
+    t = time.perf_counter()
     lines, reading = read_lines(data, summary)
+    t = summary.timed("读取与校验", t)
     if not apply:
         plan(lines, summary)
+        summary.timed("比对与预警计算", t)
         return summary, None
     with transaction.atomic():
         p = plan(lines, summary)
+        t = summary.timed("比对与预警计算", t)
         imp = HighCostImport.objects.create(
             month=month, file_name=file_name[:200], sha256=sha, reading=reading, rows=summary.rows, valid=summary.valid,
             invalid=summary.invalid, duplicates=summary.duplicates, people=summary.people, alerts=dict(summary.alerts),
             errors=summary.errors, warnings=summary.warnings, imported_by=user,
         )
-        _write(imp, p, user)
+        _write(imp, p, user, summary)
         audit_bulk(actor=user, what="导入高额医疗费用明细", obj=imp, summary={
             "行数": summary.rows, "有效行": summary.valid, "无效行": summary.invalid, "重复行": summary.duplicates,
             "人数": summary.people, **{AlertKind(k).label: v for k, v in summary.alerts.items()},
         })
+        t = time.perf_counter()
+    summary.timed("提交", t)
     return summary, imp
 
 
-def _write(imp: HighCostImport, p: Plan, user) -> None:
+ROW_COLUMNS = ("high_cost_import_id", "row_number", "settlement_no", "id_number", "name", "person_id", "town_id", "settled_on",
+               "year", "institution_id", "institution_text", "level", "kind", "disease", "total_cost", "in_policy_cost",
+               "basic_paid", "critical_paid", "large_paid", "assistance_paid", "youfu_paid", "other_paid", "burden",
+               "self_pay_before", "self_pay_after", "engine_assistance", "scheme", "category")
+BURDEN_COLUMNS = ("id_number", "year", "burden", "bills_burden", "self_pay_before", "self_pay_after", "in_policy_cost",
+                  "settlements", "name", "person_id", "town_id", "updated_at")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _line_format(model, columns: tuple[str, ...]):
+    """A function from a row (tuple) to one line of COPY's text format, compiled once per column set:
+    one f-string (numbers, dates and booleans by ``str``; text escaped; ``\\N`` for a null where the
+    column allows one) instead of a Python call per value."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    parts = []
+    for i, c in enumerate(columns):
+        f = fields[c]
+        v = f"r[{i}].translate(E)" if f.get_internal_type() in ("CharField", "TextField") else f"r[{i}]"
+        parts.append("{" + (f"N if r[{i}] is None else {v}" if f.null else v) + "}")
+    source = "lambda r: f'" + "\\t".join(parts) + "\\n'"
+    return eval(source, {"E": _ESCAPES, "N": "\\N"})  # noqa: S307 - built from our own column names only
+
+
+def copy_rows(model, columns: tuple[str, ...], rows) -> int:
+    """Rows (tuples in the order of ``columns``, attnames) into ``model``'s table: on PostgreSQL as COPY
+    text written in blocks of 10,000 lines (a generator is consumed as it goes: nothing is held);
+    elsewhere through ``claims.bulk.insert_rows``."""
+    if connection.vendor != "postgresql":
+        return insert_rows(model, [dict(zip(columns, r, strict=True)) for r in rows])
+    meta = model._meta
+    column = {f.attname: f.column for f in meta.concrete_fields}
+    names = ", ".join(f'"{column[c]}"' for c in columns)
+    line = _line_format(model, columns)
+    n = 0
+    block: list[str] = []
+    with connection.cursor() as cur, cur.cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN') as copy:
+        for r in rows:
+            block.append(line(r))
+            if len(block) >= 10_000:
+                copy.write("".join(block).encode())
+                n += len(block)
+                block = []
+        if block:
+            copy.write("".join(block).encode())
+            n += len(block)
+    return n
+
+
+def _lock_referenced(p: Plan) -> None:
+    """What a foreign-key trigger would do per row (the rows and year burdens carry no database
+    constraint: a million trigger events at commit cost as much as the COPY itself), done once per
+    import: every town, institution and person referred to is locked FOR KEY SHARE until the commit
+    (none can be deleted meanwhile) and must exist."""
+    from beneficiaries.models import Person
+
+    wanted = {
+        Town: {x.town_id for x in p.lines} | {b["town_id"] for b in p.burdens_new} | {b.town_id for b in p.burdens_changed},
+        Institution: {x.institution_id for x in p.lines if x.institution_id is not None},
+        Person: {x.person_id for x in p.lines if x.person_id is not None},
+    }
+    with connection.cursor() as cur:
+        for model, ids in wanted.items():
+            ids = sorted(ids)
+            found = 0
+            for part in _chunks(ids, BIG_CHUNK):
+                if connection.vendor == "postgresql":
+                    cur.execute(f'SELECT "id" FROM "{model._meta.db_table}" WHERE "id" = ANY(%s) ORDER BY "id" FOR KEY SHARE', [part])
+                    found += len(cur.fetchall())
+                else:
+                    found += model.objects.filter(pk__any=part).count()
+            if found != len(ids):
+                raise RuntimeError(f"{model._meta.verbose_name}：导入所引用的{len(ids) - found}条记录已不存在，请重新导入。")
+
+
+def _write(imp: HighCostImport, p: Plan, user, summary: Summary | None = None) -> None:
     from .followup import due_date
 
-    insert_rows(HighCostRow, [{
-        "high_cost_import_id": imp.pk, "row_number": x.row_number, "settlement_no": x.settlement_no, "id_number": x.id_number,
-        "name": x.name, "person_id": x.person_id, "town_id": x.town_id, "settled_on": x.settled_on, "year": x.settled_on.year,
-        "institution_id": x.institution_id, "institution_text": x.institution_text, "level": x.level, "kind": x.kind,
-        "disease": x.disease, "total_cost": x.total_cost, "in_policy_cost": x.in_policy_cost, "basic_paid": x.basic_paid,
-        "critical_paid": x.amounts["critical_paid"], "large_paid": x.amounts["large_paid"], "assistance_paid": x.assistance,
-        "youfu_paid": x.amounts["youfu_paid"], "other_paid": x.amounts["charity_paid"] + x.amounts["commercial_paid"],
-        "burden": x.burden, "self_pay_before": x.self_pay_before, "self_pay_after": x.self_pay_after,
-        "engine_assistance": x.engine_assistance, "scheme": x.scheme, "category": x.category,
-    } for x in p.lines])
-    insert_rows(PersonYearBurden, p.burdens_new)
+    summary = summary or Summary()
+    t = time.perf_counter()
+    _lock_referenced(p)
+    t = summary.timed("锁定引用的镇街、机构和人员", t)
+    copy_rows(HighCostRow, ROW_COLUMNS, ((
+        imp.pk, x.row_number, x.settlement_no, x.id_number, x.name, x.person_id, x.town_id, x.settled_on, x.settled_on.year,
+        x.institution_id, x.institution_text, x.level, x.kind, x.disease, x.total_cost, x.in_policy_cost, x.basic_paid,
+        x.critical_only, x.large, x.assistance, x.youfu_paid, x.other_paid, x.burden, x.self_pay_before, x.self_pay_after,
+        x.engine_assistance, x.scheme, x.category) for x in p.lines))
+    t = summary.timed("写入结算行（COPY）", t)
+    now = timezone.now()
+    copy_rows(PersonYearBurden, BURDEN_COLUMNS, ((*(b[c] for c in BURDEN_COLUMNS[:-1]), now) for b in p.burdens_new))
     if p.burdens_changed:
         PersonYearBurden.objects.bulk_update(
             p.burdens_changed, ["burden", "bills_burden", "self_pay_before", "self_pay_after", "in_policy_cost", "settlements",
                                 "name", "person_id", "town_id"], batch_size=CHUNK)
+    t = summary.timed("写入年度负担", t)
     row_ids = {}
     wanted = [a["settlement_no"] for a in p.alerts_new if a["settlement_no"]]
-    for part in _chunks(wanted):
-        row_ids.update(HighCostRow.objects.filter(settlement_no__in=part).values_list("settlement_no", "pk"))
+    for part in _chunks(wanted, BIG_CHUNK):
+        row_ids.update(HighCostRow.objects.filter(settlement_no__any=part).values_list("settlement_no", "pk"))
     due = due_date(imp.imported_at.date() if imp.imported_at else date.today())
     new = []
     for a in p.alerts_new:
@@ -581,6 +726,7 @@ def _write(imp: HighCostImport, p: Plan, user) -> None:
         a.updated_by_import_id = imp.pk
     if p.alerts_changed:
         Alert.objects.bulk_update(p.alerts_changed, ["burden", "threshold", "figures", "updated_by_import"], batch_size=CHUNK)
+    summary.timed("写入预警及其历史", t)
 
 
 __all__ = ["Summary", "Unreadable", "import_high_cost"]

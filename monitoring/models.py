@@ -125,19 +125,27 @@ class HighCostRow(models.Model):
         INPATIENT = "INPATIENT", "住院"
         OUTPATIENT = "OUTPATIENT", "门诊"
 
-    high_cost_import = models.ForeignKey(HighCostImport, verbose_name="导入", on_delete=models.PROTECT, related_name="lines", db_index=False)
+    # No database foreign-key constraints on the rows and the year burdens (written a million at a time by
+    # COPY: the per-row trigger events at commit cost as much as the COPY itself); the import locks every
+    # town, institution and person referred to FOR KEY SHARE once and checks they exist
+    # (importing._lock_referenced), and PROTECT still refuses deletes through Django.
+    high_cost_import = models.ForeignKey(HighCostImport, verbose_name="导入", on_delete=models.PROTECT, related_name="lines", db_index=False,
+                                         db_constraint=False)
     row_number = models.PositiveIntegerField("行号")
-    settlement_no = models.CharField("结算编号", max_length=60, unique=True)
+    settlement_no = models.CharField("结算编号", max_length=60)  # unique: Meta (no second, LIKE index)
     id_number = models.CharField("公民身份号码", max_length=18)
     name = models.CharField("姓名", max_length=50)
     person = models.ForeignKey(
-        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
-    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False)
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False,
+                             db_constraint=False)
     settled_on = models.DateField("结算日期")
     year = models.PositiveSmallIntegerField("年度")
     institution = models.ForeignKey(
-        "claims.Institution", verbose_name="医疗机构", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "claims.Institution", verbose_name="医疗机构", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
     institution_text = models.CharField("医疗机构（文件中）", max_length=120, blank=True)
     level = models.PositiveSmallIntegerField("机构等级", default=0)
@@ -167,6 +175,7 @@ class HighCostRow(models.Model):
     class Meta:
         verbose_name = "高额医疗费用结算"
         verbose_name_plural = "高额医疗费用结算"
+        constraints = [models.UniqueConstraint(fields=["settlement_no"], name="highcost_row_settlement_once")]
         indexes = [models.Index(fields=["id_number", "year"], name="highcost_row_person_year"),
                    models.Index(fields=["high_cost_import", "row_number"], name="highcost_row_import")]
 
@@ -182,9 +191,11 @@ class PersonYearBurden(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     name = models.CharField("姓名", max_length=50)
     person = models.ForeignKey(
-        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
-    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False)
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_index=False,
+                             db_constraint=False)
     burden = money_field("年度个人负担")
     bills_burden = money_field("其中本系统手工报销的个人负担")
     self_pay_before = money_field("年度政策范围内自付（救助前）")

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from beneficiaries.models import Identity, Person, PersonAttribute
+from yfbz.core import lookups  # noqa: F401 - registers ``__any`` (one array parameter instead of an IN list)
 from yfbz.rules import AttributeSpan, BillKind, Decision, TownSpan, adjudicate, contribution_subsidy
 from yfbz.rules import Bill as EngineBill
 from yfbz.rules import Identity as EngineIdentity
@@ -60,7 +61,7 @@ def _by_person(qs, ids: list[int], field: str = "person_id"):
             rows = qs.filter(**{f"{field}__gte": lo, f"{field}__lte": hi})
             yield from (r for r in rows if r[0] in wanted)
         else:
-            yield from qs.filter(**{f"{field}__in": chunk})
+            yield from qs.filter(**{f"{field}__any": chunk})
 
 
 def identities_by_person(
@@ -153,8 +154,8 @@ def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tupl
     (one-stop settlement); numbers with no person are left out."""
     numbers = sorted(set(id_numbers))
     rows = []
-    for i in range(0, len(numbers), CHUNK):
-        rows.extend(Person.objects.filter(id_number__in=numbers[i : i + CHUNK]).values_list(*PERSON_VALUES))
+    for i in range(0, len(numbers), 10 * CHUNK):  # one array parameter per chunk (``__any``)
+        rows.extend(Person.objects.filter(id_number__any=numbers[i : i + 10 * CHUNK]).values_list(*PERSON_VALUES))
     idents = identities_by_person([r[0] for r in rows])
     attrs = attributes_by_person([r[0] for r in rows])
     towns = town_spans_by_person([r[0] for r in rows])
