@@ -2,7 +2,13 @@
 over 200,000 approved payables (then one payment batch, its bank file and the bank confirmation).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/yfbz_bench_funding .venv/bin/python bench/funding.py
-        [--people 200000] [--payables 200000] [--baseline 2000]
+        [--people 200000] [--payables 200000] [--baseline 2000] [--workers 2]
+
+``--workers N`` (issue 14) also runs the subsidy run spread over real ``celery -A yfbz worker -c N``
+processes on REDIS_URL (started here, stopped at the end): the year's results are emptied and the
+same run is sent as the task ``funding.subsidy_run_execute`` (a chord of part tasks); its time is
+printed beside the one-process time of the same data, with their ratio, and its results must equal
+the one-process run's (the oracle). ``--payables 0`` leaves out the fund request.
 
 The baseline, run in the same process on the first ``--baseline`` people/payables, is the naive
 way: per person one query for identities, one for the enrolment and an update_or_create; per
@@ -30,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yfbz.settings")
-os.environ.pop("REDIS_URL", None)  # jobs run inline: the benchmark times the work, not a queue
+REDIS_URL = os.environ.pop("REDIS_URL", None)  # jobs run inline: the benchmark times the work, not a queue
 
 import django  # noqa: E402
 
@@ -96,12 +102,68 @@ def make_people(n: int) -> None:
     Enrolment.objects.bulk_create(enrols, batch_size=5000)
 
 
+RESULT = ("person_id", "enrolment", "category", "group", "standard_amount", "amount", "reasons", "provisional",
+          "policy_version", "town_id")
+
+
+def spread_over_workers(n: int, one_s: float, clerk) -> None:
+    """The same first run again, on ``n`` real worker processes: time, ratio, oracle."""
+    import subprocess
+
+    from funding.models import SubsidyResult, SubsidyRun
+    from funding.tasks import subsidy_run_execute
+    from yfbz.celery import app
+
+    one = set(SubsidyResult.objects.filter(year=2025).values_list(*RESULT))
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE funding_subsidyresult")
+    s = connection.settings_dict
+    url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-funding-workers-{os.getpid()}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "yfbz", "worker", "-c", str(n), "-l", "INFO", "--purge", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-n", f"bench-funding-{os.getpid()}@%h"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0"},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while b" ready." not in log.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the workers did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=REDIS_URL)
+        run = SubsidyRun.objects.create(year=2025, started_by=clerk)
+        t = time.perf_counter()
+        subsidy_run_execute.delay(run.pk)
+        while not SubsidyRun.objects.filter(pk=run.pk, status__in=["done", "failed"]).exists():
+            time.sleep(0.1)
+        w_s = time.perf_counter() - t
+        app.conf.update(task_always_eager=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    run.refresh_from_db()
+    if run.status != "done":
+        raise SystemExit(f"the run on workers failed: {run.error}\n{log.read_text(errors='replace')[-3000:]}")
+    spread = set(SubsidyResult.objects.filter(year=2025).values_list(*RESULT))
+    diff = len(one ^ spread)
+    print(f"subsidy run on {n} worker processes: {run.progress_done} people in {w_s:.1f} s ({run.progress_done / w_s:,.0f}/s) "
+          f"in {run.parts.count()} parts; one process {one_s:.1f} s; ratio one process / {n} workers = {one_s / w_s:.2f}x; "
+          f"results differing from the one-process run: {diff} (oracle) — target < 60 s at 1M: "
+          f"{'OK' if w_s < 60 else 'MISSED'} at this size")
+    if diff:
+        raise SystemExit("oracle: the run on workers differs from the one-process run")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=200_000)
     ap.add_argument("--payables", type=int, default=200_000)
     ap.add_argument("--baseline", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=0, help="also run the subsidy run on N real Celery worker processes")
     args = ap.parse_args()
+    if args.workers and not REDIS_URL:
+        ap.error("--workers needs REDIS_URL (the workers' broker)")
     assert connection.vendor == "postgresql", "run on PostgreSQL (DATABASE_URL)"
     call_command("migrate", verbosity=0)
     empty_tables()
@@ -123,6 +185,8 @@ def main():
     run.refresh_from_db()
     print(f"subsidy run: {run.progress_done} people in {run_s:.1f} s ({run.progress_done / run_s:,.0f}/s); "
           f"eligible {run.count_eligible}, total {run.total_amount} — target < 60 s: {'OK' if run_s < 60 else 'MISSED'}")
+    if args.workers:
+        spread_over_workers(args.workers, run_s, clerk)
     # re-run after a roster change: 1% of the people lose their identities, 1% become TEKUN as well
     from beneficiaries.models import Category, Identity
     changed = list(SubsidyResult.objects.order_by("person_id").values_list("person_id", flat=True)[: args.people // 50])
@@ -163,6 +227,9 @@ def main():
     print(f"baseline (naive per person): {args.baseline} in {naive_s:.1f} s ({args.baseline / naive_s:,.0f}/s); "
           f"ratio naive/run per person = {per_naive / per_run:.1f}x; oracle mismatches: {len(mismatch)}")
 
+    if not args.payables:
+        print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+        return
     # --- fund request over N payables ----------------------------------------------------------------
     towns = list(__import__("beneficiaries.models", fromlist=["Town"]).Town.objects.values_list("pk", flat=True))
     rng = random.Random(9)

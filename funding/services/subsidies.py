@@ -350,8 +350,7 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool, town
             if pk in old:
                 removed.append(pk)
                 counts["removed"] += 1
-                changes.append(SubsidyChange(run=run, person_id=pk, old_category=old[pk][1], old_amount=old[pk][4],
-                                             town_id=old[pk][-1]))
+                changes.append((pk, old[pk][1], "", old[pk][4], None, old[pk][-1]))
             continue
         category = d.category or _best_category(idents)
         std = policy_for(end, person=person, book=book).standard_for(year, category)
@@ -368,18 +367,33 @@ def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool, town
         results.append((pk, *values))
         if before is None:
             counts["new"] += 1
-            changes.append(SubsidyChange(run=run, person_id=pk, new_category=category, new_amount=d.amount,
-                                         town_id=values[-1]))
+            changes.append((pk, "", category, None, d.amount, values[-1]))
         elif (before[1], before[4]) != (category, d.amount):
             counts["changed"] += 1
-            changes.append(SubsidyChange(run=run, person_id=pk, old_category=before[1], old_amount=before[4],
-                                         new_category=category, new_amount=d.amount, town_id=values[-1]))
+            changes.append((pk, before[1], category, before[4], d.amount, values[-1]))
     if removed:
         SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
     _upsert_results(results, year=year, run_id=run.pk)
     if record_changes:
-        SubsidyChange.objects.bulk_create(changes, batch_size=2000)
+        _insert_changes(changes, run_id=run.pk)
     return counts
+
+
+CHANGE_COLUMNS = [("person_id", "bigint"), ("old_category", "varchar"), ("new_category", "varchar"),
+                  ("old_amount", "numeric"), ("new_amount", "numeric"), ("town_id", "bigint")]
+
+
+def _insert_changes(rows: list[tuple], *, run_id: int) -> None:
+    """A run's changes: tuples (no model instances: the first run of a year makes none, and building
+    a million unused ones cost ~15% of it, issue 14)."""
+    if not rows:
+        return
+    if is_postgresql():
+        insert_rows("funding_subsidychange", CHANGE_COLUMNS, rows, constants={"run_id": ("bigint", run_id)})
+        return
+    names = [c for c, _ in CHANGE_COLUMNS]
+    SubsidyChange.objects.bulk_create([SubsidyChange(run_id=run_id, **dict(zip(names, r, strict=True))) for r in rows],
+                                      batch_size=2000)
 
 
 def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:
