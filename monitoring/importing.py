@@ -196,6 +196,7 @@ class _Reference:
 
 _PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
 _MEMO_MAX = 200_000
+_MISS = object()
 
 
 class _Amounts:
@@ -302,15 +303,26 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
     if kind is None:
         summary.error(n, "kind", f"应为“住院”或“门诊”，不是“{kind_text}”" if kind_text else "就诊类型为空")
     amounts = {}
+    memo = ref.amounts.memo
     for f in AMOUNTS:
-        try:
-            v = ref.amounts.parse(raw(f)) if cols[f] is not None else None
-            if v is None and f in REQUIRED_AMOUNTS:
-                summary.error(n, f, "金额为空")
-        except ValueError as exc:
-            summary.error(n, f, str(exc))
+        i = cols[f]
+        if i is None:
             v = None
-        amounts[f] = v if v is not None else ZERO
+        else:
+            cell = cells[i] if i < width else None
+            v = memo.get(cell, _MISS) if cell.__class__ is str else _MISS  # most cells: one dict lookup
+            if v is _MISS:
+                try:
+                    v = ref.amounts.parse(cell)
+                except ValueError as exc:
+                    summary.error(n, f, str(exc))
+                    amounts[f] = ZERO
+                    continue
+        if v is None:
+            if f in REQUIRED_AMOUNTS:
+                summary.error(n, f, "金额为空")
+            v = ZERO
+        amounts[f] = v
     if summary.error_count == errors_before:
         total, inpol = amounts["total_cost"], amounts["in_policy_cost"]
         if amounts["basic_paid"] + amounts["critical_paid"] > inpol:
@@ -318,7 +330,7 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
                                            f"大于政策范围内费用{inpol:,.2f}")
         if inpol > total:
             summary.error(n, "in_policy_cost", f"政策范围内费用{inpol:,.2f}大于医疗总费用{total:,.2f}")
-        paid = sum((amounts[f] for f in PAYERS), ZERO)
+        paid = _paid(amounts)
         if paid > total:
             summary.error(n, "total_cost", f"各项支付合计{paid:,.2f}大于医疗总费用{total:,.2f}")
     # the institution: by code, else by name; the level from the file, else the institution's, else D5
@@ -362,7 +374,13 @@ def _burden(amounts: dict, person_paid_given: bool) -> Decimal:
     """D10: what the person paid (account + cash) when the file gives both; else total − every payer."""
     if person_paid_given:
         return amounts["account_paid"] + amounts["cash_paid"]
-    return max(amounts["total_cost"] - sum((amounts[f] for f in PAYERS), ZERO), ZERO)
+    return max(amounts["total_cost"] - _paid(amounts), ZERO)
+
+
+def _paid(a: dict) -> Decimal:
+    """Every payer of the file together (PAYERS)."""
+    return (a["basic_paid"] + a["critical_paid"] + a["large_paid"] + a["assistance_paid"] + a["tilted_paid"] + a["youfu_paid"]
+            + a["charity_paid"] + a["commercial_paid"])
 
 
 def read_lines(data: bytes, summary: Summary) -> tuple[list[Line], dict]:
@@ -481,6 +499,7 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
     used = _caps_used(pids, years)
     book = policy_book()
     thresholds = Thresholds()
+    in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
     towns = dict(Town.objects.values_list("code", "pk"))
     inst_names = dict(Institution.objects.values_list("pk", "name"))  # alerts name institutions, never by code
 
@@ -531,19 +550,24 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
     for (idn, year), xs in per.items():
         hit = people.get(idn)
         pid, person = hit if hit else (None, None)
-        last = max(xs, key=lambda x: (x.settled_on, x.row_number))
-        town_id = (towns.get(person.town_on(last.settled_on)) if person else None) or last.town_id
         old = before.get((idn, year))
+        # one pass over the person's rows: the last settlement and the four sums
+        last = xs[0]
+        burden, before_, after_, inpol = (old.burden - old.bills_burden, old.self_pay_before, old.self_pay_after,
+                                          old.in_policy_cost) if old else (ZERO, ZERO, ZERO, ZERO)
+        for x in xs:
+            if (x.settled_on, x.row_number) > (last.settled_on, last.row_number):
+                last = x
+            burden += x.burden
+            before_ += x.self_pay_before
+            after_ += x.self_pay_after
+            inpol += x.in_policy_cost
+        town_id = (towns.get(person.town_on(last.settled_on)) if person else None) or last.town_id
         bills_now = bills.get((pid, year), ZERO) if pid else ZERO
-        imported = (old.burden - old.bills_burden) if old else ZERO
-        imported += sum((x.burden for x in xs), ZERO)
-        total = imported + bills_now
+        total = burden + bills_now
         values = {
-            "burden": total, "bills_burden": bills_now,
-            "self_pay_before": (old.self_pay_before if old else ZERO) + sum((x.self_pay_before for x in xs), ZERO),
-            "self_pay_after": (old.self_pay_after if old else ZERO) + sum((x.self_pay_after for x in xs), ZERO),
-            "in_policy_cost": (old.in_policy_cost if old else ZERO) + sum((x.in_policy_cost for x in xs), ZERO),
-            "settlements": (old.settlements if old else 0) + len(xs),
+            "burden": total, "bills_burden": bills_now, "self_pay_before": before_, "self_pay_after": after_,
+            "in_policy_cost": inpol, "settlements": (old.settlements if old else 0) + len(xs),
             "name": last.name, "person_id": pid, "town_id": town_id,
         }
         if old is None:
@@ -559,7 +583,10 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
             kind = AlertKind.YBZP
         else:
             continue
-        threshold, basis = thresholds.of(kind, last.settled_on)
+        hit = in_force.get((kind, last.settled_on))
+        if hit is None:
+            hit = in_force[(kind, last.settled_on)] = thresholds.of(kind, last.settled_on)
+        threshold, basis = hit
         if threshold is None or total < threshold:
             continue
         figures = {
