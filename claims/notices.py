@@ -407,6 +407,11 @@ def notice_batch_part_render(*, part_id: int, token: str) -> bool:
     batch_id = part["batch_id"]
     if not NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.RUNNING, job_token=token).exists():
         return False
+    with jobs.helping(NoticeBatch, batch_id):  # the batch is alive while its parts work (no 重新运行 offered)
+        return _part_render(part, part_id, batch_id, token)
+
+
+def _part_render(part: dict, part_id: int, batch_id: int, token: str) -> bool:
     try:
         by_id = {n.pk: n for n in Notice.objects.filter(pk__in=part["notice_ids"])}
         document = render_notices([by_id[i] for i in part["notice_ids"]])
@@ -432,7 +437,7 @@ def notice_batch_merge_parts(*, batch_id: int, token: str) -> bool:
     from pypdf import PdfWriter
 
     try:
-        with transaction.atomic():
+        with jobs.helping(NoticeBatch, batch_id), transaction.atomic():
             if not jobs.still_mine(NoticeBatch, batch_id, token):
                 return False
             parts = NoticeBatchPart.objects.filter(batch_id=batch_id).order_by("index")

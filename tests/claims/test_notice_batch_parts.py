@@ -91,3 +91,46 @@ def test_a_rerun_after_a_failed_part_renders_only_that_part_and_takes_no_new_num
     assert NoticePrint.objects.filter(batch=batch).count() == 5  # prints recorded once
     pages = _pages(batch)
     assert _numbers_and_names(pages) == [(1, "分段0"), (2, "分段1"), (3, "分段2"), (4, "分段3"), (5, "分段4")]
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_parts_wait_in_the_queue_is_alive_and_not_offered_a_rerun(
+        decided_bill, make_person, staff, monkeypatch, login):
+    """The coordinator has sent the parts and let go of the batch; no worker has taken them yet. Before,
+    nobody held the batch's lock, so the page called it 运行已中断 and offered 重新运行 while its parts
+    were merely queued. The jobs helper now counts a queued message of the current claim as alive."""
+    from django.urls import reverse
+
+    from tests.worker_process import sending_to_redis, wait_for, worker_process
+
+    monkeypatch.setattr(notices_module, "BATCH_CHUNK", 2)
+    ids = _approved(decided_bill, make_person, staff, 3)
+    with sending_to_redis():
+        from yfbz.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete("celery")  # no message of an earlier test waits
+        batch = NoticeBatch.objects.create(requested_by=staff["district_clerk"], decision_ids=ids, progress_total=3)
+        assert notices_module.notice_batch_render(batch_id=batch.pk) is False  # parts sent to the queue
+        batch.refresh_from_db()
+        assert batch.status == NoticeBatch.Status.RUNNING and NoticeBatchPart.objects.filter(batch=batch).count() == 2
+        assert jobs.waiting(batch) and jobs.alive(batch)
+        assert not jobs.abandoned(batch) and not jobs.can_rerun(batch)
+        page = login(staff["district_clerk"]).get(reverse("claims:notice-batch", args=[batch.pk])).content.decode()
+        assert "运行已中断" not in page and 'data-testid="job-rerun"' not in page
+        with worker_process():
+            wait_for(lambda: NoticeBatch.objects.get(pk=batch.pk).status == NoticeBatch.Status.DONE, 120,
+                     "the worker to render the queued parts")
+        batch.refresh_from_db()
+        assert not jobs.waiting(batch) and not jobs.alive(batch)
+        assert len(_pages(batch)) == 3
+
+
+def test_a_batch_claimed_whose_worker_died_with_nothing_queued_is_offered_a_rerun(decided_bill, make_person, staff):
+    ids = _approved(decided_bill, make_person, staff, 1)
+    batch = NoticeBatch.objects.create(requested_by=staff["district_clerk"], decision_ids=ids, progress_total=1)
+    jobs._claim(NoticeBatch, batch.pk)  # claimed, then its worker was killed: no lock, no message
+    batch.refresh_from_db()
+    assert not jobs.waiting(batch) and jobs.abandoned(batch) and jobs.can_rerun(batch)

@@ -115,3 +115,22 @@ def test_a_town_clerk_cannot_rerun_a_settlement_file(institutions, people, staff
     assert resp.status_code == 403
     f.refresh_from_db()
     assert f.status == SettlementFile.Status.FAILED
+
+
+@pytest.mark.postgres
+def test_a_job_lock_held_in_another_database_is_not_this_job(institutions, people, staff):
+    """Advisory locks are cluster-wide: another database's job with the same model and id (another
+    installation, a bench database) held its worker's lock, and this file was called alive for ever."""
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (advisory locks)")
+    f = _upload(institutions, staff, [line("S001", people["slh"], "4000.00")])
+    jobs._claim(SettlementFile, f.pk)  # claimed, then its worker was killed
+    s = connection.settings_dict
+    with psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, user=s["USER"], dbname="postgres",
+                         autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", jobs._key(SettlementFile, f.pk))
+        f.refresh_from_db()
+        assert not jobs.alive(f) and jobs.abandoned(f) and jobs.can_rerun(f)

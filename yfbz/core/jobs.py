@@ -135,17 +135,62 @@ def still_mine_shared(model, pk: int, token: str) -> bool:
 
 
 def alive(obj) -> bool:
-    """Whether a worker is working on ``obj`` now (holds its lock; a killed worker holds nothing)."""
+    """Whether a worker is working on ``obj`` now (holds its lock, exclusively as the coordinator or
+    shared as one of its parts; a killed worker holds nothing) or work of the current claim still
+    waits in the broker's queue (``waiting``): a part queued behind others is not abandoned."""
     if not _pg():
         return False
     k1, k2 = _key(type(obj), obj.pk)
     with connection.cursor() as cur:
         cur.execute(
+            # advisory locks are cluster-wide: another database's job with the same model and id is not this one
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
-            "AND objsubid = 2 AND granted AND pid <> pg_backend_pid())",
+            "AND objsubid = 2 AND granted AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             [k1, k2],
         )
-        return cur.fetchone()[0]
+        if cur.fetchone()[0]:
+            return True
+    return waiting(obj)
+
+
+def waiting(obj) -> bool:
+    """Whether a task message of the row's current claim (its parts and their last step carry the
+    claim's token) waits in the broker's queue, not yet taken by a worker. A message a killed worker
+    had taken is not in the queue (it is redelivered only after the broker's visibility timeout, and
+    then finds its claim gone): the row is offered "重新运行" at once."""
+    token = getattr(obj, "job_token", "")
+    if not token or getattr(obj, "status", None) != spec_of(type(obj)).running:
+        return False
+    return token_queued(token)
+
+
+#: kombu's Redis transport keeps a queue's messages of priority p > 0 under "<queue>\x06\x16<p>"
+_PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def token_queued(token: str) -> bool:
+    """Whether a message in the Celery broker's queues (Redis) carries ``token`` in its arguments
+    (Celery's ``argsrepr`` header is plain text in the stored message). False without a broker (tasks
+    inline) or when the broker cannot be read."""
+    from yfbz.celery import app
+
+    url = str(app.conf.broker_url or "")
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
+        return False
+    needle = token.encode()
+    queues = {app.conf.task_default_queue or "celery"}
+    try:
+        with app.connection_for_read() as conn:
+            client = conn.default_channel.client
+            for q in queues:
+                for suffix in _PRIORITY_KEYS:
+                    for raw in client.lrange(q + suffix, 0, -1):
+                        if needle in raw:
+                            return True
+    except Exception:  # noqa: BLE001 — a broker that cannot be read: the row is offered 重新运行, not hidden
+        return False
+    return False
 
 
 def abandoned(obj) -> bool:
