@@ -179,7 +179,7 @@ def settlements_step(stdout, rng):
                                        data=data, user=clerk)
         except ClaimsError:
             continue  # imported on an earlier run
-        f = settlement_file_import(file_id=f.pk, user=clerk)
+        f = settlement_file_import(file_id=f.pk, user=clerk, inline=True)
         done += 1
         stdout.write(f"一站式结算 {f.settlement_month}：{f.lines_total} 行，无异议 {f.lines_agreed}，有异议 {f.lines_disputed}")
     if not done:
@@ -232,6 +232,6 @@ def platform_step(stdout, rng):
         stdout.write(f"平台结算明细演示文件未导入：{exc}")
         return
     for f in files:
-        f = settlement_file_import(file_id=f.pk, user=clerk)
+        f = settlement_file_import(file_id=f.pk, user=clerk, inline=True)
         stdout.write(f"平台结算明细拆分 {f.settlement_month}：{f.lines_total} 行，无异议 {f.lines_agreed}，有异议 {f.lines_disputed}")
     stdout.write(f"平台结算明细：待添加机构 {len(pf.unknown)} 家（{'、'.join(u['name'] for u in pf.unknown)}）")

@@ -736,6 +736,36 @@ class SettlementFile(BytesDeferredModel, models.Model):
         return self.file_name
 
 
+class SettlementFilePart(models.Model):
+    """One chunk of a settlement file's audit (issue 14, jobs spread over workers): the lines of some
+    people, read and checked by the coordinator (``rows``, as read), decided again by its own Celery
+    task. Every line of a person is in one part, so a person's caps are consumed in one transaction,
+    in date order; the part's lines, its cap additions and ``done_at`` commit together — a part whose
+    worker was killed wrote nothing and runs again from the start. The last step adds the parts'
+    figures up on the file and marks it imported."""
+
+    file = models.ForeignKey(SettlementFile, verbose_name="文件", on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField("序号")
+    rows = models.JSONField("明细（读取结果）", default=list, help_text="导入完成后清空")
+    lines = models.PositiveIntegerField("行数", default=0)
+    tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    lines_agreed = models.PositiveIntegerField("无异议", default=0)
+    lines_disputed = models.PositiveIntegerField("有异议", default=0)
+    advanced_total = money_field("机构垫付合计")
+    agreed_total = money_field("无异议合计")
+    caps_changed = models.PositiveIntegerField("更新年度限额行", default=0)
+    done_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "一站式结算文件分段"
+        verbose_name_plural = "一站式结算文件分段"
+        ordering = ["file", "index"]
+        constraints = [models.UniqueConstraint(fields=["file", "index"], name="settlement_file_part_unique")]
+
+    def __str__(self):
+        return f"{self.file}第{self.index + 1}段"
+
+
 @jobs.register
 class PlatformSettlementFile(BytesDeferredModel, models.Model):
     """The city platform's monthly settlement detail (结算明细): one file for all institutions of a

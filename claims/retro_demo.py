@@ -144,7 +144,7 @@ def retroactive_demo(stdout, rng):
                "9000.00,0.00,4800.00\n").encode()
         f = settlement_file_upload(institution=zy, month=last, file_name=f"{zy.code}-{last:%Y-%m}-演示追溯.csv", data=csv,
                                    user=clerk)
-        settlement_file_import(file_id=f.pk, user=clerk)
+        settlement_file_import(file_id=f.pk, user=clerk, inline=True)
         sm = SettlementMonth.objects.get(pk=f.settlement_month_id)
         if not sm.lines.filter(outcome="DISPUTED", resolution="").exists():
             settlement_month_confirm(month_id=sm.pk, user=reviewer)

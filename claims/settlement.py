@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from beneficiaries.models import Category, CategoryAlias, Town
@@ -57,6 +57,7 @@ from .models import (
     Bill,
     Institution,
     SettlementFile,
+    SettlementFilePart,
     SettlementLine,
     SettlementMonth,
 )
@@ -327,16 +328,6 @@ def _dispute(d, advanced: Decimal) -> tuple[str, str]:
     return L.Dispute.WRONG_RATIO, f"核定比例{ratio}，核定{d.amount}元，垫付{advanced}元"
 
 
-def _already_imported(institution_id: int, numbers: list[str]) -> set[str]:
-    seen: set[str] = set()
-    for i in range(0, len(numbers), CHUNK):
-        seen.update(
-            L.objects.filter(institution_id=institution_id, duplicate=False, settlement_no__in=numbers[i : i + CHUNK])
-            .values_list("settlement_no", flat=True)
-        )
-    return seen
-
-
 def _decided_bills(institution_id: int, person_ids: list[int]) -> dict[tuple, tuple[int, str]]:
     """Hand-settled bills of these people at this institution whose money is decided (approved, paid,
     or the old system's), by (person, settled on, admitted on, in-policy cost)."""
@@ -350,47 +341,302 @@ def _decided_bills(institution_id: int, person_ids: list[int]) -> dict[tuple, tu
     return out
 
 
-def settlement_file_import(*, file_id: int, user=None) -> SettlementFile | None:
-    """Import a QUEUED file: decide every line again and sort it (yfbz.core.jobs: claimed, and failed
-    with the reason in Chinese on any error; a second call while it runs, or after it is done, does
-    nothing and returns None). On a bad file: FAILED with the errors, no lines."""
+# --- the audit, spread over workers (issue 14) ------------------------------------------------------
+# The coordinator (``settlement_file_import``, the file's job) reads and checks every line, finds the
+# duplicates of 结算编号 under the institution's lock, finds each line's person and cuts the file into
+# parts by person (``SettlementFilePart``: all lines of a person in one part). A Celery chord of
+# ``claims.settlement_part`` tasks decides the parts on whichever workers are free — each part's lines,
+# cap additions and its "done" commit together — and ``claims.settlement_merge`` adds the parts up on
+# the file and marks it imported, once. Without a broker (tasks inline) the coordinator runs the parts
+# and the last step itself, in its own transaction: nothing is written unless everything is.
+ROW_FIELDS = tuple(Row.__slots__)
+_DATES = {"admitted_on", "settled_on", "period"}
+_MONEY = {"total_cost", "in_policy_cost", "basic_paid", "critical_paid", "advanced", "large_paid", "tilted_paid"}
+
+
+def _row_json(r: Row, duplicate: bool) -> list:
+    out = []
+    for name in ROW_FIELDS:
+        v = getattr(r, name)
+        out.append(v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
+    out.append(duplicate)
+    return out
+
+
+def _row_of(values: list) -> tuple[Row, bool]:
+    kw = {}
+    for name, v in zip(ROW_FIELDS, values[: len(ROW_FIELDS)], strict=True):
+        if v is not None and name in _DATES:
+            v = date.fromisoformat(v)
+        elif name in _MONEY:
+            v = Decimal(v)
+        kw[name] = v
+    return Row(**kw), bool(values[len(ROW_FIELDS)])
+
+
+def _part_lines() -> int:
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "SETTLEMENT_PART_LINES", 10000)))
+
+
+def _inline() -> bool:
+    from yfbz.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def _numbers_imported(institution_id: int, numbers: list[str], *, exclude_file: int | None = None) -> set[str]:
+    """The 结算编号 among ``numbers`` already imported for the institution (a non-duplicate line), in one
+    statement (an array parameter: a 200,000-number IN list costs seconds to build and parse)."""
+    if not numbers:
+        return set()
+    if connection.vendor != "postgresql":
+        qs = L.objects.filter(institution_id=institution_id, duplicate=False)
+        if exclude_file is not None:
+            qs = qs.exclude(file_id=exclude_file)
+        return _already_imported_in(qs, numbers)
+    sql = (f'SELECT settlement_no FROM "{L._meta.db_table}" WHERE institution_id = %s AND NOT duplicate '
+           "AND settlement_no = ANY(%s)")
+    params: list = [institution_id, numbers]
+    if exclude_file is not None:
+        sql += " AND file_id <> %s"
+        params.append(exclude_file)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {r[0] for r in cur.fetchall()}
+
+
+def _already_imported_in(qs, numbers: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i in range(0, len(numbers), CHUNK):
+        seen.update(qs.filter(settlement_no__in=numbers[i : i + CHUNK]).values_list("settlement_no", flat=True))
+    return seen
+
+
+def _person_ids(numbers: list[str]) -> dict[str, int]:
+    from beneficiaries.models import Person
+
+    if connection.vendor != "postgresql":
+        out = {}
+        for i in range(0, len(numbers), CHUNK):
+            out.update(Person.objects.filter(id_number__in=numbers[i : i + CHUNK]).values_list("id_number", "pk"))
+        return out
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT id_number, id FROM "{Person._meta.db_table}" WHERE id_number = ANY(%s)', [numbers])
+        return dict(cur.fetchall())
+
+
+def settlement_file_import(*, file_id: int, user=None, inline: bool | None = None) -> SettlementFile | None:
+    """Import a QUEUED file (yfbz.core.jobs: claimed, and failed with the reason in Chinese on any
+    error; a second call while it runs, or after it is done, does nothing and returns None). On a bad
+    file: FAILED with the errors, no lines. With workers: the parts are sent as a chord and None is
+    returned (the last step marks the file imported); inline (no broker, or ``inline=True``: the demo,
+    the one-process bench): every part here, and the file, imported."""
 
     def work(token: str) -> SettlementFile | None:
-        f = SettlementFile.objects.select_related("settlement_month", "settlement_month__institution").get(pk=file_id)
-        rows = read_settlement_file(bytes(f.data), f.file_name, f.settlement_month.month)
+        inline = _inline() if inline_arg is None else inline_arg
         with transaction.atomic():
             if not jobs.still_mine(SettlementFile, file_id, token):
                 return None
-            _import_rows(f, rows, user or f.uploaded_by)
-        f.refresh_from_db()
-        return f
+            if not SettlementFilePart.objects.filter(file_id=file_id).exists():  # a rerun keeps the parts it has
+                f = SettlementFile.objects.select_related("settlement_month").get(pk=file_id)
+                rows = read_settlement_file(bytes(f.data), f.file_name, f.settlement_month.month)
+                busy = _plan_parts(f, rows, inline=inline)
+                if busy:
+                    return _wait_for(busy, file_id, token)
+            todo = list(SettlementFilePart.objects.filter(file_id=file_id, done_at__isnull=True)
+                        .order_by("index").values_list("pk", flat=True))
+            if inline:
+                for pk in todo:
+                    _part_work(pk, token, user)
+                _merge_work(file_id, token, user)
+            else:
+                transaction.on_commit(lambda: _send_parts(file_id, todo, token))
+        if not inline:
+            return None
+        return SettlementFile.objects.get(pk=file_id)
 
+    inline_arg = inline
     return jobs.run(SettlementFile, file_id, work)
 
 
-def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
-    # one import per institution at a time: two months' files carrying the same 结算编号 imported at
-    # once would otherwise both see it as new (the second now waits and finds it a duplicate)
+def _send_parts(file_id: int, part_ids: list[int], token: str) -> None:
+    from celery import chord
+
+    from .tasks import settlement_merge, settlement_part
+
+    if part_ids:
+        chord(settlement_part.si(pk, token) for pk in part_ids)(settlement_merge.si(file_id, token))
+    else:
+        settlement_merge.delay(file_id, token)
+
+
+def _wait_for(busy: SettlementFile, file_id: int, token: str) -> None:
+    """Another file of the institution is being decided in parts: its lines are not all written, so
+    this file's 结算编号 cannot be told new or duplicate yet. The file goes back to the queue (the claim
+    not counted as a try) and is sent again in a few seconds."""
+    from .tasks import settlement_import
+
+    SettlementFile.objects.filter(pk=file_id, job_token=token).update(
+        status=SettlementFile.Status.QUEUED, job_token="", job_tries=F("job_tries") - 1,
+        error=f"等待同一机构的文件“{busy.file_name}”导入完成后再导入"[:2000],
+    )
+    transaction.on_commit(lambda: settlement_import.apply_async((file_id,), countdown=2))
+    return None
+
+
+def _plan_parts(f: SettlementFile, rows: list[Row], *, inline: bool) -> SettlementFile | None:
+    """Under the institution's lock: which lines are duplicates by 结算编号, whose each line is, and the
+    parts (all of a person's lines in one; about SETTLEMENT_PART_LINES lines each). Returns another
+    file of the institution still being decided in parts (then nothing is planned) or None."""
+    # one institution's files are told apart one at a time: two months' files carrying the same 结算编号
+    # imported at once would otherwise both see it as new (the second now waits and finds it a duplicate)
     inst = Institution.objects.select_for_update().get(pk=f.settlement_month.institution_id)
     sm = SettlementMonth.objects.select_for_update().get(pk=f.settlement_month_id)
     if sm.status != SettlementMonth.Status.OPEN:
         raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
-    people = persons_for_engine_by_id_number({r.id_number for r in rows})
-    existing = _already_imported(inst.pk, sorted({r.settlement_no for r in rows}))
-    by_bill = _decided_bills(inst.pk, sorted({people[r.id_number][0] for r in rows if r.id_number in people}))
-    pairs = {(people[r.id_number][0], r.settled_on.year) for r in rows if r.id_number in people}
+    if not inline:
+        others = (SettlementFile.objects.filter(settlement_month__institution_id=inst.pk, status=SettlementFile.Status.RUNNING,
+                                                parts__done_at__isnull=True).exclude(pk=f.pk).distinct())
+        for other in others:
+            if jobs.alive(other):
+                return other
+    existing = _numbers_imported(inst.pk, sorted({r.settlement_no for r in rows}))
+    pids = _person_ids(sorted({r.id_number for r in rows}))
+    seen: set[str] = set()
+    groups: dict[tuple, list] = defaultdict(list)
+    for r in rows:
+        dup = r.settlement_no in existing or r.settlement_no in seen
+        if not dup:
+            seen.add(r.settlement_no)
+        pid = pids.get(r.id_number)
+        groups[(0, pid, "") if pid is not None else (1, 0, r.id_number)].append(_row_json(r, dup))
+    size = _part_lines()
+    parts, current = [], []
+    for key in sorted(groups):
+        current.extend(groups[key])
+        if len(current) >= size:
+            parts.append(current)
+            current = []
+    if current:
+        parts.append(current)
+    SettlementFilePart.objects.bulk_create(
+        [SettlementFilePart(file_id=f.pk, index=i, rows=p, lines=len(p)) for i, p in enumerate(parts)]
+    )
+    return None
+
+
+def _file_held_by(file_id: int, token: str) -> bool:
+    """Inside a part's transaction: the file is still claimed by ``token`` (its row locked FOR KEY SHARE:
+    parts of a file do not wait for each other, a new claim waits for the parts in flight)."""
+    return jobs.still_mine_shared(SettlementFile, file_id, token)
+
+
+def settlement_part_run(*, part_id: int, token: str) -> bool:
+    """A worker decides one part (the task ``claims.settlement_part``). Idempotent: a part done, or of a
+    file no longer claimed by ``token`` (failed, rerun), is left alone; a second delivery waits for the
+    first on the part's row and then finds it done. A part tried ``jobs.MAX_TRIES`` times (it kills its
+    worker) fails the file; any error fails the file with the reason in Chinese and "重新运行" then
+    decides only the parts not done."""
+    part = SettlementFilePart.objects.filter(pk=part_id).values("file_id", "index", "done_at").first()
+    if part is None or part["done_at"] is not None:
+        return False
+    file_id = part["file_id"]
+    if not SettlementFile.objects.filter(pk=file_id, status=SettlementFile.Status.RUNNING, job_token=token).exists():
+        return False
+    with jobs.helping(SettlementFile, file_id):  # the file is alive while its parts work
+        SettlementFilePart.objects.filter(pk=part_id, done_at__isnull=True).update(tries=F("tries") + 1)
+        tries = SettlementFilePart.objects.filter(pk=part_id).values_list("tries", flat=True).first() or 0
+        try:
+            if tries > jobs.MAX_TRIES:
+                raise ClaimsError(f"第{part['index'] + 1}段（共若干段）已尝试{jobs.MAX_TRIES}次仍未完成（处理时工作进程异常退出），"
+                                  "请联系系统管理员核查后重新运行。")
+            return _part_work(part_id, token, None)
+        except Exception as exc:  # noqa: BLE001 — recorded on the file in Chinese, offered "重新运行"
+            jobs.fail(SettlementFile, file_id, token, exc)
+            return False
+
+
+def _part_work(part_id: int, token: str, user) -> bool:
+    """Decide one part in one transaction: its lines written, its agreed amounts added to the caps
+    (locked in the fixed order), the part marked done — together or not at all."""
+    with transaction.atomic():
+        part = SettlementFilePart.objects.select_for_update().get(pk=part_id)
+        if part.done_at is not None or not _file_held_by(part.file_id, token):
+            return False
+        f = SettlementFile.objects.select_related("settlement_month").get(pk=part.file_id)
+        sm = SettlementMonth.objects.raw(
+            f'SELECT * FROM "{SettlementMonth._meta.db_table}" WHERE id = %s FOR SHARE', [f.settlement_month_id]
+        )[0] if connection.vendor == "postgresql" else SettlementMonth.objects.get(pk=f.settlement_month_id)
+        if sm.status != SettlementMonth.Status.OPEN:
+            raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
+        rows = [_row_of(v) for v in part.rows]
+        stats = _import_rows(f, sm, rows, user or f.uploaded_by)
+        for k, v in stats.items():
+            setattr(part, k, v)
+        part.done_at = timezone.now()
+        part.save(update_fields=[*stats, "done_at"])
+        return True
+
+
+def settlement_merge_run(*, file_id: int, token: str) -> bool:
+    """The last step (``claims.settlement_merge``): once every part is done, add them up on the file and
+    mark it imported — once, under the token that sent the parts (a failed part has failed the file
+    already; a rerun sends its own last step)."""
+    try:
+        with jobs.helping(SettlementFile, file_id):
+            return _merge_work(file_id, token, None)
+    except Exception as exc:
+        text = jobs.fail(SettlementFile, file_id, token, exc)
+        raise jobs.JobError(text) from exc
+
+
+def _merge_work(file_id: int, token: str, user) -> bool:
+    with transaction.atomic():
+        if not jobs.still_mine(SettlementFile, file_id, token):
+            return False
+        parts = SettlementFilePart.objects.filter(file_id=file_id)
+        if parts.filter(done_at__isnull=True).exists():
+            return False
+        s = parts.aggregate(t=Sum("lines"), a=Sum("lines_agreed"), d=Sum("lines_disputed"), adv=Sum("advanced_total"),
+                            agr=Sum("agreed_total"), c=Sum("caps_changed"))
+        f = SettlementFile.objects.get(pk=file_id)
+        f.lines_total, f.lines_agreed, f.lines_disputed = s["t"] or 0, s["a"] or 0, s["d"] or 0
+        f.advanced_total, f.agreed_total = s["adv"] or ZERO, s["agr"] or ZERO
+        f.status, f.error = SettlementFile.Status.DONE, ""
+        f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status",
+                              "error"])
+        parts.update(rows=[])  # the lines are in the table now
+        log_bulk(f, user or f.uploaded_by, {
+            "导入明细行": f.lines_total, "无异议": f.lines_agreed, "有异议": f.lines_disputed,
+            "无异议合计": str(f.agreed_total), "更新年度限额行": s["c"] or 0, "分段": parts.count(),
+        })
+        return True
+
+
+def _import_rows(f: SettlementFile, sm: SettlementMonth, rows: list[tuple[Row, bool]], user) -> dict:
+    """Decide one part's lines (every line of its people) in date order against the locked caps and write
+    them. Returns the part's figures."""
+    inst = f.settlement_month.institution
+    numbers = sorted({r.settlement_no for r, dup in rows if not dup})
+    # a file of the institution imported since this one was planned (its rerun after a failure): its
+    # numbers are taken, and these lines are duplicates
+    taken = _numbers_imported(inst.pk, numbers, exclude_file=f.pk)
+    people = persons_for_engine_by_id_number({r.id_number for r, _ in rows})
+    by_bill = _decided_bills(inst.pk, sorted({people[r.id_number][0] for r, _ in rows if r.id_number in people}))
+    pairs = {(people[r.id_number][0], r.settled_on.year) for r, _ in rows if r.id_number in people}
     ledger = caps.lock(pairs)
     # a working copy: every line decided counts for the next ones of the file; only agreed lines are added
     used: dict[tuple[int, int], dict[str, Decimal]] = {pair: ledger.used(*pair) for pair in pairs}
     agreed_add: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     book = policy_book()
     town_ids = dict(Town.objects.values_list("code", "pk"))
-    wordings = identity_wordings() if any(r.platform_identity for r in rows) else {}
+    wordings = identity_wordings() if any(r.platform_identity for r, _ in rows) else {}
     cat_names = dict(Category.objects.values_list("code", "name")) if wordings else {}
-    seen: set[str] = set()
     lines: list[dict] = []
     common = {"file_id": f.pk, "settlement_month_id": sm.pk, "institution_id": inst.pk}
-    for r in sorted(rows, key=lambda r: (r.settled_on, r.line_no)):
+    for r, dup in sorted(rows, key=lambda x: (x[0].settled_on, x[0].line_no)):
         line = {
             **common, "line_no": r.line_no, "settlement_no": r.settlement_no, "id_number": r.id_number, "name": r.name,
             "kind": r.kind, "disease": r.disease, "admitted_on": r.admitted_on, "settled_on": r.settled_on,
@@ -400,11 +646,10 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
             "difference": r.advanced, "platform_identity": r.platform_identity,
         }
         lines.append(line)
-        if r.settlement_no in existing or r.settlement_no in seen:
+        if dup or r.settlement_no in taken:
             line.update(duplicate=True, dispute=L.Dispute.DUPLICATE.value,
                         dispute_text=f"结算编号{r.settlement_no}已导入过，不重复支付")
             continue
-        seen.add(r.settlement_no)
         p = people.get(r.id_number)
         if p is None:
             line["dispute"] = L.Dispute.UNKNOWN_PERSON.value
@@ -443,18 +688,11 @@ def _import_rows(f: SettlementFile, rows: list[Row], user) -> None:
     insert_rows(L, lines)
     changed = ledger.add_many(agreed_add)
     agreed = [x for x in lines if x["outcome"] == L.Outcome.AGREED]
-    f.lines_total = len(lines)
-    f.lines_agreed = len(agreed)
-    f.lines_disputed = len(lines) - len(agreed)
-    f.advanced_total = sum((x["advanced"] for x in lines), ZERO)
-    f.agreed_total = sum((x["payable"] for x in agreed), ZERO)
-    f.status = SettlementFile.Status.DONE
-    f.error = ""
-    f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status", "error"])
-    log_bulk(f, user, {
-        "导入明细行": len(lines), "无异议": f.lines_agreed, "有异议": f.lines_disputed,
-        "无异议合计": str(f.agreed_total), "更新年度限额行": changed,
-    })
+    return {
+        "lines_agreed": len(agreed), "lines_disputed": len(lines) - len(agreed),
+        "advanced_total": sum((x["advanced"] for x in lines), ZERO),
+        "agreed_total": sum((x["payable"] for x in agreed), ZERO), "caps_changed": changed,
+    }
 
 
 # --- settling disputes and confirming the month ---------------------------------------------------
@@ -640,6 +878,9 @@ def settlement_month_confirm(*, month_id: int, user) -> SettlementMonth:
             raise ClaimsError(f"{sm}已{sm.get_status_display()}。")
         if sm.files.exclude(status=SettlementFile.Status.DONE).exclude(status=SettlementFile.Status.FAILED).exists():
             raise ClaimsError("还有文件在导入中，请稍后再确认。")
+        partly = sm.files.filter(status=SettlementFile.Status.FAILED, parts__done_at__isnull=False).first()
+        if partly is not None:  # some of its parts were decided before it failed: finish it first
+            raise ClaimsError(f"文件“{partly.file_name}”只导入了一部分（导入失败），请先重新运行该文件，再确认。")
         pending = sm.lines.filter(outcome=L.Outcome.DISPUTED, resolution="").count()
         if pending:
             raise ClaimsError(f"还有{pending}条有异议的结算未处理，不能确认。")

@@ -62,3 +62,23 @@ def notice_batch_merge(batch_id: int, token: str) -> dict:
         return {"batch": batch_id, "done": notice_batch_merge_parts(batch_id=batch_id, token=token)}
     except YfbzError as exc:
         return {"batch": batch_id, "error": str(exc)}
+
+
+@shared_task(name="claims.settlement_part")
+def settlement_part(part_id: int, token: str) -> dict:
+    """Decide one part of a settlement file (a second delivery, or a part of a file rerun since, does
+    nothing; an error fails the file with the reason in Chinese)."""
+    from .settlement import settlement_part_run
+
+    return {"part": part_id, "done": settlement_part_run(part_id=part_id, token=token)}
+
+
+@shared_task(name="claims.settlement_merge")
+def settlement_merge(file_id: int, token: str) -> dict:
+    """Add a settlement file's parts up and mark it imported (only under the token that sent the parts)."""
+    from .settlement import settlement_merge_run
+
+    try:
+        return {"file": file_id, "done": settlement_merge_run(file_id=file_id, token=token)}
+    except YfbzError as exc:
+        return {"file": file_id, "error": str(exc)}

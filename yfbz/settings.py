@@ -207,6 +207,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # people per committed batch of a subsidy run (a rerun resumes after the last committed batch)
 SUBSIDY_BATCH_SIZE = env.int("SUBSIDY_BATCH_SIZE", default=5000)
 SUBSIDY_PART_SIZE = env.int("SUBSIDY_PART_SIZE", default=25_000)  # people per part task of the run (issue 14)
+# settlement lines per part of a one-stop file's audit (a Celery chord of parts, all of a person's lines in one)
+SETTLEMENT_PART_LINES = env.int("SETTLEMENT_PART_LINES", default=10000)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
