@@ -6,6 +6,8 @@ it is an ordinary IN list. Registered on every field (and foreign key) when this
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, ForeignObject, Lookup
 
@@ -22,6 +24,9 @@ class AnyOf(Lookup):
             raise EmptyResultSet
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if connection.vendor == "sqlite" and len(values) > 900 and all(isinstance(v, (int, str)) for v in values):
+            # more values than SQLite takes parameters (32,766): one JSON parameter, like the array
+            return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 
