@@ -24,7 +24,13 @@ from django.utils import timezone
 
 from .cuts import DIMENSIONS, GROUPINGS, Period, grouping_name, periods_touching
 from .models import Aggregate, BuildState, Fact, RefreshQueue, SubsidyAggregate
-from .sources import SUBSIDY_TOWN, facts_for_bills, facts_for_settlement_months, facts_for_year, fen
+from .sources import (
+    SUBSIDY_TOWN,
+    fen,
+    write_facts_for_bills,
+    write_facts_for_settlement_months,
+    write_facts_for_year,
+)
 
 MEASURES = (
     "people", "person_times", "amount", "youfu_people", "youfu_times", "youfu_amount", "cases", "case_people",
@@ -170,15 +176,14 @@ def refresh(*, nowait: bool = False, limit: int = 50_000) -> dict:
             elif kind == "subsidy":
                 subsidy_years.add(int(ident))
         subsidy_years |= _subsidy_years_behind()
-        old = Fact.objects.filter(Q(bill_id__in=bills) | Q(settlement_month_id__in=months))
+        theirs = Fact.objects.filter(Q(bill_id__in=bills) | Q(settlement_month_id__in=months))
         touched: dict[int, set[int]] = defaultdict(set)
-        for y, m in old.values_list("year", "month").distinct():
+        for y, m in theirs.values_list("year", "month").distinct():
             touched[y].add(m)
-        old.delete()
-        new = facts_for_bills(bills) + facts_for_settlement_months(months)
-        Fact.objects.bulk_create(new, batch_size=5000)
-        for f in new:
-            touched[f.year].add(f.month)
+        theirs.delete()
+        new = write_facts_for_bills(bills) + write_facts_for_settlement_months(months)
+        for y, m in theirs.values_list("year", "month").distinct():
+            touched[y].add(m)
         cells = sum(_rebuild_aggregates(y, ms) for y, ms in sorted(touched.items()))
         cells += sum(_rebuild_subsidies(y) for y in sorted(subsidy_years))
         RefreshQueue.objects.filter(pk__in=[pk for pk, _ in queued]).delete()
@@ -186,7 +191,7 @@ def refresh(*, nowait: bool = False, limit: int = 50_000) -> dict:
         state.seconds = time.monotonic() - started
         state.sources = len(queued)
         state.save()
-    return {"busy": False, "changes": len(queued), "facts": len(new), "cells": cells, "seconds": state.seconds}
+    return {"busy": False, "changes": len(queued), "facts": new, "cells": cells, "seconds": state.seconds}
 
 
 def rebuild_year(year: int) -> dict:
@@ -195,10 +200,7 @@ def rebuild_year(year: int) -> dict:
     with transaction.atomic():
         state = _lock_state(False)
         Fact.objects.filter(year=year).delete()
-        n = 0
-        for batch in facts_for_year(year):
-            Fact.objects.bulk_create(batch, batch_size=5000)
-            n += len(batch)
+        n = write_facts_for_year(year)
         cells = _rebuild_aggregates(year, set(range(1, 13))) + _rebuild_subsidies(year)
         state.built_at = timezone.now()
         state.seconds = time.monotonic() - started

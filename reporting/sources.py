@@ -138,3 +138,125 @@ def facts_for_year(year: int) -> Iterator[list[Fact]]:
         "settlement_month_id", flat=True
     ).distinct()
     yield [f for f in facts_for_settlement_months(list(months)) if f.year == year]
+
+
+# --- the same facts, written by the database in one statement per batch (the build's path) --------
+# ``facts_for_bills`` / ``facts_for_settlement_months`` above build Fact objects in Python, row by
+# row: they stay as the reference the tests compare with. The build writes facts with the
+# statements below (INSERT … SELECT, no row passes through Python), which give the same rows: the
+# same decisions and lines, the same town (DECISION_TOWN / LINE_TOWN), the same district (the span
+# of the area tree that starts last on or before the settlement date, if it still covers that date:
+# ``AreaTree.district_of``), amounts in fen. Plain SQL that PostgreSQL and SQLite both run.
+
+FACT_COLUMNS = (
+    "source_key", "bill_id", "settlement_month_id", "year", "month", "settled_on", "person_id", "town_id",
+    "district_id", "route", "scheme", "category", "level", "kind", "historic", "total_cost", "in_policy_cost",
+    "self_pay", "assistance", "youfu",
+)
+
+
+def _fen_sql(expr: str) -> str:
+    # numeric(14,2) × 100 is exact on PostgreSQL; SQLite keeps decimals as floats: round before the cast
+    return f"CAST(ROUND(({expr}) * 100) AS BIGINT)"
+
+
+def _district_sql(town: str, day: str) -> str:
+    return (
+        f"(SELECT CASE WHEN td.valid_to IS NULL OR td.valid_to >= {day} THEN td.district_id END"
+        f" FROM areas_towndistrict td WHERE td.town_id = {town} AND td.valid_from <= {day}"
+        " ORDER BY td.valid_from DESC LIMIT 1)"
+    )
+
+
+def _year_month_sql(day: str) -> tuple[str, str]:
+    from django.db import connection
+
+    year, _ = connection.ops.date_extract_sql("year", day, ())
+    month, _ = connection.ops.date_extract_sql("month", day, ())
+    return f"CAST({year} AS INTEGER)", f"CAST({month} AS INTEGER)"
+
+
+def _bill_facts_sql(bills_where: str) -> str:
+    """INSERT the facts of the bills ``bills_where`` selects (a condition on ``claims_decision``'s
+    ``bill_id``): per bill its latest decision a reviewer approved, unless the reviewer refused it."""
+    assert "__" not in DECISION_TOWN
+    year, month = _year_month_sql("d.settled_on")
+    return f"""
+        INSERT INTO reporting_fact ({", ".join(FACT_COLUMNS)})
+        SELECT 'bill:' || d.bill_id, d.bill_id, NULL, {year}, {month}, d.settled_on, d.person_id, d.{DECISION_TOWN},
+               {_district_sql("d." + DECISION_TOWN, "d.settled_on")}, '{Route.HAND}', d.scheme,
+               COALESCE(NULLIF(d.category, ''), d.youfu_category, ''), i.level, b.kind, d.historic,
+               {_fen_sql("b.total_cost")}, {_fen_sql("b.in_policy_cost")}, {_fen_sql("d.base")},
+               {_fen_sql("d.assistance")}, {_fen_sql("d.youfu_subsidy")}
+          FROM claims_decision d
+          JOIN claims_bill b ON b.id = d.bill_id
+          JOIN claims_institution i ON i.id = b.institution_id
+         WHERE d.id IN (SELECT MAX(c.id) FROM claims_decision c
+                         WHERE c.reviewed_at IS NOT NULL AND c.{bills_where} GROUP BY c.bill_id)
+           AND d.refusal_reason = ''
+    """
+
+
+def _line_facts_sql(lines_where: str) -> str:
+    """INSERT the facts of the one-stop lines ``lines_where`` selects (a condition on ``l`` and ``m``)."""
+    assert "__" not in LINE_TOWN
+    year, month = _year_month_sql("l.settled_on")
+    statuses = ", ".join(f"'{s}'" for s in COUNTED_MONTH_STATUSES)
+    self_pay = "l.in_policy_cost - l.basic_paid - l.critical_paid"
+    return f"""
+        INSERT INTO reporting_fact ({", ".join(FACT_COLUMNS)})
+        SELECT 'line:' || l.id, NULL, l.settlement_month_id, {year}, {month}, l.settled_on, l.person_id, l.{LINE_TOWN},
+               {_district_sql("l." + LINE_TOWN, "l.settled_on")}, '{Route.ONE_STOP}', l.scheme, l.category, i.level,
+               l.kind, {_false_sql()}, {_fen_sql("l.total_cost")}, {_fen_sql("l.in_policy_cost")},
+               {_fen_sql(f"CASE WHEN {self_pay} > 0 THEN {self_pay} ELSE 0 END")}, {_fen_sql("l.payable")}, 0
+          FROM claims_settlementline l
+          JOIN claims_settlementmonth m ON m.id = l.settlement_month_id
+          JOIN claims_institution i ON i.id = l.institution_id
+         WHERE m.status IN ({statuses}) AND NOT l.duplicate AND l.person_id IS NOT NULL AND {lines_where}
+    """
+
+
+def _false_sql() -> str:
+    from django.db import connection
+
+    return "FALSE" if connection.vendor == "postgresql" else "0"
+
+
+def write_facts_for_bills(bill_ids: Iterable[int]) -> int:
+    """Write the facts of these bills (their old facts must be gone). Returns how many were written."""
+    from django.db import connection
+
+    n = 0
+    with connection.cursor() as cur:
+        for chunk in _chunks(sorted(set(bill_ids))):
+            cur.execute(_bill_facts_sql(f"bill_id IN ({', '.join(['%s'] * len(chunk))})"), chunk)
+            n += cur.rowcount
+    return n
+
+
+def write_facts_for_settlement_months(month_ids: Iterable[int]) -> int:
+    from django.db import connection
+
+    ids = sorted(set(month_ids))
+    if not ids:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(_line_facts_sql(f"m.id IN ({', '.join(['%s'] * len(ids))})"), ids)
+        return cur.rowcount
+
+
+def write_facts_for_year(year: int) -> int:
+    """Every fact of a year from the claims records (a full rebuild; the year's old facts must be gone):
+    the bills settled in the year that left data entry, and the counted one-stop lines settled in it."""
+    from django.db import connection
+
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    with connection.cursor() as cur:
+        cur.execute(
+            _bill_facts_sql(f"bill_id IN (SELECT id FROM claims_bill WHERE status <> '{Bill.Status.ENTERED}'"
+                            " AND settled_on >= %s AND settled_on <= %s)"),
+            [start, end],
+        )
+        n = cur.rowcount
+        cur.execute(_line_facts_sql("l.settled_on >= %s AND l.settled_on <= %s"), [start, end])
+        return n + cur.rowcount
