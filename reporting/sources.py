@@ -171,9 +171,10 @@ def _district_sql(town: str, day: str) -> str:
 def _year_month_sql(day: str) -> tuple[str, str]:
     from django.db import connection
 
-    year, _ = connection.ops.date_extract_sql("year", day, ())
-    month, _ = connection.ops.date_extract_sql("month", day, ())
-    return f"CAST({year} AS INTEGER)", f"CAST({month} AS INTEGER)"
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(YEAR FROM {day}) AS INTEGER)", f"CAST(EXTRACT(MONTH FROM {day}) AS INTEGER)"
+    # SQLite keeps a date as 'YYYY-MM-DD'
+    return f"CAST(substr({day}, 1, 4) AS INTEGER)", f"CAST(substr({day}, 6, 2) AS INTEGER)"
 
 
 def _bill_facts_sql(bills_where: str) -> str:

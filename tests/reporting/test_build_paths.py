@@ -49,3 +49,16 @@ def test_a_town_that_changes_district_mid_year_counts_under_each_on_its_dates(ye
     assert _fact_rows(written) == _fact_rows(_reference_facts())
     by_district = {f.source_key[:4] + str(f.settled_on): f.district_id for f in written if f.town_id == slh.pk}
     assert other.pk in by_district.values() and span.district_id in by_district.values()
+
+
+def test_every_cut_at_once_gives_what_each_cut_alone_gives(year_2025):
+    from reporting.build import MEASURES, aggregate_period, aggregate_period_at_once
+    from reporting.cuts import Period
+
+    def cells(rows):
+        return {(a.period, a.grouping, a.key1, a.key2): tuple(getattr(a, m) for m in MEASURES) for a in rows}
+
+    rebuild_year(2025)
+    for period in (Period(2025), Period(2025, quarter=1), Period(2025, quarter=2), Period(2025, month=3),
+                   Period(2025, month=8), Period(2025, month=12)):
+        assert cells(aggregate_period_at_once(period)) == cells(aggregate_period(period)), period
