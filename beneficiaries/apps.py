@@ -6,6 +6,11 @@ class BeneficiariesConfig(AppConfig):
     verbose_name = "救助对象与身份"
 
     def ready(self):
+        # its large exports run as tasks over the limit (issue 14, yfbz.core.exports)
+        from .exports import register_exports
+
+        register_exports()
+
         # Roster files are kept in the database: the audit trail records the upload, not the bytes.
         from auditlog.registry import auditlog
 

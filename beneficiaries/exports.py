@@ -35,3 +35,28 @@ def roster_issues_xlsx(upload, rows, full: bool = False) -> bytes:
         ws.append([row.row_number, *cells, row.messages_text])
     return wb.to_bytes()
 
+
+
+# --- large exports as tasks (issue 14, yfbz.core.exports) ----------------------------------------------
+def _people_rows(user, params):
+    from yfbz.core.exports import Asked
+
+    from .views import _person_filter
+
+    return _person_filter(Asked(user, params)).qs
+
+
+def _people_file(user, params, full):
+    from django.utils import timezone
+
+    from yfbz.core.downloads import download_name
+
+    return (people_xlsx(_people_rows(user, params), full=full),
+            download_name("救助对象人员名单", timezone.localdate().strftime("%Y%m%d"), ext="xlsx", full=full))
+
+
+def register_exports() -> None:
+    from yfbz.core import exports
+
+    exports.register("beneficiaries.people", title="救助对象人员名单", permission="beneficiaries.view_person",
+                     rows=_people_rows, build=_people_file)

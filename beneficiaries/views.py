@@ -27,13 +27,21 @@ def person_list(request):
     return render(request, "beneficiaries/person_list.html", {"filter": f, "page": page})
 
 
+def _person_filter(request):
+    """The people list's rows as filtered (the export's too, in the request or in its task)."""
+    return PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town_id", "name", "id"))
+
+
 @login_required
 @permission_required("beneficiaries.view_person", raise_exception=True)
 def person_export(request):
-    f = PersonFilter(request.GET, queryset=selectors.people_for(request.user).order_by("town_id", "name", "id"))
+    from yfbz.core.exports import offload
     from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出人员名单（含完整号码）", model=Person)
+    if (queued := offload(request, "beneficiaries.people", full=full)) is not None:
+        return queued  # over the limit: built by a task, downloaded from the job's page (issue 14)
+    f = _person_filter(request)
     stamp = timezone.localdate().strftime("%Y%m%d")
     from yfbz.core.downloads import download
 

@@ -18,6 +18,11 @@ class ClaimsConfig(AppConfig):
                 auditlog.unregister(model)
             auditlog.register(model, exclude_fields=fields)
 
+        # its large exports run as tasks over the limit (issue 14, yfbz.core.exports)
+        from .exports import register_exports
+
+        register_exports()
+
         # what a retroactive identity change reaches: hand-bill decisions and one-stop lines
         from beneficiaries.retro import register_reach
 

@@ -52,3 +52,40 @@ def settlement_lines_xlsx(lines, full: bool = False) -> bytes:
         "医疗机构", "行号", "结算编号", "姓名", "公民身份号码", "镇街", "类型", "结算日期", "政策范围内费用", "基本医保支付",
         "大病保险支付", "职工大额医疗保险支付", "机构垫付救助", "倾斜救助（方案外）", "核定救助", "差额", "审核结果", "异议原因", "说明", "处理结果", "应付机构",
     ], rows())
+
+
+# --- large exports as tasks (issue 14, yfbz.core.exports) ----------------------------------------------
+def _bill_rows(user, params):
+    from yfbz.core.exports import Asked
+
+    from .views import _bill_filter
+
+    return _bill_filter(Asked(user, params)).qs
+
+
+def _line_rows(user, params):
+    from yfbz.core.exports import Asked
+
+    from .views import _line_filter
+
+    return _line_filter(Asked(user, params)).qs
+
+
+def _stamped(name: str, full: bool) -> str:
+    from django.utils import timezone
+
+    from yfbz.core.downloads import download_name
+
+    return download_name(name, f"{timezone.localdate():%Y%m%d}", ext="xlsx", full=full)
+
+
+def register_exports() -> None:
+    from yfbz.core import exports
+
+    exports.register("claims.bills", title="手工报销票据", permission="claims.view_bill", rows=_bill_rows,
+                     build=lambda user, params, full: (bills_xlsx(_bill_rows(user, params), full=full),
+                                                       _stamped("手工报销票据", full)))
+    exports.register("claims.settlement_lines", title="一站式结算明细", permission="claims.view_settlementline",
+                     rows=_line_rows,
+                     build=lambda user, params, full: (settlement_lines_xlsx(_line_rows(user, params), full=full),
+                                                       _stamped("一站式结算明细", full)))

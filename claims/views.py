@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from yfbz.core.display import money as display_money
 from yfbz.core.downloads import download
 from yfbz.core.errors import YfbzError
+from yfbz.core.exports import offload
 from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
 from yfbz.files.reader import describe
@@ -96,6 +97,8 @@ def bill_export(request):
     from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出手工报销票据（含完整号码）", model=Bill)
+    if (queued := offload(request, "claims.bills", full=full)) is not None:
+        return queued  # over the limit: built by a task, downloaded from the job's page (issue 14)
     return _xlsx(bills_xlsx(_bill_filter(request).qs, full=full), "手工报销票据", full)
 
 
@@ -584,6 +587,8 @@ def settlement_export(request):
     from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what="导出一站式结算明细（含完整号码）", model=SettlementLine)
+    if (queued := offload(request, "claims.settlement_lines", full=full)) is not None:
+        return queued
     return _xlsx(settlement_lines_xlsx(_line_filter(request).qs, full=full), "一站式结算明细", full)
 
 

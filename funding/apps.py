@@ -7,6 +7,11 @@ class FundingConfig(AppConfig):
     verbose_name = "资助参保与资金"
 
     def ready(self):
+        # its large exports run as tasks over the limit (issue 14, yfbz.core.exports)
+        from .exports import register_exports
+
+        register_exports()
+
         from yfbz.core.display import register_labels
 
         from .accounts import ensure_accounts

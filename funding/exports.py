@@ -104,3 +104,53 @@ def tax_reconciliation_xlsx(lines, full: bool = False) -> bytes:
                    ln.tax_category, ln.tax_amount, names.get(ln.our_category, ln.our_category), ln.our_amount,
                    ln.explanation])
     return _save(wb)
+
+
+# --- large exports as tasks (issue 14, yfbz.core.exports) ----------------------------------------------
+def _year_town(user, params):
+    from yfbz.core.exports import Asked
+
+    from .views import _town_for
+
+    return int(params["year"]), _town_for(Asked(user, params))
+
+
+def _tax_rows(user, params):
+    from . import selectors
+
+    year, town_id = _year_town(user, params)
+    return selectors.tax_list(user, year=year, town_id=town_id)
+
+
+def _tax_file(user, params, full):
+    from yfbz.core.downloads import download_name, town_name
+
+    year, town_id = _year_town(user, params)
+    return (tax_list_xlsx(_tax_rows(user, params), full=full),
+            download_name(town_name(town_id), f"{year}年资助参保税务名单", ext="xlsx", full=full))
+
+
+def _gap_rows(user, params):
+    from . import selectors
+
+    year, town_id = _year_town(user, params)
+    return selectors.gap_results(user, year=year, town_id=town_id)
+
+
+def _gap_file(user, params, full):
+    from yfbz.core.downloads import download_name, town_name
+
+    from . import selectors
+
+    year, town_id = _year_town(user, params)
+    return (gap_list_xlsx(selectors.gap_list(user, year=year, town_id=town_id), full=full),
+            download_name(town_name(town_id), f"{year}年漏保断保名单", ext="xlsx", full=full))
+
+
+def register_exports() -> None:
+    from yfbz.core import exports
+
+    exports.register("funding.tax_list", title="资助参保税务名单", permission="funding.view_subsidyresult",
+                     rows=_tax_rows, build=_tax_file)
+    exports.register("funding.gap_list", title="漏保断保名单", permission="funding.view_subsidyresult",
+                     rows=_gap_rows, build=_gap_file)

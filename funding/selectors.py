@@ -73,12 +73,18 @@ def tax_list(user, *, year: int, town_id: int | None = None):
     return qs.select_related("person", "person__town").order_by("person__town__code", "person__name", "person_id")
 
 
-def gap_list(user, *, year: int, town_id: int | None = None):
-    """漏保、断保: people with a qualifying identity this year but no enrolment or no subsidy.
-    断保 when they were enrolled the year before, 漏保 otherwise."""
+def gap_results(user, *, year: int, town_id: int | None = None):
+    """The subsidy results behind the 漏保断保 list (scoped, not yet listed: counted by the export's limit)."""
     qs = SubsidyResult.objects.visible_to(user).filter(year=year, amount=0).exclude(enrolment=EnrolmentKind.EMPLOYEE_EMPLOYER)
     if town_id:
         qs = qs.filter(person__town_id=town_id)
+    return qs
+
+
+def gap_list(user, *, year: int, town_id: int | None = None):
+    """漏保、断保: people with a qualifying identity this year but no enrolment or no subsidy.
+    断保 when they were enrolled the year before, 漏保 otherwise."""
+    qs = gap_results(user, year=year, town_id=town_id)
     before = set(
         Enrolment.objects.filter(year=year - 1).exclude(kind=EnrolmentKind.NOT_ENROLLED).values_list("person_id", flat=True)
     )

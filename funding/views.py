@@ -325,10 +325,14 @@ def subsidy_run_start(request):
 def tax_list(request, year):
     town_id = _town_for(request)
     rows = selectors.tax_list(request.user, year=year, town_id=town_id)
+    from yfbz.core.exports import offload
     from yfbz.core.pii import full_numbers_requested
 
     # the tax system needs full numbers: asked for on purpose, with a reason, recorded
     full = full_numbers_requested(request, what=f"导出{year}年资助参保税务名单（含完整号码）", model=SubsidyResult)
+    if (queued := offload(request, "funding.tax_list", full=full, title=f"{year}年资助参保税务名单",
+                          extra={"year": year})) is not None:
+        return queued  # over the limit: built by a task, downloaded from the job's page (issue 14)
     return download(exports.tax_list_xlsx(rows, full=full), town_name(town_id), f"{year}年资助参保税务名单", ext="xlsx",
                     full=full)
 
@@ -340,6 +344,11 @@ def gap_list(request, year):
     from yfbz.core.pii import full_numbers_requested
 
     full = full_numbers_requested(request, what=f"导出{year}年漏保断保名单（含完整号码）", model=SubsidyResult)
+    from yfbz.core.exports import offload
+
+    if (queued := offload(request, "funding.gap_list", full=full, title=f"{year}年漏保断保名单",
+                          extra={"year": year})) is not None:
+        return queued
     return download(exports.gap_list_xlsx(selectors.gap_list(request.user, year=year, town_id=town_id), full=full),
                     town_name(town_id), f"{year}年漏保断保名单", ext="xlsx", full=full)
 

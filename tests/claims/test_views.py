@@ -250,3 +250,23 @@ def test_the_explanation_on_the_bill_page_writes_amounts_with_thousands_separato
     explanation = page.split('data-testid="explanation"', 1)[1].split("</pre>", 1)[0]
     assert "政策范围内费用14,000.00元" in explanation and "基本医保支付9,000.00元" in explanation
     assert "14000.00" not in explanation
+
+
+def test_a_bill_export_over_the_limit_is_built_by_a_task_in_the_askers_area(two_towns, staff, people, login, settings,
+                                                                            django_capture_on_commit_callbacks):
+    """Issue 14: over YFBZ_EXPORT_INLINE_ROWS rows the bills (with their decisions) are exported by a job."""
+    from yfbz.core.models import ExportJob
+
+    settings.YFBZ_EXPORT_INLINE_ROWS = 1
+    client = login(staff["district_clerk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client.get(reverse("claims:bill-export"))
+    job = ExportJob.objects.get()
+    assert resp.status_code == 302 and (job.kind, job.status) == ("claims.bills", ExportJob.Status.DONE)
+    rows = list(load_workbook(io.BytesIO(client.get(reverse("export-download", args=[job.pk])).content))
+                .active.iter_rows(min_row=2, values_only=True))
+    assert sorted(r[1] for r in rows) == sorted(["张双龙", "李回兴"])
+    assert {r[1]: r[15] for r in rows}["张双龙"] == 4000  # the assistance column, as in the request's file
+    assert people["hx"].id_number not in {r[2] for r in rows}  # masked as today
+    # a town clerk's export under the limit comes in the request, as before
+    assert login(staff["slh_clerk"]).get(reverse("claims:bill-export")).status_code == 200

@@ -13,6 +13,16 @@ class CoreConfig(AppConfig):
 
         accounts.connect()
 
+        # an export job's file never enters the audit trail (the request, its filters and any
+        # full-numbers access are recorded; yfbz.core.exports)
+        from auditlog.registry import auditlog
+
+        from .models import ExportJob
+
+        if auditlog.contains(ExportJob):
+            auditlog.unregister(ExportJob)
+        auditlog.register(ExportJob, exclude_fields=["data"])
+
         # Role permissions are defined in yfbz/core/roles.py; every migrate re-applies them so a
         # new model's permissions reach the roles without a new data migration.
         post_migrate.connect(_sync_roles_once, sender=self, dispatch_uid="yfbz-sync-roles")

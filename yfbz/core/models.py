@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from .bytes import BytesDeferredManager, BytesDeferredModel
+from .jobs import JobSpec, register
 from .roles import CITY_WIDE, DISTRICT_WIDE, Role
 
 
@@ -111,3 +113,50 @@ class LoginFailure(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S}"
+
+
+@register
+class ExportJob(BytesDeferredModel, models.Model):
+    """A large export built by a Celery task instead of in the request (issue 14): over
+    ``YFBZ_EXPORT_INLINE_ROWS`` rows a list's export becomes one of these (yfbz.core.exports). The
+    filters are kept as the user sent them and the rows are read again at run time through the same
+    scoped selector, as the user who asked; only that user downloads the file."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "排队中"
+        RUNNING = "RUNNING", "生成中"
+        DONE = "DONE", "已完成"
+        FAILED = "FAILED", "失败"
+
+    kind = models.CharField("导出内容", max_length=60)
+    title = models.CharField("名称", max_length=200)
+    params = models.JSONField("筛选条件", default=dict)
+    full = models.BooleanField("含完整号码", default=False)
+    requested_by = models.ForeignKey("core.User", verbose_name="申请人", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    rows = models.PositiveIntegerField("行数（估计）", default=0)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    data = models.BinaryField("文件", null=True, editable=False)
+    file_name = models.CharField("文件名", max_length=200, blank=True)
+    error = models.TextField("错误", blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    job_token = models.CharField("任务标记", max_length=40, blank=True)
+    job_tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
+
+    JOB = JobSpec(label="导出文件", task="yfbz.core.tasks.export_run", queued=Status.QUEUED, running=Status.RUNNING,
+                  done=Status.DONE, failed=Status.FAILED)
+
+    objects = BytesDeferredManager()  # the file is read by its download only
+
+    class Meta:
+        verbose_name = "导出任务"
+        verbose_name_plural = "导出任务"
+        base_manager_name = "objects"
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self):
+        return f"导出“{self.title}”（{self.get_status_display()}）"
+
+    def can_rerun_by(self, user) -> bool:
+        """Only the one who asked reruns it (the rows are read again in their area)."""
+        return user.pk == self.requested_by_id

@@ -29,3 +29,16 @@ def verify_books() -> dict:
     result = books.verify()
     row = books.record(result, source="定时任务")
     return {"ok": row.ok, "summary": row.summary}
+
+
+@shared_task(name="core.export_run")
+def export_run(job_id: int) -> dict:
+    """Build a large export's file (yfbz.core.exports): a second run does nothing; a failure is recorded
+    on the job with the reason in Chinese and offered 重新运行."""
+    from .errors import YfbzError
+    from .exports import export_run as run
+
+    try:
+        return {"export": job_id, "done": run(job_id=job_id)}
+    except YfbzError as exc:
+        return {"export": job_id, "error": str(exc)}

@@ -147,3 +147,42 @@ def job_rerun(request, label, pk):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = "/"
     return redirect(back)
+
+
+def _my_export(request, pk):
+    from django.shortcuts import get_object_or_404
+
+    from .models import ExportJob
+
+    # an export's file is for the one who asked (it holds their area's rows): anyone else gets a 404
+    return get_object_or_404(ExportJob.objects.all(), pk=pk, requested_by=request.user)
+
+
+@login_required
+def export_detail(request, pk):
+    """A large export built in the background (yfbz.core.exports): its state, and the file when ready."""
+    from django.shortcuts import render
+
+    return render(request, "core/export_job.html", {"job": _my_export(request, pk)})
+
+
+@login_required
+def export_download(request, pk):
+    from django.http import Http404
+
+    from .models import ExportJob
+    from .pii import record_access
+    from .uploads import attachment_response
+
+    job = _my_export(request, pk)
+    if job.status != ExportJob.Status.DONE:
+        raise Http404("文件尚未生成")
+    if job.full:  # the file holds full numbers: each download is an access entry of its own
+        record_access(user=request.user, what=f"下载{job.file_name}", model=ExportJob,
+                      reason="下载后台生成的导出文件（申请时已记录原因）", detail=f"导出任务{job.pk}")
+    data = ExportJob.objects.filter(pk=job.pk).values_list("data", flat=True).first()
+    ext = job.file_name.rpartition(".")[2]
+    from .downloads import CONTENT_TYPES
+
+    return attachment_response(bytes(data), file_name=job.file_name,
+                               content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
