@@ -296,6 +296,11 @@ def _pdf(documents) -> bytes:
     return documents[0].copy(pages).write_pdf()
 
 
+#: what a notice's text reads, loaded with it (a part of 100 notices: 1 query, not 500)
+NOTICE_RELATED = ("decision", "decision__bill", "decision__bill__institution", "decision__person",
+                  "decision__person__town")
+
+
 def _decisions(ids) -> list[Decision]:
     by_id = {
         d.pk: d
@@ -413,7 +418,7 @@ def notice_batch_part_render(*, part_id: int, token: str) -> bool:
 
 def _part_render(part: dict, part_id: int, batch_id: int, token: str) -> bool:
     try:
-        by_id = {n.pk: n for n in Notice.objects.filter(pk__in=part["notice_ids"])}
+        by_id = {n.pk: n for n in Notice.objects.filter(pk__in=part["notice_ids"]).select_related(*NOTICE_RELATED)}
         document = render_notices([by_id[i] for i in part["notice_ids"]])
         pdf = document.write_pdf()
         with transaction.atomic():

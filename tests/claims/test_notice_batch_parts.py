@@ -134,3 +134,22 @@ def test_a_batch_claimed_whose_worker_died_with_nothing_queued_is_offered_a_reru
     jobs._claim(NoticeBatch, batch.pk)  # claimed, then its worker was killed: no lock, no message
     batch.refresh_from_db()
     assert not jobs.waiting(batch) and jobs.abandoned(batch) and jobs.can_rerun(batch)
+
+
+def test_a_part_reads_its_notices_with_what_they_say_in_a_fixed_number_of_queries(decided_bill, make_person, staff):
+    """Issue 14: a part of 100 notices read each notice's decision, bill, institution, person and town one by
+    one (500 queries); now they come with the notices, whatever the part's size."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claims.notices import _decisions, notice_batch_part_render, notices_number
+
+    ids = _approved(decided_bill, make_person, staff, 6)
+    batch = notice_batch_create(user=staff["district_clerk"], decision_ids=ids)
+    NoticeBatch.objects.filter(pk=batch.pk).update(status=NoticeBatch.Status.RUNNING, job_token="t")
+    notices = notices_number(decisions=_decisions(ids))
+    part = NoticeBatchPart.objects.create(batch=batch, index=0, notice_ids=[n.pk for n in notices])
+    with CaptureQueriesContext(connection) as queries:
+        assert notice_batch_part_render(part_id=part.pk, token="t")
+    assert len(queries) <= 12, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert NoticeBatchPart.objects.get(pk=part.pk).pages == 6
