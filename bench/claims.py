@@ -9,7 +9,9 @@ Baselines, run in the same process:
   one for the identities, get_or_create + SELECT FOR UPDATE of the cap rows and one INSERT — inside
   a transaction that is rolled back. It is also the oracle: its decided amounts must equal the
   bulk import's on those lines.
-- notices: one PDF per notice (a new HTML document each time) beside the batch rate.
+- notices: one PDF per notice (a new HTML document each time) beside the batch rate; with
+  ``--workers`` the batch runs on a Celery worker of 1 process, then one of 2 (started and stopped by
+  the bench, same DATABASE_URL and REDIS_URL), and the ratio of the two is printed.
 
 The database named must be used for nothing else: people, identities and every claims table are
 emptied first. Figures are printed; nothing is asserted about wall-clock time.
@@ -18,10 +20,12 @@ emptied first. Figures are printed; nothing is asserted about wall-clock time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import random
 import resource
+import socket
 import sys
 import time
 from datetime import date, timedelta
@@ -31,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yfbz.settings")
-WORKERS = "--workers" in sys.argv  # the notice batch's parts go to Celery workers already running (REDIS_URL)
+WORKERS = "--workers" in sys.argv  # the batch on a Celery worker of 1, then 2 processes started here (REDIS_URL)
 if not WORKERS:
     os.environ.pop("REDIS_URL", None)  # jobs run inline: the benchmark times the work, not a queue
 
@@ -227,18 +231,14 @@ def approved_decisions(n: int) -> list:
 
 
 def bench_notices(args):
-    from claims.models import NoticeBatch
-    from claims.notices import (
-        _decisions,
-        _pdf,
-        notice_batch_render,
-        notice_print,
-        notices_number,
-        render_notices,
-    )
+    from claims import notices as notices_module
+    from claims.notices import _decisions, _pdf, notice_print, notices_number, render_notices
+
+    if args.chunk:  # the coordinator runs in this process: its part size is this one's
+        notices_module.BATCH_CHUNK = args.chunk
 
     t = time.perf_counter()
-    decisions = approved_decisions(args.notices + 30)
+    decisions = approved_decisions(args.notices * (2 if WORKERS else 1) + 30)
     print(f"data: {len(decisions)} bills entered, decided and approved through the services in {time.perf_counter() - t:.1f} s")
     clerk = _clerk()
     t = time.perf_counter()
@@ -258,9 +258,34 @@ def bench_notices(args):
     for n in notices:
         _pdf([render_notices([n])])
     single_rate = len(notices) / (time.perf_counter() - t)
-    batch_ids = [d.pk for d in decisions[30 : 30 + args.notices]]
+    if not WORKERS:
+        rate, took, size = run_batch([d.pk for d in decisions[30 : 30 + args.notices]], clerk)
+        print(f"batch: {args.notices} notices into one PDF ({size / 1e6:.1f} MB) in {took:.1f} s = {rate:.1f} notices/s; "
+              f"one document at a time: {single_rate:.1f} notices/s; ratio {rate / single_rate:.1f}x "
+              f"-> target >= 15/s in one process {'met' if rate >= 15 else 'NOT met'}")
+        return
+    # the same batch size on 1 worker process, then on 2 (each started here, stopped after): the ratio is the
+    # speed-up per worker; each batch numbers its own decisions
+    rates = {}
+    for n, c in enumerate((1, 2)):
+        ids = [d.pk for d in decisions[30 + n * args.notices : 30 + (n + 1) * args.notices]]
+        with celery_worker(c):
+            rate, took, size = run_batch(ids, clerk)
+        rates[c] = rate
+        print(f"batch on {c} worker process{'es' if c > 1 else ''}: {args.notices} notices into one PDF "
+              f"({size / 1e6:.1f} MB) in {took:.1f} s = {rate:.1f} notices/s")
+    print(f"  one document at a time: {single_rate:.1f} notices/s; 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; "
+          f"2 workers / one at a time: {rates[2] / single_rate:.1f}x -> target >= 30/s with 2 workers "
+          f"{'met' if rates[2] >= 30 else 'NOT met'}")
+
+
+def run_batch(ids, clerk) -> tuple[float, float, int]:
+    """One batch from the coordinator to the merged PDF (inline, or on the running workers)."""
+    from claims.models import NoticeBatch
+    from claims.notices import notice_batch_render
+
     with transaction.atomic():
-        batch = NoticeBatch.objects.create(requested_by=clerk, decision_ids=batch_ids, progress_total=len(batch_ids))
+        batch = NoticeBatch.objects.create(requested_by=clerk, decision_ids=ids, progress_total=len(ids))
     t = time.perf_counter()
     notice_batch_render(batch_id=batch.pk)  # eager: inline; else its parts go to the running workers
     batch.refresh_from_db()
@@ -269,11 +294,28 @@ def bench_notices(args):
         batch.refresh_from_db()
     took = time.perf_counter() - t
     assert batch.status == NoticeBatch.Status.DONE, batch.error
-    rate = len(batch_ids) / took
-    print(f"batch: {len(batch_ids)} notices into one PDF ({len(bytes(batch.pdf)) / 1e6:.1f} MB) in {took:.1f} s = {rate:.1f} notices/s; "
-          f"one document at a time: {single_rate:.1f} notices/s; ratio {rate / single_rate:.1f}x "
-          f"-> target {'>= 30/s with 2 workers' if WORKERS else '>= 15/s in one process'} "
-          f"{'met' if rate >= (30 if WORKERS else 15) else 'NOT met'}")
+    return len(ids) / took, took, len(bytes(NoticeBatch.objects.filter(pk=batch.pk).values_list("pdf", flat=True)[0]))
+
+
+@contextlib.contextmanager
+def celery_worker(concurrency: int):
+    """A Celery worker with ``concurrency`` processes on this database and broker, stopped afterwards."""
+    import subprocess
+
+    from yfbz.celery import app
+
+    name = f"bench-notices-{concurrency}-{os.getpid()}@%h"
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "yfbz", "worker", "-c", str(concurrency), "-n", name,
+                             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                            cwd=ROOT, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 300
+        while not app.control.ping(destination=[name.replace("%h", socket.gethostname())], timeout=1):
+            assert proc.poll() is None and time.monotonic() < deadline, "the Celery worker did not start"
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
 
 
 def main():
@@ -283,8 +325,10 @@ def main():
     ap.add_argument("--baseline", type=int, default=2000)
     ap.add_argument("--notices", type=int, default=1000)
     ap.add_argument("--skip-notices", action="store_true")
+    ap.add_argument("--chunk", type=int, default=0, help="notices per part (default: claims.notices.BATCH_CHUNK)")
     ap.add_argument("--skip-settlement", action="store_true")
-    ap.add_argument("--workers", action="store_true", help="keep REDIS_URL: the batch's parts go to running workers")
+    ap.add_argument("--workers", action="store_true",
+                    help="keep REDIS_URL: the batch runs on a worker of 1, then 2 processes started by the bench")
     args = ap.parse_args()
     assert connection.vendor == "postgresql", "run on PostgreSQL (DATABASE_URL)"
     call_command("migrate", verbosity=0)
