@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/otp/", core_auth.otp_verify, name="otp-verify"),
     path("audit/", core_views.audit_log, name="audit-log"),
     path("jobs/<str:label>/<int:pk>/rerun/", core_views.job_rerun, name="job-rerun"),
+    path("exports/", core_views.export_list, name="export-list"),
     path("exports/<int:pk>/", core_views.export_detail, name="export-detail"),
     path("exports/<int:pk>/file/", core_views.export_download, name="export-download"),
     path("audit/export.xlsx", core_views.audit_export, name="audit-export"),

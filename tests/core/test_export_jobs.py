@@ -77,7 +77,9 @@ def test_the_job_reads_only_the_askers_area_and_nobody_else_downloads_it(crowd, 
                                           params={"town": [str(staff["hx_clerk"].town_id)]})
     assert export_run(job_id=other_town.pk)
     assert sheet(client.get(reverse("export-download", args=[other_town.pk])).content) == []
+    assert reverse("export-detail", args=[job.pk]).encode() in client.get(reverse("export-list")).content
     other = login(staff["hx_clerk"])
+    assert reverse("export-detail", args=[job.pk]).encode() not in other.get(reverse("export-list")).content
     assert other.get(reverse("export-detail", args=[job.pk])).status_code == 404
     assert other.get(reverse("export-download", args=[job.pk])).status_code == 404
     assert login(staff["district_clerk"]).get(reverse("export-download", args=[job.pk])).status_code == 404

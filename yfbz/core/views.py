@@ -159,6 +159,17 @@ def _my_export(request, pk):
 
 
 @login_required
+def export_list(request):
+    """The user's own exports built in the background, newest first (only theirs: the files hold their area)."""
+    from django.shortcuts import render
+
+    from .models import ExportJob
+
+    jobs_ = ExportJob.objects.filter(requested_by=request.user).order_by("-requested_at", "-id")[:50]
+    return render(request, "core/export_list.html", {"jobs": jobs_})
+
+
+@login_required
 def export_detail(request, pk):
     """A large export built in the background (yfbz.core.exports): its state, and the file when ready."""
     from django.shortcuts import render
