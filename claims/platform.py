@@ -8,7 +8,8 @@ imports and decides exactly as an institution's own file.
 - Institutions are matched by code when the file has one, else by name (full-width, spaces and
   brackets aside). An institution we do not know is listed on the upload (name, lines, advanced)
   for the administrator to add with its level; its lines wait, undecided, until the clerk splits the
-  file again (``platform_file_split``), which imports the parts of the institutions now known.
+  file again (``platform_file_resplit``: its job reads the file again), which imports the parts of
+  the institutions now known.
 - The same bytes are never taken twice (``PlatformSettlementFile.sha256``); a settlement already
   imported from another file is a duplicate line as always (``settlement_line_once``).
 """
@@ -223,16 +224,32 @@ def platform_file_upload(*, month: date, file_name: str, data: bytes, user) -> t
     return pf, files
 
 
-def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
-    """Split again after the administrator added institutions: the parts of the institutions now
-    known are stored QUEUED (the caller queues their import); those split before are left alone."""
+def platform_file_resplit(*, platform_file_id: int, user, send: bool = True) -> PlatformSettlementFile:
+    """The page's "重新拆分" after the administrator added institutions: the file goes back to the
+    queue and its job reads it again (never in the request: the file may be hundreds of MB), storing
+    and importing the parts of the institutions now known; those split before are left alone. Who
+    asked is in the audit trail; the new parts are the uploader's, as the first ones."""
+    from yfbz.core.audit import audit_bulk
+
     _check_clerk(user)
     with transaction.atomic():
-        pf = PlatformSettlementFile.objects.select_for_update().get(pk=platform_file_id)
+        pf = PlatformSettlementFile.objects.defer("data").select_for_update().get(pk=platform_file_id)
         if pf.status != PlatformSettlementFile.Status.DONE:
             raise ClaimsError(f"平台结算明细“{pf.file_name}”{pf.get_status_display()}，拆分完成后才能重新拆分。")
-        rows = read_settlement_rows(_open(bytes(pf.data)), pf.month, [])
-        return _split(pf, rows, user)
+        PlatformSettlementFile.objects.filter(pk=pf.pk).update(status=PlatformSettlementFile.Status.QUEUED, job_tries=0,
+                                                                job_token="", error="")
+        audit_bulk(actor=user, what="重新拆分", summary={"待添加机构": len(pf.unknown)}, obj=pf)
+        if send:
+            transaction.on_commit(lambda: jobs.send(PlatformSettlementFile, pf.pk))
+    pf.refresh_from_db()
+    return pf
+
+
+def platform_file_split(*, platform_file_id: int, user) -> list[SettlementFile]:
+    """Split again in this process (tests, the demo): the page's move, then the job at once; the
+    parts now known are returned QUEUED for the caller to import."""
+    platform_file_resplit(platform_file_id=platform_file_id, user=user, send=False)
+    return platform_file_run(platform_file_id=platform_file_id, queue_parts=False) or []
 
 
 def unknown_institutions(limit: int = 20) -> list[dict]:

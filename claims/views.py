@@ -42,7 +42,7 @@ from .models import (
     SettlementLine,
 )
 from .notices import PRINTABLE, notice_batch_create, notice_print
-from .platform import other_period_lines, platform_file_queue, platform_file_split, unknown_institutions
+from .platform import other_period_lines, platform_file_queue, platform_file_resplit, unknown_institutions
 from .services import (
     ClaimsError,
     Upload,
@@ -522,15 +522,12 @@ def _platform_message(pf, files) -> str:
 def platform_split(request, pk):
     pf = get_object_or_404(PlatformSettlementFile.objects.defer("data"), pk=pk)
     try:
-        with transaction.atomic():
-            files = platform_file_split(platform_file_id=pf.pk, user=request.user)
-            _queue_imports(files, request.user)
+        platform_file_resplit(platform_file_id=pf.pk, user=request.user)
     except YfbzError as exc:
         messages.error(request, str(exc))
     else:
-        pf.refresh_from_db()
-        messages.success(request, f"重新拆分：新增{len(files)}家机构的文件" + (
-            f"；仍有{len(pf.unknown)}家机构待添加。" if pf.unknown else "；全部机构均已拆分。"))
+        messages.success(request, f"“{pf.file_name}”已排队重新拆分：新添加机构的明细拆出后自动核对，"
+                                  "状态见“最近上传的平台结算明细”。")
     return redirect("claims:settlement-list")
 
 

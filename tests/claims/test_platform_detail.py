@@ -294,3 +294,35 @@ def test_a_platform_detail_that_fails_shows_the_reason_and_only_its_uploader_rer
     # the same bytes again: refused, pointing at the failed file and its 重新运行
     with pytest.raises(ClaimsError, match="拆分失败.*重新运行"):
         platform_file_upload(month=MARCH, file_name="bad.xlsx", data=data, user=staff["district_clerk"])
+
+
+def test_splitting_again_from_the_page_queues_the_job_and_never_reads_the_file_in_the_request(
+        institutions, people, staff, login, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    clerk = staff["district_clerk"]
+    slh = people["slh"].id_number
+    rows = [platform_row("P1", slh, "张双龙", YB01, "4000.00"),
+            platform_row("P2", slh, "张双龙", "渝北区仙桃街道社区卫生服务中心", "4000.00", settled=date(2025, 3, 18))]
+    pf, _ = import_platform(platform_xlsx(rows), clerk)
+    Institution.objects.create(code="XT01", name="渝北区仙桃街道社区卫生服务中心", level=0)
+    client = login(clerk)
+    with django_capture_on_commit_callbacks() as callbacks, CaptureQueriesContext(connection) as ctx:
+        resp = client.post(f"/claims/settlements/platform/{pf.pk}/split/", follow=True)
+    assert "已排队重新拆分" in resp.content.decode()
+    # the request stored nothing but the move: the file's bytes were not selected, no part was made
+    reads = [q["sql"] for q in ctx.captured_queries if "claims_platformsettlementfile" in q["sql"]
+             and q["sql"].lstrip().upper().startswith("SELECT") and '"data"' in q["sql"]]
+    assert reads == []
+    pf.refresh_from_db()
+    assert pf.status == "QUEUED" and SettlementFile.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        for cb in callbacks:  # the worker's part (tasks eager here): split, then the new part imported
+            cb()
+    pf.refresh_from_db()
+    assert pf.status == "DONE" and pf.unknown == [] and len(pf.parts) == 2
+    assert SettlementLine.objects.filter(institution__code="XT01", settlement_no="P2").exists()
+    # a second click while it is done again makes no second part
+    client.post(f"/claims/settlements/platform/{pf.pk}/split/")
+    assert SettlementFile.objects.count() == 2
