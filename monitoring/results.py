@@ -30,38 +30,59 @@ def _month_end(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
+#: rows of each section shown on the page; the whole month is in the xlsx
+PAGE_ROWS = 200
+
+
 def people_of(user, department_id: int):
-    """The people the department certified (an identity of one of its categories), of those the user may see."""
-    return Person.objects.visible_to(user).filter(identities__category__department_id=department_id).distinct()
+    """The people the department certified (an identity of one of its categories), of those the user may see
+    (a semi-join: no DISTINCT over a million people)."""
+    certified = Identity.objects.filter(person_id=OuterRef("pk"), category__department_id=department_id)
+    return Person.objects.visible_to(user).filter(Exists(certified))
 
 
-def results(user, department_id: int, month: date) -> dict:
+def _held(department_id: int, person_ids: set[int], start: date, end: date) -> dict[int, set[str]]:
+    """The department's identities each of ``person_ids`` held in the month (read for the rows shown only)."""
+    held: dict[int, set[str]] = {}
+    ids = sorted(person_ids)
+    for i in range(0, len(ids), 10_000):
+        for pid, name in (Identity.objects.filter(person_id__in=ids[i:i + 10_000], category__department_id=department_id)
+                          .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start), valid_from__lt=end)
+                          .values_list("person_id", "category__name")):
+            held.setdefault(pid, set()).add(name)
+    return held
+
+
+def results(user, department_id: int, month: date, *, limit: int | None = None) -> dict:
     """The month's rows (hand-settled decisions approved in the month, one-stop lines settled in it) and
-    the warnings, referrals and applications concerning the same people, of the department's people."""
+    the warnings, referrals and applications concerning the same people, of the department's people.
+
+    With ``limit`` (the page) each section holds its first ``limit`` rows by name and ``counts`` says
+    how many the month has (a large department's month is tens of thousands of rows: the page shows the
+    beginning and the totals, the xlsx everything)."""
     start, end = month.replace(day=1), _month_end(month)
     people = people_of(user, department_id)
     ids = people.values("pk")
-    held: dict[int, set[str]] = {}
-    for pid, name in (Identity.objects.filter(person_id__in=ids, category__department_id=department_id)
-                      .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start), valid_from__lt=end)
-                      .values_list("person_id", "category__name")):
-        held.setdefault(pid, set()).add(name)
     rows = []
     decisions = (Decision.objects.filter(person_id__in=ids, is_current=True, reviewed_at__date__gte=start,
                                          reviewed_at__date__lt=end,
                                          bill__status__in=(Bill.Status.APPROVED, Bill.Status.PAID, Bill.Status.REFUSED))
                  .select_related("person", "person__town", "bill", "bill__institution").order_by("person__name", "settled_on", "pk"))
+    lines = (SettlementLine.objects.filter(person_id__in=ids, settled_on__gte=start, settled_on__lt=end, duplicate=False)
+             .select_related("person", "person__town", "institution").order_by("person__name", "settled_on", "pk"))
+    counts = {"rows": None, "subsidies": None, "concerns": None}
+    if limit is not None:
+        counts["rows"] = decisions.count() + lines.count()
+        decisions, lines = decisions[:limit], lines[:limit]
     for d in decisions:
         p = d.person
         rows.append({
             "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
-            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "route": "手工报销",
+            "route": "手工报销",
             "scheme": d.scheme_label, "settled_on": d.settled_on, "institution": d.bill.institution.name,
             "total_cost": d.bill.total_cost, "in_policy_cost": d.bill.in_policy_cost, "assistance": d.assistance,
             "youfu": d.youfu_subsidy, "on": d.reviewed_at.date(), "status": d.bill.get_status_display(),
         })
-    lines = (SettlementLine.objects.filter(person_id__in=ids, settled_on__gte=start, settled_on__lt=end, duplicate=False)
-             .select_related("person", "person__town", "institution").order_by("person__name", "settled_on", "pk"))
     R = SettlementLine.Resolution
     for ln in lines:
         p = ln.person
@@ -75,35 +96,51 @@ def results(user, department_id: int, month: date) -> dict:
             amount, status = ln.advanced, "有异议，待处理"
         rows.append({
             "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
-            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "route": "一站式结算",
+            "route": "一站式结算",
             "scheme": ln.get_scheme_display() if ln.scheme else "—", "settled_on": ln.settled_on,
             "institution": ln.institution.name, "total_cost": ln.total_cost, "in_policy_cost": ln.in_policy_cost,
             "assistance": amount, "youfu": None, "on": ln.settled_on, "status": status,
         })
     rows.sort(key=lambda r: (r["name"], r["settled_on"]))
-    subsidies = _subsidies(ids, held, start, end)
+    rows = rows[:limit] if limit is not None else rows
+    subsidies, counts["subsidies"] = _subsidies(ids, start, end, limit)
     concerns = []
-    for a in (Alert.objects.filter(person_id__in=ids).filter(Q(status__in=Alert.OPEN_STATUSES) | Q(created_at__date__gte=start, created_at__date__lt=end))
-              .select_related("person", "town").order_by("name", "pk")):
+    alerts = (Alert.objects.filter(person_id__in=ids).filter(Q(status__in=Alert.OPEN_STATUSES) | Q(created_at__date__gte=start, created_at__date__lt=end))
+              .select_related("person", "town").order_by("name", "pk"))
+    referrals = (Referral.objects.filter(department_id=department_id, person_id__in=ids)
+                 .filter(Q(status=Referral.Status.WAITING) | Q(referred_on__gte=start, referred_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
+                 .select_related("town").order_by("name", "pk"))
+    applications = (Application.objects.filter(person_id__in=ids)
+                    .filter(Q(status__in=Application.OPEN_STATUSES) | Q(registered_on__gte=start, registered_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
+                    .select_related("person", "town").order_by("person__name", "pk"))
+    if limit is not None:
+        counts["concerns"] = alerts.count() + referrals.count() + applications.count()
+        alerts, referrals, applications = alerts[:limit], referrals[:limit], applications[:limit]
+    for a in alerts:
         concerns.append({"name": a.name, "id_number": a.id_number, "town": a.town.name, "what": "高额费用监测预警",
                          "kind": a.get_kind_display(), "on": a.created_at.date(), "status": a.get_status_display(),
                          "note": f"{a.year}年个人负担{a.burden:,.2f}元"})
-    for r in (Referral.objects.filter(department_id=department_id, person_id__in=ids)
-              .filter(Q(status=Referral.Status.WAITING) | Q(referred_on__gte=start, referred_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
-              .select_related("town").order_by("name", "pk")):
+    for r in referrals:
         concerns.append({"name": r.name, "id_number": r.id_number, "town": r.town.name, "what": "转部门认定",
                          "kind": "来自依申请救助" if r.application_id else "来自监测预警", "on": r.referred_on,
                          "status": r.get_status_display(), "note": r.outcome_reason or r.note})
-    for ap in (Application.objects.filter(person_id__in=ids)
-               .filter(Q(status__in=Application.OPEN_STATUSES) | Q(registered_on__gte=start, registered_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
-               .select_related("person", "town").order_by("person__name", "pk")):
+    for ap in applications:
         concerns.append({"name": ap.person.name, "id_number": ap.person.id_number, "town": ap.town.name, "what": "依申请救助",
                          "kind": "委托代办" if ap.on_behalf else "本人申请", "on": ap.registered_on,
                          "status": ap.get_status_display(), "note": ap.reason})
-    return {"rows": rows, "subsidies": subsidies, "concerns": concerns, "people": people.count()}
+    concerns = concerns[:limit] if limit is not None else concerns
+    held = _held(department_id, {r["person_id"] for r in rows + subsidies}, start, end)
+    for r in rows + subsidies:
+        r["categories"] = "、".join(sorted(held.get(r["person_id"], ()))) or "—"
+    for key, shown in (("rows", rows), ("subsidies", subsidies), ("concerns", concerns)):
+        if counts[key] is None:
+            counts[key] = len(shown)
+    return {"rows": rows, "subsidies": subsidies, "concerns": concerns, "people": people.count(), "counts": counts,
+            "limit": limit, "cut": any(counts[k] > len(v) for k, v in (("rows", rows), ("subsidies", subsidies),
+                                                                        ("concerns", concerns)))}
 
 
-def _subsidies(ids, held: dict[int, set[str]], start: date, end: date) -> list[dict]:
+def _subsidies(ids, start: date, end: date, limit: int | None) -> tuple[list[dict], int | None]:
     """Contribution subsidies (资助参保) of the department's people decided in the month: route (a), the
     year's list — a result the subsidy run finished in the month made or changed, with an amount — and
     route (b), a self-paid report the district approved in the month (or since paid)."""
@@ -111,28 +148,34 @@ def _subsidies(ids, held: dict[int, set[str]], start: date, end: date) -> list[d
     out = []
     runs = SubsidyRun.objects.filter(status=SubsidyRun.Status.DONE, finished_at__date__gte=start, finished_at__date__lt=end)
     self_paid = SubsidyRoute.objects.filter(route=SubsidyRoute.Route.SELF_PAID, person_id=OuterRef("person_id"), year=OuterRef("year"))
-    for r in (SubsidyResult.objects.filter(person_id__in=ids, run__in=runs.values("pk"), amount__gt=0)
+    listed = (SubsidyResult.objects.filter(person_id__in=ids, run__in=runs.values("pk"), amount__gt=0)
               .exclude(Exists(self_paid))  # paid to the person who paid themselves: route (b) below, not twice
-              .select_related("person", "person__town", "run").order_by("person__name", "year", "pk")):
+              .select_related("person", "person__town", "run").order_by("person__name", "year", "pk"))
+    reports = (SelfPaidReport.objects.filter(person_id__in=ids, decided_on__gte=start, decided_on__lt=end,
+                                             status__in=(SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID))
+               .select_related("person", "person__town").order_by("person__name", "year", "pk"))
+    total = None
+    if limit is not None:
+        total = listed.count() + reports.count()
+        listed, reports = listed[:limit], reports[:limit]
+    for r in listed:
         p = r.person
         out.append({
             "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
-            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "year": r.year, "route": "资助参保（代缴）",
+            "year": r.year, "route": "资助参保（代缴）",
             "category": names.get(r.category, r.category) or "—", "enrolment": r.get_enrolment_display() or "—",
             "amount": r.amount, "on": r.run.finished_at.date(), "status": f"已列入{r.year}年度资助名单",
         })
-    for rep in (SelfPaidReport.objects.filter(person_id__in=ids, decided_on__gte=start, decided_on__lt=end,
-                                              status__in=(SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID))
-                .select_related("person", "person__town").order_by("person__name", "year", "pk")):
+    for rep in reports:
         p = rep.person
         out.append({
             "person_id": p.pk, "name": p.name, "id_number": p.id_number, "town": p.town.name if p.town_id else "—",
-            "categories": "、".join(sorted(held.get(p.pk, ()))) or "—", "year": rep.year, "route": "资助参保（个人缴费后补助）",
+            "year": rep.year, "route": "资助参保（个人缴费后补助）",
             "category": "—", "enrolment": rep.get_enrolment_display(), "amount": rep.amount, "on": rep.decided_on,
             "status": rep.get_status_display(),
         })
     out.sort(key=lambda r: (r["name"], r["year"], r["route"]))
-    return out
+    return (out[:limit] if limit is not None else out), total
 
 
 def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:

@@ -301,7 +301,7 @@ def department_results(request):
     from yfbz.core.params import BadParameter, parse_month
     from yfbz.core.pii import full_numbers_requested
 
-    from .results import results, results_xlsx
+    from .results import PAGE_ROWS, results, results_xlsx
 
     u = request.user
     if not (u.is_superuser or u.sees_everything or u.has_role(Role.DEPT_OFFICER)):
@@ -321,8 +321,8 @@ def department_results(request):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("您的账号没有所属认定部门。")
-    data = results(u, department.pk, month)
     if request.GET.get("format") == "xlsx":
+        data = results(u, department.pk, month)
         try:
             full = full_numbers_requested(request, what=f"{department.name}{month:%Y年%m月}医疗救助结果", model=Person)
         except BadParameter as exc:
@@ -331,6 +331,7 @@ def department_results(request):
         title = f"{department.name}认定人员{month:%Y年%m月}医疗救助结果"
         return download(results_xlsx(data, title=title, full=full), department.name, f"{month:%Y年%m月}医疗救助结果",
                         ext="xlsx", full=full)
+    data = results(u, department.pk, month, limit=PAGE_ROWS)
     waiting = Referral.objects.visible_to(u).filter(department=department, status=Referral.Status.WAITING).select_related("town")
     return render(request, "monitoring/department_results.html", {
         "department": department, "month": month, "data": data, "waiting": waiting, "today": today,

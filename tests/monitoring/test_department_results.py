@@ -124,3 +124,24 @@ def test_a_departments_results_include_its_peoples_contribution_subsidies(make_p
     prev = (today.replace(day=1) - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
     page = c.get(f"/monitoring/results/?month={prev}").content.decode()
     assert "本月没有资助参保结果" in page
+
+
+def test_a_large_month_shows_its_first_rows_and_its_totals_and_the_xlsx_has_every_row(
+        month_results, make_person, staff, monkeypatch):
+    """A district's month is tens of thousands of rows: the page listed them all (minutes and gigabytes at a
+    million people); it now lists the first rows by name and says how many there are."""
+    import monitoring.results
+
+    inst = Institution.objects.get(code="YB01")
+    for name in ("陈一", "陈二"):
+        approved_bill(make_person(name, town="SLH", categories=("DIBAO",)), staff, inst)
+    monkeypatch.setattr(monitoring.results, "PAGE_ROWS", 2)
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    page = c.get(f"/monitoring/results/?month={month_results['month']}").content.decode()
+    table = page.split('data-testid="results"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + 2  # the header and two rows
+    assert "本月救助3笔" in page and "完整名单请下载xlsx" in page
+    resp = c.get(f"/monitoring/results/?month={month_results['month']}&format=xlsx")
+    rows = list(load_workbook(io.BytesIO(resp.content))["救助结果"].iter_rows(values_only=True))[2:]
+    assert len(rows) == 3 and all(r[3] and r[3] != "—" for r in rows)
