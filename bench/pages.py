@@ -290,6 +290,15 @@ def kind_of(path: str) -> str:
 
 
 CRAWL_MS: dict[str, float] = {}  # kind of page -> slowest single fetch in the crawl (one user, in process)
+CRAWL_LIMIT_S = 120  # a fetch still running after this is abandoned and reported (it is over every target)
+
+
+class FetchTooLong(Exception):
+    pass
+
+
+def _too_long(signum, frame):
+    raise FetchTooLong
 
 
 def crawl(client, start: str, queries: dict, limit: int = 150) -> list[str]:
@@ -304,9 +313,19 @@ def crawl(client, start: str, queries: dict, limit: int = 150) -> list[str]:
             continue
         visited.add(url)
         t0 = time.perf_counter()
-        with CaptureQueriesContext(connection) as ctx:
-            resp = client.get(url)
-            body = b"".join(resp.streaming_content) if getattr(resp, "streaming", False) else resp.content
+        signal.signal(signal.SIGALRM, _too_long)
+        signal.alarm(CRAWL_LIMIT_S)
+        try:
+            with CaptureQueriesContext(connection) as ctx:
+                resp = client.get(url)
+                body = b"".join(resp.streaming_content) if getattr(resp, "streaming", False) else resp.content
+        except FetchTooLong:
+            say(f"  over {CRAWL_LIMIT_S} s, abandoned: {url}")
+            CRAWL_MS[kind_of(url)] = CRAWL_LIMIT_S * 1000.0
+            connection.close()  # the query it was waiting on dies with the connection
+            continue
+        finally:
+            signal.alarm(0)
         ms = (time.perf_counter() - t0) * 1000
         CRAWL_MS[kind_of(url)] = max(CRAWL_MS.get(kind_of(url), 0), ms)
         if resp.status_code != 200:
