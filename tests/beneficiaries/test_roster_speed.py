@@ -61,3 +61,68 @@ def test_measuring_many_retroactive_changes_writes_one_update_not_a_case_per_row
     assert changes.count() == 30 and not changes.filter(measured_at__isnull=True).exists()
     assert changes.filter(status="AUTO_CLOSED").count() == 30  # nobody had decisions: closed by the system
     assert not [q["sql"] for q in ctx.captured_queries if "CASE WHEN" in q["sql"] and "retroactivechange" in q["sql"]]
+
+
+def _state():
+    """Everything an apply writes, by natural keys (ids differ between two runs)."""
+    from beneficiaries.models import PersonTown
+
+    return {
+        "people": sorted(Person.objects.values_list("id_number", "name", "birth_date", "sex", "town_id", "village", "phone")),
+        "identities": sorted(Identity.objects.values_list("person__id_number", "category_id", "valid_from", "valid_to",
+                                                          "started_by_id", "ended_by_id")),
+        "retro": sorted(RetroactiveChange.objects.values_list("person__id_number", "category_id", "identity__valid_from",
+                                                              "period_start", "period_end", "kind", "roster_upload_id")),
+        "towns": sorted(PersonTown.objects.values_list("person__id_number", "town_id", "valid_from", "valid_to", "source_ref")),
+    }
+
+
+def test_the_set_based_apply_writes_exactly_what_the_row_by_row_apply_writes(upload_file, confirm_roster, staff):
+    """PostgreSQL applies a roster in SQL (apply_roster_sql); SQLite row by row. Both, on one second month
+    that has every case: continuing, moved (town, village, phone), new people, a registered person's new
+    category, endings by absence and by exit date, an identity ended before it began, a row sent back,
+    an invalid row, and a person registered between the check and the apply."""
+    from django.db import transaction
+
+    from beneficiaries.rosters.applying import apply_roster
+
+    a, b, c, d, e, f, g, h, k, m = ids(10, start=300)
+    header = HEADER + ["村（社区）", "退出日期"]
+    march = [
+        (a, "甲", "低保", "双龙湖", "", "13800000001", "一村", ""),
+        (b, "乙", "低保", "双龙湖", "", "", "", ""),
+        (c, "丙", "低保", "回兴", "", "", "", ""),
+        (e, "戊", "低保", "回兴", "", "", "", ""),
+        (f, "己", "低保", "回兴", "", "", "", ""),
+        (g, "庚", "低保", "回兴", "", "", "", ""),
+        (h, "辛", "低保", "回兴", "2025-04-10", "", "", ""),
+    ]
+    confirm_roster(upload_file(roster_xlsx(march, header=header), month=date(2025, 4, 1)).upload, confirm_endings=True)
+    april = [
+        (a, "甲", "低保", "双龙湖", "", "13900000009", "二村", ""),  # village and phone change
+        (b, "乙", "低保", "回兴", "", "", "", ""),  # moved town
+        (d, "丁", "低保", "回兴", "2025-04-10", "", "", ""),  # new
+        (d, "丁", "低保边缘", "回兴", "", "", "", ""),  # new, second category of the same new person
+        (e, "戊", "低保边缘", "回兴", "2025-01-01", "", "", ""),  # a registered person's new category, from the past
+        (f[:17] + ("0" if f[17] != "0" else "1"), "己", "低保", "回兴", "", "", "", ""),  # invalid: 己 not ended
+        (g, "庚", "低保", "回兴", "", "", "", "2025-04-20"),  # exit date
+        (k, "壬", "低保", "双龙湖", "", "", "", ""),  # sent back by the town below
+        (m, "癸", "低保", "双龙湖", "", "", "", ""),  # registered between the check and the apply
+    ]  # 丙 absent: ended; 辛 absent, certified 2025-04-10 by the first roster of April: ended before it began
+    up = upload_file(roster_xlsx(april, header=header), month=date(2025, 4, 1)).upload
+    assert up.status == "validated", up.message
+    RosterRow.objects.filter(upload=up).exclude(outcome="invalid").update(review="accepted")
+    RosterRow.objects.filter(upload=up, id_number=k).update(review="sent_back")
+    Person.objects.create(id_number=m, name="癸", birth_date=date(1960, 5, 1), sex="F")
+
+    results = {}
+    for sql in (False, True):
+        with transaction.atomic():
+            counts = apply_roster(up, sql=sql)
+            results[sql] = (counts, _state())
+            transaction.set_rollback(True)
+    assert results[True] == results[False]
+    counts, state = results[True]
+    assert counts == {"people_created": 1, "people_updated": 2, "people_moved": 1, "identities_started": 4,
+                      "identities_ended": 3, "retroactive": 5}
+    assert {r[5] for r in state["retro"]} == {"STARTED_EARLIER", "ENDED_EARLIER", "CORRECTED"}
