@@ -53,7 +53,9 @@ def test_an_apply_killed_midway_starts_and_ends_nothing_and_can_be_rerun(upload_
     confirm_roster(upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in first])).upload)
     april = [(n, "某", "低保", "双龙湖", "", "") for n in first[:2]] + [(n, "新", "低保", "回兴", "", "") for n in ids(2, start=500)]
     up = upload_file(roster_xlsx(april), month=date(2025, 4, 1)).upload
-    monkeypatch.setattr(bulk, "update_rows", failing_after(bulk.update_rows, 2))  # after people and new identities
+    # killed once people, identities and endings are written (on PostgreSQL one SQL statement each), before
+    # the retroactive changes are measured and the status moves
+    monkeypatch.setattr(services, "_measure_retroactive", failing_after(services._measure_retroactive, 1))
     confirm_roster(up, confirm_endings=True)  # the apply job fails, with its reason
     up.refresh_from_db()
     assert up.status == "confirming" and services.latest_job(up).status == "failed"
