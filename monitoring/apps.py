@@ -14,6 +14,11 @@ class MonitoringConfig(AppConfig):
 
         contribute("person_panels", person_panel)
 
+        # a large month's results for a department are an export job (yfbz.core.exports)
+        from .results import register_exports
+
+        register_exports()
+
         # an application granted on a bill follows its bill's moves (claims.services.bill_set_status)
         from .applications import follow_bill
 

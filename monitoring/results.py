@@ -198,3 +198,66 @@ def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:
         ws2.append([c["name"], c["id_number"] if full else mask(c["id_number"]), c["town"], c["what"], c["kind"], c["on"],
                     c["status"], c["note"]])
     return wb.to_bytes()
+
+
+# --- the month's results of a department as a request asks them (page, xlsx, export job) -------------
+def department_and_month(user, params) -> tuple:
+    """(department, month) a request asks for: a department officer always their own department; district
+    staff the one named (else the first). Raises PermissionDenied for anyone else."""
+    from datetime import timedelta
+
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from beneficiaries.models import Department
+    from yfbz.core.params import parse_month
+    from yfbz.core.roles import Role
+
+    if not (user.is_superuser or user.sees_everything or user.has_role(Role.DEPT_OFFICER)):
+        raise PermissionDenied("部门救助结果仅供认定部门和区医保局查看。")
+    today = timezone.localdate()
+    default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = parse_month(params["month"]) if params.get("month") else default
+    if user.has_role(Role.DEPT_OFFICER) and not (user.is_superuser or user.sees_everything):
+        department = Department.objects.filter(pk=user.department_id).first()
+    else:
+        code = params.get("department", "")
+        department = Department.objects.filter(code=code).first() if "\x00" not in code else None
+        department = department or Department.objects.order_by("code").first()
+    if department is None:
+        raise PermissionDenied("您的账号没有所属认定部门。")
+    return department, month
+
+
+def _export_rows(user, params):
+    """What makes a month's results large: its decisions, one-stop lines and subsidy results (their ids,
+    counted by the export's limit over LIMIT n + 1)."""
+    department, month = department_and_month(user, params)
+    start, end = month.replace(day=1), _month_end(month)
+    ids = people_of(user, department.pk).values("pk")
+    decisions = Decision.objects.filter(person_id__in=ids, is_current=True, reviewed_at__date__gte=start,
+                                        reviewed_at__date__lt=end).values("pk")
+    lines = SettlementLine.objects.filter(person_id__in=ids, settled_on__gte=start, settled_on__lt=end,
+                                          duplicate=False).values("pk")
+    runs = SubsidyRun.objects.filter(status=SubsidyRun.Status.DONE, finished_at__date__gte=start, finished_at__date__lt=end)
+    subsidies = SubsidyResult.objects.filter(person_id__in=ids, run__in=runs.values("pk"), amount__gt=0).values("pk")
+    return decisions.union(lines, subsidies, all=True)
+
+
+def results_title(department, month) -> str:
+    return f"{department.name}认定人员{month:%Y年%m月}医疗救助结果"
+
+
+def _export_file(user, params, full):
+    from yfbz.core.downloads import download_name
+
+    department, month = department_and_month(user, params)
+    data = results_xlsx(results(user, department.pk, month), title=results_title(department, month), full=full)
+    return data, download_name(department.name, f"{month:%Y年%m月}医疗救助结果", ext="xlsx", full=full)
+
+
+def register_exports() -> None:
+    from yfbz.core import exports
+
+    exports.register("monitoring.results", title="认定部门医疗救助结果", permission="monitoring.view_referral",
+                     rows=_export_rows, build=_export_file)

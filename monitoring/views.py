@@ -4,8 +4,6 @@ change goes through monitoring.followup (which checks roles again and moves thro
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -298,37 +296,25 @@ def department_results(request):
     """A department officer: their department's people's results of a month (page + xlsx); district staff
     choose the department."""
     from yfbz.core.downloads import download
-    from yfbz.core.params import BadParameter, parse_month
+    from yfbz.core.exports import offload
+    from yfbz.core.params import BadParameter
     from yfbz.core.pii import full_numbers_requested
 
-    from .results import PAGE_ROWS, results, results_xlsx
+    from .results import PAGE_ROWS, department_and_month, results, results_title, results_xlsx
 
     u = request.user
-    if not (u.is_superuser or u.sees_everything or u.has_role(Role.DEPT_OFFICER)):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("部门救助结果仅供认定部门和区医保局查看。")
     today = timezone.localdate()
-    default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    month = parse_month(request.GET["month"]) if request.GET.get("month") else default
-    if u.has_role(Role.DEPT_OFFICER) and not (u.is_superuser or u.sees_everything):
-        department = Department.objects.filter(pk=u.department_id).first()
-    else:
-        code = request.GET.get("department", "")
-        department = Department.objects.filter(code=code).first() if "\x00" not in code else None
-        department = department or Department.objects.order_by("code").first()
-    if department is None:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("您的账号没有所属认定部门。")
+    department, month = department_and_month(u, request.GET)
     if request.GET.get("format") == "xlsx":
-        data = results(u, department.pk, month)
         try:
             full = full_numbers_requested(request, what=f"{department.name}{month:%Y年%m月}医疗救助结果", model=Person)
         except BadParameter as exc:
             messages.error(request, str(exc))
             return redirect(request.path + f"?month={month:%Y-%m}&department={department.code}")
-        title = f"{department.name}认定人员{month:%Y年%m月}医疗救助结果"
+        title = results_title(department, month)
+        if (queued := offload(request, "monitoring.results", full=full, title=title)) is not None:
+            return queued
+        data = results(u, department.pk, month)
         return download(results_xlsx(data, title=title, full=full), department.name, f"{month:%Y年%m月}医疗救助结果",
                         ext="xlsx", full=full)
     data = results(u, department.pk, month, limit=PAGE_ROWS)

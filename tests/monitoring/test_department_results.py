@@ -145,3 +145,30 @@ def test_a_large_month_shows_its_first_rows_and_its_totals_and_the_xlsx_has_ever
     resp = c.get(f"/monitoring/results/?month={month_results['month']}&format=xlsx")
     rows = list(load_workbook(io.BytesIO(resp.content))["救助结果"].iter_rows(values_only=True))[2:]
     assert len(rows) == 3 and all(r[3] and r[3] != "—" for r in rows)
+
+
+def test_a_large_months_xlsx_is_an_export_job_of_the_officers_own_people(
+        month_results, make_person, staff, settings, django_capture_on_commit_callbacks):
+    """Over the export limit the department's xlsx is built by a job as the officer who asked, never in the
+    request; it holds every row of their own people and nobody else downloads it."""
+    from django.urls import reverse
+
+    from yfbz.core.models import ExportJob
+
+    inst = Institution.objects.get(code="YB01")
+    approved_bill(make_person("陈一", town="SLH", categories=("DIBAO",)), staff, inst)
+    settings.YFBZ_EXPORT_INLINE_ROWS = 1
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = c.get(f"/monitoring/results/?month={month_results['month']}&format=xlsx")
+    job = ExportJob.objects.get()
+    assert resp.status_code == 302 and resp["Location"] == reverse("export-detail", args=[job.pk])
+    assert job.kind == "monitoring.results" and job.status == ExportJob.Status.DONE
+    got = c.get(reverse("export-download", args=[job.pk]))
+    data = b"".join(got.streaming_content) if got.streaming else got.content
+    rows = list(load_workbook(io.BytesIO(data))["救助结果"].iter_rows(values_only=True))[2:]
+    assert len(rows) == 2 and all("李退役" not in str(v) for r in rows for v in r)
+    other = Client()
+    other.force_login(staff["veterans_officer"])
+    assert other.get(reverse("export-download", args=[job.pk])).status_code == 404
