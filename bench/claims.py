@@ -4,6 +4,9 @@ again; one decision notice as a clerk prints it; 1,000 notices into one PDF.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/yfbz_bench_claims .venv/bin/python bench/claims.py
         [--lines 200000] [--people 50000] [--baseline 2000] [--notices 1000]
 
+    # the settlement audit in one process, then on a worker of 2 processes (started and stopped here):
+    DATABASE_URL=… REDIS_URL=redis://127.0.0.1:6379/4 .venv/bin/python -u bench/claims.py --skip-notices --workers
+
 Baselines, run in the same process:
 - settlement: the naive way on the first ``--baseline`` lines — per line a query for the person,
   one for the identities, get_or_create + SELECT FOR UPDATE of the cap rows and one INSERT — inside
@@ -12,6 +15,10 @@ Baselines, run in the same process:
 - notices: one PDF per notice (a new HTML document each time) beside the batch rate; with
   ``--workers`` the batch runs on a Celery worker of 1 process, then one of 2 (started and stopped by
   the bench, same DATABASE_URL and REDIS_URL), and the ratio of the two is printed.
+- settlement with ``--workers``: the audit in this one process (its parts one after the other), then
+  the same file again (lines and caps taken out) as a chord of parts on a worker of
+  ``--settlement-workers`` processes (default 2); both times, their ratio, and the oracle: every
+  line's decision and the caps equal between the two.
 
 The database named must be used for nothing else: people, identities and every claims table are
 emptied first. Figures are printed; nothing is asserted about wall-clock time.
@@ -195,16 +202,73 @@ def bench_settlement(args, people):
     base_rate, base_amounts = naive_baseline(data, month, args.baseline, inst)
     t = time.perf_counter()
     f = settlement_file_upload(institution=inst, month=month, file_name="H001-2025-03.xlsx", data=data, user=clerk)
-    f = settlement_file_import(file_id=f.pk, user=clerk)
-    total = time.perf_counter() - t
+    uploaded = time.perf_counter() - t
+    t = time.perf_counter()
+    f = settlement_file_import(file_id=f.pk, user=clerk, inline=True)
+    audit = time.perf_counter() - t
+    total = uploaded + audit
     rate = f.lines_total / total
     got = dict(SettlementLine.objects.filter(file=f, settlement_no__in=list(base_amounts)).values_list("settlement_no", "decided"))
     mismatches = sum(1 for k, v in base_amounts.items() if got.get(k) != v)
     print(f"settlement import: {f.lines_total} lines read, decided again, sorted and stored in {total:.1f} s "
-          f"({rate:,.0f} lines/s); agreed {f.lines_agreed}, disputed {f.lines_disputed}, agreed total {f.agreed_total}")
+          f"({rate:,.0f} lines/s; upload {uploaded:.1f} s, audit {audit:.1f} s in one process, "
+          f"{f.parts.count()} parts); agreed {f.lines_agreed}, disputed {f.lines_disputed}, agreed total {f.agreed_total}")
     print(f"  baseline (per-line queries, first {args.baseline} lines): {base_rate:,.0f} lines/s; "
           f"ratio {rate / base_rate:.1f}x; oracle mismatches {mismatches} of {len(base_amounts)}")
     print(f"  target: {args.lines} lines < 60 s -> {'met' if total < 60 else 'NOT met'}")
+    if WORKERS:
+        settlement_on_workers(args, f, audit)
+
+
+def _outcome(f):
+    from claims.models import CapUsage, SettlementLine
+
+    lines = dict((r[0], r[1:]) for r in SettlementLine.objects.filter(file=f).values_list(
+        "line_no", "settlement_no", "outcome", "dispute", "decided", "payable", "duplicate", "scheme"))
+    caps = set(CapUsage.objects.filter(used__gt=0).values_list("person_id", "year", "scheme", "used"))
+    return lines, caps
+
+
+def settlement_on_workers(args, f, one_process: float):
+    """The same file's audit again on N worker processes (lines and caps taken out first)."""
+    from claims.models import CapUsage, SettlementFile, SettlementFilePart, SettlementLine
+    from claims.tasks import settlement_import
+
+    lines_one, caps_one = _outcome(f)
+    f_totals = (f.lines_total, f.lines_agreed, f.lines_disputed, f.agreed_total)
+    with transaction.atomic():
+        SettlementLine.objects.filter(file=f).delete()
+        SettlementFilePart.objects.filter(file=f).delete()
+        CapUsage.objects.update(used=Decimal("0.00"))
+        SettlementFile.objects.filter(pk=f.pk).update(status="QUEUED", job_token="", job_tries=0, lines_total=0,
+                                                      lines_agreed=0, lines_disputed=0)
+    with celery_worker(args.settlement_workers):
+        t = time.perf_counter()
+        settlement_import.delay(f.pk)
+        while True:
+            f.refresh_from_db()
+            if f.status in ("DONE", "FAILED"):
+                break
+            time.sleep(0.05)
+        took = time.perf_counter() - t
+    assert f.status == "DONE", f.error
+    lines_n, caps_n = _outcome(f)
+    bad = sum(1 for k, v in lines_one.items() if lines_n.get(k) != v) + len(set(lines_n) - set(lines_one))
+    same_caps = caps_n == caps_one
+    print(f"settlement audit with {args.settlement_workers} workers (`celery -A yfbz worker -c {args.settlement_workers}`, "
+          f"{f.parts.count()} parts of <= {_part_lines()} lines): {took:.1f} s; one process: {one_process:.1f} s; "
+          f"ratio {one_process / took:.2f}x")
+    print(f"  oracle: {len(lines_one) - bad} of {len(lines_one)} lines decided alike, {bad} differ; caps "
+          f"{'equal' if same_caps else 'DIFFER'} ({len(caps_n)} rows); totals "
+          f"{'equal' if (f.lines_total, f.lines_agreed, f.lines_disputed, f.agreed_total) == f_totals else 'DIFFER'}")
+    print(f"  target: {f.lines_total} lines < 30 s with 2 workers -> "
+          f"{'met' if took < 30 and args.settlement_workers <= 2 else 'NOT met' if args.settlement_workers <= 2 else 'n/a (not 2 workers)'}")
+
+
+def _part_lines() -> int:
+    from claims.settlement import _part_lines as part_lines
+
+    return part_lines()
 
 
 def approved_decisions(n: int) -> list:
@@ -328,7 +392,9 @@ def main():
     ap.add_argument("--chunk", type=int, default=0, help="notices per part (default: claims.notices.BATCH_CHUNK)")
     ap.add_argument("--skip-settlement", action="store_true")
     ap.add_argument("--workers", action="store_true",
-                    help="keep REDIS_URL: the batch runs on a worker of 1, then 2 processes started by the bench")
+                    help="keep REDIS_URL: the batch runs on a worker of 1, then 2 processes started by the bench; the "
+                         "settlement audit runs in one process, then on a worker of --settlement-workers processes")
+    ap.add_argument("--settlement-workers", type=int, default=2, help="processes of the settlement audit's worker")
     args = ap.parse_args()
     assert connection.vendor == "postgresql", "run on PostgreSQL (DATABASE_URL)"
     call_command("migrate", verbosity=0)
