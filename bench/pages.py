@@ -293,7 +293,7 @@ CRAWL_MS: dict[str, float] = {}  # kind of page -> slowest single fetch in the c
 CRAWL_LIMIT_S = 120  # a fetch still running after this is abandoned and reported (it is over every target)
 
 
-class FetchTooLong(Exception):
+class FetchTooLong(BaseException):  # not an Exception: no view or middleware may swallow it
     pass
 
 
