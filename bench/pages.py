@@ -48,7 +48,9 @@ from urllib.parse import urljoin, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yfbz.settings")
-os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+# as deployed, tasks go to the broker (REDIS_URL) and the request does not run them: a big export is
+# measured as its request (queue the job), not as the job; no worker runs here and the queue is purged at the end
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
 # one key for this process (which makes the sessions) and gunicorn (which reads them: sessions are signed)
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(60))
 
@@ -452,6 +454,13 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def purge() -> None:
+    """Drop the tasks the crawl and the load queued (export jobs …): no worker runs them here."""
+    from yfbz.celery import app
+
+    say(f"purged {app.control.purge()} queued tasks")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=1_004_440)
@@ -481,6 +490,7 @@ def main():
     for k, ms in sorted(CRAWL_MS.items(), key=lambda kv: -kv[1])[:40]:
         say(f"  {k[:70]:70} {ms:8.0f} {queries.get(k, 0):4} queries")
     if a.crawl_only:
+        purge()
         return
     cookies = {r: session_cookie(users[r]) for r in ROLES}
     connection.close()
@@ -493,6 +503,7 @@ def main():
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+    purge()
     base = pct(times[BASELINE], 95) if times.get(BASELINE) else None
     say(f"\nbaseline {BASELINE} p95 {base:.0f} ms" if base else "\nno baseline page measured")
     say(f"{'page':60} {'n':>5} {'p50':>7} {'p95':>7} {'×base':>6} {'queries':>7} {'errors':>6}")
