@@ -253,12 +253,13 @@ def staff() -> dict:
     from django.contrib.auth.models import Group
     from django.utils import timezone as tz
 
-    from beneficiaries.management.commands.demo_data import STAFF
+    from beneficiaries.management.commands.demo_data import STAFF, TOWN_CLERK_PATTERN
     from yfbz.core.models import User
     from yfbz.core.roles import Role
 
     users = {}
-    for username, full_name, role, _town, dept in STAFF:
+    slh = (TOWN_CLERK_PATTERN.format(code="slh"), "双龙湖街道经办员", Role.TOWN_CLERK, "SLH", None)
+    for username, full_name, role, _town, dept in [*STAFF, slh]:
         from beneficiaries.models import Department, Town
 
         u, _ = User.objects.get_or_create(username=username, defaults={"full_name": full_name})
