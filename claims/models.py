@@ -756,6 +756,8 @@ class SettlementFilePart(models.Model):
     caps_changed = models.PositiveIntegerField("更新年度限额行", default=0)
     done_at = models.DateTimeField("完成时间", null=True, blank=True)
 
+    objects = BytesDeferredManager()  # select_related("file") leaves the file's bytes behind
+
     class Meta:
         verbose_name = "一站式结算文件分段"
         verbose_name_plural = "一站式结算文件分段"
