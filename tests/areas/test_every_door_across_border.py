@@ -84,6 +84,8 @@ MODEL_OF = {
     "monitoring:application-paper": "monitoring.Application",
     "monitoring:application-step": "monitoring.Application",
     "job-rerun": "funding.SubsidyRun",
+    "export-detail": "core.ExportJob",  # the asker's own: anyone else gets 404 (tests/core/test_export_jobs.py)
+    "export-download": "core.ExportJob",
 }
 #: the values of the other parameters
 OTHER_VALUES = {"year": [2025, 2026], "fmt": ["xlsx", "pdf"], "action": ["submit"], "label": ["funding.subsidyrun"],

@@ -113,6 +113,13 @@ def test_a_part_whose_worker_is_killed_is_resumed_by_a_rerun_and_writes_nothing_
                 wait_for(lambda: SubsidyRun.objects.get(pk=run.pk).progress_done == 15 and backend_waiting_on_lock(),
                          120, f"the run to reach 15 of 43\n{w.output()}")
                 w.kill()
+        # the run's later parts still wait in the broker's queue: it is not abandoned (a worker that comes
+        # back takes them, so no 重新运行 is offered meanwhile) …
+        assert jobs.waiting(SubsidyRun.objects.get(pk=run.pk))
+        # … until they are gone (here: purged, as when the queue is lost with its broker)
+        from yfbz.celery import app
+
+        app.control.purge()
         wait_for(lambda: jobs.abandoned(SubsidyRun.objects.get(pk=run.pk)), 30, "the killed worker's locks to go")
         run.refresh_from_db()
         assert (run.status, run.progress_done) == ("running", 15)
