@@ -53,7 +53,7 @@ def baseline(data: bytes, n: int) -> float:
     """Rows per second, the naive way (see the module's text)."""
     from beneficiaries.models import Person
     from claims.models import CapUsage, Institution
-    from monitoring.importing import Summary, _check, _Institution, _Reference
+    from monitoring.importing import Summary, _check_reference, _Institution, _Reference
     from monitoring.models import Alert, HighCostImport, HighCostRow, PersonYearBurden
     from yfbz.files.formats import HIGH_COST
     from yfbz.files.reader import read_table
@@ -70,7 +70,7 @@ def baseline(data: bytes, n: int) -> float:
     with transaction.atomic():
         imp = HighCostImport.objects.create(month=MONTH, file_name="baseline", sha256="baseline")
         for number, cells in rows:
-            line = _check(ref, table, number, cells, Summary())
+            line = _check_reference(ref, table, number, cells, Summary())
             person = Person.objects.filter(id_number=line.id_number).select_related("town").first()
             amount = 0
             if person is not None:

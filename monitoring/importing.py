@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from unicodedata import normalize as _nfkc
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,6 +36,7 @@ from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_ta
 from yfbz.policy.inputs import bill_for_engine, decide_bill, persons_for_engine_by_id_number
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import SCHEME_ZH
+from yfbz.rules.idcard import IdNumberError, _birth, check_character
 
 from .models import CENT, ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
 from .thresholds import Thresholds
@@ -239,6 +241,14 @@ TEXT_FIELDS = ("settlement_no", "id_number", "name", "town", "settled_on", "kind
 
 
 def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Line | None:
+    """One row checked by the file's compiled checker (``_checker``)."""
+    return _checker(ref, table, summary)(n, cells)
+
+
+def _check_reference(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Line | None:
+    """The row check written plainly, one field after the other: what ``_checker`` must say, error for
+    error (tests/monitoring/test_import.py runs both over every kind of bad row), and the per-row
+    baseline of bench/monitoring.py."""
     cols = _columns(ref, table)
     width = len(cells)
     errors_before = summary.error_count
@@ -303,14 +313,14 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
     if kind is None:
         summary.error(n, "kind", f"应为“住院”或“门诊”，不是“{kind_text}”" if kind_text else "就诊类型为空")
     amounts = {}
-    memo = ref.amounts.memo
+    amount_memo = ref.amounts.memo  # not ``memo``: short() below reads the texts' memo (an amount's memo gave "" → None)
     for f in AMOUNTS:
         i = cols[f]
         if i is None:
             v = None
         else:
             cell = cells[i] if i < width else None
-            v = memo.get(cell, _MISS) if cell.__class__ is str else _MISS  # most cells: one dict lookup
+            v = amount_memo.get(cell, _MISS) if cell.__class__ is str else _MISS  # most cells: one dict lookup
             if v is _MISS:
                 try:
                     v = ref.amounts.parse(cell)
@@ -370,6 +380,226 @@ def _check(ref: _Reference, table, n: int, cells: list, summary: Summary) -> Lin
                 amounts["youfu_paid"], amounts["charity_paid"] + amounts["commercial_paid"], burden, before, after)
 
 
+# --- the fast path: one closure per file, per-distinct-cell work only ---------------------------------
+_ID_TAIL = "0123456789X"
+
+
+def _id_fast(v: str):
+    """An 18-character ASCII ID number with a right check character: (number, (), ()) without the
+    roster checker's normalising and exceptions; anything else (spaces, a lower-case x, 15 digits, an
+    error) returns None and goes through ``_check_id``, which names the problem."""
+    if len(v) == 18 and v.isascii() and v[:17].isdigit() and v[17] in _ID_TAIL:
+        try:
+            birth = _birth(v[6:14])
+        except IdNumberError:
+            return None
+        if birth.year >= 1850 and check_character(v[:17]) == v[17]:
+            return (v, (), ())
+    return None
+
+
+def _key(v):
+    """A memo key for a cell: the text itself, else (type, value) — 1, 1.0 and True read differently."""
+    return v if v.__class__ is str else (v.__class__, v)
+
+
+def _checker(ref: _Reference, table, summary: Summary):
+    """``check(n, cells) → Line | None``, compiled once per file: the columns resolved once, each
+    distinct ID number, date, town, kind, institution and amount cell read once (``ref``'s memos), and
+    per line only dictionary look-ups, the amounts' sums and one ``Line``. It says exactly what
+    ``_check_reference`` says, in the same order (tests/monitoring/test_import.py compares them)."""
+    cols = _columns(ref, table)
+    width_needed = 1 + max(i for i in cols.values() if i is not None)
+    pad = [None] * width_needed
+
+    def col(f):
+        return cols[f]
+
+    i_sno, i_id, i_name, i_town, i_date, i_kind = (col(f) for f in ("settlement_no", "id_number", "name", "town", "settled_on", "kind"))
+    i_code, i_iname, i_level, i_disease = (col(f) for f in ("institution_code", "institution_name", "institution_level", "disease"))
+    amount_cols = tuple((k, f, cols[f], f in REQUIRED_AMOUNTS) for k, f in enumerate(AMOUNTS) if cols[f] is not None)
+    i_account, i_cash = cols["account_paid"], cols["cash_paid"]
+    person_paid_columns = i_account is not None and i_cash is not None
+    ids, dates, texts, towns = ref.ids, ref.dates, ref.texts, ref.towns
+    amounts_memo, parse_amount_cell = ref.amounts.memo, ref.amounts.parse
+    places: dict = {}  # (code cell, name cell, level cell) → the institution part of a line
+    n_amounts = len(AMOUNTS)
+
+    def text_of(v) -> str:
+        if v.__class__ is str:
+            if v.isascii():
+                return " ".join(v.split())
+            return " ".join(_nfkc("NFKC", v).split())
+        return normalise_text(cell_text(v))
+
+    def short(v) -> str:  # few distinct values (town, kind, institution, level, disease): once per value
+        key = _key(v)
+        try:
+            return texts[key]
+        except KeyError:
+            t = normalise_text(cell_text(v))
+            if len(texts) < _MEMO_MAX:
+                texts[key] = t
+            return t
+        except TypeError:
+            return normalise_text(cell_text(v))
+
+    def place(code_cell, name_cell, level_cell):
+        """(institution, code, name, errors, level) of an institution's three cells, once per distinct trio."""
+        key = (_key(code_cell), _key(name_cell), _key(level_cell))
+        try:
+            return places[key]
+        except KeyError:
+            pass
+        except TypeError:
+            key = None
+        code = "".join(short(code_cell).split()).upper()
+        inst_name = short(name_cell)
+        inst = ref.by_code.get(code) if code else None
+        if inst is None and inst_name:
+            inst = ref.by_name.get(inst_name)
+        errors = []
+        if not code and not inst_name:
+            errors.append(("institution_code", "医疗机构编码和名称均为空"))
+        level_text = short(level_cell)
+        level = None
+        if level_text:
+            level = LEVELS.get(level_text)
+            if level is None:
+                level = LEVELS.get(level_text.replace("甲等", "").replace("乙等", "").replace("丙等", "").replace("级医院", "级"))
+            if level is None:
+                errors.append(("institution_level",
+                               f"无法识别的机构等级：「{level_text}」（应为0、1、2、3或未定级、一级、二级、三级）"))
+        hit = (inst, code, inst_name, tuple(errors), level)
+        if key is not None and len(places) < _MEMO_MAX:
+            places[key] = hit
+        return hit
+
+    def check(n: int, cells: list) -> Line | None:
+        if len(cells) < width_needed:  # a short row: the missing cells are empty
+            cells = [*cells, *pad[len(cells):]]
+        errors = []
+        # 结算编号
+        v = cells[i_sno]
+        sno = "".join(v.split()) if v.__class__ is str and v.isascii() else "".join(text_of(v).split())
+        if not sno:
+            errors.append(("settlement_no", "结算编号为空"))
+        elif len(sno) > 60:
+            errors.append(("settlement_no", f"超过60个字符（共{len(sno)}个），请核对"))
+        # 身份证号: once per distinct cell
+        v = cells[i_id]
+        hit = ids.get(v) if v.__class__ is str else None
+        if hit is None:
+            hit = _id_fast(v) if v.__class__ is str else None
+            if hit is None:
+                hit = ref.id_number(v)
+            elif len(ids) < _MEMO_MAX * 5:
+                ids[v] = hit
+        id_number, id_errors, id_warnings = hit
+        for e in id_errors:
+            errors.append(("id_number", e))
+        # 姓名
+        name = text_of(cells[i_name])
+        if not name:
+            errors.append(("name", "姓名为空"))
+        elif len(name) > 50:
+            errors.append(("name", f"超过50个字符（共{len(name)}个），请核对"))
+        # 所属镇街
+        town_text = "".join(short(cells[i_town]).split())
+        town_id = towns.get(town_text)
+        if not town_text:
+            errors.append(("town", "所属镇街为空"))
+        elif town_id is None:
+            errors.append(("town", f"未知的镇街：「{town_text}」"))
+        # 结算日期
+        v = cells[i_date]
+        settled = dates.get(v) if v.__class__ is str else None
+        if settled is None:
+            try:
+                settled = ref.date(v)
+                if settled is None:
+                    errors.append(("settled_on", "结算日期为空"))
+                elif not 1900 <= settled.year <= 2100:
+                    errors.append(("settled_on", f"日期{settled}不在1900至2100年之间"))
+                    settled = None
+            except ValueError as exc:
+                settled = None
+                errors.append(("settled_on", f"无法识别的日期：「{exc}」（可写作{DATE_FORMATS_ZH}）"))
+        elif not 1900 <= settled.year <= 2100:
+            errors.append(("settled_on", f"日期{settled}不在1900至2100年之间"))
+            settled = None
+        # 就诊类型
+        kind_text = short(cells[i_kind])
+        kind = KINDS.get(kind_text.replace(" ", ""))
+        if kind is None:
+            errors.append(("kind", f"应为“住院”或“门诊”，不是“{kind_text}”" if kind_text else "就诊类型为空"))
+        # amounts: one look-up per cell, parsed once per distinct value
+        a = [ZERO] * n_amounts
+        for k, f, i, required in amount_cols:
+            v = cells[i]
+            d = amounts_memo.get(v, _MISS) if v.__class__ is str else _MISS
+            if d is _MISS:
+                try:
+                    d = parse_amount_cell(v)
+                except ValueError as exc:
+                    errors.append((f, str(exc)))
+                    continue
+            if d is None:
+                if required:
+                    errors.append((f, "金额为空"))
+                continue
+            a[k] = d
+        total, inpol, basic, crit, large, assist, tilted, youfu, charity, commercial, account, cash = a
+        if not errors:
+            if basic + crit > inpol:
+                errors.append(("basic_paid", f"基本医保与大病保险支付之和{basic + crit:,.2f}大于政策范围内费用{inpol:,.2f}"))
+            if inpol > total:
+                errors.append(("in_policy_cost", f"政策范围内费用{inpol:,.2f}大于医疗总费用{total:,.2f}"))
+            paid = basic + crit + large + assist + tilted + youfu + charity + commercial
+            if paid > total:
+                errors.append(("total_cost", f"各项支付合计{paid:,.2f}大于医疗总费用{total:,.2f}"))
+        # the institution: by code, else by name; the level from the file, else the institution's, else D5
+        inst, code, inst_name, place_errors, level = place(cells[i_code] if i_code is not None else None,
+                                                           cells[i_iname] if i_iname is not None else None,
+                                                           cells[i_level] if i_level is not None else None)
+        if errors or place_errors:
+            for f, message in errors:
+                summary.error(n, f, message)
+            for f, message in place_errors:
+                summary.error(n, f, message)
+            for w in id_warnings:  # warned before the errors in the reference; the lists are per kind
+                summary.warn(n, "id_number", w)
+            return None
+        for w in id_warnings:
+            summary.warn(n, "id_number", w)
+        if level is None:
+            if inst is not None:
+                level = inst.level
+            else:
+                level = 0
+                summary.warn(n, "institution_code", f"未找到医疗机构「{code or inst_name}」且未填等级，按未定级（一级）计算（D5）")
+        if person_paid_columns and cells[i_account] not in (None, "") and cells[i_cash] not in (None, ""):
+            burden = account + cash
+        else:
+            burden = total - paid
+            if burden < ZERO:
+                burden = ZERO
+        critical = crit + large
+        assistance = assist + tilted
+        before = inpol - basic - critical
+        if before < ZERO:
+            before = ZERO
+        after = before - assistance - youfu
+        if after < ZERO:
+            after = ZERO
+        disease = short(cells[i_disease]) if i_disease is not None else ""
+        return Line(n, sno, id_number, name, town_id, settled, inst.pk if inst else None, (code or inst_name)[:120], level,
+                    inst.designated_on(settled) if inst is not None else True, kind, disease[:60], total, inpol, basic, crit,
+                    large, assistance, youfu, charity + commercial, burden, before, after)
+
+    return check
+
+
 def _burden(amounts: dict, person_paid_given: bool) -> Decimal:
     """D10: what the person paid (account + cash) when the file gives both; else total − every payer."""
     if person_paid_given:
@@ -388,16 +618,18 @@ def read_lines(data: bytes, summary: Summary) -> tuple[list[Line], dict]:
         table = read_table(data, HIGH_COST)
     except FileUnreadable as exc:
         raise Unreadable(str(exc)) from None
-    ref = _Reference()
+    check = _checker(_Reference(), table, summary)
     lines: list[Line] = []
+    append = lines.append
+    rows = 0
     for n, cells in table.rows:
-        summary.rows += 1
-        line = _check(ref, table, n, cells, summary)
-        if line is None:
-            summary.invalid += 1
-        else:
-            summary.valid += 1
-            lines.append(line)
+        rows += 1
+        line = check(n, cells)
+        if line is not None:
+            append(line)
+    summary.rows += rows
+    summary.valid += len(lines)
+    summary.invalid += rows - len(lines)
     return lines, table.reading
 
 

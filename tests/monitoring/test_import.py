@@ -185,3 +185,105 @@ def test_amounts_parsed_once_per_value_read_as_the_one_parser_does():
                 got = amounts.parse(cell)
                 assert got == expected and str(got) == str(expected), cell
     assert amounts.parse("7") == Decimal("7.00") and str(amounts.parse("7")) == "7.00"
+
+
+FULL_HEADER = ["结算编号", "身份证号", "姓名", "所属镇街", "结算日期", "医疗机构编码", "医疗机构名称", "医疗机构等级", "就诊类型", "疾病名称",
+               "医疗总费用", "政策范围内费用", "基本医保支付", "大病保险支付", "大额报销金额", "医疗救助支付", "倾斜救助", "优抚补助支付",
+               "扶贫济困金额", "渝快保支出金额", "个人账户支付金额", "个人现金支付金额"]
+
+
+def _every_kind_of_row() -> list[list]:
+    """Rows in FULL_HEADER's order: good ones in every spelling, and every error and warning the check names."""
+    good = valid_id(date(1980, 1, 1), 1)
+    x_id = next(valid_id(date(1975, 5, 5), s) for s in range(1000) if valid_id(date(1975, 5, 5), s).endswith("X"))
+    base = {"sno": "G1", "id": good, "name": "张三", "town": "双龙湖街道", "date": "2025-06-10", "code": "YB01", "iname": "",
+            "level": "", "kind": "住院", "disease": "肺癌", "total": "30000.00", "inpol": "25000.00", "basic": "15000.00",
+            "crit": "2000.00", "large": "", "assist": "0", "tilted": "", "youfu": "", "charity": "", "commercial": "",
+            "account": "", "cash": ""}
+
+    def r(**kw):
+        d = {**base, **kw}
+        return [d[k] for k in base]
+
+    rows = [
+        r(), r(sno=" G 2 "), r(sno="Ｇ３", name=" 李  四 ", town="双龙湖"), r(sno="G4", id=x_id.lower()), r(sno="G5", id=f" {good} "),
+        r(sno="G6", id="500112800101001"), r(sno="G7", date="2025/6/1"), r(sno="G8", date="20250601"),
+        r(sno="G9", date="2025年6月1日"), r(sno="G10", date="2025-06-10 08:30:00"), r(sno="G11", kind="门诊慢特病"),
+        r(sno="G12", kind="普通 门诊"), r(sno="G13", total="1,000.00", inpol="900", basic="100元", crit="０"),
+        r(sno="G14", code="", iname="重庆医科大学附属第一医院"), r(sno="G15", code="yb01", level="三级甲等"),
+        r(sno="G16", code="NOPE"), r(sno="G17", code="NOPE", level="二级"), r(sno="G18", code="NOPE", level="未定级"),
+        r(sno="G19", account="1000.00", cash="12000.00"), r(sno="G20", account="1000.00"),
+        r(sno="G21", large="500.00", tilted="100.00", youfu="50", charity="10", commercial="20", assist="300.00"),
+        r(sno="G22", disease="  恶性  肿瘤 "), r(sno="G23", total="25000.00"),
+        # bad rows
+        r(sno=""), r(sno="S" * 61), r(sno="B1", id=""), r(sno="B2", id="500112196005011234"), r(sno="B3", id="12345"),
+        r(sno="B4", id="500112999901011234"), r(sno="B5", name=""), r(sno="B6", name="长" * 51), r(sno="B7", town=""),
+        r(sno="B8", town="火星镇"), r(sno="B9", date=""), r(sno="B10", date="2025-13-45"), r(sno="B11", date="1800-01-01"),
+        r(sno="B12", kind=""), r(sno="B13", kind="急诊"), r(sno="B14", total=""), r(sno="B15", basic="-5.00"),
+        r(sno="B16", crit="12.345"), r(sno="B17", assist="abc"), r(sno="B18", inpol="1e3"), r(sno="B19", total="1000000000000"),
+        r(sno="B20", total="1000.00", inpol="2000.00", basic="0", crit="0"),
+        r(sno="B21", inpol="1000.00", total="5000.00", basic="900.00", crit="200.00"),
+        r(sno="B22", total="1000.00", inpol="1000.00", basic="800.00", crit="100.00", assist="200.00"),
+        r(sno="B23", code="", iname=""), r(sno="B24", level="特级"), r(sno="", id="", name="", town="", date="", kind="", total="x"),
+        r(sno="B25", id="500112800101001", name=""),
+        r()[:5],  # a short row: every later cell empty
+    ]
+    return rows
+
+
+@pytest.mark.parametrize("as_xlsx", [False, True])
+def test_the_fast_check_says_what_the_plain_check_says_row_for_row(institutions, towns, as_xlsx):
+    """The compiled per-file check (speed, issue 12) gives the same lines, errors and warnings, in the
+    same order, as the check written field by field, for every kind of good and bad row, in CSV and xlsx."""
+    import io
+
+    from monitoring.importing import Summary, _check_reference, _Reference, read_lines
+    from yfbz.files.formats import HIGH_COST
+    from yfbz.files.reader import read_table
+
+    rows = _every_kind_of_row()
+    if as_xlsx:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.append(FULL_HEADER)
+        for cells in rows:  # numbers as numbers, as Excel keeps them
+            ws.append([float(c) if isinstance(c, str) and c.replace(".", "", 1).isdigit() and i >= 10 else c
+                       for i, c in enumerate(cells)])
+        buf = io.BytesIO()
+        wb.save(buf)
+        data = buf.getvalue()
+    else:
+        data = csv_bytes(rows, header=FULL_HEADER)
+    narrow = csv_bytes([c[:10] + c[10:14] + c[15:18] for c in rows],  # no level, large-amount, charity or account columns
+                       header=FULL_HEADER[:10] + FULL_HEADER[10:14] + FULL_HEADER[15:18])
+    for body in (data, narrow):
+        fast = Summary()
+        lines, _ = read_lines(body, fast)
+        plain = Summary()
+        table = read_table(body, HIGH_COST)
+        ref = _Reference()
+        expected = [x for n, cells in table.rows if (x := _check_reference(ref, table, n, cells, plain)) is not None]
+        assert lines == expected
+        assert fast.errors == plain.errors and fast.warnings == plain.warnings
+        assert (fast.error_count, fast.warning_count) == (plain.error_count, plain.warning_count)
+        assert len(lines) >= 20 and fast.error_count >= 25 and fast.warning_count >= 3
+        assert fast.rows == len(rows) and fast.valid == len(lines) and fast.invalid == fast.rows - len(lines)
+
+
+def test_a_row_naming_its_institution_by_name_only_is_read_after_rows_with_blank_amounts(month_file, run_import, institutions):
+    """The format takes 医疗机构编码 or 名称. The row check used to look the institution's cells up in the
+    amounts' memo once an amount had been read: a blank code after any blank amount cell (倾斜救助 is
+    usually blank) stopped the import with an internal error, and a level "2" after an amount "2" too."""
+    from .conftest import HEADER
+
+    rows = [row("N1", valid_id(date(1980, 1, 1), 31), "甲"),
+            row("N2", valid_id(date(1980, 1, 1), 32), "乙", inst="", inst_name="重庆医科大学附属第一医院", total="2", in_policy="2",
+                basic="1", critical="0")]
+    code, out = run_import(csv_bytes(rows, header=HEADER))
+    assert code == 0, out
+    assert (out["valid"], out["invalid"], out["errors"]) == (2, 0, [])
+    code, out = run_import(csv_bytes(rows, header=HEADER), apply=True)
+    assert code == 0 and HighCostRow.objects.get(settlement_no="N2").institution == institutions["CQ01"]
+    assert HighCostRow.objects.get(settlement_no="N2").level == 3
