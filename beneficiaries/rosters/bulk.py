@@ -23,12 +23,17 @@ def _columns(model, fields: Sequence[str]) -> list[str]:
     return [model._meta.get_field(f).column for f in fields]
 
 
+# one encoder for every value (json.dumps with an argument builds a new encoder per call: a stored roster
+# row has three JSON columns); compact, as PostgreSQL's jsonb keeps no spacing anyway
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json(v):
     if v is None:
         return None
     if not v:
         return "[]" if isinstance(v, list) else "{}"
-    return json.dumps(v, ensure_ascii=False)
+    return _ENCODE(v)
 
 
 def _prep(model, fields: Sequence[str]):
@@ -47,14 +52,21 @@ def _copy(cursor, table: str, columns: list[str], rows: Iterable[Sequence], conv
 
 
 @contextmanager
-def copy_stream(model, fields: Sequence[str]):
+def copy_stream(model, fields: Sequence[str], *, prepared: bool = False):
     """PostgreSQL: one COPY open for a whole job; yields write(row). The server stores rows while the
-    caller works out the next ones. Nothing else may use this connection until the block ends."""
+    caller works out the next ones. Nothing else may use this connection until the block ends.
+    ``prepared``: the caller gives JSON columns as text already (``to_json``), and write is psycopg's own."""
     convs = _prep(model, fields)
     cols = ", ".join(f'"{c}"' for c in _columns(model, fields))
     with connection.cursor() as cur, cur.cursor.copy(f'COPY "{model._meta.db_table}" ({cols}) FROM STDIN') as copy:
         write = copy.write_row
-        yield lambda row: write([c(v) if c else v for c, v in zip(convs, row, strict=True)])
+        if prepared:
+            yield write
+        else:
+            yield lambda row: write([c(v) if c else v for c, v in zip(convs, row, strict=True)])
+
+
+to_json = _json  # a JSON column's value as COPY's text format takes it
 
 
 @contextmanager

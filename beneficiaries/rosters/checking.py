@@ -8,12 +8,22 @@ sits in memory as objects; only the keys needed to find endings are kept.
 from __future__ import annotations
 
 import calendar
+import gc
+import unicodedata
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from yfbz.files.cells import DATE_FORMATS_ZH, parse_date  # the roster's dates are read as every file's dates
-from yfbz.rules.idcard import IdNumberError, age_on, convert_15_to_18, parse_id_number
+from yfbz.rules.idcard import (
+    IdNumberError,
+    age_on,
+    birth_date_of,
+    check_character,
+    convert_15_to_18,
+    parse_id_number,
+)
 
 from ..models import Category, CategoryAlias, Identity, Person, RosterRow, RosterUpload, Town
 from . import bulk, phases
@@ -61,6 +71,12 @@ class Previous:
     person_id: int
     name: str
     town_id: int | None
+    village: str
+    phone: str
+
+    def person(self) -> tuple:
+        """The person as the comparison reads them (what a lookup of the people table gives)."""
+        return (self.person_id, self.name, self.town_id, self.village, self.phone)
 
 
 class Context:
@@ -97,11 +113,27 @@ class Context:
         # a snapshot's endings and a delta's exit rows are both found among the open identities
         rows = (
             Identity.objects.filter(category__department=self.department, valid_to__isnull=True)
-            .values_list("person__id_number", "category_id", "id", "person_id", "person__name", "person__town_id")
+            .values_list("person__id_number", "category_id", "id", "person_id", "person__name", "person__town_id",
+                         "person__village", "person__phone")
             .iterator(chunk_size=10_000)
         )
-        for idn, cat_id, ident_id, person_id, name, town_id in rows:
-            self.previous[(idn, cat_id)] = Previous(ident_id, person_id, name, town_id)
+        for idn, cat_id, *rest in rows:
+            self.previous[(idn, cat_id)] = Previous(*rest)
+
+
+@contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector paused while a roster is checked (issue 14). The check makes a
+    few objects per row and frees them by reference counting (it makes no reference cycles), but every
+    automatic collection walks the objects the process holds — the department's open identities, the
+    (ID, category) of every row seen — so their cost grows with the roster. Restored afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _wording_key(text: str) -> str:
@@ -196,6 +228,113 @@ def check_row(ctx: Context, number: int, cells: list, sheet: Sheet) -> Checked:
     return row
 
 
+_BAD = object()  # a cell the reference check would refuse
+
+
+def row_checker(ctx: Context, sheet: Sheet) -> Callable[[int, list], Checked]:
+    """check_row compiled for one sheet (issue 14): the column positions found once, each distinct cell of
+    the columns that repeat (category, town, dates) read once, an ID number already in its normal form
+    checked without normalising it. The fast path only ever produces a clean row (no error, no warning):
+    whatever check_row would find fault with or warn about — an unknown wording, a 15-digit number, a
+    wrong check character, a date it cannot read, an age below the category's condition … — is handed to
+    check_row itself, so every message stays the reference's, word for word and in the same order.
+    tests/beneficiaries/test_roster_fast_check.py compares both on a file with every kind of bad row."""
+    cols = sheet.columns
+    i_id, i_name, i_cat, i_town, i_village, i_phone, i_cert, i_exit = (
+        cols.get(k) for k in ("id_number", "name", "category", "town", "village", "phone", "certified_on", "exits_on")
+    )
+    own, town_ids, min_ages, age_day = ctx.own_aliases, ctx.towns, ctx.min_age, ctx.age_day
+    categories: dict[str, int | None] = {}  # cell text → the department's category, None when check_row errs
+    towns: dict[str, int | None] = {}
+    dates: dict[str, object] = {}  # cell text → date, None (empty) or _BAD
+    births: dict[str, object] = {}  # YYYYMMDD → date or _BAD
+    normalize, is_str = unicodedata.normalize, str
+
+    def text_of(cells, i, width):
+        if i is None or i >= width:
+            return ""
+        c = cells[i]
+        return c if c.__class__ is is_str else cell_text(c)
+
+    def date_of(cells, i, width):
+        if i is None or i >= width:
+            return None
+        raw = cells[i]
+        if raw.__class__ is is_str:
+            d = dates.get(raw, dates)
+            if d is dates:
+                try:
+                    d = parse_date(raw)
+                except ValueError:
+                    d = _BAD
+                dates[raw] = d
+            return d
+        try:
+            return parse_date(raw)
+        except ValueError:
+            return _BAD
+
+    def plain(text: str) -> str:  # normalise_text without its cache: names and phones hardly repeat
+        return " ".join((text if text.isascii() else normalize("NFKC", text)).split())
+
+    def check(number: int, cells: list) -> Checked:
+        width = len(cells)
+        # the ID number: 18 ASCII characters, 17 digits and a digit or X, is already what _check_id makes of it
+        idn = cells[i_id] if i_id < width else None
+        if idn.__class__ is not is_str or len(idn) != 18 or not idn.isascii() or not idn[:17].isdigit():
+            return check_row(ctx, number, cells, sheet)
+        last = idn[17]
+        if not (last.isdigit() or last == "X"):
+            return check_row(ctx, number, cells, sheet)
+        digits = idn[6:14]
+        birth = births.get(digits)
+        if birth is None:
+            try:
+                birth = birth_date_of(digits)
+            except IdNumberError:
+                birth = _BAD
+            else:
+                if birth.year < 1850:
+                    birth = _BAD
+            births[digits] = birth
+        if birth is _BAD or check_character(idn[:17]) != last:
+            return check_row(ctx, number, cells, sheet)
+        name = plain(text_of(cells, i_name, width))
+        if not name or len(name) > 50:
+            return check_row(ctx, number, cells, sheet)
+        wording = text_of(cells, i_cat, width)
+        category_id = categories.get(wording, categories)
+        if category_id is categories:
+            key = _wording_key(wording)
+            category_id = categories[wording] = own.get(key) if key else None
+        if category_id is None:
+            return check_row(ctx, number, cells, sheet)
+        town_text = text_of(cells, i_town, width)
+        town_id = towns.get(town_text, towns)
+        if town_id is towns:
+            key = "".join(normalise_text(town_text).split())
+            town_id = towns[town_text] = town_ids.get(key) if key else None
+        if town_id is None:
+            return check_row(ctx, number, cells, sheet)
+        village = normalise_text(text_of(cells, i_village, width))
+        phone = "".join(plain(text_of(cells, i_phone, width)).split())
+        if len(village) > 60 or len(phone) > 30:
+            return check_row(ctx, number, cells, sheet)
+        certified_on, exits_on = date_of(cells, i_cert, width), date_of(cells, i_exit, width)
+        if certified_on is _BAD or exits_on is _BAD or (certified_on and exits_on and exits_on < certified_on):
+            return check_row(ctx, number, cells, sheet)
+        min_age = min_ages.get(category_id)
+        if min_age and age_on(birth, age_day) < min_age:
+            return check_row(ctx, number, cells, sheet)
+        texts = [c if c.__class__ is is_str else cell_text(c) for c in cells]
+        return Checked(number, texts, idn, name, category_id, town_id, village, phone, certified_on, exits_on,
+                       birth_date=birth)
+
+    if i_id is None:  # no ID column: every row is an error row (the reader requires the column; kept exact anyway)
+        return lambda number, cells: check_row(ctx, number, cells, sheet)
+    return check
+
+
 def _category_min_ages(categories: dict, on) -> dict[int, int]:
     """Category pk → the age its policy condition asks for on ``on`` (52号 第二条: NONGCUN_60 → 60):
     policy data with dates (yfbz.policy), never read from the category's name."""
@@ -234,13 +373,13 @@ class Summary:
         return out
 
 
-def _compare(ctx: Context, row: Checked, person) -> None:
-    """Outcome of a valid row against the open identities (person: (id, name, town_id, village, phone) or None)."""
+def _compare(ctx: Context, row: Checked, person, prev: Previous | None) -> None:
+    """Outcome of a valid row against the open identities (person: (id, name, town_id, village, phone) or None;
+    prev: the open identity of the row's person and category, or None)."""
     if person is not None:
         row.person_id = person[0]
         if person[1] != row.name:
             row.warn("name", f"与已登记姓名不一致：{person[1]}")
-    prev = ctx.previous.get((row.id_number, row.category_id))
     if row.exits_on is not None:
         if prev is None:
             row.error("exits_on", "本部门没有该人员此类别的在册身份，无法办理退出")
@@ -267,9 +406,10 @@ def _compare(ctx: Context, row: Checked, person) -> None:
 
 
 def check_roster(
-    ctx: Context, sheet: Sheet, *, progress: Callable[[int], None] | None = None
+    ctx: Context, sheet: Sheet, *, progress: Callable[[int], None] | None = None, fast: bool = True
 ) -> Iterator[list[Checked]]:
-    """Yield checked rows chunk by chunk, then the snapshot's endings; fills `ctx.summary`."""
+    """Yield checked rows chunk by chunk, then the snapshot's endings; fills `ctx.summary`. ``fast=False``
+    checks every row with check_row alone (the reference the tests compare the fast path with)."""
     summary = ctx.summary = Summary(previous_open=len(ctx.previous))
     first_seen: dict[tuple, int] = {}  # (id, category) → row: finds duplicates, and the identities still listed
     invalid_ids: set[str] = set()
@@ -279,12 +419,16 @@ def check_roster(
         with phases.phase("比对"):
             return compare(chunk)
 
+    previous = ctx.previous
+
     def compare(chunk: list[Checked]) -> list[Checked]:
-        ids = {r.id_number for r in chunk if not r.errors}
+        # the person of an identity still open is read with it (Context); only the others are looked up
+        ids = {r.id_number for r in chunk if not r.errors and (r.id_number, r.category_id) not in previous}
         people = bulk.lookup(Person, "id_number", ids, ("pk", "name", "town_id", "village", "phone"), using=ctx.lookup_using)
         for r in chunk:
             if not r.errors:
-                _compare(ctx, r, people.get(r.id_number))
+                prev = previous.get((r.id_number, r.category_id))
+                _compare(ctx, r, prev.person() if prev is not None else people.get(r.id_number), prev)
             if r.errors:
                 r.outcome = Outcome.INVALID
                 summary.invalid += 1
@@ -301,9 +445,10 @@ def check_roster(
         return chunk
 
     clock, checking = phases.clock, 0.0
+    check = row_checker(ctx, sheet) if fast else (lambda number, cells: check_row(ctx, number, cells, sheet))
     for number, cells in phases.timed("读取", sheet.rows):
         start = clock()
-        row = check_row(ctx, number, cells, sheet)
+        row = check(number, cells)
         key = (row.id_number, row.category_id)
         if not row.errors:
             if key in first_seen:

@@ -27,13 +27,6 @@ class IdNumber:
         return age_on(self.birth_date, on)
 
 
-# weighted sums of each pair of digits at positions (0,1), (2,3) … (14,15): the roster import
-# checks hundreds of thousands of numbers, and eight dictionary look-ups beat seventeen int() calls
-_PAIRS = tuple(
-    {f"{a}{b}": a * _WEIGHTS[i] + b * _WEIGHTS[i + 1] for a in range(10) for b in range(10)} for i in range(0, 16, 2)
-)
-
-
 def check_character_reference(first17: str) -> str:
     """The MOD 11-2 check character, computed as GB 11643-1999 states it (tests compare with it)."""
     total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
@@ -41,16 +34,16 @@ def check_character_reference(first17: str) -> str:
 
 
 def check_character(first17: str) -> str:
-    """The MOD 11-2 check character of the first 17 digits."""
+    """The MOD 11-2 check character of the first 17 digits.
+
+    The weight of the i-th digit in GB 11643-1999 is 2^(18−i) modulo 11 (7, 9, 10 … 2), and 13 ≡ 2 (mod 11):
+    read as a number in base 13 the digits give Σ dᵢ·13^(17−i) ≡ Σ dᵢ·2^(17−i), and twice that is the
+    weighted sum modulo 11 —
+    one int() in C instead of seventeen multiplications in Python (the roster import checks hundreds of
+    thousands of numbers). tests/rules/test_idcard.py compares it with check_character_reference."""
     if len(first17) != 17 or not first17.isdigit():
         raise ValueError("check_character needs 17 digits")
-    p = _PAIRS
-    total = (
-        p[0][first17[0:2]] + p[1][first17[2:4]] + p[2][first17[4:6]] + p[3][first17[6:8]]
-        + p[4][first17[8:10]] + p[5][first17[10:12]] + p[6][first17[12:14]] + p[7][first17[14:16]]
-        + int(first17[16]) * _WEIGHTS[16]
-    )
-    return _CHECK[total % 11]
+    return _CHECK[int(first17, 13) * 2 % 11]
 
 
 def convert_15_to_18(number: str) -> str:
@@ -69,6 +62,12 @@ def _birth(text: str) -> date:
         return date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
     except ValueError as exc:
         raise IdNumberError(f"出生日期{text}无效") from exc
+
+
+def birth_date_of(digits: str) -> date:
+    """The birth date written as YYYYMMDD in characters 7–14 (cached). IdNumberError when it is no date;
+    the plausibility rule (not before 1850) is parse_id_number's."""
+    return _birth(digits)
 
 
 def parse_id_number(number: str, *, allow_15: bool = True, today: date | None = None) -> IdNumber:
