@@ -38,6 +38,18 @@ def test_stored_roster_rows_and_identity_audit_links_carry_no_per_row_foreign_ke
     assert identity & {"started_by_id", "ended_by_id"} == set()
 
 
+def test_a_person_s_town_is_not_checked_per_person_yet_a_town_with_people_cannot_be_deleted(upload_file, confirm_roster):
+    """A roster registering 100,000 people made PostgreSQL check their town 100,000 times at commit."""
+    from beneficiaries.models import Town
+
+    assert "town_id" not in _fk_columns(Person._meta.db_table)
+    (a,) = ids(1)
+    confirm_roster(upload_file(roster_xlsx([(a, "甲", "低保", "双龙湖", "", "")])).upload)
+    town = Person.objects.get(id_number=a).town
+    with pytest.raises(ProtectedError):
+        Town.objects.get(pk=town.pk).delete()
+
+
 def test_a_person_named_by_a_roster_row_still_cannot_be_deleted(upload_file, confirm_roster):
     (a,) = ids(1)
     up = confirm_roster(upload_file(roster_xlsx([(a, "甲", "低保", "双龙湖", "2025-01-01", "")])).upload)
