@@ -287,3 +287,21 @@ def test_a_row_naming_its_institution_by_name_only_is_read_after_rows_with_blank
     code, out = run_import(csv_bytes(rows, header=HEADER), apply=True)
     assert code == 0 and HighCostRow.objects.get(settlement_no="N2").institution == institutions["CQ01"]
     assert HighCostRow.objects.get(settlement_no="N2").level == 3
+
+
+def test_text_with_backslashes_and_quotes_is_stored_as_written(run_import, institutions, towns):
+    """Rows, year burdens and alerts go in by COPY text: a backslash, a quote or a tab-like sequence in a
+    name or a disease arrives as the clerk wrote it (the figures' JSON too)."""
+    from .conftest import HEADER
+
+    stranger = valid_id(date(1970, 3, 3), 902)
+    rows = [row("Q\\1", stranger, "赵\\t居民\"", disease="肺癌\\n(晚期)", total="90000.00", in_policy="40000.00", basic="20000.00",
+                critical="5000.00")]
+    code, out = run_import(csv_bytes(rows, header=HEADER), apply=True)
+    assert code == 0 and out["alerts"]["YBZP"] == 1, out
+    r = HighCostRow.objects.get()
+    assert (r.settlement_no, r.name, r.disease) == ("Q\\1", "赵\\t居民\"", "肺癌\\n(晚期)")
+    assert PersonYearBurden.objects.get().name == "赵\\t居民\""
+    alert = Alert.objects.get()
+    assert alert.name == "赵\\t居民\"" and alert.figures["年度个人负担"] == "65,000.00"
+    assert alert.status_changes.count() == 1 and alert.status == Alert.Status.OPEN

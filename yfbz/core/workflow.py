@@ -277,8 +277,9 @@ def _insert_history(model, ids: list[int], *, frm_from_row: bool, to: str | None
     tail = [by.pk if by is not None else None, now, reason or ""]
     with connection.cursor() as cur:
         for part in _chunks(ids):
-            if connection.vendor == "postgresql":
-                cur.execute(head + f'WHERE "{pk_col}" = ANY(%s) ORDER BY "{pk_col}"', [*params_head, *tail, part])
+            if connection.vendor == "postgresql":  # the ids as one text (yfbz.core.lookups: psycopg's array dumper costs ~3 µs an id)
+                cur.execute(head + f'WHERE "{pk_col}" = ANY(string_to_array(%s, \',\')::bigint[]) ORDER BY "{pk_col}"',
+                            [*params_head, *tail, ",".join(map(str, part))])
             else:
                 marks = ", ".join(["%s"] * len(part))
                 cur.execute(head + f'WHERE "{pk_col}" IN ({marks}) ORDER BY "{pk_col}"', [*params_head, *tail, *part])

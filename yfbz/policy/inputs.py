@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from beneficiaries.models import Identity, Person, PersonAttribute
-from yfbz.core import lookups  # noqa: F401 - registers ``__any`` (one array parameter instead of an IN list)
+from yfbz.core.lookups import Many  # and registers ``__any`` (one array parameter instead of an IN list)
 from yfbz.rules import AttributeSpan, BillKind, Decision, TownSpan, adjudicate, contribution_subsidy
 from yfbz.rules import Bill as EngineBill
 from yfbz.rules import Identity as EngineIdentity
@@ -155,7 +155,7 @@ def persons_for_engine_by_id_number(id_numbers: Iterable[str]) -> dict[str, tupl
     numbers = sorted(set(id_numbers))
     rows = []
     for i in range(0, len(numbers), 10 * CHUNK):  # one array parameter per chunk (``__any``)
-        rows.extend(Person.objects.filter(id_number__any=numbers[i : i + 10 * CHUNK]).values_list(*PERSON_VALUES))
+        rows.extend(Person.objects.filter(id_number__any=Many(numbers[i : i + 10 * CHUNK])).values_list(*PERSON_VALUES))
     idents = identities_by_person([r[0] for r in rows])
     attrs = attributes_by_person([r[0] for r in rows])
     towns = town_spans_by_person([r[0] for r in rows])
