@@ -3,6 +3,9 @@
 - PostgreSQL checked four foreign keys of every stored roster row at commit (category, town, person,
   identity) and the audit links of every identity written (started_by, ended_by): those references
   have no database constraint now, and Django's PROTECT still refuses deleting what a row names.
+- Fifth round: the upload of every stored row (100,000 checks of one upload at the check's commit) and
+  the town of every person an apply registers are not checked per row either; a checked upload still
+  cannot be deleted (its history keeps it), nor a town with people.
 - Measuring a roster's retroactive changes went through Django's bulk_update, whose CASE WHEN per row
   per column grows with the square of the rows: one UPDATE … FROM a temporary table now.
 """
@@ -31,11 +34,17 @@ def _fk_columns(table: str) -> set[str]:
 
 
 def test_stored_roster_rows_and_identity_audit_links_carry_no_per_row_foreign_key_check():
-    assert _fk_columns(RosterRow._meta.db_table) & {"category_id", "town_id", "person_id", "identity_id"} == set()
-    assert "upload_id" in _fk_columns(RosterRow._meta.db_table)  # a row still belongs to an upload
+    assert _fk_columns(RosterRow._meta.db_table) & {"category_id", "town_id", "person_id", "identity_id", "upload_id"} == set()
     identity = _fk_columns(Identity._meta.db_table)
     assert {"person_id", "category_id"} <= identity  # the identity's own references stay checked
     assert identity & {"started_by_id", "ended_by_id"} == set()
+
+
+def test_a_checked_upload_cannot_be_deleted_so_its_rows_never_lose_it(upload_file):
+    up = upload_file(roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(3)])).upload
+    with pytest.raises(ProtectedError):  # its status history and jobs keep it
+        up.delete()
+    assert RosterRow.objects.filter(upload_id=up.pk).count() == 3
 
 
 def test_a_person_s_town_is_not_checked_per_person_yet_a_town_with_people_cannot_be_deleted(upload_file, confirm_roster):
