@@ -9,11 +9,19 @@ class ReportingConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from . import signals
-        from .models import Aggregate, BuildState, Fact, RefreshQueue, SubsidyAggregate
+        from .models import (
+            Aggregate,
+            BuildState,
+            Fact,
+            Presence,
+            PresenceYear,
+            RefreshQueue,
+            SubsidyAggregate,
+        )
 
         signals.connect()
         # derived data, rebuilt from audited records: auditing each row would write a log entry per
         # fact and make every rebuild delete row by row (returns, budgets and thresholds stay audited)
-        for model in (Fact, Aggregate, SubsidyAggregate, RefreshQueue, BuildState):
+        for model in (Fact, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue, BuildState):
             if auditlog.contains(model):
                 auditlog.unregister(model)

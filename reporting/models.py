@@ -8,6 +8,8 @@
 - ``Aggregate``: the figures of every period of a year (each month, each quarter, the year) for
   every cut in ``reporting.cuts.GROUPINGS``, distinct people included. Pages, returns and the
   ``statistics`` command read only these rows: a page never scans decisions or facts.
+- ``Presence``: per year, cell of a cut and person, the months the person appears in that cell
+  (bitmasks): the distinct people of a quarter and of the year, kept up to date a month at a time.
 - ``RefreshQueue``: what changed since the last build (a bill, a settlement month).
 - ``BuildState``: one row; locked while a build runs (one builder at a time) and saying when the
   figures were last brought up to date.
@@ -66,7 +68,8 @@ class Fact(models.Model):
         verbose_name = "统计明细"
         verbose_name_plural = "统计明细"
         indexes = [
-            models.Index(fields=["year", "month"]),
+            # a month's facts, and one person's facts of a month (the build's presence, reporting.build)
+            models.Index(fields=["year", "month", "person"], name="reporting_fact_month_person"),
             models.Index(fields=["bill_id"]),
             models.Index(fields=["settlement_month_id"]),
         ]
@@ -107,6 +110,49 @@ class Aggregate(models.Model):
 
     def __str__(self):
         return f"{self.year}{self.period} {self.grouping or '合计'} {self.key1} {self.key2}"
+
+
+class Presence(models.Model):
+    """Which months of a year a person appears in one cell of a cut (docs/statistics.md "Distinct people
+    of a quarter and a year"): one row per (year, grouping, cell, person) with three 12-bit masks of
+    months (bit 0 = January) — ``seen`` any fact, ``paid`` a fact paying assistance, ``youfu`` a fact
+    paying the veterans' subsidy. The people of a quarter or the year in a cell are the rows whose mask
+    meets the period's months, so a month's build changes only the rows of that month's people and
+    moves the quarter's and the year's counts by the difference (``reporting.build``). A row whose
+    ``seen`` mask becomes 0 is deleted. PostgreSQL only (other databases count from the facts)."""
+
+    pk = models.CompositePrimaryKey("year", "grouping", "key1", "key2", "person_id")
+    year = models.PositiveSmallIntegerField("年度")
+    # on PostgreSQL compared byte by byte (COLLATE "C", migration 0006): the build joins millions of these keys
+    grouping = models.CharField("分组", max_length=40, blank=True)
+    key1 = models.CharField("分组值1", max_length=40, blank=True)
+    key2 = models.CharField("分组值2", max_length=40, blank=True)
+    person_id = models.BigIntegerField("人员")  # beneficiaries.Person, as on the facts it is derived from
+    seen = models.PositiveSmallIntegerField("有核定的月份")
+    paid = models.PositiveSmallIntegerField("获医疗救助的月份")
+    youfu = models.PositiveSmallIntegerField("获优抚补助的月份")
+
+    class Meta:
+        verbose_name = "统计人员在册月份"
+        verbose_name_plural = "统计人员在册月份"
+
+    def __str__(self):
+        return f"{self.year} {self.grouping or '合计'} {self.key1} {self.key2} {self.person_id}"
+
+
+class PresenceYear(models.Model):
+    """A year whose ``Presence`` rows are complete (written by a whole-year build): until then a build
+    of one of its months rebuilds the year's presence from its facts first."""
+
+    year = models.PositiveSmallIntegerField("年度", unique=True)
+    built_at = models.DateTimeField("生成时间")
+
+    class Meta:
+        verbose_name = "统计人员在册月份（年度）"
+        verbose_name_plural = "统计人员在册月份（年度）"
+
+    def __str__(self):
+        return str(self.year)
 
 
 class RefreshQueue(models.Model):
