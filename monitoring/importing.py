@@ -729,12 +729,18 @@ class Plan:
     burdens_changed: list[PersonYearBurden]
     alerts_new: list[dict]
     alerts_changed: list[Alert]
+    rows_left: list[Line] | None = None  # the lines still to write (None: all; the others went in during the plan)
 
 
 _by_date_and_row = attrgetter("settled_on", "row_number")
 
 
-def plan(lines: list[Line], summary: Summary) -> Plan:
+def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = None) -> Plan:
+    """The rows kept, what the engine would pay on recipients' rows, the year burdens and the alerts.
+    With ``imp`` (``--apply``), the rows of people not on our rosters (four in five: nothing of theirs
+    is decided) are final once the people are read: they go in by COPY while the engine decides the
+    others — the server ingests them on the second core meanwhile (``_RowsInBackground``); the plan
+    then asks the database nothing more until it has finished."""
     # duplicates: in the file or in an earlier import (warned, skipped, counted valid)
     earlier = _earlier_numbers(sorted({x.settlement_no for x in lines}))
     seen: set[str] = set()
@@ -755,14 +761,34 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
     used = _caps_used(pids, years)
     book = policy_book()
     thresholds = Thresholds()
-    in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
     towns = dict(Town.objects.values_list("code", "pk"))
     inst_names = dict(Institution.objects.values_list("pk", "name"))  # alerts name institutions, never by code
+    before = _earlier_burdens(ids, years)
+    bills = _bills_burden(pids, years)
+    raised = _earlier_alerts(ids, years)
+    known = [x for x in lines if x.id_number in people]  # only people on our rosters need the engine (a fifth)
+    background = None
+    if imp is not None and connection.vendor == "postgresql":
+        background = _RowsInBackground(imp, [x for x in lines if x.id_number not in people])
+    try:
+        p = _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised,
+                    rows_left=known if background is not None else None)
+    except BaseException as exc:
+        if background is not None:
+            background.finish(exc)  # abandons the COPY: the transaction rolls back
+        raise
+    if background is not None:
+        background.finish()
+    return p
+
+
+def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, rows_left) -> Plan:
+    """The plan's pure part: no query (a COPY may be under way on the connection)."""
+    in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
 
     # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over)
     alerts_new: list[dict] = []
-    known = [x for x in lines if x.id_number in people]  # only people on our rosters need the engine (a fifth)
-    known.sort(key=_by_date_and_row)
+    known = sorted(known, key=_by_date_and_row)
     for x in known:
         pid, person = people[x.id_number]
         x.person_id = pid
@@ -798,9 +824,6 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
     per: dict[tuple[str, int], list[Line]] = defaultdict(list)
     for x in lines:
         per[(x.id_number, x.settled_on.year)].append(x)
-    before = _earlier_burdens(ids, years)
-    bills = _bills_burden(pids, years)
-    raised = _earlier_alerts(ids, years)
     burdens_new, burdens_changed, alerts_changed = [], [], []
     for (idn, year), xs in per.items():
         hit = people.get(idn)
@@ -855,7 +878,7 @@ def plan(lines: list[Line], summary: Summary) -> Plan:
             "kind": kind, "settlement_no": None, "id_number": idn, "name": last.name, "person_id": pid, "town_id": town_id,
             "year": year, "burden": total, "expected": ZERO, "threshold": threshold, "figures": figures,
         })
-    return Plan(lines, burdens_new, burdens_changed, alerts_new, alerts_changed)
+    return Plan(lines, burdens_new, burdens_changed, alerts_new, alerts_changed, rows_left)
 
 
 # --- the whole import -----------------------------------------------------------------------------
@@ -886,13 +909,12 @@ def _import(*, data: bytes, file_name: str, month: date, user, apply: bool) -> t
         summary.timed("比对与预警计算", t)
         return summary, None
     with transaction.atomic():
-        p = plan(lines, summary)
+        imp = HighCostImport.objects.create(month=month, file_name=file_name[:200], sha256=sha, reading=reading, imported_by=user)
+        p = plan(lines, summary, imp=imp)  # also writes the rows of people not on our rosters, meanwhile
         t = summary.timed("比对与预警计算", t)
-        imp = HighCostImport.objects.create(
-            month=month, file_name=file_name[:200], sha256=sha, reading=reading, rows=summary.rows, valid=summary.valid,
-            invalid=summary.invalid, duplicates=summary.duplicates, people=summary.people, alerts=dict(summary.alerts),
-            errors=summary.errors, warnings=summary.warnings, imported_by=user,
-        )
+        imp.rows, imp.valid, imp.invalid, imp.duplicates = summary.rows, summary.valid, summary.invalid, summary.duplicates
+        imp.people, imp.alerts, imp.errors, imp.warnings = summary.people, dict(summary.alerts), summary.errors, summary.warnings
+        imp.save(update_fields=["rows", "valid", "invalid", "duplicates", "people", "alerts", "errors", "warnings"])
         _write(imp, p, user, summary)
         audit_bulk(actor=user, what="导入高额医疗费用明细", obj=imp, summary={
             "行数": summary.rows, "有效行": summary.valid, "无效行": summary.invalid, "重复行": summary.duplicates,
@@ -965,6 +987,62 @@ def copy_rows(model, columns: tuple[str, ...], rows) -> int:
     return n
 
 
+def _row_values(pk: int, lines):
+    """The rows' values in ROW_COLUMNS' order."""
+    for x in lines:
+        yield (pk, x.row_number, x.settlement_no, x.id_number, x.name, x.person_id, x.town_id, x.settled_on, x.settled_on.year,
+               x.institution_id, x.institution_text, x.level, x.kind, x.disease, x.total_cost, x.in_policy_cost, x.basic_paid,
+               x.critical_only, x.large, x.assistance, x.youfu_paid, x.other_paid, x.burden, x.self_pay_before,
+               x.self_pay_after, x.engine_assistance, x.scheme, x.category)
+
+
+class _RowsInBackground:
+    """A COPY of rows whose lines are final, sent by psycopg's queued writer: ``__init__`` formats them and
+    queues the text (returns once formatted), a psycopg thread sends it while the caller goes on with
+    pure Python, and the server ingests it on the other core; ``finish`` waits for the end (or, with an
+    error, abandons the COPY: the transaction then rolls back). The caller must not use the connection
+    in between."""
+
+    def __init__(self, imp: HighCostImport, lines: list[Line]):
+        from psycopg.copy import QueuedLibpqWriter
+
+        connection.ensure_connection()
+        meta = HighCostRow._meta
+        column = {f.attname: f.column for f in meta.concrete_fields}
+        names = ", ".join(f'"{column[c]}"' for c in ROW_COLUMNS)
+        line = _line_format(HighCostRow, ROW_COLUMNS)
+        self.cursor = connection.connection.cursor()
+        self.context = self.cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(self.cursor))
+        self.copy = self.context.__enter__()
+        try:
+            block: list[str] = []
+            for r in _row_values(imp.pk, lines):
+                block.append(line(r))
+                if len(block) >= 10_000:
+                    self.copy.write("".join(block).encode())
+                    block = []
+            if block:
+                self.copy.write("".join(block).encode())
+        except BaseException as exc:
+            self.finish(exc)
+            raise
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if self.copy is None:
+            return
+        self.copy = None
+        try:
+            if exc is None:
+                self.context.__exit__(None, None, None)
+            else:
+                try:
+                    self.context.__exit__(type(exc), exc, exc.__traceback__)
+                except Exception:  # noqa: BLE001, S110 - the COPY's own failure report; the caller raises the cause
+                    pass
+        finally:
+            self.cursor.close()
+
+
 def _lock_referenced(p: Plan) -> None:
     """What a foreign-key trigger would do per row (the rows and year burdens carry no database
     constraint: a million trigger events at commit cost as much as the COPY itself), done once per
@@ -998,11 +1076,7 @@ def _write(imp: HighCostImport, p: Plan, user, summary: Summary | None = None) -
     t = time.perf_counter()
     _lock_referenced(p)
     t = summary.timed("锁定引用的镇街、机构和人员", t)
-    copy_rows(HighCostRow, ROW_COLUMNS, ((
-        imp.pk, x.row_number, x.settlement_no, x.id_number, x.name, x.person_id, x.town_id, x.settled_on, x.settled_on.year,
-        x.institution_id, x.institution_text, x.level, x.kind, x.disease, x.total_cost, x.in_policy_cost, x.basic_paid,
-        x.critical_only, x.large, x.assistance, x.youfu_paid, x.other_paid, x.burden, x.self_pay_before, x.self_pay_after,
-        x.engine_assistance, x.scheme, x.category) for x in p.lines))
+    copy_rows(HighCostRow, ROW_COLUMNS, _row_values(imp.pk, p.lines if p.rows_left is None else p.rows_left))
     t = summary.timed("写入结算行（COPY）", t)
     now = timezone.now()
     copy_rows(PersonYearBurden, BURDEN_COLUMNS, ((*b, now) for b in p.burdens_new))

@@ -305,3 +305,27 @@ def test_text_with_backslashes_and_quotes_is_stored_as_written(run_import, insti
     alert = Alert.objects.get()
     assert alert.name == "赵\\t居民\"" and alert.figures["年度个人负担"] == "65,000.00"
     assert alert.status_changes.count() == 1 and alert.status == Alert.Status.OPEN
+
+
+def test_a_failure_while_deciding_leaves_nothing_of_the_import(month_file, monkeypatch):
+    """The rows of people not on our rosters go in while the engine decides the others: if deciding fails,
+    those rows, the import and everything else are gone with the transaction (nothing half-applied), and
+    the same file then imports whole."""
+    from monitoring import importing
+
+    real = importing.decide_bill
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("引擎故障")
+
+    monkeypatch.setattr(importing, "decide_bill", broken)
+    with pytest.raises(RuntimeError, match="引擎故障"):
+        importing.import_high_cost(data=month_file["data"], file_name="f.csv", month=date(2025, 6, 1), apply=True)
+    from monitoring.models import HighCostImport
+
+    assert (HighCostImport.objects.count(), HighCostRow.objects.count(), PersonYearBurden.objects.count(), Alert.objects.count()) == (
+        0, 0, 0, 0)
+    monkeypatch.setattr(importing, "decide_bill", real)
+    summary, imp = importing.import_high_cost(data=month_file["data"], file_name="f.csv", month=date(2025, 6, 1), apply=True)
+    assert HighCostRow.objects.filter(high_cost_import=imp).count() == 4 and summary.alerts == {"YJWJ": 1, "FDZZ": 1, "YBZP": 1}
+    assert HighCostRow.objects.filter(high_cost_import=imp, person__isnull=True).count() == 1  # the stranger's row, in the background
