@@ -20,6 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
@@ -233,10 +234,11 @@ def _pairs_sql(facts: str) -> str:
 
 
 def _temp_tables(cur) -> None:
-    cur.execute("DROP TABLE IF EXISTS stat_gone, stat_affected, stat_old, stat_new, stat_change")
+    cur.execute("DROP TABLE IF EXISTS stat_gone, stat_affected, stat_old, stat_new, stat_diff, stat_change")
     cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT source_key, {', '.join(PRESENCE_FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
-    cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint) ON COMMIT DROP")
+    cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
+                "PRIMARY KEY (year, month, person_id)) ON COMMIT DROP")
     for name in ("stat_old", "stat_new"):
         cur.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {', '.join(PAIR_COLUMNS)} "
                     "FROM reporting_presence WITH NO DATA")
@@ -248,6 +250,7 @@ def _presence_rebuild_year(cur, year: int) -> None:
     cur.execute(f"INSERT INTO reporting_presence ({', '.join(PAIR_COLUMNS)}) "
                 + _pairs_sql(f"(SELECT {', '.join(PRESENCE_FACT_COLUMNS)} FROM reporting_fact WHERE year = %s) f"),
                 [year])
+    cur.execute("ANALYZE reporting_presence")
     PresenceYear.objects.update_or_create(year=year, defaults={"built_at": timezone.now()})
 
 
@@ -265,12 +268,32 @@ def _presence_counts(cur, year: int) -> dict[tuple[str, str, str, str], tuple[in
     return out
 
 
+@contextmanager
+def _planner(cur, **settings):
+    """Planner settings for one statement of the build (SET LOCAL, then back to the default)."""
+    for name, value in settings.items():
+        cur.execute(f"SET LOCAL {name} = {value}")
+    try:
+        yield
+    finally:
+        for name in settings:
+            cur.execute(f"SET LOCAL {name} = DEFAULT")
+
+
+#: cells and people are hashed, never sorted (the planner, misled by the join's estimate, sorts)
+HASHED = {"enable_sort": "off", "work_mem": "'512MB'"}
+#: rows of the (large) presence found by its key, in its key's order, or by row address: never a hash of the
+#: whole table
+PROBED = {"enable_hashjoin": "off", "enable_memoize": "off"}
+
+
 def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], list[int]]:
     """After the facts of a build were replaced (the deleted ones in stat_gone, the new ones with ids
-    above ``last_fact_id``): bring the presence of the people and months they touched in ``years`` up to date and
-    return how each quarter's and year's distinct counts moved, {(year, period code, grouping, key1,
-    key2): [Δpeople, Δyoufu_people, Δcase_people]}."""
+    above ``last_fact_id``): bring the presence of the people and months they touched in ``years`` up
+    to date and return how each quarter's and year's distinct counts moved, {(year, period code,
+    grouping, key1, key2): [Δpeople, Δyoufu_people, Δcase_people]}."""
     facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
+    cur.execute("ANALYZE stat_gone")
     # the people and months whose facts changed in a way the presence sees (a fact written again as it
     # was — the usual case of a closed month built again — touches nobody)
     same = " AND ".join(f"g.{c} IS NOT DISTINCT FROM n.{c}" for c in SAME_PRESENCE)
@@ -282,32 +305,45 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
          WHERE x.year = ANY(%s)
            AND NOT (COALESCE({same} AND (g.assistance > 0) = (n.assistance > 0) AND (g.youfu > 0) = (n.youfu > 0), FALSE))
     """, [last_fact_id, years])
+    cur.execute("SELECT DISTINCT year, month FROM stat_affected")
+    year_months = cur.fetchall()
+    if not year_months:
+        return {}
     cur.execute("ANALYZE stat_affected")
-    mine = "reporting_fact f JOIN stat_affected a ON (a.year, a.month, a.person_id) = (f.year, f.month, f.person_id)"
-    # the months of the touched people as they were (their facts the build kept, and the ones it deleted) …
-    cur.execute(f"INSERT INTO stat_old ({', '.join(PAIR_COLUMNS)}) " + _pairs_sql(
-        f"(SELECT {facts} FROM {mine} WHERE f.id <= %s UNION ALL SELECT {facts} FROM {mine.replace('reporting_fact', 'stat_gone')}) f"),
-        [last_fact_id])
-    # … and as they are now
-    cur.execute(f"INSERT INTO stat_new ({', '.join(PAIR_COLUMNS)}) " + _pairs_sql(f"(SELECT {facts} FROM {mine}) f"))
+    # the facts of the touched people in the touched months (read through the (year, month, person) index)
+    months = " OR ".join(f"(f.year = {int(y)} AND f.month = {int(m)})" for y, m in year_months)
+    mine = f"""{{table}} f WHERE ({months}) AND EXISTS (SELECT 1 FROM stat_affected a
+               WHERE a.year = f.year AND a.month = f.month AND a.person_id = f.person_id)"""
+    with _planner(cur, **HASHED):
+        # the months of the touched people as they were (their facts the build kept, and the ones it deleted) …
+        cur.execute(f"INSERT INTO stat_old ({', '.join(PAIR_COLUMNS)}) " + _pairs_sql(
+            f"(SELECT {facts} FROM {mine.format(table='reporting_fact')} AND f.id <= %s "
+            f"UNION ALL SELECT {facts} FROM {mine.format(table='stat_gone')}) f"), [last_fact_id])
+        # … and as they are now
+        cur.execute(f"INSERT INTO stat_new ({', '.join(PAIR_COLUMNS)}) "
+                    + _pairs_sql(f"(SELECT {facts} FROM {mine.format(table='reporting_fact')}) f"))
     cur.execute("ANALYZE stat_old")
     cur.execute("ANALYZE stat_new")
     key = ("year", "grouping", "key1", "key2", "person_id")
-    on = " AND ".join(f"o.{k} = n.{k}" for k in key)
     masks = ("seen", "paid", "youfu")
+    # the cells and people whose months changed, in the presence's key order (its index is then read in order)
     cur.execute(f"""
-        CREATE TEMP TABLE stat_change ON COMMIT DROP AS
-        WITH d AS (
-            SELECT {", ".join(f"COALESCE(o.{k}, n.{k}) AS {k}" for k in key)},
-                   {", ".join(f"COALESCE(o.{m}, 0) AS old_{m}, COALESCE(n.{m}, 0) AS new_{m}" for m in masks)}
-              FROM stat_old o FULL JOIN stat_new n ON {on}
-             WHERE {" OR ".join(f"o.{m} IS DISTINCT FROM n.{m}" for m in masks)}
-        )
-        SELECT {", ".join(f"d.{k}" for k in key)}, p.ctid AS row,
-               {", ".join(f"COALESCE(p.{m}, 0) AS {m}0, (COALESCE(p.{m}, 0) & ~d.old_{m}) | d.new_{m} AS {m}1"
-                          for m in masks)}
-          FROM d LEFT JOIN reporting_presence p ON {" AND ".join(f"p.{k} = d.{k}" for k in key)}
+        CREATE TEMP TABLE stat_diff ON COMMIT DROP AS
+        SELECT {", ".join(f"COALESCE(o.{k}, n.{k}) AS {k}" for k in key)},
+               {", ".join(f"COALESCE(o.{m}, 0) AS old_{m}, COALESCE(n.{m}, 0) AS new_{m}" for m in masks)}
+          FROM stat_old o FULL JOIN stat_new n ON {" AND ".join(f"o.{k} = n.{k}" for k in key)}
+         WHERE {" OR ".join(f"o.{m} IS DISTINCT FROM n.{m}" for m in masks)}
+         ORDER BY {", ".join(key)}
     """)
+    cur.execute("ANALYZE stat_diff")
+    with _planner(cur, **PROBED):
+        cur.execute(f"""
+            CREATE TEMP TABLE stat_change ON COMMIT DROP AS
+            SELECT {", ".join(f"d.{k}" for k in key)}, p.ctid AS row,
+                   {", ".join(f"COALESCE(p.{m}, 0) AS {m}0, (COALESCE(p.{m}, 0) & ~d.old_{m}) | d.new_{m} AS {m}1"
+                              for m in masks)}
+              FROM stat_diff d LEFT JOIN reporting_presence p ON {" AND ".join(f"p.{k} = d.{k}" for k in key)}
+        """)
     cur.execute("ANALYZE stat_change")
     # the counts' moves: a person counts in a period when their mask meets its months
     periods = [Period(2000), *(Period(2000, quarter=q) for q in range(1, 5))]
@@ -325,10 +361,11 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
             if any(d):
                 moves[(y, p.code, g, k1, k2)] = d
     # the rows found above are changed where they lie (their ctid: no other build runs, the BuildState lock)
+    with _planner(cur, **PROBED):
+        cur.execute("DELETE FROM reporting_presence p USING stat_change c WHERE p.ctid = c.row AND c.seen1 = 0")
+        cur.execute("UPDATE reporting_presence p SET seen = c.seen1, paid = c.paid1, youfu = c.youfu1 "
+                    "FROM stat_change c WHERE p.ctid = c.row AND c.seen1 <> 0")
     pk = ", ".join(key)
-    cur.execute("DELETE FROM reporting_presence p USING stat_change c WHERE p.ctid = c.row AND c.seen1 = 0")
-    cur.execute("UPDATE reporting_presence p SET seen = c.seen1, paid = c.paid1, youfu = c.youfu1 FROM stat_change c "
-                "WHERE p.ctid = c.row AND c.seen1 <> 0")
     cur.execute(f"INSERT INTO reporting_presence ({pk}, seen, paid, youfu) "
                 f"SELECT {pk}, seen1, paid1, youfu1 FROM stat_change WHERE row IS NULL AND seen1 <> 0")
     return moves
