@@ -239,22 +239,30 @@ class Alert(models.Model):
     }
     OPEN_STATUSES = (Status.OPEN, Status.FOLLOWING)
 
+    # No database foreign-key constraints on the references an import writes (a month raises a quarter of a
+    # million alerts: five trigger checks each at commit cost seconds); the import locks the towns and people
+    # FOR KEY SHARE once and checks they exist (importing._lock_referenced), the rows and the import are its
+    # own, and PROTECT still refuses deletes through Django. The history keeps its constraint on the alert.
     kind = models.CharField("预警类型", max_length=4, choices=AlertKind.choices)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     id_number = models.CharField("公民身份号码", max_length=18)
     name = models.CharField("姓名", max_length=50)
     person = models.ForeignKey(
-        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="monitoring_alerts"
+        "beneficiaries.Person", verbose_name="人员", null=True, blank=True, on_delete=models.PROTECT, related_name="monitoring_alerts",
+        db_constraint=False,
     )
-    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+")
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     year = models.PositiveSmallIntegerField("年度")
-    row = models.ForeignKey(HighCostRow, verbose_name="结算", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
+    row = models.ForeignKey(HighCostRow, verbose_name="结算", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts",
+                            db_constraint=False)
     burden = money_field("年度个人负担")
     threshold = models.DecimalField("预警标准", max_digits=14, decimal_places=2, null=True, blank=True)
     expected = money_field("按政策应付医疗救助")
     figures = models.JSONField("预警依据", default=dict)
-    raised_by_import = models.ForeignKey(HighCostImport, verbose_name="产生于导入", on_delete=models.PROTECT, related_name="+")
-    updated_by_import = models.ForeignKey(HighCostImport, verbose_name="最近更新于导入", on_delete=models.PROTECT, related_name="+")
+    raised_by_import = models.ForeignKey(HighCostImport, verbose_name="产生于导入", on_delete=models.PROTECT, related_name="+",
+                                         db_constraint=False)
+    updated_by_import = models.ForeignKey(HighCostImport, verbose_name="最近更新于导入", on_delete=models.PROTECT, related_name="+",
+                                          db_constraint=False)
     due_on = models.DateField("跟进期限", null=True, blank=True)
     created_at = models.DateTimeField("产生时间", auto_now_add=True)
 
