@@ -29,6 +29,7 @@ from django.utils import timezone
 from .cuts import DIMENSIONS, GROUPINGS, Period, grouping_name, periods_touching
 from .models import Aggregate, BuildState, Fact, PresenceYear, RefreshQueue, SubsidyAggregate
 from .sources import (
+    FACT_COLUMNS,
     SUBSIDY_TOWN,
     fen,
     write_facts_for_bills,
@@ -234,7 +235,9 @@ def _pairs_sql(facts: str) -> str:
 
 
 def _temp_tables(cur) -> None:
-    cur.execute("DROP TABLE IF EXISTS stat_gone, stat_affected, stat_old, stat_new, stat_diff, stat_change")
+    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_old, stat_new, stat_diff, stat_change")
+    cur.execute(f"CREATE TEMP TABLE stat_fresh ON COMMIT DROP AS SELECT {', '.join(FACT_COLUMNS)} "
+                "FROM reporting_fact WITH NO DATA")
     cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT source_key, {', '.join(PRESENCE_FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
     cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
@@ -463,17 +466,25 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
         cur.execute("SELECT COALESCE(MAX(id), 0) FROM reporting_fact")
         last = cur.fetchone()[0]
         cols = ", ".join(PRESENCE_FACT_COLUMNS)
-        for column, ids in (("bill_id", bills), ("settlement_month_id", months)):
-            if ids:
-                cur.execute(f"WITH gone AS (DELETE FROM reporting_fact WHERE {column} = ANY(%s) RETURNING source_key, {cols}) "
-                            f"INSERT INTO stat_gone SELECT source_key, {cols} FROM gone", [sorted(ids)])
-        if seconds is not None:
-            seconds["delete"] = time.monotonic() - t
-        t = time.monotonic()
-        # new facts get ids above ``last``: one builder at a time (the BuildState lock) writes facts
-        new = write_facts_for_bills(bills) + write_facts_for_settlement_months(months)
+        # the facts as the records say now, then only what differs is written: the facts that changed or
+        # went are deleted (kept in stat_gone), the new and changed ones inserted — with ids above ``last``
+        # (one builder at a time, the BuildState lock, writes facts)
+        new = write_facts_for_bills(bills, "stat_fresh") + write_facts_for_settlement_months(months, "stat_fresh")
+        cur.execute("ANALYZE stat_fresh")
         if seconds is not None:
             seconds["facts"] = time.monotonic() - t
+        t = time.monotonic()
+        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM f.{c}" for c in FACT_COLUMNS)
+        for column, ids in (("bill_id", bills), ("settlement_month_id", months)):
+            if ids:
+                cur.execute(f"WITH gone AS (DELETE FROM reporting_fact f WHERE f.{column} = ANY(%s) AND NOT EXISTS "
+                            f"(SELECT 1 FROM stat_fresh s WHERE s.source_key = f.source_key AND {same}) "
+                            f"RETURNING source_key, {cols}) INSERT INTO stat_gone SELECT source_key, {cols} FROM gone",
+                            [sorted(ids)])
+        cur.execute(f"INSERT INTO reporting_fact ({', '.join(FACT_COLUMNS)}) SELECT {', '.join(FACT_COLUMNS)} "
+                    "FROM stat_fresh s WHERE NOT EXISTS (SELECT 1 FROM reporting_fact f WHERE f.source_key = s.source_key)")
+        if seconds is not None:
+            seconds["changed facts"] = time.monotonic() - t
         t = time.monotonic()
         cur.execute("SELECT year, month FROM stat_gone UNION SELECT year, month FROM reporting_fact WHERE id > %s",
                     [last])

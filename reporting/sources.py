@@ -177,13 +177,13 @@ def _year_month_sql(day: str) -> tuple[str, str]:
     return f"CAST(substr({day}, 1, 4) AS INTEGER)", f"CAST(substr({day}, 6, 2) AS INTEGER)"
 
 
-def _bill_facts_sql(bills_where: str) -> str:
+def _bill_facts_sql(bills_where: str, table: str = "reporting_fact") -> str:
     """INSERT the facts of the bills ``bills_where`` selects (a condition on ``claims_decision``'s
     ``bill_id``): per bill its latest decision a reviewer approved, unless the reviewer refused it."""
     assert "__" not in DECISION_TOWN
     year, month = _year_month_sql("d.settled_on")
     return f"""
-        INSERT INTO reporting_fact ({", ".join(FACT_COLUMNS)})
+        INSERT INTO {table} ({", ".join(FACT_COLUMNS)})
         SELECT 'bill:' || d.bill_id, d.bill_id, NULL, {year}, {month}, d.settled_on, d.person_id, d.{DECISION_TOWN},
                {_district_sql("d." + DECISION_TOWN, "d.settled_on")}, '{Route.HAND}', d.scheme,
                COALESCE(NULLIF(d.category, ''), d.youfu_category, ''), i.level, b.kind, d.historic,
@@ -198,14 +198,14 @@ def _bill_facts_sql(bills_where: str) -> str:
     """
 
 
-def _line_facts_sql(lines_where: str) -> str:
+def _line_facts_sql(lines_where: str, table: str = "reporting_fact") -> str:
     """INSERT the facts of the one-stop lines ``lines_where`` selects (a condition on ``l`` and ``m``)."""
     assert "__" not in LINE_TOWN
     year, month = _year_month_sql("l.settled_on")
     statuses = ", ".join(f"'{s}'" for s in COUNTED_MONTH_STATUSES)
     self_pay = "l.in_policy_cost - l.basic_paid - l.critical_paid"
     return f"""
-        INSERT INTO reporting_fact ({", ".join(FACT_COLUMNS)})
+        INSERT INTO {table} ({", ".join(FACT_COLUMNS)})
         SELECT 'line:' || l.id, NULL, l.settlement_month_id, {year}, {month}, l.settled_on, l.person_id, l.{LINE_TOWN},
                {_district_sql("l." + LINE_TOWN, "l.settled_on")}, '{Route.ONE_STOP}', l.scheme, l.category, i.level,
                l.kind, {_false_sql()}, {_fen_sql("l.total_cost")}, {_fen_sql("l.in_policy_cost")},
@@ -223,26 +223,27 @@ def _false_sql() -> str:
     return "FALSE" if connection.vendor == "postgresql" else "0"
 
 
-def write_facts_for_bills(bill_ids: Iterable[int]) -> int:
-    """Write the facts of these bills (their old facts must be gone). Returns how many were written."""
+def write_facts_for_bills(bill_ids: Iterable[int], table: str = "reporting_fact") -> int:
+    """Write the facts of these bills (their old facts must be gone) into ``table`` (the facts, or a
+    temporary table of the same columns). Returns how many were written."""
     from django.db import connection
 
     n = 0
     with connection.cursor() as cur:
         for chunk in _chunks(sorted(set(bill_ids))):
-            cur.execute(_bill_facts_sql(f"bill_id IN ({', '.join(['%s'] * len(chunk))})"), chunk)
+            cur.execute(_bill_facts_sql(f"bill_id IN ({', '.join(['%s'] * len(chunk))})", table), chunk)
             n += cur.rowcount
     return n
 
 
-def write_facts_for_settlement_months(month_ids: Iterable[int]) -> int:
+def write_facts_for_settlement_months(month_ids: Iterable[int], table: str = "reporting_fact") -> int:
     from django.db import connection
 
     ids = sorted(set(month_ids))
     if not ids:
         return 0
     with connection.cursor() as cur:
-        cur.execute(_line_facts_sql(f"m.id IN ({', '.join(['%s'] * len(ids))})"), ids)
+        cur.execute(_line_facts_sql(f"m.id IN ({', '.join(['%s'] * len(ids))})", table), ids)
         return cur.rowcount
 
 
