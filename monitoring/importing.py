@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import re
 import time
 from collections import defaultdict
@@ -744,7 +743,7 @@ class Plan:
     burdens_changed: list[PersonYearBurden]
     alerts_new: list[dict]
     alerts_changed: list[Alert]
-    rows_left: list[Line] | None = None  # the lines still to write (None: all; the others went in during the plan)
+    rows_left: list[Line] | None = None  # the lines still to write (None: all; [] when they went in during the plan)
 
 
 _by_date_and_row = attrgetter("settled_on", "row_number")
@@ -754,8 +753,9 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
     """The rows kept, what the engine would pay on recipients' rows, the year burdens and the alerts.
     With ``imp`` (``--apply``), the rows of people not on our rosters (four in five: nothing of theirs
     is decided) are final once the people are read: they go in by COPY while the engine decides the
-    others — the server ingests them on the second core meanwhile (``_RowsInBackground``); the plan
-    then asks the database nothing more until it has finished."""
+    others — the server ingests them on the second core meanwhile (``_RowsInBackground``) — and the
+    recipients' rows join the same COPY once decided, while the year burdens are computed; the plan
+    asks the database nothing more until it has finished."""
     # duplicates: in the file or in an earlier import (warned, skipped, counted valid)
     earlier = _earlier_numbers(list({x.settlement_no for x in lines}))  # no order needed (a million strings sorted: ~1 s)
     seen: set[str] = set()
@@ -787,7 +787,7 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
         background = _RowsInBackground(imp, [x for x in lines if x.id_number not in people])
     try:
         p = _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised,
-                    rows_left=known if background is not None else None)
+                    decided=background.add if background is not None else None)
     except BaseException as exc:
         if background is not None:
             background.finish(exc)  # abandons the COPY: the transaction rolls back
@@ -797,8 +797,10 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
     return p
 
 
-def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, rows_left) -> Plan:
-    """The plan's pure part: no query (a COPY may be under way on the connection)."""
+def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, decided=None) -> Plan:
+    """The plan's pure part: no query (a COPY may be under way on the connection). ``decided`` is given the
+    recipients' lines once the engine has decided them (they join the background COPY while the year
+    burdens and their alerts are computed)."""
     in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
 
     # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over)
@@ -835,6 +837,8 @@ def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_n
                 },
             })
 
+    if decided is not None:
+        decided(known)
     # year-to-date burdens (D11) and the alerts on them (D12)
     per: dict[tuple[str, int], list[Line]] = defaultdict(list)
     for x in lines:
@@ -893,7 +897,7 @@ def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_n
             "kind": kind, "settlement_no": None, "id_number": idn, "name": last.name, "person_id": pid, "town_id": town_id,
             "year": year, "burden": total, "expected": ZERO, "threshold": threshold, "figures": figures,
         })
-    return Plan(lines, burdens_new, burdens_changed, alerts_new, alerts_changed, rows_left)
+    return Plan(lines, burdens_new, burdens_changed, alerts_new, alerts_changed, [] if decided is not None else None)
 
 
 # --- the whole import -----------------------------------------------------------------------------
@@ -980,8 +984,7 @@ def _line_format(model, columns: tuple[str, ...], normalised: frozenset[str] = f
     return eval(source, names)  # noqa: S307 - built from our own column names only
 
 
-def _json_text(value) -> str:
-    return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+_json_text = DjangoJSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps builds one per call unless ensure_ascii
 
 
 def copy_rows(model, columns: tuple[str, ...], rows, normalised: frozenset[str] = frozenset()) -> int:
@@ -1019,8 +1022,8 @@ def _row_values(pk: int, lines):
 
 
 class _RowsInBackground:
-    """A COPY of rows whose lines are final, sent by psycopg's queued writer: ``__init__`` formats them and
-    queues the text (returns once formatted), a psycopg thread sends it while the caller goes on with
+    """A COPY of rows whose lines are final, sent by psycopg's queued writer: ``add`` formats lines and
+    queues their text (returns once formatted), a psycopg thread sends it while the caller goes on with
     pure Python, and the server ingests it on the other core; ``finish`` waits for the end (or, with an
     error, abandons the COPY: the transaction then rolls back). The caller must not use the connection
     in between."""
@@ -1032,13 +1035,18 @@ class _RowsInBackground:
         meta = HighCostRow._meta
         column = {f.attname: f.column for f in meta.concrete_fields}
         names = ", ".join(f'"{column[c]}"' for c in ROW_COLUMNS)
-        line = _line_format(HighCostRow, ROW_COLUMNS, NORMALISED)
+        self.pk = imp.pk
+        self.line = _line_format(HighCostRow, ROW_COLUMNS, NORMALISED)
         self.cursor = connection.connection.cursor()
         self.context = self.cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(self.cursor))
         self.copy = self.context.__enter__()
+        self.add(lines)
+
+    def add(self, lines: list[Line]) -> None:
+        line = self.line
         try:
             block: list[str] = []
-            for r in _row_values(imp.pk, lines):
+            for r in _row_values(self.pk, lines):
                 block.append(line(r))
                 if len(block) >= 10_000:
                     self.copy.write("".join(block).encode())
