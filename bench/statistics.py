@@ -236,14 +236,15 @@ def main() -> None:
     # every fact of the month new, every person of the month entering its cells — the most a month costs
     approved(False)
     secs, out = timed(lambda: close_month(YEAR, month))
-    show("   the month withdrawn (its facts gone, its people leaving the quarter's and the year's counts)", secs, out,
-         target=False)
+    show("   (the month withdrawn first: its facts gone, its people leaving the quarter's and the year's counts)",
+         secs, out, target=False)
     approved(True)
     secs, out = timed(lambda: close_month(YEAR, month))
-    show("2. a closed month arriving: its facts from the records, the presence of its people, the aggregates of "
-         "the month, quarter and year", secs, out)
+    show("2. a closed month arriving whole (every decision of the month approved since the last build): its facts "
+         "from the records, the presence of all its people, the aggregates of the month, quarter and year", secs, out)
     secs, out = timed(lambda: close_month(YEAR, month))
-    show("   the same month closed again, nothing changed", secs, out, target=False)
+    show("   the same closed month built again (its facts checked against the records, nothing changed; the "
+         "aggregates of the month, quarter and year written again)", secs, out)
     sample = list(Bill.objects.filter(settled_on__year=YEAR, settled_on__month=month).order_by("pk")
                   .values_list("pk", flat=True)[:5000])
 
