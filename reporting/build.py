@@ -210,6 +210,8 @@ PAIR_COLUMNS = ("year", "grouping", "key1", "key2", "person_id", "seen", "paid",
 PRESENCE_FACT_COLUMNS = ("id", "year", "month", "person_id", *DIMENSIONS.values(), "assistance", "youfu")
 #: what a fact must keep for the presence to stay as it is: its person, month and cells, and whether it paid
 SAME_PRESENCE = ("year", "month", "person_id", *DIMENSIONS.values())
+#: what the build keeps of the facts it deletes (stat_gone)
+GONE_COLUMNS = ("id", *FACT_COLUMNS)
 
 
 def period_bits(period: Period) -> int:
@@ -220,25 +222,61 @@ def _pairs_sql(facts: str) -> str:
     """SELECT, per year, cell of every cut and person, the months of ``facts`` (a FROM item named ``f``
     with the columns of PRESENCE_FACT_COLUMNS) as bitmasks: PAIR_COLUMNS. Each fact is spread over its
     cell of every cut (a LATERAL list), then one hashed GROUP BY (the keys compared byte by byte)."""
-    cells = []
-    for g in GROUPINGS:
-        keys = [f"COALESCE(CAST(f.{DIMENSIONS[d]} AS varchar), '')" for d in g] + ["''", "''"]
-        cells.append(f"('{grouping_name(g)}', {keys[0]}, {keys[1]})")
     month_bit = "(1 << (f.month - 1))"
     return f"""
         SELECT f.year, c.g COLLATE "C", c.k1 COLLATE "C", c.k2 COLLATE "C", f.person_id, BIT_OR({month_bit}),
                COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.assistance > 0), 0),
                COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.youfu > 0), 0)
-          FROM {facts} CROSS JOIN LATERAL (VALUES {", ".join(cells)}) c (g, k1, k2)
+          FROM {facts} CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
          GROUP BY f.year, c.g COLLATE "C", c.k1 COLLATE "C", c.k2 COLLATE "C", f.person_id
     """
+
+
+def _cells_sql() -> str:
+    """A fact ``f``'s cell of every cut: a VALUES list of (grouping, key1, key2), keys as Aggregate writes them."""
+    cells = []
+    for g in GROUPINGS:
+        keys = [f"COALESCE(CAST(f.{DIMENSIONS[d]} AS varchar), '')" for d in g] + ["''", "''"]
+        cells.append(f"('{grouping_name(g)}', {keys[0]}, {keys[1]})")
+    return f"(VALUES {', '.join(cells)})"
+
+
+_CELLS = _cells_sql()
+
+
+def _month_sums(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], dict[str, int]]:
+    """How the sums of each touched month's cells move: the facts a build inserted less the ones it
+    deleted, {(year, month code, grouping, key1, key2): {measure: Δ}} (ADDITIVE measures)."""
+    sign = "f.sign"
+    sums = {
+        "person_times": f"SUM({sign}) FILTER (WHERE f.assistance > 0)",
+        "amount": f"SUM({sign} * f.assistance)",
+        "youfu_times": f"SUM({sign}) FILTER (WHERE f.youfu > 0)",
+        "youfu_amount": f"SUM({sign} * f.youfu)",
+        "cases": f"SUM({sign})",
+        "total_cost": f"SUM({sign} * f.total_cost)",
+        "in_policy_cost": f"SUM({sign} * f.in_policy_cost)",
+        "self_pay_before": f"SUM({sign} * f.self_pay)",
+        "self_pay_after": f"SUM({sign} * (f.self_pay - f.assistance - f.youfu))",
+    }
+    assert set(sums) == set(ADDITIVE)
+    cols = ", ".join(FACT_COLUMNS)
+    cur.execute(f"""
+        SELECT f.year, f.month, c.g, c.k1, c.k2, {", ".join(f"COALESCE({e}, 0)" for e in sums.values())}
+          FROM (SELECT -1 AS sign, {cols} FROM stat_gone WHERE year = ANY(%s)
+                UNION ALL SELECT 1, {cols} FROM reporting_fact WHERE id > %s AND year = ANY(%s)) f
+               CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
+         GROUP BY f.year, f.month, c.g, c.k1, c.k2
+    """, [years, last_fact_id, years])
+    return {(y, Period(y, month=m).code, g, k1, k2): dict(zip(sums, (int(v) for v in values), strict=True))
+            for y, m, g, k1, k2, *values in cur.fetchall()}
 
 
 def _temp_tables(cur) -> None:
     cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_old, stat_new, stat_diff, stat_change")
     cur.execute(f"CREATE TEMP TABLE stat_fresh ON COMMIT DROP AS SELECT {', '.join(FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
-    cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT source_key, {', '.join(PRESENCE_FACT_COLUMNS)} "
+    cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT {', '.join(GONE_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
     cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
                 "PRIMARY KEY (year, month, person_id)) ON COMMIT DROP")
@@ -349,7 +387,9 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
         """)
     cur.execute("ANALYZE stat_change")
     # the counts' moves: a person counts in a period when their mask meets its months
-    periods = [Period(2000), *(Period(2000, quarter=q) for q in range(1, 5))]
+    months_touched = {int(m) for _, m in year_months}
+    periods = [Period(2000), *(Period(2000, quarter=q) for q in sorted({(m - 1) // 3 + 1 for m in months_touched})),
+               *(Period(2000, month=m) for m in sorted(months_touched))]
 
     def move(mask: str, bits: int) -> str:
         return f"SUM(CASE WHEN {mask}1 & {bits} <> 0 THEN 1 ELSE 0 END - CASE WHEN {mask}0 & {bits} <> 0 THEN 1 ELSE 0 END)"
@@ -390,13 +430,40 @@ def _rollup(period: Period, distinct) -> list[Aggregate]:
         cell = (r["grouping"], r["key1"], r["key2"])
         figures = {m: r[f"s_{m}"] for m in ADDITIVE}
         figures.update(zip([f for f, _ in DISTINCT], distinct(*cell), strict=True))
-        if not figures["cases"]:
-            continue
-        if not 0 < figures["case_people"] <= figures["cases"] or not 0 <= figures["people"] <= figures["person_times"] \
-                or not 0 <= figures["youfu_people"] <= figures["youfu_times"]:
-            raise PresenceOutOfStep(f"{period.year} {period.code} {cell}: {figures}")
-        out.append(Aggregate(year=period.year, period=period.code, grouping=cell[0], key1=cell[1], key2=cell[2],
-                             built_at=now, **figures))
+        if _checked(period, cell, figures):
+            out.append(Aggregate(year=period.year, period=period.code, grouping=cell[0], key1=cell[1], key2=cell[2],
+                                 built_at=now, **figures))
+    return out
+
+
+def _checked(period: Period, cell, figures: dict) -> bool:
+    """Whether the cell has a row (any case), after checking its distinct counts against its counts."""
+    if not figures["cases"] and not any(figures.values()):
+        return False
+    if not 0 < figures["case_people"] <= figures["cases"] or not 0 <= figures["people"] <= figures["person_times"] \
+            or not 0 <= figures["youfu_people"] <= figures["youfu_times"]:
+        raise PresenceOutOfStep(f"{period.year} {period.code} {cell}: {figures}")
+    return True
+
+
+def _moved_month(period: Period, moves: dict, sums: dict) -> list[Aggregate]:
+    """A month's rows: the rows it had, its sums moved by the facts inserted less the ones deleted, its
+    distinct counts by the presence."""
+    had = {(a.grouping, a.key1, a.key2): {m: getattr(a, m) for m in MEASURES}
+           for a in Aggregate.objects.filter(year=period.year, period=period.code)}
+    mine = lambda d: {k[2:]: v for k, v in d.items() if k[:2] == (period.year, period.code)}  # noqa: E731
+    sums, moves = mine(sums), mine(moves)
+    now = timezone.now()
+    out = []
+    for cell in sorted(set(had) | set(sums) | set(moves)):
+        figures = dict(had.get(cell) or dict.fromkeys(MEASURES, 0))
+        for m, d in sums.get(cell, {}).items():
+            figures[m] += d
+        for (f, _), d in zip(DISTINCT, moves.get(cell, (0, 0, 0)), strict=True):
+            figures[f] += d
+        if _checked(period, cell, figures):
+            out.append(Aggregate(year=period.year, period=period.code, grouping=cell[0], key1=cell[1], key2=cell[2],
+                                 built_at=now, **figures))
     return out
 
 
@@ -421,15 +488,15 @@ def _build_year_from_facts(cur, year: int, seconds: dict | None = None) -> int:
     return n
 
 
-def _build_incremental(touched: dict[int, set[int]], moves: dict, seconds: dict | None = None) -> int:
-    """The months touched from their facts; their quarters and years from the months' sums and the
-    distinct counts they had, moved by ``moves``."""
+def _build_incremental(touched: dict[int, set[int]], moves: dict, sums: dict, seconds: dict | None = None) -> int:
+    """The months touched: the rows they had moved by ``sums`` and ``moves``; their quarters and years:
+    the sums of their months, and the distinct counts they had moved by ``moves``."""
     n = 0
     for year, months in sorted(touched.items()):
         for period in periods_touching(year, months):
             t = time.monotonic()
             if period.month is not None:
-                rows = aggregate_period_at_once(period)
+                rows = _moved_month(period, moves, sums)
             else:
                 had = {(a.grouping, a.key1, a.key2): [getattr(a, f) for f, _ in DISTINCT]
                        for a in Aggregate.objects.filter(year=year, period=period.code)}
@@ -465,7 +532,7 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
         _temp_tables(cur)
         cur.execute("SELECT COALESCE(MAX(id), 0) FROM reporting_fact")
         last = cur.fetchone()[0]
-        cols = ", ".join(PRESENCE_FACT_COLUMNS)
+        cols = ", ".join(f"f.{c}" for c in GONE_COLUMNS)
         # the facts as the records say now, then only what differs is written: the facts that changed or
         # went are deleted (kept in stat_gone), the new and changed ones inserted — with ids above ``last``
         # (one builder at a time, the BuildState lock, writes facts)
@@ -479,8 +546,7 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
             if ids:
                 cur.execute(f"WITH gone AS (DELETE FROM reporting_fact f WHERE f.{column} = ANY(%s) AND NOT EXISTS "
                             f"(SELECT 1 FROM stat_fresh s WHERE s.source_key = f.source_key AND {same}) "
-                            f"RETURNING source_key, {cols}) INSERT INTO stat_gone SELECT source_key, {cols} FROM gone",
-                            [sorted(ids)])
+                            f"RETURNING {cols}) INSERT INTO stat_gone SELECT * FROM gone", [sorted(ids)])
         cur.execute(f"INSERT INTO reporting_fact ({', '.join(FACT_COLUMNS)}) SELECT {', '.join(FACT_COLUMNS)} "
                     "FROM stat_fresh s WHERE NOT EXISTS (SELECT 1 FROM reporting_fact f WHERE f.source_key = s.source_key)")
         if seconds is not None:
@@ -495,13 +561,14 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
         unbuilt = sorted(set(touched) - built)
         # a year without presence (its first build, or built before this table) is built whole
         moves = _presence_apply(cur, last, sorted(built)) if built else {}
+        sums = _month_sums(cur, last, sorted(built)) if built else {}
         if seconds is not None:
             seconds["presence"] = time.monotonic() - t
         cells = 0
         for year in unbuilt:
             cells += _build_year_from_facts(cur, year)
         try:
-            cells += _build_incremental({y: ms for y, ms in touched.items() if y in built}, moves, seconds)
+            cells += _build_incremental({y: ms for y, ms in touched.items() if y in built}, moves, sums, seconds)
         except PresenceOutOfStep:
             # never expected (tests/reporting/test_incremental.py): said in the log, and the figures stay right
             logger.exception("statistics: the distinct counts were out of step with the months; years built again")
@@ -597,5 +664,5 @@ def close_month(year: int, month: int) -> dict:
         bills = set(Bill.objects.filter(settled_on__year=year, settled_on__month=month).values_list("pk", flat=True))
         facts, cells, touched = _replace_facts(bills, set(), seconds)
         if month not in touched.get(year, ()):  # nothing changed: the month, its quarter and the year all the same
-            cells += _build_incremental({year: {month}}, {}, seconds)
+            cells += _build_incremental({year: {month}}, {}, {}, seconds)
     return {"bills": len(bills), "facts": facts, "cells": cells, "steps": seconds, "seconds": time.monotonic() - started}
