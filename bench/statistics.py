@@ -240,11 +240,12 @@ def main() -> None:
          secs, out, target=False)
     approved(True)
     secs, out = timed(lambda: close_month(YEAR, month))
-    show("2. a closed month arriving whole (every decision of the month approved since the last build): its facts "
+    show("2a. a closed month arriving whole (every decision of the month approved since the last build): its facts "
          "from the records, the presence of all its people, the aggregates of the month, quarter and year", secs, out)
     secs, out = timed(lambda: close_month(YEAR, month))
-    show("   the same closed month built again (its facts checked against the records, nothing changed; the "
-         "aggregates of the month, quarter and year written again)", secs, out)
+    show("2b. the same closed month built again (its facts checked against the records, nothing changed, as when "
+         "each approval was brought in by its refresh; the aggregates of the month, quarter and year written "
+         "again)", secs, out)
     sample = list(Bill.objects.filter(settled_on__year=YEAR, settled_on__month=month).order_by("pk")
                   .values_list("pk", flat=True)[:5000])
 
