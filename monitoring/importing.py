@@ -753,7 +753,7 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
     """The rows kept, what the engine would pay on recipients' rows, the year burdens and the alerts.
     With ``imp`` (``--apply``), the rows of people not on our rosters (four in five: nothing of theirs
     is decided) are final once the people are read: they go in by COPY while the engine decides the
-    others — the server ingests them on the second core meanwhile (``_RowsInBackground``) — and the
+    others — the server ingests them on the second core meanwhile (``_CopyInBackground``) — and the
     recipients' rows join the same COPY once decided, while the year burdens are computed; the plan
     asks the database nothing more until it has finished."""
     # duplicates: in the file or in an earlier import (warned, skipped, counted valid)
@@ -782,12 +782,16 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
     bills = _bills_burden(pids, years)
     raised = _earlier_alerts(ids, years)
     known = [x for x in lines if x.id_number in people]  # only people on our rosters need the engine (a fifth)
-    background = None
+    background = decided = None
     if imp is not None and connection.vendor == "postgresql":
-        background = _RowsInBackground(imp, [x for x in lines if x.id_number not in people])
+        background = _CopyInBackground(HighCostRow, ROW_COLUMNS, NORMALISED)
+        background.add(_row_values(imp.pk, [x for x in lines if x.id_number not in people]))
+
+        def decided(xs):
+            background.add(_row_values(imp.pk, xs))
     try:
         p = _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised,
-                    decided=background.add if background is not None else None)
+                    decided=decided)
     except BaseException as exc:
         if background is not None:
             background.finish(exc)  # abandons the COPY: the transaction rolls back
@@ -1012,6 +1016,16 @@ def copy_rows(model, columns: tuple[str, ...], rows, normalised: frozenset[str] 
     return n
 
 
+def _copy_text(model, columns: tuple[str, ...], lines: list[str]) -> None:
+    """Lines already in COPY's text format (``_line_format``) into ``model``'s table (PostgreSQL only)."""
+    meta = model._meta
+    column = {f.attname: f.column for f in meta.concrete_fields}
+    names = ", ".join(f'"{column[c]}"' for c in columns)
+    with connection.cursor() as cur, cur.cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN') as copy:
+        for i in range(0, len(lines), 10_000):
+            copy.write("".join(lines[i:i + 10_000]).encode())
+
+
 def _row_values(pk: int, lines):
     """The rows' values in ROW_COLUMNS' order."""
     for x in lines:
@@ -1021,32 +1035,30 @@ def _row_values(pk: int, lines):
                x.self_pay_after, x.engine_assistance, x.scheme, x.category)
 
 
-class _RowsInBackground:
-    """A COPY of rows whose lines are final, sent by psycopg's queued writer: ``add`` formats lines and
+class _CopyInBackground:
+    """A COPY sent by psycopg's queued writer: ``add`` formats rows (tuples in ``columns``' order) and
     queues their text (returns once formatted), a psycopg thread sends it while the caller goes on with
     pure Python, and the server ingests it on the other core; ``finish`` waits for the end (or, with an
     error, abandons the COPY: the transaction then rolls back). The caller must not use the connection
     in between."""
 
-    def __init__(self, imp: HighCostImport, lines: list[Line]):
+    def __init__(self, model, columns: tuple[str, ...], normalised: frozenset[str] = frozenset()):
         from psycopg.copy import QueuedLibpqWriter
 
         connection.ensure_connection()
-        meta = HighCostRow._meta
+        meta = model._meta
         column = {f.attname: f.column for f in meta.concrete_fields}
-        names = ", ".join(f'"{column[c]}"' for c in ROW_COLUMNS)
-        self.pk = imp.pk
-        self.line = _line_format(HighCostRow, ROW_COLUMNS, NORMALISED)
+        names = ", ".join(f'"{column[c]}"' for c in columns)
+        self.line = _line_format(model, columns, normalised)
         self.cursor = connection.connection.cursor()
         self.context = self.cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(self.cursor))
         self.copy = self.context.__enter__()
-        self.add(lines)
 
-    def add(self, lines: list[Line]) -> None:
+    def add(self, rows) -> None:
         line = self.line
         try:
             block: list[str] = []
-            for r in _row_values(self.pk, lines):
+            for r in rows:
                 block.append(line(r))
                 if len(block) >= 10_000:
                     self.copy.write("".join(block).encode())
@@ -1111,25 +1123,49 @@ def _write(imp: HighCostImport, p: Plan, user, summary: Summary | None = None) -
     t = summary.timed("写入结算行（COPY）", t)
     now = timezone.now()
     now_text = str(now)  # a datetime's str costs ~1.5 µs: once, not per row
-    copy_rows(PersonYearBurden, BURDEN_COLUMNS, ((*b, now_text) for b in p.burdens_new) if connection.vendor == "postgresql" else
-              ((*b, now) for b in p.burdens_new), NORMALISED)
+    due = due_date(imp.imported_at.date() if imp.imported_at else date.today())
+    status, pk = Alert.Status.OPEN.value, imp.pk
+    alert_line = _line_format(Alert, ALERT_COLUMNS, NORMALISED)
+
+    def alert_values(a, row_id, at):
+        return (a["kind"], status, a["id_number"], a["name"], a["person_id"], a["town_id"], a["year"], row_id, a["burden"],
+                a["threshold"], a["expected"], a["figures"], pk, pk, due, at)
+
+    by_year = [a for a in p.alerts_new if not a["settlement_no"]]  # 负担仍重 / 疑似因病致贫返贫: no row to find
+    by_row = [a for a in p.alerts_new if a["settlement_no"]]  # 应救未救: the row's id, once the rows are in
+    texts = None
+    if connection.vendor == "postgresql" and p.burdens_new:
+        # the year burdens go in on the server while the year alerts' lines (their figures' JSON) are made here
+        background = _CopyInBackground(PersonYearBurden, BURDEN_COLUMNS, NORMALISED)
+        background.add((*b, now_text) for b in p.burdens_new)
+        try:
+            texts = []
+            for a in by_year:
+                texts.append(alert_line(alert_values(a, None, now_text)))
+                a["figures"] = None  # its text is made: the dict of figures goes (the peak does not grow by the lines)
+        except BaseException as exc:
+            background.finish(exc)
+            raise
+        background.finish()
+    else:
+        copy_rows(PersonYearBurden, BURDEN_COLUMNS, ((*b, now) for b in p.burdens_new), NORMALISED)
     if p.burdens_changed:
         PersonYearBurden.objects.bulk_update(
             p.burdens_changed, ["burden", "bills_burden", "self_pay_before", "self_pay_after", "in_policy_cost", "settlements",
                                 "name", "person_id", "town_id"], batch_size=CHUNK)
     t = summary.timed("写入年度负担", t)
     row_ids = {}
-    wanted = [a["settlement_no"] for a in p.alerts_new if a["settlement_no"]]
+    wanted = [a["settlement_no"] for a in by_row]
     for part in _chunks(wanted, BIG_CHUNK):
         row_ids.update(HighCostRow.objects.filter(settlement_no__any=Many(part)).values_list("settlement_no", "pk"))
-    due = due_date(imp.imported_at.date() if imp.imported_at else date.today())
     if p.alerts_new:  # by COPY from a compiled line format, like the rows (the figures dumped as JSON text)
-        status, pk, now = Alert.Status.OPEN.value, imp.pk, timezone.now()
-        now = str(now) if connection.vendor == "postgresql" else now
-        copy_rows(Alert, ALERT_COLUMNS, ((
-            a["kind"], status, a["id_number"], a["name"], a["person_id"], a["town_id"], a["year"],
-            row_ids.get(a["settlement_no"]) if a["settlement_no"] else None, a["burden"], a["threshold"], a["expected"],
-            a["figures"], pk, pk, due, now) for a in p.alerts_new), NORMALISED)
+        if texts is not None:  # the rows' alerts first, then the year alerts already made (the order they were raised in)
+            _copy_text(Alert, ALERT_COLUMNS, [alert_line(alert_values(a, row_ids.get(a["settlement_no"]), now_text)) for a in by_row]
+                       + texts)
+        else:
+            copy_rows(Alert, ALERT_COLUMNS, (alert_values(a, row_ids.get(a["settlement_no"]) if a["settlement_no"] else None,
+                                                          now if connection.vendor != "postgresql" else now_text)
+                                             for a in (*by_row, *by_year)), NORMALISED)
         ids = list(Alert.objects.filter(raised_by_import_id=imp.pk).values_list("pk", flat=True))
         record_start_many(Alert, ids, by=user, reason=f"{imp.month:%Y年%m月}高额医疗费用监测")
     for a in p.alerts_changed:
