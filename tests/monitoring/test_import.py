@@ -329,3 +329,18 @@ def test_a_failure_while_deciding_leaves_nothing_of_the_import(month_file, monke
     summary, imp = importing.import_high_cost(data=month_file["data"], file_name="f.csv", month=date(2025, 6, 1), apply=True)
     assert HighCostRow.objects.filter(high_cost_import=imp).count() == 4 and summary.alerts == {"YJWJ": 1, "FDZZ": 1, "YBZP": 1}
     assert HighCostRow.objects.filter(high_cost_import=imp, person__isnull=True).count() == 1  # the stranger's row, in the background
+
+
+def test_the_database_refuses_a_second_alert_for_the_same_row_or_person_year(month_file, run_import):
+    """D12 held by the database itself (alert_once_per_row, alert_once_per_person_year), whatever writes
+    the alerts: the import's COPY has no per-row check of its own. (Django's AlterField on Alert.row with
+    db_index=False drops the partial unique index along with the plain one: keep this test.)"""
+    from django.db import IntegrityError, transaction
+
+    code, out = run_import(month_file["data"], apply=True)
+    assert code == 0 and out["alerts"] == {"YJWJ": 1, "FDZZ": 1, "YBZP": 1}
+    for kind in (AlertKind.YJWJ, AlertKind.FDZZ):
+        alert = Alert.objects.get(kind=kind)
+        alert.pk = None
+        with pytest.raises(IntegrityError), transaction.atomic():
+            alert.save()
