@@ -14,6 +14,7 @@ from .models import (
     HighCostImport,
     HighCostRow,
     PersonYearBurden,
+    SelfPayMonth,
 )
 
 POLICY_REASON = "监测预警标准：带生效日期的政策数据（暂行，待区医保局确认），已生效的记录不能修改（更正为新增一条更晚生效的记录）"
@@ -46,6 +47,12 @@ class HighCostRowAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 @admin.register(PersonYearBurden)
 class PersonYearBurdenAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_display = ("name", "year", "town", "burden", "self_pay_before", "self_pay_after")
+    list_select_related = ("town",)
+
+
+@admin.register(SelfPayMonth)
+class SelfPayMonthAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    list_display = ("year", "month", "category", "town", "settlements", "in_policy_cost", "self_pay_before", "self_pay_after")
     list_select_related = ("town",)
 
 

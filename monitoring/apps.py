@@ -32,11 +32,11 @@ class MonitoringConfig(AppConfig):
         register_dashboard_section(dashboard_open_work)
         register_dashboard_section(dashboard_self_pay)
 
-        from .models import HighCostRow, PersonYearBurden
+        from .models import HighCostRow, PersonYearBurden, SelfPayMonth
 
         # rows of an imported file and the derived burdens: written in bulk (COPY), one audit entry per
         # import (services.log_bulk); auditing each row would write a log entry per settlement
-        for model in (HighCostRow, PersonYearBurden):
+        for model in (HighCostRow, PersonYearBurden, SelfPayMonth):
             if auditlog.contains(model):
                 auditlog.unregister(model)
         # a scan's bytes never enter the trail (binary: not text), the rest of its row does

@@ -41,6 +41,7 @@ from yfbz.policy.selectors import policy_book
 from yfbz.rules import SCHEME_ZH
 from yfbz.rules.idcard import IdNumberError, _birth, check_character
 
+from .indicator import add_import
 from .models import CENT, ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
 from .thresholds import Thresholds
 
@@ -939,6 +940,9 @@ def _import(*, data: bytes, file_name: str, month: date, user, apply: bool) -> t
         imp.people, imp.alerts, imp.errors, imp.warnings = summary.people, dict(summary.alerts), summary.errors, summary.warnings
         imp.save(update_fields=["rows", "valid", "invalid", "duplicates", "people", "alerts", "errors", "warnings"])
         _write(imp, p, user, summary)
+        t = time.perf_counter()
+        add_import(imp)  # the indicator's month totals, in the same transaction
+        summary.timed("自付比例月度合计", t)
         audit_bulk(actor=user, what="导入高额医疗费用明细", obj=imp, summary={
             "行数": summary.rows, "有效行": summary.valid, "无效行": summary.invalid, "重复行": summary.duplicates,
             "人数": summary.people, **{AlertKind(k).label: v for k, v in summary.alerts.items()},

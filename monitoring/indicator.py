@@ -3,7 +3,8 @@ monitoring sections (registered with ``reporting.hooks`` in ``MonitoringConfig.r
 
 - Recipients' in-policy self-pay ratio before and after assistance, from the city platform's monthly
   high-cost export (``HighCostRow`` rows of recipients: an identity on the settlement date, so the engine
-  chose a category): Σ in-policy self-pay ÷ Σ in-policy cost, by month, category and town. The
+  chose a category): Σ in-policy self-pay ÷ Σ in-policy cost, by month, category and town. Pages read
+  the month totals (``SelfPayMonth``) each import adds to (``add_import``), not a year of rows. The
   statistics pages keep their own ratio over the bureau's decisions and one-stop lines (docs/statistics.md);
   this one covers every high-cost settlement of a recipient, wherever it was settled.
 - Open warnings and applications per town, totals only (the leadership sees no person)."""
@@ -14,6 +15,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
@@ -21,7 +23,9 @@ from django.utils import timezone
 from beneficiaries.models import Category, Town
 from yfbz.core.display import money, pct
 
-from .models import Alert, Application, HighCostRow, Referral
+from .models import Alert, Application, HighCostRow, Referral, SelfPayMonth
+
+ZERO = Decimal("0.00")
 
 CUTS = {"month": "月份", "category": "身份类别", "town": "镇街"}
 
@@ -44,12 +48,36 @@ def _totals_only(user) -> bool:
     return user.has_role(Role.LEADERSHIP) and not (user.is_superuser or user.sees_everything)
 
 
+def _by_department(user) -> bool:
+    """A department officer sees the rows of the people their department certified, wherever they live:
+    not a set of towns, so their figures are summed from the rows they may see (few: their people's)."""
+    from yfbz.core.roles import Role
+
+    return user.has_role(Role.DEPT_OFFICER) and not (user.is_superuser or user.sees_everything)
+
+
+def _month_totals(user, year: int, months: tuple[int, ...]):
+    qs = SelfPayMonth.objects.all() if _totals_only(user) else SelfPayMonth.objects.visible_to(user)
+    return qs.filter(year=year, month__in=months)
+
+
+SUMS_ROWS = {"settlements": Count("pk"), "in_policy": Sum("in_policy_cost"), "before": Sum("self_pay_before"),
+             "after": Sum("self_pay_after")}
+SUMS_MONTHS = {"settlements": Sum("settlements"), "in_policy": Sum("in_policy_cost"), "before": Sum("self_pay_before"),
+               "after": Sum("self_pay_after")}
+
+
 def self_pay(user, year: int, by: str | None, months: tuple[int, ...] = tuple(range(1, 13))) -> dict:
-    """{"rows": [{label, settlements, in_policy, before, after, ratio_before, ratio_after}], "total": {...}}."""
-    qs = recipients_rows(user, year, months)
-    sums = {"settlements": Count("pk"), "in_policy": Sum("in_policy_cost"), "before": Sum("self_pay_before"),
-            "after": Sum("self_pay_after")}
-    field = {"month": "m", "category": "category", "town": "town_id"}.get(by or "")
+    """{"rows": [{label, settlements, in_policy, before, after, ratio_before, ratio_after}], "total": {...}}.
+
+    Read from the month totals (``SelfPayMonth``, a few hundred cells a year) scoped like the rows
+    (by town); a department officer's from the rows they may see."""
+    if _by_department(user):
+        qs, sums = recipients_rows(user, year, months), SUMS_ROWS
+        field = {"month": "m", "category": "category", "town": "town_id"}.get(by or "")
+    else:
+        qs, sums = _month_totals(user, year, months), SUMS_MONTHS
+        field = {"month": "month", "category": "category", "town": "town_id"}.get(by or "")
     names: dict = {}
     if by == "category":
         names = dict(Category.objects.values_list("code", "name"))
@@ -63,6 +91,41 @@ def self_pay(user, year: int, by: str | None, months: tuple[int, ...] = tuple(ra
             rows.append(_row(label, r))
     total = _row("合计", qs.aggregate(**sums))
     return {"rows": rows, "total": total}
+
+
+def _cells(rows) -> list[tuple]:
+    """(year, month, category, town_id, settlements, in_policy, before, after) per cell of ``rows``."""
+    cells = (rows.exclude(category="").annotate(m=ExtractMonth("settled_on"))
+             .values("year", "m", "category", "town_id").annotate(**SUMS_ROWS).order_by("year", "m", "category", "town_id"))
+    return [(c["year"], c["m"], c["category"], c["town_id"], c["settlements"], c["in_policy"] or ZERO, c["before"] or ZERO,
+             c["after"] or ZERO) for c in cells]
+
+
+def add_import(imp) -> int:
+    """Add an import's recipients' rows to the month totals, in the import's transaction: one statement
+    per cell that inserts it or adds to it (two imports at once add, neither overwrites). Returns the
+    number of cells touched."""
+    cells = _cells(HighCostRow.objects.filter(high_cost_import=imp))
+    if not cells:
+        return 0
+    table = connection.ops.quote_name(SelfPayMonth._meta.db_table)
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ("settlements", "in_policy_cost", "self_pay_before", "self_pay_after"))
+    with connection.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {table} (year, month, category, town_id, settlements, in_policy_cost, self_pay_before, self_pay_after) "
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (year, month, category, town_id) DO UPDATE SET {added}",
+            cells)
+    return len(cells)
+
+
+@transaction.atomic
+def rebuild_months() -> int:
+    """The month totals made again from every row (``python manage.py rebuild_self_pay``)."""
+    SelfPayMonth.objects.all().delete()
+    made = [SelfPayMonth(year=y, month=m, category=c, town_id=t, settlements=n, in_policy_cost=i, self_pay_before=b,
+                         self_pay_after=a) for y, m, c, t, n, i, b, a in _cells(HighCostRow.objects.all())]
+    SelfPayMonth.objects.bulk_create(made, batch_size=1000)
+    return len(made)
 
 
 def _row(label: str, r: dict) -> dict:

@@ -5,6 +5,7 @@
   recipient, what the engine would have paid as assistance (deciding the row as a one-stop line).
 - ``PersonYearBurden``: each person's year-to-date burden and in-policy self-pay (D11), by ID number
   (residents with no identity are not in ``beneficiaries.Person``).
+- ``SelfPayMonth``: the indicator's month totals (recipients' rows by month, category and town).
 - ``Alert``: 应救未救 / 负担仍重 / 疑似因病致贫返贫 with the figures that raised it; followed up by the
   person's town (workflow: ``MOVES``; history ``AlertStatusChange``).
 - ``BurdenThreshold`` / ``DisposableIncome``: the thresholds H and S as dated policy rows (D13),
@@ -217,6 +218,35 @@ class PersonYearBurden(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.year}年个人负担{self.burden:,.2f}元"
+
+
+class SelfPayMonth(models.Model):
+    """The indicator's month totals (issue 12 item 5): recipients' high-cost rows summed by settlement
+    month, category and town, added by each import in its transaction (``indicator.add_import``), so
+    that a page reads a few hundred cells, never a year of rows. Equal to the rows by construction;
+    ``indicator.rebuild_months`` (``python manage.py rebuild_self_pay``) makes them again from the rows."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    month = models.PositiveSmallIntegerField("月份")
+    category = models.CharField("适用身份", max_length=30)
+    town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街", on_delete=models.PROTECT, related_name="+")
+    settlements = models.PositiveIntegerField("结算笔数", default=0)
+    in_policy_cost = money_field("政策范围内费用")
+    self_pay_before = money_field("政策范围内自付（救助前）")
+    self_pay_after = money_field("政策范围内自付（救助后）")
+
+    objects = ScopedManager()
+
+    class Scoping:
+        town = "town"
+
+    class Meta:
+        verbose_name = "救助对象自付比例月度合计"
+        verbose_name_plural = "救助对象自付比例月度合计"
+        constraints = [models.UniqueConstraint(fields=["year", "month", "category", "town"], name="self_pay_month_once")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年{self.month}月 {self.category} 结算{self.settlements}笔"
 
 
 class Alert(models.Model):
