@@ -466,6 +466,7 @@ class RosterJob(models.Model):
 
     JOB = JobSpec(label="名单处理", task="beneficiaries.tasks.roster_job", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED)
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     objects = ScopedManager()
 
@@ -486,6 +487,20 @@ class RosterJob(models.Model):
 
         upload = self.upload
         return bool(user.is_superuser or services.can_upload(user, upload.department) or services.can_confirm(user, upload))
+
+
+class RosterJobStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "job"
+    job = models.ForeignKey(RosterJob, verbose_name="名单处理任务", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Scoping:
+        department = "job__upload__department"
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "名单处理任务状态记录"
 
 
 class RosterFile(BytesDeferredModel, models.Model):

@@ -136,20 +136,21 @@ def roster_upload_create(*, user, department: Department, month: date, mode: str
             department=department, month=month, status__in=PENDING_STATUSES
         ).exclude(pk=upload.pk):
             roster_set_status(upload=old, to=S.REJECTED, by=user, note=f"已被新上传的名单（编号{upload.pk}）替代")
-        _queue_check(upload.pk)
+        _queue_check(upload.pk, user)
     return UploadResult(upload, True, "名单已上传，正在校验")
 
 
-def _queue_check(upload_id: int) -> None:
-    _queue_job(upload_id, RosterJob.Kind.CHECK)
+def _queue_check(upload_id: int, by=None) -> None:
+    _queue_job(upload_id, RosterJob.Kind.CHECK, by)
 
 
-def _queue_job(upload_id: int, kind: str) -> RosterJob:
+def _queue_job(upload_id: int, kind: str, by=None) -> RosterJob:
     """A job row for the check or the apply, and its task once the upload's change is committed
     (yfbz.core.jobs: failed with a reason, 重新运行, never stuck)."""
     from yfbz.core import jobs
 
     job = RosterJob.objects.create(upload_id=upload_id, kind=kind)
+    jobs.queue(job, by=by, reason=job.get_kind_display())
     transaction.on_commit(lambda: jobs.send(RosterJob, job.pk))
     return job
 
@@ -162,7 +163,7 @@ def roster_job_run(*, job_id: int) -> bool | None:
     def work(token: str) -> bool:
         job = RosterJob.objects.only("upload_id", "kind").get(pk=job_id)
         did = roster_check(upload_id=job.upload_id) if job.kind == RosterJob.Kind.CHECK else roster_apply(upload_id=job.upload_id)
-        RosterJob.objects.filter(pk=job_id, job_token=token).update(status=RosterJob.Status.DONE)
+        jobs.done(RosterJob, job_id, token)
         return did
 
     return jobs.run(RosterJob, job_id, work)
@@ -322,7 +323,7 @@ def roster_revalidate(*, upload: RosterUpload, user) -> RosterUpload:
     with transaction.atomic():
         upload = _locked(upload.pk)
         roster_set_status(upload=upload, to=S.UPLOADED, by=user, note="重新校验（未重新上传文件）")
-        _queue_check(upload.pk)
+        _queue_check(upload.pk, user)
     return upload
 
 
@@ -342,9 +343,9 @@ def roster_rerun(*, upload: RosterUpload, user) -> None:
         return
     with transaction.atomic():  # a job that finished, or an upload from before job rows: a new job
         if upload.status == S.UPLOADED:
-            _queue_check(upload.pk)
+            _queue_check(upload.pk, user)
         elif upload.status == S.CONFIRMING:
-            _queue_apply(upload.pk)
+            _queue_apply(upload.pk, user)
 
 
 def roster_reject(*, upload: RosterUpload, user, reason: str) -> RosterUpload:
@@ -466,7 +467,7 @@ def roster_confirm(*, upload: RosterUpload, user, confirm_endings: bool = False,
         upload.confirmed_by = user
         upload.save(update_fields=["confirmed_by", "endings_confirmed_by"])
         roster_set_status(upload=upload, to=S.CONFIRMING, by=user, note="区医保确认，开始生效" + overdue_note)
-        _queue_apply(upload.pk)
+        _queue_apply(upload.pk, user)
     return upload
 
 
@@ -483,8 +484,8 @@ def _guard_endings(upload: RosterUpload, user, confirm_endings: bool) -> None:
     upload.endings_confirmed_by = user
 
 
-def _queue_apply(upload_id: int) -> None:
-    _queue_job(upload_id, RosterJob.Kind.APPLY)
+def _queue_apply(upload_id: int, by=None) -> None:
+    _queue_job(upload_id, RosterJob.Kind.APPLY, by)
 
 
 # --- apply (D6) --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .models import (
     Notice,
     NoticePrint,
     SettlementFile,
+    SettlementFileStatusChange,
     SettlementLine,
     SettlementMonth,
 )
@@ -212,6 +213,7 @@ class SettlementMonthAdmin(ReadOnlyAdmin):
 class SettlementFileAdmin(ReadOnlyAdmin):
     list_display = ("file_name", "settlement_month", "status", "lines_total", "lines_agreed", "lines_disputed", "agreed_total")
     exclude = ("data",)
+    inlines = [HistoryInline.of(SettlementFileStatusChange)]
 
 
 @admin.register(SettlementLine)

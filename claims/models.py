@@ -571,6 +571,7 @@ class NoticeBatch(BytesDeferredModel, models.Model):
 
     JOB = JobSpec(label="批量打印决定文书", task="claims.tasks.notice_batch", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED, rerun_permission="claims.view_bill")
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     objects = BytesDeferredManager()  # the PDF is read by the download only (yfbz.core.bytes)
 
@@ -586,6 +587,17 @@ class NoticeBatch(BytesDeferredModel, models.Model):
     @property
     def progress_percent(self) -> int:
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+class NoticeBatchStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "batch"
+    batch = models.ForeignKey(NoticeBatch, verbose_name="批量打印", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "批量打印状态记录"
 
 
 class NoticeBatchPart(BytesDeferredModel, models.Model):
@@ -725,6 +737,7 @@ class SettlementFile(BytesDeferredModel, models.Model):
     JOB = JobSpec(label="一站式结算文件导入", task="claims.tasks.settlement_import", queued=Status.QUEUED,
                   running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED,
                   rerun_permission="claims.add_settlementfile")
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     class Meta:
         verbose_name = "一站式结算文件"
@@ -734,6 +747,17 @@ class SettlementFile(BytesDeferredModel, models.Model):
 
     def __str__(self):
         return self.file_name
+
+
+class SettlementFileStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "file"
+    file = models.ForeignKey(SettlementFile, verbose_name="一站式结算文件", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "一站式结算文件状态记录"
 
 
 class SettlementFilePart(models.Model):
@@ -807,7 +831,9 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
     objects = BytesDeferredManager()  # the bytes are read by the split only (yfbz.core.bytes)
     JOB = JobSpec(label="平台结算明细拆分", task="claims.tasks.platform_split", queued=Status.QUEUED,
                   running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED,
-                  rerun_permission="claims.add_settlementfile")
+                  rerun_permission="claims.add_settlementfile",
+                  extra_moves=((Status.DONE, Status.QUEUED),))  # 重新拆分 after institutions were added
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     class Meta:
         verbose_name = "平台结算明细"
@@ -821,6 +847,17 @@ class PlatformSettlementFile(BytesDeferredModel, models.Model):
     def can_rerun_by(self, user) -> bool:
         """Only the one who uploaded the file reruns it (it is split in their name)."""
         return user.is_superuser or user.pk == self.uploaded_by_id
+
+
+class PlatformSettlementFileStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "file"
+    file = models.ForeignKey(PlatformSettlementFile, verbose_name="平台结算明细", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "平台结算明细状态记录"
 
 
 class SettlementLine(models.Model):

@@ -348,6 +348,7 @@ def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
         raise ClaimsError(f"以下核定尚未审批，不能打印：{', '.join(map(str, not_ready[:20]))}")
     with transaction.atomic():
         batch = NoticeBatch.objects.create(requested_by=user, decision_ids=ids, progress_total=len(ids))
+        jobs.queue(batch, by=user, reason=f"批量打印{len(ids)}份")
         from .tasks import notice_batch
 
         transaction.on_commit(lambda: notice_batch.delay(batch.pk))
@@ -454,10 +455,8 @@ def notice_batch_merge_parts(*, batch_id: int, token: str) -> bool:
                 writer.append(io.BytesIO(bytes(data)))
             out = io.BytesIO()
             writer.write(out)
-            NoticeBatch.objects.filter(pk=batch_id).update(
-                status=NoticeBatch.Status.DONE, pdf=out.getvalue(), finished_at=timezone.now(),
-                progress_done=len(batch.decision_ids)
-            )
+            jobs.done(NoticeBatch, batch_id, token, pdf=out.getvalue(), finished_at=timezone.now(),
+                      progress_done=len(batch.decision_ids))
             parts.update(pdf=None)  # the merged PDF is the one kept; the parts keep their pages and time
             _log_batch(batch, len(batch.decision_ids))
         return True

@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from yfbz.core import jobs
+from yfbz.core import jobs, workflow
 from yfbz.core.roles import Role
 from yfbz.files.reader import header_key
 
@@ -135,7 +135,8 @@ def _split(pf: PlatformSettlementFile, rows: list[Row], user) -> list[Settlement
         if inst.code in done:
             continue
         data = _part_bytes(pf, inst, part)
-        f = _store_file(inst, pf.month, f"{pf.file_name}（{inst.name}）"[:200], data, hashlib.sha256(data).hexdigest(), user)
+        f = _store_file(inst, pf.month, f"{pf.file_name}（{inst.name}）"[:200], data, hashlib.sha256(data).hexdigest(), user,
+                        reason=f"由平台结算明细“{pf.file_name}”拆分")
         pf.parts.append({"code": inst.code, "name": inst.name, "file": f.pk, "rows": len(part)})
         created.append(f)
     pf.unknown = [{**u, "advanced": str(u["advanced"])} for u in unknown.values()]
@@ -163,6 +164,7 @@ def platform_file_queue(*, month: date, file_name: str, data: bytes, user, send:
         with transaction.atomic():
             pf = PlatformSettlementFile.objects.create(month=month, file_name=file_name[:200], data=data, sha256=sha,
                                                        uploaded_by=user)
+            jobs.queue(pf, by=user, reason="上传")
             log_bulk(pf, user, {"上传待拆分": pf.file_name, "大小（字节）": len(data)})
             if send:
                 from .tasks import platform_split
@@ -204,7 +206,7 @@ def platform_file_run(*, platform_file_id: int, queue_parts: bool = True) -> lis
             pf.other_periods = other_periods(others)
             pf.save(update_fields=["content_sha256", "reading", "lines_total", "other_periods"])
             files = _split(pf, rows, pf.uploaded_by)
-            PlatformSettlementFile.objects.filter(pk=pf.pk).update(status=PlatformSettlementFile.Status.DONE, error="")
+            jobs.done(PlatformSettlementFile, pf.pk, token, error="")
             if queue_parts:
                 from .tasks import settlement_import
 
@@ -236,8 +238,8 @@ def platform_file_resplit(*, platform_file_id: int, user, send: bool = True) -> 
         pf = PlatformSettlementFile.objects.defer("data").select_for_update().get(pk=platform_file_id)
         if pf.status != PlatformSettlementFile.Status.DONE:
             raise ClaimsError(f"平台结算明细“{pf.file_name}”{pf.get_status_display()}，拆分完成后才能重新拆分。")
-        PlatformSettlementFile.objects.filter(pk=pf.pk).update(status=PlatformSettlementFile.Status.QUEUED, job_tries=0,
-                                                                job_token="", error="")
+        workflow.transition(pf, PlatformSettlementFile.Status.QUEUED, by=user, reason="重新拆分",
+                            also={"job_tries": 0, "job_token": "", "error": ""})
         audit_bulk(actor=user, what="重新拆分", summary={"待添加机构": len(pf.unknown)}, obj=pf)
         if send:
             transaction.on_commit(lambda: jobs.send(PlatformSettlementFile, pf.pk))

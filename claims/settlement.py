@@ -303,7 +303,7 @@ def settlement_file_upload(*, institution: Institution, month: date, file_name: 
         raise ClaimsError("同一文件刚刚已由另一次上传导入（两次同时上传了相同的文件），不会重复导入和支付。") from None
 
 
-def _store_file(institution, month, file_name, data, sha, user) -> SettlementFile:
+def _store_file(institution, month, file_name, data, sha, user, reason: str = "上传") -> SettlementFile:
     with transaction.atomic():
         earlier = SettlementFile.objects.filter(sha256=sha).select_related("settlement_month__institution").first()
         if earlier is not None:
@@ -315,7 +315,9 @@ def _store_file(institution, month, file_name, data, sha, user) -> SettlementFil
         sm = SettlementMonth.objects.select_for_update().get(pk=sm.pk)
         if sm.status != SettlementMonth.Status.OPEN:
             raise ClaimsError(f"{sm}已{sm.get_status_display()}，不能再导入文件。")
-        return SettlementFile.objects.create(settlement_month=sm, file_name=file_name[:200], data=data, sha256=sha, uploaded_by=user)
+        f = SettlementFile.objects.create(settlement_month=sm, file_name=file_name[:200], data=data, sha256=sha, uploaded_by=user)
+        jobs.queue(f, by=user, reason=reason)
+        return f
 
 
 def _dispute(d, advanced: Decimal) -> tuple[str, str]:
@@ -480,10 +482,8 @@ def _wait_for(busy: SettlementFile, file_id: int, token: str) -> None:
     not counted as a try) and is sent again in a few seconds."""
     from .tasks import settlement_import
 
-    SettlementFile.objects.filter(pk=file_id, job_token=token).update(
-        status=SettlementFile.Status.QUEUED, job_token="", job_tries=F("job_tries") - 1,
-        error=f"等待同一机构的文件“{busy.file_name}”导入完成后再导入"[:2000],
-    )
+    jobs.requeue(SettlementFile, file_id, token, f"等待同一机构的文件“{busy.file_name}”导入完成后再导入",
+                 job_tries=F("job_tries") - 1)
     transaction.on_commit(lambda: settlement_import.apply_async((file_id,), countdown=2))
     return None
 
@@ -602,12 +602,9 @@ def _merge_work(file_id: int, token: str, user) -> bool:
             return False
         s = parts.aggregate(t=Sum("lines"), a=Sum("lines_agreed"), d=Sum("lines_disputed"), adv=Sum("advanced_total"),
                             agr=Sum("agreed_total"), c=Sum("caps_changed"))
+        jobs.done(SettlementFile, file_id, token, lines_total=s["t"] or 0, lines_agreed=s["a"] or 0,
+                  lines_disputed=s["d"] or 0, advanced_total=s["adv"] or ZERO, agreed_total=s["agr"] or ZERO, error="")
         f = SettlementFile.objects.get(pk=file_id)
-        f.lines_total, f.lines_agreed, f.lines_disputed = s["t"] or 0, s["a"] or 0, s["d"] or 0
-        f.advanced_total, f.agreed_total = s["adv"] or ZERO, s["agr"] or ZERO
-        f.status, f.error = SettlementFile.Status.DONE, ""
-        f.save(update_fields=["lines_total", "lines_agreed", "lines_disputed", "advanced_total", "agreed_total", "status",
-                              "error"])
         parts.update(rows=[])  # the lines are in the table now
         log_bulk(f, user or f.uploaded_by, {
             "导入明细行": f.lines_total, "无异议": f.lines_agreed, "有异议": f.lines_disputed,

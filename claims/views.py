@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +40,7 @@ from .models import (
     NoticeBatch,
     PlatformSettlementFile,
     SettlementFile,
+    SettlementFileStatusChange,
     SettlementLine,
 )
 from .notices import PRINTABLE, notice_batch_create, notice_print
@@ -554,7 +556,10 @@ def settlement_month(request, pk):
                 ln.options, ln.refusal = resolution_options(ln)
     return render(request, "claims/settlement_month.html", {
         "sm": sm, "filter": f, "page": page, "summary": selectors.settlement_month_summary(sm),
-        "files": sm.files.defer("data").select_related("uploaded_by"), "can_review": is_reviewer,
+        "files": sm.files.defer("data").select_related("uploaded_by").prefetch_related(Prefetch(
+            "status_changes", queryset=SettlementFileStatusChange.objects.select_related("by").order_by("at", "id"),
+            to_attr="history")),
+        "can_review": is_reviewer,
         "resolve_form": ResolveForm(), "history": selectors.history_of(sm),
     })
 

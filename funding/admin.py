@@ -49,6 +49,7 @@ class YoufuBudgetAdmin(ReferenceAdmin):
 @admin.register(models.SubsidyRun)
 class SubsidyRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "year", "status", "progress_done", "progress_total", "count_eligible", "total_amount", "started_by")
+    inlines = [HistoryInline.of(models.SubsidyRunStatusChange)]
 
 
 # enrolment changes through its import and the subsidy page's edit form (which records who)
@@ -184,3 +185,4 @@ class TaxCategoryWordingAdmin(ReferenceAdmin):
 @admin.register(models.TaxReconciliation)
 class TaxReconciliationAdmin(ReadOnlyAdmin):
     list_display = ("id", "year", "file_name", "status", "rows", "agreed_total", "uploaded_by", "uploaded_at")
+    inlines = [HistoryInline.of(models.TaxReconciliationStatusChange)]

@@ -68,12 +68,14 @@ def enrolment(stdout, rng):
 def subsidy_run(stdout, rng):
     from funding.models import SubsidyRun
     from funding.services import subsidy_run_execute
+    from yfbz.core import jobs
 
     users = _users()
     for year in demo_years():
         if SubsidyRun.objects.filter(year=year, status="done").exists():
             continue
         run = SubsidyRun.objects.create(year=year, started_by=users["district_clerk"])
+        jobs.queue(run, by=users["district_clerk"], reason="发起计算")
         run = subsidy_run_execute(run_id=run.pk)
         stdout.write(f"资助参保计算（{year}年）：{run.count_eligible} 人可资助，合计 {run.total_amount:,.2f} 元")
 

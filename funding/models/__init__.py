@@ -12,7 +12,7 @@
 """
 
 from .base import MONEY, USER
-from .imports import FileImport
+from .imports import FileImport, FileImportStatusChange
 from .subsidies import (
     Enrolment,
     EnrolmentKind,
@@ -24,11 +24,13 @@ from .subsidies import (
     SubsidyRoute,
     SubsidyRun,
     SubsidyRunPart,
+    SubsidyRunStatusChange,
     SubsidyYear,
     TaxCategoryWording,
     TaxListSettlement,
     TaxReconciliation,
     TaxReconciliationLine,
+    TaxReconciliationStatusChange,
 )
 from .treasury import (
     Account,
@@ -61,6 +63,7 @@ __all__ = [
     "MONEY",
     "USER",
     "FileImport",
+    "FileImportStatusChange",
     "Enrolment",
     "EnrolmentKind",
     "LateReportPermission",
@@ -71,11 +74,13 @@ __all__ = [
     "SubsidyRoute",
     "SubsidyRun",
     "SubsidyRunPart",
+    "SubsidyRunStatusChange",
     "SubsidyYear",
     "TaxCategoryWording",
     "TaxListSettlement",
     "TaxReconciliation",
     "TaxReconciliationLine",
+    "TaxReconciliationStatusChange",
     "Account",
     "AppendOnly",
     "AppendOnlyQuerySet",

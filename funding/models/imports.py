@@ -7,6 +7,7 @@ from django.db import models
 from yfbz.core import jobs
 from yfbz.core.bytes import BytesDeferredManager, BytesDeferredModel
 from yfbz.core.jobs import JobSpec
+from yfbz.core.workflow import StatusHistory
 
 from .base import USER
 
@@ -43,6 +44,7 @@ class FileImport(BytesDeferredModel, models.Model):
 
     JOB = JobSpec(label="数据文件导入", task="funding.tasks.file_import", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED)
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     objects = BytesDeferredManager()  # the bytes are read by the import only (yfbz.core.bytes)
 
@@ -62,3 +64,14 @@ class FileImport(BytesDeferredModel, models.Model):
     def can_rerun_by(self, user) -> bool:
         """Only the one who uploaded the file reruns it (it is applied in their name)."""
         return user.is_superuser or user.pk == self.created_by_id
+
+
+class FileImportStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "file_import"
+    file_import = models.ForeignKey(FileImport, verbose_name="数据文件导入", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "数据文件导入状态记录"

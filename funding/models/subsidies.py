@@ -100,6 +100,7 @@ class SubsidyRun(models.Model):
 
     JOB = JobSpec(label="资助参保计算", task="funding.tasks.subsidy_run_execute", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED, rerun_permission="funding.add_subsidyrun")
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     class Meta:
         verbose_name = "资助参保计算"
@@ -112,6 +113,17 @@ class SubsidyRun(models.Model):
     @property
     def progress_percent(self) -> int:
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else (100 if self.status == "done" else 0)
+
+
+class SubsidyRunStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "run"
+    run = models.ForeignKey(SubsidyRun, verbose_name="资助参保计算", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "资助参保计算状态记录"
 
 
 class SubsidyRunPart(models.Model):
@@ -434,6 +446,7 @@ class TaxReconciliation(BytesDeferredModel, models.Model):
 
     JOB = JobSpec(label="税务代缴明细核对", task="funding.tasks.tax_reconciliation", queued=Status.QUEUED,
                   running=Status.RUNNING, done=Status.DONE, failed=Status.FAILED)
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     objects = BytesDeferredManager()  # the bytes are read by the job only (yfbz.core.bytes)
 
@@ -453,6 +466,17 @@ class TaxReconciliation(BytesDeferredModel, models.Model):
     def can_rerun_by(self, user) -> bool:
         """Only the one who uploaded the file reruns it (it is reconciled in their name)."""
         return user.is_superuser or user.pk == self.uploaded_by_id
+
+
+class TaxReconciliationStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "reconciliation"
+    reconciliation = models.ForeignKey(TaxReconciliation, verbose_name="税务代缴明细核对", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "税务代缴明细核对状态记录"
 
 
 class TaxReconciliationLine(models.Model):

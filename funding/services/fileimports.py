@@ -24,6 +24,7 @@ def file_import_queue(*, kind: str, file_name: str, data: bytes, user, **params)
     with transaction.atomic():
         row = FileImport.objects.create(kind=kind, file_name=file_name[:200], data=data, file_size=len(data),
                                         created_by=user, params=params)
+        jobs.queue(row, by=user, reason="上传")
         audit_bulk(actor=user, what="上传待导入", summary={"文件": row.file_name, "大小（字节）": len(data), **params}, obj=row)
         transaction.on_commit(lambda: file_import.delay(row.pk))
     return row
@@ -39,8 +40,7 @@ def _work(import_id: int, token: str) -> FileImport | None:
         if not jobs.still_mine(FileImport, import_id, token):
             return None
         result = _apply(row)
-        FileImport.objects.filter(pk=import_id).update(status=FileImport.Status.DONE, result=result,
-                                                       finished_at=timezone.now())
+        jobs.done(FileImport, import_id, token, result=result, finished_at=timezone.now())
     row.refresh_from_db()
     return row
 

@@ -127,6 +127,7 @@ def subsidy_run_start(*, year: int, user) -> SubsidyRun:
         if busy:
             raise FundingError(f"{year}年资助参保计算 #{busy.pk} 正在进行中（{busy.progress_done}/{busy.progress_total}），请等待完成")
         run = SubsidyRun.objects.create(year=year, started_by=user, progress_total=Person.objects.count())
+        jobs.queue(run, by=user, reason="发起计算")
         transaction.on_commit(lambda: subsidy_run_execute.delay(run.pk))
     return run
 
@@ -314,11 +315,9 @@ def subsidy_run_finish_now(*, run_id: int, token: str) -> bool:
             run = SubsidyRun.objects.get(pk=run_id)
             policy = policy_for(date(run.year, 12, 31))
             agg = SubsidyResult.objects.filter(year=run.year).aggregate(n=Count("pk", filter=Q(amount__gt=0)), total=Sum("amount"))
-            SubsidyRun.objects.filter(pk=run_id).update(
-                status=SubsidyRun.Status.DONE, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
-                total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
-                progress_total=run.progress_done,
-            )
+            jobs.done(SubsidyRun, run_id, token, finished_at=timezone.now(), count_eligible=agg["n"] or 0,
+                      total_amount=agg["total"] or Decimal("0"), policy_version=policy.version[:80],
+                      progress_total=run.progress_done)
             run.refresh_from_db()
             log_bulk(SubsidyResult, user=run.started_by, object_repr=f"{run.year}年资助参保计算 #{run.pk}",
                      summary={"新增": run.count_new, "变更": run.count_changed, "不再资助": run.count_removed,

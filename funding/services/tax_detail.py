@@ -306,6 +306,7 @@ def tax_reconciliation_queue(*, year: int, file_name: str, data: bytes, user, se
                                "请打开该次核对查看。")
         rec = TaxReconciliation.objects.create(year=year, file_name=file_name[:200], data=data, file_size=len(data),
                                                sha256=sha, uploaded_by=user)
+        jobs.queue(rec, by=user, reason="上传")
         audit_bulk(actor=user, what="上传待核对", obj=rec, summary={"文件": rec.file_name, "大小（字节）": len(data)})
         if send:
             from ..tasks import tax_reconciliation as task
@@ -337,8 +338,8 @@ def _work(reconciliation_id: int, token: str) -> TaxReconciliation | None:
         counts = Counter(ln[1] for ln in lines)
         agreed = sum((ln[7] for ln in lines if ln[1] == K.AGREED), ZERO)
         _write(rec, lines)
-        TaxReconciliation.objects.filter(pk=rec.pk).update(
-            status=TaxReconciliation.Status.DONE, finished_at=timezone.now(), content_sha256=digest,
+        jobs.done(
+            TaxReconciliation, rec.pk, token, finished_at=timezone.now(), content_sha256=digest,
             reading=table.reading, rows=len(rows), counts={k: counts.get(k, 0) for k in K.values}, agreed_total=agreed)
         rec.refresh_from_db()
         audit_bulk(actor=rec.uploaded_by, what=str(rec), obj=rec, summary={

@@ -91,6 +91,7 @@ def offload(request, key: str, *, full: bool, title: str | None = None, extra: d
     from django.contrib import messages
     from django.shortcuts import redirect
 
+    from . import jobs
     from .models import ExportJob
 
     kind = KINDS[key]
@@ -100,6 +101,7 @@ def offload(request, key: str, *, full: bool, title: str | None = None, extra: d
     with transaction.atomic():
         job = ExportJob.objects.create(kind=key, title=title or kind.title, params=filters, full=full,
                                        requested_by=request.user)
+        jobs.queue(job, by=request.user, reason="超过页面导出行数，转为后台生成")
         transaction.on_commit(lambda: send(job.pk))
     messages.info(request, f"“{job.title}”超过{inline_limit():,}行，已转为后台生成；生成后在本页下载。")
     return redirect("export-detail", job.pk)
@@ -131,8 +133,7 @@ def export_run(*, job_id: int) -> bool:
         with transaction.atomic():
             if not jobs.still_mine(ExportJob, job_id, token):
                 return False
-            ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.DONE, data=bytes(data),
-                                                       file_name=file_name, finished_at=timezone.now())
+            jobs.done(ExportJob, job_id, token, data=bytes(data), file_name=file_name, finished_at=timezone.now())
         return True
 
     return bool(jobs.run(ExportJob, job_id, work))

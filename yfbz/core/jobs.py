@@ -18,6 +18,12 @@ which
 4. on *any* error marks the row failed with the reason in Chinese (``reason()``: a number too large, a
    NUL byte, a conflict, a deadlock, or the service's own ``YfbzError``) and raises ``JobError`` with it.
 
+Every change of a job row's status is a move of the workflow (``yfbz.core.workflow``): the model declares
+``MOVES = JOB.moves()`` and has a ``StatusHistory`` of its own, so the claim, the failure (its reason),
+the work's "done" (``done()``, in the work's last transaction) and "重新运行" (who pressed it) each leave
+one append-only history row in the same transaction as the status. ``queue()`` writes the first row
+when the job is created. The parts of a job spread over workers have no status and no history.
+
 A row left running by a dead worker, or failed, is offered "重新运行" (``rerun()``; the shared view
 ``core:job-rerun`` and ``templates/includes/job_status.html``): it goes back to queued with its tries
 reset and the task is sent again. A subsidy run resumes after its last committed batch.
@@ -38,7 +44,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 
-from . import errors
+from . import errors, workflow
 from .errors import JobError, YfbzError
 
 #: a row claimed this many times without finishing is failed, not tried again (poison messages)
@@ -57,10 +63,23 @@ class JobSpec:
     failed: str
     error_field: str = "error"
     rerun_permission: str = ""  # a Django permission (app_label.codename) needed to rerun
+    extra_moves: tuple[tuple[str, str], ...] = ()  # moves of this job's own (a platform file split again: done → queued)
 
     @property
     def pending(self) -> tuple[str, str]:
         return (self.queued, self.running)
+
+    def moves(self) -> dict[str, set[str]]:
+        """The job row's allowed moves (its ``MOVES``, yfbz.core.workflow): created queued; claimed
+        (queued → running, or running → running when a killed worker's message is delivered again);
+        failed from queued or running (too many tries, an error); done only from running; 重新运行 of a
+        failed, abandoned or lost job back to queued (running → queued also when a settlement file waits
+        for another of its institution)."""
+        q, r, d, f = self.queued, self.running, self.done, self.failed
+        moves = {workflow.NEW: {q}, q: {q, r, f}, r: {r, d, f, q}, f: {q}, d: set()}
+        for frm, to in self.extra_moves:
+            moves[frm].add(to)
+        return moves
 
 
 def spec_of(model) -> JobSpec:
@@ -203,6 +222,40 @@ def can_rerun(obj) -> bool:
     return obj.status == spec.failed or abandoned(obj)
 
 
+# --- the moves (yfbz.core.workflow) -------------------------------------------------------------------
+def _row(model, pk: int, status: str):
+    """The job row as the workflow needs it (its primary key and the status read under the lock), without
+    loading the row again."""
+    return model(pk=pk, **{workflow.status_field(model): status})
+
+
+def queue(obj, *, by, reason: str = "提交") -> None:
+    """The first history row of a job row just created (queued), with who asked for it."""
+    workflow.record_start(obj, by=by, reason=reason)
+
+
+def done(model, pk: int, token: str, **results) -> bool:
+    """Inside the work's last transaction: mark the row done together with ``results`` (its figures,
+    its file) — only while ``token`` still holds it — with one history row. Returns whether it did."""
+    spec = spec_of(model)
+    with transaction.atomic():
+        if not still_mine(model, pk, token):
+            return False
+        workflow.transition(_row(model, pk, spec.running), spec.done, by=None, reason="运行完成", also=results)
+    return True
+
+
+def requeue(model, pk: int, token: str, why: str, **also) -> bool:
+    """Put a claimed row back in the queue (not a failure: it waits for something else), with why."""
+    spec = spec_of(model)
+    with transaction.atomic():
+        if not still_mine(model, pk, token):
+            return False
+        workflow.transition(_row(model, pk, spec.running), spec.queued, by=None, reason=why,
+                            also={"job_token": "", spec.error_field: why[:2000], **also})
+    return True
+
+
 # --- claiming, failing, running ------------------------------------------------------------------
 def _claim(model, pk: int) -> str | None:
     spec = spec_of(model)
@@ -211,13 +264,15 @@ def _claim(model, pk: int) -> str | None:
         if row is None or row["status"] not in spec.pending:
             return None
         if row["job_tries"] >= MAX_TRIES:
-            model._base_manager.filter(pk=pk).update(
-                status=spec.failed, **{spec.error_field: errors.JOB_FAILED_TOO_MANY_TRIES.format(tries=row["job_tries"])}
-            )
+            text = errors.JOB_FAILED_TOO_MANY_TRIES.format(tries=row["job_tries"])
+            workflow.transition(_row(model, pk, row["status"]), spec.failed, by=None, reason=text,
+                                also={spec.error_field: text})
             return None
         token = uuid.uuid4().hex
-        model._base_manager.filter(pk=pk).update(status=spec.running, job_token=token, job_tries=F("job_tries") + 1,
-                                                 **{spec.error_field: ""})
+        tries = row["job_tries"] + 1
+        why = f"第{tries}次运行" + ("（上次运行中断，任务再次送达）" if row["status"] == spec.running else "")
+        workflow.transition(_row(model, pk, row["status"]), spec.running, by=None, reason=why,
+                            also={"job_token": token, "job_tries": F("job_tries") + 1, spec.error_field: ""})
         return token
 
 
@@ -260,10 +315,16 @@ def fail(model, pk: int, token: str | None, exc: BaseException) -> str:
     spec = spec_of(model)
     why = reason(exc)
     text = why if isinstance(exc, YfbzError) else errors.JOB_FAILED_UNEXPECTED.format(kind=spec.label, detail=why)
-    qs = model._base_manager.filter(pk=pk)
-    if token is not None:
-        qs = qs.filter(job_token=token)
-    qs.update(status=spec.failed, **{spec.error_field: text[:2000]})
+    with transaction.atomic():
+        # FOR NO KEY UPDATE, the strength of the UPDATE itself: the parts of the job in flight (FOR KEY
+        # SHARE, still_mine_shared) are not waited for
+        row = model._base_manager.select_for_update(no_key=_pg()).filter(pk=pk).values("status", "job_token").first()
+        if row is None or (token is not None and row["job_token"] != token):
+            return text
+        if spec.failed not in workflow.allowed(model, row["status"]):  # failed by another part first, or done
+            return text
+        workflow.transition(_row(model, pk, row["status"]), spec.failed, by=None, reason=text[:2000],
+                            also={spec.error_field: text[:2000]})
     return text
 
 
@@ -302,11 +363,12 @@ def rerun(obj, *, by) -> None:
             raise JobError(errors.JOB_STILL_RUNNING, subject=subject)
         if row.status not in (spec.failed, spec.running, spec.queued):
             raise JobError(errors.JOB_NOT_RERUNNABLE, subject=subject, status=row.get_status_display())
-        model._base_manager.filter(pk=obj.pk).update(status=spec.queued, job_tries=0, job_token="",
-                                                     **{spec.error_field: ""})
+        before = row.get_status_display()
+        workflow.transition(row, spec.queued, by=by, reason="重新运行",
+                            also={"job_tries": 0, "job_token": "", spec.error_field: ""})
         from .audit import audit_bulk
 
-        audit_bulk(actor=by, what="重新运行", summary={"原状态": row.get_status_display()}, obj=row)
+        audit_bulk(actor=by, what="重新运行", summary={"原状态": before}, obj=row)
         transaction.on_commit(lambda: send(model, obj.pk))
 
 

@@ -4,6 +4,7 @@ from django.db import models
 from .bytes import BytesDeferredManager, BytesDeferredModel
 from .jobs import JobSpec, register
 from .roles import CITY_WIDE, DISTRICT_WIDE, Role
+from .workflow import StatusHistory
 
 
 class User(AbstractUser):
@@ -145,6 +146,7 @@ class ExportJob(BytesDeferredModel, models.Model):
 
     JOB = JobSpec(label="导出文件", task="yfbz.core.tasks.export_run", queued=Status.QUEUED, running=Status.RUNNING,
                   done=Status.DONE, failed=Status.FAILED)
+    MOVES = JOB.moves()  # yfbz.core.workflow: every move of the job row leaves a history row
 
     objects = BytesDeferredManager()  # the file is read by its download only
 
@@ -160,3 +162,14 @@ class ExportJob(BytesDeferredModel, models.Model):
     def can_rerun_by(self, user) -> bool:
         """Only the one who asked reruns it (the rows are read again in their area)."""
         return user.pk == self.requested_by_id
+
+
+class ExportJobStatusChange(StatusHistory):
+    """Append-only: every move of the job row — queued, claimed by a worker, failed and why, 重新运行 by
+    whom, done (yfbz.core.workflow, yfbz.core.jobs)."""
+
+    SUBJECT = "job"
+    job = models.ForeignKey(ExportJob, verbose_name="导出任务", on_delete=models.PROTECT, related_name="status_changes")
+
+    class Meta(StatusHistory.Meta):
+        verbose_name = verbose_name_plural = "导出任务状态记录"

@@ -181,24 +181,30 @@ def _check(model, frm: str, to: str, reason: str, subject: str) -> None:
         raise TransitionRefused(errors.REASON_REQUIRED, subject=subject, to=status_label(model, to))
 
 
-def transition(obj, to: str, *, by, reason: str = "", update_fields: Iterable[str] = ()) -> StatusHistory:
+def transition(obj, to: str, *, by, reason: str = "", update_fields: Iterable[str] = (),
+               also: dict | None = None) -> StatusHistory:
     """Move ``obj`` (locked by the caller: ``select_for_update``) to ``to`` and append one history row.
 
     Refused (``TransitionRefused``, nothing written) when the move is not in the model's ``MOVES``,
     when it needs a reason and has none, or when the record's status in the database is no longer
     the one ``obj`` was read with. ``update_fields``: other fields of ``obj`` changed by the caller
-    to save together with the status."""
+    to save together with the status. ``also``: other columns set in the same UPDATE as the status
+    (values or expressions such as ``F("job_tries") + 1``; a job's token, its results)."""
     model = type(obj)
     field = status_field(model)
     frm = getattr(obj, field)
     _check(model, frm, to, reason, _describe(obj))
+    also = dict(also or {})
     with transaction.atomic():
-        n = model._base_manager.filter(pk=obj.pk, **{field: frm}).update(**{field: to})
+        n = model._base_manager.filter(pk=obj.pk, **{field: frm}).update(**{field: to}, **also)
         if n != 1:
             current = model._base_manager.filter(pk=obj.pk).values_list(field, flat=True).first()
             raise TransitionRefused(errors.MOVE_REFUSED, subject=_describe(obj), frm=status_label(model, current or frm),
                                     to=status_label(model, to))
         setattr(obj, field, to)
+        for name, value in also.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(obj, name, value)
         extra = [f for f in update_fields if f != field]
         if extra:
             obj.save(update_fields=extra)

@@ -84,3 +84,14 @@ def job_status(context, obj):
         "abandoned": jobs.abandoned(obj), "error": getattr(obj, jobs.spec_of(type(obj)).error_field, ""),
         "next": request.get_full_path() if request else "/", "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("includes/job_history.html")
+def job_history(obj, title="状态记录"):
+    """A job row's status history (yfbz.core.jobs, yfbz.core.workflow): queued by whom, each claim by a
+    worker, a failure with its reason, 重新运行 by whom, done. ``obj.history`` when the view prefetched
+    it (a list of files), else one query."""
+    from yfbz.core import workflow
+
+    history = getattr(obj, "history", None)
+    return {"history": workflow.history_of(obj) if history is None else history, "title": title}
