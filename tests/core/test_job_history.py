@@ -147,6 +147,39 @@ def test_a_poison_file_leaves_each_claim_and_the_failure_after_three_tries(insti
     assert "已尝试3次" in rows[-1].reason and rows[-1].by is None
 
 
+def test_a_roster_check_that_fails_shows_its_history_on_the_roster_page_and_is_rerun_by_the_officer(
+        staff, departments, django_capture_on_commit_callbacks, monkeypatch, login):
+    from datetime import date
+
+    from beneficiaries import services
+    from beneficiaries.rosters import bulk
+    from tests.beneficiaries.conftest import ids, roster_xlsx
+
+    officer = staff["civil_officer"]
+
+    def broken(*args, **kwargs):
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+
+    monkeypatch.setattr(bulk, "insert_rows", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = services.roster_upload_create(user=officer, department=departments["CIVIL"], month=date(2025, 3, 1),
+                                               mode="snapshot", file_name="名单.xlsx",
+                                               data=roster_xlsx([(n, "某", "低保", "双龙湖", "", "") for n in ids(4)])).upload
+    job = services.latest_job(upload)
+    assert job.status == "failed"
+    page = login(officer).get(reverse("beneficiaries:roster-detail", args=[upload.pk])).content.decode()
+    assert "后台处理记录" in page and "名单校验比对" in page and "空字符" in page
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.rerun(job, by=officer)
+    job.refresh_from_db()
+    rows = list(workflow.history_of(job))
+    assert [(r.from_status, r.to_status, r.by) for r in rows] == [
+        ("", "queued", officer), ("queued", "running", None), ("running", "failed", None), ("failed", "queued", officer),
+        ("queued", "running", None), ("running", "done", None)]
+    assert "空字符" in rows[2].reason and rows[3].reason == "重新运行"
+
+
 # --- moves refused -----------------------------------------------------------------------------------
 def test_a_move_a_job_may_not_make_is_refused_in_chinese_and_writes_nothing(institutions, people, staff):
     f = _upload(institutions, staff, [line("S001", people["slh"], "4000.00")])
