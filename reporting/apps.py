@@ -12,6 +12,7 @@ class ReportingConfig(AppConfig):
         from .models import (
             Aggregate,
             BuildState,
+            Cell,
             Fact,
             Presence,
             PresenceYear,
@@ -22,6 +23,6 @@ class ReportingConfig(AppConfig):
         signals.connect()
         # derived data, rebuilt from audited records: auditing each row would write a log entry per
         # fact and make every rebuild delete row by row (returns, budgets and thresholds stay audited)
-        for model in (Fact, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue, BuildState):
+        for model in (Fact, Cell, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue, BuildState):
             if auditlog.contains(model):
                 auditlog.unregister(model)

@@ -194,42 +194,32 @@ def _replace_period(period: Period, rows: list[Aggregate]) -> int:
 # --- the distinct people of a quarter and of the year, a month at a time (PostgreSQL) ---------------
 # A quarter's and the year's 救助人数 / 优抚补助人数 / 核定人数 per cell are distinct people over several
 # months: counting them from the facts sorts the whole year's facts at every build (21 of 35 s of a
-# closed month at 200,000 decisions). Instead ``reporting_presence`` keeps, per (year, cell, person), the
-# months the person appears in the cell as bitmasks (seen / paid / youfu). A build that replaces facts
-# recomputes the masks' bits of the months it touched, for the people it touched only, before and after
-# the change; where a person's masks change, the quarter's and the year's counts move by one (a person
-# enters a cell's count when its mask meets the period's months, and leaves when it no longer does).
-# The sums (person-times, amounts) of a quarter and the year are the sums of their months' rows.
+# closed month at 200,000 decisions). Instead ``reporting_presence`` keeps, per (year, person), the
+# person's cells (``reporting_cell`` numbers) and, per cell, the months the person appears in it as
+# bitmasks (seen / paid / youfu). A build that replaces facts recomputes the masks' bits of the months
+# it touched, for the people it touched only, before and after the change; where a person's masks
+# change, the quarter's and the year's counts move by one (a person enters a cell's count when its mask
+# meets the period's months, and leaves when it no longer does). Each touched person's row is read once
+# and written once. The sums (person-times, amounts) of a quarter and the year are the sums of their
+# months' rows.
 
 YEAR_BITS = (1 << 12) - 1
 #: (Aggregate field, Presence mask) of the three distinct counts
 DISTINCT = (("people", "paid"), ("youfu_people", "youfu"), ("case_people", "seen"))
 ADDITIVE = tuple(m for m in MEASURES if m not in {f for f, _ in DISTINCT})
-PAIR_COLUMNS = ("year", "grouping", "key1", "key2", "person_id", "seen", "paid", "youfu")
+MASKS = ("seen", "paid", "youfu")
 #: the columns of a fact the presence reads (stat_gone keeps them for the facts a build deletes)
 PRESENCE_FACT_COLUMNS = ("id", "year", "month", "person_id", *DIMENSIONS.values(), "assistance", "youfu")
 #: what a fact must keep for the presence to stay as it is: its person, month and cells, and whether it paid
 SAME_PRESENCE = ("year", "month", "person_id", *DIMENSIONS.values())
 #: what the build keeps of the facts it deletes (stat_gone)
 GONE_COLUMNS = ("id", *FACT_COLUMNS)
+#: a fact's cells depend on these columns only (its "signature": a few thousand in a year)
+SIGNATURE = tuple(DIMENSIONS.values())
 
 
 def period_bits(period: Period) -> int:
     return sum(1 << (m - 1) for m in period.months)
-
-
-def _pairs_sql(facts: str) -> str:
-    """SELECT, per year, cell of every cut and person, the months of ``facts`` (a FROM item named ``f``
-    with the columns of PRESENCE_FACT_COLUMNS) as bitmasks: PAIR_COLUMNS. Each fact is spread over its
-    cell of every cut (a LATERAL list), then one hashed GROUP BY (the keys compared byte by byte)."""
-    month_bit = "(1 << (f.month - 1))"
-    return f"""
-        SELECT f.year, c.g COLLATE "C", c.k1 COLLATE "C", c.k2 COLLATE "C", f.person_id, BIT_OR({month_bit}),
-               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.assistance > 0), 0),
-               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.youfu > 0), 0)
-          FROM {facts} CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
-         GROUP BY f.year, c.g COLLATE "C", c.k1 COLLATE "C", c.k2 COLLATE "C", f.person_id
-    """
 
 
 def _cells_sql() -> str:
@@ -242,6 +232,47 @@ def _cells_sql() -> str:
 
 
 _CELLS = _cells_sql()
+_SIGNATURE_KEYS = [f"COALESCE(CAST(f.{c} AS varchar), '')" for c in SIGNATURE]
+
+
+def _signatures(cur, facts: str, params=()) -> None:
+    """stat_sig: each signature of ``facts`` (a FROM item named ``f``) with the numbers of its cell of
+    every cut, the cells numbered first where new. A fact then finds its cells by one hashed join on its
+    signature instead of eighteen on text keys."""
+    cur.execute("DROP TABLE IF EXISTS stat_keys, stat_sig")
+    cur.execute(f"CREATE TEMP TABLE stat_keys ON COMMIT DROP AS SELECT DISTINCT "
+                f"{', '.join(f'{k} AS {c}' for k, c in zip(_SIGNATURE_KEYS, SIGNATURE, strict=True))} FROM {facts}",
+                params)
+    match = 'x.grouping = c.g COLLATE "C" AND x.key1 = c.k1 COLLATE "C" AND x.key2 = c.k2 COLLATE "C"'
+    # one builder at a time (the BuildState lock): no one else numbers a cell meanwhile
+    cur.execute(f"""
+        INSERT INTO reporting_cell (grouping, key1, key2)
+        SELECT DISTINCT c.g, c.k1, c.k2 FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
+         WHERE NOT EXISTS (SELECT 1 FROM reporting_cell x WHERE {match})
+    """)
+    sig = ", ".join(f"f.{c}" for c in SIGNATURE)
+    cur.execute(f"""
+        CREATE TEMP TABLE stat_sig ON COMMIT DROP AS
+        SELECT {sig}, array_agg(x.id::int) AS cells
+          FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2) JOIN reporting_cell x ON {match}
+         GROUP BY {sig}
+    """)
+    cur.execute("ANALYZE stat_sig")
+
+
+def _pairs_sql(facts: str) -> str:
+    """SELECT, per year, person and cell (number), the months of ``facts`` (a FROM item named ``f`` with
+    the columns of PRESENCE_FACT_COLUMNS, its signatures in stat_sig) as bitmasks: year, person_id,
+    cell, seen, paid, youfu. Each fact is spread over its cells (its signature's), then one hashed GROUP BY."""
+    month_bit = "(1 << (f.month - 1))"
+    on = " AND ".join(f"s.{c} = {k}" for c, k in zip(SIGNATURE, _SIGNATURE_KEYS, strict=True))
+    return f"""
+        SELECT f.year, f.person_id, c.cell, BIT_OR({month_bit}) AS seen,
+               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.assistance > 0), 0) AS paid,
+               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.youfu > 0), 0) AS youfu
+          FROM {facts} JOIN stat_sig s ON {on} CROSS JOIN LATERAL unnest(s.cells) c (cell)
+         GROUP BY f.year, f.person_id, c.cell
+    """
 
 
 def _month_sums(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], dict[str, int]]:
@@ -273,7 +304,8 @@ def _month_sums(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str
 
 
 def _temp_tables(cur) -> None:
-    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_old, stat_new, stat_diff, stat_change")
+    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_then, stat_now, stat_old, stat_new, "
+                "stat_diff, stat_people, stat_merged")
     cur.execute(f"CREATE TEMP TABLE stat_fresh ON COMMIT DROP AS SELECT {', '.join(FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
     cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT {', '.join(GONE_COLUMNS)} "
@@ -281,32 +313,64 @@ def _temp_tables(cur) -> None:
     cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
                 "PRIMARY KEY (year, month, person_id)) ON COMMIT DROP")
     for name in ("stat_old", "stat_new"):
-        cur.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {', '.join(PAIR_COLUMNS)} "
-                    "FROM reporting_presence WITH NO DATA")
+        cur.execute(f"CREATE TEMP TABLE {name} (year smallint, person_id bigint, cell int, "
+                    f"{', '.join(f'{m} int' for m in MASKS)}) ON COMMIT DROP")
+
+
+#: facts of a share of the people a whole-year build writes the presence of at a time (its pairs hashed in memory)
+FACTS_PER_SHARE = 250_000
 
 
 def _presence_rebuild_year(cur, year: int) -> None:
-    """The year's presence from its facts (a whole-year build; a year built before this table existed)."""
+    """The year's presence from its facts (a whole-year build; a year built before this table existed),
+    a share of the people at a time (each share's cells and people hashed in memory)."""
     cur.execute("DELETE FROM reporting_presence WHERE year = %s", [year])
-    cur.execute(f"INSERT INTO reporting_presence ({', '.join(PAIR_COLUMNS)}) "
-                + _pairs_sql(f"(SELECT {', '.join(PRESENCE_FACT_COLUMNS)} FROM reporting_fact WHERE year = %s) f"),
-                [year])
+    facts = f"(SELECT {', '.join(PRESENCE_FACT_COLUMNS)} FROM reporting_fact WHERE year = %s{{share}}) f"
+    _signatures(cur, facts.format(share=""), [year])
+    cur.execute("SELECT COUNT(*) FROM reporting_fact WHERE year = %s", [year])
+    shares = max(1, -(-cur.fetchone()[0] // FACTS_PER_SHARE))
+    arrays = ", ".join(f"array_agg(p.{c})" for c in ("cell", *(f"{m}::smallint" for m in MASKS)))
+    with _planner(cur, **HASHED):
+        for share in range(shares):
+            part = f" AND mod(person_id, {shares}) = {share}" if shares > 1 else ""
+            # the arrays of one row are aggregated from the same rows in the same order: cell i and mask i
+            # stay together
+            cur.execute(f"INSERT INTO reporting_presence (year, person_id, cells, {', '.join(MASKS)}) "
+                        f"SELECT p.year, p.person_id, {arrays} FROM ({_pairs_sql(facts.format(share=part))}) p "
+                        "GROUP BY p.year, p.person_id", [year])
     cur.execute("ANALYZE reporting_presence")
     PresenceYear.objects.update_or_create(year=year, defaults={"built_at": timezone.now()})
+
+
+_UNNEST = "CROSS JOIN LATERAL unnest(p.cells, p.seen, p.paid, p.youfu) x (cell, seen, paid, youfu)"
 
 
 def _presence_counts(cur, year: int) -> dict[tuple[str, str, str, str], tuple[int, int, int]]:
     """{(period code, grouping, key1, key2): (people, youfu_people, case_people)} of the year and its
     quarters, counted from the presence (a whole-year build)."""
     periods = [Period(year), *(Period(year, quarter=q) for q in range(1, 5))]
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE {mask} & {period_bits(p)} <> 0)" for p in periods for _, mask in DISTINCT)
-    cur.execute(f"SELECT grouping, key1, key2, {counts} FROM reporting_presence WHERE year = %s "
-                "GROUP BY grouping, key1, key2", [year])
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE x.{mask} & {period_bits(p)} <> 0)" for p in periods
+                       for _, mask in DISTINCT)
+    with _planner(cur, **HASHED):
+        cur.execute(f"SELECT c.grouping, c.key1, c.key2, n.* FROM (SELECT x.cell, {counts} FROM reporting_presence p "
+                    f"{_UNNEST} WHERE p.year = %s GROUP BY x.cell) n JOIN reporting_cell c ON c.id = n.cell", [year])
+        rows = cur.fetchall()
     out = {}
-    for g, k1, k2, *n in cur.fetchall():
+    for g, k1, k2, _cell, *n in rows:
         for i, p in enumerate(periods):
             out[(p.code, g, k1, k2)] = tuple(n[3 * i : 3 * i + 3])
     return out
+
+
+def presence_rows(year: int) -> set[tuple[str, str, str, int, int, int, int]]:
+    """The presence of ``year`` one row per (cell, person): (grouping, key1, key2, person_id, seen, paid,
+    youfu) — what the tests compare and an auditor reads."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT c.grouping, c.key1, c.key2, p.person_id, x.seen, x.paid, x.youfu FROM reporting_presence p "
+                    f"{_UNNEST} JOIN reporting_cell c ON c.id = x.cell WHERE p.year = %s", [year])
+        return {tuple(r) for r in cur.fetchall()}
 
 
 @contextmanager
@@ -323,9 +387,6 @@ def _planner(cur, **settings):
 
 #: cells and people are hashed, never sorted (the planner, misled by the join's estimate, sorts)
 HASHED = {"enable_sort": "off", "work_mem": "'512MB'"}
-#: rows of the (large) presence found by its key, in its key's order, or by row address: never a hash of the
-#: whole table
-PROBED = {"enable_hashjoin": "off", "enable_memoize": "off"}
 
 
 def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], list[int]]:
@@ -351,41 +412,58 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
     if not year_months:
         return {}
     cur.execute("ANALYZE stat_affected")
-    # the facts of the touched people in the touched months (read through the (year, month, person) index)
+    # the facts of the touched people in the touched months (read through the (year, month, person) index):
+    # as they were (the ones the build kept, and the ones it deleted) and as they are now
     months = " OR ".join(f"(f.year = {int(y)} AND f.month = {int(m)})" for y, m in year_months)
     mine = f"""{{table}} f WHERE ({months}) AND EXISTS (SELECT 1 FROM stat_affected a
                WHERE a.year = f.year AND a.month = f.month AND a.person_id = f.person_id)"""
+    cur.execute(f"CREATE TEMP TABLE stat_then ON COMMIT DROP AS SELECT {facts} FROM {mine.format(table='reporting_fact')} "
+                f"AND f.id <= %s UNION ALL SELECT {facts} FROM {mine.format(table='stat_gone')}", [last_fact_id])
+    cur.execute(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS SELECT {facts} FROM {mine.format(table='reporting_fact')}")
+    cur.execute("ANALYZE stat_then")
+    cur.execute("ANALYZE stat_now")
+    _signatures(cur, "(SELECT * FROM stat_then UNION ALL SELECT * FROM stat_now) f")
+    pairs = ", ".join(("year", "person_id", "cell", *MASKS))
+    key = ("year", "person_id", "cell")
+    cur.execute("SELECT EXISTS (SELECT 1 FROM stat_then), EXISTS (SELECT 1 FROM stat_now)")
+    then, now = cur.fetchone()
+    # the cells and people whose months changed, their months before and after
+    diff = f"CREATE TEMP TABLE stat_diff ON COMMIT DROP AS SELECT {', '.join(key)}, "
     with _planner(cur, **HASHED):
-        # the months of the touched people as they were (their facts the build kept, and the ones it deleted) …
-        cur.execute(f"INSERT INTO stat_old ({', '.join(PAIR_COLUMNS)}) " + _pairs_sql(
-            f"(SELECT {facts} FROM {mine.format(table='reporting_fact')} AND f.id <= %s "
-            f"UNION ALL SELECT {facts} FROM {mine.format(table='stat_gone')}) f"), [last_fact_id])
-        # … and as they are now
-        cur.execute(f"INSERT INTO stat_new ({', '.join(PAIR_COLUMNS)}) "
-                    + _pairs_sql(f"(SELECT {facts} FROM {mine.format(table='reporting_fact')}) f"))
-    cur.execute("ANALYZE stat_old")
-    cur.execute("ANALYZE stat_new")
-    key = ("year", "grouping", "key1", "key2", "person_id")
-    masks = ("seen", "paid", "youfu")
-    # the cells and people whose months changed, in the presence's key order (its index is then read in order)
-    cur.execute(f"""
-        CREATE TEMP TABLE stat_diff ON COMMIT DROP AS
-        SELECT {", ".join(f"COALESCE(o.{k}, n.{k}) AS {k}" for k in key)},
-               {", ".join(f"COALESCE(o.{m}, 0) AS old_{m}, COALESCE(n.{m}, 0) AS new_{m}" for m in masks)}
-          FROM stat_old o FULL JOIN stat_new n ON {" AND ".join(f"o.{k} = n.{k}" for k in key)}
-         WHERE {" OR ".join(f"o.{m} IS DISTINCT FROM n.{m}" for m in masks)}
-         ORDER BY {", ".join(key)}
-    """)
+        if then and now:
+            cur.execute(f"INSERT INTO stat_old ({pairs}) " + _pairs_sql("stat_then f"))
+            cur.execute(f"INSERT INTO stat_new ({pairs}) " + _pairs_sql("stat_now f"))
+            cur.execute("ANALYZE stat_old")
+            cur.execute("ANALYZE stat_new")
+            cur.execute(f"""
+                CREATE TEMP TABLE stat_diff ON COMMIT DROP AS
+                SELECT {", ".join(f"COALESCE(o.{k}, n.{k}) AS {k}" for k in key)},
+                       {", ".join(f"COALESCE(o.{m}, 0) AS old_{m}, COALESCE(n.{m}, 0) AS new_{m}" for m in MASKS)}
+                  FROM stat_old o FULL JOIN stat_new n ON {" AND ".join(f"o.{k} = n.{k}" for k in key)}
+                 WHERE {" OR ".join(f"o.{m} IS DISTINCT FROM n.{m}" for m in MASKS)}
+            """)
+        elif now:  # the month had none of these people's facts (a month arriving whole): nothing to compare
+            cur.execute(diff + ", ".join(f"0 AS old_{m}, {m} AS new_{m}" for m in MASKS)
+                        + f" FROM ({_pairs_sql('stat_now f')}) p")
+        else:  # their facts of the month all went
+            cur.execute(diff + ", ".join(f"{m} AS old_{m}, 0 AS new_{m}" for m in MASKS)
+                        + f" FROM ({_pairs_sql('stat_then f')}) p")
+    cur.execute("CREATE TEMP TABLE stat_people ON COMMIT DROP AS SELECT DISTINCT year, person_id FROM stat_affected")
     cur.execute("ANALYZE stat_diff")
-    with _planner(cur, **PROBED):
+    cur.execute("ANALYZE stat_people")
+    # every cell of the touched people (their rows of the presence, each read once), the changed ones
+    # with their masks before and after
+    with _planner(cur, **HASHED):
         cur.execute(f"""
-            CREATE TEMP TABLE stat_change ON COMMIT DROP AS
-            SELECT {", ".join(f"d.{k}" for k in key)}, p.ctid AS row,
-                   {", ".join(f"COALESCE(p.{m}, 0) AS {m}0, (COALESCE(p.{m}, 0) & ~d.old_{m}) | d.new_{m} AS {m}1"
-                              for m in masks)}
-              FROM stat_diff d LEFT JOIN reporting_presence p ON {" AND ".join(f"p.{k} = d.{k}" for k in key)}
+            CREATE TEMP TABLE stat_merged ON COMMIT DROP AS
+            SELECT {", ".join(f"COALESCE(d.{k}, x.{k}) AS {k}" for k in key)}, d.cell IS NOT NULL AS changed,
+                   {", ".join(f"COALESCE(x.{m}, 0) AS {m}0, (COALESCE(x.{m}, 0) & ~COALESCE(d.old_{m}, 0)) "
+                              f"| COALESCE(d.new_{m}, 0) AS {m}1" for m in MASKS)}
+              FROM (SELECT p.year, p.person_id, x.cell, x.seen, x.paid, x.youfu
+                      FROM reporting_presence p JOIN stat_people a ON a.year = p.year AND a.person_id = p.person_id
+                           {_UNNEST}) x
+                   FULL JOIN stat_diff d ON {" AND ".join(f"d.{k} = x.{k}" for k in key)}
         """)
-    cur.execute("ANALYZE stat_change")
     # the counts' moves: a person counts in a period when their mask meets its months
     months_touched = {int(m) for _, m in year_months}
     periods = [Period(2000), *(Period(2000, quarter=q) for q in sorted({(m - 1) // 3 + 1 for m in months_touched})),
@@ -394,23 +472,23 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
     def move(mask: str, bits: int) -> str:
         return f"SUM(CASE WHEN {mask}1 & {bits} <> 0 THEN 1 ELSE 0 END - CASE WHEN {mask}0 & {bits} <> 0 THEN 1 ELSE 0 END)"
 
-    cur.execute(f"SELECT year, grouping, key1, key2, "
-                f"{', '.join(move(m, period_bits(p)) for p in periods for _, m in DISTINCT)} "
-                "FROM stat_change GROUP BY year, grouping, key1, key2")
+    with _planner(cur, **HASHED):
+        cur.execute(f"SELECT n.year, c.grouping, c.key1, c.key2, n.* FROM (SELECT year, cell, "
+                    f"{', '.join(move(m, period_bits(p)) for p in periods for _, m in DISTINCT)} "
+                    "FROM stat_merged WHERE changed GROUP BY year, cell) n JOIN reporting_cell c ON c.id = n.cell")
+        rows = cur.fetchall()
     moves: dict[tuple[int, str, str, str, str], list[int]] = {}
-    for y, g, k1, k2, *n in cur.fetchall():
+    for y, g, k1, k2, _y, _cell, *n in rows:
         for i, p in enumerate(periods):
             d = [int(x) for x in n[3 * i : 3 * i + 3]]
             if any(d):
                 moves[(y, p.code, g, k1, k2)] = d
-    # the rows found above are changed where they lie (their ctid: no other build runs, the BuildState lock)
-    with _planner(cur, **PROBED):
-        cur.execute("DELETE FROM reporting_presence p USING stat_change c WHERE p.ctid = c.row AND c.seen1 = 0")
-        cur.execute("UPDATE reporting_presence p SET seen = c.seen1, paid = c.paid1, youfu = c.youfu1 "
-                    "FROM stat_change c WHERE p.ctid = c.row AND c.seen1 <> 0")
-    pk = ", ".join(key)
-    cur.execute(f"INSERT INTO reporting_presence ({pk}, seen, paid, youfu) "
-                f"SELECT {pk}, seen1, paid1, youfu1 FROM stat_change WHERE row IS NULL AND seen1 <> 0")
+    # each touched person's row written again (a row left without cells goes)
+    cur.execute("DELETE FROM reporting_presence p USING stat_people a WHERE p.year = a.year AND p.person_id = a.person_id")
+    arrays = ", ".join(f"array_agg({c})" for c in ("cell", *(f"{m}1::smallint" for m in MASKS)))
+    with _planner(cur, **HASHED):
+        cur.execute(f"INSERT INTO reporting_presence (year, person_id, cells, {', '.join(MASKS)}) "
+                    f"SELECT year, person_id, {arrays} FROM stat_merged WHERE seen1 <> 0 GROUP BY year, person_id")
     return moves
 
 

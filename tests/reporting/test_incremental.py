@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections, transaction
 
-from reporting.build import MEASURES, aggregate_period, close_month, rebuild_year, refresh
+from reporting.build import MEASURES, aggregate_period, close_month, presence_rows, rebuild_year, refresh
 from reporting.cuts import Period
 from reporting.models import Aggregate, Presence, StatReturn
 
@@ -43,8 +43,7 @@ def figures() -> dict:
 
 
 def presence() -> set:
-    return set(Presence.objects.filter(year=2025).values_list("grouping", "key1", "key2", "person_id", "seen", "paid",
-                                                              "youfu"))
+    return presence_rows(2025)
 
 
 def by_definition() -> dict:
@@ -115,16 +114,26 @@ def test_the_repair_rebuilds_the_year_and_fills_the_presence_with_each_persons_m
 
     Presence.objects.all().delete()
     call_command("statistics", "--year", "2025", "--by", "scheme", "--rebuild", stdout=StringIO())  # the repair
-    months = {name: Presence.objects.get(year=2025, grouping="", person_id=Person.objects.get(name=name).pk)
-              for name in ("王建国", "李秀英", "陈志强", "赵丽")}
+    total_cell = {person: masks for g, _k1, _k2, person, *masks in presence_rows(2025) if g == ""}
+    months = {name: total_cell[Person.objects.get(name=name).pk] for name in ("王建国", "李秀英", "陈志强", "赵丽")}
     bits = lambda *ms: sum(1 << (m - 1) for m in ms)  # noqa: E731
     # 王建国: March (one-stop), April and August, paid each time; 李秀英: February and May, the veterans'
     # subsidy both times; 陈志强 (January) and 赵丽 (March): decided, nothing granted
-    assert {n: (p.seen, p.paid, p.youfu) for n, p in months.items()} == {
+    assert {n: tuple(m) for n, m in months.items()} == {
         "王建国": (bits(3, 4, 8), bits(3, 4, 8), 0), "李秀英": (bits(2, 5), bits(2, 5), bits(2, 5)),
         "陈志强": (bits(1), 0, 0), "赵丽": (bits(3), 0, 0)}
     assert (total("Y").people, total("Y").case_people, total("Q2").people, total("Q3").people) == (2, 4, 2, 1)
     assert figures() == by_definition()
+
+
+def test_the_presence_written_a_share_of_the_people_at_a_time_is_the_same(year_2025, monkeypatch):
+    from reporting import build
+
+    refresh()
+    whole = fresh_rebuild()
+    monkeypatch.setattr(build, "FACTS_PER_SHARE", 2)  # the year's 7 facts: four shares of the people
+    assert fresh_rebuild() == whole
+    assert len({p for *_, p, _s, _p, _y in whole[1]}) == 4
 
 
 def test_change_after_change_the_figures_are_those_of_a_full_rebuild(year_2025, staff):
