@@ -216,10 +216,12 @@ def main() -> None:
     secs, out = timed(lambda: rebuild_year(YEAR))
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in out["steps"].items())
     with connection.cursor() as cur:
-        cur.execute("SELECT COUNT(*), COALESCE(SUM(cardinality(cells)), 0) FROM reporting_presence WHERE year = %s", [YEAR])
-        rows, pairs = cur.fetchone()
+        months = " || ".join(f"m{m:02d}" for m in range(1, 13))
+        cur.execute(f"SELECT COUNT(*), COALESCE(SUM(cardinality({months})), 0) FROM reporting_presence WHERE year = %s",
+                    [YEAR])
+        rows, numbers = cur.fetchone()
     print(f"1. whole year built from the records: {out['facts']:,} facts, {out['cells']:,} aggregate cells in {secs:.1f}s; "
-          f"steps: {steps}; presence: {rows:,} people, {pairs:,} (cell, person) pairs")
+          f"steps: {steps}; presence: {rows:,} people, {numbers:,} (cell, kind, month) numbers")
 
     month = 11
     from django.db import transaction

@@ -194,20 +194,18 @@ def _replace_period(period: Period, rows: list[Aggregate]) -> int:
 # --- the distinct people of a quarter and of the year, a month at a time (PostgreSQL) ---------------
 # A quarter's and the year's 救助人数 / 优抚补助人数 / 核定人数 per cell are distinct people over several
 # months: counting them from the facts sorts the whole year's facts at every build (21 of 35 s of a
-# closed month at 200,000 decisions). Instead ``reporting_presence`` keeps, per (year, person), the
-# person's cells (``reporting_cell`` numbers) and, per cell, the months the person appears in it as
-# bitmasks (seen / paid / youfu). A build that replaces facts recomputes the masks' bits of the months
-# it touched, for the people it touched only, before and after the change; where a person's masks
-# change, the quarter's and the year's counts move by one (a person enters a cell's count when its mask
-# meets the period's months, and leaves when it no longer does). Each touched person's row is read once
-# and written once. The sums (person-times, amounts) of a quarter and the year are the sums of their
-# months' rows.
+# closed month at 200,000 decisions). Instead ``reporting_presence`` keeps, per (year, person) and month,
+# the sorted set of the person's (cell, kind) numbers of that month — cell × 4 + kind (0 any fact,
+# 1 paying assistance, 2 paying the veterans' subsidy). A build that replaces facts writes again the sets
+# of the people and months it touched, from their facts; a person enters a period's count of a cell
+# when the union of the period's sets gains the cell's number, and leaves it when it loses it — unions
+# and differences of whole sets (the intarray extension, in C), one row read and written per person.
+# The sums (person-times, amounts) of a quarter and the year are the sums of their months' rows.
 
-YEAR_BITS = (1 << 12) - 1
-#: (Aggregate field, Presence mask) of the three distinct counts
-DISTINCT = (("people", "paid"), ("youfu_people", "youfu"), ("case_people", "seen"))
+#: (Aggregate field, kind) of the three distinct counts: kind 0 any fact, 1 paying assistance, 2 the veterans'
+DISTINCT = (("people", 1), ("youfu_people", 2), ("case_people", 0))
 ADDITIVE = tuple(m for m in MEASURES if m not in {f for f, _ in DISTINCT})
-MASKS = ("seen", "paid", "youfu")
+MONTHS = tuple(f"m{m:02d}" for m in range(1, 13))
 #: the columns of a fact the presence reads (stat_gone keeps them for the facts a build deletes)
 PRESENCE_FACT_COLUMNS = ("id", "year", "month", "person_id", *DIMENSIONS.values(), "assistance", "youfu")
 #: what a fact must keep for the presence to stay as it is: its person, month and cells, and whether it paid
@@ -216,10 +214,13 @@ SAME_PRESENCE = ("year", "month", "person_id", *DIMENSIONS.values())
 GONE_COLUMNS = ("id", *FACT_COLUMNS)
 #: a fact's cells depend on these columns only (its "signature": a few thousand in a year)
 SIGNATURE = tuple(DIMENSIONS.values())
+EMPTY = "'{}'::int[]"
 
 
-def period_bits(period: Period) -> int:
-    return sum(1 << (m - 1) for m in period.months)
+def _union(columns: Iterable[str]) -> str:
+    """The union of sets of numbers (intarray's ``|``: sorted, without repeats)."""
+    columns = list(columns)
+    return "(" + " | ".join(columns) + ")" if len(columns) > 1 else columns[0]
 
 
 def _cells_sql() -> str:
@@ -233,51 +234,64 @@ def _cells_sql() -> str:
 
 _CELLS = _cells_sql()
 _SIGNATURE_KEYS = [f"COALESCE(CAST(f.{c} AS varchar), '')" for c in SIGNATURE]
+_SIGNATURE_MATCH = " AND ".join(f"s.{c} = {k}" for c, k in zip(SIGNATURE, _SIGNATURE_KEYS, strict=True))
+#: a fact's (cell, kind) numbers: its signature's cells, as any fact, paying assistance, paying the veterans'
+_FACT_NUMBERS = (f"(s.seen | CASE WHEN f.assistance > 0 THEN s.paid ELSE {EMPTY} END "
+                 f"| CASE WHEN f.youfu > 0 THEN s.youfu ELSE {EMPTY} END)")
 
 
 def _signatures(cur, facts: str, params=()) -> None:
     """stat_sig: each signature of ``facts`` (a FROM item named ``f``) with the numbers of its cell of
-    every cut, the cells numbered first where new. A fact then finds its cells by one hashed join on its
-    signature instead of eighteen on text keys."""
+    every cut (``cells``) and its (cell, kind) numbers (``seen``, ``paid``, ``youfu``), the cells numbered
+    first where new. A fact then finds its cells by one hashed join on its signature instead of eighteen
+    on text keys."""
     cur.execute("DROP TABLE IF EXISTS stat_keys, stat_sig")
     cur.execute(f"CREATE TEMP TABLE stat_keys ON COMMIT DROP AS SELECT DISTINCT "
                 f"{', '.join(f'{k} AS {c}' for k, c in zip(_SIGNATURE_KEYS, SIGNATURE, strict=True))} FROM {facts}",
                 params)
     match = 'x.grouping = c.g COLLATE "C" AND x.key1 = c.k1 COLLATE "C" AND x.key2 = c.k2 COLLATE "C"'
-    # one builder at a time (the BuildState lock): no one else numbers a cell meanwhile
-    cur.execute(f"""
-        INSERT INTO reporting_cell (grouping, key1, key2)
-        SELECT DISTINCT c.g, c.k1, c.k2 FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
-         WHERE NOT EXISTS (SELECT 1 FROM reporting_cell x WHERE {match})
-    """)
-    sig = ", ".join(f"f.{c}" for c in SIGNATURE)
-    cur.execute(f"""
-        CREATE TEMP TABLE stat_sig ON COMMIT DROP AS
-        SELECT {sig}, array_agg(x.id::int) AS cells
-          FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2) JOIN reporting_cell x ON {match}
-         GROUP BY {sig}
-    """)
+    with _planner(cur, **HASHED):
+        # one builder at a time (the BuildState lock): no one else numbers a cell meanwhile
+        cur.execute(f"""
+            INSERT INTO reporting_cell (grouping, key1, key2)
+            SELECT DISTINCT c.g, c.k1, c.k2 FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
+             WHERE NOT EXISTS (SELECT 1 FROM reporting_cell x WHERE {match})
+        """)
+        sig = ", ".join(f"f.{c}" for c in SIGNATURE)
+        cur.execute(f"""
+            CREATE TEMP TABLE stat_sig ON COMMIT DROP AS
+            SELECT {sig}, array_agg(x.id::int) AS cells, sort(array_agg(x.id::int * 4)) AS seen,
+                   sort(array_agg(x.id::int * 4 + 1)) AS paid, sort(array_agg(x.id::int * 4 + 2)) AS youfu
+              FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2) JOIN reporting_cell x ON {match}
+             GROUP BY {sig}
+        """)
     cur.execute("ANALYZE stat_sig")
 
 
-def _pairs_sql(facts: str) -> str:
-    """SELECT, per year, person and cell (number), the months of ``facts`` (a FROM item named ``f`` with
-    the columns of PRESENCE_FACT_COLUMNS, its signatures in stat_sig) as bitmasks: year, person_id,
-    cell, seen, paid, youfu. Each fact is spread over its cells (its signature's), then one hashed GROUP BY."""
-    month_bit = "(1 << (f.month - 1))"
-    on = " AND ".join(f"s.{c} = {k}" for c, k in zip(SIGNATURE, _SIGNATURE_KEYS, strict=True))
+def _person_months_sql(facts: str) -> str:
+    """SELECT year, person_id, month and the set of (cell, kind) numbers of ``facts`` (a FROM item named
+    ``f`` with the columns of PRESENCE_FACT_COLUMNS, its signatures in stat_sig) per person and month."""
     return f"""
-        SELECT f.year, f.person_id, c.cell, BIT_OR({month_bit}) AS seen,
-               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.assistance > 0), 0) AS paid,
-               COALESCE(BIT_OR({month_bit}) FILTER (WHERE f.youfu > 0), 0) AS youfu
-          FROM {facts} JOIN stat_sig s ON {on} CROSS JOIN LATERAL unnest(s.cells) c (cell)
-         GROUP BY f.year, f.person_id, c.cell
+        SELECT f.year, f.person_id, f.month, reporting_int_union({_FACT_NUMBERS}) AS e
+          FROM {facts} JOIN stat_sig s ON {_SIGNATURE_MATCH}
+         GROUP BY f.year, f.person_id, f.month
     """
 
 
-def _month_sums(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], dict[str, int]]:
+#: the facts a build deleted and the ones it inserted (``years``, ``last fact id``, ``years``)
+_CHANGED = ("SELECT {facts} FROM stat_gone f WHERE f.year = ANY(%s) "
+            "UNION ALL SELECT {facts} FROM reporting_fact f WHERE f.id > %s AND f.year = ANY(%s)")
+
+
+def _month_sums(cur, last_fact_id: int, years: list[int], signed: bool) -> dict[tuple[int, str, str, str, str],
+                                                                                  dict[str, int]]:
     """How the sums of each touched month's cells move: the facts a build inserted less the ones it
-    deleted, {(year, month code, grouping, key1, key2): {measure: Δ}} (ADDITIVE measures)."""
+    deleted, {(year, month code, grouping, key1, key2): {measure: Δ}} (ADDITIVE measures). Summed per
+    signature first, then spread over the signature's cells (``signed``: stat_sig already holds the
+    signatures of these facts)."""
+    if not signed:
+        facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
+        _signatures(cur, f"({_CHANGED.format(facts=facts)}) f", [years, last_fact_id, years])
     sign = "f.sign"
     sums = {
         "person_times": f"SUM({sign}) FILTER (WHERE f.assistance > 0)",
@@ -292,84 +306,97 @@ def _month_sums(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str
     }
     assert set(sums) == set(ADDITIVE)
     cols = ", ".join(FACT_COLUMNS)
-    cur.execute(f"""
-        SELECT f.year, f.month, c.g, c.k1, c.k2, {", ".join(f"COALESCE({e}, 0)" for e in sums.values())}
-          FROM (SELECT -1 AS sign, {cols} FROM stat_gone WHERE year = ANY(%s)
-                UNION ALL SELECT 1, {cols} FROM reporting_fact WHERE id > %s AND year = ANY(%s)) f
-               CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
-         GROUP BY f.year, f.month, c.g, c.k1, c.k2
-    """, [years, last_fact_id, years])
+    keys = ", ".join(f"{k} AS {c}" for k, c in zip(_SIGNATURE_KEYS, SIGNATURE, strict=True))
+    sig = ", ".join(SIGNATURE)
+    with _planner(cur, **UNLOOPED):
+        cur.execute(f"""
+            SELECT g.year, g.month, c.grouping, c.key1, c.key2, {", ".join(f"SUM(g.{m})" for m in sums)}
+              FROM (SELECT f.year, f.month, {keys}, {", ".join(f"COALESCE({e}, 0) AS {m}" for m, e in sums.items())}
+                      FROM (SELECT -1 AS sign, {cols} FROM stat_gone WHERE year = ANY(%s)
+                            UNION ALL SELECT 1, {cols} FROM reporting_fact WHERE id > %s AND year = ANY(%s)) f
+                     GROUP BY f.year, f.month, {sig}) g
+                   JOIN stat_sig s USING ({sig}) CROSS JOIN LATERAL unnest(s.cells) u (cell)
+                   JOIN reporting_cell c ON c.id = u.cell
+             GROUP BY g.year, g.month, c.grouping, c.key1, c.key2
+        """, [years, last_fact_id, years])
+        rows = cur.fetchall()
     return {(y, Period(y, month=m).code, g, k1, k2): dict(zip(sums, (int(v) for v in values), strict=True))
-            for y, m, g, k1, k2, *values in cur.fetchall()}
+            for y, m, g, k1, k2, *values in rows}
 
 
 def _temp_tables(cur) -> None:
-    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_then, stat_now, stat_old, stat_new, "
-                "stat_diff, stat_people, stat_merged")
+    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_now, stat_pm, stat_rows")
     cur.execute(f"CREATE TEMP TABLE stat_fresh ON COMMIT DROP AS SELECT {', '.join(FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
     cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT {', '.join(GONE_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
     cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
                 "PRIMARY KEY (year, month, person_id)) ON COMMIT DROP")
-    for name in ("stat_old", "stat_new"):
-        cur.execute(f"CREATE TEMP TABLE {name} (year smallint, person_id bigint, cell int, "
-                    f"{', '.join(f'{m} int' for m in MASKS)}) ON COMMIT DROP")
 
 
-#: facts of a share of the people a whole-year build writes the presence of at a time (its pairs hashed in memory)
+#: facts of a share of the people a whole-year build writes the presence of at a time (hashed in memory)
 FACTS_PER_SHARE = 250_000
 
 
 def _presence_rebuild_year(cur, year: int) -> None:
     """The year's presence from its facts (a whole-year build; a year built before this table existed),
-    a share of the people at a time (each share's cells and people hashed in memory)."""
+    a share of the people at a time."""
     cur.execute("DELETE FROM reporting_presence WHERE year = %s", [year])
     facts = f"(SELECT {', '.join(PRESENCE_FACT_COLUMNS)} FROM reporting_fact WHERE year = %s{{share}}) f"
     _signatures(cur, facts.format(share=""), [year])
     cur.execute("SELECT COUNT(*) FROM reporting_fact WHERE year = %s", [year])
     shares = max(1, -(-cur.fetchone()[0] // FACTS_PER_SHARE))
-    arrays = ", ".join(f"array_agg(p.{c})" for c in ("cell", *(f"{m}::smallint" for m in MASKS)))
-    with _planner(cur, **HASHED):
+    months = ", ".join(f"COALESCE(MAX(pm.e) FILTER (WHERE pm.month = {m}), {EMPTY})" for m in range(1, 13))
+    with _planner(cur, **UNLOOPED):
         for share in range(shares):
             part = f" AND mod(person_id, {shares}) = {share}" if shares > 1 else ""
-            # the arrays of one row are aggregated from the same rows in the same order: cell i and mask i
-            # stay together
-            cur.execute(f"INSERT INTO reporting_presence (year, person_id, cells, {', '.join(MASKS)}) "
-                        f"SELECT p.year, p.person_id, {arrays} FROM ({_pairs_sql(facts.format(share=part))}) p "
-                        "GROUP BY p.year, p.person_id", [year])
+            cur.execute(f"INSERT INTO reporting_presence (year, person_id, {', '.join(MONTHS)}) "
+                        f"SELECT pm.year, pm.person_id, {months} "
+                        f"FROM ({_person_months_sql(facts.format(share=part))}) pm GROUP BY pm.year, pm.person_id",
+                        [year])
     cur.execute("ANALYZE reporting_presence")
     PresenceYear.objects.update_or_create(year=year, defaults={"built_at": timezone.now()})
 
 
-_UNNEST = "CROSS JOIN LATERAL unnest(p.cells, p.seen, p.paid, p.youfu) x (cell, seen, paid, youfu)"
+def _counted(cur, sql: str, params, periods: list[Period]) -> dict[tuple[int, str, str, str, str], list[int]]:
+    """``sql`` gives (year, period index, number, n): {(year, period code, grouping, key1, key2):
+    [people, youfu_people, case_people]} — the numbers' cells and kinds looked up."""
+    kinds = ", ".join(f"SUM(n.n) FILTER (WHERE mod(n.e, 4) = {k})" for _, k in DISTINCT)
+    with _planner(cur, **HASHED):
+        cur.execute(f"SELECT n.year, n.pi, c.grouping, c.key1, c.key2, {kinds} FROM ({sql}) n "
+                    "JOIN reporting_cell c ON c.id = n.e / 4 GROUP BY n.year, n.pi, c.grouping, c.key1, c.key2", params)
+        rows = cur.fetchall()
+    return {(y, periods[pi].code, g, k1, k2): [int(x or 0) for x in n] for y, pi, g, k1, k2, *n in rows}
+
+
+def _periods_sql(periods: list[Period], prefix: str = "") -> str:
+    """(period index, union of its months' sets) for each period, as a VALUES list."""
+    return "(VALUES " + ", ".join(f"({i}, {_union(prefix + MONTHS[m - 1] for m in p.months)})"
+                                  for i, p in enumerate(periods)) + ")"
 
 
 def _presence_counts(cur, year: int) -> dict[tuple[str, str, str, str], tuple[int, int, int]]:
     """{(period code, grouping, key1, key2): (people, youfu_people, case_people)} of the year and its
     quarters, counted from the presence (a whole-year build)."""
     periods = [Period(year), *(Period(year, quarter=q) for q in range(1, 5))]
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE x.{mask} & {period_bits(p)} <> 0)" for p in periods
-                       for _, mask in DISTINCT)
-    with _planner(cur, **HASHED):
-        cur.execute(f"SELECT c.grouping, c.key1, c.key2, n.* FROM (SELECT x.cell, {counts} FROM reporting_presence p "
-                    f"{_UNNEST} WHERE p.year = %s GROUP BY x.cell) n JOIN reporting_cell c ON c.id = n.cell", [year])
-        rows = cur.fetchall()
-    out = {}
-    for g, k1, k2, _cell, *n in rows:
-        for i, p in enumerate(periods):
-            out[(p.code, g, k1, k2)] = tuple(n[3 * i : 3 * i + 3])
-    return out
+    sql = (f"SELECT year, pi, e, COUNT(*) AS n FROM (SELECT p.year, x.pi, unnest(x.u) AS e FROM reporting_presence p "
+           f"CROSS JOIN LATERAL {_periods_sql(periods, 'p.')} x (pi, u) WHERE p.year = %s) t GROUP BY year, pi, e")
+    return {k[1:]: tuple(v) for k, v in _counted(cur, sql, [year], periods).items()}
 
 
 def presence_rows(year: int) -> set[tuple[str, str, str, int, int, int, int]]:
-    """The presence of ``year`` one row per (cell, person): (grouping, key1, key2, person_id, seen, paid,
-    youfu) — what the tests compare and an auditor reads."""
+    """The presence of ``year`` one row per (cell, person): (grouping, key1, key2, person_id, and the
+    months (bit 0 = January) with any fact, paying assistance, paying the veterans' subsidy) — what the
+    tests compare and an auditor reads."""
     from django.db import connection
 
+    months = " UNION ALL ".join(f"SELECT p.person_id, {m} AS month, unnest(p.{col}) AS e FROM reporting_presence p "
+                                f"WHERE p.year = %s" for m, col in enumerate(MONTHS, start=1))
+    masks = ", ".join(f"COALESCE(BIT_OR(1 << (t.month - 1)) FILTER (WHERE mod(t.e, 4) = {k}), 0)" for k in (0, 1, 2))
     with connection.cursor() as cur:
-        cur.execute(f"SELECT c.grouping, c.key1, c.key2, p.person_id, x.seen, x.paid, x.youfu FROM reporting_presence p "
-                    f"{_UNNEST} JOIN reporting_cell c ON c.id = x.cell WHERE p.year = %s", [year])
+        cur.execute(f"SELECT c.grouping, c.key1, c.key2, t.person_id, {masks} FROM ({months}) t "
+                    "JOIN reporting_cell c ON c.id = t.e / 4 GROUP BY c.grouping, c.key1, c.key2, t.person_id",
+                    [year] * 12)
         return {tuple(r) for r in cur.fetchall()}
 
 
@@ -387,13 +414,17 @@ def _planner(cur, **settings):
 
 #: cells and people are hashed, never sorted (the planner, misled by the join's estimate, sorts)
 HASHED = {"enable_sort": "off", "work_mem": "'512MB'"}
+#: … and no nested loop: a join on the 7 keys of a signature is estimated at a row or two (each key's
+#: selectivity multiplied), and a nested loop over thousands of rows on both sides costs minutes
+UNLOOPED = {**HASHED, "enable_nestloop": "off"}
 
 
-def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int, str, str, str, str], list[int]]:
+def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, bool]:
     """After the facts of a build were replaced (the deleted ones in stat_gone, the new ones with ids
     above ``last_fact_id``): bring the presence of the people and months they touched in ``years`` up
-    to date and return how each quarter's and year's distinct counts moved, {(year, period code,
-    grouping, key1, key2): [Δpeople, Δyoufu_people, Δcase_people]}."""
+    to date. Returns how each period's distinct counts moved, {(year, period code, grouping, key1,
+    key2): [Δpeople, Δyoufu_people, Δcase_people]}, and whether stat_sig holds the signatures of the
+    facts the build deleted and inserted (for ``_month_sums``)."""
     facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
     cur.execute("ANALYZE stat_gone")
     # the people and months whose facts changed in a way the presence sees (a fact written again as it
@@ -410,86 +441,70 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> dict[tuple[int,
     cur.execute("SELECT DISTINCT year, month FROM stat_affected")
     year_months = cur.fetchall()
     if not year_months:
-        return {}
+        return {}, False
     cur.execute("ANALYZE stat_affected")
-    # the facts of the touched people in the touched months (read through the (year, month, person) index):
-    # as they were (the ones the build kept, and the ones it deleted) and as they are now
+    # the facts of the touched people in the touched months as they are now (read through the (year,
+    # month, person) index): their sets of those months are written again from them
     months = " OR ".join(f"(f.year = {int(y)} AND f.month = {int(m)})" for y, m in year_months)
-    mine = f"""{{table}} f WHERE ({months}) AND EXISTS (SELECT 1 FROM stat_affected a
-               WHERE a.year = f.year AND a.month = f.month AND a.person_id = f.person_id)"""
-    cur.execute(f"CREATE TEMP TABLE stat_then ON COMMIT DROP AS SELECT {facts} FROM {mine.format(table='reporting_fact')} "
-                f"AND f.id <= %s UNION ALL SELECT {facts} FROM {mine.format(table='stat_gone')}", [last_fact_id])
-    cur.execute(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS SELECT {facts} FROM {mine.format(table='reporting_fact')}")
-    cur.execute("ANALYZE stat_then")
+    cur.execute(f"""CREATE TEMP TABLE stat_now ON COMMIT DROP AS SELECT {facts} FROM reporting_fact f WHERE ({months})
+                    AND EXISTS (SELECT 1 FROM stat_affected a WHERE a.year = f.year AND a.month = f.month
+                                AND a.person_id = f.person_id)""")
     cur.execute("ANALYZE stat_now")
-    _signatures(cur, "(SELECT * FROM stat_then UNION ALL SELECT * FROM stat_now) f")
-    pairs = ", ".join(("year", "person_id", "cell", *MASKS))
-    key = ("year", "person_id", "cell")
-    cur.execute("SELECT EXISTS (SELECT 1 FROM stat_then), EXISTS (SELECT 1 FROM stat_now)")
-    then, now = cur.fetchone()
-    # the cells and people whose months changed, their months before and after
-    diff = f"CREATE TEMP TABLE stat_diff ON COMMIT DROP AS SELECT {', '.join(key)}, "
-    with _planner(cur, **HASHED):
-        if then and now:
-            cur.execute(f"INSERT INTO stat_old ({pairs}) " + _pairs_sql("stat_then f"))
-            cur.execute(f"INSERT INTO stat_new ({pairs}) " + _pairs_sql("stat_now f"))
-            cur.execute("ANALYZE stat_old")
-            cur.execute("ANALYZE stat_new")
-            cur.execute(f"""
-                CREATE TEMP TABLE stat_diff ON COMMIT DROP AS
-                SELECT {", ".join(f"COALESCE(o.{k}, n.{k}) AS {k}" for k in key)},
-                       {", ".join(f"COALESCE(o.{m}, 0) AS old_{m}, COALESCE(n.{m}, 0) AS new_{m}" for m in MASKS)}
-                  FROM stat_old o FULL JOIN stat_new n ON {" AND ".join(f"o.{k} = n.{k}" for k in key)}
-                 WHERE {" OR ".join(f"o.{m} IS DISTINCT FROM n.{m}" for m in MASKS)}
-            """)
-        elif now:  # the month had none of these people's facts (a month arriving whole): nothing to compare
-            cur.execute(diff + ", ".join(f"0 AS old_{m}, {m} AS new_{m}" for m in MASKS)
-                        + f" FROM ({_pairs_sql('stat_now f')}) p")
-        else:  # their facts of the month all went
-            cur.execute(diff + ", ".join(f"{m} AS old_{m}, 0 AS new_{m}" for m in MASKS)
-                        + f" FROM ({_pairs_sql('stat_then f')}) p")
-    cur.execute("CREATE TEMP TABLE stat_people ON COMMIT DROP AS SELECT DISTINCT year, person_id FROM stat_affected")
-    cur.execute("ANALYZE stat_diff")
-    cur.execute("ANALYZE stat_people")
-    # every cell of the touched people (their rows of the presence, each read once), the changed ones
-    # with their masks before and after
+    # the signatures of these facts and of every fact the build deleted or inserted (the month's sums)
+    _signatures(cur, f"(SELECT {facts} FROM stat_now f UNION ALL {_CHANGED.format(facts=facts)}) f",
+                [years, last_fact_id, years])
+    # each touched person's row: the sets as they were (o..) and as they are now (n..) — a touched month's
+    # set from the facts (empty when none is left), the others as they were
+    new = ", ".join(f"MAX(pm.e) FILTER (WHERE pm.month = {m}) AS {col}" for m, col in enumerate(MONTHS, start=1))
+    with _planner(cur, **UNLOOPED):
+        cur.execute(f"CREATE TEMP TABLE stat_pm ON COMMIT DROP AS {_person_months_sql('stat_now f')}")
+    cur.execute("ANALYZE stat_pm")
     with _planner(cur, **HASHED):
         cur.execute(f"""
-            CREATE TEMP TABLE stat_merged ON COMMIT DROP AS
-            SELECT {", ".join(f"COALESCE(d.{k}, x.{k}) AS {k}" for k in key)}, d.cell IS NOT NULL AS changed,
-                   {", ".join(f"COALESCE(x.{m}, 0) AS {m}0, (COALESCE(x.{m}, 0) & ~COALESCE(d.old_{m}, 0)) "
-                              f"| COALESCE(d.new_{m}, 0) AS {m}1" for m in MASKS)}
-              FROM (SELECT p.year, p.person_id, x.cell, x.seen, x.paid, x.youfu
-                      FROM reporting_presence p JOIN stat_people a ON a.year = p.year AND a.person_id = p.person_id
-                           {_UNNEST}) x
-                   FULL JOIN stat_diff d ON {" AND ".join(f"d.{k} = x.{k}" for k in key)}
+            CREATE TEMP TABLE stat_rows ON COMMIT DROP AS
+            SELECT a.year, a.person_id, p.person_id IS NOT NULL AS had,
+                   {", ".join(f"COALESCE(p.{c}, {EMPTY}) AS o{c}" for c in MONTHS)},
+                   {", ".join(f"COALESCE(a.{c}, p.{c}, {EMPTY}) AS n{c}" for c in MONTHS)}
+              FROM (SELECT pm.year, pm.person_id, {new}
+                      FROM (SELECT a.year, a.person_id, a.month, COALESCE(n.e, {EMPTY}) AS e
+                              FROM stat_affected a LEFT JOIN stat_pm n
+                                   ON n.year = a.year AND n.month = a.month AND n.person_id = a.person_id) pm
+                     GROUP BY pm.year, pm.person_id) a
+                   LEFT JOIN reporting_presence p ON p.year = a.year AND p.person_id = a.person_id
         """)
-    # the counts' moves: a person counts in a period when their mask meets its months
+    # the counts' moves: a person enters a period's count of a cell when the union of the period's sets
+    # gains the cell's number, and leaves it when it loses it
     months_touched = {int(m) for _, m in year_months}
     periods = [Period(2000), *(Period(2000, quarter=q) for q in sorted({(m - 1) // 3 + 1 for m in months_touched})),
                *(Period(2000, month=m) for m in sorted(months_touched))]
+    # after − before = (N ∪ U) − (O ∪ U) = N − O − U, with N and O the unions of the period's touched months
+    # after and before, and U the union of its other months (the same before and after)
+    def entries(p: Period) -> str:
+        touched = [MONTHS[m - 1] for m in p.months if m in months_touched]
+        others = [f"r.o{MONTHS[m - 1]}" for m in p.months if m not in months_touched]
+        n, o = _union(f"r.n{c}" for c in touched), _union(f"r.o{c}" for c in touched)
+        u = f" - {_union(others)}" if others else ""
+        return f"({n} - {o}){u}, ({o} - {n}){u}"
 
-    def move(mask: str, bits: int) -> str:
-        return f"SUM(CASE WHEN {mask}1 & {bits} <> 0 THEN 1 ELSE 0 END - CASE WHEN {mask}0 & {bits} <> 0 THEN 1 ELSE 0 END)"
-
+    pairs = ", ".join(f"({i}, {entries(p)})" for i, p in enumerate(periods))
+    moves = _counted(cur, f"""
+        SELECT year, pi, e, SUM(d) AS n
+          FROM (SELECT r.year, x.pi, v.d, unnest(v.s) AS e
+                  FROM stat_rows r CROSS JOIN LATERAL (VALUES {pairs}) x (pi, entered, left_)
+                       CROSS JOIN LATERAL (VALUES (1, x.entered), (-1, x.left_)) v (d, s)) t
+         GROUP BY year, pi, e
+    """, [], periods)
+    moves = {k: v for k, v in moves.items() if any(v)}
+    # each touched person's row written again (a row left with no number goes)
+    nothing = f"cardinality({' || '.join(f'n{c}' for c in MONTHS)}) = 0"
     with _planner(cur, **HASHED):
-        cur.execute(f"SELECT n.year, c.grouping, c.key1, c.key2, n.* FROM (SELECT year, cell, "
-                    f"{', '.join(move(m, period_bits(p)) for p in periods for _, m in DISTINCT)} "
-                    "FROM stat_merged WHERE changed GROUP BY year, cell) n JOIN reporting_cell c ON c.id = n.cell")
-        rows = cur.fetchall()
-    moves: dict[tuple[int, str, str, str, str], list[int]] = {}
-    for y, g, k1, k2, _y, _cell, *n in rows:
-        for i, p in enumerate(periods):
-            d = [int(x) for x in n[3 * i : 3 * i + 3]]
-            if any(d):
-                moves[(y, p.code, g, k1, k2)] = d
-    # each touched person's row written again (a row left without cells goes)
-    cur.execute("DELETE FROM reporting_presence p USING stat_people a WHERE p.year = a.year AND p.person_id = a.person_id")
-    arrays = ", ".join(f"array_agg({c})" for c in ("cell", *(f"{m}1::smallint" for m in MASKS)))
-    with _planner(cur, **HASHED):
-        cur.execute(f"INSERT INTO reporting_presence (year, person_id, cells, {', '.join(MASKS)}) "
-                    f"SELECT year, person_id, {arrays} FROM stat_merged WHERE seen1 <> 0 GROUP BY year, person_id")
-    return moves
+        cur.execute(f"UPDATE reporting_presence p SET {', '.join(f'{c} = r.n{c}' for c in MONTHS)} FROM stat_rows r "
+                    f"WHERE p.year = r.year AND p.person_id = r.person_id AND r.had AND NOT {nothing}")
+        cur.execute(f"DELETE FROM reporting_presence p USING stat_rows r "
+                    f"WHERE p.year = r.year AND p.person_id = r.person_id AND r.had AND {nothing}")
+    cur.execute(f"INSERT INTO reporting_presence (year, person_id, {', '.join(MONTHS)}) "
+                f"SELECT year, person_id, {', '.join(f'n{c}' for c in MONTHS)} FROM stat_rows WHERE NOT had AND NOT {nothing}")
+    return moves, True
 
 
 class PresenceOutOfStep(Exception):
@@ -638,8 +653,8 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
         built = set(PresenceYear.objects.filter(year__in=list(touched)).values_list("year", flat=True))
         unbuilt = sorted(set(touched) - built)
         # a year without presence (its first build, or built before this table) is built whole
-        moves = _presence_apply(cur, last, sorted(built)) if built else {}
-        sums = _month_sums(cur, last, sorted(built)) if built else {}
+        moves, signed = _presence_apply(cur, last, sorted(built)) if built else ({}, False)
+        sums = _month_sums(cur, last, sorted(built), signed) if built else {}
         if seconds is not None:
             seconds["presence"] = time.monotonic() - t
         cells = 0

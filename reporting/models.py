@@ -8,9 +8,9 @@
 - ``Aggregate``: the figures of every period of a year (each month, each quarter, the year) for
   every cut in ``reporting.cuts.GROUPINGS``, distinct people included. Pages, returns and the
   ``statistics`` command read only these rows: a page never scans decisions or facts.
-- ``Presence``: per year and person, the months the person appears in each cell of every cut
-  (``Cell`` numbers, bitmasks): the distinct people of a quarter and of the year, kept up to date a
-  month at a time.
+- ``Presence``: per year and person, per month the cells of every cut the person appears in (sets
+  of ``Cell`` numbers): the distinct people of a quarter and of the year, kept up to date a month at
+  a time.
 - ``RefreshQueue``: what changed since the last build (a bill, a settlement month).
 - ``BuildState``: one row; locked while a build runs (one builder at a time) and saying when the
   figures were last brought up to date.
@@ -132,24 +132,36 @@ class Cell(models.Model):
         return f"{self.grouping or '合计'} {self.key1} {self.key2}"
 
 
+def _month_field(month: int):
+    return ArrayField(models.IntegerField(), default=list, blank=True, verbose_name=f"{month}月")
+
+
 class Presence(models.Model):
     """Which months of a year a person appears in each cell of every cut (docs/statistics.md "Distinct
-    people of a quarter and a year"): one row per (year, person) holding the person's cells (``Cell``
-    numbers, ascending) and, at the same places, three 12-bit masks of months (bit 0 = January) —
-    ``seen`` any fact, ``paid`` a fact paying assistance, ``youfu`` a fact paying the veterans' subsidy.
-    The people of a quarter or the year in a cell are the persons whose mask for the cell meets the
-    period's months, so a month's build reads and writes one row per person of the month and moves
-    the quarter's and the year's counts by the difference (``reporting.build``). A cell whose ``seen``
-    mask becomes 0 leaves the arrays; a row left with no cell is deleted. PostgreSQL only (other
-    databases count from the facts)."""
+    people of a quarter and a year"): one row per (year, person) and, per month, the sorted set of the
+    person's (cell, kind) numbers of that month — ``Cell`` number × 4 + kind, kind 0 any fact (核定),
+    1 a fact paying assistance (救助), 2 a fact paying the veterans' subsidy (优抚补助). The people of a
+    quarter or the year in a cell are the persons whose sets of the period's months hold the cell's
+    number, so a month's build rewrites one set per person of the month and moves the quarter's and the
+    year's counts by the difference of the unions (``reporting.build``, the ``intarray`` extension's
+    set operations). A row left with no number is deleted. PostgreSQL only (other databases count from
+    the facts)."""
 
     pk = models.CompositePrimaryKey("year", "person_id")
     year = models.PositiveSmallIntegerField("年度")
     person_id = models.BigIntegerField("人员")  # beneficiaries.Person, as on the facts it is derived from
-    cells = ArrayField(models.IntegerField(), verbose_name="分组单元")
-    seen = ArrayField(models.SmallIntegerField(), verbose_name="有核定的月份")
-    paid = ArrayField(models.SmallIntegerField(), verbose_name="获医疗救助的月份")
-    youfu = ArrayField(models.SmallIntegerField(), verbose_name="获优抚补助的月份")
+    m01 = _month_field(1)
+    m02 = _month_field(2)
+    m03 = _month_field(3)
+    m04 = _month_field(4)
+    m05 = _month_field(5)
+    m06 = _month_field(6)
+    m07 = _month_field(7)
+    m08 = _month_field(8)
+    m09 = _month_field(9)
+    m10 = _month_field(10)
+    m11 = _month_field(11)
+    m12 = _month_field(12)
 
     class Meta:
         verbose_name = "统计人员在册月份"
