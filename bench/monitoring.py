@@ -95,8 +95,8 @@ def baseline(data: bytes, n: int) -> float:
 
 
 def _python_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """This process and the children it has waited for (the import's second reading process)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _backend_cpu(pid: int) -> float:
@@ -143,8 +143,9 @@ def main():
           f"rows {summary.rows:,} valid {summary.valid:,} people {summary.people:,} alerts {summary.alerts}")
     for phase, seconds in summary.timings.items():
         print(f"  {phase}: {seconds:.1f} s ({seconds / elapsed:.0%})")
-    print(f"  CPU: Python {python_cpu:.1f} s, its PostgreSQL backend {postgres_cpu:.1f} s (the rows go in on the server while "
-          f"Python decides: their sum above the wall time is the overlap)")
+    print(f"  CPU: Python {python_cpu:.1f} s (with the process reading the file's second part), its PostgreSQL backend "
+          f"{postgres_cpu:.1f} s (the rows go in on the server while Python reads and decides: their sum above the wall time "
+          f"is the overlap)")
     base = baseline(data, args.baseline)
     print(f"per-row baseline: {base:,.0f} lines/s on the first {args.baseline:,} lines; ratio {rate / base:.1f}×")
     print(f"target: < 60 s for 1,000,000 lines ({'met' if elapsed < 60 else 'NOT met'} at this size: {elapsed:.1f} s)")

@@ -7,13 +7,26 @@ are read; every row of a recipient is decided by the engine as a one-stop line
 (``yfbz.policy.inputs.decide_bill``) in settlement-date order; the alerts follow. With ``apply``
 the rows go in by COPY, the burdens and alerts by COPY / bulk_update; nothing is half-applied (one
 transaction). Without ``apply`` nothing is written and the summary says what would be raised.
+
+On a machine with a second core (POSIX ``fork``, one thread), a big CSV's second part is read and
+checked by a forked process (``_OtherHalf``) and every other recipient's lines are decided by one
+(``_EngineHalf``); neither uses the database, and what they hand back is what one pass makes (tests).
 """
 
 from __future__ import annotations
 
+import csv
 import gc
 import hashlib
+import io
+import itertools
+import marshal
+import os
 import re
+import select
+import signal
+import tempfile
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,17 +45,35 @@ from claims.bulk import insert_rows
 from claims.models import CapUsage, Institution
 from yfbz.core.audit import audit_bulk
 from yfbz.core.lookups import Many  # and registers ``__any`` (one array parameter instead of an IN list)
-from yfbz.core.workflow import record_start_many
+from yfbz.core.workflow import NEW, record_start_many
 from yfbz.files.cells import DATE_FORMATS_ZH, parse_amount, parse_date
 from yfbz.files.formats import HIGH_COST
-from yfbz.files.reader import FileUnreadable, cell_text, normalise_text, read_table
-from yfbz.policy.inputs import bill_for_engine, decide_bill, persons_for_engine_by_id_number
+from yfbz.files.reader import (
+    FileUnreadable,
+    _data_rows,
+    _delimiter,
+    _encoding,
+    cell_text,
+    is_excel,
+    normalise_text,
+    read_table,
+)
+from yfbz.policy.inputs import bill_for_engine, decide_bill, persons_for_engine_by_id_number, policy_for
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import SCHEME_ZH
 from yfbz.rules.idcard import IdNumberError, _birth, check_character
 
 from .indicator import add_import
-from .models import CENT, ZERO, Alert, AlertKind, HighCostImport, HighCostRow, PersonYearBurden
+from .models import (
+    CENT,
+    ZERO,
+    Alert,
+    AlertKind,
+    AlertStatusChange,
+    HighCostImport,
+    HighCostRow,
+    PersonYearBurden,
+)
 from .thresholds import Thresholds
 
 CHUNK = 5000
@@ -654,19 +685,204 @@ def read_lines(data: bytes, summary: Summary) -> tuple[list[Line], dict]:
         table = read_table(data, HIGH_COST)
     except FileUnreadable as exc:
         raise Unreadable(str(exc)) from None
-    check = _checker(_Reference(), table, summary)
+    ref = _Reference()
+    check = _checker(ref, table, summary)
     lines: list[Line] = []
     append = lines.append
     rows = 0
-    for n, cells in table.rows:
-        rows += 1
-        line = check(n, cells)
-        if line is not None:
-            append(line)
+    split = _split_point(data)
+    if split is not None and split[1] <= table.header_row + 1:  # the header (and what is above it) are ours
+        split = None
+    if split is None:
+        for n, cells in table.rows:
+            rows += 1
+            line = check(n, cells)
+            if line is not None:
+                append(line)
+    else:  # a big CSV: its second part read and checked by a forked process meanwhile (the second core)
+        offset, records = split
+        other = _OtherHalf(data, offset, records, ref, table)
+        try:
+            held = None
+            for n, cells in table.rows:
+                if n > records:  # the other process's first row: kept in case it fails
+                    held = (n, cells)
+                    break
+                rows += 1
+                line = check(n, cells)
+                if line is not None:
+                    append(line)
+            got = other.result(lines) if held is not None else None
+        finally:
+            other.close()
+        if got is not None:  # its rows, counts, messages (in row order after ours) and 合计 rows
+            more_rows, errors, warnings, error_count, warning_count, skipped = got
+            rows += more_rows
+            summary.errors.extend(errors[:max(MAX_MESSAGES - len(summary.errors), 0)])
+            summary.warnings.extend(warnings[:max(MAX_MESSAGES - len(summary.warnings), 0)])
+            summary.error_count += error_count
+            summary.warning_count += warning_count
+            table.skipped[:] = [s for s in table.skipped if s <= records] + skipped
+        elif held is not None:  # it failed (or could not start): the rest read here, exactly as without it
+            for n, cells in itertools.chain([held], table.rows):
+                rows += 1
+                line = check(n, cells)
+                if line is not None:
+                    append(line)
     summary.rows += rows
     summary.valid += len(lines)
     summary.invalid += rows - len(lines)
     return lines, table.reading
+
+
+# --- the second core: a big CSV's second part read by a forked process --------------------------------
+SPLIT_MIN_BYTES = 8 << 20  # ~80,000 lines of the platform's export: below that a process costs more than it saves
+SPLIT_SHARE = 0.45  # of the bytes read here: rebuilding the other part's lines costs a quarter of checking them
+_CHUNK_LINES = 25_000
+CHILD_PATIENCE = 600  # seconds between two chunks of the other process (a chunk takes well under one)
+
+
+def _may_fork() -> bool:
+    """A second process only where ``os.fork`` exists and this process runs one thread (a forked child keeps
+    only the thread that forked: a lock another thread held would stay held in it)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _split_point(data: bytes) -> tuple[int, int] | None:
+    """(offset, records before it) of a line start near ``SPLIT_SHARE`` of a CSV, or None (read in one
+    process): only a CSV with no quote character and no lone carriage return, where every line ending
+    ends a record (a quoted cell may hold a line break), and only where ``os.fork`` exists."""
+    if len(data) < SPLIT_MIN_BYTES or not _may_fork() or is_excel(data):
+        return None
+    if b'"' in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    offset = data.find(b"\n", int(len(data) * SPLIT_SHARE))
+    if offset < 0 or offset + 1 >= len(data):
+        return None
+    offset += 1
+    return offset, data.count(b"\n", 0, offset)  # a record per line: the one reader's row numbers
+
+
+class _OtherHalf:
+    """A forked process reading and checking a CSV's lines from ``offset`` on (rows numbered from
+    ``records + 1``, as the one reader numbers them) with the same compiled check, handing back its
+    lines as compact tuples (``marshal``: strings, ints, the amounts as their text) in chunks through a
+    temporary file while this process reads the first part, then its counts, messages and 合计 rows. It
+    uses nothing of the database (the reference data was read before the fork) and leaves by
+    ``os._exit``. Any failure of it — or of the fork — and the caller reads the rest itself."""
+
+    def __init__(self, data: bytes, offset: int, records: int, ref: _Reference, table):
+        self.pid = None
+        self.file = tempfile.TemporaryFile()
+        self.notes, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(write_end)
+            return
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(self.notes)
+                _read_other_half(data, offset, records, ref, table, self.file, write_end)
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported by the exit code: the parent reads the rest itself
+                pass
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.pid = pid
+
+    def result(self, lines: list[Line]):
+        """Its lines appended to ``lines`` as they come; (rows, errors, warnings, error count, warning
+        count, 合计 rows) at the end, or None when it failed (nothing appended then)."""
+        if self.pid is None:
+            return None
+        start = len(lines)
+        dates: dict = {}
+        while True:
+            ready, _, _ = select.select([self.notes], [], [], CHILD_PATIENCE)
+            note = _read_exactly(self.notes, 17) if ready else b""
+            if len(note) < 17:  # it died (or hangs: ``close`` kills it)
+                del lines[start:]
+                return None
+            kind, at, size = note[:1], int.from_bytes(note[1:9], "little"), int.from_bytes(note[9:17], "little")
+            block = marshal.loads(os.pread(self.file.fileno(), size, at))
+            if kind == b"L":
+                _lines_from(block, dates, lines)
+            else:
+                return tuple(block)
+
+    def close(self) -> None:
+        try:
+            os.close(self.notes)
+        except OSError:
+            pass
+        self.file.close()
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        got = os.read(fd, n - len(out))
+        if not got:
+            break
+        out += got
+    return out
+
+
+def _read_other_half(data, offset, records, ref, table, file, notes) -> None:
+    """The child's part (see ``_OtherHalf``): the one reader's CSV rules on the bytes from ``offset``."""
+    summary = Summary()
+    check = _checker(ref, table, summary)
+    encoding = _encoding(data)
+    text = io.TextIOWrapper(io.BytesIO(data[offset:]), encoding="utf-8" if encoding == "utf-8-sig" else encoding, newline="")
+    skipped: list[int] = []
+    rows = 0
+    at = 0
+    block: list[tuple] = []
+
+    def send(kind: bytes, value) -> None:
+        nonlocal at
+        payload = marshal.dumps(value)
+        os.pwrite(file.fileno(), payload, at)
+        note = kind + at.to_bytes(8, "little") + len(payload).to_bytes(8, "little")
+        at += len(payload)
+        os.write(notes, note)
+
+    for n, cells in _data_rows(enumerate(csv.reader(text, delimiter=_delimiter(data)), records + 1), skipped):
+        rows += 1
+        x = check(n, cells)
+        if x is not None:  # the amounts as their text, 0.00 as None (half of a line's amounts)
+            block.append((x.row_number, x.settlement_no, x.id_number, x.name, x.town_id, x.settled_on.toordinal(), x.institution_id,
+                          x.institution_text, x.level, x.designated, x.kind, x.disease,
+                          *[None if a == "0.00" else a for a in map(str, (
+                              x.total_cost, x.in_policy_cost, x.basic_paid, x.critical_only, x.large, x.assistance, x.youfu_paid,
+                              x.other_paid, x.burden, x.self_pay_before, x.self_pay_after))]))
+            if len(block) >= _CHUNK_LINES:
+                send(b"L", block)
+                block = []
+    if block:
+        send(b"L", block)
+    send(b"S", (rows, summary.errors, summary.warnings, summary.error_count, summary.warning_count, skipped))
+
+
+def _lines_from(block: list[tuple], dates: dict, lines: list[Line]) -> None:
+    """The child's tuples as ``Line``: the same values (a Decimal from its own text is the same Decimal)."""
+    append, new, D, from_ordinal, zero = lines.append, Line, Decimal, date.fromordinal, ZERO
+    for r in block:
+        day = dates.get(r[5])
+        if day is None:
+            day = dates[r[5]] = from_ordinal(r[5])
+        a = [zero if v is None else D(v) for v in r[12:]]
+        append(new(r[0], r[1], r[2], r[3], r[4], day, r[6], r[7], r[8], r[9], r[10], r[11], *a))
 
 
 # --- the alerts -----------------------------------------------------------------------------------
@@ -783,41 +999,46 @@ def plan(lines: list[Line], summary: Summary, *, imp: HighCostImport | None = No
     bills = _bills_burden(pids, years)
     raised = _earlier_alerts(ids, years)
     known = [x for x in lines if x.id_number in people]  # only people on our rosters need the engine (a fifth)
+    # half of them decided by a second process (forked now: no COPY thread runs yet)
+    engine = _EngineHalf(known, people, used, book, towns, inst_names) if len(known) >= ENGINE_SPLIT_MIN and _may_fork() else None
     background = decided = None
-    if imp is not None and connection.vendor == "postgresql":
-        background = _CopyInBackground(HighCostRow, ROW_COLUMNS, NORMALISED)
-        background.add(_row_values(imp.pk, [x for x in lines if x.id_number not in people]))
-
-        def decided(xs):
-            background.add(_row_values(imp.pk, xs))
     try:
+        if imp is not None and connection.vendor == "postgresql":
+            background = _CopyInBackground(HighCostRow, ROW_COLUMNS, NORMALISED)
+            background.add(_row_values(imp.pk, [x for x in lines if x.id_number not in people]))
+
+            def decided(xs):
+                background.add(_row_values(imp.pk, xs))
         p = _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised,
-                    decided=decided)
+                    decided=decided, engine=engine)
     except BaseException as exc:
         if background is not None:
             background.finish(exc)  # abandons the COPY: the transaction rolls back
         raise
+    finally:
+        if engine is not None:
+            engine.close()
     if background is not None:
         background.finish()
     return p
 
 
-def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, decided=None) -> Plan:
-    """The plan's pure part: no query (a COPY may be under way on the connection). ``decided`` is given the
-    recipients' lines once the engine has decided them (they join the background COPY while the year
-    burdens and their alerts are computed)."""
-    in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
-
-    # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over)
-    alerts_new: list[dict] = []
-    known = sorted(known, key=_by_date_and_row)
-    for x in known:
+def _decide_lines(xs: list[Line], people, used, book, towns, inst_names) -> dict[int, dict]:
+    """Recipients' lines (in settlement-date order) decided by the engine as one-stop lines, the caps carried
+    over per person and year; their 应救未救 alerts by row number."""
+    alerts: dict[int, dict] = {}
+    policies: dict = {}  # (date, town) → policy_for's choice (the same for every person of the town that day)
+    for x in xs:
         pid, person = people[x.id_number]
         x.person_id = pid
         if not person.categories_on(x.settled_on):
             continue
+        town = person.town_on(x.settled_on)
+        policy = policies.get((x.settled_on, town))
+        if policy is None:
+            policy = policies[(x.settled_on, town)] = policy_for(x.settled_on, person=person, book=book)
         d, _ = decide_bill(person, bill_for_engine(x, institution=_Institution(x.level, x.designated), ref=x.settlement_no),
-                           used[(pid, x.settled_on.year)], book=book)
+                           used[(pid, x.settled_on.year)], policy=policy)
         x.engine_assistance = d.amount
         x.scheme = str(d.scheme) if d.scheme is not None else ""
         x.category = d.category or ""
@@ -826,11 +1047,10 @@ def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_n
         if x.scheme:  # what was (or should have been) paid uses the cap of the scheme the engine chose
             caps[x.scheme] = caps.get(x.scheme, ZERO) + (paid if paid else d.amount)
         if d.amount > 0 and paid == 0:
-            summary.alerts[AlertKind.YJWJ] += 1
             ratio = f"{d.ratio * 100:.0f}%" if d.ratio is not None else "—"
-            alerts_new.append({
+            alerts[x.row_number] = {
                 "kind": AlertKind.YJWJ, "settlement_no": x.settlement_no, "id_number": x.id_number, "name": x.name,
-                "person_id": pid, "town_id": towns.get(person.town_on(x.settled_on)) or x.town_id, "year": x.settled_on.year,
+                "person_id": pid, "town_id": towns.get(town) or x.town_id, "year": x.settled_on.year,
                 "burden": x.burden, "expected": d.amount, "threshold": None,
                 "figures": {
                     "结算编号": x.settlement_no, "结算日期": x.settled_on.isoformat(),
@@ -840,7 +1060,117 @@ def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_n
                     "结算日身份": "、".join(d.category_names.get(c, c) for c in person.categories_on(x.settled_on)),
                     "按政策应付医疗救助": _money(d.amount), "救助方案": SCHEME_ZH.get(x.scheme, x.scheme), "救助比例": ratio,
                 },
-            })
+            }
+    return alerts
+
+
+ENGINE_SPLIT_MIN = 20_000  # recipients' lines: below that a second process costs more than it saves
+
+
+class _EngineHalf:
+    """Half of the people on our rosters (every other one) — their lines decided by a forked process while this
+    one decides the other half: the caps carry over per person, so the halves are independent and each line's
+    decision is the one a single pass makes. It hands back, through a temporary file, each line's amount
+    (as text), scheme and category, and its 应救未救 alerts (amounts as text); it uses nothing of the
+    database and leaves by ``os._exit``. Forked before any COPY thread starts. If it fails, this process
+    decides its half too (``result`` returns None)."""
+
+    def __init__(self, known: list[Line], people, used, book, towns, inst_names):
+        known = sorted(known, key=_by_date_and_row)
+        numbers = sorted({x.id_number for x in known})
+        theirs = set(numbers[1::2])
+        self.mine = [x for x in known if x.id_number not in theirs]
+        self.theirs = [x for x in known if x.id_number in theirs]
+        self.pid = None
+        self.file = tempfile.TemporaryFile()
+        self.done, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(write_end)
+            return
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(self.done)
+                alerts = _decide_lines(self.theirs, people, used, book, towns, inst_names)
+                decisions = [(str(x.engine_assistance), x.scheme, x.category) if x.category or x.scheme
+                             or x.engine_assistance != ZERO else (None, "", "") for x in self.theirs]
+                out = [(n, {**a, "kind": str(a["kind"]), "burden": str(a["burden"]), "expected": str(a["expected"])})
+                       for n, a in alerts.items()]
+                self.file.write(marshal.dumps((decisions, out)))
+                self.file.flush()
+                os.write(write_end, b"1")
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported by its silence: the parent decides the half itself
+                pass
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.pid = pid
+
+    def result(self):
+        """(decisions, alerts) of its half, or None when it failed."""
+        try:
+            if self.pid is None:
+                return None
+            ready, _, _ = select.select([self.done], [], [], CHILD_PATIENCE)
+            if not ready or os.read(self.done, 1) != b"1":
+                return None
+            self.file.seek(0)
+            return marshal.loads(self.file.read())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            os.close(self.done)
+        except OSError:
+            pass
+        self.file.close()
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, decided=None,
+            engine: _EngineHalf | None = None) -> Plan:
+    """The plan's pure part: no query (a COPY may be under way on the connection). ``decided`` is given the
+    recipients' lines once the engine has decided them (they join the background COPY while the year
+    burdens and their alerts are computed)."""
+    in_force: dict = {}  # (kind, date) → the threshold then (a month has some thirty settlement dates)
+
+    # every row of a recipient decided as a one-stop line, in settlement-date order (caps carry over); half of the
+    # people's rows decided by a forked process meanwhile (``_EngineHalf``), when there are many
+    if engine is not None:
+        mine, theirs = engine.mine, engine.theirs
+    else:
+        known = sorted(known, key=_by_date_and_row)
+        mine, theirs = known, []
+    alerts_by_row = _decide_lines(mine, people, used, book, towns, inst_names)
+    if theirs:
+        got = engine.result()
+        if got is None:  # it failed: decided here, as without it
+            alerts_by_row.update(_decide_lines(theirs, people, used, book, towns, inst_names))
+        else:
+            decisions, alerts = got
+            D = Decimal
+            for x, (amount, scheme, category) in zip(theirs, decisions, strict=True):
+                x.person_id = people[x.id_number][0]
+                if amount is not None:
+                    x.engine_assistance, x.scheme, x.category = D(amount), scheme, category
+            for n, a in alerts:
+                a["kind"], a["burden"], a["expected"] = AlertKind.YJWJ, D(a["burden"]), D(a["expected"])
+                alerts_by_row[n] = a
+        known = sorted((*mine, *theirs), key=_by_date_and_row)
+    else:
+        known = mine
+    alerts_new: list[dict] = [a for x in known if (a := alerts_by_row.get(x.row_number)) is not None]  # in the order raised
+    summary.alerts[AlertKind.YJWJ] += len(alerts_new)
 
     if decided is not None:
         decided(known)
@@ -941,7 +1271,7 @@ def _import(*, data: bytes, file_name: str, month: date, user, apply: bool) -> t
         imp.save(update_fields=["rows", "valid", "invalid", "duplicates", "people", "alerts", "errors", "warnings"])
         _write(imp, p, user, summary)
         t = time.perf_counter()
-        add_import(imp)  # the indicator's month totals, in the same transaction
+        add_import(imp, month_cells(p.lines))  # the indicator's month totals, in the same transaction
         summary.timed("自付比例月度合计", t)
         audit_bulk(actor=user, what="导入高额医疗费用明细", obj=imp, summary={
             "行数": summary.rows, "有效行": summary.valid, "无效行": summary.invalid, "重复行": summary.duplicates,
@@ -1116,6 +1446,41 @@ def _lock_referenced(p: Plan) -> None:
                 raise RuntimeError(f"{model._meta.verbose_name}：导入所引用的{len(ids) - found}条记录已不存在，请重新导入。")
 
 
+HISTORY_COLUMNS = ("alert_id", "from_status", "to_status", "by_id", "at", "reason")
+HISTORY_NORMALISED = frozenset({"from_status", "to_status", "reason"})  # codes and our own text
+
+
+def _new_ids(model, n: int) -> list[int]:
+    """``n`` values of ``model``'s id sequence, ascending (ours alone: another transaction's never come between
+    by taking one of them)."""
+    if not n:
+        return []
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [connection.ops.quote_name(model._meta.db_table), model._meta.pk.column])
+        sequence = cur.fetchone()[0]
+        cur.execute("SELECT string_agg(nextval(%s::regclass)::text, ',') FROM generate_series(1, %s)", [sequence, n])
+        return sorted(map(int, cur.fetchone()[0].split(",")))
+
+
+def month_cells(lines: list[Line]) -> list[tuple]:
+    """The indicator's month totals of the rows written (``indicator._cells`` of them, without reading
+    them back): (year, month, category, town, settlements, in-policy, before, after) per cell of the
+    recipients' rows (a category chosen by the engine), in that order."""
+    cells: dict[tuple, list] = {}
+    for x in lines:
+        if x.category:
+            key = (x.settled_on.year, x.settled_on.month, x.category, x.town_id)
+            c = cells.get(key)
+            if c is None:
+                cells[key] = [1, x.in_policy_cost, x.self_pay_before, x.self_pay_after]
+            else:
+                c[0] += 1
+                c[1] += x.in_policy_cost
+                c[2] += x.self_pay_before
+                c[3] += x.self_pay_after
+    return [(*key, *c) for key, c in sorted(cells.items())]
+
+
 def _write(imp: HighCostImport, p: Plan, user, summary: Summary | None = None) -> None:
     from .followup import due_date
 
@@ -1129,54 +1494,58 @@ def _write(imp: HighCostImport, p: Plan, user, summary: Summary | None = None) -
     now_text = str(now)  # a datetime's str costs ~1.5 µs: once, not per row
     due = due_date(imp.imported_at.date() if imp.imported_at else date.today())
     status, pk = Alert.Status.OPEN.value, imp.pk
-    alert_line = _line_format(Alert, ALERT_COLUMNS, NORMALISED)
-
-    def alert_values(a, row_id, at):
-        return (a["kind"], status, a["id_number"], a["name"], a["person_id"], a["town_id"], a["year"], row_id, a["burden"],
-                a["threshold"], a["expected"], a["figures"], pk, pk, due, at)
-
     by_year = [a for a in p.alerts_new if not a["settlement_no"]]  # 负担仍重 / 疑似因病致贫返贫: no row to find
     by_row = [a for a in p.alerts_new if a["settlement_no"]]  # 应救未救: the row's id, once the rows are in
-    texts = None
-    if connection.vendor == "postgresql" and p.burdens_new:
-        # the year burdens go in on the server while the year alerts' lines (their figures' JSON) are made here
-        background = _CopyInBackground(PersonYearBurden, BURDEN_COLUMNS, NORMALISED)
-        background.add((*b, now_text) for b in p.burdens_new)
-        try:
-            texts = []
-            for a in by_year:
-                texts.append(alert_line(alert_values(a, None, now_text)))
-                a["figures"] = None  # its text is made: the dict of figures goes (the peak does not grow by the lines)
-        except BaseException as exc:
-            background.finish(exc)
-            raise
-        background.finish()
+    reason = f"{imp.month:%Y年%m月}高额医疗费用监测"
+    row_ids = {}
+    wanted = [a["settlement_no"] for a in by_row]
+    for part in _chunks(wanted, BIG_CHUNK):
+        row_ids.update(HighCostRow.objects.filter(settlement_no__any=Many(part)).values_list("settlement_no", "pk"))
+    if connection.vendor == "postgresql":
+        # the alerts' ids taken from their sequence (the rows' alerts, then the year alerts: the order they were raised
+        # in), so that their lines and their history's are made without reading them back; each COPY's lines are made
+        # here while the server takes in the ones sent (psycopg's queued writer)
+        alert_ids = _new_ids(Alert, len(p.alerts_new))
+        if p.alerts_new:
+            def alert_values():
+                for a, alert_id in zip((*by_row, *by_year), alert_ids, strict=True):
+                    yield (alert_id, a["kind"], status, a["id_number"], a["name"], a["person_id"], a["town_id"], a["year"],
+                           row_ids.get(a["settlement_no"]) if a["settlement_no"] else None, a["burden"], a["threshold"],
+                           a["expected"], a["figures"], pk, pk, due, now_text)
+                    a["figures"] = None  # its text is made: the dict of figures goes (the peak does not grow by the lines)
+
+            background = _CopyInBackground(Alert, ("id", *ALERT_COLUMNS), NORMALISED)
+            background.add(alert_values())
+            background.finish()
+            # their history (append-only): what record_start_many writes, one line each
+            background = _CopyInBackground(AlertStatusChange, HISTORY_COLUMNS, HISTORY_NORMALISED)
+            background.add((i, NEW, status, user.pk if user is not None else None, now_text, reason) for i in alert_ids)
+            background.finish()
+        t = summary.timed("写入预警及其历史", t)
+        if p.burdens_new:
+            background = _CopyInBackground(PersonYearBurden, BURDEN_COLUMNS, NORMALISED)
+            background.add((*b, now_text) for b in p.burdens_new)
+            background.finish()
     else:
+        if p.alerts_new:
+            copy_rows(Alert, ALERT_COLUMNS, ((a["kind"], status, a["id_number"], a["name"], a["person_id"], a["town_id"], a["year"],
+                                              row_ids.get(a["settlement_no"]) if a["settlement_no"] else None, a["burden"],
+                                              a["threshold"], a["expected"], a["figures"], pk, pk, due, now)
+                                             for a in (*by_row, *by_year)), NORMALISED)
+            ids = list(Alert.objects.filter(raised_by_import_id=imp.pk).values_list("pk", flat=True))
+            record_start_many(Alert, ids, by=user, reason=reason)
+        t = summary.timed("写入预警及其历史", t)
         copy_rows(PersonYearBurden, BURDEN_COLUMNS, ((*b, now) for b in p.burdens_new), NORMALISED)
     if p.burdens_changed:
         PersonYearBurden.objects.bulk_update(
             p.burdens_changed, ["burden", "bills_burden", "self_pay_before", "self_pay_after", "in_policy_cost", "settlements",
                                 "name", "person_id", "town_id"], batch_size=CHUNK)
     t = summary.timed("写入年度负担", t)
-    row_ids = {}
-    wanted = [a["settlement_no"] for a in by_row]
-    for part in _chunks(wanted, BIG_CHUNK):
-        row_ids.update(HighCostRow.objects.filter(settlement_no__any=Many(part)).values_list("settlement_no", "pk"))
-    if p.alerts_new:  # by COPY from a compiled line format, like the rows (the figures dumped as JSON text)
-        if texts is not None:  # the rows' alerts first, then the year alerts already made (the order they were raised in)
-            _copy_text(Alert, ALERT_COLUMNS, [alert_line(alert_values(a, row_ids.get(a["settlement_no"]), now_text)) for a in by_row]
-                       + texts)
-        else:
-            copy_rows(Alert, ALERT_COLUMNS, (alert_values(a, row_ids.get(a["settlement_no"]) if a["settlement_no"] else None,
-                                                          now if connection.vendor != "postgresql" else now_text)
-                                             for a in (*by_row, *by_year)), NORMALISED)
-        ids = list(Alert.objects.filter(raised_by_import_id=imp.pk).values_list("pk", flat=True))
-        record_start_many(Alert, ids, by=user, reason=f"{imp.month:%Y年%m月}高额医疗费用监测")
     for a in p.alerts_changed:
         a.updated_by_import_id = imp.pk
     if p.alerts_changed:
         Alert.objects.bulk_update(p.alerts_changed, ["burden", "threshold", "figures", "updated_by_import"], batch_size=CHUNK)
-    summary.timed("写入预警及其历史", t)
+    summary.timed("写入预警及其历史", t)  # the alerts updated (D12)
 
 
 __all__ = ["Summary", "Unreadable", "import_high_cost"]

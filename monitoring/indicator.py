@@ -101,11 +101,13 @@ def _cells(rows) -> list[tuple]:
              c["after"] or ZERO) for c in cells]
 
 
-def add_import(imp) -> int:
+def add_import(imp, cells: list[tuple] | None = None) -> int:
     """Add an import's recipients' rows to the month totals, in the import's transaction: one statement
     per cell that inserts it or adds to it (two imports at once add, neither overwrites). Returns the
-    number of cells touched."""
-    cells = _cells(HighCostRow.objects.filter(high_cost_import=imp))
+    number of cells touched. ``cells``: the import's own sums of the rows it wrote (``importing.month_cells``,
+    in ``_cells``' form and order), else they are read from its rows."""
+    if cells is None:
+        cells = _cells(HighCostRow.objects.filter(high_cost_import=imp))
     if not cells:
         return 0
     table = connection.ops.quote_name(SelfPayMonth._meta.db_table)

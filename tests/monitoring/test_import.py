@@ -1,6 +1,7 @@
 """import_high_cost: a month's export with each kind of alert and the bad rows of the roster tests
 (POLICY.md §15, docs/monitoring.md)."""
 
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -80,6 +81,11 @@ def test_apply_records_the_rows_the_burdens_and_the_alerts_with_their_figures(mo
     assert yjwj.figures["按政策应付医疗救助"] == f"{yjwj.expected:,.2f}"
     assert yjwj.status == Alert.Status.OPEN and yjwj.due_on is not None
     assert yjwj.status_changes.count() == 1  # the workflow's history starts with the alert
+    # written by COPY with the ids taken from the sequence: what workflow.record_start_many writes, for every alert
+    starts = list(Alert.objects.order_by("pk").values_list("pk", "status_changes__from_status", "status_changes__to_status",
+                                                           "status_changes__reason"))
+    assert starts == [(a.pk, "", "OPEN", "2025年06月高额医疗费用监测") for a in Alert.objects.order_by("pk")]
+    assert [a.kind for a in Alert.objects.order_by("pk")] == [AlertKind.YJWJ, AlertKind.FDZZ, AlertKind.YBZP]  # as raised
     fdzz = Alert.objects.get(kind=AlertKind.FDZZ)
     assert fdzz.person == month_file["dibao"] and fdzz.burden == Decimal("13000.00") and fdzz.threshold == Decimal("10000.00")
     assert "暂行" in fdzz.figures["标准依据"]
@@ -270,6 +276,98 @@ def test_the_fast_check_says_what_the_plain_check_says_row_for_row(institutions,
         assert (fast.error_count, fast.warning_count) == (plain.error_count, plain.warning_count)
         assert len(lines) >= 20 and fast.error_count >= 25 and fast.warning_count >= 3
         assert fast.rows == len(rows) and fast.valid == len(lines) and fast.invalid == fast.rows - len(lines)
+
+
+@pytest.mark.parametrize("child", ["reads", "fails"])
+def test_a_big_csv_read_in_two_processes_gives_what_one_process_gives(institutions, towns, monkeypatch, child):
+    """Speed (issue 12): a big CSV's second part is read and checked by a forked process. The lines,
+    errors, warnings (in row order, the first 1,000), counts and 合计 rows are those of one process
+    reading the whole file; a child that fails leaves the rest to the parent, with the same result."""
+    from monitoring import importing
+    from monitoring.importing import Summary, read_lines
+
+    kinds = [r for r in _every_kind_of_row() if not any("," in c or '"' in c for c in r)]  # a quote: one process
+    rows = []
+    for i in range(60):
+        for r in kinds:
+            rows.append([f"{r[0]}-{i}" if r[0] and len(r[0]) < 50 else r[0], *r[1:]])
+        if i % 7 == 3:
+            rows.append([""] * 5)  # a blank row
+    rows.append(["合计", "", "", "", "", "", "", "", "", "", "1.00"])
+    data = csv_bytes(rows, header=FULL_HEADER)
+    monkeypatch.setattr(importing, "SPLIT_MIN_BYTES", 1 << 60)
+    one = Summary()
+    lines_one, reading_one = read_lines(data, one)
+    monkeypatch.setattr(importing, "SPLIT_MIN_BYTES", 0)
+    assert importing._split_point(data) is not None
+    if child == "fails":
+        def fail(*args):
+            raise RuntimeError("the child's failure")
+
+        monkeypatch.setattr(importing, "_read_other_half", fail)
+    handed_back = []
+    lines_from = importing._lines_from
+    monkeypatch.setattr(importing, "_lines_from", lambda block, *args: (handed_back.append(len(block)), lines_from(block, *args)))
+    two = Summary()
+    lines_two, reading_two = read_lines(data, two)
+    assert (sum(handed_back) > 500) if child == "reads" else not handed_back
+    assert lines_two == lines_one and reading_two == reading_one and reading_one["skipped"]
+    assert two.as_json() == one.as_json() and (two.error_count, two.warning_count) == (one.error_count, one.warning_count)
+    assert one.error_count > MAX_LISTED and one.warning_count > 100 and len(lines_one) > 1000
+    assert [type(x.total_cost) for x in lines_two] == [Decimal] * len(lines_two)
+    # a quote anywhere: read in one process (a quoted cell may hold a line break)
+    assert importing._split_point(data + b'"x"\r\n') is None
+
+
+MAX_LISTED = 1000
+
+
+@pytest.mark.parametrize("child", ["decides", "fails"])
+def test_recipients_decided_in_two_processes_as_in_one(make_person, institutions, monkeypatch, child):
+    """Speed (issue 12): every other person's lines decided by a forked process give the rows, the 应救未救
+    alerts (their figures and their order) and the summary one process gives; a child that fails leaves its
+    half to the parent."""
+    from monitoring import importing
+
+    people = [make_person(f"救{i}", town="SLH" if i % 2 else "HX", categories=("DIBAO",)) for i in range(7)]
+    rows = []
+    for i in range(60):  # caps run out along each person's year: the order of their lines matters
+        who = people[i % 7]
+        rows.append(row(f"D{i:03d}", who, town="双龙湖街道" if i % 2 else "回兴街道", settled=f"2025-06-{1 + (i * 7) % 28:02d}",
+                        total="40000.00", in_policy="36000.00", basic="12000.00", critical="3000.00",
+                        assistance="0" if i % 3 else "2000.00", kind="住院" if i % 4 else "门诊"))
+    data = csv_bytes(rows)
+
+    def imported():
+        summary, imp = importing.import_high_cost(data=data, file_name="f.csv", month=date(2025, 6, 1), apply=True)
+        got = (summary.as_json(),
+               list(HighCostRow.objects.filter(high_cost_import=imp).order_by("settlement_no").values_list(
+                   "settlement_no", "person_id", "engine_assistance", "scheme", "category")),
+               list(Alert.objects.filter(raised_by_import=imp).order_by("pk").values_list(
+                   "kind", "id_number", "row__settlement_no", "burden", "expected", "figures", "town_id")))
+        transaction.set_rollback(True)
+        return got
+
+    from django.db import transaction
+
+    with transaction.atomic():
+        one = imported()
+    monkeypatch.setattr(importing, "ENGINE_SPLIT_MIN", 1)
+    forked = []
+    init = importing._EngineHalf.__init__
+    monkeypatch.setattr(importing._EngineHalf, "__init__", lambda self, *a: (forked.append(1), init(self, *a))[1])
+    if child == "fails":
+        def fail(xs, *args):
+            if os.getpid() != parent:
+                raise RuntimeError("the child's failure")
+            return decide_lines(xs, *args)
+
+        parent, decide_lines = os.getpid(), importing._decide_lines
+        monkeypatch.setattr(importing, "_decide_lines", fail)
+    with transaction.atomic():
+        two = imported()
+    assert forked and two == one
+    assert one[0]["alerts"]["YJWJ"] >= 5 and len({r[4] for r in one[1]}) > 1  # some decided, some not
 
 
 def test_a_row_naming_its_institution_by_name_only_is_read_after_rows_with_blank_amounts(month_file, run_import, institutions):
