@@ -763,18 +763,17 @@ def _split_point(data: bytes) -> tuple[int, int] | None:
     return offset, data.count(b"\n", 0, offset)  # a record per line: the one reader's row numbers
 
 
-class _OtherHalf:
-    """A forked process reading and checking a CSV's lines from ``offset`` on (rows numbered from
-    ``records + 1``, as the one reader numbers them) with the same compiled check, handing back its
-    lines as compact tuples (``marshal``: strings, ints, the amounts as their text) in chunks through a
-    temporary file while this process reads the first part, then its counts, messages and 合计 rows. It
-    uses nothing of the database (the reference data was read before the fork) and leaves by
-    ``os._exit``. Any failure of it — or of the fork — and the caller reads the rest itself."""
+class _Forked:
+    """A forked helper process that writes its results to a temporary file and says so through a pipe.
+    ``work(write_end)`` runs in the child, which uses nothing of the database and leaves by ``os._exit``
+    (exit code 0 when ``work`` returned); if the fork fails, ``pid`` stays None and the caller does the
+    work itself. ``close`` kills and reaps the child (a hung one too) and frees the file and the pipe."""
 
-    def __init__(self, data: bytes, offset: int, records: int, ref: _Reference, table):
-        self.pid = None
+    pid: int | None = None
+
+    def _start(self, work) -> None:
         self.file = tempfile.TemporaryFile()
-        self.notes, write_end = os.pipe()
+        self.pipe, write_end = os.pipe()
         try:
             pid = os.fork()
         except OSError:
@@ -783,39 +782,19 @@ class _OtherHalf:
         if pid == 0:  # the child
             code = 1
             try:
-                os.close(self.notes)
-                _read_other_half(data, offset, records, ref, table, self.file, write_end)
+                os.close(self.pipe)
+                work(write_end)
                 code = 0
-            except BaseException:  # noqa: BLE001 - reported by the exit code: the parent reads the rest itself
+            except BaseException:  # noqa: BLE001 - reported by the exit code and the pipe's silence: the parent does the work itself
                 pass
             finally:
                 os._exit(code)
         os.close(write_end)
         self.pid = pid
 
-    def result(self, lines: list[Line]):
-        """Its lines appended to ``lines`` as they come; (rows, errors, warnings, error count, warning
-        count, 合计 rows) at the end, or None when it failed (nothing appended then)."""
-        if self.pid is None:
-            return None
-        start = len(lines)
-        dates: dict = {}
-        while True:
-            ready, _, _ = select.select([self.notes], [], [], CHILD_PATIENCE)
-            note = _read_exactly(self.notes, 17) if ready else b""
-            if len(note) < 17:  # it died (or hangs: ``close`` kills it)
-                del lines[start:]
-                return None
-            kind, at, size = note[:1], int.from_bytes(note[1:9], "little"), int.from_bytes(note[9:17], "little")
-            block = marshal.loads(os.pread(self.file.fileno(), size, at))
-            if kind == b"L":
-                _lines_from(block, dates, lines)
-            else:
-                return tuple(block)
-
     def close(self) -> None:
         try:
-            os.close(self.notes)
+            os.close(self.pipe)
         except OSError:
             pass
         self.file.close()
@@ -826,6 +805,38 @@ class _OtherHalf:
                 pass
             os.waitpid(self.pid, 0)
             self.pid = None
+
+
+class _OtherHalf(_Forked):
+    """A forked process reading and checking a CSV's lines from ``offset`` on (rows numbered from
+    ``records + 1``, as the one reader numbers them) with the same compiled check, handing back its
+    lines as compact tuples (``marshal``: strings, ints, the amounts as their text) in chunks through a
+    temporary file while this process reads the first part, then its counts, messages and 合计 rows. It
+    uses nothing of the database (the reference data was read before the fork) and leaves by
+    ``os._exit``. Any failure of it — or of the fork — and the caller reads the rest itself."""
+
+    def __init__(self, data: bytes, offset: int, records: int, ref: _Reference, table):
+        self._start(lambda write_end: _read_other_half(data, offset, records, ref, table, self.file, write_end))
+
+    def result(self, lines: list[Line]):
+        """Its lines appended to ``lines`` as they come; (rows, errors, warnings, error count, warning
+        count, 合计 rows) at the end, or None when it failed (nothing appended then)."""
+        if self.pid is None:
+            return None
+        start = len(lines)
+        dates: dict = {}
+        while True:
+            ready, _, _ = select.select([self.pipe], [], [], CHILD_PATIENCE)
+            note = _read_exactly(self.pipe, 17) if ready else b""
+            if len(note) < 17:  # it died (or hangs: ``close`` kills it)
+                del lines[start:]
+                return None
+            kind, at, size = note[:1], int.from_bytes(note[1:9], "little"), int.from_bytes(note[9:17], "little")
+            block = marshal.loads(os.pread(self.file.fileno(), size, at))
+            if kind == b"L":
+                _lines_from(block, dates, lines)
+            else:
+                return tuple(block)
 
 
 def _read_exactly(fd: int, n: int) -> bytes:
@@ -1067,7 +1078,7 @@ def _decide_lines(xs: list[Line], people, used, book, towns, inst_names) -> dict
 ENGINE_SPLIT_MIN = 20_000  # recipients' lines: below that a second process costs more than it saves
 
 
-class _EngineHalf:
+class _EngineHalf(_Forked):
     """Half of the people on our rosters (every other one) — their lines decided by a forked process while this
     one decides the other half: the caps carry over per person, so the halves are independent and each line's
     decision is the one a single pass makes. It hands back, through a temporary file, each line's amount
@@ -1081,60 +1092,31 @@ class _EngineHalf:
         theirs = set(numbers[1::2])
         self.mine = [x for x in known if x.id_number not in theirs]
         self.theirs = [x for x in known if x.id_number in theirs]
-        self.pid = None
-        self.file = tempfile.TemporaryFile()
-        self.done, write_end = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(write_end)
-            return
-        if pid == 0:  # the child
-            code = 1
-            try:
-                os.close(self.done)
-                alerts = _decide_lines(self.theirs, people, used, book, towns, inst_names)
-                decisions = [(str(x.engine_assistance), x.scheme, x.category) if x.category or x.scheme
-                             or x.engine_assistance != ZERO else (None, "", "") for x in self.theirs]
-                out = [(n, {**a, "kind": str(a["kind"]), "burden": str(a["burden"]), "expected": str(a["expected"])})
-                       for n, a in alerts.items()]
-                self.file.write(marshal.dumps((decisions, out)))
-                self.file.flush()
-                os.write(write_end, b"1")
-                code = 0
-            except BaseException:  # noqa: BLE001 - reported by its silence: the parent decides the half itself
-                pass
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        self.pid = pid
+
+        def work(write_end: int) -> None:
+            alerts = _decide_lines(self.theirs, people, used, book, towns, inst_names)
+            decisions = [(str(x.engine_assistance), x.scheme, x.category) if x.category or x.scheme
+                         or x.engine_assistance != ZERO else (None, "", "") for x in self.theirs]
+            out = [(n, {**a, "kind": str(a["kind"]), "burden": str(a["burden"]), "expected": str(a["expected"])})
+                   for n, a in alerts.items()]
+            self.file.write(marshal.dumps((decisions, out)))
+            self.file.flush()
+            os.write(write_end, b"1")
+
+        self._start(work)
 
     def result(self):
         """(decisions, alerts) of its half, or None when it failed."""
         try:
             if self.pid is None:
                 return None
-            ready, _, _ = select.select([self.done], [], [], CHILD_PATIENCE)
-            if not ready or os.read(self.done, 1) != b"1":
+            ready, _, _ = select.select([self.pipe], [], [], CHILD_PATIENCE)
+            if not ready or os.read(self.pipe, 1) != b"1":
                 return None
             self.file.seek(0)
             return marshal.loads(self.file.read())
         finally:
             self.close()
-
-    def close(self) -> None:
-        try:
-            os.close(self.done)
-        except OSError:
-            pass
-        self.file.close()
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            os.waitpid(self.pid, 0)
-            self.pid = None
 
 
 def _decide(lines, known, summary, people, used, book, thresholds, towns, inst_names, before, bills, raised, *, decided=None,
