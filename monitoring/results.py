@@ -7,13 +7,15 @@ concerning them. Written through the formula-safe writer (``SafeWorkbook``), nam
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from beneficiaries.models import Category, Identity, Person
 from claims.models import Bill, Decision, SettlementLine
 from funding.models import SelfPaidReport, SubsidyResult, SubsidyRoute, SubsidyRun
+from yfbz.core.paging import EXACT_UP_TO
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 
@@ -32,6 +34,18 @@ def _month_end(month: date) -> date:
 
 #: rows of each section shown on the page; the whole month is in the xlsx
 PAGE_ROWS = 200
+
+
+def _bounded(qs) -> tuple[int, bool]:
+    """(rows, more): ``qs`` counted up to ``EXACT_UP_TO`` rows (a count over ``LIMIT EXACT_UP_TO + 1``), and
+    whether it holds more — a large department's month is hundreds of thousands of rows, which the page
+    never counts (issue 14: counting them took 8 s at a million people)."""
+    n = qs.order_by()[:EXACT_UP_TO + 1].count()
+    return min(n, EXACT_UP_TO), n > EXACT_UP_TO
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def people_of(user, department_id: int):
@@ -64,15 +78,23 @@ def results(user, department_id: int, month: date, *, limit: int | None = None) 
     people = people_of(user, department_id)
     ids = people.values("pk")
     rows = []
-    decisions = (Decision.objects.filter(person_id__in=ids, is_current=True, reviewed_at__date__gte=start,
-                                         reviewed_at__date__lt=end,
+    # the month as a range of instants (the local midnights), not ``reviewed_at::date``: the index on
+    # (is_current, reviewed_at) answers it
+    decisions = (Decision.objects.filter(person_id__in=ids, is_current=True, reviewed_at__gte=_midnight(start),
+                                         reviewed_at__lt=_midnight(end),
                                          bill__status__in=(Bill.Status.APPROVED, Bill.Status.PAID, Bill.Status.REFUSED))
                  .select_related("person", "person__town", "bill", "bill__institution").order_by("person__name", "settled_on", "pk"))
     lines = (SettlementLine.objects.filter(person_id__in=ids, settled_on__gte=start, settled_on__lt=end, duplicate=False)
              .select_related("person", "person__town", "institution").order_by("person__name", "settled_on", "pk"))
     counts = {"rows": None, "subsidies": None, "concerns": None}
+    more = {"rows": False, "subsidies": False, "concerns": False, "people": False}
+    by_time = False
     if limit is not None:
-        counts["rows"] = decisions.count() + lines.count()
+        (nd, d_more), (nl, l_more) = _bounded(decisions), _bounded(lines)
+        counts["rows"], more["rows"] = nd + nl, d_more or l_more
+        if more["rows"]:  # sorting hundreds of thousands of rows by name for a page of 200: the month's first ones instead
+            by_time = True
+            decisions, lines = decisions.order_by("reviewed_at", "pk"), lines.order_by("settled_on", "pk")
         decisions, lines = decisions[:limit], lines[:limit]
     for d in decisions:
         p = d.person
@@ -101,9 +123,9 @@ def results(user, department_id: int, month: date, *, limit: int | None = None) 
             "institution": ln.institution.name, "total_cost": ln.total_cost, "in_policy_cost": ln.in_policy_cost,
             "assistance": amount, "youfu": None, "on": ln.settled_on, "status": status,
         })
-    rows.sort(key=lambda r: (r["name"], r["settled_on"]))
+    rows.sort(key=(lambda r: (r["on"], r["name"], r["settled_on"])) if by_time else (lambda r: (r["name"], r["settled_on"])))
     rows = rows[:limit] if limit is not None else rows
-    subsidies, counts["subsidies"] = _subsidies(ids, start, end, limit)
+    subsidies, counts["subsidies"], more["subsidies"] = _subsidies(ids, start, end, limit)
     concerns = []
     alerts = (Alert.objects.filter(person_id__in=ids).filter(Q(status__in=Alert.OPEN_STATUSES) | Q(created_at__date__gte=start, created_at__date__lt=end))
               .select_related("person", "town").order_by("name", "pk"))
@@ -114,7 +136,8 @@ def results(user, department_id: int, month: date, *, limit: int | None = None) 
                     .filter(Q(status__in=Application.OPEN_STATUSES) | Q(registered_on__gte=start, registered_on__lt=end) | Q(decided_on__gte=start, decided_on__lt=end))
                     .select_related("person", "town").order_by("person__name", "pk"))
     if limit is not None:
-        counts["concerns"] = alerts.count() + referrals.count() + applications.count()
+        counted = [_bounded(q) for q in (alerts, referrals, applications)]
+        counts["concerns"], more["concerns"] = sum(n for n, _ in counted), any(m for _, m in counted)
         alerts, referrals, applications = alerts[:limit], referrals[:limit], applications[:limit]
     for a in alerts:
         concerns.append({"name": a.name, "id_number": a.id_number, "town": a.town.name, "what": "高额费用监测预警",
@@ -135,12 +158,16 @@ def results(user, department_id: int, month: date, *, limit: int | None = None) 
     for key, shown in (("rows", rows), ("subsidies", subsidies), ("concerns", concerns)):
         if counts[key] is None:
             counts[key] = len(shown)
-    return {"rows": rows, "subsidies": subsidies, "concerns": concerns, "people": people.count(), "counts": counts,
-            "limit": limit, "cut": any(counts[k] > len(v) for k, v in (("rows", rows), ("subsidies", subsidies),
-                                                                        ("concerns", concerns)))}
+    if limit is not None:
+        n_people, more["people"] = _bounded(people)
+    else:
+        n_people = people.count()
+    return {"rows": rows, "subsidies": subsidies, "concerns": concerns, "people": n_people, "counts": counts,
+            "more": more, "by_time": by_time, "limit": limit, "limit_exact": f"{EXACT_UP_TO:,}",
+            "cut": any(counts[k] > len(v) for k, v in (("rows", rows), ("subsidies", subsidies), ("concerns", concerns)))}
 
 
-def _subsidies(ids, start: date, end: date, limit: int | None) -> tuple[list[dict], int | None]:
+def _subsidies(ids, start: date, end: date, limit: int | None) -> tuple[list[dict], int | None, bool]:
     """Contribution subsidies (资助参保) of the department's people decided in the month: route (a), the
     year's list — a result the subsidy run finished in the month made or changed, with an amount — and
     route (b), a self-paid report the district approved in the month (or since paid)."""
@@ -154,9 +181,10 @@ def _subsidies(ids, start: date, end: date, limit: int | None) -> tuple[list[dic
     reports = (SelfPaidReport.objects.filter(person_id__in=ids, decided_on__gte=start, decided_on__lt=end,
                                              status__in=(SelfPaidReport.Status.APPROVED, SelfPaidReport.Status.PAID))
                .select_related("person", "person__town").order_by("person__name", "year", "pk"))
-    total = None
+    total, more = None, False
     if limit is not None:
-        total = listed.count() + reports.count()
+        (nl, l_more), (nr, r_more) = _bounded(listed), _bounded(reports)
+        total, more = nl + nr, l_more or r_more
         listed, reports = listed[:limit], reports[:limit]
     for r in listed:
         p = r.person
@@ -175,7 +203,7 @@ def _subsidies(ids, start: date, end: date, limit: int | None) -> tuple[list[dic
             "status": rep.get_status_display(),
         })
     out.sort(key=lambda r: (r["name"], r["year"], r["route"]))
-    return (out[:limit] if limit is not None else out), total
+    return (out[:limit] if limit is not None else out), total, more
 
 
 def results_xlsx(data: dict, *, title: str, full: bool = False) -> bytes:

@@ -172,3 +172,28 @@ def test_a_large_months_xlsx_is_an_export_job_of_the_officers_own_people(
     other = Client()
     other.force_login(staff["veterans_officer"])
     assert other.get(reverse("export-download", args=[job.pk])).status_code == 404
+
+
+def test_a_large_departments_month_is_never_counted_whole(make_person, staff, monkeypatch):
+    """Issue 14: at a million people the page counted every decision of the department's month (8 s) and
+    sorted them all by name for a page of 200; the month was ``reviewed_at::date``, which no index answers.
+    Now each count stops past ``EXACT_UP_TO`` rows (said as “以上” on the page), a month over it lists its
+    first rows by date, and the month is a range of instants."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr("monitoring.results.EXACT_UP_TO", 2)
+    inst = Institution.objects.create(code="YB01", name="渝北区人民医院", level=2)
+    for name in ("甲", "乙", "丙"):
+        approved_bill(make_person(f"民政{name}", town="SLH", categories=("DIBAO",)), staff, inst)
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    with CaptureQueriesContext(connection) as q:
+        page = c.get(f"/monitoring/results/?month={timezone.localdate():%Y-%m}").content.decode()
+    assert "本月救助2笔以上" in page and "本部门认定的人员2人以上" in page
+    assert "页面只列本月最先审批（结算）的200条" in page
+    assert all(n in page for n in ("民政甲", "民政乙", "民政丙"))  # the rows are still all shown: 3 < 200
+    counts = [x["sql"] for x in q.captured_queries if "COUNT(" in x["sql"]]
+    assert counts and all("LIMIT" in sql for sql in counts), counts
+    on_decisions = [x["sql"] for x in q.captured_queries if 'FROM "claims_decision"' in x["sql"]]
+    assert on_decisions and not any("AT TIME ZONE" in sql or "::date" in sql for sql in on_decisions)
