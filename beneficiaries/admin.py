@@ -126,6 +126,7 @@ class IdentityInline(ReadOnlyInline, admin.TabularInline):
 # export is the one door, masked unless full numbers are asked for on purpose and recorded.
 @admin.register(Person)
 class PersonAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("name", "masked_id", "town", "village", "sex", "birth_date")
     list_filter = ("town",)
     list_select_related = ("town",)
@@ -145,6 +146,7 @@ class PersonAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("person", "category", "valid_from", "valid_to", "source", "source_ref")
     list_filter = ("category__department", "category")
     list_select_related = ("person", "category")
@@ -181,6 +183,7 @@ class RosterUploadAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(RosterRow)
 class RosterRowAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("upload", "row_number", "name", "masked_id", "category", "town", "outcome", "review")
     list_filter = ("outcome", "review")
     list_select_related = ("upload", "upload__department", "category", "town")

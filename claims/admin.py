@@ -146,6 +146,7 @@ class InstitutionBankChangeAdmin(ReferenceAdmin):
 
 @admin.register(Bill)
 class BillAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("pk", "person", "institution", "kind", "settled_on", "in_policy_cost", "status")
     list_filter = ("status", "kind", "institution")
     list_select_related = ("person", "institution")
@@ -156,6 +157,7 @@ class BillAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("pk", "bill", "person", "scheme", "category", "assistance", "youfu_subsidy", "is_current", "provisional")
     list_filter = ("scheme", "is_current", "provisional", "year")
     list_select_related = ("bill", "bill__person", "person")  # str(bill) names its person
@@ -178,6 +180,7 @@ class DecisionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(CapUsage)
 class CapUsageAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("person", "year", "scheme", "used", "updated_at")
     list_filter = ("year", "scheme")
     list_select_related = ("person",)
@@ -218,6 +221,7 @@ class SettlementFileAdmin(ReadOnlyAdmin):
 
 @admin.register(SettlementLine)
 class SettlementLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("settlement_no", "name", "settled_on", "advanced", "decided", "outcome", "dispute", "resolution")
     list_filter = ("outcome", "dispute", "resolution")
     list_select_related = ("institution",)

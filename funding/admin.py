@@ -55,6 +55,7 @@ class SubsidyRunAdmin(ReadOnlyAdmin):
 # enrolment changes through its import and the subsidy page's edit form (which records who)
 @admin.register(models.Enrolment)
 class EnrolmentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("person", "year", "kind", "self_paid", "source")
     list_filter = ("year", "kind", "self_paid")
     search_fields = ("person__name", "=person__id_number")
@@ -63,6 +64,7 @@ class EnrolmentAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(models.SubsidyRoute)
 class SubsidyRouteAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("person", "year", "route", "report", "settlement", "created_at")
     list_filter = ("year", "route")
     search_fields = ("person__name", "=person__id_number")
@@ -71,6 +73,7 @@ class SubsidyRouteAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(models.SubsidyResult)
 class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("person", "year", "enrolment", "category", "group_zh", "amount", "provisional")
     list_filter = ("year", "enrolment", "category")
     search_fields = ("person__name", "=person__id_number")
@@ -94,6 +97,7 @@ class SubsidyResultAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(models.SubsidyChange)
 class SubsidyChangeAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("run", "person", "old_category", "old_amount", "new_category", "new_amount")
     list_select_related = ("person", "run")
 
@@ -125,6 +129,7 @@ class FundRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(models.PayableLine)
 class PayableLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("source_key", "payee_name", "fund", "spending", "scheme", "town", "amount", "status")
     list_filter = ("fund", "spending", "status")
     search_fields = ("source_key", "payee_name")

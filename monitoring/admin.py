@@ -40,12 +40,14 @@ class HighCostImportAdmin(ReadOnlyAdmin):
 
 @admin.register(HighCostRow)
 class HighCostRowAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("settlement_no", "name", "town", "settled_on", "total_cost", "burden", "assistance_paid", "engine_assistance")
     list_select_related = ("town",)
 
 
 @admin.register(PersonYearBurden)
 class PersonYearBurdenAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("name", "year", "town", "burden", "self_pay_before", "self_pay_after")
     list_select_related = ("town",)
 
@@ -58,6 +60,7 @@ class SelfPayMonthAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
     list_display = ("kind", "name", "town", "year", "burden", "expected", "status", "due_on")
     list_filter = ("kind", "status")
     list_select_related = ("town",)

@@ -223,8 +223,9 @@ class SubsidyChange(models.Model):
     class Meta:
         verbose_name = "资助变化"
         verbose_name_plural = "资助变化"
-        ordering = ["run", "id"]
-        indexes = [models.Index(fields=["run", "town", "id"], name="subsidy_change_run_town")]
+        ordering = ["run_id", "id"]  # the run's id, not its own default order (a join and a sort of every change)
+        indexes = [models.Index(fields=["run", "town", "id"], name="subsidy_change_run_town"),
+                   models.Index(fields=["run", "id"], name="subsidy_change_run_order")]  # the default order (admin list)
 
     def __str__(self):
         return f"{self.person_id} {self.old_amount}→{self.new_amount}"

@@ -17,6 +17,7 @@ delete without such a reason, and when a workflow-owned model is editable at all
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils import timezone
 
 from .paging import EstimatedPaginator
 from .roles import Role
@@ -34,6 +35,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedPaginator
 
+    def get_list_filter(self, request):
+        # a plain "year" filter lists its choices by SELECT DISTINCT over the whole table (0.5 s at a million rows)
+        return [YearListFilter if f == "year" else f for f in super().get_list_filter(request)]
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -50,6 +55,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+class YearListFilter(admin.SimpleListFilter):
+    """年度: the years from ``YEARS_BACK`` years ago to next year, without reading the table for them (an
+    earlier year is still asked for by ``?year=2019`` in the address). Big tables' admins also set
+    ``sortable_by = ()``: sorting a million rows by a column no index serves took 1–1.3 s per click, and
+    their default order is an index's."""
+
+    title = "年度"
+    parameter_name = "year"
+    YEARS_BACK = 6
+
+    def lookups(self, request, model_admin):
+        this = timezone.localdate().year
+        return [(str(y), f"{y}年") for y in range(this + 1, this - self.YEARS_BACK - 1, -1)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(year=int(value))
+        return queryset
 
 
 class ReadOnlyInline:
