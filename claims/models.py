@@ -958,6 +958,8 @@ class SettlementLine(models.Model):
         indexes = [
             models.Index(fields=["settlement_month", "outcome"]),
             models.Index(fields=["person", "settled_on"]),
+            # an institution's lines of a month (the settlement pages' and exports' 医疗机构 + 结算月份 filter)
+            models.Index(fields=["institution", "settled_on"], name="settlement_line_inst_day"),
             # the lines whose 救助身份 disagrees (few): their page counts them by town without reading every line
             models.Index(fields=["town", "settled_on"], condition=~Q(identity_note=""), name="settlement_line_identity_note"),
         ]

@@ -155,3 +155,4 @@ def test_the_identity_disagreements_page_counts_by_an_index_not_every_line(clien
     for sql in counting:  # (plan: with sequential scans off, as a few rows here would take one anyway)
         explained = plan(sql)
         assert "settlement_line_identity_note" in explained, explained
+
