@@ -324,6 +324,7 @@ class Policy:
     _age_thresholds: tuple = field(init=False, repr=False, compare=False)
     _attributes: frozenset = field(init=False, repr=False, compare=False)
     _ent_cache: dict = field(init=False, repr=False, compare=False)
+    _subsidy_cache: dict = field(init=False, repr=False, compare=False)
     _conditions: dict = field(init=False, repr=False, compare=False)
     _condition_cats: frozenset = field(init=False, repr=False, compare=False)
     large_min_cost: Decimal = field(init=False, repr=False, compare=False)
@@ -349,6 +350,7 @@ class Policy:
         )
         s(self, "_attributes", frozenset(m.attribute for m in self.memberships if m.attribute))
         s(self, "_ent_cache", {})
+        s(self, "_subsidy_cache", {})
         s(self, "_conditions", {c.category: c for c in self.category_conditions})
         s(self, "_condition_cats", frozenset(self._conditions))
         p = {**PARAMETER_DEFAULTS, **self.parameters}
@@ -396,6 +398,12 @@ class Policy:
         age_bucket = bisect.bisect_right(ages, age) if (ages and age is not None) else 0
         attrs = attributes & self._attributes if attributes else frozenset()
         return (categories, age_bucket, attrs)
+
+    def groups_under(self, key: tuple) -> list[tuple[str, str, Membership]]:
+        """``groups_of`` for a ``condition_key``: the same (category, group, membership) list as for
+        any age and attributes that give that key (the age bucket's own threshold stands for the age)."""
+        categories, age_bucket, attributes = key
+        return self.groups_of(categories, self._age_thresholds[age_bucket - 1] if age_bucket else None, attributes)
 
     def groups_of(
         self, categories: Iterable[str], age: int | None, attributes: frozenset[str]

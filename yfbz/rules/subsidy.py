@@ -50,61 +50,94 @@ def contribution_subsidy(
     condition on that day* counts; the best amount applies. Ties go to the identity held latest in
     the year, then the longest held (counting only the days on which it qualifies).
     Pass the policy in force for the year (e.g. ``policy_in_force(date(year, 12, 31))``).
+
+    In two steps (issue 14: a million people share a few thousand inputs): ``subsidy_facts`` reads
+    from the person everything the decision depends on — for each qualifying identity its category, the
+    policy's ``condition_key`` on the last day it qualifies (the identities held and qualifying that day,
+    the age bucket, the attributes the policy asks about) and the order of that day and of the days held
+    among the person's identities — and the decision on those facts is computed once per policy, year,
+    enrolment and facts (memoised in the Policy, which is immutable).
     """
     enr = Enrolment(enrolment) if enrolment else None
-
-    def refuse(*reasons: Reason, category: str | None = None) -> SubsidyDecision:
-        return SubsidyDecision(
-            person.id_number,
-            year,
-            str(enr) if enr else None,
-            category,
-            None,
-            None,
-            None,
-            None,
-            ZERO,
-            tuple(reasons),
-            (),
-            policy.version,
-        )
-
     if not policy.covered:  # no subsidy rules of the area's own (docs/areas.md)
-        return refuse(Reason.SUBSIDY_NO_POLICY_FOR_AREA)
-    held = [i for i in person.identities if i.overlaps_year(year)]
+        return SubsidyDecision(person.id_number, *_refusal(policy, year, enr, Reason.SUBSIDY_NO_POLICY_FOR_AREA))
+    facts = subsidy_facts(policy, person, year)
+    key = (year, enr, facts)
+    cache = policy._subsidy_cache
+    fields = cache.get(key)
+    if fields is None:
+        fields = _decide(policy, year, enr, facts)
+        if len(cache) < 100_000:
+            cache[key] = fields
+    return SubsidyDecision(person.id_number, *fields)
+
+
+_NONE_HELD = "none held"  # facts: no identity overlaps the year
+_NONE_QUALIFYING = "none qualifying"  # facts: none meets its category's age condition on any day of the year
+
+
+def subsidy_facts(policy: Policy, person: Person, year: int):
+    """What the subsidy of ``year`` depends on, for one person under ``policy`` (hashable): a marker
+    when no identity is held (or none qualifies) in the year; else whether some held identity never
+    qualifies, and per qualifying identity (in the person's order) (category, the policy's
+    ``condition_key`` of the identities held and qualifying on the last day it qualifies, the rank of
+    that day among the person's such days, the rank of the number of days it qualified before it)."""
+    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
+    held = [i for i in person.identities if i.valid_from <= year_end and (i.valid_to is None or i.valid_to >= year_start)]
     if not held:
-        return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
-    year_start = date(year, 1, 1)
+        return _NONE_HELD
+    conditions = policy._conditions
+    birth = person.birth_date
+    qualifying = []  # (identity, first day, last day)
 
-    def window(ident) -> tuple[date, date] | None:
-        """D8: the days of the year on which the identity is valid AND its category's age condition
-        holds (52号 第二条: 60周岁以上 only from the 60th birthday); None when there is no such day."""
-        start = max(ident.valid_from, year_start)
+    for ident in held:
+        # D8: the days of the year on which the identity is valid AND its category's age condition
+        # holds (52号 第二条: 60周岁以上 only from the 60th birthday)
+        start = ident.valid_from if ident.valid_from > year_start else year_start
         end = _last_day_in_year(ident.valid_to, year)
-        cond = policy.condition_of(ident.category)
+        cond = conditions.get(ident.category)
         if cond is not None:
-            days = cond.window(person.birth_date)
+            days = cond.window(birth)
             if days is None:
-                return None
+                continue
             start, end = max(start, days[0]), min(end, days[1])
-        return (start, end) if start <= end else None
-
-    windows = {id(i): window(i) for i in held}
-    qualifying = [i for i in held if windows[id(i)] is not None]
+        if start <= end:
+            qualifying.append((ident, start, end))
     if not qualifying:
-        return refuse(Reason.SUBSIDY_AGE_NOT_MET)
+        return _NONE_QUALIFYING
+    if len(qualifying) == 1:
+        ident, start, on = qualifying[0]
+        cat = ident.category
+        return (len(held) > 1, ((cat, policy.condition_key((cat,), person.age_on(on), person.attributes_on(on)), 0, 0),))
+    ons = sorted({on for _, _, on in qualifying})
+    held_days = sorted({(on - start).days for _, start, on in qualifying})
+    items = []
+    for ident, start, on in qualifying:
+        cat = ident.category
+        others = tuple(i.category for i, s, e in qualifying if s <= on <= e and i.valid_on(on) and i.category != cat)
+        items.append((cat, policy.condition_key((cat, *others), person.age_on(on), person.attributes_on(on)),
+                      ons.index(on), held_days.index((on - start).days)))
+    return (len(qualifying) < len(held), tuple(items))
+
+
+def _refusal(policy: Policy, year: int, enr: Enrolment | None, *reasons: Reason) -> tuple:
+    return (year, str(enr) if enr else None, None, None, None, None, None, ZERO, tuple(reasons), (), policy.version)
+
+
+def _decide(policy: Policy, year: int, enr: Enrolment | None, facts) -> tuple:
+    """The decision's fields after the ID number, from ``subsidy_facts``."""
+    if facts is _NONE_HELD:
+        return _refusal(policy, year, enr, Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
+    if facts is _NONE_QUALIFYING:
+        return _refusal(policy, year, enr, Reason.SUBSIDY_AGE_NOT_MET)
+    some_never_qualify, items = facts
     best = None
     best_key = None
     saw_group = False
     no_standard = False
-    for ident in qualifying:
-        start, on = windows[id(ident)]
-        age = person.age_on(on)
-        others = tuple(i.category for i in qualifying if i.valid_on(on) and _meets(windows[id(i)], on))
-        for cat, group, _m in policy.groups_of(
-            (ident.category,) + tuple(c for c in others if c != ident.category), age, person.attributes_on(on)
-        ):
-            if cat != ident.category or not group.startswith(SUBSIDY_PREFIX + "_"):
+    for category, condition, on_rank, days_rank in items:
+        for cat, group, _m in policy.groups_under(condition):
+            if cat != category or not group.startswith(SUBSIDY_PREFIX + "_"):
                 continue
             saw_group = True
             if enr is None or enr == Enrolment.EMPLOYEE_EMPLOYER:
@@ -118,36 +151,24 @@ def contribution_subsidy(
                 continue
             std_amount = std.t1 if rule.standard == "T1" else std.t2
             amount = quantize(std_amount * rule.share)
-            key = (amount, on, (on - start).days)
+            key = (amount, on_rank, days_rank)  # the best amount, then held latest, then longest
             if best_key is None or key > best_key:
                 best_key = key
                 best = (cat, group, rule, std, std_amount, amount)
     if not saw_group:
-        if len(qualifying) < len(held):
-            return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET)
-        return refuse(Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
+        if some_never_qualify:
+            return _refusal(policy, year, enr, Reason.SUBSIDY_NO_QUALIFYING_IDENTITY, Reason.SUBSIDY_AGE_NOT_MET)
+        return _refusal(policy, year, enr, Reason.SUBSIDY_NO_QUALIFYING_IDENTITY)
     if enr is None:
-        return refuse(Reason.SUBSIDY_NOT_ENROLLED)
+        return _refusal(policy, year, enr, Reason.SUBSIDY_NOT_ENROLLED)
     if enr == Enrolment.EMPLOYEE_EMPLOYER:
-        return refuse(Reason.SUBSIDY_EMPLOYER_INSURED)
+        return _refusal(policy, year, enr, Reason.SUBSIDY_EMPLOYER_INSURED)
     if best is None:
-        return refuse(Reason.SUBSIDY_NO_STANDARD if no_standard else Reason.SUBSIDY_NO_RULE_FOR_ENROLMENT)
+        return _refusal(policy, year, enr, Reason.SUBSIDY_NO_STANDARD if no_standard else Reason.SUBSIDY_NO_RULE_FOR_ENROLMENT)
     cat, group, rule, std, std_amount, amount = best
     reasons = [Reason.SUBSIDY_PAID]
     provisional = tuple(r.ref for r in (rule, std) if r.ref.provisional)
     if std.ref.provisional:
         reasons.append(Reason.SUBSIDY_PROVISIONAL_STANDARD)
-    return SubsidyDecision(
-        person.id_number,
-        year,
-        str(enr),
-        cat,
-        group,
-        rule.standard,
-        std_amount,
-        rule.share,
-        amount,
-        tuple(reasons),
-        provisional,
-        policy.version,
-    )
+    return (year, str(enr), cat, group, rule.standard, std_amount, rule.share, amount, tuple(reasons), provisional,
+            policy.version)
