@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
@@ -20,11 +20,17 @@ from beneficiaries.models import Person, Town
 from yfbz.core import jobs
 from yfbz.core.audit import audit_bulk
 from yfbz.core.workflow import record_start, transition
-from yfbz.policy.inputs import decide_subsidy, person_for_engine, persons_for_engine, policy_for
+from yfbz.policy.inputs import (
+    PoliciesByTown,
+    decide_subsidy,
+    person_for_engine,
+    persons_for_engine,
+    policy_for,
+)
 from yfbz.policy.selectors import policy_book
 from yfbz.rules import Reason
 
-from ..bulk import insert_rows, is_postgresql
+from ..bulk import copy_fields, copy_lines, insert_rows, is_postgresql
 from ..models import Enrolment as EnrolmentRow
 from ..models import (
     EnrolmentKind,
@@ -157,7 +163,6 @@ def _split(run: SubsidyRun, part_size: int) -> None:
     existed) is a boundary; the last part has no upper bound (people added during the run are in it)."""
     start = run.last_person_id
     table = Person._meta.db_table
-    from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute(
@@ -198,7 +203,6 @@ def _coordinate(run_id: int, token: str, batch_size: int, part_size: int, inline
 def _part_lock(part_id: int) -> bool:
     """Whether this worker may work on the part now (a part is worked by one worker at a time: a
     session advisory lock, released when the worker's connection goes, e.g. when it is killed)."""
-    from django.db import connection
 
     if connection.vendor != "postgresql":
         return True
@@ -208,7 +212,6 @@ def _part_lock(part_id: int) -> bool:
 
 
 def _part_unlock(part_id: int) -> None:
-    from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
@@ -235,14 +238,13 @@ def subsidy_run_part_work(*, part_id: int, token: str, batch_size: int | None = 
             run = SubsidyRun.objects.get(pk=run_id)
             if not (run.status == SubsidyRun.Status.RUNNING and run.job_token == token):
                 return 0
-            book = policy_book()
             # the first run of a year lists no changes (everybody would be "new"); later runs list each one
             record_changes = SubsidyRun.objects.filter(year=run.year, status=SubsidyRun.Status.DONE).exclude(pk=run_id).exists()
-            towns = dict(Town.objects.values_list("code", "pk"))
+            deciding = _Deciding(run, policy_book(), record_changes, dict(Town.objects.values_list("code", "pk")))
             pk = _next_part(run_id, first=part_id)
             while pk is not None:
                 try:
-                    done = _work_part(run, pk, token, size, book, record_changes, towns)
+                    done = _work_part(run, pk, token, size, deciding)
                 finally:
                     _part_unlock(pk)
                 if done is None:
@@ -269,8 +271,7 @@ def _next_part(run_id: int, first: int | None = None) -> int | None:
     return None
 
 
-def _work_part(run: SubsidyRun, part_id: int, token: str, batch_size: int, book, record_changes: bool,
-               towns: dict) -> int | None:
+def _work_part(run: SubsidyRun, part_id: int, token: str, batch_size: int, deciding: _Deciding) -> int | None:
     """The part's batches, each committed with the part's progress; None when the token no longer holds."""
     worked = 0
     while True:
@@ -287,7 +288,12 @@ def _work_part(run: SubsidyRun, part_id: int, token: str, batch_size: int, book,
             if not ids:
                 SubsidyRunPart.objects.filter(pk=part_id).update(finished_at=timezone.now())
                 return worked
-            counts = _run_batch(run, ids, book, record_changes, towns)
+            counts = _run_batch(ids, deciding)
+            if is_postgresql():
+                # the rows' foreign keys checked now, before the run's row is locked by the update below:
+                # the other workers' batches wait for this commit only, not for these checks
+                with connection.cursor() as cur:
+                    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             SubsidyRunPart.objects.filter(pk=part_id).update(
                 last_person_id=ids[-1], progress_done=F("progress_done") + len(ids),
                 count_new=F("count_new") + counts["new"], count_changed=F("count_changed") + counts["changed"],
@@ -328,71 +334,135 @@ def subsidy_run_finish_now(*, run_id: int, token: str) -> bool:
         raise jobs.JobError(text) from exc
 
 
-def _run_batch(run: SubsidyRun, ids: list[int], book, record_changes: bool, town_ids: dict) -> dict:
-    year = run.year
-    start, end = date(year, 1, 1), date(year, 12, 31)
+class _Deciding:
+    """What a part worker keeps from batch to batch: the policy per town (31 December of the year), and
+    per distinct decision what is stored for it — a million people share a few hundred (issue 14)."""
+
+    def __init__(self, run: SubsidyRun, book, record_changes: bool, town_ids: dict):
+        self.run_id, self.year, self.end = run.pk, run.year, date(run.year, 12, 31)
+        self.policies = PoliciesByTown(self.end, book)
+        self.record_changes, self.town_ids = record_changes, town_ids
+        self.reasons: dict[tuple, tuple[str, bool]] = {}  # reasons → (stored text, no group)
+        self.standards: dict[tuple, object] = {}  # (policy's id, category) → contribution standard
+        self.result_text: dict[tuple, str] = {}  # a result's values → its COPY text after the person id
+        self.change_text: dict[tuple, str] = {}  # a change's values → its COPY text after the person id
+
+    def reasons_of(self, reasons: tuple) -> tuple[str, bool]:
+        r = self.reasons.get(reasons)
+        if r is None:
+            r = self.reasons[reasons] = (",".join(str(int(x)) for x in reasons), not NO_GROUP.isdisjoint(reasons))
+        return r
+
+    def standard(self, policy, category: str):
+        key = (id(policy), category)  # the policies are kept in self.policies: their ids stay theirs
+        if key not in self.standards:
+            self.standards[key] = policy.standard_for(self.year, category)
+        return self.standards[key]
+
+
+def _run_batch(ids: list[int], deciding: _Deciding) -> dict:
+    year, end = deciding.year, deciding.end
     # the batch is a contiguous range of person ids: range lookups instead of 5,000-element IN lists
     in_batch = {"person_id__gte": ids[0], "person_id__lte": ids[-1]}
-    persons = persons_for_engine(ids, period=(start, end))
+    persons = persons_for_engine(ids, period=(date(year, 1, 1), end))
     enrol = dict(EnrolmentRow.objects.filter(**in_batch, year=year).values_list("person_id", "kind"))
     old = {row[0]: row[1:] for row in SubsidyResult.objects.filter(**in_batch, year=year).values_list("person_id", *RESULT_FIELDS)}
-    results, changes, removed = [], [], []
+    policies, town_ids, reasons_of, standard = deciding.policies, deciding.town_ids, deciding.reasons_of, deciding.standard
+    t1, t2, not_enrolled = EnrolmentKind.RESIDENT_T1, EnrolmentKind.RESIDENT_T2, EnrolmentKind.NOT_ENROLLED
+    new, updated, changes, removed = [], [], [], []
     counts = {"new": 0, "changed": 0, "removed": 0}
     for pk, person in persons.items():
         idents = person.identities
         if not idents and pk not in old:
             continue
         kind = enrol.get(pk)
-        enr = None if kind in (None, EnrolmentKind.NOT_ENROLLED) else kind
-        d = decide_subsidy(person, year, enr, book=book)
-        if set(d.reasons) & NO_GROUP or not idents:
+        enr = None if kind is None or kind == not_enrolled else kind
+        d = decide_subsidy(person, year, enr, policies=policies)
+        reasons, no_group = reasons_of(d.reasons)
+        if no_group or not idents:
             if pk in old:
                 removed.append(pk)
                 counts["removed"] += 1
                 changes.append((pk, old[pk][1], "", old[pk][4], None, old[pk][-1]))
             continue
         category = d.category or _best_category(idents)
-        std = policy_for(end, person=person, book=book).standard_for(year, category)
+        std = standard(policies.of(person), category)
         due = None
-        if std is not None and kind == EnrolmentKind.RESIDENT_T1:
+        if std is not None and kind == t1:
             due = std.t1
-        elif std is not None and kind == EnrolmentKind.RESIDENT_T2:
+        elif std is not None and kind == t2:
             due = std.t2
-        values = (kind or "", category, d.group or "", due, d.amount, ",".join(str(int(r)) for r in d.reasons),
-                  d.uses_provisional_rule, d.policy_version[:80], town_ids.get(person.town_on(end)))
+        values = (kind or "", category, d.group or "", due, d.amount, reasons, d.uses_provisional_rule, d.policy_version[:80],
+                  town_ids.get(person.town_on(end)))
         before = old.get(pk)
         if before == values:
             continue  # unchanged: not rewritten (a re-run writes only what moved)
-        results.append((pk, *values))
         if before is None:
+            new.append((pk, values))
             counts["new"] += 1
             changes.append((pk, "", category, None, d.amount, values[-1]))
-        elif (before[1], before[4]) != (category, d.amount):
-            counts["changed"] += 1
-            changes.append((pk, before[1], category, before[4], d.amount, values[-1]))
+        else:
+            updated.append((pk, *values))
+            if (before[1], before[4]) != (category, d.amount):
+                counts["changed"] += 1
+                changes.append((pk, before[1], category, before[4], d.amount, values[-1]))
     if removed:
         SubsidyResult.objects.filter(year=year, person_id__in=removed).delete()
-    _upsert_results(results, year=year, run_id=run.pk)
-    if record_changes:
-        _insert_changes(changes, run_id=run.pk)
+    _insert_results(new, deciding)
+    _upsert_results(updated, year=year, run_id=deciding.run_id)
+    if deciding.record_changes:
+        _insert_changes(changes, deciding)
     return counts
 
 
+RESULT_COPY = ["person_id", *RESULT_FIELDS, "year", "run_id"]
 CHANGE_COLUMNS = [("person_id", "bigint"), ("old_category", "varchar"), ("new_category", "varchar"),
                   ("old_amount", "numeric"), ("new_amount", "numeric"), ("town_id", "bigint")]
 
 
-def _insert_changes(rows: list[tuple], *, run_id: int) -> None:
-    """A run's changes: tuples (no model instances: the first run of a year makes none, and building
-    a million unused ones cost ~15% of it, issue 14)."""
+def _insert_results(rows: list[tuple], deciding: _Deciding) -> None:
+    """People with no result for the year yet ((person id, values) pairs): on PostgreSQL by COPY, one
+    line per person from the text of its values made once per distinct values (issue 14). Inside a
+    savepoint: should a result have been written for one of them since the batch read the year's
+    results, the batch is upserted instead."""
     if not rows:
         return
-    if is_postgresql():
-        insert_rows("funding_subsidychange", CHANGE_COLUMNS, rows, constants={"run_id": ("bigint", run_id)})
+    if not is_postgresql():
+        _upsert_results([(pk, *values) for pk, values in rows], year=deciding.year, run_id=deciding.run_id)
+        return
+    text, tail = deciding.result_text, (deciding.year, deciding.run_id)
+    lines = []
+    for pk, values in rows:
+        t = text.get(values)
+        if t is None:
+            t = text[values] = copy_fields(values + tail)
+        lines.append(f"{pk}\t{t}\n")
+    try:
+        with transaction.atomic():
+            copy_lines("funding_subsidyresult", RESULT_COPY, lines)
+    except IntegrityError:
+        _upsert_results([(pk, *values) for pk, values in rows], year=deciding.year, run_id=deciding.run_id)
+
+
+def _insert_changes(rows: list[tuple], deciding: _Deciding) -> None:
+    """A run's changes: tuples (no model instances: the first run of a year makes none, and building
+    a million unused ones cost ~15% of it, issue 14); on PostgreSQL by COPY."""
+    if not rows:
         return
     names = [c for c, _ in CHANGE_COLUMNS]
-    SubsidyChange.objects.bulk_create([SubsidyChange(run_id=run_id, **dict(zip(names, r, strict=True))) for r in rows],
-                                      batch_size=2000)
+    if not is_postgresql():
+        SubsidyChange.objects.bulk_create([SubsidyChange(run_id=deciding.run_id, **dict(zip(names, r, strict=True)))
+                                           for r in rows], batch_size=2000)
+        return
+    text, tail = deciding.change_text, (deciding.run_id,)
+    lines = []
+    for r in rows:
+        rest = r[1:]
+        t = text.get(rest)
+        if t is None:
+            t = text[rest] = copy_fields(rest + tail)
+        lines.append(f"{r[0]}\t{t}\n")
+    copy_lines("funding_subsidychange", [*names, "run_id"], lines)
 
 
 def _upsert_results(rows: list[tuple], *, year: int, run_id: int) -> None:

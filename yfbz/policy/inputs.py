@@ -44,6 +44,22 @@ def policy_for(on: date, *, person: EnginePerson | None = None, book: PolicyBook
     return (book or policy_book()).in_force(on, town=person.town_on(on) if person is not None else None)
 
 
+class PoliciesByTown(dict):
+    """``policy_for`` on one date for many people (a bulk run): chosen once per town, the person's town
+    on that date (``policies.of(person)`` is ``policy_for(on, person=person, book=book)``)."""
+
+    def __init__(self, on: date, book: PolicyBook | None = None):
+        super().__init__()
+        self.on, self.book = on, book or policy_book()
+
+    def __missing__(self, town: str | None) -> Policy:
+        pol = self[town] = self.book.in_force(self.on, town=town)
+        return pol
+
+    def of(self, person: EnginePerson) -> Policy:
+        return self[person.town_on(self.on)]
+
+
 # --- persons -----------------------------------------------------------------------------------
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for i in range(0, len(ids), CHUNK):
@@ -218,14 +234,18 @@ def decide_bill(
 
 
 def decide_subsidy(
-    person: EnginePerson, year: int, enrolment: str | None, *, book: PolicyBook | None = None
+    person: EnginePerson, year: int, enrolment: str | None, *, book: PolicyBook | None = None,
+    policies: PoliciesByTown | None = None,
 ) -> SubsidyDecision:
-    """The contribution subsidy of ``year`` (policy in force on 31 December of the year, D8)."""
-    return contribution_subsidy(policy_for(date(year, 12, 31), person=person, book=book), person, year, enrolment)
+    """The contribution subsidy of ``year`` (policy in force on 31 December of the year, D8). A bulk run
+    passes ``policies`` (``PoliciesByTown`` on 31 December of the year) to choose the policy once per town."""
+    pol = policies.of(person) if policies is not None else policy_for(date(year, 12, 31), person=person, book=book)
+    return contribution_subsidy(pol, person, year, enrolment)
 
 
 __all__ = [
     "MAINTENANCE",
+    "PoliciesByTown",
     "attributes_by_person",
     "bill_for_engine",
     "decide_bill",
