@@ -130,7 +130,7 @@ def roster_upload_create(*, user, department: Department, month: date, mode: str
             department=department, month=month, mode=mode, file_name=file_name[:200], file_size=len(data),
             sha256=digest, uploaded_by=user,
         )
-        RosterFile.objects.create(upload=upload, data=data)
+        bulk.insert_bytes(RosterFile, {"upload_id": upload.pk}, "data", data)
         record_start(upload, by=user, reason=f"上传文件 {file_name}")
         for old in RosterUpload.objects.select_for_update().filter(
             department=department, month=month, status__in=PENDING_STATUSES
@@ -210,7 +210,7 @@ def roster_check(*, upload_id: int) -> bool:
     )
     if claimed != 1:
         return False
-    data = bytes(RosterFile.objects.values_list("data", flat=True).get(upload_id=upload_id))
+    data = bulk.read_bytes(RosterFile, "upload_id", upload_id, "data")
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         upload = _locked(upload_id)

@@ -140,6 +140,39 @@ def _copy_with_new_ids(model, fields, rows, key) -> dict | None:
     return {r[key]: i for i, r in zip(ids, rows, strict=True)}
 
 
+def insert_bytes(model, values: dict, name: str, data: bytes) -> None:
+    """One row holding a file's bytes. On PostgreSQL the bytes go as a binary parameter: Django binds
+    parameters on the client, which writes them into the statement as hex (a 4 MB roster: 8 MB of text
+    for the server to parse, 0.4 against 0.2 s at load 5)."""
+    if not is_postgres():
+        model.objects.create(**values, **{name: data})
+        return
+    import psycopg
+
+    cols = [model._meta.get_field(f).column for f in [*values, name]]
+    marks = ", ".join(["%s"] * len(values) + ["%b"])
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(f'INSERT INTO "{model._meta.db_table}" ({", ".join(cols)}) VALUES ({marks})', [*values.values(), data])
+
+
+def read_bytes(model, key_field: str, key, name: str) -> bytes:
+    """A file's bytes; on PostgreSQL read in binary (not as hex text to decode)."""
+    if not is_postgres():
+        return bytes(model.objects.values_list(name, flat=True).get(**{key_field: key}))
+    import psycopg
+
+    meta = model._meta
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(f'SELECT "{meta.get_field(name).column}" FROM "{meta.db_table}" WHERE "{meta.get_field(key_field).column}" = %s',
+                    [key], binary=True)
+        row = cur.fetchone()
+    if row is None:
+        raise model.DoesNotExist
+    return bytes(row[0])
+
+
 def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str], *, using=None) -> dict:
     """{key: (values of fields)} for the rows whose key_field is in keys. On PostgreSQL one array
     parameter (= ANY) rather than thousands of placeholders. `using`: another connection (side_connection)."""
@@ -153,14 +186,25 @@ def lookup(model, key_field: str, keys: Sequence, fields: Sequence[str], *, usin
             return meta.pk.column if f == "pk" else meta.get_field(f).column
 
         cols = ", ".join(f'"{col(f)}"' for f in fields)
+        param, cast = _array_param(keys)
         with (using or connection).cursor() as cur:
-            cur.execute(f'SELECT "{col(key_field)}", {cols} FROM "{meta.db_table}" WHERE "{col(key_field)}" = ANY(%s)', [keys])
+            cur.execute(f'SELECT "{col(key_field)}", {cols} FROM "{meta.db_table}" WHERE "{col(key_field)}" = ANY(%s{cast})', [param])
             return {row[0]: row[1:] for row in cur.fetchall()}
     out = {}
     for i in range(0, len(keys), 500):
         for row in model._base_manager.filter(**{f"{key_field}__in": keys[i : i + 500]}).values_list(key_field, *fields):
             out[row[0]] = row[1:]
     return out
+
+
+def _array_param(keys: list) -> tuple:
+    """Keys all text or all integers as one array literal (psycopg's array dumper looks at each element
+    with a regular expression: 0.4 µs a key, 100,000 ID numbers per roster check); else the list as it is."""
+    if all(k.__class__ is str for k in keys):
+        return "{" + ",".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys) + "}", "::text[]"
+    if all(k.__class__ is int for k in keys):
+        return "{" + ",".join(map(str, keys)) + "}", "::bigint[]"
+    return keys, ""
 
 
 def update_rows(model, fields: Sequence[str], rows: Sequence[Sequence]) -> int:
