@@ -163,8 +163,12 @@ def apply_roster_sql(upload: RosterUpload) -> dict:
                 f'FROM "{row}" WHERE upload_id = %s AND outcome IN (%s, %s, %s) AND review <> %s',
                 [upload.pk, Outcome.NEW, Outcome.CHANGED, Outcome.ENDED, Review.SENT_BACK],
             )
-            # a temporary table has no statistics: without them PostgreSQL plans nested loops over 100,000 rows
+            # a temporary table has no statistics: without them PostgreSQL plans nested loops over 100,000 rows.
+            # The plans need the row counts and the share of each outcome, not histograms: a sample of 3,000
+            # rows (target 10) instead of 30,000 (ANALYZE 0.10–0.17 → 0.015–0.05 s for 20,000 rows, load 4–5)
+            cur.execute("SET LOCAL default_statistics_target = 10")
             cur.execute(f'ANALYZE "{TMP}"')
+            cur.execute("SET LOCAL default_statistics_target TO DEFAULT")
         with phases.phase("人员"):
             # 1. people: the check found who was registered; register the others (the first row of each wins)
             def register(conflict: str) -> None:
