@@ -42,7 +42,7 @@ from .models import (
 from .rosters import bulk, phases
 from .rosters.applying import apply_roster
 from .rosters.checking import Checked, Context, Summary, check_roster, gc_paused
-from .rosters.reading import RosterUnreadable, open_roster
+from .rosters.reading import RosterUnreadable, open_roster, open_roster_aside
 
 S = RosterUpload.Status
 Outcome = RosterRow.Outcome
@@ -216,9 +216,12 @@ def roster_check(*, upload_id: int) -> bool:
         upload = _locked(upload_id)
         if upload.status != S.UPLOADED or upload.job_token != token:
             return False
+        opening = open_roster_aside(data)  # the sheet is parsed while the open identities are read
+        with gc_paused(), phases.phase("比对"):
+            ctx = Context(upload)
         try:
             with phases.phase("读取"):
-                sheet = open_roster(data)
+                sheet = opening()
         except RosterUnreadable as exc:
             upload.message = str(exc)
             upload.job_phase = ""
@@ -230,7 +233,7 @@ def roster_check(*, upload_id: int) -> bool:
         upload.headers = sheet.headers
         _report(upload_id, "校验比对", 0, total)
         with gc_paused():
-            summary = _check_and_store(upload, sheet, outermost, lambda n: _report(upload_id, "校验比对", n, total))
+            summary = _check_and_store(upload, sheet, ctx, outermost, lambda n: _report(upload_id, "校验比对", n, total))
         upload.reading = sheet.reading  # after the rows: it names the 合计 rows skipped
         _store_summary(upload, summary)
         roster_set_status(upload=upload, to=S.VALIDATED, note=_summary_note(summary))
@@ -240,14 +243,13 @@ def roster_check(*, upload_id: int) -> bool:
     return True
 
 
-def _check_and_store(upload: RosterUpload, sheet, outermost: bool, progress) -> Summary:
+def _check_and_store(upload: RosterUpload, sheet, ctx: Context, outermost: bool, progress) -> Summary:
     """Check the rows and store them. On PostgreSQL, when this job owns its transaction, one COPY
     streams every row while people are looked up on a side connection (committed data is all a
     check needs): PostgreSQL stores rows while Python checks the next ones."""
     if bulk.is_postgres() and outermost:
         with bulk.side_connection() as side:
-            with phases.phase("比对"):
-                ctx = Context(upload, lookup_using=side)
+            ctx.lookup_using = side
             with bulk.copy_stream(RosterRow, ROW_FIELDS, prepared=True) as write:
                 for chunk in check_roster(ctx, sheet, progress=progress):
                     with phases.phase("写入"):
@@ -256,8 +258,6 @@ def _check_and_store(upload: RosterUpload, sheet, outermost: bool, progress) -> 
                 copying = phases.clock()
             phases.add("写入", phases.clock() - copying)  # the end of the COPY waits for the server
         return ctx.summary
-    with phases.phase("比对"):
-        ctx = Context(upload)
     for chunk in check_roster(ctx, sheet, progress=progress):
         with phases.phase("写入"):
             bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))

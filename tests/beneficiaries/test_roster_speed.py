@@ -183,3 +183,20 @@ def test_a_roster_file_is_stored_and_read_back_byte_for_byte_compressed_by_lz4(u
         cur.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'data'",
                     [RosterFile._meta.db_table])
         assert cur.fetchone()[0] == ("l" if has_lz4 else "")
+
+
+def test_a_file_opened_beside_the_open_identities_still_says_why_it_cannot_be_read(upload_file, confirm_roster):
+    """The check opens the file in a thread while it reads the open identities (calamine lets go of the GIL);
+    what the thread raises is the job's: an unreadable file ends as such, its reason kept; a readable one
+    is checked against the identities read meanwhile."""
+    from beneficiaries.models import RosterStatusChange
+
+    a, b = ids(2)
+    confirm_roster(upload_file(roster_xlsx([(a, "甲", "低保", "双龙湖", "", ""), (b, "乙", "低保", "回兴", "", "")])).upload)
+    bad = upload_file(b"%PDF-1.4\x00\x01\x02 binary", month=date(2025, 4, 1), name="roster.pdf").upload
+    bad.refresh_from_db()
+    assert bad.status == "unreadable" and "不是Excel或CSV" in bad.message
+    assert RosterStatusChange.objects.filter(upload=bad, to_status="unreadable", reason=bad.message).exists()
+    good = upload_file(roster_xlsx([(a, "甲", "低保", "回兴", "", "")]), month=date(2025, 4, 1)).upload
+    good.refresh_from_db()
+    assert (good.status, good.count_changed, good.count_ended) == ("validated", 1, 1)
