@@ -156,3 +156,16 @@ def test_the_identity_disagreements_page_counts_by_an_index_not_every_line(clien
         explained = plan(sql)
         assert "settlement_line_identity_note" in explained, explained
 
+
+
+def test_the_bills_list_writes_its_assistance_as_money(client, staff, people, decided_bill):
+    """The list's 医疗救助 column printed the Decimal as it is ("3136.00") beside "9,800.00" in the same row
+    (seen in Chromium on the demo data): every amount on a page is written the one way."""
+    from yfbz.core.templatetags.yfbz import money
+
+    bill = decided_bill(people["slh"], in_policy="30000.00", basic="15000.00")
+    d = bill.decisions.get(is_current=True)
+    assert d.assistance >= 1000
+    client.force_login(staff["district_clerk"])
+    text = client.get("/claims/").content.decode()
+    assert f'<td class="num">{money(d.assistance)}</td>' in text and "," in money(d.assistance)
