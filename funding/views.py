@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from yfbz.core.display import money as display_money
 from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
 from yfbz.core.roles import Role
-from yfbz.core.scoping import district_q
+from yfbz.core.scoping import district_q, towns_on
 from yfbz.core.workflow import history_of
 from yfbz.files.reader import describe
 
@@ -289,7 +290,11 @@ def subsidy(request):
     runs = SubsidyRun.objects.filter(year=year).select_related("started_by")[:10]
     latest = runs[0] if runs else None
     changes = SubsidyChange.objects.visible_to(request.user).filter(run=latest).select_related("person")[:500] if latest else []
-    towns = Town.objects.all() if (request.user.sees_everything or request.user.is_superuser) else Town.objects.filter(pk=request.user.town_id)
+    if request.user.sees_everything or request.user.is_superuser:
+        # the year's lists are by the town on its 31 December: the towns under the user's district that day
+        towns = Town.objects.filter(towns_on(request.user, date(year, 12, 31)))
+    else:
+        towns = Town.objects.filter(pk=request.user.town_id)
     settlements = TaxListSettlement.objects.visible_to(request.user).filter(year=year).select_related("town")
     return render(request, "funding/subsidy.html", {"year": year, "runs": runs, "latest": latest, "changes": changes,
                                                      "missing": selectors.subsidy_missing(year),

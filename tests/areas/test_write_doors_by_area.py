@@ -93,3 +93,19 @@ def test_a_subsidy_change_for_a_year_the_town_ends_under_another_district_is_ref
         enrolment_set(person=moved["tj"], year=2025, kind="RESIDENT_T1", user=staff["district_clerk"])
     enrolment_set(person=moved["tj"], year=2024, kind="RESIDENT_T1", user=staff["district_clerk"])
     enrolment_set(person=moved["tj"], year=2025, kind="RESIDENT_T1", user=moved["bb_clerk"])
+
+
+def test_the_subsidy_page_offers_the_lists_of_the_towns_under_the_district_on_the_years_31_december(moved, staff):
+    """Seen on the demo data in Chromium: the 2026 subsidy page of 渝北's finance officer offered 下载 links
+    for the five towns that left on 2026-01-25 (each an empty sheet for them: the lists are by the town on
+    31 December). A year's page offers the towns under the user's district that day; the new district's
+    clerk gets the town for the years it is theirs."""
+    from django.test import Client
+
+    c = Client()
+    c.force_login(staff["finance"])
+    assert "统景镇" in c.get("/funding/subsidy/?year=2024").content.decode()  # 统景 was 渝北's on 2024-12-31
+    page = c.get("/funding/subsidy/?year=2025").content.decode()
+    assert "统景镇" not in page and "双龙湖街道" in page
+    c.force_login(moved["bb_clerk"])
+    assert "统景镇" in c.get("/funding/subsidy/?year=2025").content.decode()

@@ -277,6 +277,19 @@ def check_in_area(user, *, name: str, town_id: int | None, on, what: str) -> Non
     )
 
 
+def towns_on(user, on) -> Q:
+    """The towns (a filter on ``Town``) under the user's district on ``on``, towns placed in no district
+    included: the towns a district page offers for a date (a subsidy year's 31 December), not the towns
+    that left before it or arrive after it (docs/areas.md)."""
+    from .hooks import get
+
+    tree = get("area_tree")()
+    district_id = _user_district(user, tree)
+    if district_id is None:
+        return Q()
+    return Q(pk__in=tree.towns_under(district_id, on)) | ~Q(pk__in=list(tree.spans))
+
+
 def check_visible(user, obj) -> None:
     """Raise PermissionDenied unless `user` may see `obj` (for code paths that start from an object)."""
     model = type(obj)
