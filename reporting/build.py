@@ -358,15 +358,24 @@ def _presence_rebuild_year(cur, year: int) -> None:
     PresenceYear.objects.update_or_create(year=year, defaults={"built_at": timezone.now()})
 
 
-def _counted(cur, sql: str, params, periods: list[Period]) -> dict[tuple[int, str, str, str, str], list[int]]:
-    """``sql`` gives (year, period index, number, n): {(year, period code, grouping, key1, key2):
-    [people, youfu_people, case_people]} — the numbers' cells and kinds looked up."""
+def _counted(cur, sql: str, params, periods: list[list[Period]],
+             signs: list[int] | None = None) -> dict[tuple[int, str, str, str, str], list[int]]:
+    """``sql`` gives (year, index, number, n): {(year, period code, grouping, key1, key2): [people,
+    youfu_people, case_people]} — the numbers' cells and kinds looked up; the count of index i goes to
+    every period of ``periods[i]``, times ``signs[i]`` (default 1)."""
     kinds = ", ".join(f"SUM(n.n) FILTER (WHERE mod(n.e, 4) = {k})" for _, k in DISTINCT)
     with _planner(cur, **HASHED):
         cur.execute(f"SELECT n.year, n.pi, c.grouping, c.key1, c.key2, {kinds} FROM ({sql}) n "
                     "JOIN reporting_cell c ON c.id = n.e / 4 GROUP BY n.year, n.pi, c.grouping, c.key1, c.key2", params)
         rows = cur.fetchall()
-    return {(y, periods[pi].code, g, k1, k2): [int(x or 0) for x in n] for y, pi, g, k1, k2, *n in rows}
+    out: dict[tuple[int, str, str, str, str], list[int]] = {}
+    for y, pi, g, k1, k2, *n in rows:
+        sign = signs[pi] if signs else 1
+        for period in periods[pi]:
+            moved = out.setdefault((y, period.code, g, k1, k2), [0, 0, 0])
+            for i, x in enumerate(n):
+                moved[i] += sign * int(x or 0)
+    return out
 
 
 def _periods_sql(periods: list[Period], prefix: str = "") -> str:
@@ -381,7 +390,7 @@ def _presence_counts(cur, year: int) -> dict[tuple[str, str, str, str], tuple[in
     periods = [Period(year), *(Period(year, quarter=q) for q in range(1, 5))]
     sql = (f"SELECT year, pi, e, COUNT(*) AS n FROM (SELECT p.year, x.pi, unnest(x.u) AS e FROM reporting_presence p "
            f"CROSS JOIN LATERAL {_periods_sql(periods, 'p.')} x (pi, u) WHERE p.year = %s) t GROUP BY year, pi, e")
-    return {k[1:]: tuple(v) for k, v in _counted(cur, sql, [year], periods).items()}
+    return {k[1:]: tuple(v) for k, v in _counted(cur, sql, [year], [[p] for p in periods]).items()}
 
 
 def presence_rows(year: int) -> set[tuple[str, str, str, int, int, int, int]]:
@@ -478,22 +487,34 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, boo
     periods = [Period(2000), *(Period(2000, quarter=q) for q in sorted({(m - 1) // 3 + 1 for m in months_touched})),
                *(Period(2000, month=m) for m in sorted(months_touched))]
     # after − before = (N ∪ U) − (O ∪ U) = N − O − U, with N and O the unions of the period's touched months
-    # after and before, and U the union of its other months (the same before and after)
-    def entries(p: Period) -> str:
-        touched = [MONTHS[m - 1] for m in p.months if m in months_touched]
-        others = [f"r.o{MONTHS[m - 1]}" for m in p.months if m not in months_touched]
-        n, o = _union(f"r.n{c}" for c in touched), _union(f"r.o{c}" for c in touched)
-        u = f" - {_union(others)}" if others else ""
-        return f"({n} - {o}){u}, ({o} - {n}){u}"
-
-    pairs = ", ".join(f"({i}, {entries(p)})" for i, p in enumerate(periods))
+    # after and before, and U the union of its other months (the same before and after); before − after =
+    # O − N − U. Periods with the same touched months share N and O and are nested (the month in its
+    # quarter in the year), their U growing: what enters (leaves) the year also enters (leaves) the
+    # quarter and the month. So each number is unnested once, in the largest period of the chain it
+    # enters: layer i = (N − O − U_i) ∩ U_i+1 counts for the chain's periods 1..i, the last layer
+    # (N − O − U_k) for all of them — a month arriving whole unnests its new numbers once, not three times
+    chains: dict[tuple[int, ...], list[Period]] = defaultdict(list)
+    for p in periods:
+        chains[tuple(m for m in p.months if m in months_touched)].append(p)
+    layers, targets, signs = [], [], []
+    for touched, chain in chains.items():
+        chain.sort(key=lambda p: len(p.months))
+        n = _union(f"r.n{MONTHS[m - 1]}" for m in touched)
+        o = _union(f"r.o{MONTHS[m - 1]}" for m in touched)
+        others = [[f"r.o{MONTHS[m - 1]}" for m in p.months if m not in touched] for p in chain]
+        for i in range(len(chain)):
+            u = f" - {_union(others[i])}" if others[i] else ""
+            wider = f" & {_union(others[i + 1])}" if i + 1 < len(chain) else ""
+            for sign, d in ((1, f"({n} - {o})"), (-1, f"({o} - {n})")):
+                layers.append(f"({len(layers)}, ({d}{u}){wider})")
+                targets.append(chain[: i + 1])
+                signs.append(sign)
     moves = _counted(cur, f"""
-        SELECT year, pi, e, SUM(d) AS n
-          FROM (SELECT r.year, x.pi, v.d, unnest(v.s) AS e
-                  FROM stat_rows r CROSS JOIN LATERAL (VALUES {pairs}) x (pi, entered, left_)
-                       CROSS JOIN LATERAL (VALUES (1, x.entered), (-1, x.left_)) v (d, s)) t
+        SELECT year, pi, e, COUNT(*) AS n
+          FROM (SELECT r.year, x.pi, unnest(x.s) AS e
+                  FROM stat_rows r CROSS JOIN LATERAL (VALUES {", ".join(layers)}) x (pi, s)) t
          GROUP BY year, pi, e
-    """, [], periods)
+    """, [], targets, signs)
     moves = {k: v for k, v in moves.items() if any(v)}
     # each touched person's row written again (a row left with no number goes)
     nothing = f"cardinality({' || '.join(f'n{c}' for c in MONTHS)}) = 0"
