@@ -278,20 +278,19 @@ def _person_months_sql(facts: str) -> str:
     """
 
 
-#: the facts a build deleted and the ones it inserted (``years``, ``last fact id``, ``years``)
+#: the facts a build deleted and the ones it inserted (``years``, ``years``)
 _CHANGED = ("SELECT {facts} FROM stat_gone f WHERE f.year = ANY(%s) "
-            "UNION ALL SELECT {facts} FROM reporting_fact f WHERE f.id > %s AND f.year = ANY(%s)")
+            "UNION ALL SELECT {facts} FROM stat_new f WHERE f.year = ANY(%s)")
 
 
-def _month_sums(cur, last_fact_id: int, years: list[int], signed: bool) -> dict[tuple[int, str, str, str, str],
-                                                                                  dict[str, int]]:
+def _month_sums(cur, years: list[int], signed: bool) -> dict[tuple[int, str, str, str, str], dict[str, int]]:
     """How the sums of each touched month's cells move: the facts a build inserted less the ones it
     deleted, {(year, month code, grouping, key1, key2): {measure: Δ}} (ADDITIVE measures). Summed per
     signature first, then spread over the signature's cells (``signed``: stat_sig already holds the
     signatures of these facts)."""
     if not signed:
         facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
-        _signatures(cur, f"({_CHANGED.format(facts=facts)}) f", [years, last_fact_id, years])
+        _signatures(cur, f"({_CHANGED.format(facts=facts)}) f", [years, years])
     sign = "f.sign"
     sums = {
         "person_times": f"SUM({sign}) FILTER (WHERE f.assistance > 0)",
@@ -313,23 +312,24 @@ def _month_sums(cur, last_fact_id: int, years: list[int], signed: bool) -> dict[
             SELECT g.year, g.month, c.grouping, c.key1, c.key2, {", ".join(f"SUM(g.{m})" for m in sums)}
               FROM (SELECT f.year, f.month, {keys}, {", ".join(f"COALESCE({e}, 0) AS {m}" for m, e in sums.items())}
                       FROM (SELECT -1 AS sign, {cols} FROM stat_gone WHERE year = ANY(%s)
-                            UNION ALL SELECT 1, {cols} FROM reporting_fact WHERE id > %s AND year = ANY(%s)) f
+                            UNION ALL SELECT 1, {cols} FROM stat_new WHERE year = ANY(%s)) f
                      GROUP BY f.year, f.month, {sig}) g
                    JOIN stat_sig s USING ({sig}) CROSS JOIN LATERAL unnest(s.cells) u (cell)
                    JOIN reporting_cell c ON c.id = u.cell
              GROUP BY g.year, g.month, c.grouping, c.key1, c.key2
-        """, [years, last_fact_id, years])
+        """, [years, years])
         rows = cur.fetchall()
     return {(y, Period(y, month=m).code, g, k1, k2): dict(zip(sums, (int(v) for v in values), strict=True))
             for y, m, g, k1, k2, *values in rows}
 
 
 def _temp_tables(cur) -> None:
-    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_affected, stat_now, stat_pm, stat_rows")
+    cur.execute("DROP TABLE IF EXISTS stat_fresh, stat_gone, stat_new, stat_affected, stat_now, stat_pm, stat_rows")
     cur.execute(f"CREATE TEMP TABLE stat_fresh ON COMMIT DROP AS SELECT {', '.join(FACT_COLUMNS)} "
                 "FROM reporting_fact WITH NO DATA")
-    cur.execute(f"CREATE TEMP TABLE stat_gone ON COMMIT DROP AS SELECT {', '.join(GONE_COLUMNS)} "
-                "FROM reporting_fact WITH NO DATA")
+    for table in ("stat_gone", "stat_new"):
+        cur.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS SELECT {', '.join(GONE_COLUMNS)} "
+                    "FROM reporting_fact WITH NO DATA")
     cur.execute("CREATE TEMP TABLE stat_affected (year smallint, month smallint, person_id bigint, "
                 "PRIMARY KEY (year, month, person_id)) ON COMMIT DROP")
 
@@ -428,25 +428,26 @@ HASHED = {"enable_sort": "off", "work_mem": "'512MB'"}
 UNLOOPED = {**HASHED, "enable_nestloop": "off"}
 
 
-def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, bool]:
-    """After the facts of a build were replaced (the deleted ones in stat_gone, the new ones with ids
-    above ``last_fact_id``): bring the presence of the people and months they touched in ``years`` up
+def _presence_apply(cur, years: list[int]) -> tuple[dict, bool]:
+    """After the facts of a build were replaced (the deleted ones in stat_gone, the inserted ones in
+    stat_new): bring the presence of the people and months they touched in ``years`` up
     to date. Returns how each period's distinct counts moved, {(year, period code, grouping, key1,
     key2): [Δpeople, Δyoufu_people, Δcase_people]}, and whether stat_sig holds the signatures of the
     facts the build deleted and inserted (for ``_month_sums``)."""
     facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
     cur.execute("ANALYZE stat_gone")
+    cur.execute("ANALYZE stat_new")
     # the people and months whose facts changed in a way the presence sees (a fact written again as it
     # was — the usual case of a closed month built again — touches nobody)
     same = " AND ".join(f"g.{c} IS NOT DISTINCT FROM n.{c}" for c in SAME_PRESENCE)
     cur.execute(f"""
         INSERT INTO stat_affected
         SELECT DISTINCT x.year, x.month, x.person_id
-          FROM stat_gone g FULL JOIN (SELECT * FROM reporting_fact WHERE id > %s) n ON n.source_key = g.source_key
+          FROM stat_gone g FULL JOIN stat_new n ON n.source_key = g.source_key
                CROSS JOIN LATERAL (VALUES (g.year, g.month, g.person_id), (n.year, n.month, n.person_id)) x (year, month, person_id)
          WHERE x.year = ANY(%s)
            AND NOT (COALESCE({same} AND (g.assistance > 0) = (n.assistance > 0) AND (g.youfu > 0) = (n.youfu > 0), FALSE))
-    """, [last_fact_id, years])
+    """, [years])
     cur.execute("SELECT DISTINCT year, month FROM stat_affected")
     year_months = cur.fetchall()
     if not year_months:
@@ -461,7 +462,7 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, boo
     cur.execute("ANALYZE stat_now")
     # the signatures of these facts and of every fact the build deleted or inserted (the month's sums)
     _signatures(cur, f"(SELECT {facts} FROM stat_now f UNION ALL {_CHANGED.format(facts=facts)}) f",
-                [years, last_fact_id, years])
+                [years, years])
     # each touched person's row: the sets as they were (o..) and as they are now (n..) — a touched month's
     # set from the facts (empty when none is left), the others as they were
     new = ", ".join(f"MAX(pm.e) FILTER (WHERE pm.month = {m}) AS {col}" for m, col in enumerate(MONTHS, start=1))
@@ -470,7 +471,7 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, boo
     cur.execute("ANALYZE stat_pm")
     with _planner(cur, **HASHED):
         cur.execute(f"""
-            CREATE TEMP TABLE stat_rows ON COMMIT DROP AS
+            CREATE TEMP TABLE stat_rows WITH (toast_tuple_target = 8160) ON COMMIT DROP AS
             SELECT a.year, a.person_id, p.person_id IS NOT NULL AS had,
                    {", ".join(f"COALESCE(p.{c}, {EMPTY}) AS o{c}" for c in MONTHS)},
                    {", ".join(f"COALESCE(a.{c}, p.{c}, {EMPTY}) AS n{c}" for c in MONTHS)}
@@ -496,23 +497,34 @@ def _presence_apply(cur, last_fact_id: int, years: list[int]) -> tuple[dict, boo
     chains: dict[tuple[int, ...], list[Period]] = defaultdict(list)
     for p in periods:
         chains[tuple(m for m in p.months if m in months_touched)].append(p)
-    layers, targets, signs = [], [], []
-    for touched, chain in chains.items():
+    # the sets each person needs, computed once per person (OFFSET 0 keeps the planner from copying the
+    # expressions into every layer that uses them: each intarray operation copies and sorts its operands)
+    sets, layers, targets, signs = [], [], [], []
+    for c, (touched, chain) in enumerate(chains.items()):
         chain.sort(key=lambda p: len(p.months))
         n = _union(f"r.n{MONTHS[m - 1]}" for m in touched)
         o = _union(f"r.o{MONTHS[m - 1]}" for m in touched)
-        others = [[f"r.o{MONTHS[m - 1]}" for m in p.months if m not in touched] for p in chain]
+        sets += [f"{n} - {o} AS c{c}_in", f"{o} - {n} AS c{c}_out"]
+        unions = []
+        for i, p in enumerate(chain):
+            others = [f"r.o{MONTHS[m - 1]}" for m in p.months if m not in touched]
+            unions.append(f"z.c{c}_u{i}" if others else None)
+            if others:
+                sets.append(f"{_union(others)} AS c{c}_u{i}")
         for i in range(len(chain)):
-            u = f" - {_union(others[i])}" if others[i] else ""
-            wider = f" & {_union(others[i + 1])}" if i + 1 < len(chain) else ""
-            for sign, d in ((1, f"({n} - {o})"), (-1, f"({o} - {n})")):
-                layers.append(f"({len(layers)}, ({d}{u}){wider})")
+            for sign, d in ((1, f"z.c{c}_in"), (-1, f"z.c{c}_out")):
+                if unions[i]:
+                    d = f"({d} - {unions[i]})"
+                if i + 1 < len(chain):
+                    d = f"({d} & {unions[i + 1]})"
+                layers.append(f"({len(layers)}, {d})")
                 targets.append(chain[: i + 1])
                 signs.append(sign)
     moves = _counted(cur, f"""
         SELECT year, pi, e, COUNT(*) AS n
-          FROM (SELECT r.year, x.pi, unnest(x.s) AS e
-                  FROM stat_rows r CROSS JOIN LATERAL (VALUES {", ".join(layers)}) x (pi, s)) t
+          FROM (SELECT z.year, x.pi, unnest(x.s) AS e
+                  FROM (SELECT r.year, {", ".join(sets)} FROM stat_rows r OFFSET 0) z
+                       CROSS JOIN LATERAL (VALUES {", ".join(layers)}) x (pi, s)) t
          GROUP BY year, pi, e
     """, [], targets, signs)
     moves = {k: v for k, v in moves.items() if any(v)}
@@ -644,12 +656,10 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
         return new, sum(_rebuild_aggregates(y, ms) for y, ms in sorted(touched.items())), touched
     with connection.cursor() as cur:
         _temp_tables(cur)
-        cur.execute("SELECT COALESCE(MAX(id), 0) FROM reporting_fact")
-        last = cur.fetchone()[0]
         cols = ", ".join(f"f.{c}" for c in GONE_COLUMNS)
         # the facts as the records say now, then only what differs is written: the facts that changed or
-        # went are deleted (kept in stat_gone), the new and changed ones inserted — with ids above ``last``
-        # (one builder at a time, the BuildState lock, writes facts)
+        # went are deleted (kept in stat_gone), the new and changed ones inserted (kept in stat_new: the
+        # steps below read the facts that changed from these two small tables, never the facts' table)
         new = write_facts_for_bills(bills, "stat_fresh") + write_facts_for_settlement_months(months, "stat_fresh")
         cur.execute("ANALYZE stat_fresh")
         if seconds is not None:
@@ -661,21 +671,22 @@ def _replace_facts(bills: set[int], months: set[int], seconds: dict | None = Non
                 cur.execute(f"WITH gone AS (DELETE FROM reporting_fact f WHERE f.{column} = ANY(%s) AND NOT EXISTS "
                             f"(SELECT 1 FROM stat_fresh s WHERE s.source_key = f.source_key AND {same}) "
                             f"RETURNING {cols}) INSERT INTO stat_gone SELECT * FROM gone", [sorted(ids)])
-        cur.execute(f"INSERT INTO reporting_fact ({', '.join(FACT_COLUMNS)}) SELECT {', '.join(FACT_COLUMNS)} "
-                    "FROM stat_fresh s WHERE NOT EXISTS (SELECT 1 FROM reporting_fact f WHERE f.source_key = s.source_key)")
+        cur.execute(f"WITH new AS (INSERT INTO reporting_fact ({', '.join(FACT_COLUMNS)}) "
+                    f"SELECT {', '.join(FACT_COLUMNS)} FROM stat_fresh s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM reporting_fact f WHERE f.source_key = s.source_key) "
+                    f"RETURNING {', '.join(GONE_COLUMNS)}) INSERT INTO stat_new SELECT * FROM new")
         if seconds is not None:
             seconds["changed facts"] = time.monotonic() - t
         t = time.monotonic()
-        cur.execute("SELECT year, month FROM stat_gone UNION SELECT year, month FROM reporting_fact WHERE id > %s",
-                    [last])
+        cur.execute("SELECT year, month FROM stat_gone UNION SELECT year, month FROM stat_new")
         touched = defaultdict(set)
         for y, m in cur.fetchall():
             touched[y].add(m)
         built = set(PresenceYear.objects.filter(year__in=list(touched)).values_list("year", flat=True))
         unbuilt = sorted(set(touched) - built)
         # a year without presence (its first build, or built before this table) is built whole
-        moves, signed = _presence_apply(cur, last, sorted(built)) if built else ({}, False)
-        sums = _month_sums(cur, last, sorted(built), signed) if built else {}
+        moves, signed = _presence_apply(cur, sorted(built)) if built else ({}, False)
+        sums = _month_sums(cur, sorted(built), signed) if built else {}
         if seconds is not None:
             seconds["presence"] = time.monotonic() - t
         cells = 0
