@@ -17,12 +17,14 @@ class ReportingConfig(AppConfig):
             Presence,
             PresenceYear,
             RefreshQueue,
+            Signature,
             SubsidyAggregate,
         )
 
         signals.connect()
         # derived data, rebuilt from audited records: auditing each row would write a log entry per
         # fact and make every rebuild delete row by row (returns, budgets and thresholds stay audited)
-        for model in (Fact, Cell, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue, BuildState):
+        for model in (Fact, Cell, Signature, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue,
+                      BuildState):
             if auditlog.contains(model):
                 auditlog.unregister(model)

@@ -241,17 +241,22 @@ _FACT_NUMBERS = (f"(s.seen | CASE WHEN f.assistance > 0 THEN s.paid ELSE {EMPTY}
 
 
 def _signatures(cur, facts: str, params=()) -> None:
-    """stat_sig: each signature of ``facts`` (a FROM item named ``f``) with the numbers of its cell of
-    every cut (``cells``) and its (cell, kind) numbers (``seen``, ``paid``, ``youfu``), the cells numbered
-    first where new. A fact then finds its cells by one hashed join on its signature instead of eighteen
-    on text keys."""
-    cur.execute("DROP TABLE IF EXISTS stat_keys, stat_sig")
-    cur.execute(f"CREATE TEMP TABLE stat_keys ON COMMIT DROP AS SELECT DISTINCT "
-                f"{', '.join(f'{k} AS {c}' for k, c in zip(_SIGNATURE_KEYS, SIGNATURE, strict=True))} FROM {facts}",
-                params)
+    """Make sure ``reporting_signature`` holds each signature of ``facts`` (a FROM item named ``f``) with
+    the numbers of its cell of every cut (``cells``) and its (cell, kind) numbers (``seen``, ``paid``,
+    ``youfu``): the signatures it does not hold yet get their cells numbered first where new. A cell keeps
+    its number for ever, so a signature's numbers never change and are made once (a few thousand a year),
+    not at every build; a fact then finds its cells by one hashed join on its signature instead of
+    eighteen on text keys."""
+    keys = ", ".join(f"{k} AS {c}" for k, c in zip(_SIGNATURE_KEYS, SIGNATURE, strict=True))
+    cur.execute("DROP TABLE IF EXISTS stat_keys")
+    with _planner(cur, **UNLOOPED):
+        cur.execute(f"CREATE TEMP TABLE stat_keys ON COMMIT DROP AS SELECT DISTINCT {keys} FROM {facts} "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM reporting_signature s WHERE {_SIGNATURE_MATCH})", params)
+        if not cur.rowcount:
+            return
     match = 'x.grouping = c.g COLLATE "C" AND x.key1 = c.k1 COLLATE "C" AND x.key2 = c.k2 COLLATE "C"'
     with _planner(cur, **HASHED):
-        # one builder at a time (the BuildState lock): no one else numbers a cell meanwhile
+        # one builder at a time (the BuildState lock): no one else numbers a cell or a signature meanwhile
         cur.execute(f"""
             INSERT INTO reporting_cell (grouping, key1, key2)
             SELECT DISTINCT c.g, c.k1, c.k2 FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2)
@@ -259,21 +264,21 @@ def _signatures(cur, facts: str, params=()) -> None:
         """)
         sig = ", ".join(f"f.{c}" for c in SIGNATURE)
         cur.execute(f"""
-            CREATE TEMP TABLE stat_sig ON COMMIT DROP AS
-            SELECT {sig}, array_agg(x.id::int) AS cells, sort(array_agg(x.id::int * 4)) AS seen,
-                   sort(array_agg(x.id::int * 4 + 1)) AS paid, sort(array_agg(x.id::int * 4 + 2)) AS youfu
+            INSERT INTO reporting_signature ({", ".join(SIGNATURE)}, cells, seen, paid, youfu)
+            SELECT {sig}, array_agg(x.id::int), sort(array_agg(x.id::int * 4)), sort(array_agg(x.id::int * 4 + 1)),
+                   sort(array_agg(x.id::int * 4 + 2))
               FROM stat_keys f CROSS JOIN LATERAL {_CELLS} c (g, k1, k2) JOIN reporting_cell x ON {match}
              GROUP BY {sig}
         """)
-    cur.execute("ANALYZE stat_sig")
+    cur.execute("ANALYZE reporting_signature")
 
 
 def _person_months_sql(facts: str) -> str:
     """SELECT year, person_id, month and the set of (cell, kind) numbers of ``facts`` (a FROM item named
-    ``f`` with the columns of PRESENCE_FACT_COLUMNS, its signatures in stat_sig) per person and month."""
+    ``f`` with the columns of PRESENCE_FACT_COLUMNS, its signatures in reporting_signature) per person and month."""
     return f"""
         SELECT f.year, f.person_id, f.month, reporting_int_union({_FACT_NUMBERS}) AS e
-          FROM {facts} JOIN stat_sig s ON {_SIGNATURE_MATCH}
+          FROM {facts} JOIN reporting_signature s ON {_SIGNATURE_MATCH}
          GROUP BY f.year, f.person_id, f.month
     """
 
@@ -286,7 +291,7 @@ _CHANGED = ("SELECT {facts} FROM stat_gone f WHERE f.year = ANY(%s) "
 def _month_sums(cur, years: list[int], signed: bool) -> dict[tuple[int, str, str, str, str], dict[str, int]]:
     """How the sums of each touched month's cells move: the facts a build inserted less the ones it
     deleted, {(year, month code, grouping, key1, key2): {measure: Δ}} (ADDITIVE measures). Summed per
-    signature first, then spread over the signature's cells (``signed``: stat_sig already holds the
+    signature first, then spread over the signature's cells (``signed``: reporting_signature already holds the
     signatures of these facts)."""
     if not signed:
         facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
@@ -314,7 +319,7 @@ def _month_sums(cur, years: list[int], signed: bool) -> dict[tuple[int, str, str
                       FROM (SELECT -1 AS sign, {cols} FROM stat_gone WHERE year = ANY(%s)
                             UNION ALL SELECT 1, {cols} FROM stat_new WHERE year = ANY(%s)) f
                      GROUP BY f.year, f.month, {sig}) g
-                   JOIN stat_sig s USING ({sig}) CROSS JOIN LATERAL unnest(s.cells) u (cell)
+                   JOIN reporting_signature s USING ({sig}) CROSS JOIN LATERAL unnest(s.cells) u (cell)
                    JOIN reporting_cell c ON c.id = u.cell
              GROUP BY g.year, g.month, c.grouping, c.key1, c.key2
         """, [years, years])
@@ -432,7 +437,7 @@ def _presence_apply(cur, years: list[int]) -> tuple[dict, bool]:
     """After the facts of a build were replaced (the deleted ones in stat_gone, the inserted ones in
     stat_new): bring the presence of the people and months they touched in ``years`` up
     to date. Returns how each period's distinct counts moved, {(year, period code, grouping, key1,
-    key2): [Δpeople, Δyoufu_people, Δcase_people]}, and whether stat_sig holds the signatures of the
+    key2): [Δpeople, Δyoufu_people, Δcase_people]}, and whether reporting_signature holds the signatures of the
     facts the build deleted and inserted (for ``_month_sums``)."""
     facts = ", ".join(f"f.{c}" for c in PRESENCE_FACT_COLUMNS)
     cur.execute("ANALYZE stat_gone")

@@ -138,6 +138,36 @@ class Cell(models.Model):
         return f"{self.grouping or '合计'} {self.key1} {self.key2}"
 
 
+class Signature(models.Model):
+    """A fact's cells depend only on its scheme, category, town, district, level, kind and route (its
+    signature, keys as ``Aggregate`` writes them): each signature met with the numbers of its cell of
+    every cut (``cells``, in ``reporting.cuts.GROUPINGS`` order) and its (cell, kind) numbers, sorted
+    (``seen`` any fact, ``paid`` paying assistance, ``youfu`` paying the veterans' subsidy: ``Cell`` number
+    × 4 + kind). Made by the build the first time it meets the signature; never deleted or changed (a
+    cell keeps its number). PostgreSQL only."""
+
+    scheme = models.CharField("救助方案", max_length=40, blank=True)
+    category = models.CharField("身份类别", max_length=40, blank=True)
+    town_id = models.CharField("镇街", max_length=40, blank=True)
+    district_id = models.CharField("区", max_length=40, blank=True)
+    level = models.CharField("医疗机构等级", max_length=40, blank=True)
+    kind = models.CharField("类型", max_length=40, blank=True)
+    route = models.CharField("结算方式", max_length=40, blank=True)
+    cells = ArrayField(models.IntegerField(), verbose_name="各分组单元")
+    seen = ArrayField(models.IntegerField(), verbose_name="核定")
+    paid = ArrayField(models.IntegerField(), verbose_name="救助")
+    youfu = ArrayField(models.IntegerField(), verbose_name="优抚补助")
+
+    class Meta:
+        verbose_name = "统计明细特征"
+        verbose_name_plural = "统计明细特征"
+        constraints = [models.UniqueConstraint(
+            fields=["scheme", "category", "town_id", "district_id", "level", "kind", "route"], name="signature_unique")]
+
+    def __str__(self):
+        return " ".join((self.scheme, self.category, self.town_id, self.district_id, self.level, self.kind, self.route))
+
+
 def _month_field(month: int):
     return ArrayField(models.IntegerField(), default=list, blank=True, verbose_name=f"{month}月")
 
