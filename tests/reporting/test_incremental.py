@@ -199,6 +199,45 @@ def test_a_month_closed_again_without_changes_keeps_every_figure(year_2025):
     assert set(out["steps"]) >= {"facts", "presence", "M08", "Q3", "Y"}
 
 
+def test_months_withdrawn_and_arriving_whole_move_the_figures_as_a_rebuild(year_2025):
+    """The bench's 2a on the hand-worked year: a month's decisions withdrawn (not approved yet) and built,
+    then approved again and built — every number of the month leaves and enters at once, through the
+    month, its quarter and the year (each counted once, in the widest of them it enters). April's
+    王建国 stays in the year (March, August) and leaves Q2; May's 李秀英 stays in the year (February)."""
+    from reporting.models import Signature
+    from reporting.signals import queue_bills
+
+    def approved(month, flag):
+        with connection.cursor() as cur:
+            cur.execute("UPDATE claims_decision SET reviewed_at = CASE WHEN %s THEN now() END "
+                        "WHERE settled_on >= %s AND settled_on < %s RETURNING bill_id",
+                        [flag, date(2025, month, 1), date(2025, month + 1, 1)])
+            return [b for (b,) in cur.fetchall()]
+
+    refresh()
+    whole = figures()
+    for month in (4, 5):
+        approved(month, False)
+        close_month(2025, month)
+        assert_as_rebuilt()
+        approved(month, True)
+        close_month(2025, month)
+        assert_as_rebuilt()
+    # both months in one build (refresh): Q2 and the year each touched in two months
+    queue_bills(approved(4, False) + approved(5, False))
+    assert_as_rebuilt()
+    assert not {"M04", "M05", "Q2"} & {k[0] for k in figures()}  # the quarter had only these two months
+    queue_bills(approved(4, True) + approved(5, True))
+    assert_as_rebuilt()
+    assert figures() == whole
+    # the signatures' numbers are made once and kept; made again from the cells they give the same
+    assert Signature.objects.exists()
+    Signature.objects.all().delete()
+    approved(4, False)
+    close_month(2025, 4)
+    assert_as_rebuilt()
+
+
 def test_a_year_built_before_the_presence_existed_is_built_whole_at_its_next_change(year_2025, staff):
     from reporting.models import PresenceYear
 
