@@ -80,8 +80,11 @@ class Fact(models.Model):
         indexes = [
             # a month's facts, and one person's facts of a month (the build's presence, reporting.build)
             models.Index(fields=["year", "month", "person"], name="reporting_fact_month_person"),
-            models.Index(fields=["bill_id"]),
-            models.Index(fields=["settlement_month_id"]),
+            # a fact has a bill or a settlement month, never both: each index holds only the facts that have it
+            # (a fact written updates one of the two, not both)
+            models.Index(fields=["bill_id"], condition=models.Q(bill_id__isnull=False), name="reporting_fact_bill"),
+            models.Index(fields=["settlement_month_id"], condition=models.Q(settlement_month_id__isnull=False),
+                         name="reporting_fact_month_sm"),
         ]
         constraints = [models.UniqueConstraint(fields=["source_key"], name="reporting_fact_source_key_key")]
 
