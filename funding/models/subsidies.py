@@ -171,8 +171,14 @@ class SubsidyResult(models.Model):
         "beneficiaries.Town", verbose_name="所属镇街（年末）", null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # written in bulk by the year's run; lists are read by year
+        db_constraint=False,  # HOT_PARENT: see below
     )
-    run = models.ForeignKey(SubsidyRun, verbose_name="最近改变它的计算批次", on_delete=models.PROTECT, related_name="+")
+    # HOT_PARENT (issue 14): the run's rows name the run writing them and one of ~30 towns, both read by
+    # the run itself; PostgreSQL's check of such a key locks the one parent row per row written (a
+    # million times, from two workers at once: multixacts), about half of the run's database time.
+    # Deleting a run or a town is still refused while rows name it (on_delete=PROTECT, by Django).
+    run = models.ForeignKey(SubsidyRun, verbose_name="最近改变它的计算批次", on_delete=models.PROTECT, related_name="+",
+                            db_constraint=False)
 
     objects = ScopedManager()
 
@@ -201,7 +207,8 @@ class SubsidyResult(models.Model):
 class SubsidyChange(models.Model):
     """What a re-run changed for one person (the list staff check after roster changes)."""
 
-    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.CASCADE, related_name="changes")
+    run = models.ForeignKey(SubsidyRun, verbose_name="计算批次", on_delete=models.CASCADE, related_name="changes",
+                            db_constraint=False)  # HOT_PARENT (SubsidyResult)
     person = models.ForeignKey("beneficiaries.Person", verbose_name="人员", on_delete=models.PROTECT, related_name="+")
     old_category = models.CharField("原资助身份", max_length=30, blank=True)
     new_category = models.CharField("新资助身份", max_length=30, blank=True)
@@ -211,7 +218,8 @@ class SubsidyChange(models.Model):
     # clerk's list is read on the (run, town) index, never through every person of the run (issue 14);
     # a person who moves after the run stays on the list of the town the change was made for
     town = models.ForeignKey("beneficiaries.Town", verbose_name="所属镇街（年末）", null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="+", db_index=False)
+                             on_delete=models.PROTECT, related_name="+", db_index=False,
+                             db_constraint=False)  # HOT_PARENT (SubsidyResult)
 
     objects = ScopedManager()
 
