@@ -233,6 +233,9 @@ def build(people: int) -> None:
         "outcome": "'continuing'", "review": "CASE WHEN g % 4 = 0 THEN 'pending' ELSE 'accepted' END",
     })
     RosterUpload.objects.filter(pk=upload.pk).update(rows_total=nr, rows_valid=nr, count_continuing=nr)
+    from beneficiaries import towncounts
+
+    towncounts.refresh(upload.pk)  # the page's per-town figures, as the check would have counted them
     ne = int(P * PER_PERSON["enrolments"])
     fill(Enrolment, ne, {"person_id": person_of("g"), "year": f"2024 + (g - 1) / {P}", "kind": "'RESIDENT_T1'", "source": "'IMPORT'"})
     run = SubsidyRun.objects.create(year=2025, started_by=users["finance"], status=SubsidyRun.Status.DONE)

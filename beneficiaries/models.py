@@ -623,6 +623,53 @@ class RosterRow(models.Model):
         return "；".join(f"{m['field']}：{m['message']}" for m in (self.errors or []) + (self.warnings or []))
 
 
+class RosterTownCount(models.Model):
+    """One upload's rows of one town (or of no town), counted (issue 14): the roster page's figures per
+    town, read from a few dozen rows instead of aggregating the upload's (0.42 s at 652,886 rows).
+    Written by the check from the rows it stores, and kept exact by every review move in the same
+    transaction, under the upload's lock (``beneficiaries.towncounts``). The outcome counts are of every
+    row; the review counts of the rows a town reviews (every outcome but invalid)."""
+
+    upload = models.ForeignKey(RosterUpload, verbose_name="名单", on_delete=models.CASCADE, related_name="+", db_index=False)
+    town = models.ForeignKey(
+        Town, verbose_name="所属镇街", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    listed = models.PositiveIntegerField("行数", default=0, help_text="表格中的行（名单未列出而终止的身份不计）")
+    invalid = models.PositiveIntegerField("无效", default=0)
+    new = models.PositiveIntegerField("新增", default=0)
+    continuing = models.PositiveIntegerField("持续", default=0)
+    changed = models.PositiveIntegerField("变更", default=0)
+    ended = models.PositiveIntegerField("终止", default=0)
+    pending = models.PositiveIntegerField("待审核", default=0)
+    accepted = models.PositiveIntegerField("已接受", default=0)
+    sent_back = models.PositiveIntegerField("已退回", default=0)
+    overdue = models.PositiveIntegerField("逾期未审核，按报送接受", default=0)
+
+    objects = ScopedManager()
+
+    class Scoping:  # exactly as the rows it counts: a clerk sees the counts of the rows they see
+        town = "town"
+        on = "upload__month"
+        department = "upload__department"
+
+    class Meta:
+        verbose_name = "名单各镇街行数"
+        verbose_name_plural = "名单各镇街行数"
+        constraints = [
+            # the first is also the page's index (every row of an upload, in town order); the second keeps
+            # one row of no town (NULLs are distinct in the first)
+            models.UniqueConstraint(fields=["upload", "town"], name="roster_town_count_town"),
+            models.UniqueConstraint(fields=["upload"], condition=models.Q(town__isnull=True), name="roster_town_count_no_town"),
+        ]
+
+    def __str__(self):
+        return f"{self.upload_id} {self.town_id or '无镇街'}"
+
+    @property
+    def reviewable(self) -> int:
+        return self.new + self.continuing + self.changed + self.ended
+
+
 class RetroactiveChange(models.Model):
     """A confirmed roster changed a person's identity for a period already past — up to the day the
     roster took effect — so decisions made in that period may be wrong (应退尽退、应补尽补).

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
 from yfbz.core.workflow import history_of
 
-from . import selectors, services
+from . import selectors, services, towncounts
 from .exports import roster_issues_xlsx
 from .forms import RosterUploadForm
 from .models import Department, RosterRow, RosterUpload, Town
@@ -88,16 +88,11 @@ def roster_detail(request, pk):
     upload = selectors.upload_for(request.user, pk)
     user = request.user
     rows = selectors.rows_for(user, upload)
-    # one pass over the upload's rows gives the towns' figures and both pending counts (issue 14: a
-    # 650k-row roster was scanned three times); the page's total is counted up to 10,000 rows
-    by_town = list(
-        rows.exclude(outcome=RosterRow.Outcome.INVALID).values("town__id", "town__name")
-        .annotate(total=Count("id"), pending=Count("id", filter=Q(review=RosterRow.Review.PENDING)),
-                  sent_back=Count("id", filter=Q(review=RosterRow.Review.SENT_BACK)),
-                  overdue=Count("id", filter=Q(review=RosterRow.Review.OVERDUE)))
-        .order_by("town__id")
-    )
-    pending_in_towns = sum(t["pending"] for t in by_town if t["town__id"] is not None)
+    # the towns' figures are counted at check time and kept by the review moves (issue 14: the page read
+    # the upload's 652,886 rows for them); a town clerk's counts are their town's only
+    counts = towncounts.for_user(user, upload)
+    by_town = [c for c in counts if c.reviewable]
+    pending_in_towns = sum(c.pending for c in counts if c.town_id is not None)
     page = EstimatedPaginator(_row_filter(request, rows).order_by("row_number", "id"), 50).get_page(request.GET.get("page"))
     is_town_clerk = services.can_review(user)
     can_confirm = services.can_confirm(user, upload)
@@ -110,7 +105,7 @@ def roster_detail(request, pk):
     job = services.latest_job(upload) if upload.status in (RosterUpload.Status.UPLOADED, RosterUpload.Status.CONFIRMING) else None
     context = {
         "upload": upload,
-        "summary": _summary_for(user, upload, rows),
+        "summary": _summary_for(user, upload, counts),
         "progress": _progress_for(user, upload),
         "job": job,
         "job_stopped": job is not None and (job.status == job.Status.FAILED or jobs.abandoned(job)),
@@ -121,7 +116,7 @@ def roster_detail(request, pk):
         "can_confirm": can_confirm,
         "can_review": is_town_clerk and upload.status == RosterUpload.Status.TOWN_REVIEW,
         # a town clerk's rows are their town's: by_town holds them
-        "my_pending": sum(t["pending"] for t in by_town) if is_town_clerk else 0,
+        "my_pending": sum(c.pending for c in counts) if is_town_clerk else 0,
         "pending_total": pending_total,
         "review_deadline": services.review_deadline(upload) if upload.submitted_at else None,
         "review_overdue": upload.status == RosterUpload.Status.TOWN_REVIEW and services.review_overdue(upload),
@@ -143,22 +138,16 @@ def _list_figures(user, upload) -> dict:
     if _sees_whole_roster(user, upload):
         return {"rows": upload.rows_total, "invalid": upload.rows_invalid, "new": upload.count_new,
                 "changed": upload.count_changed, "ended": upload.count_ended}
-    return _summary_for(user, upload, selectors.rows_for(user, upload))
+    return _summary_for(user, upload)
 
 
-def _summary_for(user, upload, rows) -> dict:
+def _summary_for(user, upload, counts=None) -> dict:
     if _sees_whole_roster(user, upload):
         return {"rows": upload.rows_total, "valid": upload.rows_valid, "invalid": upload.rows_invalid,
                 "new": upload.count_new, "continuing": upload.count_continuing, "changed": upload.count_changed,
                 "ended": upload.count_ended, "previous_open": upload.previous_open, "whole": True}
-    out = RosterRow.Outcome
-    c = rows.aggregate(
-        rows=Count("id", filter=Q(row_number__isnull=False)),
-        invalid=Count("id", filter=Q(outcome=out.INVALID)),
-        new=Count("id", filter=Q(outcome=out.NEW)), continuing=Count("id", filter=Q(outcome=out.CONTINUING)),
-        changed=Count("id", filter=Q(outcome=out.CHANGED)), ended=Count("id", filter=Q(outcome=out.ENDED)),
-    )
-    return {**c, "valid": c["rows"] - c["invalid"], "previous_open": None, "whole": False}
+    counts = towncounts.for_user(user, upload) if counts is None else counts
+    return {**towncounts.summed(counts), "previous_open": None, "whole": False}
 
 
 def _progress_for(user, upload) -> dict:

@@ -31,6 +31,7 @@ from yfbz.core.roles import Role
 from yfbz.core.scoping import scope_q
 from yfbz.core.workflow import record_start, record_start_many, transition, transition_many
 
+from . import towncounts
 from .models import (
     Department,
     RetroactiveChange,
@@ -247,6 +248,7 @@ def _check_and_store(upload: RosterUpload, sheet, ctx: Context, outermost: bool,
     """Check the rows and store them. On PostgreSQL, when this job owns its transaction, one COPY
     streams every row while people are looked up on a side connection (committed data is all a
     check needs): PostgreSQL stores rows while Python checks the next ones."""
+    tally = towncounts.Tally()  # the rows counted per town for the page (RosterTownCount)
     if bulk.is_postgres() and outermost:
         with bulk.side_connection() as side:
             ctx.lookup_using = side
@@ -255,12 +257,15 @@ def _check_and_store(upload: RosterUpload, sheet, ctx: Context, outermost: bool,
                     with phases.phase("写入"):
                         for r in chunk:
                             write(_row_copy(upload.pk, r))
+                        tally.add(chunk)
                 copying = phases.clock()
             phases.add("写入", phases.clock() - copying)  # the end of the COPY waits for the server
-        return ctx.summary
-    for chunk in check_roster(ctx, sheet, progress=progress):
-        with phases.phase("写入"):
-            bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))
+    else:
+        for chunk in check_roster(ctx, sheet, progress=progress):
+            with phases.phase("写入"):
+                bulk.insert_rows(RosterRow, ROW_FIELDS, (_row_values(upload.pk, r) for r in chunk))
+                tally.add(chunk)
+    towncounts.store(upload.pk, tally.rows(upload.pk))
     return ctx.summary
 
 
@@ -379,12 +384,15 @@ def roster_rows_review(*, upload: RosterUpload, user, row_ids=None, accept: bool
             rows = rows.filter(review=Review.PENDING)
         else:
             rows = rows.filter(pk__in=list(row_ids))
+        to = Review.ACCEPTED if accept else Review.SENT_BACK
+        before = towncounts.moving(rows)  # the rows' states now (the upload's lock keeps them so)
         n = rows.update(  # one UPDATE: it locks the rows it changes
-            review=Review.ACCEPTED if accept else Review.SENT_BACK,
+            review=to,
             review_reason="" if accept else reason.strip(),
             reviewed_by=user,
             reviewed_at=timezone.now(),
         )
+        towncounts.move(upload.pk, before, to)  # the page's per-town figures, in the same transaction
         if n:
             bulk.log_bulk(
                 actor=user, obj=upload, action="镇街审核",
@@ -443,9 +451,10 @@ def _accept_overdue(upload: RosterUpload, user, reason: str, pending: int) -> st
             f"尚有{pending}行待镇街审核（{towns_text(towns)}），审核期限{deadline:%Y年%m月%d日}已过："
             "请填写原因后确认，未审核的行将按报送内容接受"
         )
-    n = reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False).update(
-        review=Review.OVERDUE, review_reason=reason.strip(), reviewed_by=user, reviewed_at=timezone.now()
-    )
+    late = reviewable_rows(upload).filter(review=Review.PENDING, town__isnull=False)
+    before = towncounts.moving(late)
+    n = late.update(review=Review.OVERDUE, review_reason=reason.strip(), reviewed_by=user, reviewed_at=timezone.now())
+    towncounts.move(upload.pk, before, Review.OVERDUE)
     bulk.log_bulk(actor=user, obj=upload, action="逾期未审核按报送接受",
                   changes={"towns": "、".join(towns), "rows": n, "deadline": f"{deadline:%Y-%m-%d}", "reason": reason.strip()})
     return f"；{towns_text(towns)}逾期未审核的{n}行按报送接受（原因：{reason.strip()}）"
