@@ -382,6 +382,8 @@ class Decision(models.Model):
             # the bill list's scheme and category filters find the current decisions (issue 14)
             models.Index(fields=["scheme", "bill"], condition=Q(is_current=True), name="decision_current_scheme"),
             models.Index(fields=["category", "bill"], condition=Q(is_current=True), name="decision_current_category"),
+            # the admin's 使用暂行规则 filter finds the few provisional decisions in the admin's order (issue 14)
+            models.Index(fields=["decided_at", "id"], condition=Q(provisional=True), name="decision_provisional"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["bill"], condition=Q(is_current=True), name="one_current_decision_per_bill"),
@@ -962,6 +964,9 @@ class SettlementLine(models.Model):
             models.Index(fields=["institution", "settled_on"], name="settlement_line_inst_day"),
             # the lines whose 救助身份 disagrees (few): their page counts them by town without reading every line
             models.Index(fields=["town", "settled_on"], condition=~Q(identity_note=""), name="settlement_line_identity_note"),
+            # the admin's 异议原因 and 处理结果 filters find the few disputed or resolved lines in the list's order
+            models.Index(fields=["file", "line_no"], condition=~Q(dispute=""), name="settlement_line_disputed"),
+            models.Index(fields=["file", "line_no"], condition=~Q(resolution=""), name="settlement_line_resolved"),
         ]
         constraints = [
             # a settlement is paid once: one non-duplicate line per institution and settlement number
