@@ -176,11 +176,13 @@ def monthly_identity_changes(year: int, *, user=None, town=None) -> dict[int, di
     confirmation; ``CORRECTION_END`` identities ended by a confirmed correction, by the month it was
     confirmed. Counted in the database (one grouped query each), scoped when ``user`` is given, to
     the people of ``town`` (their current town) when given."""
-    from django.db.models import Count
-    from django.db.models.functions import ExtractMonth
+    from django.db.models import Max
+
+    from yfbz.core import versioned
+
+    from .models import PersonTown, RosterUpload
 
     tz = timezone.get_current_timezone()
-    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def scoped(qs):
         qs = qs.visible_to(user) if user is not None else qs.all()
@@ -189,6 +191,21 @@ def monthly_identity_changes(year: int, *, user=None, town=None) -> dict[int, di
     identities = scoped(Identity.objects)
     if town is not None:
         identities = identities.filter(person__town=town)
+    # every identity of the year is counted (1.2M in a first year: 0.6 s): kept per version of its inputs —
+    # the newest identity, roster confirmation, correction decision and town record (yfbz.core.versioned)
+    asked = (year, str(identities.query), str(scoped(C.objects).query), town.pk if town is not None else None,
+             str(tz))
+    version = (Identity.objects.aggregate(v=Max("pk"))["v"], RosterUpload.objects.aggregate(v=Max("confirmed_at"))["v"],
+               C.objects.aggregate(v=Max("decided_at"))["v"], PersonTown.objects.aggregate(v=Max("pk"))["v"])
+    return versioned.cached("identity-changes", asked, version,
+                            lambda: _count_identity_changes(year, identities, scoped, town, tz))
+
+
+def _count_identity_changes(year, identities, scoped, town, tz) -> dict[int, dict[str, int]]:
+    from django.db.models import Count
+    from django.db.models.functions import ExtractMonth
+
+    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     started = (identities.filter(created_at__year=year).annotate(m=ExtractMonth("created_at", tzinfo=tz))
                .order_by().values("m", "source").annotate(n=Count("pk")))
     for row in started:

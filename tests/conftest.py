@@ -196,6 +196,15 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: figures kept per version of their inputs (yfbz.core.versioned)
+    must not be found by a later test whose new database happens to have the same high-water marks."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def celery_worker_real(transactional_db):
     """A real Celery worker (in a thread of this process) consuming from Redis.
