@@ -22,11 +22,18 @@ def todo(user):
         items.append(("已核定待审批的票据", decided.count(), reverse("claims:bill-list") + "?status=DECIDED"))
         disputed = SettlementLine.objects.visible_to(user).filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="")
         items.append(("待处理的一站式结算异议", disputed.count(), reverse("claims:settlement-list")))
+        from django.db.models import Count, Exists, Min, OuterRef
+
         from .models import SettlementMonth
 
-        ready = (SettlementMonth.objects.filter(status=SettlementMonth.Status.OPEN)
-                 .exclude(lines__outcome=SettlementLine.Outcome.DISPUTED, lines__resolution="").distinct())
-        first = ready.order_by("pk").values_list("pk", flat=True).first()
-        items.append(("异议已处理完、待确认的一站式结算月份", ready.count(),
+        # no line of the month both disputed and unresolved (``exclude(lines__outcome=…, lines__resolution="")``
+        # asked "no disputed line, or no line with an empty resolution" — every agreed line has one — so a month
+        # that ever had a dispute was never listed); counted with its first month in one query (issue 14)
+        waiting = SettlementLine.objects.filter(settlement_month=OuterRef("pk"), outcome=SettlementLine.Outcome.DISPUTED,
+                                                resolution="")
+        ready = (SettlementMonth.objects.filter(status=SettlementMonth.Status.OPEN).filter(~Exists(waiting))
+                 .aggregate(n=Count("pk"), first=Min("pk")))
+        first = ready["first"]
+        items.append(("异议已处理完、待确认的一站式结算月份", ready["n"],
                       reverse("claims:settlement-month", args=[first]) if first else reverse("claims:settlement-list")))
     return items

@@ -10,6 +10,7 @@ ITEMS = [
 
 def todo(user):
     """What waits for this user on the home page (yfbz.core.context_processors.todo_items)."""
+    from django.db.models import Count, Min
     from django.urls import reverse
 
     from yfbz.core.roles import Role
@@ -23,31 +24,31 @@ def todo(user):
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.DISTRICT_CLERK):
         reports = SelfPaidReport.objects.visible_to(user).filter(status=SelfPaidReport.Status.REPORTED)
         items.append(("镇街上报、待区级审核的自缴资助", reports.count(), reverse("funding:selfpaid")))
+    # each count and the request it links to in one query (issue 14: the administrator's home page was over 30)
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER):
-        drafts = requests.filter(status=FundRequest.Status.DRAFT)
-        items.append(("已编制、待审核报送的资金申请", drafts.count(), _first_request_url(drafts, home)))
-        batches = PaymentBatch.objects.filter(district_q(user, "request__district"), status=PaymentBatch.Status.EXPORTED)
-        items.append(("已生成支付文件、待银行回单确认的批次", batches.count(), _first_request_url(
-            requests.filter(batches__in=batches).distinct(), home)))
+        n = requests.filter(status=FundRequest.Status.DRAFT).aggregate(n=Count("pk"), first=Min("pk"))
+        items.append(("已编制、待审核报送的资金申请", n["n"], _request_url(n["first"], home)))
+        n = (PaymentBatch.objects.filter(district_q(user, "request__district"), status=PaymentBatch.Status.EXPORTED)
+             .aggregate(n=Count("pk"), first=Min("request_id")))
+        items.append(("已生成支付文件、待银行回单确认的批次", n["n"], _request_url(n["first"], home)))
     if user.is_superuser or user.has_role(Role.DISTRICT_REVIEWER, Role.FINANCE):
         # a proposal waits for someone else: its maker cannot approve it (maker ≠ checker)
         proposals = EntryProposal.objects.filter(status=EntryProposal.Status.PENDING).exclude(proposed_by=user)
         items.append(("待复核的记账申请", proposals.count(), reverse("funding:ledger")))
     if user.is_superuser or user.has_role(Role.FINANCE):
-        funded = requests.filter(
-            status=FundRequest.Status.FUNDED, lines__status=PayableLine.Status.PENDING).exclude(lines__bank_account="").distinct()
-        items.append(("财政已划拨、待制作支付文件的资金申请", funded.count(), _first_request_url(funded, home)))
-        failed = PayableLine.objects.filter(district_q(user, "request__district"), status=PayableLine.Status.PENDING,
-                                            payments__status=Payment.Status.FAILED).distinct()
-        items.append(("支付失败、待更正账号后重新支付的款项", failed.count(), _first_request_url(
-            requests.filter(lines__in=failed).distinct(), home)))
+        n = (requests.filter(status=FundRequest.Status.FUNDED, lines__status=PayableLine.Status.PENDING)
+             .exclude(lines__bank_account="").aggregate(n=Count("pk", distinct=True), first=Min("pk")))
+        items.append(("财政已划拨、待制作支付文件的资金申请", n["n"], _request_url(n["first"], home)))
+        n = (PayableLine.objects.filter(district_q(user, "request__district"), status=PayableLine.Status.PENDING,
+                                        payments__status=Payment.Status.FAILED)
+             .aggregate(n=Count("pk", distinct=True), first=Min("request_id")))
+        items.append(("支付失败、待更正账号后重新支付的款项", n["n"], _request_url(n["first"], home)))
     return items
 
 
-def _first_request_url(requests, fallback: str) -> str:
+def _request_url(first: int | None, fallback: str) -> str:
     from django.urls import reverse
 
-    first = requests.order_by("pk").values_list("pk", flat=True).first()
     return reverse("funding:request-detail", args=[first]) if first else fallback
 
 

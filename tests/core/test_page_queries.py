@@ -108,3 +108,13 @@ def test_every_page_each_role_reaches_and_every_admin_list_is_drawn_in_at_most_3
             over[f"admin {url}"] = len(ctx.captured_queries)
     assert over == {}, over
     assert pages > 40, pages
+
+
+def test_the_administrators_home_page_lists_every_role_s_waiting_work_in_at_most_30_queries(admin_user, login):
+    """Issue 14: the superuser's home page counts what waits for every role: 40 queries at a million people (each
+    to-do list counted, then counted again for its late part or read again for its first link). Each list and its
+    late part or link is one query now."""
+    client = login(admin_user)
+    client.get("/")  # the first request of a process reads the policy book and the area tree
+    n, resp = _queries(client, "/")
+    assert n <= BUDGET, n
