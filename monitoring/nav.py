@@ -4,8 +4,16 @@ ITEMS = [
     ("高额费用监测", "monitoring:alert-list", "monitoring.view_alert"),
     ("转部门认定", "monitoring:referral-list", "monitoring.view_referral"),
     ("依申请救助", "monitoring:application-list", "monitoring.view_application"),
-    ("部门救助结果", "monitoring:department-results", "monitoring.view_referral"),
+    ("部门救助结果", "monitoring:department-results", lambda user: user.has_perm("monitoring.view_referral")
+     and results_open_to(user)),
 ]
+
+
+def results_open_to(user) -> bool:
+    """The departments' results are for the departments and the district bureau (monitoring.results)."""
+    from yfbz.core.roles import Role
+
+    return user.is_superuser or user.sees_everything or user.has_role(Role.DEPT_OFFICER)
 
 
 def _with_late(qs, late) -> dict:

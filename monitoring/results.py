@@ -241,7 +241,9 @@ def department_and_month(user, params) -> tuple:
     from yfbz.core.params import parse_month
     from yfbz.core.roles import Role
 
-    if not (user.is_superuser or user.sees_everything or user.has_role(Role.DEPT_OFFICER)):
+    from .nav import results_open_to
+
+    if not results_open_to(user):
         raise PermissionDenied("部门救助结果仅供认定部门和区医保局查看。")
     today = timezone.localdate()
     default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)

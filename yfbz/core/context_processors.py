@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 # Each app may add menu entries with a module `<app>/nav.py` holding
-# ITEMS = [("名称", "url-name", "app_label.perm_codename" or None), ...]
+# ITEMS = [("名称", "url-name", "app_label.perm_codename" or a test ``f(user) -> bool`` or None), ...]
 NAV_APPS = ("beneficiaries", "claims", "funding", "yfbz.policy", "yfbz.areas", "reporting", "monitoring")
 
 
@@ -20,7 +20,8 @@ def _nav_items(user):
     items = []
     for module in _nav_modules():
         for label, url_name, perm in getattr(module, "ITEMS", []):
-            if perm and not user.has_perm(perm):
+            # a permission, or a test of the user for a page that asks more than one (no link to a 403)
+            if perm and not (perm(user) if callable(perm) else user.has_perm(perm)):
                 continue
             try:
                 items.append({"label": label, "url": reverse(url_name)})
