@@ -9,6 +9,9 @@ from yfbz.core import views as core_views
 admin.site.site_header = settings.YFBZ_SITE_TITLE
 admin.site.site_title = settings.YFBZ_SITE_TITLE
 admin.site.index_title = "管理后台"
+# no sidebar listing every model on every admin page: it took 6–17 ms of a 50 ms page and 27 KB of its 41 KB
+# (issue 14); the index page lists the models and every page has its breadcrumbs back to it
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", core_views.home, name="home"),
