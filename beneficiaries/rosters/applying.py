@@ -156,6 +156,10 @@ def apply_roster_sql(upload: RosterUpload) -> dict:
     person, identity, row, retro = (m._meta.db_table for m in (Person, Identity, RosterRow, RetroactiveChange))
     with connection.cursor() as cur:
         with phases.phase("生效读行"):
+            # the transaction's sorts (people by ID number, identities by row) and the new people's ids held
+            # for the temporary table fit in memory: with the default 4 MB a 100,000-row roster sorted on
+            # disk twice and spilled the ids (external merge, 9.6 and 5.7 MB; issue 14, eighth round)
+            cur.execute("SET LOCAL work_mem = '64MB'")
             cur.execute(f'DROP TABLE IF EXISTS "{TMP}"')
             cur.execute(
                 f'CREATE TEMP TABLE "{TMP}" AS SELECT id, outcome, id_number, name, category_id, town_id, village, phone, '
@@ -170,21 +174,26 @@ def apply_roster_sql(upload: RosterUpload) -> dict:
             cur.execute(f'ANALYZE "{TMP}"')
             cur.execute("SET LOCAL default_statistics_target TO DEFAULT")
         with phases.phase("人员"):
-            # 1. people: the check found who was registered; register the others (the first row of each wins)
+            # 1. people: the check found who was registered; register the others (the first row of each wins).
+            # The birth date: the check validated it, and 'YYYYMMDD' is ISO 8601 in every DateStyle; the cast
+            # reads it in a third of to_date's time (100,000 people: 60 → 20 ms). The people registered are
+            # counted by the same statement (no second scan of the temporary table).
             def register(conflict: str) -> None:
                 cur.execute(
                     f"""WITH ins AS (
                     INSERT INTO "{person}" (id_number, name, birth_date, sex, town_id, village, phone, created_at, updated_at)
-                    SELECT DISTINCT ON (id_number) id_number, name, to_date(substr(id_number, 7, 8), 'YYYYMMDD'),
+                    SELECT DISTINCT ON (id_number) id_number, name, substr(id_number, 7, 8)::date,
                            CASE WHEN substr(id_number, 17, 1)::int %% 2 = 1 THEN 'M' ELSE 'F' END,
                            town_id, village, phone, %s, %s
                     FROM "{TMP}" t WHERE outcome = %s AND pid IS NULL
                       AND id_number NOT IN (SELECT id_number FROM "{TMP}" WHERE pid IS NOT NULL)
                     ORDER BY id_number, id
-                    {conflict} RETURNING id, id_number)
-                UPDATE "{TMP}" t SET pid = ins.id, created = true FROM ins WHERE t.id_number = ins.id_number""",
+                    {conflict} RETURNING id, id_number),
+                upd AS (UPDATE "{TMP}" t SET pid = ins.id, created = true FROM ins WHERE t.id_number = ins.id_number)
+                SELECT count(*) FROM ins""",
                     [now, now, Outcome.NEW],
                 )
+                counts["people_created"] = cur.fetchone()[0]
 
             # a plain INSERT first: ON CONFLICT's speculative insertion takes the unique index of ID numbers
             # twice per person (100,000 people: 1.24–1.50 s against 0.94–1.12 s, load ~2). Someone registered
@@ -195,8 +204,6 @@ def apply_roster_sql(upload: RosterUpload) -> dict:
                     register("")
             except IntegrityError:
                 register("ON CONFLICT (id_number) DO NOTHING")
-            cur.execute(f'SELECT count(DISTINCT pid) FROM "{TMP}" WHERE created')
-            counts["people_created"] = cur.fetchone()[0]
             # registered meanwhile (another roster since the check), or known by another row of this one
             cur.execute(f'UPDATE "{TMP}" t SET pid = p.id FROM "{person}" p WHERE t.pid IS NULL AND p.id_number = t.id_number')
             # 2. details of people already registered (town, village, phone) as the roster gives them (of

@@ -200,3 +200,24 @@ def test_a_file_opened_beside_the_open_identities_still_says_why_it_cannot_be_re
     good = upload_file(roster_xlsx([(a, "甲", "低保", "回兴", "", "")]), month=date(2025, 4, 1)).upload
     good.refresh_from_db()
     assert (good.status, good.count_changed, good.count_ended) == ("validated", 1, 1)
+
+
+def test_json_columns_are_written_as_the_standard_encoder_writes_them():
+    """The check writes each row's cells, errors and warnings as JSON text through one C encoder made once
+    (eighth round): the same text as ``json.dumps`` (compact, not ASCII-escaped), and what JSON cannot hold
+    is still refused."""
+    import json
+
+    from beneficiaries.rosters import bulk
+
+    values = [
+        [1.0, "测试0", "500112193001010005", "低保对象", "双龙湖街道", "2025/1/1", "13800000000"],
+        [None, True, False, 3, -2.5, 1e300, "", '引号"和\\反斜杠', "换行\n制表\t", "\u2028\x00", "𠀀"],
+        [{"row": 7, "field": "公民身份号码", "message": "校验码错误"}, {"row": None, "field": "姓名", "message": ""}],
+        [[], {}, [[1, [2]], {"a": {"b": []}}]],
+    ]
+    for v in values:
+        assert bulk.to_json(v) == json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    assert bulk.to_json([]) == "[]" and bulk.to_json(None) is None
+    with pytest.raises(TypeError):
+        bulk.to_json([date(2025, 1, 1)])
