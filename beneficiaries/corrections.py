@@ -193,8 +193,8 @@ def monthly_identity_changes(year: int, *, user=None, town=None) -> dict[int, di
         identities = identities.filter(person__town=town)
     # every identity of the year is counted (1.2M in a first year: 0.6 s): kept per version of its inputs —
     # the newest identity, roster confirmation, correction decision and town record (yfbz.core.versioned)
-    asked = (year, str(identities.query), str(scoped(C.objects).query), town.pk if town is not None else None,
-             str(tz))
+    asked = (year, versioned.sql_of(identities), versioned.sql_of(scoped(C.objects)),
+             town.pk if town is not None else None, str(tz))
     version = (Identity.objects.aggregate(v=Max("pk"))["v"], RosterUpload.objects.aggregate(v=Max("confirmed_at"))["v"],
                C.objects.aggregate(v=Max("decided_at"))["v"], PersonTown.objects.aggregate(v=Max("pk"))["v"])
     return versioned.cached("identity-changes", asked, version,

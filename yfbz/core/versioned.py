@@ -25,6 +25,16 @@ from django.core.cache import cache
 TTL = 300
 
 
+def sql_of(qs) -> str:
+    """A queryset's SQL as part of a key; a scope that can match nothing (``.none()``) has no SQL."""
+    from django.core.exceptions import EmptyResultSet
+
+    try:
+        return str(qs.query)
+    except EmptyResultSet:
+        return "(nothing)"
+
+
 def key_of(name: str, parts: tuple) -> str:
     return f"yfbz:v1:{name}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
