@@ -166,20 +166,19 @@ def roster_progress(request, pk):
 
 @login_required
 def roster_issues(request, pk):
-    upload = selectors.upload_for(request.user, pk)
-    rows = (
-        selectors.rows_for(request.user, upload)
-        .filter(row_number__isnull=False)
-        .filter(Q(outcome=RosterRow.Outcome.INVALID) | ~Q(warnings=[]))
-        .order_by("row_number")
-    )
+    from yfbz.core.downloads import download
+    from yfbz.core.exports import offload
     from yfbz.core.pii import full_numbers_requested
 
-    full = full_numbers_requested(request, what=f"导出名单{upload.pk}的错误和提示（含完整号码）", model=RosterUpload, obj=upload)
-    from yfbz.core.downloads import download
+    from .exports import issue_rows, issues_name
 
-    return download(roster_issues_xlsx(upload, rows, full=full),
-                    f"{upload.department.name}{upload.month:%Y年%m月}名单", "错误和提示", ext="xlsx", full=full)
+    upload = selectors.upload_for(request.user, pk)
+    full = full_numbers_requested(request, what=f"导出名单{upload.pk}的错误和提示（含完整号码）", model=RosterUpload, obj=upload)
+    if (queued := offload(request, "beneficiaries.roster_issues", full=full, extra={"upload": upload.pk},
+                          title=f"{''.join(issues_name(upload))}")) is not None:
+        return queued  # over the limit: built by a task, downloaded from the job's page (issue 14)
+    return download(roster_issues_xlsx(upload, issue_rows(request.user, upload), full=full), *issues_name(upload),
+                    ext="xlsx", full=full)
 
 
 @login_required

@@ -4,9 +4,15 @@ Callers pass rows already scoped with visible_to(user)."""
 from __future__ import annotations
 
 from yfbz.core.display import label
+from yfbz.core.exports import stream
 from yfbz.core.pii import mask
 from yfbz.core.spreadsheets import SafeWorkbook
 from yfbz.rules.codes import ENROLMENT_ZH
+
+# rows built in the request within ~150 ms at a million people (yfbz.core.exports; docs/scaling.md "Exports"): the bench's
+# database holds no subsidy results, so taken as the people list's 51 µs a row (the same person and town, 7–8 columns)
+TAX_LIST_INLINE_ROWS = 2000
+GAP_LIST_INLINE_ROWS = 2000
 
 
 def _save(wb) -> bytes:
@@ -25,7 +31,7 @@ def tax_list_xlsx(results, full: bool = False) -> bytes:
     wb = SafeWorkbook()
     ws = wb.create_sheet("资助参保名单")
     ws.append(["公民身份号码", "姓名", "镇街", "参保类型", "资助身份", "资助金额", "个人缴纳部分"])
-    for r in results.iterator(chunk_size=5000):
+    for r in stream(results, 5000):
         ws.append([m(r.person.id_number), r.person.name, r.person.town.name if r.person.town else "",
                    ENROLMENT_ZH.get(r.enrolment, r.enrolment), names.get(r.category, r.category), r.amount, r.personal_part])
     return _save(wb)
@@ -99,7 +105,7 @@ def tax_reconciliation_xlsx(lines, full: bool = False) -> bytes:
     ws = wb.create_sheet("税务代缴明细核对")
     ws.append(["镇街", "结果", "税务明细行号", "身份证件号码", "姓名", "代缴类别（税务）", "代缴金额（税务）", "资助身份（我方）",
                "资助金额（我方）", "说明"])
-    for ln in lines.iterator(chunk_size=5000):
+    for ln in stream(lines, 5000):
         ws.append([ln.town.name if ln.town_id else "（未能确定镇街）", ln.get_kind_display(), ln.row_no, m(ln.id_number), ln.name,
                    ln.tax_category, ln.tax_amount, names.get(ln.our_category, ln.our_category), ln.our_amount,
                    ln.explanation])
@@ -151,6 +157,6 @@ def register_exports() -> None:
     from yfbz.core import exports
 
     exports.register("funding.tax_list", title="资助参保税务名单", permission="funding.view_subsidyresult",
-                     rows=_tax_rows, build=_tax_file)
+                     rows=_tax_rows, build=_tax_file, inline_rows=TAX_LIST_INLINE_ROWS)
     exports.register("funding.gap_list", title="漏保断保名单", permission="funding.view_subsidyresult",
-                     rows=_gap_rows, build=_gap_file)
+                     rows=_gap_rows, build=_gap_file, inline_rows=GAP_LIST_INLINE_ROWS)

@@ -214,6 +214,9 @@ SUBSIDY_BATCH_SIZE = env.int("SUBSIDY_BATCH_SIZE", default=5000)
 SUBSIDY_PART_SIZE = env.int("SUBSIDY_PART_SIZE", default=25_000)  # people per part task of the run (issue 14)
 # settlement lines per part of a one-stop file's audit (a Celery chord of parts, all of a person's lines in one)
 SETTLEMENT_PART_LINES = env.int("SETTLEMENT_PART_LINES", default=10000)
+# rows up to which every list's download is built in the request, replacing each kind's measured limit
+# (yfbz.core.exports; unset in production: a walk of the job path on the demo data sets it low)
+YFBZ_EXPORT_INLINE_ROWS = env.int("YFBZ_EXPORT_INLINE_ROWS", default=None)
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -22,6 +22,10 @@ class CoreConfig(AppConfig):
         if auditlog.contains(ExportJob):
             auditlog.unregister(ExportJob)
         auditlog.register(ExportJob, exclude_fields=["data"])
+        # the audit trail's download is an export like the apps' (a job over its limit, issue 14)
+        from .views import register_exports
+
+        register_exports()
 
         # Role permissions are defined in yfbz/core/roles.py; every migrate re-applies them so a
         # new model's permissions reach the roles without a new data migration.
