@@ -3,6 +3,7 @@ results of the people their department certified (their own people only), with t
 and applications concerning them; an xlsx through the formula-safe writer with a Chinese file name."""
 
 import io
+import re
 from decimal import Decimal
 from urllib.parse import unquote
 
@@ -197,3 +198,19 @@ def test_a_large_departments_month_is_never_counted_whole(make_person, staff, mo
     assert counts and all("LIMIT" in sql for sql in counts), counts
     on_decisions = [x["sql"] for x in q.captured_queries if 'FROM "claims_decision"' in x["sql"]]
     assert on_decisions and not any("AT TIME ZONE" in sql or "::date" in sql for sql in on_decisions)
+
+
+def test_the_page_counts_each_part_up_to_a_thousand_rows(make_person, staff):
+    """Issue 14: counting up to 10,000 of a month's decisions through their bills took 0.25 s of every view at a
+    million people; the page counts up to 1,000 (“1,000笔以上”) and the xlsx holds every row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inst = Institution.objects.create(code="YB01", name="渝北区人民医院", level=2)
+    approved_bill(make_person("民政甲", town="SLH", categories=("DIBAO",)), staff, inst)
+    c = Client()
+    c.force_login(staff["civil_officer"])
+    with CaptureQueriesContext(connection) as q:
+        assert c.get(f"/monitoring/results/?month={timezone.localdate():%Y-%m}").status_code == 200
+    limits = [int(n) for x in q.captured_queries if "COUNT(" in x["sql"] for n in re.findall(r"LIMIT (\d+)", x["sql"])]
+    assert limits and max(limits) <= 1001, limits
