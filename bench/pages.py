@@ -15,10 +15,13 @@ deployed, and time every page of every role under a bounded load.
    over 30 on its first fetch is counted again, as the process's caches are then filled) and its single fetch timed (the slowest are printed; ``--crawl-only`` stops there).
 3. **Load**: gunicorn ``yfbz.wsgi`` with production settings (``YFBZ_PRODUCTION=1``, ``--workers``
    sync workers, ``--max-requests`` as docs/deployment.md) on ``--port``; ``--users`` threads, each
-   a role's session, request the role's pages in turn with a 1 s pause, for ``--seconds``. The
+   a role's session, request the role's pages in turn with a 1 s pause, for ``--seconds``, after ``--warmup``
+   seconds of the same load that are not measured (production workers are warm). The
    second factor is switched off for the bench's sessions (``YFBZ_OTP_REQUIRED=0``): the pages are
    measured, not the login.
-4. **Prints** per kind of page: requests, p50 and p95 (ms), p95 ÷ the person detail page's p95
+4. **Memory per page**: before the load, every page is fetched again in this process (the crawl warmed it) and the
+   growth of the process's resident memory over each single fetch is printed, largest first.
+5. **Prints** per kind of page: requests, p50 and p95 (ms), p95 ÷ the person detail page's p95
    (the baseline: one indexed lookup and a template), queries, and each gunicorn worker's memory
    growth over the run; the machine's load before and after.
 
@@ -376,6 +379,30 @@ def pages_and_queries(users, limit: int) -> tuple[dict, dict]:
     return pages, queries
 
 
+def rss_mib() -> float:
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 1024
+
+
+def page_memory(users, pages) -> list[tuple[float, str, str]]:
+    """Each page's fetch again in this process, after the crawl loaded every page's code, templates and caches
+    once: how much the process's resident memory grew over that one fetch (what a worker keeps after serving
+    it), largest first. The gunicorn figures below add each worker's own warm-up."""
+    from django.test import Client
+
+    out = []
+    for role in ROLES:
+        c = Client()
+        c.force_login(users[role])
+        for url in pages[role]:
+            before = rss_mib()
+            resp = c.get(url)
+            if getattr(resp, "streaming", False):
+                b"".join(resp.streaming_content)
+            del resp
+            out.append((rss_mib() - before, role, url))
+    return sorted(out, reverse=True)
+
+
 def session_cookie(user) -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -482,6 +509,7 @@ def main():
     ap.add_argument("--port", type=int, default=8108)
     ap.add_argument("--crawl", type=int, default=150, help="pages per role at most")
     ap.add_argument("--crawl-only", action="store_true", help="build, crawl and print each page's single fetch; no load")
+    ap.add_argument("--warmup", type=int, default=60, help="seconds of load before the measured run (0: cold workers)")
     a = ap.parse_args()
     if not connection.settings_dict["NAME"].startswith("yfbz_bench"):
         raise SystemExit("bench/pages.py empties its database: point DATABASE_URL at yfbz_bench_pages")
@@ -500,6 +528,11 @@ def main():
     say(f"slowest single fetches in the crawl (ms, one user in this process, load {load()}):")
     for k, ms in sorted(CRAWL_MS.items(), key=lambda kv: -kv[1])[:40]:
         say(f"  {k[:70]:70} {ms:8.0f} {queries.get(k, 0):4} queries")
+    say("memory per page (one process, each page fetched again after the crawl warmed its code and caches) …")
+    jumps = page_memory(users, pages)
+    for mib, role, url in jumps[:8]:
+        say(f"  {mib:6.1f} MiB  {role:15} {url[:90]}")
+    say(f"largest growth of one page's fetch: {jumps[0][0] if jumps else 0:.1f} MiB (target ≤ 50 MB)")
     if a.crawl_only:
         purge()
         return
@@ -507,6 +540,9 @@ def main():
     connection.close()
     proc = serve(a.port, a.workers)
     try:
+        if a.warmup:  # production workers are warm: every kind of page once loads its code, templates and caches
+            say(f"warm-up: {a.users} users for {a.warmup} s (not measured; workers' memory {sorted(worker_rss(proc.pid).values())} MiB)")
+            run_load(a.port, pages, cookies, a.users, a.warmup)
         rss0 = worker_rss(proc.pid)
         say(f"load: {a.users} users, 1 s pause, {a.seconds} s, gunicorn {a.workers} workers (load {load()})")
         times, errors = run_load(a.port, pages, cookies, a.users, a.seconds)
@@ -530,7 +566,7 @@ def main():
         if k not in times:
             say(f"{k[:60]:60} errors only: {n}")
     growth = {pid: rss1.get(pid, 0) - rss0.get(pid, 0) for pid in rss0}
-    say(f"\nworkers' memory (MiB) before {sorted(rss0.values())} after {sorted(rss1.values())}; growth "
+    say(f"\nworkers' memory (MiB) after the warm-up {sorted(rss0.values())}, after the run {sorted(rss1.values())}; growth "
         f"{sorted(growth.values())} (workers replaced by --max-requests are not compared)")
     say(f"{len(over)} kinds of page over a target (p95 > 300 ms, > 3× baseline, > 30 queries); load now {load()}")
 
