@@ -68,6 +68,7 @@ def upload_file(civil, staff, run_jobs):
 @pytest.fixture
 def confirm_roster(staff, run_jobs):
     """Take a validated upload through submit → every town accepts → district confirms."""
+    from beneficiaries import towncounts
     from beneficiaries.models import RosterRow
     from beneficiaries.services import roster_confirm, roster_submit
 
@@ -76,6 +77,7 @@ def confirm_roster(staff, run_jobs):
         if upload.status == "validated":
             roster_submit(upload=upload, user=staff["civil_officer"])
         RosterRow.objects.filter(upload=upload).exclude(outcome="invalid").update(review="accepted")
+        towncounts.refresh(upload.pk)  # the rows were accepted here, not through the review door
         with run_jobs():
             roster_confirm(upload=upload, user=staff["district_clerk"], confirm_endings=confirm_endings)
         upload.refresh_from_db()
