@@ -31,7 +31,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "yfbz.core.adminsite.YfbzAdminConfig",  # django.contrib.admin with a lighter every-page context
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
