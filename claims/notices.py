@@ -59,7 +59,11 @@ def _date_zh(d: date | None) -> str:
 def notices_number(*, decisions: list[Decision], on: date | None = None) -> list[Notice]:
     """The decisions' notices, in the given order. Those without one are numbered now, in that order,
     from the year's counter row, locked once for the lot (select_for_update): two printers never
-    take the same number, and a batch of 100 costs one lock, not 100."""
+    take the same number, and a batch of 100 costs one lock, not 100.
+
+    Which decisions still need a number is read again once the counter is locked: two batches of the
+    same decision at once (a double click on 打印) wait for each other there, and the second finds the
+    first one's notice instead of numbering the decision a second time (issue 14)."""
     have = {n.decision_id: n for n in Notice.objects.filter(decision__in=[d.pk for d in decisions])}
     missing = [d for d in decisions if d.pk not in have]
     for d in missing:
@@ -71,6 +75,9 @@ def notices_number(*, decisions: list[Decision], on: date | None = None) -> list
         with transaction.atomic():
             DocumentCounter.objects.get_or_create(prefix=prefix, year=on.year)
             counter = DocumentCounter.objects.select_for_update().get(prefix=prefix, year=on.year)
+            # numbered by another printer while this one waited for the counter: keep theirs
+            have.update({n.decision_id: n for n in Notice.objects.filter(decision__in=[d.pk for d in missing])})
+            missing = [d for d in missing if d.pk not in have]
             first = counter.last + 1
             counter.last += len(missing)  # the row is locked: no other printer can take these numbers
             counter.save(update_fields=["last"])

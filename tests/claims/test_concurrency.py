@@ -106,3 +106,35 @@ def test_two_printers_at_once_never_take_the_same_document_number(decided_bill, 
     decisions = [decision_approve(bill_id=decided_bill(make_person(f"打印{i}")).pk, user=staff["reviewer"]) for i in range(4)]
     at_once(lambda d: notice_print(decision=d, user=staff["district_clerk"]), decisions)
     assert sorted(Notice.objects.values_list("number", flat=True)) == [1, 2, 3, 4]
+
+
+def test_two_jobs_printing_one_notice_at_once_take_one_number_and_both_finish(decided_bill, make_person, staff, monkeypatch):
+    """A double click on 打印 (issue 14: each click a one-notice job) whose two jobs reach two workers at
+    the same moment. Both read that the decision has no notice yet; the counter row's lock lets one number
+    it, and the other — reading again once it holds the lock — finds that notice instead of numbering the
+    decision a second time (before, it failed on the notice's unique decision: 数据冲突)."""
+    from claims.models import DocumentCounter, Notice, NoticeBatch, NoticePrint
+    from claims.notices import notice_batch_render
+    from claims.services import decision_approve
+
+    d = decision_approve(bill_id=decided_bill(make_person("双击")).pk, user=staff["reviewer"])
+    clerk = staff["district_clerk"]
+    batches = [NoticeBatch.objects.create(requested_by=clerk, decision_ids=[d.pk], progress_total=1) for _ in range(2)]
+    from django.conf import settings
+    from django.utils import timezone
+
+    DocumentCounter.objects.create(prefix=getattr(settings, "YFBZ_DOC_PREFIX", "渝北医保救助"), year=timezone.localdate().year)
+    real = DocumentCounter.objects.get_or_create
+
+    def slow(*args, **kwargs):  # both have read "no notice yet" before either takes the counter
+        import time
+
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(DocumentCounter.objects, "get_or_create", slow)
+    at_once(lambda b: notice_batch_render(batch_id=b.pk), batches)
+    assert Notice.objects.filter(decision=d).count() == 1
+    assert DocumentCounter.objects.get().last == 1
+    assert set(NoticeBatch.objects.values_list("status", flat=True)) == {NoticeBatch.Status.DONE}
+    assert sorted(NoticePrint.objects.values_list("reprint", flat=True)) == [False, True]
