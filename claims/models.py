@@ -551,7 +551,10 @@ class Notice(models.Model):
 
 @jobs.register
 class NoticeBatch(BytesDeferredModel, models.Model):
-    """Many notices printed into one PDF by a Celery task; progress is committed as it goes."""
+    """Notices printed into one PDF by a Celery task; progress is committed as it goes. One notice
+    printed from its bill's page is a batch of one (issue 14: never rendered in the web process).
+    A ``read_only`` batch renders notices already issued, for a read-only role (审计): it takes no
+    number and records no print."""
 
     class Status(models.TextChoices):
         QUEUED = "QUEUED", "排队中"
@@ -562,6 +565,7 @@ class NoticeBatch(BytesDeferredModel, models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField("申请时间", auto_now_add=True)
     decision_ids = models.JSONField("核定", default=list)
+    read_only = models.BooleanField("只读查看（不编号、不记打印）", default=False)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress_done = models.PositiveIntegerField("已完成", default=0)
     progress_total = models.PositiveIntegerField("总数", default=0)

@@ -319,15 +319,17 @@ def _decisions(ids) -> list[Decision]:
 
 
 def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
-    """Print (or reprint) one decision's notice. The caller has checked the user may see it.
-    A read-only role (审计) sees a notice already issued and changes nothing: no number is taken,
-    no print is recorded (issue 9, finding 8)."""
+    """Print (or reprint) one decision's notice here, in the calling process (the demo data, the bench,
+    tests). The pages never call it: 打印 on a bill queues a one-notice batch (``notice_print_queue``)
+    so that WeasyPrint runs in a Celery worker, not in a web worker (issue 14). The caller has checked
+    the user may see the decision. A read-only role (审计) sees a notice already issued and changes
+    nothing: no number is taken, no print is recorded (issue 9, finding 8)."""
     from yfbz.core.middleware import is_read_only
 
     if is_read_only(user):
         notice = Notice.objects.filter(decision=decision).first()
         if notice is None:
-            raise ClaimsError("该决定书尚未出具。审计岗位只能查看已出具的决定书，不能出具（出具会占用文号）。")
+            raise ClaimsError(NOT_ISSUED_READ_ONLY)
         return _pdf([render_notices([notice])]), notice
     with transaction.atomic():
         notice = notices_number(decisions=_decisions([decision.pk]))[0]
@@ -337,29 +339,79 @@ def notice_print(*, decision: Decision, user) -> tuple[bytes, Notice]:
 
 
 # --- batches ---------------------------------------------------------------------------------------
-def notice_batch_create(*, user, decision_ids: list[int]) -> NoticeBatch:
-    """Queue a batch (ids already filtered to what the user may see); the task runs after commit."""
+NOT_ISSUED_READ_ONLY = "该决定书尚未出具。审计岗位只能查看已出具的决定书，不能出具（出具会占用文号）。"
+
+
+def notice_batch_create(*, user, decision_ids: list[int], read_only: bool = False) -> NoticeBatch:
+    """Queue a batch (ids already filtered to what the user may see); the task runs after commit.
+
+    ``read_only``: render notices already issued, taking no number and recording no print — the only
+    kind a read-only role (审计) may ask for, and only of decisions whose notice exists."""
     from yfbz.core.middleware import is_read_only
 
-    if is_read_only(user):
+    if is_read_only(user) and not read_only:
         raise ClaimsError("审计岗位只能查看，不能生成打印批次（会占用文号）。")
     ids = list(dict.fromkeys(int(i) for i in decision_ids))
     if not ids:
         raise ClaimsError("请至少选择一份核定。")
-    printable = set(
-        Decision.objects.filter(pk__in=ids, is_current=True, reviewed_at__isnull=False, bill__status__in=PRINTABLE)
-        .values_list("pk", flat=True)
-    )
-    not_ready = [i for i in ids if i not in printable]
-    if not_ready:
-        raise ClaimsError(f"以下核定尚未审批，不能打印：{', '.join(map(str, not_ready[:20]))}")
+    if read_only:
+        issued = set(Notice.objects.filter(decision__in=ids).values_list("decision_id", flat=True))
+        if any(i not in issued for i in ids):
+            raise ClaimsError(NOT_ISSUED_READ_ONLY)
+    else:
+        printable = set(
+            Decision.objects.filter(pk__in=ids, is_current=True, reviewed_at__isnull=False, bill__status__in=PRINTABLE)
+            .values_list("pk", flat=True)
+        )
+        not_ready = [i for i in ids if i not in printable]
+        if not_ready:
+            raise ClaimsError(f"以下核定尚未审批，不能打印：{', '.join(map(str, not_ready[:20]))}")
+    if read_only:
+        why = f"查看已出具的决定文书{len(ids)}份（不占文号，不记打印）"
+    else:
+        why = "打印决定文书" if len(ids) == 1 else f"批量打印{len(ids)}份"
     with transaction.atomic():
-        batch = NoticeBatch.objects.create(requested_by=user, decision_ids=ids, progress_total=len(ids))
-        jobs.queue(batch, by=user, reason=f"批量打印{len(ids)}份")
+        batch = NoticeBatch.objects.create(requested_by=user, decision_ids=ids, progress_total=len(ids),
+                                           read_only=read_only)
+        jobs.queue(batch, by=user, reason=why)
         from .tasks import notice_batch
 
         transaction.on_commit(lambda: notice_batch.delay(batch.pk))
     return batch
+
+
+#: a second 打印 of the same notice this soon after the first, while it waits, is the same job
+DOUBLE_CLICK_SECONDS = 60
+
+
+def notice_print_queue(*, user, decision: Decision) -> NoticeBatch:
+    """Print (or reprint) one decision's notice from its bill's page (issue 14): a batch of that one
+    decision, rendered by a Celery task like any batch — the web process never lays out a PDF. The
+    caller has checked the user may see the decision (``selectors.decision_for``). A read-only role
+    gets a read-only batch (an issued notice, no number, no print record). A batch of the same
+    decision that this user asked for in the last minute and that still waits is reused (a double
+    click makes one job); two at once are both fine — the number is taken once (``notices_number``),
+    each records a print."""
+    from yfbz.core.middleware import is_read_only
+
+    read_only = is_read_only(user)
+    pending = (NoticeBatch.objects.defer("pdf")
+               .filter(requested_by=user, decision_ids=[decision.pk], read_only=read_only,
+                       status__in=NoticeBatch.JOB.pending,
+                       requested_at__gte=timezone.now() - timedelta(seconds=DOUBLE_CLICK_SECONDS))
+               .order_by("-pk").first())
+    if pending is not None and not jobs.abandoned(pending):
+        return pending
+    return notice_batch_create(user=user, decision_ids=[decision.pk], read_only=read_only)
+
+
+def notice_batch_file_name(batch: NoticeBatch) -> str:
+    """The PDF's name: a single notice keeps the name it always had (``{文号}-{文书}``), a batch says so."""
+    if len(batch.decision_ids) == 1:
+        notice = Notice.objects.filter(decision=batch.decision_ids[0]).first()
+        if notice is not None:
+            return f"{notice.doc_number}-{notice.get_kind_display()}"
+    return f"医疗救助决定文书-打印批次{batch.pk}"
 
 
 def notice_batch_render(*, batch_id: int) -> bool:
@@ -387,6 +439,14 @@ def notice_batch_render(*, batch_id: int) -> bool:
             with transaction.atomic():
                 if not jobs.still_mine(NoticeBatch, batch_id, token):
                     return False
+                if batch.read_only:  # notices already issued: no number taken, no print recorded
+                    chunk = ids[i : i + BATCH_CHUNK]
+                    by_decision = {n.decision_id: n for n in Notice.objects.filter(decision__in=chunk)}
+                    if len(by_decision) < len(chunk):
+                        raise ClaimsError(NOT_ISSUED_READ_ONLY)
+                    NoticeBatchPart.objects.create(batch_id=batch_id, index=index,
+                                                   notice_ids=[by_decision[d].pk for d in chunk])
+                    continue
                 notices = notices_number(decisions=_decisions(ids[i : i + BATCH_CHUNK]))
                 printed = set(NoticePrint.objects.filter(notice__in=notices).values_list("notice_id", flat=True))
                 NoticePrint.objects.bulk_create(
@@ -465,7 +525,8 @@ def notice_batch_merge_parts(*, batch_id: int, token: str) -> bool:
             jobs.done(NoticeBatch, batch_id, token, pdf=out.getvalue(), finished_at=timezone.now(),
                       progress_done=len(batch.decision_ids))
             parts.update(pdf=None)  # the merged PDF is the one kept; the parts keep their pages and time
-            _log_batch(batch, len(batch.decision_ids))
+            if not batch.read_only:  # a look at issued notices is no print
+                _log_batch(batch, len(batch.decision_ids))
         return True
     except Exception as exc:
         text = jobs.fail(NoticeBatch, batch_id, token, exc)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from yfbz.core.display import money as display_money
 from yfbz.core.downloads import download
 from yfbz.core.errors import YfbzError
 from yfbz.core.exports import offload
+from yfbz.core.middleware import is_read_only, read_only_allowed
 from yfbz.core.paging import EstimatedPaginator
 from yfbz.core.roles import Role
 from yfbz.files.reader import describe
@@ -43,7 +44,7 @@ from .models import (
     SettlementFileStatusChange,
     SettlementLine,
 )
-from .notices import PRINTABLE, notice_batch_create, notice_print
+from .notices import PRINTABLE, notice_batch_create, notice_batch_file_name, notice_print_queue
 from .platform import other_period_lines, platform_file_queue, platform_file_resplit, unknown_institutions
 from .services import (
     ClaimsError,
@@ -226,6 +227,7 @@ def bill_detail(request, pk):
         and bill.status not in (Bill.Status.ENTERED, Bill.Status.HISTORIC),
         "can_decide": (user.is_superuser or user.has_role(Role.DISTRICT_CLERK)) and bill.status == Bill.Status.ENTERED,
         "can_print": current is not None and bill.status in PRINTABLE and current.reviewed_at is not None,
+        "read_only": is_read_only(user),
         "approve_form": ApproveForm(),
         "reason_form": ReasonForm(),
         "refusal_reasons": [(k, v[0]) for k, v in REFUSAL_REASONS.items()],
@@ -354,13 +356,33 @@ def attachment_download(request, pk):
 @login_required
 @permission_required(VIEW_BILL, raise_exception=True)
 def notice_pdf(request, pk):
+    """The old address of a notice (links and bookmarks from before issue 14). It printed the notice in
+    the request and took a number on a GET; now it only leads to the page with the 打印 button."""
+    d = selectors.decision_for(request.user, pk)  # another town's decision: 404, as before
+    return redirect("claims:notice-print", d.pk)
+
+
+@read_only_allowed  # the auditor's POST asks for a read-only batch: issued notices, no number, no print
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def notice_print(request, pk):
+    """One decision's notice (issue 14). GET: what will happen and the button — nothing changes. POST:
+    a batch of this one notice for a Celery worker (numbered at the first print, the print recorded;
+    for a read-only role only an issued notice, nothing taken or recorded), then its job page."""
     d = selectors.decision_for(request.user, pk)
-    try:
-        pdf, notice = notice_print(decision=d, user=request.user)
-    except YfbzError as exc:
-        messages.error(request, str(exc))
-        return redirect("claims:bill-detail", d.bill_id)
-    return _pdf(pdf, f"{notice.doc_number}-{notice.get_kind_display()}")
+    if request.method == "POST":
+        try:
+            batch = notice_print_queue(user=request.user, decision=d)
+        except YfbzError as exc:
+            messages.error(request, str(exc))
+            return redirect("claims:bill-detail", d.bill_id)
+        return redirect("claims:notice-batch", batch.pk)
+    notice = Notice.objects.filter(decision=d).first()
+    return render(request, "claims/notice_print.html", {
+        "decision": d, "bill": d.bill, "notice": notice, "read_only": is_read_only(request.user),
+        "printable": d.is_current and d.reviewed_at is not None and d.bill.status in PRINTABLE,
+        "title": "不予救助决定书" if d.bill.status == Bill.Status.REFUSED else "医疗救助待遇核定通知书",
+    })
 
 
 @login_required
@@ -434,7 +456,38 @@ def notice_batch_list(request):
     """The user's past notice batches (a batch's PDF is for the person who asked for it)."""
     batches = NoticeBatch.objects.defer("pdf").filter(requested_by=request.user).order_by("-requested_at")
     page = Paginator(batches, 50).get_page(request.GET.get("page"))
+    singles = {b.decision_ids[0] for b in page if len(b.decision_ids) == 1}  # one notice: say whose bill
+    bills = dict(Decision.objects.visible_to(request.user).filter(pk__in=singles)
+                 .values_list("pk", "bill_id")) if singles else {}
+    for b in page:
+        b.bill_id = bills.get(b.decision_ids[0]) if len(b.decision_ids) == 1 else None
     return render(request, "claims/notice_batch_list.html", {"page": page})
+
+
+#: A job spread over workers holds no lock and has no message in the queue for a moment between two of
+#: its steps (a part's message already taken by a worker that has not locked the job yet; a part done and
+#: the last step not yet sent), longer on a loaded machine. The page calls a running batch 运行已中断 (and
+#: offers 重新运行) only when nothing of it has moved for this long: its claim, its parts' renders.
+ABANDONED_AFTER_SECONDS = 10
+
+
+def _batch_pending(batch: NoticeBatch) -> bool:
+    """Still to be finished by a worker (the page polls): queued, or running and either alive or quiet for
+    less than ``ABANDONED_AFTER_SECONDS`` (a killed worker's batch is then offered 重新运行)."""
+    from datetime import timedelta
+
+    from django.db.models import Max
+
+    from yfbz.core import jobs
+
+    if batch.status not in NoticeBatch.JOB.pending:
+        return False
+    if not jobs.abandoned(batch):
+        return True
+    claimed = batch.status_changes.aggregate(at=Max("at"))["at"]
+    rendered = batch.parts.aggregate(at=Max("rendered_at"))["at"]
+    last = max(t for t in (claimed, rendered, batch.requested_at) if t is not None)
+    return last > timezone.now() - timedelta(seconds=ABANDONED_AFTER_SECONDS)
 
 
 @login_required
@@ -443,8 +496,26 @@ def notice_batch_detail(request, pk):
     batch = get_object_or_404(NoticeBatch.objects.defer("pdf"), pk=pk, requested_by=request.user)
     if request.GET.get("download") and batch.status == NoticeBatch.Status.DONE:
         pdf = NoticeBatch.objects.values_list("pdf", flat=True).get(pk=pk)
-        return _pdf(bytes(pdf), f"医疗救助决定文书-打印批次{batch.pk}")
-    return render(request, "claims/notice_batch.html", {"batch": batch})
+        return _pdf(bytes(pdf), notice_batch_file_name(batch))
+    single = None
+    if len(batch.decision_ids) == 1:  # one notice printed from its bill's page
+        single = (Decision.objects.visible_to(request.user).select_related("bill", "person")
+                  .filter(pk=batch.decision_ids[0]).first())
+    notice = Notice.objects.filter(decision=single).first() if single else None
+    return render(request, "claims/notice_batch.html", {
+        "batch": batch, "single": single, "notice": notice, "pending": _batch_pending(batch),
+    })
+
+
+@login_required
+@permission_required(VIEW_BILL, raise_exception=True)
+def notice_batch_progress(request, pk):
+    """The batch page's progress (static/js/progress.js polls it and reloads the page when finished)."""
+    batch = get_object_or_404(NoticeBatch.objects.defer("pdf"), pk=pk, requested_by=request.user)
+    pending = _batch_pending(batch)
+    return JsonResponse({"phase": batch.get_status_display(), "done": batch.progress_done,
+                         "total": batch.progress_total, "finished": not pending},
+                        json_dumps_params={"ensure_ascii": False})
 
 
 # --- one-stop settlements --------------------------------------------------------------------------

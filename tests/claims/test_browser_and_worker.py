@@ -52,13 +52,15 @@ def test_clerk_enters_a_bill_reviewer_approves_and_the_notice_prints(staff, peop
     page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("bill-status").inner_text() == "已审批"
-    href = page.get_by_test_id("print-notice").get_attribute("href")
-    resp = page.request.get(href)
+    page.get_by_test_id("print-notice").click()  # a POST: the notice is made by a task (inline here)
+    page.wait_for_load_state()
+    assert "已完成" in page.get_by_test_id("batch-status").inner_text()
+    resp = page.request.get(page.get_by_test_id("batch-download").get_attribute("href"))
     assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.body())).pages))
     assert "张双龙" in text and "肆仟元整" in text and "医疗救助待遇核定通知书" in text
     assert NoticePrint.objects.filter(notice__decision__bill=bill, by__username="reviewer").count() == 1
-    page.reload()
+    page.goto(f"/claims/bills/{bill.pk}/")
     assert "文号" in page.content() and "reviewer" in page.content()
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from claims.models import Bill, BillAttachment, NoticePrint
+from claims.models import Bill, BillAttachment, NoticeBatch, NoticePrint
 from claims.services import Upload, bill_attach, decision_approve
 
 pytestmark = pytest.mark.django_db
@@ -53,13 +53,15 @@ def test_town_clerk_gets_404_for_another_towns_bill_notice_and_scan(two_towns, s
     other = two_towns["hx"]
     assert client.get(reverse("claims:bill-detail", args=[other.pk])).status_code == 404
     assert client.get(reverse("claims:notice-pdf", args=[other.current_decision.pk])).status_code == 404
+    assert client.post(reverse("claims:notice-print", args=[other.current_decision.pk])).status_code == 404
     att = BillAttachment.objects.get(bill=other)
     assert client.get(reverse("claims:attachment", args=[att.pk])).status_code == 404
     assert not NoticePrint.objects.exists()
     own = two_towns["slh"]
     assert client.get(reverse("claims:bill-detail", args=[own.pk])).status_code == 200
-    resp = client.get(reverse("claims:notice-pdf", args=[own.current_decision.pk]))
-    assert resp.status_code == 200 and resp["Content-Type"] == "application/pdf"
+    resp = client.post(reverse("claims:notice-print", args=[own.current_decision.pk]))  # queues its job
+    assert resp.status_code == 302 and "/claims/notices/batch/" in resp["Location"]
+    assert NoticeBatch.objects.get().decision_ids == [own.current_decision.pk]
     assert client.get(reverse("claims:attachment", args=[BillAttachment.objects.get(bill=own).pk])).content.endswith(b"slh")
 
 

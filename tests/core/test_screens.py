@@ -158,13 +158,21 @@ def test_each_role_walks_its_main_journey_on_the_demo_data(page):
     login(page, "district_clerk")
     approved = Decision.objects.filter(is_current=True, bill__status__in=[Bill.Status.APPROVED, Bill.Status.PAID],
                                        assistance__gt=0).order_by("pk").first()
-    resp = page.request.get(reverse("claims:notice-pdf", args=[approved.pk]))
-    assert resp.ok
-    pdf_shot(resp.body(), "22-doc-approval-notice")
+
+    def printed(decision, shot_name=None):
+        """打印 on the bill page: a job (a task, inline here), then its page offers the PDF."""
+        page.goto(reverse("claims:bill-detail", args=[decision.bill_id]))
+        page.get_by_test_id("print-notice").click()
+        page.get_by_test_id("batch-download").wait_for()
+        if shot_name:
+            shot(page, shot_name)
+        resp = page.request.get(page.get_by_test_id("batch-download").get_attribute("href"))
+        assert resp.ok and resp.headers["content-type"] == "application/pdf"
+        return resp.body()
+
+    pdf_shot(printed(approved, "24-notice-printed"), "22-doc-approval-notice")
     refused = Decision.objects.filter(is_current=True, bill__status=Bill.Status.REFUSED).order_by("pk").first()
     if refused is not None:
-        resp = page.request.get(reverse("claims:notice-pdf", args=[refused.pk]))
-        assert resp.ok
-        pdf_shot(resp.body(), "23-doc-refusal-notice")
+        pdf_shot(printed(refused), "23-doc-refusal-notice")
     made = sorted(p.name for p in SHOTS.glob("*.png"))
     assert len(made) >= 20, made

@@ -113,7 +113,12 @@ def test_an_application_from_registration_to_the_notice(make_person, staff, inst
     decision_approve(bill_id=bill.pk, user=other_reviewer, confirm_provisional=True)
     bill.refresh_from_db()
     assert bill.status == Bill.Status.APPROVED
-    notice = reviewer.get(f"/claims/decisions/{decision.pk}/notice.pdf")
+    from claims.tasks import notice_batch
+
+    queued = reviewer.post(f"/claims/decisions/{decision.pk}/notice/")  # the notice is printed by a task
+    assert queued.status_code == 302
+    notice_batch(int(queued["Location"].rstrip("/").rsplit("/", 1)[1]))  # the test's transaction never commits
+    notice = reviewer.get(queued["Location"] + "?download=1")
     assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
     page = town.get(f"/monitoring/applications/{app.pk}/").content.decode()
     assert "已批准（转入报销核定）" in page and "已批准，报销已审批待支付" in page

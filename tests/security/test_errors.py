@@ -79,7 +79,8 @@ def test_an_unchecked_bad_parameter_gives_a_400_page_not_a_500(staff):
 
 
 # --- the auditor changes nothing, allocates nothing (finding 8) ------------------------------------
-def test_the_auditor_cannot_post_a_notice_batch_or_allocate_a_number(decided_bill, people, staff, login):
+def test_the_auditor_cannot_post_a_notice_batch_or_allocate_a_number(decided_bill, people, staff, login,
+                                                                      django_capture_on_commit_callbacks):
     from claims.models import Notice, NoticeBatch
     from claims.services import decision_approve
 
@@ -92,13 +93,20 @@ def test_the_auditor_cannot_post_a_notice_batch_or_allocate_a_number(decided_bil
     assert not NoticeBatch.objects.exists()
     resp = auditor.get(reverse("claims:notice-pdf", args=[d.pk]))
     assert resp.status_code == 302
-    assert not Notice.objects.exists()  # no official number taken
-    # once issued by a clerk, the auditor may read it, and still records nothing
-    login(staff["district_clerk"]).get(reverse("claims:notice-pdf", args=[d.pk]))
+    resp = auditor.post(reverse("claims:notice-print", args=[d.pk]))  # 查看: refused, nothing issued yet
+    assert resp.status_code == 302 and resp["Location"] == reverse("claims:bill-detail", args=[bill.pk])
+    assert not Notice.objects.exists() and not NoticeBatch.objects.exists()  # no official number taken
+    # once issued by a clerk, the auditor may read it (a read-only job, issue 14), and still records nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        login(staff["district_clerk"]).post(reverse("claims:notice-print", args=[d.pk]))
     prints = Notice.objects.get().prints.count()
-    resp = login(staff["auditor"]).get(reverse("claims:notice-pdf", args=[d.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = login(staff["auditor"]).post(reverse("claims:notice-print", args=[d.pk]))
+    batch = NoticeBatch.objects.get(requested_by=staff["auditor"])
+    assert batch.read_only and batch.status == NoticeBatch.Status.DONE
+    resp = login(staff["auditor"]).get(resp["Location"] + "?download=1")
     assert resp.status_code == 200 and resp["Content-Type"] == "application/pdf"
-    assert Notice.objects.get().prints.count() == prints
+    assert Notice.objects.get().prints.count() == prints and Notice.objects.count() == 1
 
 
 def test_the_auditor_is_refused_every_write(staff, people, login):

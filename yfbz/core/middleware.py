@@ -23,7 +23,9 @@ class LoginRequiredEverywhere:
 class ReadOnlyRoles:
     """The auditor changes nothing and allocates nothing (issue 9, finding 8): a member of staff whose
     only roles are read-only ones (审计) is refused every POST, PUT, PATCH and DELETE, whatever the
-    page, except logging in and out and their own password and second factor."""
+    page, except logging in and out and their own password and second factor, and the views marked
+    ``read_only_allowed`` (a POST that only asks for something to be read, e.g. 查看 an issued notice:
+    the view and its service keep the role from changing anything)."""
 
     SAFE = ("GET", "HEAD", "OPTIONS")
     OWN = ("/accounts/",)
@@ -32,13 +34,25 @@ class ReadOnlyRoles:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
         if (request.method not in self.SAFE and user is not None and user.is_authenticated
-                and is_read_only(user) and not request.path.startswith(self.OWN)):
+                and is_read_only(user) and not request.path.startswith(self.OWN)
+                and not getattr(view_func, "read_only_allowed", False)):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied("审计岗位只能查看，不能修改任何数据（包括打印决定书、生成批次等会占用文号的操作）。")
-        return self.get_response(request)
+        return None
+
+
+def read_only_allowed(view):
+    """Mark a view whose POST a read-only role may send (``ReadOnlyRoles``): it must change no data the
+    role may not change — the view (and the service it calls) checks ``is_read_only`` itself. Put it
+    outermost, above ``login_required`` and the others."""
+    view.read_only_allowed = True
+    return view
 
 
 def is_read_only(user) -> bool:
