@@ -339,6 +339,9 @@ def crawl(client, start: str, queries: dict, limit: int = 150) -> list[str]:
             signal.alarm(0)
         ms = (time.perf_counter() - t0) * 1000
         CRAWL_MS[kind_of(url)] = max(CRAWL_MS.get(kind_of(url), 0), ms)
+        if resp.status_code == 302 and re.search(r"\.(xlsx|pdf|csv)|format=", url):
+            seen.append(url)  # a file over its inline limit: the request queues a job (measured with the job page)
+            continue
         if resp.status_code != 200:
             continue
         seen.append(url)
