@@ -219,15 +219,50 @@ class SettlementFileAdmin(ReadOnlyAdmin):
     inlines = [HistoryInline.of(SettlementFileStatusChange)]
 
 
+def resolution_label(line) -> str:
+    """处理结果 as a reviewer reads it: an agreed line needs none ("—"); a disputed one waits (有异议，待处理) until
+    it is resolved. The stored empty resolution is labelled 待处理 by its choices, which on an agreed line
+    read as if the line still waited."""
+    if line.outcome == SettlementLine.Outcome.AGREED:
+        return "—"
+    return line.get_resolution_display() if line.resolution else "有异议，待处理"
+
+
+class ResolutionFilter(admin.SimpleListFilter):
+    """处理结果: the disputes still waiting (the partial index settlement_line_dispute_open holds them), or one
+    resolution (settlement_line_resolved) — never the agreed lines under 待处理."""
+
+    title = "处理结果"
+    parameter_name = "resolution"
+    WAITING = "WAITING"
+
+    def lookups(self, request, model_admin):
+        R = SettlementLine.Resolution
+        return [(self.WAITING, "有异议，待处理")] + [(r.value, r.label) for r in (R.ENGINE, R.ADVANCED, R.NONE)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.WAITING:
+            return queryset.filter(outcome=SettlementLine.Outcome.DISPUTED, resolution="")
+        if value in {c for c, _ in self.lookup_choices}:
+            return queryset.filter(resolution=value)
+        return queryset
+
+
 @admin.register(SettlementLine)
 class SettlementLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
-    list_display = ("settlement_no", "name", "settled_on", "advanced", "decided", "outcome", "dispute", "resolution")
-    list_filter = ("outcome", "dispute", "resolution")
+    list_display = ("settlement_no", "name", "settled_on", "advanced", "decided", "outcome", "dispute", "resolution_zh")
+    list_filter = ("outcome", "dispute", ResolutionFilter)
     list_select_related = ("institution",)
     search_fields = ("settlement_no", "=id_number")
-    exclude = ("id_number", "reasons")  # full numbers only on purpose; reason codes in words below
-    readonly_fields = ("masked_id", "reasons_zh")
+    # full numbers only on purpose; reason codes in words below; the resolution as the reviewer reads it
+    exclude = ("id_number", "reasons", "resolution")
+    readonly_fields = ("masked_id", "reasons_zh", "resolution_zh")
+
+    @admin.display(description="处理结果")
+    def resolution_zh(self, obj):
+        return resolution_label(obj)
 
     @admin.display(description="原因")
     def reasons_zh(self, obj):

@@ -174,7 +174,7 @@ def test_the_bills_list_writes_its_assistance_as_money(client, staff, people, de
 @pytest.mark.parametrize("url, table, index", [
     ("/admin/claims/decision/?provisional__exact=1", "claims_decision", "decision_provisional"),
     ("/admin/claims/settlementline/?dispute__exact=NOT_ELIGIBLE", "claims_settlementline", "settlement_line_disputed"),
-    ("/admin/claims/settlementline/?resolution__exact=ENGINE", "claims_settlementline", "settlement_line_resolved"),
+    ("/admin/claims/settlementline/?resolution=ENGINE", "claims_settlementline", "settlement_line_resolved"),
 ])
 def test_the_admin_filters_for_rare_values_find_them_by_an_index(client, admin_user, staff, institutions, people,
                                                                  decided_bill, url, table, index):
