@@ -480,7 +480,7 @@ def notice_batch_part_render(*, part_id: int, token: str) -> bool:
     batch_id = part["batch_id"]
     if not NoticeBatch.objects.filter(pk=batch_id, status=NoticeBatch.Status.RUNNING, job_token=token).exists():
         return False
-    with jobs.helping(NoticeBatch, batch_id):  # the batch is alive while its parts work (no 重新运行 offered)
+    with jobs.helping(NoticeBatch, batch_id, token):  # the batch is alive while its parts work (no 重新运行 offered)
         return _part_render(part, part_id, batch_id, token)
 
 
@@ -510,7 +510,7 @@ def notice_batch_merge_parts(*, batch_id: int, token: str) -> bool:
     from pypdf import PdfWriter
 
     try:
-        with jobs.helping(NoticeBatch, batch_id), transaction.atomic():
+        with jobs.helping(NoticeBatch, batch_id, token), transaction.atomic():
             if not jobs.still_mine(NoticeBatch, batch_id, token):
                 return False
             parts = NoticeBatchPart.objects.filter(batch_id=batch_id).order_by("index")

@@ -546,7 +546,7 @@ def settlement_part_run(*, part_id: int, token: str) -> bool:
     file_id = part["file_id"]
     if not SettlementFile.objects.filter(pk=file_id, status=SettlementFile.Status.RUNNING, job_token=token).exists():
         return False
-    with jobs.helping(SettlementFile, file_id):  # the file is alive while its parts work
+    with jobs.helping(SettlementFile, file_id, token):  # the file is alive while its parts work
         SettlementFilePart.objects.filter(pk=part_id, done_at__isnull=True).update(tries=F("tries") + 1)
         tries = SettlementFilePart.objects.filter(pk=part_id).values_list("tries", flat=True).first() or 0
         try:
@@ -586,7 +586,7 @@ def settlement_merge_run(*, file_id: int, token: str) -> bool:
     mark it imported — once, under the token that sent the parts (a failed part has failed the file
     already; a rerun sends its own last step)."""
     try:
-        with jobs.helping(SettlementFile, file_id):
+        with jobs.helping(SettlementFile, file_id, token):
             return _merge_work(file_id, token, None)
     except Exception as exc:
         text = jobs.fail(SettlementFile, file_id, token, exc)

@@ -464,30 +464,12 @@ def notice_batch_list(request):
     return render(request, "claims/notice_batch_list.html", {"page": page})
 
 
-#: A job spread over workers holds no lock and has no message in the queue for a moment between two of
-#: its steps (a part's message already taken by a worker that has not locked the job yet; a part done and
-#: the last step not yet sent), longer on a loaded machine. The page calls a running batch 运行已中断 (and
-#: offers 重新运行) only when nothing of it has moved for this long: its claim, its parts' renders.
-ABANDONED_AFTER_SECONDS = 10
-
-
 def _batch_pending(batch: NoticeBatch) -> bool:
-    """Still to be finished by a worker (the page polls): queued, or running and either alive or quiet for
-    less than ``ABANDONED_AFTER_SECONDS`` (a killed worker's batch is then offered 重新运行)."""
-    from datetime import timedelta
-
-    from django.db.models import Max
-
+    """Still to be finished by a worker (the page polls): queued, or running and not abandoned — between
+    two of its steps a batch is alive (yfbz.core.jobs); a killed worker's batch is offered 重新运行."""
     from yfbz.core import jobs
 
-    if batch.status not in NoticeBatch.JOB.pending:
-        return False
-    if not jobs.abandoned(batch):
-        return True
-    claimed = batch.status_changes.aggregate(at=Max("at"))["at"]
-    rendered = batch.parts.aggregate(at=Max("rendered_at"))["at"]
-    last = max(t for t in (claimed, rendered, batch.requested_at) if t is not None)
-    return last > timezone.now() - timedelta(seconds=ABANDONED_AFTER_SECONDS)
+    return batch.status in NoticeBatch.JOB.pending and not jobs.abandoned(batch)
 
 
 @login_required

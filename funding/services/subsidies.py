@@ -234,7 +234,7 @@ def subsidy_run_part_work(*, part_id: int, token: str, batch_size: int | None = 
     run_id = part["run_id"]
     worked = 0
     try:
-        with jobs.helping(SubsidyRun, run_id):
+        with jobs.helping(SubsidyRun, run_id, token):
             run = SubsidyRun.objects.get(pk=run_id)
             if not (run.status == SubsidyRun.Status.RUNNING and run.job_token == token):
                 return 0

@@ -233,30 +233,3 @@ if decision:
 print(json.dumps({"weasyprint": sorted(m for m in sys.modules if m.split(".")[0] == "weasyprint")[:3],
                   "statuses": statuses, "batch": batch, "page": page}, ensure_ascii=False))
 """
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
-def test_a_job_between_two_steps_is_not_called_interrupted_but_a_quiet_one_is(approved, staff, login, monkeypatch):
-    """Between two steps of a batch (a part's message already taken by a worker that has not locked the
-    job yet; a part done and the last step not yet sent) nobody holds the job and nothing waits in the
-    queue. The page, polled every second, called such a job 运行已中断 and offered 重新运行 (the bench of
-    ten prints in a row met it); it now does so only when nothing of the job has moved for a while."""
-    from claims import views
-    from yfbz.core import jobs
-
-    batch = NoticeBatch.objects.create(requested_by=staff["district_clerk"], decision_ids=[approved.pk], progress_total=1)
-    jobs._claim(NoticeBatch, batch.pk)  # claimed; its coordinator has let go, its part not yet locked
-    batch.refresh_from_db()
-    assert jobs.abandoned(batch)  # what the jobs helper sees at that moment
-    client = login(staff["district_clerk"])
-    progress = reverse("claims:notice-batch-progress", args=[batch.pk])
-    page = reverse("claims:notice-batch", args=[batch.pk])
-    assert client.get(progress).json()["finished"] is False
-    html = client.get(page).content.decode()
-    assert "正在生成" in html and 'data-testid="job-rerun"' not in html
-    # nothing moved since (its worker was killed): offered 重新运行
-    monkeypatch.setattr(views, "ABANDONED_AFTER_SECONDS", 0)
-    assert client.get(progress).json()["finished"] is True
-    html = client.get(page).content.decode()
-    assert "运行已中断" in html and 'data-testid="job-rerun"' in html

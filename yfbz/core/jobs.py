@@ -24,6 +24,12 @@ the work's "done" (``done()``, in the work's last transaction) and "重新运行
 one append-only history row in the same transaction as the status. ``queue()`` writes the first row
 when the job is created. The parts of a job spread over workers have no status and no history.
 
+A job spread over workers goes from step to step (the coordinator under ``run``, its parts and its last
+step under ``helping``); each step of a claim is a ``JobStep`` row, begun under the lock and ended before
+it is let go. Between two steps nobody holds the lock, yet the job is alive: every step has ended and the
+next is on its way (``HANDOVER_SECONDS``, or its message taken by a worker, ``token_taken``). A step begun
+and never ended with nobody holding the lock is a worker killed mid-step.
+
 A row left running by a dead worker, or failed, is offered "重新运行" (``rerun()``; the shared view
 ``core:job-rerun`` and ``templates/includes/job_status.html``): it goes back to queued with its tries
 reset and the task is sent again. A subsidy run resumes after its last committed batch.
@@ -35,6 +41,7 @@ Without PostgreSQL (``./dev serve`` on SQLite) tasks run inline in the request: 
 from __future__ import annotations
 
 import decimal
+import threading
 import uuid
 import zlib
 from contextlib import contextmanager
@@ -122,12 +129,12 @@ def _held(model, pk: int):
 
 
 @contextmanager
-def helping(model, pk: int):
+def helping(model, pk: int, token: str):
     """A worker working on a part of the job (a chunk of a run spread over workers) holds the job's lock
     *shared* while it works: the job is ``alive()`` as long as one part is being worked, a second
     coordinator cannot claim it (``run`` takes the lock exclusively), and a killed part worker releases
     its share at once. A session that holds the lock exclusively (the coordinator running the parts
-    inline) may take the share too."""
+    inline) may take the share too. The part is one step of the claim ``token`` (``_step``)."""
     if not _pg():
         yield
         return
@@ -135,10 +142,85 @@ def helping(model, pk: int):
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock_shared(%s, %s)", [k1, k2])
     try:
-        yield
+        with _step(model, pk, token):
+            yield
     finally:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock_shared(%s, %s)", [k1, k2])
+
+
+# --- the steps: between two of them nobody holds the lock -----------------------------------------
+#: A job spread over workers goes from step to step (the coordinator, each part, the last step): a step
+#: lets go of the job's lock before the next one takes it (its message just taken by a worker, or the
+#: chord's last step not yet sent by the part that finished last). For that moment nobody holds the
+#: lock and the queue may hold nothing of the job; the job is still alive if every step of its claim has
+#: ended (none was killed) and the last one ended less than this long ago (a hand-over takes
+#: milliseconds; a job left this long after its last step, with nothing queued, lost its next step).
+HANDOVER_SECONDS = 30
+
+_open_steps = threading.local()
+
+
+def _step_id() -> str:
+    """The Celery task's id (a message delivered again after its worker died is the same step, so the
+    step it left open is closed by the new delivery), else a fresh one."""
+    from celery import current_task
+
+    task_id = getattr(getattr(current_task, "request", None), "id", None) if current_task else None
+    return str(task_id) if task_id else uuid.uuid4().hex
+
+
+@contextmanager
+def _step(model, pk: int, token: str):
+    """Record a step of the claim ``token`` while this worker holds the job's lock: started after the
+    lock is taken, ended before it is let go (so a step without an end and without a lock holder is a
+    killed worker). A step inside another step of the same job in this thread (the parts run inline by
+    the coordinator) is part of it and records nothing."""
+    held = getattr(_open_steps, "jobs", None)
+    if held is None:
+        held = _open_steps.jobs = set()
+    key = (model._meta.label_lower, int(pk))
+    if not _pg() or not token or key in held:
+        yield
+        return
+    step = _step_id()
+    with connection.cursor() as cur:
+        cur.execute(
+            f'INSERT INTO "{_STEPS}" (job, job_pk, token, step, started_at, ended_at) '
+            "VALUES (%s, %s, %s, %s, clock_timestamp(), NULL) "
+            "ON CONFLICT (token, step) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL",
+            [key[0], key[1], token, step],
+        )
+    held.add(key)
+    try:
+        yield
+    finally:
+        held.discard(key)
+        with connection.cursor() as cur:
+            cur.execute(f'UPDATE "{_STEPS}" SET ended_at = clock_timestamp() WHERE token = %s AND step = %s',
+                        [token, step])
+
+
+_STEPS = "core_jobstep"
+
+
+def _forget_steps(model, pk: int) -> None:
+    """The job's step rows (of every claim): removed by a new claim, "done" and a failure."""
+    if _pg():
+        with connection.cursor() as cur:
+            cur.execute(f'DELETE FROM "{_STEPS}" WHERE job = %s AND job_pk = %s', [model._meta.label_lower, int(pk)])
+
+
+def _steps(token: str) -> tuple:
+    """The claim's steps as (open, count, last start, last end, whether the last end is recent)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f'SELECT count(*) FILTER (WHERE ended_at IS NULL), count(*), max(started_at), max(ended_at), '
+            "coalesce(max(ended_at) > clock_timestamp() - make_interval(secs => %s), false) "
+            f'FROM "{_STEPS}" WHERE token = %s',
+            [HANDOVER_SECONDS, token],
+        )
+        return tuple(cur.fetchone())
 
 
 def still_mine_shared(model, pk: int, token: str) -> bool:
@@ -155,10 +237,25 @@ def still_mine_shared(model, pk: int, token: str) -> bool:
 
 def alive(obj) -> bool:
     """Whether a worker is working on ``obj`` now (holds its lock, exclusively as the coordinator or
-    shared as one of its parts; a killed worker holds nothing) or work of the current claim still
-    waits in the broker's queue (``waiting``): a part queued behind others is not abandoned."""
+    shared as one of its parts; a killed worker holds nothing), work of the current claim still
+    waits in the broker's queue (``waiting``): a part queued behind others is not abandoned, or the job
+    is between two of its steps (``between_steps``)."""
     if not _pg():
         return False
+    running = getattr(obj, "status", None) == spec_of(type(obj)).running
+    token = getattr(obj, "job_token", "") if running else ""
+    # the steps read before and after the lock and the queue: a step that ended (its lock let go) or began
+    # between the reads changes them — somebody is at work; unchanged, they say whether a step was killed
+    before = _steps(token) if token else None
+    if _locked(obj) or waiting(obj):
+        return True
+    if not token:
+        return False
+    after = _steps(token)
+    return after[:4] != before[:4] or _between_steps(after, token)
+
+
+def _locked(obj) -> bool:
     k1, k2 = _key(type(obj), obj.pk)
     with connection.cursor() as cur:
         cur.execute(
@@ -168,9 +265,17 @@ def alive(obj) -> bool:
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             [k1, k2],
         )
-        if cur.fetchone()[0]:
-            return True
-    return waiting(obj)
+        return cur.fetchone()[0]
+
+
+def _between_steps(steps: tuple, token: str) -> bool:
+    """Every step of the claim has ended (no worker was killed mid-step) and the next one is on its way:
+    the last step ended a moment ago (``HANDOVER_SECONDS``), or a message of the claim has been taken
+    from the queue by a worker that has not begun it yet (``token_taken``)."""
+    open_steps, count, _started, _ended, recent = steps
+    if open_steps or not count:  # a step killed, or no step ever began (the coordinator killed after its claim)
+        return False
+    return bool(recent) or token_taken(token)
 
 
 def waiting(obj) -> bool:
@@ -192,6 +297,17 @@ def token_queued(token: str) -> bool:
     """Whether a message in the Celery broker's queues (Redis) carries ``token`` in its arguments
     (Celery's ``argsrepr`` header is plain text in the stored message). False without a broker (tasks
     inline) or when the broker cannot be read."""
+    return _in_broker(token, queued=True)
+
+
+def token_taken(token: str) -> bool:
+    """Whether a worker has taken a message carrying ``token`` from the queue and not yet acknowledged it
+    (kombu keeps it in the transport's ``unacked`` hash; the tasks acknowledge late). A worker killed
+    keeps its message there too, so this says "alive" only when no step of the claim was left open."""
+    return _in_broker(token, queued=False)
+
+
+def _in_broker(token: str, *, queued: bool) -> bool:
     from yfbz.celery import app
 
     url = str(app.conf.broker_url or "")
@@ -201,7 +317,10 @@ def token_queued(token: str) -> bool:
     queues = {app.conf.task_default_queue or "celery"}
     try:
         with app.connection_for_read() as conn:
-            client = conn.default_channel.client
+            channel = conn.default_channel
+            client = channel.client
+            if not queued:
+                return any(needle in raw for raw in client.hvals(channel.unacked_key))
             for q in queues:
                 for suffix in _PRIORITY_KEYS:
                     for raw in client.lrange(q + suffix, 0, -1):
@@ -242,6 +361,7 @@ def done(model, pk: int, token: str, **results) -> bool:
         if not still_mine(model, pk, token):
             return False
         workflow.transition(_row(model, pk, spec.running), spec.done, by=None, reason="运行完成", also=results)
+        _forget_steps(model, pk)
     return True
 
 
@@ -268,6 +388,7 @@ def _claim(model, pk: int) -> str | None:
             workflow.transition(_row(model, pk, row["status"]), spec.failed, by=None, reason=text,
                                 also={spec.error_field: text})
             return None
+        _forget_steps(model, pk)  # the steps of an earlier claim (a killed worker's among them)
         token = uuid.uuid4().hex
         tries = row["job_tries"] + 1
         why = f"第{tries}次运行" + ("（上次运行中断，任务再次送达）" if row["status"] == spec.running else "")
@@ -325,6 +446,7 @@ def fail(model, pk: int, token: str | None, exc: BaseException) -> str:
             return text
         workflow.transition(_row(model, pk, row["status"]), spec.failed, by=None, reason=text[:2000],
                             also={spec.error_field: text[:2000]})
+        _forget_steps(model, pk)
     return text
 
 
@@ -338,7 +460,8 @@ def run(model, pk: int, work):
         if token is None:
             return None
         try:
-            return work(token)
+            with _step(model, pk, token):
+                return work(token)
         except Exception as exc:
             text = fail(model, pk, token, exc)
             if isinstance(exc, YfbzError):

@@ -173,3 +173,27 @@ class ExportJobStatusChange(StatusHistory):
 
     class Meta(StatusHistory.Meta):
         verbose_name = verbose_name_plural = "导出任务状态记录"
+
+
+class JobStep(models.Model):
+    """One step of a job's current claim taken by a worker (yfbz.core.jobs: the coordinator under
+    ``run``, a part or the last step under ``helping``): started when the worker holds the job's lock,
+    ended just before it lets go. Between two steps nobody holds the lock, but every step of the claim
+    has ended: the job is handing over, not interrupted. A step started and never ended while nobody
+    holds the lock is a worker killed mid-step: 运行已中断 at once. Only the claims in flight keep rows
+    (a new claim, "done" and a failure remove the job's rows); no page shows them."""
+
+    job = models.CharField("任务类型", max_length=100)  # the job row's model, label_lower
+    job_pk = models.BigIntegerField("任务编号")
+    token = models.CharField("任务标记", max_length=40)
+    step = models.CharField("步骤", max_length=64)  # the Celery task's id (a message delivered again is the same step)
+    started_at = models.DateTimeField("开始时间")
+    ended_at = models.DateTimeField("结束时间", null=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "后台任务步骤"
+        constraints = [models.UniqueConstraint(fields=["token", "step"], name="core_jobstep_token_step")]
+        indexes = [models.Index(fields=["job", "job_pk"], name="core_jobstep_job")]
+
+    def __str__(self):
+        return f"{self.job} #{self.job_pk} {self.step}"
