@@ -156,3 +156,45 @@ def test_a_batch_prints_many_notices_into_one_pdf_one_page_each(decided_bill, ma
     assert len(reader.pages) == 3
     assert [re.search(r"批量\d", p.extract_text().replace(" ", "")).group() for p in reader.pages] == ["批量0", "批量1", "批量2"]
     assert NoticePrint.objects.filter(batch=batch).count() == 3
+
+
+NOTE = "经核查，申请人提交的住院费用发票与医疗机构留存联的金额、日期、项目明细不一致，且未能在规定期限内补正说明。"
+
+
+def test_a_notice_a_little_longer_than_a_page_never_leaves_the_closing_alone_on_its_last_page(
+        decided_bill, make_person, staff):
+    """Refusal notices whose reviewer's note grows a line at a time, across the end of the first page,
+    printed as one batch. A notice that ran slightly over put only the 版记 (then only the 署名, 成文日期
+    and 版记) and the page number on its page 2; the closing (the right to appeal, 署名 + 成文日期, 版记)
+    now moves to page 2 whole, so page 2 carries body text (GB/T 9704: the 署名 page is never without 正文)."""
+    from claims.tasks import notice_batch
+
+    ids = []
+    for i in range(16):  # one line of the note more each time: ~38 characters
+        bill = decided_bill(make_person(f"长度{i:02d}"))
+        ids.append(decision_refuse(bill_id=bill.pk, user=staff["reviewer"], code="PAPERS_NOT_GENUINE",
+                                   reason=(NOTE * 20)[: 200 + 38 * i]).pk)
+    batch = notice_batch_create(user=staff["district_clerk"], decision_ids=ids)
+    notice_batch(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == NoticeBatch.Status.DONE, batch.error
+    issued = re.sub(r"\s+", "", pdf_text(bytes(batch.pdf)))
+    closing = ["重庆市渝北区医疗保障局", "（加盖印章）", "印发", re.search(r"\d{4}年\d{1,2}月\d{1,2}日(?=印发)", issued).group()]
+    pages: dict[str, list[str]] = {}
+    for page in PdfReader(io.BytesIO(bytes(batch.pdf))).pages:
+        text = re.sub(r"\s+", "", page.extract_text())
+        name = re.search(r"长度\d\d", text)
+        if name:
+            pages[name.group()] = [text]
+        else:
+            pages[list(pages)[-1]].append(text)
+    assert len(pages) == 16
+    lengths = [len(p) for p in pages.values()]
+    assert lengths[0] == 1 and lengths[-1] == 2  # the notes run from one page to two
+    for name, texts in pages.items():
+        for text in texts[1:]:
+            body = re.sub(r"—\d+—", "", text)
+            for part in closing:
+                body = body.replace(part, "")
+            assert body, f"{name}: page 2 holds only the closing: {text}"
+        assert "行政复议" in texts[-1] and texts[-1].index("行政复议") < texts[-1].index("（加盖印章）")
