@@ -73,3 +73,6 @@ JOB_DATA_TOO_LARGE = "数值超出允许范围（{detail}）"
 JOB_DATA_NUL = "数据中含有无法保存的空字符（NUL）"
 JOB_DATA_CONFLICT = "数据冲突（{detail}），可能有另一项操作同时进行；请稍后重新运行"
 JOB_DEADLOCK = "与另一项同时进行的操作冲突，请重新运行"
+
+# --- files built by a task (yfbz.core.exports) ---------------------------------------------------------
+EXPORT_OUT_OF_REACH = "“{title}”已不在{user}的查看范围内（或已不存在），未生成文件。"

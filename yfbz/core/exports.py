@@ -22,6 +22,21 @@ is written then, ``yfbz.core.pii``), calls ``offload(request, "claims.bills", fu
   permission at that moment, masked unless they asked for full numbers with a reason). The user
   is sent to the job's page and downloads the file there when it is ready; nobody else can. Downloading
   a file with full numbers is an access entry of its own.
+
+**One document** (a PDF laid out by WeasyPrint: a statistical return, a fund request form, the month's
+funding report) is a kind with no rows and no inline limit — always a job, so the web process never
+imports WeasyPrint (a worker's first PDF cost it ~70 MiB, and each render held it for a second or more)::
+
+    exports.register_document("funding.request_pdf", title="资金申请表", permission="funding.view_fundrequest",
+                              build=lambda user, params, full: (pdf bytes, download name),
+                              back=lambda params: (url of the document's page, what it is))
+
+Its page's button is a POST (CSRF) to a view that reads the document through the scoped selector (404
+otherwise) and calls ``document_job(user=…, key=…, params={"pk": …}, title=…)``, then sends the user to
+the job's page (正在生成… → 下载 PDF). A second press by the same user while the job waits or runs
+(within ``DOUBLE_CLICK_SECONDS``) is that job; a GET of the button's address creates nothing. The task
+builds the document through the same scoped selector **as the user who asked**; a document no longer
+in their reach fails the job with ``errors.EXPORT_OUT_OF_REACH``.
 """
 
 from __future__ import annotations
@@ -50,6 +65,8 @@ class ExportKind:
     build: Callable  # (user, params: QueryDict, full: bool) -> (bytes, download file name)
     # who may build it when it runs: a permission name, or (user) -> bool for a role-based check (the audit trail)
     inline_rows: int = INLINE_ROWS  # measured: the rows it builds within INLINE_MS (docs/scaling.md "Exports")
+    document: bool = False  # one document (a PDF): always a job, asked for by a POST (``document_job``)
+    back: Callable | None = None  # (params: QueryDict) -> (url, label): the document's own page, for the job page
 
     def allowed(self, user) -> bool:
         return self.permission(user) if callable(self.permission) else user.has_perm(self.permission)
@@ -70,6 +87,12 @@ class Asked:
 def register(key: str, *, title: str, permission: str | Callable, rows: Callable, build: Callable,
              inline_rows: int = INLINE_ROWS) -> None:
     KINDS[key] = ExportKind(key, title, permission, rows, build, inline_rows)
+
+
+def register_document(key: str, *, title: str, permission: str | Callable, build: Callable,
+                      back: Callable | None = None) -> None:
+    """One document built by a task, never in the request (inline limit 0: no rows to count)."""
+    KINDS[key] = ExportKind(key, title, permission, rows=None, build=build, inline_rows=0, document=True, back=back)
 
 
 def inline_limit(key: str | None = None) -> int:
@@ -139,6 +162,47 @@ def offload(request, key: str, *, full: bool, title: str | None = None, extra: d
     return redirect("export-detail", job.pk)
 
 
+#: a second press of a document's button this soon, while its job still waits or runs, is the same job
+DOUBLE_CLICK_SECONDS = 60
+#: pg_advisory_xact_lock(DOCUMENT_LOCK, user id): one user's presses are looked at one at a time
+DOCUMENT_LOCK = 0x6A6F6273
+
+
+def document_job(*, user, key: str, params: dict, title: str):
+    """The job that builds one document (a kind of ``register_document``) for ``user``: a new
+    ``ExportJob`` queued for ``core.export_run`` after commit, or — a double click, or two tabs — the
+    job of the same document this user asked for less than ``DOUBLE_CLICK_SECONDS`` ago that still
+    waits or runs (not one whose worker died). The caller has read the document through the scoped
+    selector and checked the permission; the task does both again when it runs."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from . import jobs
+    from .models import ExportJob
+
+    if not KINDS[key].document:
+        raise ValueError(f"{key} is not a document")
+    filters = {k: [str(params[k])] for k in sorted(params)}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # two presses at once (two gunicorn workers) would each find no job and make one: the second
+            # waits here until the first has committed its job, then finds it
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DOCUMENT_LOCK, user.pk])
+        pending = (ExportJob.objects.filter(kind=key, params=filters, requested_by=user,
+                                            status__in=ExportJob.JOB.pending,
+                                            requested_at__gte=timezone.now() - timedelta(seconds=DOUBLE_CLICK_SECONDS))
+                   .order_by("-pk").first())
+        if pending is not None and not jobs.abandoned(pending):
+            return pending
+        job = ExportJob.objects.create(kind=key, title=title, params=filters, requested_by=user)
+        jobs.queue(job, by=user, reason="生成文件")
+        transaction.on_commit(lambda: send(job.pk))
+    return job
+
+
 def send(job_id: int) -> None:
     from .tasks import export_run
 
@@ -147,10 +211,12 @@ def send(job_id: int) -> None:
 
 def export_run(*, job_id: int) -> bool:
     """Build the job's file (yfbz.core.jobs: one worker at a time, any error fails the row in Chinese)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
     from django.utils import timezone
 
     from . import jobs
-    from .errors import YfbzError
+    from .errors import EXPORT_OUT_OF_REACH, YfbzError
     from .models import ExportJob
 
     def work(token: str) -> bool:
@@ -161,7 +227,10 @@ def export_run(*, job_id: int) -> bool:
             raise YfbzError(f"没有这种导出：{job.kind}")
         if not user.is_active or not kind.allowed(user):
             raise YfbzError(f"{user}已无权导出“{kind.title}”。")
-        data, file_name = kind.build(user, params_of(job.params), job.full)
+        try:
+            data, file_name = kind.build(user, params_of(job.params), job.full)
+        except (Http404, PermissionDenied) as exc:  # the scoped selector, as the user: no longer theirs to read
+            raise YfbzError(EXPORT_OUT_OF_REACH, title=job.title, user=user) from exc
         with transaction.atomic():
             if not jobs.still_mine(ExportJob, job_id, token):
                 return False

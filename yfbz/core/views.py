@@ -206,7 +206,17 @@ def export_detail(request, pk):
     """A large export built in the background (yfbz.core.exports): its state, and the file when ready."""
     from django.shortcuts import render
 
-    return render(request, "core/export_job.html", {"job": _my_export(request, pk)})
+    from . import jobs
+    from .exports import KINDS, params_of
+
+    job = _my_export(request, pk)
+    kind = KINDS.get(job.kind)
+    document = kind is not None and kind.document
+    back = kind.back(params_of(job.params)) if document and kind.back else None
+    return render(request, "core/export_job.html", {
+        "job": job, "document": document, "back": back,
+        "pending": job.status in job.JOB.pending and not jobs.abandoned(job),
+    })
 
 
 @login_required
