@@ -11,6 +11,10 @@ class FundingConfig(AppConfig):
         from .exports import register_exports
 
         register_exports()
+        # its PDFs (the fund request form, the month report) are built by a task, never in the web process
+        from .notices import register_documents
+
+        register_documents()
 
         from yfbz.core.display import register_labels
 

@@ -76,3 +76,57 @@ def fund_request_pdf(req, summary: dict) -> bytes:
 
 def month_report_pdf(report: dict) -> bytes:
     return _pdf("funding/pdf/month_report.html", {"r": report})
+
+
+def month_report_name(year: int, month: int) -> str:
+    return f"医疗救助资金{year}年{month}月收支报表"
+
+
+# --- the documents as jobs (yfbz.core.exports.register_document): built in a Celery worker, never in
+# the web process, each read again through the scoped selector as the user who asked ---------------------
+def request_pdf_for(user, params, full=False) -> tuple[bytes, str]:
+    """The fund request form of ``params["pk"]`` as ``user`` reads it (their district's requests: 404
+    otherwise), and its file's name."""
+    from django.shortcuts import get_object_or_404
+
+    from yfbz.core.downloads import download_name
+
+    from . import selectors
+
+    req = get_object_or_404(selectors.fund_requests(user).select_related("created_by", "approved_by"),
+                            pk=int(params["pk"]))
+    return (fund_request_pdf(req, selectors.request_summary(req)),
+            download_name(f"{req.year}年{req.month}月医疗救助资金申请表", req.number, ext="pdf"))
+
+
+def month_report_pdf_for(user, params, full=False) -> tuple[bytes, str]:
+    """The month's funding report (``params`` year and month) and its file's name."""
+    from django.http import Http404
+
+    from yfbz.core.downloads import download_name
+
+    from . import selectors
+    from .forms import MonthForm
+
+    form = MonthForm({"year": params.get("year"), "month": params.get("month")})
+    if not form.is_valid():
+        raise Http404("年度或月份有误")
+    y, m = form.cleaned_data["year"], form.cleaned_data["month"]
+    return month_report_pdf(selectors.month_report(y, m)), download_name(month_report_name(y, m), ext="pdf")
+
+
+def register_documents() -> None:
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from yfbz.core import exports
+
+    exports.register_document(
+        "funding.request_pdf", title="医疗救助资金申请表", permission="funding.view_fundrequest", build=request_pdf_for,
+        back=lambda params: (reverse("funding:request-detail", args=[params["pk"]]), "资金申请"))
+    exports.register_document(
+        "funding.month_report_pdf", title="医疗救助资金收支报表", permission="funding.view_journalentry",
+        build=month_report_pdf_for,
+        back=lambda params: (f"{reverse('funding:report')}?{urlencode({'year': params['year'], 'month': params['month']})}",
+                             "资金月报"))

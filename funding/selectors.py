@@ -27,6 +27,16 @@ ZERO = Decimal("0.00")
 ROUTE_A = (EnrolmentKind.RESIDENT_T1, EnrolmentKind.RESIDENT_T2)
 
 
+def fund_requests(user):
+    """Fund requests of the user's district (docs/areas.md, funds by area): yfbz.core.scoping.district_q.
+    The request's page, its form as PDF (built by a task as the user who asked) and its actions read it here."""
+    from yfbz.core.scoping import district_q
+
+    from .models import FundRequest
+
+    return FundRequest.objects.filter(district_q(user))
+
+
 def own_accounts():
     return Account.objects.filter(kind=Account.Kind.OWN).order_by("pk")
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("receivables/<int:pk>/recover/", views.receivable_recover, name="receivable-recover"),
     path("report/", views.report, name="report"),
     path("report/close/", views.period_close, name="period-close"),
+    path("report/pdf/", views.report_pdf, name="report-pdf"),
     path("subsidy/", views.subsidy, name="subsidy"),
     path("subsidy/run/", views.subsidy_run_start, name="subsidy-run"),
     path("subsidy/run/<int:pk>/progress/", views.subsidy_run_progress, name="subsidy-progress"),

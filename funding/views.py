@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -19,6 +20,8 @@ from beneficiaries.models import Person, Town
 from yfbz.core.display import money as display_money
 from yfbz.core.downloads import download, town_name
 from yfbz.core.errors import YfbzError
+from yfbz.core.exports import document_job
+from yfbz.core.middleware import read_only_allowed
 from yfbz.core.roles import Role
 from yfbz.core.scoping import district_q, towns_on
 from yfbz.core.workflow import history_of
@@ -42,7 +45,6 @@ from .models import (
     EntryProposal,
     FileImport,
     Fund,
-    FundRequest,
     JournalEntry,
     PayableLine,
     PaymentBatch,
@@ -62,7 +64,7 @@ from .services.fileimports import file_import_queue
 
 def _requests(user):
     """Fund requests of the user's district (docs/areas.md, funds by area): yfbz.core.scoping.district_q."""
-    return FundRequest.objects.filter(district_q(user))
+    return selectors.fund_requests(user)
 
 
 def _batches(user):
@@ -131,12 +133,19 @@ def _payable_by_fund(req) -> list[dict]:
              "total": rows.get(f.value, {}).get("total") or 0} for f in Fund]
 
 
+@read_only_allowed  # the auditor's press asks for a PDF to read: a job row of their own, nothing else changes
 @login_required
 @permission_required("funding.view_fundrequest", raise_exception=True)
 def request_pdf(request, pk):
-    req = get_object_or_404(_requests(request.user).select_related("created_by", "approved_by"), pk=pk)
-    return download(notices.fund_request_pdf(req, selectors.request_summary(req)),
-                    f"{req.year}年{req.month}月医疗救助资金申请表", req.number, ext="pdf")
+    """打印申请表 (issue 14): a POST queues the form's PDF for a Celery worker (yfbz.core.exports.document_job:
+    a second press while it waits is the same job) and leads to the job's page, where it is downloaded.
+    A GET (an old link, a bookmark) only leads back to the request's page: it creates nothing."""
+    req = get_object_or_404(_requests(request.user), pk=pk)
+    if request.method != "POST":
+        return redirect("funding:request-detail", pk=req.pk)
+    job = document_job(user=request.user, key="funding.request_pdf", params={"pk": req.pk},
+                       title=f"医疗救助资金申请表 {req.number}")
+    return redirect("export-detail", job.pk)
 
 
 @login_required
@@ -245,15 +254,32 @@ def report(request):
     r = selectors.month_report(y, m)
     fmt = request.GET.get("format")
     if fmt == "xlsx":
-        return download(exports.month_report_xlsx(r), f"医疗救助资金{y}年{m}月收支报表", ext="xlsx")
-    if fmt == "pdf":
-        return download(notices.month_report_pdf(r), f"医疗救助资金{y}年{m}月收支报表", ext="pdf")
+        return download(exports.month_report_xlsx(r), notices.month_report_name(y, m), ext="xlsx")
+    if fmt == "pdf":  # an old link: the PDF is a job now, asked for by the page's button (report_pdf)
+        return redirect(f"{reverse('funding:report')}?{urlencode({'year': y, 'month': m})}")
     period = Period.objects.filter(year=y, month=m).first()
     return render(request, "funding/report.html", {
         "form": form, "r": r, "period": period, "month_ended": today > r["last"],
         "month_in": sum((a["inflow"] for a in r["accounts"]), Decimal("0.00")),
         "month_out": sum((a["outflow"] for a in r["accounts"]), Decimal("0.00")),
     })
+
+
+@read_only_allowed  # the auditor's press asks for a PDF to read: a job row of their own, nothing else changes
+@login_required
+@permission_required("funding.view_journalentry", raise_exception=True)
+@require_POST
+def report_pdf(request):
+    """导出 PDF of the month report (issue 14): queued for a Celery worker (a second press while it waits is the
+    same job), downloaded from the job's page."""
+    form = MonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写正确的年度和月份")
+        return redirect("funding:report")
+    y, m = form.cleaned_data["year"], form.cleaned_data["month"]
+    job = document_job(user=request.user, key="funding.month_report_pdf", params={"year": y, "month": m},
+                       title=notices.month_report_name(y, m))
+    return redirect("export-detail", job.pk)
 
 
 @login_required

@@ -113,7 +113,9 @@ def test_fund_requests_are_compiled_per_district_and_each_district_sees_its_own(
     assert yb.get(reverse("funding:request-detail", args=[yb_req.pk])).status_code == 200
     bbc = login(bb_clerk)
     assert bbc.get(reverse("funding:request-detail", args=[yb_req.pk])).status_code == 404
-    assert bbc.get(reverse("funding:request-pdf", args=[bb_req.pk])).status_code == 200
+    # the form's PDF: a job of the district's own request; the other district's request is 404, no job made
+    assert bbc.post(reverse("funding:request-pdf", args=[yb_req.pk])).status_code == 404
+    assert bbc.post(reverse("funding:request-pdf", args=[bb_req.pk])).status_code == 302
     home = bbc.get(reverse("funding:home")).content.decode()
     assert bb_req.number in home and yb_req.number not in home
     city = login(make_user("city", Role.CITY))

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from funding import services
 from funding.payables import PROVIDERS, Payable, Provider, register_provider
+from tests.document_jobs import pdf_of
 
 pytestmark = pytest.mark.django_db
 CODES = re.compile(r"\b(ASSISTANCE|YOUFU|SUBSIDY|BENEFIT_PERSON|INSTITUTION|MAJOR_DISEASE|LARGE_EXPENSE|INPATIENT|"
@@ -45,13 +46,14 @@ def benefits():
 
 
 def test_the_fund_request_form_has_totals_in_figures_and_capitals_per_fund_category_and_scheme_and_a_sign_off(
-        benefits, staff, login, fund):
+        benefits, staff, login, fund, django_capture_on_commit_callbacks):
     staff["district_clerk"].full_name = "经办张"
     staff["district_clerk"].save()
     staff["reviewer"].full_name = "审核李"
     staff["reviewer"].save()
     req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
-    text = pdf_text(login(staff["finance"]).get(reverse("funding:request-pdf", args=[req.pk])).content)
+    form_url = reverse("funding:request-pdf", args=[req.pk])
+    text = pdf_text(pdf_of(login(staff["finance"]), form_url, django_capture_on_commit_callbacks))
     flat = re.sub(r"\s+", "", text)
     assert "医疗救助资金申请表" in flat and req.number in flat
     # per fund, in figures and in capitals; the grand total too
@@ -70,7 +72,7 @@ def test_the_fund_request_form_has_totals_in_figures_and_capitals_per_fund_categ
     assert "审核李" not in flat and "年月日" in flat
 
     services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
-    flat = re.sub(r"\s+", "", pdf_text(login(staff["finance"]).get(reverse("funding:request-pdf", args=[req.pk])).content))
+    flat = re.sub(r"\s+", "", pdf_text(pdf_of(login(staff["finance"]), form_url, django_capture_on_commit_callbacks)))
     assert "审核李" in flat
 
 
@@ -91,7 +93,8 @@ def test_the_bank_file_says_what_each_payment_is_for_in_words(benefits, staff, l
     assert all(c.number_format == "#,##0.00" for c in amounts.values())
 
 
-def test_the_month_report_shows_amounts_with_separators_and_schemes_by_name(benefits, staff, login, fund):
+def test_the_month_report_shows_amounts_with_separators_and_schemes_by_name(benefits, staff, login, fund,
+                                                                           django_capture_on_commit_callbacks):
     fund("SPECIAL", "100000.00")
     req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
     services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
@@ -101,14 +104,17 @@ def test_the_month_report_shows_amounts_with_separators_and_schemes_by_name(bene
     services.payment_batch_confirm(batch_id=batch.pk, paid_on=date(2025, 3, 28), failures={}, user=staff["reviewer"])
     client = login(staff["auditor"])
     for content in (client.get(reverse("funding:report"), {"year": 2025, "month": 3}).content.decode(),
-                    pdf_text(client.get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "pdf"}).content)):
+                    pdf_text(pdf_of(client, reverse("funding:report-pdf"), django_capture_on_commit_callbacks,
+                                    {"year": 2025, "month": 3}))):
         assert "41,209.28" in content and "重特大疾病医疗救助" in content and "45,444.55" in content
         assert "MAJOR_DISEASE" not in content and "ONE_STOP" not in content
         assert not re.search(r"\d\.\d{3,}", re.sub(r"<[^>]+>", " ", content))
 
 
-def test_downloads_are_named_in_chinese_never_by_town_id(benefits, staff, login, towns):
+def test_downloads_are_named_in_chinese_never_by_town_id(benefits, staff, login, towns, django_capture_on_commit_callbacks):
     from urllib.parse import unquote
+
+    from tests.document_jobs import download, press
 
     def name(resp):
         assert resp.status_code == 200, resp.status_code
@@ -119,6 +125,10 @@ def test_downloads_are_named_in_chinese_never_by_town_id(benefits, staff, login,
     assert name(district.get(reverse("funding:tax-list", args=[2025]), {"town": towns["HX"].pk})) == "回兴街道-2025年资助参保税务名单.xlsx"
     assert name(district.get(reverse("funding:gap-list", args=[2025]))) == "全区-2025年漏保断保名单.xlsx"
     req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
-    assert name(district.get(reverse("funding:request-pdf", args=[req.pk]))) == f"2025年3月医疗救助资金申请表-{req.number}.pdf"
+    _, job = press(district, reverse("funding:request-pdf", args=[req.pk]), django_capture_on_commit_callbacks)
+    assert name(download(district, job)) == f"2025年3月医疗救助资金申请表-{req.number}.pdf"
+    auditor = login(staff["auditor"])
+    _, job = press(auditor, reverse("funding:report-pdf"), django_capture_on_commit_callbacks, {"year": 2025, "month": 3})
+    assert name(download(auditor, job)) == "医疗救助资金2025年3月收支报表.pdf"
     assert name(login(staff["auditor"]).get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "xlsx"})) == \
         "医疗救助资金2025年3月收支报表.xlsx"

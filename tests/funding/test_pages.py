@@ -131,14 +131,18 @@ def test_a_town_clerk_cannot_import_enrolment_for_another_town(two_towns, staff)
         enrolment_import(year=2025, data=_workbook([(b.id_number, b.name, "一档")]), user=staff["slh_clerk"])
 
 
-def test_the_fund_request_pdf_and_the_month_report_show_the_figures(make_person, staff, login, fund):
+def test_the_fund_request_pdf_and_the_month_report_show_the_figures(make_person, staff, login, fund,
+                                                                    django_capture_on_commit_callbacks):
+    from tests.document_jobs import pdf_of
+
     p = make_person("自缴某", categories=("DIBAO",))
     rep = services.selfpaid_report(person=p, year=2025, enrolment="RESIDENT_T1", paid_amount=Decimal("400"), bank_name="农行",
                                    bank_account="622800001", account_holder="自缴某", user=staff["slh_clerk"], today=date(2025, 3, 2))
     rep = services.selfpaid_decide(report_id=rep.pk, approve=True, user=staff["district_clerk"], on=date(2025, 3, 3))
     fund("SPECIAL", "5000.00")
     req = services.fund_request_create(year=2025, month=3, user=staff["district_clerk"])
-    text = pdf_text(login(staff["finance"]).get(reverse("funding:request-pdf", args=[req.pk])).content)
+    text = pdf_text(pdf_of(login(staff["finance"]), reverse("funding:request-pdf", args=[req.pk]),
+                           django_capture_on_commit_callbacks))
     assert "医疗救助资金申请表" in text and req.number in text and str(rep.amount) in text and "双龙湖" in text
     services.fund_request_submit(request_id=req.pk, user=staff["reviewer"])
     services.fund_request_record_transfer(request_id=req.pk, on=date(2025, 3, 20), source_document="财拨1",
@@ -149,7 +153,8 @@ def test_the_fund_request_pdf_and_the_month_report_show_the_figures(make_person,
     sheet = load_workbook(io.BytesIO(client.get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "xlsx"}).content))["账户收支"]
     closing = {r[0]: Decimal(str(r[4])) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert closing["医疗救助资金 财政专户"] == Decimal("5000.00") - rep.amount
-    report_pdf = pdf_text(client.get(reverse("funding:report"), {"year": 2025, "month": 3, "format": "pdf"}).content)
+    report_pdf = pdf_text(pdf_of(client, reverse("funding:report-pdf"), django_capture_on_commit_callbacks,
+                                 {"year": 2025, "month": 3}))
     assert "收支报表" in report_pdf and f"{Decimal('5000.00') - rep.amount:,.2f}" in report_pdf
 
 

@@ -72,6 +72,11 @@ def test_town_clerks_reach_no_ledger_fund_request_pdf_or_bank_file(staff, login,
         resp = client.get(url)
         assert resp.status_code == 403, url
         assert b"622800001" not in resp.content
+    assert client.post(reverse("funding:request-pdf", args=[req.pk])).status_code == 403  # the button's POST too
+    assert client.post(reverse("funding:report-pdf"), {"year": 2025, "month": 3}).status_code == 403
+    from yfbz.core.models import ExportJob
+
+    assert not ExportJob.objects.exists()
 
 
 def test_an_institution_at_fault_owes_money_and_its_recovery_is_booked_after_a_second_person_approves(staff, login):
