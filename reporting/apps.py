@@ -22,6 +22,10 @@ class ReportingConfig(AppConfig):
         )
 
         signals.connect()
+        # the return's PDF is built by a task, never in the web process (issue 14, yfbz.core.exports)
+        from .views import register_documents
+
+        register_documents()
         # derived data, rebuilt from audited records: auditing each row would write a log entry per
         # fact and make every rebuild delete row by row (returns, budgets and thresholds stay audited)
         for model in (Fact, Cell, Signature, Aggregate, SubsidyAggregate, Presence, PresenceYear, RefreshQueue,

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from beneficiaries.models import Town
+from yfbz.core.middleware import read_only_allowed
 from yfbz.core.roles import Role
 
 from . import selectors
@@ -269,29 +270,63 @@ def return_act(request, pk, action):
     return redirect("reporting:return-detail", pk)
 
 
+def _return_name(ret) -> str:
+    return f"{ret.unit}-{ret.get_kind_display()}-{ret.period_zh}-第{ret.version}版"
+
+
+@read_only_allowed  # the auditor's press of 下载 PDF asks for a PDF to read: a job row of their own, nothing else
 @login_required
 @permission_required("reporting.view_statreturn", raise_exception=True)
 def return_file(request, pk, fmt):
-
-
-    from .exports import return_pdf, return_xlsx
+    """The return as xlsx (built in the request: a sheet of a few dozen cells) or as PDF (issue 14: laid out by
+    WeasyPrint with its charts, so built by a Celery worker — a POST queues it (a second press while it waits
+    is the same job) and leads to the job's page; a GET of the PDF's address only leads to the return's page)."""
+    from django.http import Http404, HttpResponseNotAllowed
+    from django.shortcuts import redirect
 
     if fmt not in ("xlsx", "pdf"):
-        from django.http import Http404
-
         raise Http404("未知的文件格式")
     ret = _return_for(request, pk)
-    name = f"{ret.unit}-{ret.get_kind_display()}-{ret.period_zh}-第{ret.version}版"
-    if fmt == "xlsx":
-        data = return_xlsx(ret)
-    else:
-        period = Period.from_code(ret.year, ret.period)
-        charts = (dashboard_charts(period, parts=("months", "cuts")) if ret.kind == "ASSISTANCE" else
-                  dashboard_charts(period, parts=("funds",)) if ret.kind == "FUNDS" else [])
-        data = return_pdf(ret, charts)
+    if fmt == "pdf":
+        if request.method != "POST":
+            return redirect("reporting:return-detail", ret.pk)
+        from yfbz.core.exports import document_job
+
+        job = document_job(user=request.user, key="reporting.return_pdf", params={"pk": ret.pk},
+                           title=f"{ret.get_kind_display()} {ret.period_zh} 第{ret.version}版")
+        return redirect("export-detail", job.pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     from yfbz.core.downloads import download
 
-    return download(data, name, ext=fmt)
+    from .exports import return_xlsx
+
+    return download(return_xlsx(ret), _return_name(ret), ext="xlsx")
+
+
+def return_pdf_for(user, params, full=False) -> tuple[bytes, str]:
+    """The return ``params["pk"]`` as PDF with its charts, read as ``user`` reads it (``_return_for``: the
+    局领导 only an approved one), in a Celery worker (yfbz.core.exports.register_document)."""
+    from yfbz.core.downloads import download_name
+    from yfbz.core.exports import Asked
+
+    from .exports import return_pdf
+
+    ret = _return_for(Asked(user, params), int(params["pk"]))
+    period = Period.from_code(ret.year, ret.period)
+    charts = (dashboard_charts(period, parts=("months", "cuts")) if ret.kind == "ASSISTANCE" else
+              dashboard_charts(period, parts=("funds",)) if ret.kind == "FUNDS" else [])
+    return return_pdf(ret, charts), download_name(_return_name(ret), ext="pdf")
+
+
+def register_documents() -> None:
+    from django.urls import reverse
+
+    from yfbz.core import exports
+
+    exports.register_document("reporting.return_pdf", title="统计报表", permission="reporting.view_statreturn",
+                              build=return_pdf_for,
+                              back=lambda params: (reverse("reporting:return-detail", args=[params["pk"]]), "统计报表"))
 
 
 # --- budgets and the fund risk warning ------------------------------------------------------------------

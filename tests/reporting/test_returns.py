@@ -139,8 +139,10 @@ def test_the_funds_and_subsidy_returns_tie_out(year_2025, staff):
     assert sub.tie_out_ok and total_row(sub)[-2:] == [0, "0.00"]
 
 
-def test_the_return_as_a_government_return_in_xlsx_and_pdf(year_2025, staff, login):
+def test_the_return_as_a_government_return_in_xlsx_and_pdf(year_2025, staff, login, django_capture_on_commit_callbacks):
     from django.urls import reverse
+
+    from tests.document_jobs import download, press
 
     ret = return_prepare(kind="ASSISTANCE", period=Q2, user=staff["district_clerk"])
     return_approve(return_id=ret.pk, user=staff["reviewer"], responsible="张局长")
@@ -154,8 +156,10 @@ def test_the_return_as_a_government_return_in_xlsx_and_pdf(year_2025, staff, log
                   "单位负责人：张局长", "审核人：", "填表人：", "报出日期：", "勾稽核对：通过"):
         assert words in text, words
     assert not any(str(c).startswith("=") for c in cells)  # values, never formulas
-    p = client.get(reverse("reporting:return-file", args=[ret.pk, "pdf"]))
-    assert p.status_code == 200 and p["Content-Type"] == "application/pdf"
+    # the PDF is built by a task (issue 14): 生成 PDF on the return's page, then 下载 PDF on the job's page
+    _, job = press(client, reverse("reporting:return-file", args=[ret.pk, "pdf"]), django_capture_on_commit_callbacks)
+    p = download(client, job)
+    assert "filename*=UTF-8''" in p["Content-Disposition"] and "%E7%AC%AC1%E7%89%88.pdf" in p["Content-Disposition"]
     reader = PdfReader(io.BytesIO(p.content))
     pdf = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
     for words in ("医疗救助统计表", "2025年第二季度", "填报单位：重庆市渝北区医疗保障局", "单位负责人：张局长",
