@@ -45,6 +45,32 @@ def sending_to_redis():
         app.conf.update(**old)
 
 
+def as_web_process(script: str, *args: str, timeout: float = 180) -> dict:
+    """Run ``script`` in a fresh interpreter configured as the deployed web process (the test database, tasks
+    sent to Redis, not run inline) and read its last line of output as JSON. Inside ``sending_to_redis()``;
+    the queue is emptied first, so no message of an earlier test waits."""
+    import json
+
+    from django.db import connection
+
+    from yfbz.celery import app
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the web process and the worker are separate processes")
+    s = connection.settings_dict
+    url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete("celery")
+    web = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0", "YFBZ_OTP_REQUIRED": "0",
+             "DJANGO_SETTINGS_MODULE": "yfbz.settings"},
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+    assert web.returncode == 0, web.stderr[-3000:]
+    return json.loads(web.stdout.strip().splitlines()[-1])
+
+
 class WorkerProcess:
     def __init__(self, **env):
         from django.db import connection

@@ -5,10 +5,8 @@ task numbers it (once, kept on reprints), records the print and renders the PDF,
 offers for download under the name it always had (文号-文书). A GET takes no number and records nothing.
 The auditor sees an issued notice through a read-only batch (no number, no print record)."""
 
-import json
 import re
 import subprocess
-import sys
 from datetime import date
 from urllib.parse import quote
 
@@ -159,29 +157,10 @@ def test_the_web_process_never_imports_weasyprint_and_a_real_worker_prints_the_n
     """The clerk's whole path — the bill page, 打印, the job page, its progress, the old address — in a fresh
     interpreter configured as deployed (tasks sent to Redis): WeasyPrint is never imported there and no
     number is taken. Then a real worker process renders it and the page offers the PDF."""
-    from django.db import connection
+    from tests.worker_process import as_web_process, sending_to_redis, wait_for, worker_process
 
-    from tests.worker_process import ROOT, sending_to_redis, wait_for, worker_process
-
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: the web process and the worker are separate processes")
-    s = connection.settings_dict
-    url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     with sending_to_redis():
-        import os
-
-        from yfbz.celery import app
-
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.delete("celery")  # no message of an earlier test waits
-        web = subprocess.run(
-            [sys.executable, "-c", WEB_SCRIPT, str(approved.bill_id)],
-            env={**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0", "YFBZ_OTP_REQUIRED": "0",
-                 "DJANGO_SETTINGS_MODULE": "yfbz.settings"},
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )
-        assert web.returncode == 0, web.stderr[-3000:]
-        seen = json.loads(web.stdout.strip().splitlines()[-1])
+        seen = as_web_process(WEB_SCRIPT, str(approved.bill_id), timeout=120)
         assert seen["weasyprint"] == [], seen
         assert seen["statuses"] == [200, 302, 200, 200, 302], seen
         assert "正在生成" in seen["page"]
