@@ -107,8 +107,10 @@ def crawl(client, start, checked: set[str]):
         yield url, resp
         if resp.status_code != 200 or "text/html" not in resp.get("Content-Type", ""):
             continue
+        html = resp.content.decode("utf-8", errors="replace")
+        yield from pdf_jobs(client, html, checked)
         parser = Links()
-        parser.feed(resp.content.decode("utf-8", errors="replace"))
+        parser.feed(html)
         for href in parser.hrefs:
             parts = urlsplit(urljoin(url, href))
             if parts.netloc not in ("", "testserver"):
@@ -121,6 +123,30 @@ def crawl(client, start, checked: set[str]):
                 continue
             checked.add(key)
             queue.append(path)
+
+
+#: a document's button (issue 14: a PDF built by a task): a POST form marked ``data-pdf-job`` and its hidden fields
+PDF_JOB_FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*\bdata-pdf-job\b[^>]*>(.*?)</form>', re.S)
+
+
+def pdf_jobs(client, html: str, checked: set[str]):
+    """Press each kind of document button once (the job runs when the request commits: tasks inline) and read
+    the job's page and its PDF: the documents a user gets only through a job are read too."""
+    for action, inner in PDF_JOB_FORM.findall(html):
+        key = "POST " + pattern_of(action)
+        if key in checked:
+            continue
+        checked.add(key)
+        fields = dict(re.findall(r'<input type="hidden" name="(?!csrfmiddlewaretoken)([^"]+)" value="([^"]*)"', inner))
+        sent = client.post(action, fields)
+        if sent.status_code != 302 or not re.fullmatch(r"/exports/\d+/", sent["Location"]):
+            yield f"POST {action}", sent
+            continue
+        page = client.get(sent["Location"])
+        yield sent["Location"], page
+        link = re.search(r'href="(/exports/\d+/file/)"', page.content.decode("utf-8", errors="replace"))
+        if link:
+            yield link.group(1), client.get(link.group(1))
 
 
 def findings(text: str, codes: re.Pattern, allowed: set[str]) -> list[str]:
@@ -164,3 +190,7 @@ def test_every_page_pdf_and_xlsx_each_role_reaches_is_in_words_with_two_decimal_
     pages, problems = check_every_page(client)
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
     assert pages > 40, f"the crawl read too few pages to mean anything: {pages}"
+    from yfbz.core.models import ExportJob
+
+    built = set(ExportJob.objects.filter(status=ExportJob.Status.DONE).values_list("kind", flat=True))
+    assert {"reporting.return_pdf", "funding.request_pdf", "funding.month_report_pdf"} <= built, built  # and read

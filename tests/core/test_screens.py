@@ -141,8 +141,12 @@ def test_each_role_walks_its_main_journey_on_the_demo_data(page):
     shot(page, "14-fund-request")
     page.goto(reverse("funding:report"))
     shot(page, "15-month-report")
-    pdf = page.request.get(reverse("funding:request-pdf", args=[req.pk]))
-    assert pdf.ok
+    # 打印申请表 is a job (issue 14): the button leads to the job's page, which offers the PDF
+    page.goto(reverse("funding:request-detail", args=[req.pk]))
+    page.get_by_test_id("pdf").click()
+    page.get_by_test_id("export-download").wait_for()
+    pdf = page.request.get(page.get_by_test_id("export-download").get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
     pdf_shot(pdf.body(), "21-doc-fund-request")
 
     # 部门数据员 and 局领导
