@@ -158,12 +158,20 @@ class BillAdmin(ScopedAdminMixin, ReadOnlyAdmin):
 @admin.register(Decision)
 class DecisionAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     sortable_by = ()  # a big table: its default order is an index's (yfbz.core.adminlock.YearListFilter)
-    list_display = ("pk", "bill", "person", "scheme", "category", "assistance", "youfu_subsidy", "is_current", "provisional")
+    list_display = ("pk", "bill", "person", "scheme", "category_zh", "assistance", "youfu_subsidy", "is_current", "provisional")
     list_filter = ("scheme", "is_current", "provisional", "year")
     list_select_related = ("bill", "bill__person", "person")  # str(bill) names its person
     search_fields = ("person__name", "=person__id_number")
-    exclude = ("reasons", "group")  # codes: shown in words below
-    readonly_fields = ("reasons_zh", "group_zh")
+    exclude = ("reasons", "group", "category", "youfu_category")  # codes: shown in words below
+    readonly_fields = ("reasons_zh", "group_zh", "category_zh", "youfu_category_zh")
+
+    @admin.display(description="适用身份")
+    def category_zh(self, obj):
+        return category_name(obj.category)
+
+    @admin.display(description="优抚补助身份")
+    def youfu_category_zh(self, obj):
+        return category_name(obj.youfu_category)
 
     @admin.display(description="原因")
     def reasons_zh(self, obj):
@@ -219,6 +227,16 @@ class SettlementFileAdmin(ReadOnlyAdmin):
     inlines = [HistoryInline.of(SettlementFileStatusChange)]
 
 
+def category_name(code: str) -> str:
+    """An identity category's name, never its code (the names read once per page: yfbz.core.memo)."""
+    from beneficiaries.models import Category
+    from yfbz.core.display import EMPTY
+    from yfbz.core.memo import remembered
+
+    names = remembered("category-names", lambda: dict(Category.objects.values_list("code", "name")))
+    return names.get(code, code) if code else EMPTY
+
+
 def resolution_label(line) -> str:
     """处理结果 as a reviewer reads it: an agreed line needs none ("—"); a disputed one waits (有异议，待处理) until
     it is resolved. The stored empty resolution is labelled 待处理 by its choices, which on an agreed line
@@ -257,8 +275,12 @@ class SettlementLineAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_select_related = ("institution",)
     search_fields = ("settlement_no", "=id_number")
     # full numbers only on purpose; reason codes in words below; the resolution as the reviewer reads it
-    exclude = ("id_number", "reasons", "resolution")
-    readonly_fields = ("masked_id", "reasons_zh", "resolution_zh")
+    exclude = ("id_number", "reasons", "resolution", "category")
+    readonly_fields = ("masked_id", "reasons_zh", "resolution_zh", "category_zh")
+
+    @admin.display(description="适用身份")
+    def category_zh(self, obj):
+        return category_name(obj.category)
 
     @admin.display(description="处理结果")
     def resolution_zh(self, obj):

@@ -40,3 +40,21 @@ def test_an_agreed_line_needs_no_resolution_and_only_open_disputes_are_waiting(c
     agreed = SettlementLine.objects.get(file=march_file, settlement_no="S001", outcome="AGREED")
     detail = client.get(f"/admin/claims/settlementline/{agreed.pk}/change/").content.decode()
     assert "待处理" not in detail
+
+
+def test_the_admin_names_identity_categories_never_their_codes(client, admin_user, staff, march_file, decided_bill, people):  # noqa: F811
+    from datetime import date
+
+    from claims.models import Decision
+
+    decided_bill(people["slh"], settled_on=date(2025, 4, 3))
+    d = Decision.objects.filter(is_current=True).exclude(category="").first()
+    assert d is not None and d.category == "DIBAO"
+    client.force_login(admin_user)
+    for url in ("/admin/claims/decision/", f"/admin/claims/decision/{d.pk}/change/",
+                f"/admin/claims/settlementline/{SettlementLine.objects.get(file=march_file, outcome='AGREED').pk}/change/"):
+        html = client.get(url).content.decode()
+        # the list's column, the detail's field (the engine's raw snapshot, labelled so, keeps its codes)
+        shown = (re.findall(r'<td class="field-category_zh">([^<]*)</td>', html)
+                 + re.findall(r'field-category_zh.*?<div class="readonly">([^<]*)</div>', html, re.S))
+        assert shown and all(v.strip() == "低保对象" for v in shown), (url, shown)
