@@ -252,11 +252,12 @@ def _check_and_store(upload: RosterUpload, sheet, ctx: Context, outermost: bool,
     if bulk.is_postgres() and outermost:
         with bulk.side_connection() as side:
             ctx.lookup_using = side
+            upload_id = upload.pk  # a model's pk is a property (two Python calls): 1.4% of a first month's check
             with bulk.copy_stream(RosterRow, ROW_FIELDS, prepared=True) as write:
                 for chunk in check_roster(ctx, sheet, progress=progress):
                     with phases.phase("写入"):
                         for r in chunk:
-                            write(_row_copy(upload.pk, r))
+                            write(_row_copy(upload_id, r))
                         tally.add(chunk)
                 copying = phases.clock()
             phases.add("写入", phases.clock() - copying)  # the end of the COPY waits for the server
