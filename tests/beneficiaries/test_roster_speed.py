@@ -153,6 +153,36 @@ def test_the_set_based_apply_writes_exactly_what_the_row_by_row_apply_writes(upl
     assert {r[5] for r in state["retro"]} == {"STARTED_EARLIER", "ENDED_EARLIER", "CORRECTED"}
 
 
+def test_a_new_person_listed_twice_is_registered_once_with_the_first_row_s_details(upload_file, staff):
+    """The SQL apply picks each new person's first row after sorting by ID number byte by byte (COLLATE "C",
+    issue 14, ninth round); the row-by-row apply keeps the first row it meets. Rows out of ID-number order."""
+    from django.db import transaction
+
+    from beneficiaries.rosters.applying import apply_roster
+
+    a, b = ids(2, start=900)
+    header = HEADER + ["村（社区）"]
+    rows = [
+        (b, "乙", "低保", "回兴", "", "13800000002", "二村"),
+        (a, "甲", "低保", "双龙湖", "", "13800000001", "一村"),
+        (a, "甲", "低保边缘", "回兴", "", "13900000009", "三村"),
+        (b, "乙", "低保边缘", "双龙湖", "", "13900000008", "四村"),
+    ]
+    up = upload_file(roster_xlsx(rows, header=header)).upload
+    assert up.status == "validated", up.message
+    RosterRow.objects.filter(upload=up).update(review="accepted")
+    results = {}
+    for sql in (False, True):
+        with transaction.atomic():
+            counts = apply_roster(up, sql=sql)
+            results[sql] = (counts, _state())
+            transaction.set_rollback(True)
+    assert results[True] == results[False]
+    counts, state = results[True]
+    assert (counts["people_created"], counts["identities_started"]) == (2, 4)
+    assert [(p[0], p[5], p[6]) for p in state["people"]] == sorted([(a, "一村", "13800000001"), (b, "二村", "13800000002")])
+
+
 def test_people_are_looked_up_by_any_text_through_one_array_literal():
     """The comparison looks people up by ID number with one array literal (psycopg's dumper looked at each of
     100,000 elements); quotes, backslashes, commas, braces, spaces and the word NULL stay what they are."""
