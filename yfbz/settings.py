@@ -156,6 +156,9 @@ YFBZ_OTP_REQUIRED = env.bool("YFBZ_OTP_REQUIRED", default=PRODUCTION)
 OTP_TOTP_ISSUER = env.str("YFBZ_SITE_TITLE", default="渝北区医疗救助管理系统")
 
 LANGUAGE_CODE = "zh-hans"
+# the only language: LocaleMiddleware chose the browser's (an en-US browser got the admin, Django's form errors
+# and its dates in English)
+LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
