@@ -68,6 +68,18 @@ class Category(models.Model):
     def __str__(self):
         return self.name
 
+    @classmethod
+    def name_of(cls, code: str | None) -> str:
+        """A category's name for a code kept on a record (a decision, a line, an engine snapshot): never the code
+        itself on a page or a document while the category exists (the names read once per request,
+        yfbz.core.memo)."""
+        from yfbz.core.display import EMPTY
+        from yfbz.core.memo import remembered
+
+        if not code:
+            return EMPTY
+        return remembered("category-names", lambda: dict(cls.objects.values_list("code", "name"))).get(code, code)
+
 
 class CategoryAlias(models.Model):
     """A department's own wording of a category (e.g. 城市低保 → DIBAO). Editable: an unknown

@@ -228,13 +228,9 @@ class SettlementFileAdmin(ReadOnlyAdmin):
 
 
 def category_name(code: str) -> str:
-    """An identity category's name, never its code (the names read once per page: yfbz.core.memo)."""
     from beneficiaries.models import Category
-    from yfbz.core.display import EMPTY
-    from yfbz.core.memo import remembered
 
-    names = remembered("category-names", lambda: dict(Category.objects.values_list("code", "name")))
-    return names.get(code, code) if code else EMPTY
+    return Category.name_of(code)
 
 
 def resolution_label(line) -> str:

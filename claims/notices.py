@@ -25,6 +25,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from beneficiaries.models import Category
 from yfbz.core import display, jobs
 from yfbz.rules import Reason
 from yfbz.rules.codes import REASON_BASIS, REFUSAL_REASONS, REFUSING_REASONS
@@ -103,7 +104,9 @@ def notices_number(*, decisions: list[Decision], on: date | None = None) -> list
 def _layer_detail(layer: dict, d: Decision) -> str:
     parts = []
     if layer.get("category"):
-        name = d.category_name if layer["category"] == d.category and d.category_name else layer["category"]
+        # the layer's own category (the 优抚 layer of a veteran who is also 低保) by its name, never its code
+        name = (d.category_name if layer["category"] == d.category and d.category_name
+                else Category.name_of(layer["category"]))
         parts.append(f"身份：{name}")
     if layer.get("ratio"):
         parts.append(f"比例{display.pct(layer['ratio'])}")

@@ -211,3 +211,18 @@ def test_a_usual_approval_notice_fits_one_page_with_its_closing(decided_bill, ma
     pages = [re.sub(r"\s+", "", p.extract_text()) for p in PdfReader(io.BytesIO(pdf)).pages]
     assert len(pages) == 1, pages[1:]
     assert "桂花社区" in pages[0] and "行政复议" in pages[0] and "（加盖印章）" in pages[0] and "印发" in pages[0]
+
+
+def test_a_layer_of_another_identity_is_named_on_the_notice_never_coded(decided_bill, make_person, staff):
+    """A veteran's dependant who is also 低保: the 优抚 subsidy's row printed “身份：BINGGU_YISHU” — the code of
+    its own identity — on the official notice. It is named."""
+    from beneficiaries.models import Category
+
+    person = make_person("吴两身份", categories=("DIBAO", "BINGGU_YISHU"))
+    bill = decided_bill(person, settled_on=date(2025, 4, 9), admitted_on=date(2025, 4, 1))
+    d = decision_approve(bill_id=bill.pk, user=staff["reviewer"])
+    assert d.category != "BINGGU_YISHU"
+    pdf, _ = notice_print(decision=d, user=staff["district_clerk"])
+    text = re.sub(r"\s+", "", pdf_text(pdf))
+    assert "BINGGU" not in text and "DIBAO" not in text
+    assert f"身份：{Category.objects.get(code='BINGGU_YISHU').name}" in text
