@@ -7,9 +7,10 @@ concerning them. Written through the formula-safe writer (``SafeWorkbook``), nam
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, time
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -50,16 +51,7 @@ def _bounded(qs, *, walk: tuple[str, ...] = ()) -> tuple[int, bool]:
     whether it holds more — a large department's month is hundreds of thousands of rows, which the page
     never counts (issue 14: counting them took 8 s at a million people). ``walk``: an order an index gives,
     so that PostgreSQL stops after the first rows it finds there rather than join whole tables for them."""
-    qs = qs.order_by(*walk)[:EXACT_UP_TO + 1]
-    conn = connections[qs.db]
-    if conn.vendor != "postgresql":
-        n = qs.count()
-    else:
-        # one process: a walk that stops at the 1,001st row gains nothing from parallel workers, and starting
-        # two of them took ~30 ms of a 40 ms count at a million people (more when the cores are busy: issue 14)
-        with transaction.atomic(using=qs.db), conn.cursor() as cur:
-            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            n = qs.count()
+    n = qs.order_by(*walk)[:EXACT_UP_TO + 1].count()
     return min(n, EXACT_UP_TO), n > EXACT_UP_TO
 
 
@@ -76,9 +68,9 @@ def people_of(user, department_id: int):
     time: nested in every count and list of the page it made PostgreSQL check each decision's person
     twice, through the person table and the categories (0.34 s of the page at a million people, 0.12 s
     without; issue 14). Anyone else — district staff, an officer of another department — is filtered by
-    their own scope. The categories are looked up once, so each check is one probe of the identity index
+    their own scope. The department's categories are a hashed subplan, so each check is one probe of the identity index
     (person, category)."""
-    categories = list(Category.objects.filter(department_id=department_id).values_list("pk", flat=True))
+    categories = Category.objects.filter(department_id=department_id).values("pk")  # a hashed subplan: no query of its own
     certified = Person.objects.filter(Exists(Identity.objects.filter(person_id=OuterRef("pk"), category_id__in=categories)))
     if _certifies_for(user, department_id):
         return certified
@@ -107,7 +99,30 @@ def _held(department_id: int, person_ids: set[int], start: date, end: date) -> d
     return held
 
 
+@contextmanager
+def _one_process():
+    """The page's queries without parallel workers: each count stops at its 1,001st row and each list at its
+    100th, which parallel workers do not speed up, and starting two of them took ~30 ms of a 40 ms count at a
+    million people (more when the cores are busy: issue 14). One setting for the whole page, in its own
+    transaction (SET LOCAL)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), conn.cursor() as cur:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def results(user, department_id: int, month: date, *, limit: int | None = None) -> dict:
+    """The month's results (see ``_results``); the page's (``limit``) in one process."""
+    if limit is None:
+        return _results(user, department_id, month, limit=None)
+    with _one_process():
+        return _results(user, department_id, month, limit=limit)
+
+
+def _results(user, department_id: int, month: date, *, limit: int | None = None) -> dict:
     """The month's rows (hand-settled decisions approved in the month, one-stop lines settled in it) and
     the warnings, referrals and applications concerning the same people, of the department's people.
 
