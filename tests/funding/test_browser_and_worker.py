@@ -61,8 +61,12 @@ def test_the_fund_request_is_compiled_checked_funded_and_printed_in_the_browser(
     page.get_by_test_id("confirm-yes").click()
     page.wait_for_load_state()
     assert page.get_by_test_id("status").inner_text() == "财政已划拨"
+    # 打印申请表 is a job (issue 14): the button leads to the job's page, where the clerk downloads the PDF
+    page.get_by_test_id("pdf").click()
+    page.get_by_test_id("export-download").wait_for()
+    assert "已完成" in page.get_by_test_id("export-status").inner_text()
     with page.expect_download() as dl:
-        page.get_by_test_id("pdf").click()
+        page.get_by_test_id("export-download").click()
     pdf = open(dl.value.path(), "rb").read()
     assert pdf.startswith(b"%PDF")
     page.goto("/funding/")
