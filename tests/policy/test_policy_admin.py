@@ -2,6 +2,7 @@
 ones (``IN_8O_75`` refused in Chinese), rates are percentages, and a back-dated row shows which
 decisions it would have changed, and by how much, before it is saved — never rewriting them."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -113,3 +114,39 @@ def test_a_back_dated_row_shows_the_decisions_it_would_change_and_never_rewrites
     assert SchemeRule.objects.filter(effective_from=date(2025, 3, 1), group="IN_80_75", ratio_level1=Decimal("0.9")).exists()
     d.refresh_from_db()
     assert (d.assistance, d.is_current) == (Decimal("4000.00"), True)  # the decision keeps its figures
+
+
+def test_policy_lists_name_each_category_and_read_the_names_once(admin_client, monkeypatch):
+    """The category columns say the category's name (its code small beside it) and what an empty one means;
+    the names are read once for the page, not built again with the field's choices for every row drawn
+    (issue 14: 100 rows of /admin/policy/groupmembership/ spent most of their time there)."""
+    from yfbz.policy import models as policy_models
+    from yfbz.policy.models import GroupMembership
+
+    real, calls = policy_models.category_records, []
+
+    def counted():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(policy_models, "category_records", counted)
+    rows = GroupMembership.objects.count()
+    assert rows >= 20
+    html = admin_client.get("/admin/policy/groupmembership/").content.decode()
+    assert len(calls) <= 2, f"the categories were read {len(calls)} times for {rows} rows"
+    code = GroupMembership.objects.order_by("-pk").values_list("category", flat=True).first()  # on the first page
+    name = policy_models.category_name(code)
+    assert name != code and f'{name} <small style="color:#666">{code}</small>' in html
+    assert "（该组所有类别）" in admin_client.get("/admin/policy/schemerule/").content.decode()
+
+
+def test_the_group_filter_names_each_group(admin_client):
+    """The 待遇组 filter of the policy lists offers each group by its name (Django's own listed bare codes)."""
+    from yfbz.policy.models import GroupMembership, group_name
+
+    html = admin_client.get("/admin/policy/groupmembership/").content.decode()
+    assert f'<a href="?group=SUB_T1">{group_name("SUB_T1")}（SUB_T1）</a>' in html
+    page = admin_client.get("/admin/policy/groupmembership/?group=SUB_T1").content.decode()
+    cells = re.findall(r'<td class="field-group_column">(.*?)</td>', page)
+    assert len(cells) == GroupMembership.objects.filter(group="SUB_T1").count() > 0
+    assert all("SUB_T1" in c for c in cells)

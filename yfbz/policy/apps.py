@@ -43,4 +43,5 @@ def _changed(sender, **kwargs):
 
     bump_revision()
     forget("categories")  # a request that changed a category reads the table again
+    forget("category-name-of")
     forget_group_names()

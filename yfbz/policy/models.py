@@ -185,9 +185,12 @@ def group_name(code: str | None) -> str:
     return name if name else f"未命名待遇组（{code}）"
 
 
-def _category_name(code: str) -> str:
-    names = {c["code"]: c["name"] for c in category_records()}
-    return names.get(code, code)
+def category_name(code: str) -> str:
+    """A category code in words (the code itself for an unknown one): the names built once per request
+    (an admin list asked for them per cell, building the dict and the field's choices each time)."""
+    return remembered("category-name-of", lambda: {c["code"]: c["name"] for c in category_records()}).get(code, code)
+
+
 
 
 class PolicyRecord(models.Model):
@@ -353,7 +356,7 @@ class CategoryCondition(AreaPolicyRecord):
         return f"{self.category}：{self.condition_zh()}"
 
     def describe_zh(self) -> str:
-        return f"{_category_name(self.category)}：{self.condition_zh()}"
+        return f"{category_name(self.category)}：{self.condition_zh()}"
 
     def condition_zh(self) -> str:
         return age_condition_zh(self.min_age, self.max_age) or "无年龄条件"
@@ -402,17 +405,17 @@ class GroupMembership(AreaPolicyRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{_category_name(self.category)} → {group_name(self.group)}"
+        return f"{category_name(self.category)} → {group_name(self.group)}"
 
     def describe_zh(self) -> str:
-        return f"{_category_name(self.category)} → {group_name(self.group)}；条件：{self.condition_zh()}"
+        return f"{category_name(self.category)} → {group_name(self.group)}；条件：{self.condition_zh()}"
 
     def condition_zh(self) -> str:
         parts = []
         if self.min_age is not None:
             parts.append(f"年满{self.min_age}周岁")
         if self.also_holds:
-            parts.append(f"同时为{_category_name(self.also_holds)}")
+            parts.append(f"同时为{category_name(self.also_holds)}")
         if self.attribute:
             parts.append(f"属于{code_label(self.attribute)}")
         text = "或".join(parts)
@@ -474,7 +477,7 @@ class SchemeRule(AreaPolicyRecord):
         return self.describe_zh()
 
     def describe_zh(self) -> str:
-        who = f"（{_category_name(self.category)}）" if self.category else ""
+        who = f"（{category_name(self.category)}）" if self.category else ""
         return f"{self.get_scheme_display()} {group_name(self.group)}{who}"
 
     def record_fields(self) -> dict:
@@ -550,7 +553,7 @@ class ContributionStandard(AreaPolicyRecord):
         return f"{self.year}年 T1={self.t1} T2={self.t2}{' ' + self.category if self.category else ''}"
 
     def describe_zh(self) -> str:
-        who = f"（{_category_name(self.category)}）" if self.category else ""
+        who = f"（{category_name(self.category)}）" if self.category else ""
         return f"{self.year}年{who} 一档T1={money(self.t1)}元，二档T2={money(self.t2)}元"
 
     def record_fields(self) -> dict:
@@ -653,7 +656,7 @@ class YoufuRule(AreaPolicyRecord):
 
     def describe_zh(self) -> str:
         cap = "未设定（不启用）" if self.annual_cap is None else f"{money(self.annual_cap)}元"
-        who = _category_name(self.category) if self.category else "全部身份"
+        who = category_name(self.category) if self.category else "全部身份"
         return f"优抚补助 {who}：比例{pct(self.ratio)}，年度限额{cap}"
 
     def record_fields(self) -> dict:
