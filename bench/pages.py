@@ -14,7 +14,7 @@ deployed, and time every page of every role under a bounded load.
    (every link, one sample per kind of page, exports included): each page's queries are counted (warm: a page
    over 30 on its first fetch is counted again, as the process's caches are then filled) and its single fetch timed (the slowest are printed; ``--crawl-only`` stops there).
 3. **Load**: gunicorn ``yfbz.wsgi`` with production settings (``YFBZ_PRODUCTION=1``, ``--workers``
-   sync workers, ``--max-requests`` as docs/deployment.md) on ``--port``; ``--users`` threads, each
+   sync workers, the configuration of docs/deployment.md: ``-c python:yfbz.webserver``) on ``--port``; ``--users`` threads, each
    a role's session, request the role's pages in turn with a 1 s pause, for ``--seconds``, after ``--warmup``
    seconds of the same load that are not measured (production workers are warm). The
    second factor is switched off for the bench's sessions (``YFBZ_OTP_REQUIRED=0``): the pages are
@@ -443,9 +443,8 @@ def serve(port: int, workers: int) -> subprocess.Popen:
     subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                    check=True)
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "yfbz.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--max-requests", "2000", "--max-requests-jitter", "200", "--timeout", "60", "--graceful-timeout", "30",
-         "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:yfbz.webserver", "yfbz.wsgi", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
     for _ in range(240):
         try:
             urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
