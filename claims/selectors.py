@@ -173,7 +173,7 @@ def lines_affected_by(change) -> list[SettlementLine]:
 
 # --- settlements ----------------------------------------------------------------------------------
 def settlement_lines_for(user):
-    return SettlementLine.objects.visible_to(user).select_related("person", "person__town", "institution", "file")
+    return SettlementLine.objects.visible_to(user).select_related("person", "person__town", "institution")
 
 
 def settlement_months_for(user):
