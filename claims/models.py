@@ -967,6 +967,9 @@ class SettlementLine(models.Model):
             # any other question about one month starts with this index's first column
             models.Index(fields=["settlement_month", "file", "line_no"], name="settlement_line_month_order"),
             models.Index(fields=["person", "settled_on"]),
+            # a town clerk's months (the months holding a line of their town: read from this index alone, where
+            # they read every line of every month, 148 ms at 700,000 lines) and their lines of one month
+            models.Index(fields=["town", "settlement_month"], name="settlement_line_town_month"),
             # an institution's lines of a month (the settlement pages' and exports' 医疗机构 + 结算月份 filter)
             models.Index(fields=["institution", "settled_on"], name="settlement_line_inst_day"),
             # the lines whose 救助身份 disagrees (few): their page counts them by town without reading every line
