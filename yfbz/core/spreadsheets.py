@@ -59,39 +59,166 @@ def _too_big(rows: int, cols: int, where: str, *, area: bool = True) -> None:
         )
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?\"")
-# any reference (row or cell) beyond row 999,999, and any cell beyond column Z: the only ones worth
-# a closer look, so that a normal sheet costs one fast scan
-# (patterns start with a literal: the regex engine then skips ahead fast)
-_DEEP_REF = re.compile(rb'r="[A-Z]{0,3}(\d{7,})"')
-_WIDE_CELL = re.compile(rb'r="([A-Z]{2,3})\d')
+# What calamine allocates: a grid from the first to the last cell position, positions read from the
+# ``r`` attribute of each cell (``<c r="B7">``) or, on a cell without one, counted on from the cell before
+# it in the row and from the row's own ``r`` (or the rows before it). calamine (quick-xml) takes an
+# attribute in any XML spelling — r="…", r='…', spaces around '=', lower-case letters, any number of
+# letters — and any namespace prefix on the elements (``<x:c>``). The check therefore reads every
+# spelling, and treats a cell without ``r`` as calamine does (``_implicit``).
+#
+# Fast on what every writer (Excel, WPS, openpyxl) produces: one scan finds the ``r`` attributes worth a
+# look — two or more letters (beyond column Z), seven or more digits (row 1,000,000 on), or any other
+# spelling — and a normal sheet has none or a handful; a row count, and one scan for cells without ``r``
+# or prefixed elements (none in a normal sheet). Each of these scans starts with a literal, so the
+# regular-expression engine skips ahead fast.
+_ODD_R_SPACED = re.compile(rb' r(?:=(?!"[A-Z]?[0-9]{1,6}")| )')  # after a space: the fast scan
+_ODD_R = re.compile(rb'r(?:=(?!"[A-Z]?[0-9]{1,6}")|\s)')  # after any white space: a part holding tabs or line breaks
+_R_VALUE = re.compile(rb'r\s*=\s*(?:"([^"<>]{0,40})"|\'([^\'<>]{0,40})\')')
+_R_QUOTED = re.compile(rb"""r\s*=\s*["']""")
+_REF = re.compile(rb"\$?([A-Za-z]*)\$?([0-9]+)")
+# a cell whose first attribute is not r="…", or a prefixed one (<x:c>: quick-xml ignores prefixes)
+_BARE_CELL = re.compile(rb'c(?<=[<:]c)(?! r=")[\s/>]')
+_DIMENSION = re.compile(rb"""dimension((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_DIM_REF = re.compile(rb"""(?:^|\s)ref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# a row or cell tag, quotes respected as quick-xml does: (slash of an end tag, name, attributes)
+_TAG = re.compile(rb"""<(/?)(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_TAG_R = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_SIX_DIGIT_ROW = re.compile(rb'r="[A-Z]?([0-9]{6})"')
+_ANY_TAG = re.compile(rb"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_CARRY = 64 * 1024  # no legitimate tag is longer
 
 
-def _row_tags(block: bytes) -> int:
-    return block.count(b"<row ") + block.count(b"<row>") + block.count(b":row ") + block.count(b":row>")
+def _position(value: bytes) -> tuple[int, int] | None:
+    """(row, column), 1-based, of a cell reference as calamine reads it (None where calamine refuses it)."""
+    m = _REF.fullmatch(value)
+    if m is None:
+        return None
+    letters, digits = m.groups()
+    return int(digits), column_number(letters.upper().decode()) if letters else 0
 
 
-def _check_sheet_xml(stream, where: str) -> None:
-    rows_present, max_row, max_col, tail = 0, 0, 26, b""  # up to 26 columns are not looked at
-    first = True
+class _Sheet:
+    """What the scan of one worksheet found so far."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.rows_present = 0
+        self.max_row = 0
+        self.max_col = 26  # up to 26 columns are not looked at (a normal reference has at most one letter)
+        # calamine's counters (0-based), exact while every part was read by _implicit; else None
+        self.row_index: int | None = 0
+        self.col_index: int | None = 0
+
+    def check(self) -> None:
+        _too_big(max(self.rows_present, self.max_row), self.max_col, self.where)
+
+    def at(self, row: int, col: int) -> None:
+        if row > self.max_row:
+            self.max_row = row
+        if col > self.max_col:
+            self.max_col = col
+
+
+def _scan(block: bytes, sheet: _Sheet, first: bool) -> None:
+    """One part of a worksheet's XML, cut before a tag (``_check_sheet_xml``)."""
+    if first:  # the declared range, at the top of the sheet
+        for m in _DIMENSION.finditer(block):
+            ref = _DIM_REF.search(m.group(1))
+            if ref is None:
+                continue
+            for part in (ref.group(1) if ref.group(1) is not None else ref.group(2)).split(b":"):
+                if (pos := _position(part.strip())) is not None:
+                    _too_big(pos[0], pos[1], sheet.where + "（声明的范围）")
+    spaced = not (b"\n" in block or b"\t" in block or b"\r" in block)
+    for m in (_ODD_R_SPACED if spaced else _ODD_R).finditer(block):
+        start = m.start() + spaced  # at the r
+        if start and block[start - 1] not in b" \t\r\n":
+            continue  # the end of another attribute's name (header="0.3")
+        v = _R_VALUE.match(block, start)
+        if v is None:
+            if _R_QUOTED.match(block, start):  # a quoted r value longer than any reference (or cut off)
+                raise SpreadsheetRefused(f"文件已损坏：{sheet.where}中有无法识别的单元格位置。")
+            continue  # "r = 5" in a cell's text: no attribute
+        if (pos := _position(v.group(1) if v.group(1) is not None else v.group(2))) is not None:
+            sheet.at(*pos)
+    if _BARE_CELL.search(block):
+        _implicit(block, sheet)
+    else:
+        sheet.rows_present += block.count(b"<row")  # (<rowBreaks counts too: one more at most)
+        sheet.row_index = sheet.col_index = None  # not followed here: every cell of this part says where it is
+    sheet.check()
+
+
+def _implicit(block: bytes, sheet: _Sheet) -> None:
+    """calamine's own counting, tag by tag: a cell without r sits after the cell before it in its row, in
+    the row its row tag names or the row after the row before. Entering from a part that was not followed
+    tag by tag, the counters start as high as they could be (the furthest row and column seen so far)."""
+    row_index = sheet.row_index if sheet.row_index is not None else max(sheet.max_row, sheet.rows_present)
+    col_index = sheet.col_index if sheet.col_index is not None else sheet.max_col
+    rows = 0
+    for m in _TAG.finditer(block):
+        end, name, attrs = m.groups()
+        if end:
+            if name == b"row":
+                row_index += 1
+                col_index = 0
+            continue
+        empty = attrs.endswith(b"/")  # calamine reads <x/> as <x></x>
+        r = _TAG_R.search(attrs)
+        pos = _position(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
+        if name == b"row":
+            rows += 1
+            if pos is not None:
+                row_index = pos[0] - 1
+            if empty:
+                row_index += 1
+                col_index = 0
+        else:  # a cell: where its r says, else next to the cell before; an empty one holds no value
+            if pos is not None:
+                col_index = max(pos[1] - 1, 0)
+                if not empty:
+                    sheet.at(*pos)
+            elif not empty:
+                sheet.at(row_index + 1, col_index + 1)
+            col_index += 1
+    sheet.rows_present += rows
+    sheet.row_index, sheet.col_index = row_index, col_index
+
+
+def _check_sheet_xml(stream, where: str) -> _Sheet:
+    sheet = _Sheet(where)
+    carry, first = b"", True
     while True:
         chunk = stream.read(_CHUNK)
+        block = carry + chunk if carry else chunk
         if not chunk:
+            if block:
+                _scan(block, sheet, first)
             break
-        block = tail + chunk
-        if first:
-            first = False
-            if m := _DIMENSION.search(block):
-                c1, r1, c2, r2 = m.groups()
-                _too_big(int(r2 or r1), column_number((c2 or c1).decode()), where + "（声明的范围）")
-        # count only tags that start in this chunk (the tail overlaps the previous one)
-        rows_present += _row_tags(block) - _row_tags(tail)
-        for digits in _DEEP_REF.findall(block):
-            max_row = max(max_row, int(digits))
-        for letters in set(_WIDE_CELL.findall(block)):
-            max_col = max(max_col, column_number(letters.decode()))
-        _too_big(max(rows_present, max_row), max_col, where)
-        tail = block[-64:]
+        # each part ends before the last tag that starts in it, so that no tag is cut in two
+        cut = block.rfind(b"<")
+        if cut < 0:
+            cut = len(block)
+        elif len(block) - cut > _CARRY:  # text since the last tag (or a tag of more than 64 KB: refused)
+            if _ANY_TAG.match(block, cut) is None:
+                raise SpreadsheetRefused(f"文件已损坏：{where}中有超长的标记。")
+            cut = len(block)
+        carry = block[cut:]
+        _scan(block[:cut], sheet, first)
+        first = False
+    return sheet
+
+
+def _check_rows_of_a_wide_sheet(stream, sheet: _Sheet) -> None:
+    """A sheet wider than 30 columns: 1,000,000 rows of it would pass MAX_AREA, so the rows 100,000 to
+    999,999 that the first scan passes over (six digits, one letter at most) are read too."""
+    carry = b""
+    while chunk := stream.read(_CHUNK):
+        block = carry + chunk
+        for digits in _SIX_DIGIT_ROW.findall(block):
+            sheet.at(int(digits), 0)
+        carry = block[-16:]
+    sheet.check()
 
 
 def _check_xlsx(data: bytes) -> None:
@@ -111,8 +238,11 @@ def _check_xlsx(data: bytes) -> None:
         where = f"工作表{n}" if len(sheets) > 1 else "工作表"
         try:
             with zf.open(info) as stream:
-                _check_sheet_xml(_Counted(stream, info.file_size), where)
-                read += info.file_size
+                sheet = _check_sheet_xml(_Counted(stream, info.file_size), where)
+            if sheet.max_col * 999_999 > MAX_AREA and max(sheet.rows_present, sheet.max_row) < 999_999:
+                with zf.open(info) as stream:
+                    _check_rows_of_a_wide_sheet(_Counted(stream, info.file_size), sheet)
+            read += info.file_size
         except SpreadsheetRefused:
             raise
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
