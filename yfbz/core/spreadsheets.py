@@ -8,7 +8,8 @@ clear Chinese message:
 - a zip that would unpack to more than ``MAX_UNCOMPRESSED`` (500 MB),
 - a sheet that declares or holds more than ``MAX_ROWS`` (1,100,000) rows or ``MAX_COLUMNS`` (200)
   columns (the declared ``<dimension>``, every ``<row r=…>``, every cell reference, and the number of
-  rows actually present all count),
+  rows actually present all count; a position in any spelling calamine reads — r='…', spaces around
+  '=', lower-case or long column letters — and a cell without one where calamine would put it),
 - a CSV with more rows or columns than that.
 The later one reader for every upload (issue 18) builds on this function.
 
