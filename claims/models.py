@@ -962,14 +962,11 @@ class SettlementLine(models.Model):
         verbose_name_plural = "一站式结算明细"
         ordering = ["file_id", "line_no"]
         indexes = [
-            # a month's lines in the page's order (file, line): without it PostgreSQL either walked every line's
-            # (file, line) entry for one month's 1,166 (0.66 s) or joined every file of every month (issue 14);
-            # any other question about one month starts with this index's first column
-            models.Index(fields=["settlement_month", "file", "line_no"], name="settlement_line_month_order"),
+            # (an index in the month page's order, (settlement month, file, line), and one of (town, settlement month)
+            # for a town clerk's months were tried in the tenth round and taken out again: with them the settlement
+            # audit on two workers took 33.4 and 38.5 s where it took 26.7 and 27.9 s without; docs/scaling.md)
+            models.Index(fields=["settlement_month", "outcome"]),
             models.Index(fields=["person", "settled_on"]),
-            # a town clerk's months (the months holding a line of their town: read from this index alone, where
-            # they read every line of every month, 148 ms at 700,000 lines) and their lines of one month
-            models.Index(fields=["town", "settlement_month"], name="settlement_line_town_month"),
             # an institution's lines of a month (the settlement pages' and exports' 医疗机构 + 结算月份 filter)
             models.Index(fields=["institution", "settled_on"], name="settlement_line_inst_day"),
             # the lines whose 救助身份 disagrees (few): their page counts them by town without reading every line
