@@ -14,6 +14,7 @@ import pytest
 from yfbz.core.spreadsheets import SpreadsheetRefused, check_spreadsheet
 
 from .hostile_files import SHEET_HEAD, workbook
+from .test_spreadsheets_out import _read_roster  # the spawned process imports it from there
 
 
 def _cell(ref_attr: str, text: str = "x") -> str:
@@ -67,16 +68,6 @@ KILLERS = {
 def test_a_workbook_whose_cells_calamine_would_spread_over_a_huge_grid_is_refused(kind):
     with pytest.raises(SpreadsheetRefused, match="超过上限|范围过大"):
         check_spreadsheet(KILLERS[kind]())
-
-
-def _read_roster(data, queue):
-    from beneficiaries.rosters.reading import RosterUnreadable, open_roster
-
-    try:
-        open_roster(data)
-        queue.put("read")
-    except RosterUnreadable as exc:
-        queue.put(f"refused: {exc}")
 
 
 def test_the_roster_reader_refuses_a_single_quoted_bomb_and_survives():
