@@ -12,9 +12,10 @@ again.
 (``preload_app``) and calls ``warm()`` there once, before any worker is forked: every worker, including
 each replacement, starts with the work below done, in memory shared with the master.
 
-``warm()`` reads the policy book (the engine's rules, kept per process and read again when the policy
-changes) and nothing else from the database, and never opens the broker; the gunicorn hook then closes the
-database connection (one opened before a fork would be shared by every worker) and freezes the collector.
+``warm()`` reads from the database only what the apps contribute (``hooks.contribute("warm_up", …)``: the
+policy app's book, kept per process and read again when the policy changes) and never opens the broker; the
+gunicorn hook then closes the database connection (one opened before a fork would be shared by every worker)
+and freezes the collector.
 """
 
 from __future__ import annotations
@@ -96,19 +97,18 @@ def _celery_ready() -> int:
     return len(app.tasks)
 
 
-def _policy_read() -> int:
-    """The policy book and today's policy (the person page's benefits, every decision): the first person page
-    of a worker read them (~80 ms). A database not reachable yet only leaves this to the first request."""
+def _apps_warmed() -> list[str]:
+    """What the apps contribute to the warm-up (``hooks.contribute("warm_up", fn)``; the policy app: its book and
+    today's policy, ~80 ms of a worker's first person page). A database not reachable yet leaves it to the first
+    request."""
     from django.db import DatabaseError
-    from django.utils import timezone
 
-    from yfbz.policy.selectors import policy_book
+    from .hooks import contributions
 
     try:
-        policy_book().in_force(timezone.localdate())
+        return contributions("warm_up")
     except DatabaseError:
-        return 0
-    return 1
+        return []
 
 
 def warm() -> dict[str, int]:
@@ -122,5 +122,5 @@ def warm() -> dict[str, int]:
     translation.deactivate()
     compiled, skipped = _templates_compiled()
     tasks = _celery_ready()
-    policy = _policy_read()
-    return {"views": views, "templates": compiled, "templates_skipped": skipped, "tasks": tasks, "policy": policy}
+    apps = _apps_warmed()
+    return {"views": views, "templates": compiled, "templates_skipped": skipped, "tasks": tasks, "apps": len(apps)}

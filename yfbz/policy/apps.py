@@ -11,16 +11,17 @@ class PolicyConfig(AppConfig):
 
         from beneficiaries.models import Category
         from yfbz.core.display import register_label_source
-        from yfbz.core.hooks import register
+        from yfbz.core.hooks import contribute, register
 
         from .benefits import benefits_on
         from .models import RECORD_MODELS, BenefitGroup, group_names
-        from .selectors import policy_in_force
+        from .selectors import policy_in_force, warm_policy_book
 
         # beneficiaries asks the policy through hooks (it imports no policy): the roster's age rules,
         # and what a person's identities give on the person page
         register("policy_in_force", policy_in_force)
         register("benefits_on", benefits_on)
+        contribute("warm_up", warm_policy_book)  # read once by the gunicorn master before it forks (yfbz.core.warm)
 
         # benefit groups reach users by their names (data: BenefitGroup), through the display layer
         register_label_source("group", group_names)

@@ -64,6 +64,15 @@ def policy_book(*, check: bool = True) -> PolicyBook:
     return book  # type: ignore[return-value]
 
 
+def warm_policy_book() -> str:
+    """A web process's warm-up (``yfbz.core.warm``): the policy book and today's policy, which a worker's first
+    person page read (~80 ms)."""
+    from django.utils import timezone
+
+    policy_book().in_force(timezone.localdate())
+    return "policy book"
+
+
 def policy_in_force(on: date) -> Policy:
     """The engine's Policy built from the rows in force on ``on``."""
     return policy_book().in_force(on)
