@@ -361,38 +361,16 @@ def audit_object(entry) -> str:
     return re.sub(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9_]{2,}(?![A-Za-z0-9_])", lambda m: code_label(m.group()), text)
 
 
-def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]:
-    """(field, before, after) of an audit entry: the field by its verbose name, a code by its label
-    (auditlog's changes_display_dict reads the field's choices), None as '—', booleans as 是/否.
-    Entries whose model is gone keep the recorded names. The keys of a bulk entry are in words
-    (``AUDIT_KEYS``), a JSON value is summarised (``audit_summary``: never raw JSON, an engine's
-    snapshot by what it is), a many-to-many change says what was added or removed, django-axes'
-    records show their few meaningful fields in Chinese (``AXES_FIELDS``).
-
-    ``memo`` (a dict kept over a list of entries) names each related object once: auditlog reads a
-    foreign key's object per entry and per field, so an export of the trail would otherwise make a
-    query for every changed reference of every entry (issue 14)."""
+def _audit_fields(entry):
+    """(name, field, label, (before, after)) of each change of an entry a reader is shown, as recorded
+    (``None`` for the values of a many-to-many change): the field by its verbose name, a bulk entry's key
+    in words, django-axes' few meaningful fields; a reverse relation's note left out. Cheap: no value
+    is looked up or formatted (the admin list's summary names the fields only)."""
     from django.core.exceptions import FieldDoesNotExist
 
-    if memo is not None:
-        lookup = entry._get_changes_display_for_fk_field
-
-        def remembered(field, value, lookup=lookup):
-            key = (field.related_model, str(value))  # auditlog passes the recorded value as text
-            if key not in memo:
-                memo[key] = lookup(field, value)
-            return memo[key]
-
-        entry._get_changes_display_for_fk_field = remembered
-    raw = entry.changes_dict or {}
-    try:
-        changes = entry.changes_display_dict
-    except Exception:  # the model no longer exists, or a value no longer parses: show what was recorded
-        changes = {}
     model = entry.content_type.model_class() if entry.content_type_id else None
     axes = entry.content_type_id is not None and entry.content_type.app_label == "axes"
-    out = []
-    for name, values in raw.items():
+    for name, values in (entry.changes_dict or {}).items():
         field = None
         if model is not None:
             try:
@@ -410,7 +388,7 @@ def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]
         else:
             label = _key(name) or str(name)
         if isinstance(values, dict) and values.get("type") == "m2m":
-            out.append((label, EMPTY, _m2m(name, values)))
+            yield name, field, label, None
             continue
         if not isinstance(values, (list, tuple)):
             values = [None, values]
@@ -418,6 +396,46 @@ def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]
         after = values[1] if len(values) > 1 else None
         if any(_RELATION.fullmatch(str(v)) for v in (before, after) if v is not None):
             continue  # a reverse relation auditlog notes as "claims.Adjustment.None": nothing a reader can use
+        yield name, field, label, (before, after)
+
+
+def audit_change_names(entry) -> list[str]:
+    """The fields an entry changed, by name, as ``audit_changes`` lists them (same order, same count),
+    without reading or formatting a value."""
+    return [label for _name, _field, label, _values in _audit_fields(entry)]
+
+
+def audit_changes(entry, memo: dict | None = None) -> list[tuple[str, str, str]]:
+    """(field, before, after) of an audit entry: the field by its verbose name, a code by its label
+    (auditlog's changes_display_dict reads the field's choices), None as '—', booleans as 是/否.
+    Entries whose model is gone keep the recorded names. The keys of a bulk entry are in words
+    (``AUDIT_KEYS``), a JSON value is summarised (``audit_summary``: never raw JSON, an engine's
+    snapshot by what it is), a many-to-many change says what was added or removed, django-axes'
+    records show their few meaningful fields in Chinese (``AXES_FIELDS``).
+
+    ``memo`` (a dict kept over a list of entries) names each related object once: auditlog reads a
+    foreign key's object per entry and per field, so an export of the trail would otherwise make a
+    query for every changed reference of every entry (issue 14)."""
+    if memo is not None:
+        lookup = entry._get_changes_display_for_fk_field
+
+        def remembered(field, value, lookup=lookup):
+            key = (field.related_model, str(value))  # auditlog passes the recorded value as text
+            if key not in memo:
+                memo[key] = lookup(field, value)
+            return memo[key]
+
+        entry._get_changes_display_for_fk_field = remembered
+    try:
+        changes = entry.changes_display_dict
+    except Exception:  # the model no longer exists, or a value no longer parses: show what was recorded
+        changes = {}
+    out = []
+    for name, field, label, values in _audit_fields(entry):
+        if values is None:  # a many-to-many change
+            out.append((label, EMPTY, _m2m(name, entry.changes_dict[name])))
+            continue
+        before, after = values
         if field is not None and field.get_internal_type() == "JSONField":
             template = AUDIT_JSON_SUMMARY.get(name)
             own = _AUDIT_SUMMARISERS.get(name)
