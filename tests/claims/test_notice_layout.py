@@ -3,7 +3,7 @@
 - notice_ua.css stands in for WeasyPrint's full html5_ua.css: the pages' content streams and the outline
   are byte for byte those laid out with WeasyPrint's own sheet, and every rule of the notices' two
   stylesheets applies to some element (nothing unused for the cascade to match);
-"""
+- the signer's block does not wrap: the same pages as when it may."""
 
 import io
 from datetime import date
@@ -63,6 +63,18 @@ def test_the_notices_are_the_same_with_the_notice_user_agent_sheet_as_with_weasy
     trimmed = _streams(render_notices(sample).write_pdf())
     assert len(full[0]) > len(sample)  # the long refusal runs over to a second page
     assert trimmed == full
+
+
+def test_the_signer_block_laid_out_without_wrapping_gives_the_same_pages(sample):
+    from weasyprint import CSS
+
+    css, fonts = notices_module._weasy()
+    html = notices_module.render_to_string("claims/notices.html", {
+        "notices": [notices_module.notice_context(n) for n in sample], "bureau": "重庆市渝北区医疗保障局",
+        "reconsideration_body": "重庆市渝北区人民政府"})
+    wrapping = CSS(string=".signer-block { white-space: normal }", font_config=fonts)
+    before = notices_module._notice_html(html).render(stylesheets=[css, wrapping], font_config=fonts).write_pdf()
+    assert _streams(render_notices(sample).write_pdf()) == _streams(before)
 
 
 def _rules(path):
