@@ -3,8 +3,10 @@
 - notice_ua.css stands in for WeasyPrint's full html5_ua.css: the pages' content streams and the outline
   are byte for byte those laid out with WeasyPrint's own sheet, and every rule of the notices' two
   stylesheets applies to some element (nothing unused for the cascade to match);
-- the signer's block does not wrap: the same pages as when it may."""
+- the signer's block does not wrap: the same pages as when it may;
+- a part is laid out with Python's cyclic garbage collector paused, and the collector is on again after it."""
 
+import gc
 import io
 from datetime import date
 
@@ -97,3 +99,21 @@ def test_every_rule_of_the_notice_stylesheets_applies_to_an_element_of_a_notice(
             if not any(True for _ in root.query_all(selector)):
                 unused.append(selector)
     assert not unused, f"{path.name}: rules that no element of a notice matches: {unused}"
+
+
+def test_a_part_is_laid_out_with_the_garbage_collector_paused_and_it_is_on_again_after(sample, monkeypatch):
+    seen = []
+    real = notices_module.render_notices
+
+    def render(notices):
+        seen.append(gc.isenabled())
+        return real(notices)
+
+    monkeypatch.setattr(notices_module, "render_notices", render)
+    assert gc.isenabled()
+    with notices_module._gc_paused():
+        notices_module.render_notices(sample[:1]).write_pdf()
+    assert seen == [False] and gc.isenabled()
+    part = {"batch_id": 0, "notice_ids": [n.pk for n in sample[:1]], "rendered_at": None}
+    notices_module._part_render(part, part_id=0, batch_id=0, token="none")  # no batch: stored nowhere
+    assert seen == [False, False] and gc.isenabled()
