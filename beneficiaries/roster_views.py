@@ -108,7 +108,7 @@ def roster_detail(request, pk):
         "summary": _summary_for(user, upload, counts),
         "progress": _progress_for(user, upload),
         "job": job,
-        "job_stopped": job is not None and (job.status == job.Status.FAILED or jobs.abandoned(job)),
+        "job_stopped": job is not None and (job.status == job.Status.FAILED or jobs.stalled(job)),
         "page": page,
         "by_town": by_town,
         "history": history_of(upload),

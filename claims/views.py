@@ -465,11 +465,11 @@ def notice_batch_list(request):
 
 
 def _batch_pending(batch: NoticeBatch) -> bool:
-    """Still to be finished by a worker (the page polls): queued, or running and not abandoned — between
+    """Still to be finished by a worker (the page polls): queued, or running, and not stalled — between
     two of its steps a batch is alive (yfbz.core.jobs); a killed worker's batch is offered 重新运行."""
     from yfbz.core import jobs
 
-    return batch.status in NoticeBatch.JOB.pending and not jobs.abandoned(batch)
+    return batch.status in NoticeBatch.JOB.pending and not jobs.stalled(batch)
 
 
 @login_required

@@ -209,6 +209,8 @@ CELERY_TASK_SERIALIZER = "json"
 # verify_books row is data (yfbz/core/migrations, editable by the administrator)
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "core.seal_audit_trail", "schedule": 60.0},
+    # a queued job whose message the broker lost (restarted empty, a send that failed) is sent again
+    "resend-lost-jobs": {"task": "core.resend_lost_jobs", "schedule": 120.0},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_ACCEPT_CONTENT = ["json"]

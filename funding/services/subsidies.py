@@ -127,7 +127,7 @@ def subsidy_run_start(*, year: int, user) -> SubsidyRun:
 
     with transaction.atomic():
         busy = SubsidyRun.objects.select_for_update().filter(year=year, status__in=[SubsidyRun.Status.QUEUED, SubsidyRun.Status.RUNNING]).first()
-        if busy and jobs.abandoned(busy):
+        if busy and jobs.stalled(busy):
             raise FundingError(f"{year}年资助参保计算 #{busy.pk} 已中断（{busy.progress_done}/{busy.progress_total}），"
                                "请在该计算上点“重新运行”从中断处继续")
         if busy:

@@ -331,14 +331,113 @@ def _in_broker(token: str, *, queued: bool) -> bool:
     return False
 
 
+#: a queued row with no message of its task for it anywhere in the broker this long after it was queued (or
+#: sent again) has lost its message — the broker restarted empty, or the send after the commit failed
+LOST_AFTER_SECONDS = 120
+
+
+def _last_move_at(obj):
+    h = workflow.history_model(type(obj))
+    return h.objects.filter(**{h.SUBJECT: obj.pk}).order_by("-at", "-id").values_list("at", flat=True).first()
+
+
+def task_name(model) -> str:
+    from django.utils.module_loading import import_string
+
+    return import_string(spec_of(model).task).name
+
+
+def sent_rows() -> set[tuple[str, int]] | None:
+    """(task name, row id) of every job message in the broker — waiting in the queue, or taken by a worker
+    and not yet acknowledged (with a countdown, or being worked) — as ``send()`` sends them (the row's id,
+    alone). None when there is no broker to read (tasks inline) or it cannot be read: nobody can tell."""
+    import json
+    import re
+
+    from yfbz.celery import app
+
+    url = str(app.conf.broker_url or "")
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
+        return None
+    raws = []
+    try:
+        with app.connection_for_read() as conn:
+            channel = conn.default_channel
+            client = channel.client
+            raws += client.hvals(channel.unacked_key)
+            for suffix in _PRIORITY_KEYS:
+                raws += client.lrange((app.conf.task_default_queue or "celery") + suffix, 0, -1)
+    except Exception:  # noqa: BLE001 — a broker that cannot be read: nothing is called lost
+        return None
+    found = set()
+    for raw in raws:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(message, list):  # kombu keeps a taken message as [message, exchange, routing key]
+            message = message[0] if message and isinstance(message[0], dict) else {}
+        headers = message.get("headers") or {}
+        m = re.fullmatch(r"[(\[](\d+),?[)\]]", str(headers.get("argsrepr", "")))
+        if m and headers.get("task"):
+            found.add((headers["task"], int(m.group(1))))
+    return found
+
+
+def lost(obj, present: set | None = None) -> bool:
+    """Queued for more than ``LOST_AFTER_SECONDS`` (since its last move) and its task's message for it is
+    nowhere in the broker, nor is a worker claiming it: nothing will ever run it. Offered "重新运行", and
+    sent again by beat (``resend_lost``). ``present``: ``sent_rows()`` read once for a list of rows."""
+    from django.utils import timezone
+
+    if not _pg() or getattr(obj, "status", None) != spec_of(type(obj)).queued:
+        return False
+    since = _last_move_at(obj)
+    if since is None or (timezone.now() - since).total_seconds() < LOST_AFTER_SECONDS or _locked(obj):
+        return False
+    present = sent_rows() if present is None else present
+    return present is not None and (task_name(type(obj)), obj.pk) not in present
+
+
+def resend_lost() -> int:
+    """Beat, every few minutes: each job row that ``lost()`` its message is sent again, with a history row
+    saying so (queued → queued, by the system). Returns how many."""
+    if not _pg():
+        return 0
+    present = sent_rows()
+    if present is None:
+        return 0
+    sent = 0
+    for model in REGISTRY.values():
+        spec = spec_of(model)
+        for pk in model._base_manager.filter(status=spec.queued).values_list("pk", flat=True):
+            with transaction.atomic():
+                row = model._base_manager.select_for_update(skip_locked=True).filter(pk=pk, status=spec.queued).first()
+                if row is None:
+                    continue
+                if not lost(row, present):
+                    continue
+                workflow.transition(row, spec.queued, by=None,
+                                    reason=f"任务消息丢失（排队超过{LOST_AFTER_SECONDS // 60}分钟无后台进程处理），系统重新发送")
+                transaction.on_commit(lambda model=model, pk=pk: send(model, pk))
+                sent += 1
+    return sent
+
+
 def abandoned(obj) -> bool:
     """Running on the page but nobody works on it (its worker died): offered "重新运行" at once."""
     return getattr(obj, "status", None) == spec_of(type(obj)).running and not alive(obj)
 
 
+def stalled(obj) -> bool:
+    """Pending on the page but nothing will finish it: its worker died (``abandoned``) or its message was
+    lost (``lost``). Pages stop waiting for it and offer "重新运行"."""
+    return abandoned(obj) or lost(obj)
+
+
 def can_rerun(obj) -> bool:
     spec = spec_of(type(obj))
-    return obj.status == spec.failed or abandoned(obj)
+    return obj.status == spec.failed or stalled(obj)
 
 
 # --- the moves (yfbz.core.workflow) -------------------------------------------------------------------

@@ -21,6 +21,15 @@ def seal_audit_trail() -> int:
     return seal_pending()
 
 
+@shared_task(name="core.resend_lost_jobs")
+def resend_lost_jobs() -> int:
+    """Every two minutes: a queued job row whose task message is nowhere in the broker is sent again
+    (yfbz.core.jobs.resend_lost), with a history row saying so."""
+    from .jobs import resend_lost
+
+    return resend_lost()
+
+
 @shared_task(name="core.verify_books")
 def verify_books() -> dict:
     """Nightly (django-celery-beat row "账目核对"): run every check of yfbz.core.books and keep the result."""

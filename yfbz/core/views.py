@@ -213,9 +213,10 @@ def export_detail(request, pk):
     kind = KINDS.get(job.kind)
     document = kind is not None and kind.document
     back = kind.back(params_of(job.params)) if document and kind.back else None
+    stalled = jobs.stalled(job)  # its worker died, or its message was lost: 重新运行, not waiting forever
     return render(request, "core/export_job.html", {
-        "job": job, "document": document, "back": back,
-        "pending": job.status in job.JOB.pending and not jobs.abandoned(job),
+        "job": job, "document": document, "back": back, "stalled": stalled,
+        "pending": job.status in job.JOB.pending and not stalled,
     })
 
 

@@ -73,6 +73,7 @@ def job_status(context, obj):
     from yfbz.core import jobs
 
     request = context.get("request")
+    lost = jobs.lost(obj)  # queued, and its message nowhere in the broker (beat sends it again)
     can = jobs.can_rerun(obj)
     user = getattr(request, "user", None)
     if can and user is not None:  # the button only for whoever may press it (jobs.rerun's own rule)
@@ -81,7 +82,7 @@ def job_status(context, obj):
                    or (own_rule is not None and not own_rule(user)))
     return {
         "obj": obj, "label": obj._meta.label_lower, "can_rerun": can,
-        "abandoned": jobs.abandoned(obj), "error": getattr(obj, jobs.spec_of(type(obj)).error_field, ""),
+        "abandoned": jobs.abandoned(obj), "lost": lost, "error": getattr(obj, jobs.spec_of(type(obj)).error_field, ""),
         "next": request.get_full_path() if request else "/", "csrf_token": context.get("csrf_token"),
     }
 
