@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "import_export",
-    "auditlog",
+    "yfbz.core.auditlog_app.AuditTrailConfig",  # django-auditlog, named 审计日志
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -70,3 +70,16 @@ def test_the_database_refuses_to_rewrite_or_delete_audit_entries(people):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LogEntry.objects.filter(pk=entry.pk).delete()
     assert LogEntry.objects.get(pk=entry.pk).object_repr == entry.object_repr
+
+
+def test_the_audit_trail_is_named_in_chinese_in_the_admin(staff, login):
+    """django-auditlog's app is called "Audit log" (no Chinese translation): the admin's index and the
+    trail's breadcrumbs said AUDIT LOG to the auditor."""
+    from django.urls import reverse
+
+    from tests.core.test_every_page_in_words import visible_text
+
+    client = login(staff["auditor"])
+    for url in (reverse("admin:index"), reverse("admin:auditlog_logentry_changelist")):
+        text = visible_text(client.get(url))
+        assert "审计日志" in text and "audit log" not in text.lower(), url
