@@ -22,6 +22,8 @@ from claims.services import decision_approve, decision_refuse
 
 pytestmark = pytest.mark.django_db
 
+#: a name longer than the signer's block holds on one line even below the seal area (more than ~28 characters)
+LONG_BUREAU = "重庆两江新区（重庆市渝北区、江北区）医疗保障局医疗救助服务中心"
 NOTE = "经核查，申请人提交的住院费用发票与医疗机构留存联的金额、日期、项目明细不一致，且未能在规定期限内补正说明。"
 
 
@@ -79,6 +81,35 @@ def test_the_signer_block_laid_out_without_wrapping_gives_the_same_pages(sample)
     assert _streams(render_notices(sample).write_pdf()) == _streams(before)
 
 
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _boxes(child)
+
+
+def test_a_long_bureau_name_wraps_inside_the_margin_and_a_short_one_stays_on_one_line(sample, settings):
+    """The signer's block does not wrap (cheaper to lay out); a bureau's name too long for one line beside the
+    seal area would then run past the right margin of a legal document. Its block wraps instead."""
+
+    def signer_lines(bureau):
+        settings.YFBZ_BUREAU_NAME = bureau
+        page = render_notices(sample[:1]).pages[-1]._page_box
+        root = page.children[0]  # the html element's box: the page's area inside its margins
+        right = root.position_x + root.margin_width()
+        signer = [b for b in _boxes(page) if getattr(b, "element", None) is not None
+                  and (b.element.get("class") or "") == "signer" and type(b).__name__ == "BlockBox"]
+        assert len(signer) == 1
+        texts = [b for b in _boxes(signer[0]) if type(b).__name__ == "TextBox"]
+        assert texts, bureau
+        return [(t.text, t.position_x + t.width) for t in texts], right
+
+    short, right = signer_lines("重庆市渝北区医疗保障局")
+    assert len(short) == 1 and short[0][1] <= right
+    wrapped, right = signer_lines(LONG_BUREAU)
+    assert len(wrapped) >= 2 and "".join(t for t, _ in wrapped) == LONG_BUREAU
+    assert all(end <= right + 0.01 for _, end in wrapped), (wrapped, right)
+
+
 def _rules(path):
     rules = tinycss2.parse_stylesheet(path.read_text(), skip_comments=True, skip_whitespace=True)
     return [tinycss2.serialize(r.prelude).strip() for r in rules if r.type == "qualified-rule"]
@@ -88,15 +119,16 @@ def _rules(path):
 def test_every_rule_of_the_notice_stylesheets_applies_to_an_element_of_a_notice(sample, path):
     from weasyprint import HTML
 
-    html = notices_module.render_to_string("claims/notices.html", {
-        "notices": [notices_module.notice_context(n) for n in sample], "bureau": "重庆市渝北区医疗保障局",
-        "reconsideration_body": "重庆市渝北区人民政府"})
-    root = cssselect2.ElementWrapper.from_html_root(HTML(string=html).etree_element)
+    contexts = [notices_module.notice_context(n) for n in sample]
+    roots = [  # the default bureau's name, and one long enough for its block to wrap (.wraps)
+        cssselect2.ElementWrapper.from_html_root(HTML(string=notices_module.render_to_string("claims/notices.html", {
+            "notices": contexts, "bureau": bureau, "reconsideration_body": "重庆市渝北区人民政府"})).etree_element)
+        for bureau in ("重庆市渝北区医疗保障局", LONG_BUREAU)]
     unused = []
     for prelude in _rules(path):
         for selector in prelude.split(","):
             selector = selector.split("::")[0].strip() or "li"  # br::before on a br; ::marker on a list item
-            if not any(True for _ in root.query_all(selector)):
+            if not any(True for root in roots for _ in root.query_all(selector)):
                 unused.append(selector)
     assert not unused, f"{path.name}: rules that no element of a notice matches: {unused}"
 
