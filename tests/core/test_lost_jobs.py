@@ -55,6 +55,17 @@ def test_a_queued_export_whose_message_was_lost_is_offered_rerun_not_left_waitin
         assert "排队中" in page and RERUN not in page and "后台未收到任务" not in page
 
 
+def test_a_message_that_carries_more_than_the_rows_id_is_found_too(people, staff, at_once):
+    """The settlement upload page sends (file id, who uploaded): its file is not called lost while that waits."""
+    from yfbz.celery import app
+
+    with broker():
+        job = _queued_export(staff)
+        app.send_task(jobs.task_name(ExportJob), args=(job.pk, staff["district_clerk"].pk))  # as the page's two arguments
+        assert (jobs.task_name(ExportJob), job.pk) in jobs.sent_rows()
+        assert not jobs.lost(job)
+
+
 def test_a_lost_job_is_not_called_lost_within_the_grace_period(people, staff):
     with broker():
         job = _queued_export(staff)

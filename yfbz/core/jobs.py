@@ -349,8 +349,8 @@ def task_name(model) -> str:
 
 def sent_rows() -> set[tuple[str, int]] | None:
     """(task name, row id) of every job message in the broker — waiting in the queue, or taken by a worker
-    and not yet acknowledged (with a countdown, or being worked) — as ``send()`` sends them (the row's id,
-    alone). None when there is no broker to read (tasks inline) or it cannot be read: nobody can tell."""
+    and not yet acknowledged (with a countdown, or being worked): the row's id is the task's first argument
+    (``send()`` sends it alone; the settlement upload page sends who uploaded after it). None when there is no broker to read (tasks inline) or it cannot be read: nobody can tell."""
     import json
     import re
 
@@ -378,7 +378,8 @@ def sent_rows() -> set[tuple[str, int]] | None:
         if isinstance(message, list):  # kombu keeps a taken message as [message, exchange, routing key]
             message = message[0] if message and isinstance(message[0], dict) else {}
         headers = message.get("headers") or {}
-        m = re.fullmatch(r"[(\[](\d+),?[)\]]", str(headers.get("argsrepr", "")))
+        # the row's id is the task's first argument: "(12,)", or "(12, 3)" when the page also sends who asked
+        m = re.fullmatch(r"[(\[](\d+)\s*(?:,[^)\]]*)?[)\]]", str(headers.get("argsrepr", "")))
         if m and headers.get("task"):
             found.add((headers["task"], int(m.group(1))))
     return found
